@@ -1,0 +1,45 @@
+# Task runner. Run inside a virtual environment (python -m venv .venv && . .venv/bin/activate).
+PYTHON ?= python
+PIP := $(PYTHON) -m pip
+
+.PHONY: develop lint test test-rust test-python bench bench-quick fmt clean
+
+## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
+develop:
+	$(PIP) install -q -e '.[test,lint]'
+
+## test: everything, Rust then Python (what CI runs, with lint)
+test: develop test-rust test-python
+
+test-rust:
+	cargo test -p vsa_core --release --quiet
+
+test-python:
+	$(PYTHON) -m pytest
+
+## lint: formatting, clippy, ruff, mypy strict, the stub against the binary, layer contracts
+lint:
+	cargo fmt --all --check
+	cargo clippy --all-targets -- -D warnings
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+	$(PYTHON) -m mypy.stubtest vsa_stream._core
+	lint-imports
+
+## fmt: apply cargo fmt and ruff format
+fmt:
+	cargo fmt --all
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+## bench: the scan benchmark on a 720p clip, engine vs bare PyAV decoding
+bench:
+	$(PYTHON) bench/bench_scan.py
+
+bench-quick:
+	$(PYTHON) bench/bench_scan.py --quick
+
+clean:
+	cargo clean
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache bench/results

@@ -1,0 +1,9 @@
+"""``python -m vsa_stream``: the command line."""
+
+from __future__ import annotations
+
+import sys
+
+from vsa_stream.cli import main
+
+sys.exit(main())

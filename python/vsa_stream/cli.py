@@ -1,0 +1,190 @@
+"""The ``vsa-stream`` command line.
+
+Exit status: 0 success, 1 runtime failure (a stream that cannot be read, no alert in the demo),
+2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import msgspec
+
+from vsa_stream import __version__
+from vsa_stream import config as config_mod
+from vsa_stream.config import Config
+from vsa_stream.engine import Engine, EngineResult
+from vsa_stream.errors import ConfigError
+from vsa_stream.log import configure_logging
+from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vsa-stream",
+        description="Privacy-by-design analytics for surveillance cameras: the eight situations "
+        "of the French legal framework, nothing else.",
+    )
+    parser.add_argument("--version", action="version", version=f"vsa-stream {__version__}")
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), help="override the config"
+    )
+    parser.add_argument("--log-format", choices=("auto", "json", "console"), help="log format")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="render a synthetic scene and run the engine on it")
+    demo.add_argument("--keep", metavar="DIR", help="keep the rendered video and truth in DIR")
+    demo.add_argument("--fast", action="store_true", help="scan the video instead of real time")
+
+    run = sub.add_parser("run", help="run the daemon on a configuration")
+    run.add_argument("config", metavar="CONFIG")
+
+    check = sub.add_parser("check", help="validate a configuration")
+    check.add_argument("config", metavar="CONFIG", nargs="?")
+    check.add_argument("--schema", action="store_true", help="print the JSON Schema and exit")
+
+    scan = sub.add_parser("scan", help="analyse a video file as fast as possible")
+    scan.add_argument("video", metavar="VIDEO")
+    scan.add_argument("--config", metavar="C", help="zones and rules (first camera, or --camera)")
+    scan.add_argument("--camera", metavar="ID", help="which camera of the config to take")
+    scan.add_argument("--out", metavar="EVENTS", help="append events here (JSON lines)")
+
+    synth = sub.add_parser("synth", help="render a labelled synthetic scenario")
+    synth.add_argument("scenario", metavar="SCENARIO")
+    synth.add_argument("--out", required=True, metavar="VIDEO")
+    synth.add_argument("--truth", metavar="TRUTH", help="ground truth JSON")
+    synth.add_argument("--width", type=int, default=1280)
+    synth.add_argument("--height", type=int, default=720)
+    synth.add_argument("--fps", type=float, default=25.0)
+    synth.add_argument("--duration", type=float, help="seconds (default: the scenario's)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument(
+        "--encoding",
+        choices=("fast", "camera"),
+        default="fast",
+        help="fast: quick to render; camera: H.264 High profile like an IP camera",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``vsa-stream``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        command = args.command
+        if command == "check":
+            return _check(args)
+        if command == "run":
+            return _run(args)
+        if command == "scan":
+            return _scan(args)
+        if command == "synth":
+            return _synth(args)
+        if command == "demo":
+            from vsa_stream.demo import run_demo
+
+            _logging(args, None, default_level="warning")
+            return run_demo(keep=args.keep, fast=args.fast)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def _logging(args: argparse.Namespace, config: Config | None, default_level: str = "info") -> None:
+    level = args.log_level or (config.logging.level if config else default_level)
+    fmt = args.log_format or (config.logging.format if config else "auto")
+    configure_logging(level, fmt)
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.schema:
+        sys.stdout.buffer.write(config_mod.dumps_schema() + b"\n")
+        return 0
+    if args.config is None:
+        print("error: check needs CONFIG (or --schema)", file=sys.stderr)
+        return 2
+    config = config_mod.load(args.config)
+    zones = sum(len(c.zones) for c in config.cameras)
+    rules = sum(len(c.rules) for c in config.cameras)
+    print(f"{args.config}: ok ({len(config.cameras)} cameras, {zones} zones, {rules} rules)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_mod.load(args.config)
+    _logging(args, config)
+    result = _run_engine(config, build_sinks(config.sinks), scan=False)
+    failed = [c for c in result.cameras if c.state == "failed"]
+    return 1 if result.cameras and len(failed) == len(result.cameras) else 0
+
+
+def _run_engine(config: Config, sinks: list[Sink], *, scan: bool) -> EngineResult:
+    engine = Engine(config, sinks, scan=scan)
+    return anyio.run(engine.run)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        config = config_mod.load(args.config)
+        cameras = config.cameras
+        if args.camera is not None:
+            cameras = [c for c in cameras if c.id == args.camera]
+            if not cameras:
+                known = ", ".join(c.id for c in config.cameras)
+                raise ConfigError(f"no camera {args.camera!r} in {args.config}; cameras: {known}")
+        camera = cameras[0]
+    else:
+        config = config_mod.loads("cameras: [{id: scan, url: scan}]")
+        camera = config.cameras[0]
+    camera = msgspec.structs.replace(camera, url=os.fspath(Path(args.video)), enabled=True)
+    config = msgspec.structs.replace(config, cameras=[camera])
+    _logging(args, config)
+    sinks: list[Sink] = [JsonlSink(args.out)] if args.out else [StdoutSink()]
+    result = _run_engine(config, sinks, scan=True)
+    status = result.cameras[0]
+    if status.state == "failed":
+        print(f"error: {status.error}", file=sys.stderr)
+        return 1
+    print(
+        f"scanned {status.decoded} frames in {result.elapsed_s:.2f} s: "
+        f"{status.decoded / max(result.elapsed_s, 1e-9):.1f} frames/s "
+        f"({status.analysed} analysed at {camera.fps:g} fps), {result.events} event revisions",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from vsa_stream.synth import render
+
+    try:
+        truth = render(
+            args.scenario,
+            args.out,
+            args.truth,
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            duration_s=args.duration,
+            seed=args.seed,
+            encoding=args.encoding,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.out}: {truth.n_frames} frames {truth.width}x{truth.height} at {truth.fps:g} fps, "
+        f"{len(truth.objects)} objects, {len(truth.events)} events",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,120 @@
+"""Events: what the engine tells an operator, and the wire format every sink carries.
+
+An event is one situation on one camera, with a lifecycle (``open`` → ``updated`` →
+``closed``) and a review state (``pending`` until an operator confirms or dismisses it). Each
+change is published as a new *revision* of the same event: the ``id`` never changes and is
+the delivery idempotency key. Ids are time-ordered UUIDs (version 7), so they sort by time.
+
+The event model knows no transport: sinks encode it with :func:`encode`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "Event",
+    "Evidence",
+    "State",
+    "decode",
+    "encode",
+    "new_event_id",
+]
+
+State = Literal["open", "updated", "closed"]
+Review = Literal["pending", "confirmed", "dismissed"]
+
+
+class Evidence(msgspec.Struct, kw_only=True):
+    """What made the rule fire, without any image: boxes are normalised to 0..1.
+
+    Attributes:
+        frame_index: index of the decoded frame the evidence was taken from.
+        stream_time_s: position of that frame in the stream, seconds.
+        boxes: ``(x0, y0, x1, y1)`` of the objects concerned, normalised to the frame size.
+        values: the measured values that fired the rule (``dwell_s``, ``objects``, ...).
+    """
+
+    frame_index: int
+    stream_time_s: float
+    boxes: list[tuple[float, float, float, float]] = msgspec.field(default_factory=list)
+    values: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class Event(msgspec.Struct, kw_only=True):
+    """One revision of an event (see the module docstring).
+
+    Times ``*_at`` are Unix seconds (wall clock); ``start_s`` / ``end_s`` are positions in the
+    stream, which is what a recording or a scan is compared against.
+    """
+
+    id: str
+    revision: int
+    type: str
+    camera_id: str
+    state: State
+    review: Review = "pending"
+    zone_id: str | None = None
+    started_at: float
+    updated_at: float
+    ended_at: float | None = None
+    start_s: float
+    end_s: float | None = None
+    start_frame: int
+    evidence: Evidence
+    reason: str | None = None
+
+    def revised(self, **changes: object) -> Event:
+        """The next revision of this event with ``changes`` applied."""
+        return msgspec.structs.replace(self, revision=self.revision + 1, **changes)
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Event)
+
+
+def encode(event: Event) -> bytes:
+    """The JSON encoding of an event (one line, no trailing newline)."""
+    return _encoder.encode(event)
+
+
+def decode(data: bytes | str) -> Event:
+    """Parse an event from its JSON encoding."""
+    return _decoder.decode(data)
+
+
+_lock = threading.Lock()
+_last_ms = 0
+_seq = 0
+
+
+def new_event_id(now: float | None = None) -> str:
+    """A new time-ordered UUID (RFC 9562 version 7), monotonic within this process.
+
+    Example:
+        >>> a, b = new_event_id(), new_event_id()
+        >>> a < b and uuid.UUID(a).version == 7
+        True
+    """
+    global _last_ms, _seq
+    ms = int((time.time() if now is None else now) * 1000)
+    with _lock:
+        if ms <= _last_ms:
+            ms = _last_ms
+            _seq += 1
+            if _seq >= 1 << 12:  # 4096 ids in one millisecond: borrow the next one
+                ms += 1
+                _seq = 0
+        else:
+            _seq = 0
+        _last_ms = ms
+        seq = _seq
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
+    return str(uuid.UUID(int=value))

@@ -1,0 +1,7 @@
+"""Perception: what moves in a frame, computed by the Rust core."""
+
+from __future__ import annotations
+
+from vsa_stream.perception.motion import MotionPerception
+
+__all__ = ["MotionPerception"]

@@ -1,0 +1,37 @@
+"""Credentials never reach a log line or an error message.
+
+Stream URLs often carry a user and password (``rtsp://admin:secret@10.0.0.5/stream``) or a
+token in the query string. :func:`redact_url` masks them; :func:`redact_text` masks every URL
+found in a free text (an FFmpeg error message, an exception), and the logging setup applies it
+to every log event.
+
+Example:
+    >>> redact_url("rtsp://admin:secret@cam.local:554/live?token=abc&x=1")
+    'rtsp://admin:***@cam.local:554/live?token=***&x=1'
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["redact_text", "redact_url"]
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]*)@")
+_SECRET_PARAM = re.compile(
+    r"(?P<key>[?&;](?:password|passwd|pwd|pass|token|access_token|auth|key|secret|signature|sig)=)"
+    r"(?P<value>[^&;#\s]*)",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password and secret query parameters replaced by ``***``."""
+    return redact_text(url)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the credentials of every URL in it replaced by ``***``."""
+    if "://" not in text and "=" not in text:
+        return text
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _SECRET_PARAM.sub(lambda m: f"{m['key']}***", text)

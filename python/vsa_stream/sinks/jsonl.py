@@ -1,0 +1,46 @@
+"""Alerts appended to a JSON-lines file, each line on disk (fsync) before it counts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio.to_thread
+
+from vsa_stream.events import Event, encode
+
+__all__ = ["JsonlSink"]
+
+
+class JsonlSink:
+    """Appends one JSON line per event revision; with ``fsync`` each survives a power cut.
+
+    The file is opened in append mode, so several runs add to the same file; the parent
+    directory is created if needed.
+    """
+
+    name = "jsonl"
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+
+    def _write(self, line: bytes) -> None:
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if self.fsync:
+            os.fsync(self._fd)
+
+    async def send(self, event: Event) -> None:
+        """Append one revision (in a worker thread)."""
+        await anyio.to_thread.run_sync(self._write, encode(event) + b"\n")
+
+    async def aclose(self) -> None:
+        """Close the file."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            await anyio.to_thread.run_sync(os.close, fd)

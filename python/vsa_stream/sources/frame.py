@@ -1,0 +1,66 @@
+"""A decoded frame as the analysis layers see it: a zero-copy view of its luma plane."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Frame", "luma_view"]
+
+# Pixel formats whose plane 0 is an 8-bit luma plane one byte per pixel.
+_PLANAR_8BIT = frozenset(
+    {
+        "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p",
+        "yuvj440p", "yuv411p", "yuv410p", "nv12", "nv21", "nv16", "gray", "yuva420p",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes:
+        index: index of the frame among all decoded frames of the source (0-based).
+        time_s: position in the stream, seconds from the first frame.
+        wall: ``time.monotonic()`` when it was decoded.
+        luma: the luma plane, ``height × width`` uint8, usually a strided view into the
+            decoder's buffer (rows padded to ``line_size``): read it, never write it.
+        keepalive: the PyAV frame that owns the buffer ``luma`` points into.
+    """
+
+    index: int
+    time_s: float
+    wall: float
+    luma: NDArray[np.uint8]
+    keepalive: object = None
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return int(self.luma.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return int(self.luma.shape[0])
+
+
+def luma_view(frame: av.VideoFrame) -> tuple[NDArray[np.uint8], object]:
+    """The luma plane of ``frame`` without copying, and the object that keeps it alive.
+
+    For planar 8-bit YUV (and NV12, gray) this is a view of plane 0 with its real row stride;
+    other pixel formats (RGB, 10-bit) are converted to gray once, which costs a copy.
+    """
+    if frame.format.name not in _PLANAR_8BIT:
+        frame = frame.reformat(format="gray")
+    plane = frame.planes[0]
+    width, height, stride = frame.width, frame.height, plane.line_size
+    buffer = np.frombuffer(plane, dtype=np.uint8, count=stride * (height - 1) + width)
+    view = np.lib.stride_tricks.as_strided(
+        buffer, shape=(height, width), strides=(stride, 1), writeable=False
+    )
+    return view, frame

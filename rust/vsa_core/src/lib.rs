@@ -1,0 +1,19 @@
+//! Pure-Rust perception and geometry kernels of vsa_stream.
+//!
+//! This crate knows nothing of Python: `rust/vsa_py` binds it as `vsa_stream._core`. Every
+//! kernel takes plain slices (a frame is a borrowed [`image::PlaneView`] with its row stride)
+//! and reports bad input through a typed error enum, never a panic.
+//!
+//! - [`image`]: 8-bit planes and the area downscale.
+//! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
+//!   that combines them.
+//! - [`geometry`]: point-in-polygon tests.
+
+#![forbid(unsafe_code)]
+
+pub mod geometry;
+pub mod image;
+pub mod motion;
+
+#[cfg(test)]
+pub(crate) mod testutil;

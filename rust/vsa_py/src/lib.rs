@@ -1,0 +1,24 @@
+//! `vsa_stream._core`: the PyO3 binding of `vsa_core`.
+//!
+//! A thin layer: it checks numpy arrays, takes zero-copy views of frames (row strides and all),
+//! releases the GIL around every frame-sized kernel, and turns kernel errors and panics into
+//! `vsa_stream.errors.FrameError`. All the computing is in `vsa_core`.
+
+mod arrays;
+mod geometry;
+mod image;
+mod motion;
+
+use pyo3::prelude::*;
+
+pyo3::import_exception!(vsa_stream.errors, FrameError);
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(image::downscale_area, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::points_in_polygon, m)?)?;
+    m.add_class::<motion::Blob>()?;
+    m.add_class::<motion::MotionDetector>()?;
+    Ok(())
+}

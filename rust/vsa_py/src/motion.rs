@@ -1,0 +1,184 @@
+//! `Blob` and `MotionDetector`.
+
+use numpy::PyArray2;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use vsa_core::motion::{self, MotionConfig, MotionError};
+
+use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
+use crate::FrameError;
+
+/// A moving region, in full-resolution pixels: the box is `[x0, x1) × [y0, y1)`, `area` counts
+/// its foreground pixels, and `(cx, cy)` is its centroid (pixel `(x, y)` has its centre at
+/// `(x + 0.5, y + 0.5)`).
+#[pyclass(frozen, get_all, module = "vsa_stream._core")]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Blob {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+    area: usize,
+    cx: f64,
+    cy: f64,
+}
+
+#[pymethods]
+impl Blob {
+    fn __repr__(&self) -> String {
+        format!(
+            "Blob(x0={}, y0={}, x1={}, y1={}, area={}, cx={:.1}, cy={:.1})",
+            self.x0, self.y0, self.x1, self.y1, self.area, self.cx, self.cy
+        )
+    }
+}
+
+impl From<motion::Blob> for Blob {
+    fn from(b: motion::Blob) -> Self {
+        Self {
+            x0: b.x0,
+            y0: b.y0,
+            x1: b.x1,
+            y1: b.y1,
+            area: b.area,
+            cx: b.cx,
+            cy: b.cy,
+        }
+    }
+}
+
+/// Background-subtraction motion detector for one camera's luma plane.
+///
+/// Downscales each frame by `factor` (box average), compares it with a running-average
+/// background (learning rate `alpha`, ten times slower under foreground) after removing the
+/// global brightness change, thresholds at `threshold` grey levels, cleans the mask (3×3
+/// closing then opening) and returns the 8-connected blobs of at least `min_area`
+/// full-resolution pixels. The first `warmup_frames` frames only build the background.
+#[pyclass(module = "vsa_stream._core")]
+pub(crate) struct MotionDetector {
+    inner: motion::MotionDetector,
+}
+
+fn non_negative(name: &str, value: i64) -> PyResult<usize> {
+    usize::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
+}
+
+fn frame_error(e: MotionError) -> PyErr {
+    FrameError::new_err(e.to_string())
+}
+
+#[pymethods]
+impl MotionDetector {
+    #[new]
+    #[pyo3(signature = (
+        width, height, *, factor = 4, alpha = 0.05, threshold = 20.0, min_area = 400,
+        warmup_frames = 5
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        width: i64,
+        height: i64,
+        factor: i64,
+        alpha: f64,
+        threshold: f64,
+        min_area: i64,
+        warmup_frames: i64,
+    ) -> PyResult<Self> {
+        let width = non_negative("width", width)?;
+        let height = non_negative("height", height)?;
+        let factor = non_negative("factor", factor)?;
+        if factor == 0 {
+            return Err(PyValueError::new_err("factor must be at least 1, got 0"));
+        }
+        if width < factor || height < factor {
+            return Err(PyValueError::new_err(format!(
+                "a {width}×{height} frame is smaller than the downscale factor {factor}"
+            )));
+        }
+        let config = MotionConfig {
+            factor,
+            alpha: alpha as f32,
+            threshold: threshold as f32,
+            min_area: non_negative("min_area", min_area)?,
+            warmup_frames: non_negative("warmup_frames", warmup_frames)? as u64,
+        };
+        motion::MotionDetector::new(width, height, config)
+            .map(|inner| Self { inner })
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// Processes one luma plane (uint8, `(height, width)`, rows may be padded) and returns the
+    /// moving blobs in full-resolution pixels. The GIL is released meanwhile.
+    fn process(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Vec<Blob>> {
+        let array = readonly_2d::<u8>(luma, "luma plane")?;
+        let view = plane_view(&array, "luma plane")?;
+        let inner = &mut self.inner;
+        match run_detached(py, "MotionDetector.process", move || inner.process(&view)) {
+            Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
+            Ok(Err(e)) => Err(frame_error(e)),
+            Err(panic) => {
+                // The state may be half-updated: start again from the next frame.
+                self.inner.reset();
+                Err(panic)
+            }
+        }
+    }
+
+    /// The cleaned foreground mask of the last frame: uint8, downscaled size, 0 or 255.
+    fn foreground<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let (w, h) = self.inner.small_size();
+        owned_2d(py, self.inner.mask().to_vec(), h, w)
+    }
+
+    /// The background model rounded to uint8, downscaled size (zeros before the first frame).
+    fn background<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+        let (w, h) = self.inner.small_size();
+        owned_2d(py, self.inner.background().background_u8(), h, w)
+    }
+
+    /// Forgets the background and the frame count; the next frame starts a new warm-up.
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Width of the full-resolution frames, in pixels.
+    #[getter]
+    fn width(&self) -> usize {
+        self.inner.width()
+    }
+
+    /// Height of the full-resolution frames, in pixels.
+    #[getter]
+    fn height(&self) -> usize {
+        self.inner.height()
+    }
+
+    /// Downscale factor.
+    #[getter]
+    fn factor(&self) -> usize {
+        self.inner.config().factor
+    }
+
+    /// Frames processed since creation or the last reset.
+    #[getter]
+    fn frames(&self) -> u64 {
+        self.inner.frames()
+    }
+
+    fn __repr__(&self) -> String {
+        let c = self.inner.config();
+        format!(
+            "MotionDetector({}, {}, factor={}, alpha={}, threshold={}, min_area={}, \
+             warmup_frames={}; frames={})",
+            self.inner.width(),
+            self.inner.height(),
+            c.factor,
+            c.alpha,
+            c.threshold,
+            c.min_area,
+            c.warmup_frames,
+            self.inner.frames()
+        )
+    }
+}

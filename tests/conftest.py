@@ -1,0 +1,44 @@
+"""Shared fixtures: synthetic clips rendered once per session, ../shared discovery."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from vsa_stream.synth import Truth, render
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared; skips the test when absent, fails it under CI=true."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        message = f"{path} is absent (../shared holds the real data sets and models)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Truth]]:
+    """The synthetic scenarios at 720p, rendered once: name -> (video, truth)."""
+    folder = tmp_path_factory.mktemp("clips")
+    out: dict[str, tuple[Path, Truth]] = {}
+    for name in ("intruder", "walkers"):
+        video = folder / f"{name}.mp4"
+        truth = render(name, video, folder / f"{name}.truth.json", width=1280, height=720)
+        out[name] = (video, truth)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_intruder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
+    """The intruder scenario at 640x360, for tests that run the daemon in real time."""
+    folder = tmp_path_factory.mktemp("small")
+    video = folder / "intruder.mp4"
+    return video, render("intruder", video, width=640, height=360)

@@ -1,0 +1,287 @@
+"""Configuration: every bad config names its field (and line), exits 2; good ones load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from vsa_stream import config
+from vsa_stream.cli import main
+from vsa_stream.errors import ConfigError
+
+GOOD = """\
+cameras:
+  - id: gate
+    url: rtsp://viewer:${CAM_PASSWORD}@10.1.2.3:554/stream1
+    options: {rtsp_transport: tcp}
+    fps: 8
+    zones:
+      - id: tracks
+        polygon: [[0.1, 0.5], [0.9, 0.5], [0.9, 0.9], [0.1, 0.9]]
+      - id: depot
+        units: pixels
+        polygon: [[10, 10], [200, 10], [200, 150], [120, 60], [10, 150]]
+    rules:
+      - type: intrusion
+        zones: [tracks, depot]
+        min_dwell_s: 2.5
+  - id: hall
+    url: /var/video/hall.mp4
+    loop: true
+sinks:
+  stdout: {}
+  jsonl: {path: /tmp/events.jsonl}
+"""
+
+
+def test_good_config_loads_with_env_substitution() -> None:
+    cfg = config.loads(GOOD, env={"CAM_PASSWORD": "s3cret"})
+    assert cfg.privacy.legal_profile == "fr-2023"
+    gate = cfg.cameras[0]
+    assert gate.url == "rtsp://viewer:s3cret@10.1.2.3:554/stream1"
+    assert gate.fps == 8.0
+    assert gate.zones[1].units == "pixels"
+    assert gate.rules[0].min_dwell_s == 2.5
+    assert cfg.cameras[1].loop is True
+    assert cfg.sinks.jsonl is not None
+    assert cfg.sinks.jsonl.path == "/tmp/events.jsonl"
+
+
+def test_env_default_and_escape() -> None:
+    text = "cameras: [{id: a, url: '${NOPE:-/v.mp4}'}]\nsinks: {jsonl: {path: 'c$$x'}}"
+    cfg = config.loads(text, env={})
+    assert cfg.cameras[0].url == "/v.mp4"
+    assert cfg.sinks.jsonl is not None
+    assert cfg.sinks.jsonl.path == "c$x"
+
+
+# (yaml, expected path, expected words in the message, expected line or None)
+BAD: list[tuple[str, str, str, int | None]] = [
+    (
+        """\
+        cameras:
+          - {id: a, url: a.mp4}
+          - {id: b, url: b.mp4}
+          - id: c
+            url: c.mp4
+            zones:
+              - id: z
+                polygon: [[0, 0], [1, 1]]
+        """,
+        "cameras[2].zones[0].polygon",
+        "expected at least 3 points, got 2",
+        8,
+    ),
+    (
+        """\
+        cameras:
+          - id: a
+            url: a.mp4
+            fps: fast
+        """,
+        "cameras[0].fps",
+        "expected float, got str",
+        4,
+    ),
+    (
+        """\
+        cameras:
+          - id: a
+            url: a.mp4
+            fsp: 10
+        """,
+        "cameras[0].fsp",
+        "unknown key; expected one of: id, url",
+        4,
+    ),
+    ("cameras:\n  - url: a.mp4\n", "cameras[0].id", "required field is missing", 2),
+    (
+        """\
+        cameras:
+          - id: a
+            url: a.mp4
+            rules:
+              - type: face_recognition
+        """,
+        "cameras[0].rules[0].type",
+        "not a situation the legal profile fr-2023 allows",
+        5,
+    ),
+    (
+        """\
+        cameras:
+          - id: a
+            url: a.mp4
+            zones: [{id: z, polygon: [[0, 0], [1, 0], [1, 1]]}]
+            rules:
+              - type: intrusion
+                zones: [z, platform]
+        """,
+        "cameras[0].rules[0].zones[1]",
+        "unknown zone 'platform'; this camera's zones: z",
+        7,
+    ),
+    (
+        """\
+        cameras:
+          - id: a
+            url: a.mp4
+            zones: [{id: z, polygon: [[0, 0], [1.5, 0], [1, 1]]}]
+        """,
+        "cameras[0].zones[0].polygon[1]",
+        "normalized coordinates must lie in [0, 1]",
+        4,
+    ),
+    (
+        "cameras:\n  - {id: a, url: a.mp4}\n  - {id: a, url: b.mp4}\n",
+        "cameras[1].id",
+        "duplicate camera id 'a'",
+        3,
+    ),
+    ("cameras:\n  - {id: a, url: 'ftp://host/x'}\n", "cameras[0].url", "unsupported URL scheme", 2),
+    ("cameras: []\n", "cameras", "expected at least 1 entry, got 0", 1),
+    (
+        "cameras:\n  - {id: a, url: a.mp4, fps: 0}\n",
+        "cameras[0].fps",
+        "expected float > 0.0",
+        2,
+    ),
+    (
+        "privacy: {legal_profile: us}\ncameras:\n  - {id: a, url: a.mp4}\n",
+        "privacy.legal_profile",
+        "unknown legal profile 'us'",
+        1,
+    ),
+    (
+        "cameras:\n  - {id: a, url: 'rtsp://u:${CAM_PW}@h/s'}\n",
+        "cameras[0].url",
+        "environment variable CAM_PW is not set",
+        2,
+    ),
+    ("cameras:\n  - {id: 'has space', url: a.mp4}\n", "cameras[0].id", "matching regex", 2),
+    (
+        "cameras:\n  - {id: a, url: a.mp4}\nsinks: {}\n",
+        "sinks",
+        "no sink configured",
+        3,
+    ),
+    (
+        "cameras:\n  - {id: a, url: a.mp4, rules: [{type: intrusion, zones: [z], min_dwell_s: -1}]}",
+        "cameras[0].rules[0].min_dwell_s",
+        "expected float >= 0.0",
+        2,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n    zones:\n      - {id: z, polygon: [[0, 0], [0.5, 0.5], [1, 1]]}\n",
+        "cameras[0].zones[0].polygon",
+        "zero area",
+        5,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: fire}]\n",
+        "cameras[0].rules[0].type",
+        "not implemented in this version",
+        4,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "words", "line"), BAD, ids=[b[1] for b in BAD])
+def test_bad_config_names_the_field(text: str, path: str, words: str, line: int | None) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.loads(textwrap.dedent(text), source="bad.yaml", env={})
+    err = info.value
+    assert err.path == path
+    assert words in err.message
+    assert err.line == line
+    assert str(err).startswith(f"bad.yaml:{line}: {path}: ")
+
+
+@pytest.mark.parametrize(("text", "path", "words", "line"), BAD, ids=[b[1] for b in BAD])
+def test_check_exits_2_with_the_path(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    path: str,
+    words: str,
+    line: int | None,
+) -> None:
+    monkeypatch.delenv("CAM_PW", raising=False)
+    file = tmp_path / "bad.yaml"
+    file.write_text(textwrap.dedent(text))
+    assert main(["check", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert f"{file}:{line}: {path}: " in err
+    assert words in err
+
+
+def test_yaml_syntax_error_and_duplicate_keys_have_lines() -> None:
+    with pytest.raises(ConfigError, match="invalid YAML") as info:
+        config.loads("cameras:\n  - id: a\n    url: [unclosed\n")
+    assert info.value.line is not None
+    with pytest.raises(ConfigError, match="duplicate key 'url'") as dup:
+        config.loads("cameras:\n  - id: a\n    url: a.mp4\n    url: b.mp4\n")
+    assert dup.value.line == 4
+
+
+def test_errors_never_show_stream_passwords() -> None:
+    text = "cameras:\n  - {id: a, url: 'gopher://admin:hunter2@cam/live'}\n"
+    with pytest.raises(ConfigError) as info:
+        config.loads(text)
+    assert "hunter2" not in str(info.value)
+    assert "admin:***@cam" in str(info.value)
+
+
+def test_config_error_is_a_value_error() -> None:
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_check_cli_exit_status_and_schema(tmp_path: Path) -> None:
+    file = tmp_path / "c.yaml"
+    file.write_text("cameras:\n  - {id: a, url: a.mp4, fps: -3}\n")
+    cmd = [sys.executable, "-m", "vsa_stream", "check", str(file)]
+    bad = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "cameras[0].fps" in bad.stderr
+    file.write_text(GOOD.replace("${CAM_PASSWORD}", "x"))
+    good = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert "ok (2 cameras, 2 zones, 1 rules)" in good.stdout
+    schema = subprocess.run(
+        [sys.executable, "-m", "vsa_stream", "check", "--schema"],
+        capture_output=True,
+        check=True,
+    )
+    doc = json.loads(schema.stdout)
+    cam = doc["$defs"]["Camera"]
+    assert cam["additionalProperties"] is False
+    assert {"id", "url", "fps", "zones", "rules"} <= set(cam["properties"])
+    assert doc["$defs"]["Zone"]["properties"]["polygon"]["minItems"] == 3
+
+
+def test_reference_documents_every_field_and_examples_are_valid() -> None:
+    root = Path(__file__).resolve().parent.parent
+    reference = (root / "docs" / "config.md").read_text()
+    for struct in (
+        config.Config,
+        config.Camera,
+        config.Zone,
+        config.IntrusionRule,
+        config.MotionConfig,
+        config.DetectorConfig,
+        config.Sinks,
+        config.JsonlSink,
+        config.ServerConfig,
+        config.Privacy,
+        config.LoggingConfig,
+    ):
+        for name in struct.__struct_fields__:
+            assert f"`{name}`" in reference, f"docs/config.md lacks {struct.__name__}.{name}"
+    cfg = config.load(root / "examples" / "station.yaml", env={"GATE_PASSWORD": "x"})
+    assert [c.id for c in cfg.cameras] == ["platform-1", "depot-door"]
