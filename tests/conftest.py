@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vsa_stream.log import configure_logging
 from vsa_stream.synth import Truth, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,12 @@ def shared_path(*parts: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _plain_logging() -> None:
+    """Each test starts with JSON logs on standard error, whatever the previous one set."""
+    configure_logging("info", "json")
 
 
 @pytest.fixture(scope="session")

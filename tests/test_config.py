@@ -171,13 +171,15 @@ BAD: list[tuple[str, str, str, int | None]] = [
         3,
     ),
     (
-        "cameras:\n  - {id: a, url: a.mp4, rules: [{type: intrusion, zones: [z], min_dwell_s: -1}]}",
+        "cameras:\n  - {id: a, url: a.mp4,"
+        " rules: [{type: intrusion, zones: [z], min_dwell_s: -1}]}",
         "cameras[0].rules[0].min_dwell_s",
         "expected float >= 0.0",
         2,
     ),
     (
-        "cameras:\n  - id: a\n    url: a.mp4\n    zones:\n      - {id: z, polygon: [[0, 0], [0.5, 0.5], [1, 1]]}\n",
+        "cameras:\n  - id: a\n    url: a.mp4\n    zones:\n"
+        "      - {id: z, polygon: [[0, 0], [0.5, 0.5], [1, 1]]}\n",
         "cameras[0].zones[0].polygon",
         "zero area",
         5,

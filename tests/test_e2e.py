@@ -63,7 +63,7 @@ def test_scan_720p_reports_exactly_the_true_intrusion(
     assert closed.end_s is not None
     assert abs(closed.end_s - true_event.end_s) <= 1.0
     # the evidence box is where the intruder is, in normalised coordinates
-    x0, y0, x1, y1 = opened.evidence.boxes[0]
+    x0, _, x1, y1 = opened.evidence.boxes[0]
     frame = round(opened.evidence.stream_time_s * truth.fps)
     intruder = next(o for o in truth.objects if o.id == true_event.object)
     box = min(intruder.boxes, key=lambda b: abs(b.frame - frame))
@@ -71,9 +71,7 @@ def test_scan_720p_reports_exactly_the_true_intrusion(
     assert abs(y1 - box.y1 / truth.height) < 0.03
 
 
-def test_scan_walkers_reports_nothing(
-    clips: dict[str, tuple[Path, Truth]], tmp_path: Path
-) -> None:
+def test_scan_walkers_reports_nothing(clips: dict[str, tuple[Path, Truth]], tmp_path: Path) -> None:
     video, truth = clips["walkers"]
     assert truth.events == []
     assert scan(video, tmp_path) == []
@@ -147,9 +145,7 @@ def test_sigterm_closes_open_events_drains_and_exits_0_within_5_s(
     assert proc.returncode == 0
     assert took < 5.0
     closing = [decode(line) for line in rest.splitlines()]
-    assert [(e.id, e.state, e.reason) for e in closing] == [
-        (first.id, "closed", "engine stopped")
-    ]
+    assert [(e.id, e.state, e.reason) for e in closing] == [(first.id, "closed", "engine stopped")]
 
 
 def test_demo_fast_prints_an_intrusion_alert() -> None:

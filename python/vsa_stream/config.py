@@ -334,11 +334,11 @@ def _parse_path(text: str) -> tuple[str | int, ...]:
 
 def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
     for part in path:
-        if isinstance(part, int) and isinstance(data, list) and part < len(data):
+        if isinstance(data, list) != isinstance(part, int):
+            return None
+        try:
             data = data[part]
-        elif isinstance(part, str) and isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
+        except (KeyError, IndexError, TypeError):
             return None
     return data
 
@@ -358,10 +358,8 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
     value = _lookup(data, path)
     if length and isinstance(value, list):
         bound = int(length.group(2))
-        if path and path[-1] == "polygon":
-            noun = "points"
-        else:
-            noun = "entry" if bound == 1 else "entries"
+        noun = "entry" if bound == 1 else "entries"
+        noun = "points" if path and path[-1] == "polygon" else noun
         relation = {">=": "at least", "<=": "at most", "": "exactly"}[length.group(1)]
         return path, f"expected {relation} {bound} {noun}, got {len(value)}"
     message = message.replace("`", "")
@@ -427,7 +425,10 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         at: tuple[str | int, ...] = ("cameras", i)
         if camera.id in seen_cameras:
             problems.append(
-                ((*at, "id"), f"duplicate camera id {camera.id!r} (also cameras[{seen_cameras[camera.id]}])")
+                (
+                    (*at, "id"),
+                    f"duplicate camera id {camera.id!r} (also cameras[{seen_cameras[camera.id]}])",
+                )
             )
         seen_cameras.setdefault(camera.id, i)
         scheme = camera.url.split("://", 1)[0].lower() if "://" in camera.url else "file"
@@ -501,4 +502,3 @@ def _area(points: list[_Point]) -> float:
 def dumps_schema() -> bytes:
     """The JSON Schema, pretty-printed."""
     return msgspec.json.format(msgspec.json.encode(json_schema()), indent=2)
-

@@ -55,7 +55,9 @@ def run_demo(*, keep: str | None = None, fast: bool = False) -> int:
         print(
             f"  {truth.n_frames} frames {truth.width}x{truth.height} in "
             f"{time.monotonic() - started:.1f} s; true intrusion at "
-            f"{truth.events[0].start_s:.1f} s" if truth.events else "",
+            f"{truth.events[0].start_s:.1f} s"
+            if truth.events
+            else "",
             file=sys.stderr,
         )
         config = config_mod.loads(

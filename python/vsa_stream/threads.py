@@ -7,6 +7,7 @@ the loop awaits their completion, and at shutdown a stuck one is abandoned, not 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -44,10 +45,9 @@ async def run_in_daemon_thread(fn: Callable[[], T], *, name: str) -> T:
         except BaseException as exc:  # handed to the awaiting task
             outcome.error = exc
         finally:
-            try:
+            # RuntimeError: the event loop is gone, nobody is waiting any more
+            with contextlib.suppress(RuntimeError):
                 anyio.from_thread.run_sync(done.set, token=token)
-            except RuntimeError:  # the event loop is gone: nobody is waiting any more
-                pass
 
     threading.Thread(target=target, name=name, daemon=True).start()
     await done.wait()

@@ -102,9 +102,7 @@ class IntrusionRunner:
             ),
         )
 
-    def _end(
-        self, zone_id: str, p: _Presence, obs: Observation | None, reason: str
-    ) -> list[Event]:
+    def _end(self, zone_id: str, p: _Presence, obs: Observation | None, reason: str) -> list[Event]:
         del self._presence[zone_id]
         if p.event is None:
             return []

@@ -21,8 +21,10 @@ from vsa_stream.sources.frame import Frame, luma_view
 
 __all__ = ["SourceStats", "VideoSource", "is_network_url"]
 
-_NETWORK = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "tcp://", "udp://", "rtp://")
-_NETWORK += ("srt://",)
+_NETWORK = tuple(
+    f"{scheme}://"
+    for scheme in ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "rtp", "srt")
+)
 # Consecutive packets that fail to decode before the source is declared broken.
 _MAX_BAD_PACKETS = 200
 
@@ -122,7 +124,7 @@ class VideoSource:
             time_s = offset
             try:
                 for frame in self._decode(container, stop):
-                    raw = frame.time
+                    raw: float | None = frame.time  # None when the stream has no pts
                     if raw is None:
                         relative = passed / self._fps()
                     else:
@@ -144,7 +146,7 @@ class VideoSource:
                     passed += 1
             finally:
                 container.close()
-            if not self.loop or passed == 0:
+            if stop.is_set() or not self.loop or passed == 0:
                 return
             self.stats.loops += 1
             offset = time_s + 1.0 / self._fps()

@@ -59,7 +59,7 @@ def luma_view(frame: av.VideoFrame) -> tuple[NDArray[np.uint8], object]:
         frame = frame.reformat(format="gray")
     plane = frame.planes[0]
     width, height, stride = frame.width, frame.height, plane.line_size
-    buffer = np.frombuffer(plane, dtype=np.uint8, count=stride * (height - 1) + width)
+    buffer = np.frombuffer(memoryview(plane), dtype=np.uint8, count=stride * (height - 1) + width)
     view = np.lib.stride_tricks.as_strided(
         buffer, shape=(height, width), strides=(stride, 1), writeable=False
     )

@@ -107,10 +107,11 @@ impl BackgroundModel {
         for ((k, &b), &p) in self.bins.iter_mut().zip(&self.background).zip(frame) {
             *k = round_to_u16((f32::from(p) - b + 255.0).clamp(0.0, (HIST_BINS - 1) as f32));
         }
-        self.histogram.fill(0);
+        let histogram = &mut *self.histogram;
+        histogram.fill(0);
         for &k in &self.bins {
             // k <= 510: the mask only lets the compiler drop the bounds check.
-            self.histogram[usize::from(k) & (HIST_LEN - 1)] += 1;
+            histogram[usize::from(k) & (HIST_LEN - 1)] += 1;
         }
         let half = frame.len() as f32 / 2.0;
         let mut below = 0.0f32;

@@ -1,0 +1,108 @@
+"""The engine: analysis rate, the event loop never blocked, sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+import anyio
+import pytest
+
+from vsa_stream import config
+from vsa_stream.engine import Engine
+from vsa_stream.events import Event, Evidence, decode, new_event_id
+from vsa_stream.sinks import JsonlSink
+from vsa_stream.synth import Truth
+
+ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
+
+
+class Collect:
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def send(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def aclose(self) -> None:
+        pass
+
+
+def make_config(video: Path, fps: float) -> config.Config:
+    return config.loads(
+        f"""
+cameras:
+  - id: cam
+    url: {json.dumps(str(video))}
+    fps: {fps}
+    zones: [{{id: restricted, polygon: {ZONE}}}]
+    rules: [{{type: intrusion, zones: [restricted]}}]
+"""
+    )
+
+
+@pytest.mark.parametrize(("fps", "expected"), [(1.0, 12), (10.0, 120), (120.0, 300)])
+def test_frames_are_sampled_at_the_analysis_rate(
+    clips: dict[str, tuple[Path, Truth]], fps: float, expected: int
+) -> None:
+    video, truth = clips["intruder"]
+    assert truth.n_frames == 300
+    engine = Engine(make_config(video, fps), [Collect()], scan=True)
+    result = anyio.run(engine.run)
+    (status,) = result.cameras
+    assert (status.state, status.decoded, status.analysed, status.dropped) == (
+        "ended",
+        300,
+        expected,
+        0,
+    )
+
+
+def test_event_loop_is_never_blocked(
+    clips: dict[str, tuple[Path, Truth]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """asyncio's debug mode reports any callback that holds the loop for more than 50 ms."""
+    video, _ = clips["intruder"]
+    sink = Collect()
+
+    async def run() -> None:
+        asyncio.get_running_loop().slow_callback_duration = 0.05
+        await Engine(make_config(video, 25.0), [sink], scan=True).run(handle_signals=False)
+
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        anyio.run(run, backend_options={"debug": True})
+    slow = [r.getMessage() for r in caplog.records if "took" in r.getMessage()]
+    assert slow == []
+    assert [e.state for e in sink.events] == ["open", "closed"]
+
+
+def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "events.jsonl"
+    event = Event(
+        id=new_event_id(),
+        revision=1,
+        type="intrusion",
+        camera_id="cam",
+        state="open",
+        started_at=1.0,
+        updated_at=1.0,
+        start_s=0.0,
+        start_frame=0,
+        evidence=Evidence(frame_index=0, stream_time_s=0.0),
+    )
+
+    async def write() -> None:
+        for _ in range(2):
+            sink = JsonlSink(path)
+            await sink.send(event)
+            await sink.send(event.revised(state="closed"))
+            await sink.aclose()
+
+    anyio.run(write)
+    lines = path.read_bytes().splitlines()
+    assert [decode(line).state for line in lines] == ["open", "closed"] * 2
+    assert json.loads(lines[0])["review"] == "pending"

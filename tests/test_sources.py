@@ -1,0 +1,117 @@
+"""PyAV sources: zero-copy strided luma, pacing, looping, clear errors."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from vsa_stream.errors import SourceError
+from vsa_stream.sources import VideoSource, is_network_url, luma_view
+
+
+def write_clip(path: Path, width: int, height: int, frames: int, fps: int = 25) -> None:
+    rng = np.random.default_rng(1)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast"}
+        for i in range(frames):
+            y = rng.integers(0, 255, (height, width), dtype=np.uint8)
+            y[:, : 4 + i] = 200
+            yuv = np.concatenate([y, np.full((height // 2, width), 128, np.uint8)])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(yuv, format="yuv420p")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def test_luma_view_is_zero_copy_with_the_real_stride() -> None:
+    width, height = 100, 60  # rows get padded to an aligned line size
+    yuv = np.random.default_rng(0).integers(0, 255, (height * 3 // 2, width), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    view, keepalive = luma_view(frame)
+    plane = frame.planes[0]
+    assert plane.line_size > width
+    assert view.shape == (height, width)
+    assert view.strides == (plane.line_size, 1)
+    assert view.__array_interface__["data"][0] == plane.buffer_ptr  # no copy
+    assert not view.flags.writeable
+    assert keepalive is frame
+    np.testing.assert_array_equal(view, yuv[:height])
+
+
+def test_luma_view_converts_formats_without_a_luma_plane() -> None:
+    rgb = np.zeros((40, 64, 3), dtype=np.uint8)
+    rgb[:, :32] = 255
+    view, _ = luma_view(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
+    assert view.shape == (40, 64)
+    assert view[:, :32].min() > 200
+    assert view[:, 32:].max() < 40
+
+
+def test_file_source_decodes_every_frame_with_increasing_times(tmp_path: Path) -> None:
+    clip = tmp_path / "c.mp4"
+    write_clip(clip, 96, 64, 20)
+    source = VideoSource(f"file://{clip}")
+    frames = list(source.frames(threading.Event()))
+    assert [f.index for f in frames] == list(range(20))
+    assert frames[0].time_s == 0.0
+    assert frames[-1].time_s == pytest.approx(19 / 25)
+    assert source.stats.decoded == 20
+    assert (source.stats.width, source.stats.height, source.stats.codec) == (96, 64, "h264")
+
+
+def test_loop_restarts_the_file_and_stream_time_keeps_growing(tmp_path: Path) -> None:
+    clip = tmp_path / "c.mp4"
+    write_clip(clip, 96, 64, 10)
+    source = VideoSource(str(clip), loop=True)
+    stop = threading.Event()
+    times = []
+    for frame in source.frames(stop):
+        times.append(frame.time_s)
+        if len(times) == 35:
+            stop.set()
+    assert len(times) == 35
+    assert source.stats.loops == 3
+    assert all(b > a for a, b in itertools.pairwise(times))
+    assert times[-1] == pytest.approx(34 / 25)
+
+
+def test_realtime_playback_is_paced_and_stops_promptly(tmp_path: Path) -> None:
+    clip = tmp_path / "c.mp4"
+    write_clip(clip, 96, 64, 25)  # one second
+    source = VideoSource(str(clip), realtime=True)
+    started = time.monotonic()
+    assert len(list(source.frames(threading.Event()))) == 25
+    assert time.monotonic() - started >= 0.9  # not decoded as fast as possible
+    stop = threading.Event()
+    stop.set()
+    assert list(VideoSource(str(clip), realtime=True).frames(stop)) == []
+
+
+def test_bad_sources_raise_source_error_naming_the_url(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"cannot open .*missing\.mp4"):
+        list(VideoSource(str(tmp_path / "missing.mp4")).frames(threading.Event()))
+    garbage = tmp_path / "garbage.ts"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(SourceError) as info:
+        list(VideoSource(str(garbage)).frames(threading.Event()))
+    assert isinstance(info.value, OSError)
+    url = "rtsp://admin:hunter2@127.0.0.1:9/live"
+    with pytest.raises(SourceError) as net:
+        list(VideoSource(url, open_timeout_s=2).frames(threading.Event()))
+    assert "hunter2" not in str(net.value)
+    assert "admin:***@127.0.0.1" in str(net.value)
+
+
+def test_network_urls_are_recognised() -> None:
+    assert is_network_url("rtsp://cam/x")
+    assert is_network_url("UDP://239.0.0.1:1234")
+    assert not is_network_url("/videos/rtsp.mp4")
