@@ -185,6 +185,12 @@ BAD: list[tuple[str, str, str, int | None]] = [
         5,
     ),
     (
+        "cameras:\n  - {id: a, url: a.mp4, enabled: false}\n",
+        "cameras",
+        "every camera has enabled: false",
+        1,
+    ),
+    (
         "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: fire}]\n",
         "cameras[0].rules[0].type",
         "not implemented in this version",

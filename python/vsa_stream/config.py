@@ -457,6 +457,8 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                             f"unknown zone {zone_id!r}; this camera's zones: {known}",
                         )
                     )
+    if not any(camera.enabled for camera in config.cameras):
+        problems.append((("cameras",), "every camera has enabled: false; nothing would run"))
     if config.detector is not None:
         problems.append(
             (

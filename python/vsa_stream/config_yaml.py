@@ -25,7 +25,10 @@ class YamlDocument:
         self.source = source
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:
-        """1-based line of the deepest node of ``path`` present in the document."""
+        """1-based line of the deepest part of ``path`` present in the document.
+
+        A mapping key gives the line of the key, a list index the line of the item.
+        """
         node = self.root
         if node is None:
             return None
@@ -44,10 +47,10 @@ class YamlDocument:
                 and 0 <= part < len(node.value)
             ):
                 child = node.value[part]
+                line = child.start_mark.line + 1
             if child is None:
                 return line
             node = child
-            line = node.start_mark.line + 1
         return line
 
 
