@@ -89,6 +89,7 @@ class CameraPipeline:
             realtime=camera.realtime and not scan,
             loop=camera.loop and not scan,
             skip_loop_filter=camera.skip_loop_filter,
+            frame_threads=scan,
         )
         # A live stream keeps only its newest frame; a file read faster than real time waits
         # for analysis instead, so nothing of it is skipped.

@@ -60,6 +60,8 @@ class VideoSource:
             (about +15% decoding speed).
         open_timeout_s / read_timeout_s: give up on a stream that does not answer.
         threads: decoder threads (0: FFmpeg decides).
+        frame_threads: decode several frames at once on several cores (adds a few frames of
+            latency: for scanning files, not for live cameras sharing the cores).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class VideoSource:
         open_timeout_s: float = 10.0,
         read_timeout_s: float = 10.0,
         threads: int = 0,
+        frame_threads: bool = False,
     ) -> None:
         self.url = url[len("file://") :] if url.startswith("file://") else url
         self.network = is_network_url(url)
@@ -82,6 +85,7 @@ class VideoSource:
         self.skip_loop_filter = skip_loop_filter
         self.timeouts = (open_timeout_s, read_timeout_s)
         self.threads = threads
+        self.frame_threads = frame_threads
         self.stats = SourceStats()
 
     @property
@@ -102,6 +106,8 @@ class VideoSource:
         if self.skip_loop_filter:
             context.options = {**context.options, "skip_loop_filter": "all"}
         context.thread_count = self.threads
+        if self.frame_threads:
+            context.thread_type = "AUTO"
         self.stats.width, self.stats.height = context.width, context.height
         self.stats.codec = context.name
         rate = stream.average_rate or stream.guessed_rate
