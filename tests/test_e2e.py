@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import wave
 from pathlib import Path
 
 import pytest
@@ -95,11 +96,18 @@ def test_daemon_one_bad_camera_never_stops_the_others(
     video, _ = clips["intruder"]
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(os.urandom(50_000))
+    sound = tmp_path / "sound.wav"  # a valid file with no video in it
+    with wave.open(str(sound), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(bytes(16000))
     out = tmp_path / "events.jsonl"
     cameras = "\n".join(
         [
             camera("missing", tmp_path / "nope.mp4"),
             camera("garbage", garbage),
+            camera("audio-only", sound),
             camera("unreachable", "rtsp://user:topsecret@127.0.0.1:9/none"),
             camera("good", video, realtime=False),
         ]
@@ -115,15 +123,19 @@ def test_daemon_one_bad_camera_never_stops_the_others(
     assert proc.returncode == 0, proc.stderr
     logs = [json.loads(line) for line in proc.stderr.splitlines()]
     failed = {r["camera_id"] for r in logs if r["event"] == "camera failed"}
-    assert failed == {"missing", "garbage", "unreachable"}
+    assert failed == {"missing", "garbage", "audio-only", "unreachable"}
+    errors = {r["camera_id"]: r["error"] for r in logs if r["event"] == "camera failed"}
+    assert "has no video stream" in errors["audio-only"]
+    assert "No such file" in errors["missing"]
     assert "topsecret" not in proc.stderr
     events = read_events(out)
     assert {e.camera_id for e in events} == {"good"}
     assert [e.state for e in events] == ["open", "closed"]
 
 
-def test_sigterm_closes_open_events_drains_and_exits_0_within_5_s(
-    small_intruder: tuple[Path, Truth], tmp_path: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_closes_open_events_drains_and_exits_0_within_5_s(
+    small_intruder: tuple[Path, Truth], tmp_path: Path, signum: signal.Signals
 ) -> None:
     video, _ = small_intruder
     cfg = write_config(tmp_path / "c.yaml", camera("cam", video, loop=True, realtime=True))
@@ -136,7 +148,7 @@ def test_sigterm_closes_open_events_drains_and_exits_0_within_5_s(
     try:
         first = decode(proc.stdout.readline())  # blocks until the intrusion opens (~5 s)
         assert first.state == "open"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         sent = time.monotonic()
         rest, _ = proc.communicate(timeout=10)
         took = time.monotonic() - sent

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 import av.error
@@ -45,7 +45,6 @@ class SourceStats:
     height: int = 0
     fps: float = 0.0
     codec: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class VideoSource:
