@@ -184,7 +184,7 @@ def main() -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "pyav": av.__version__,
-            "ffmpeg": ".".join(map(str, av.library_versions.get("libavcodec", ()))),
+            "libavcodec": ".".join(map(str, av.library_versions.get("libavcodec", ()))),
         },
         "clip": clip,
         "rounds": rounds,
