@@ -167,7 +167,7 @@ BAD: list[tuple[str, str, str, int | None]] = [
     (
         "cameras:\n  - {id: a, url: a.mp4}\nsinks: {}\n",
         "sinks",
-        "no sink configured",
+        "no sink enabled",
         3,
     ),
     (
@@ -183,6 +183,18 @@ BAD: list[tuple[str, str, str, int | None]] = [
         "cameras[0].zones[0].polygon",
         "zero area",
         5,
+    ),
+    (
+        "cameras:\n  - {id: a, url: a.mp4}\nsinks: {stdout: {enabled: false}}\n",
+        "sinks",
+        "no sink enabled",
+        3,
+    ),
+    (
+        "cameras:\n  - {id: a, url: a.mp4}\nsinks:\n  jsonl: {path: /tmp}\n",
+        "sinks.jsonl.path",
+        "/tmp is a directory",
+        4,
     ),
     (
         "cameras:\n  - {id: a, url: a.mp4, enabled: false}\n",
@@ -236,6 +248,15 @@ def test_yaml_syntax_error_and_duplicate_keys_have_lines() -> None:
     with pytest.raises(ConfigError, match="duplicate key 'url'") as dup:
         config.loads("cameras:\n  - id: a\n    url: a.mp4\n    url: b.mp4\n")
     assert dup.value.line == 4
+
+
+def test_recursive_alias_is_an_error_not_a_hang() -> None:
+    with pytest.raises(ConfigError, match="recursive YAML"):
+        config.loads("cameras: &x [*x]\n")
+    shared = "zone: &z {id: z, polygon: [[0, 0], [1, 0], [1, 1]]}\n"
+    cams = "cameras:\n  - {id: a, url: a.mp4, zones: [*z]}\n  - {id: b, url: b.mp4, zones: [*z]}\n"
+    with pytest.raises(ConfigError, match="zone: unknown key"):
+        config.loads(shared + cams)  # aliases work (the unknown top-level key is the error)
 
 
 def test_errors_never_show_stream_passwords() -> None:

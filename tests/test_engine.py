@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 
 import anyio
+import av
+import numpy as np
 import pytest
 
 from vsa_stream import config
@@ -106,3 +108,42 @@ def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
     lines = path.read_bytes().splitlines()
     assert [decode(line).state for line in lines] == ["open", "closed"] * 2
     assert json.loads(lines[0])["review"] == "pending"
+
+
+def test_an_analysis_failure_stops_only_its_camera(
+    clips: dict[str, tuple[Path, Truth]], tmp_path: Path
+) -> None:
+    """A 16x8 stream cannot be downscaled by 16: that camera fails, the other one runs on."""
+    tiny = tmp_path / "tiny.mp4"
+    with av.open(str(tiny), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 16, 8, "yuv420p"
+        for _ in range(10):
+            frame = av.VideoFrame.from_ndarray(np.zeros((12, 16), np.uint8), format="yuv420p")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    video, _ = clips["intruder"]
+    cfg = config.loads(
+        f"""
+cameras:
+  - id: tiny
+    url: {json.dumps(str(tiny))}
+    realtime: false
+    motion: {{factor: 16}}
+  - id: good
+    url: {json.dumps(str(video))}
+    realtime: false
+    zones: [{{id: restricted, polygon: {ZONE}}}]
+    rules: [{{type: intrusion, zones: [restricted]}}]
+"""
+    )
+    sink = Collect()
+    result = anyio.run(Engine(cfg, [sink]).run)
+    tiny_status, good = result.cameras
+    assert tiny_status.state == "failed"
+    assert tiny_status.error is not None
+    assert "smaller than the downscale factor" in tiny_status.error
+    assert (good.state, good.decoded) == ("ended", 300)
+    assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]

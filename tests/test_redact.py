@@ -14,6 +14,10 @@ def test_redact_url_masks_password_and_tokens() -> None:
     assert redact_url("https://h/x?token=abc&fps=5") == "https://h/x?token=***&fps=5"
     assert redact_url("rtsp://cam/live") == "rtsp://cam/live"
     assert redact_url("/videos/a.mp4") == "/videos/a.mp4"
+    assert redact_url("rtsp://admin:p@ss@cam/live") == "rtsp://admin:***@cam/live"
+    assert redact_url("https://TOKEN123@host/x") == "https://***@host/x"
+    assert redact_url("srt://h:9000?passphrase=hunter22") == "srt://h:9000?passphrase=***"
+    assert redact_url("http://h/x?apikey=k&api_key=k2") == "http://h/x?apikey=***&api_key=***"
 
 
 def test_redact_text_finds_urls_inside_messages() -> None:
@@ -39,3 +43,16 @@ def test_every_log_line_is_json_with_bound_context_and_no_secret() -> None:
     assert "hunter2" not in lines[0]
     assert ":b@" not in lines[0]
     assert record["url"] == "rtsp://admin:***@cam/live"
+
+
+def test_tracebacks_are_logged_as_text_and_redacted() -> None:
+    buf = io.StringIO()
+    configure_logging("info", "json", stream=buf)
+    try:
+        raise OSError("cannot reach rtsp://admin:hunter2@cam/live")
+    except OSError:
+        get_logger(camera_id="gate").exception("camera failed")
+    record = json.loads(buf.getvalue())
+    assert "Traceback" in record["exception"]
+    assert "hunter2" not in buf.getvalue()
+    assert "rtsp://admin:***@cam/live" in record["exception"]

@@ -13,8 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
+from vsa_stream import config
+from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.sources import VideoSource
 from vsa_stream.synth import render
 
@@ -99,3 +102,50 @@ def test_udp_stream(ts_clip: Path) -> None:
         stop_sending.set()
         sender.join(timeout=5)
     assert len(times) == 30
+
+
+def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
+    """The server sends the clip and hangs up, twice: the camera reconnects after a backoff."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    data = ts_clip.read_bytes()
+    served: list[float] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            served.append(time.monotonic())
+            with conn:
+                conn.sendall(data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    cfg = config.loads(f"cameras: [{{id: live, url: 'tcp://127.0.0.1:{port}', fps: 100}}]")
+    engine = Engine(cfg, [])
+
+    async def scenario() -> EngineResult:
+        async with anyio.create_task_group() as tg:
+            result: list[EngineResult] = []
+
+            async def run() -> None:
+                result.append(await engine.run(handle_signals=False))
+
+            tg.start_soon(run)
+            with anyio.fail_after(30):
+                while engine.result.cameras == [] and (
+                    len(served) < 2 or engine._pipelines[0].source.stats.decoded < 100
+                ):
+                    await anyio.sleep(0.05)
+            engine.stop()
+        return result[0]
+
+    try:
+        result = anyio.run(scenario)
+    finally:
+        listener.close()
+    (status,) = result.cameras
+    assert status.state == "stopped"
+    assert status.decoded == 100  # both connections' frames
+    # a live stream keeps only its newest frame: what analysis did not take was dropped
+    assert status.analysed + status.dropped == 100
+    assert status.analysed > 10
+    assert served[1] - served[0] >= 0.8  # waited (1 s +- 20 % jitter) before reconnecting

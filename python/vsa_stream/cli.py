@@ -123,7 +123,13 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     config = config_mod.load(args.config)
     _logging(args, config)
-    result = _run_engine(config, build_sinks(config.sinks), scan=False)
+    try:
+        sinks = build_sinks(config.sinks)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
+        ) from None
+    result = _run_engine(config, sinks, scan=False)
     failed = [c for c in result.cameras if c.state == "failed"]
     return 1 if result.cameras and len(failed) == len(result.cameras) else 0
 

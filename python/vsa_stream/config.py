@@ -469,9 +469,29 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         )
     if config.server.enabled:
         problems.append((("server", "enabled"), "the HTTP API is not available in this version"))
-    if config.sinks.stdout is None and config.sinks.jsonl is None:
-        problems.append((("sinks",), "no sink configured: alerts would go nowhere"))
+    stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
+    if not stdout_on and config.sinks.jsonl is None:
+        problems.append((("sinks",), "no sink enabled: alerts would go nowhere"))
+    if config.sinks.jsonl is not None:
+        problem = _writable_file_problem(config.sinks.jsonl.path)
+        if problem:
+            problems.append((("sinks", "jsonl", "path"), problem))
     return problems
+
+
+def _writable_file_problem(path: str) -> str | None:
+    """Why a file could not be appended to, without creating it; None when it could."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{path} is a directory; expected a file"
+    if target.exists():
+        return None if os.access(target, os.W_OK) else f"{path} is not writable"
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # missing folders are created: the first existing one decides
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"cannot create files in {parent}"
 
 
 def _polygon_problems(zone: Zone) -> list[tuple[tuple[str | int, ...], str]]:

@@ -79,9 +79,17 @@ def parse_yaml(text: str, *, source: str | None = None) -> YamlDocument:
 
 
 def _check_duplicates(node: yaml.Node, source: str | None) -> None:
-    stack = [node]
+    """Duplicate keys are errors; so is an alias that contains itself (it would never end)."""
+    stack: list[tuple[yaml.Node, frozenset[int]]] = [(node, frozenset())]
     while stack:
-        current = stack.pop()
+        current, ancestors = stack.pop()
+        if id(current) in ancestors:
+            raise ConfigError(
+                "an alias refers to a node that contains it (recursive YAML)",
+                line=current.start_mark.line + 1,
+                source=source,
+            )
+        ancestors = ancestors | {id(current)}
         if isinstance(current, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in current.value:
@@ -93,6 +101,6 @@ def _check_duplicates(node: yaml.Node, source: str | None) -> None:
                             source=source,
                         )
                     seen.add(key.value)
-                stack.append(value)
+                stack.append((value, ancestors))
         elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
+            stack.extend((item, ancestors) for item in current.value)

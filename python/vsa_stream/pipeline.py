@@ -8,12 +8,14 @@
 
 Frames are sampled at the camera's target analysis rate by their stream time, so a scan and a
 live run of the same file analyse the same frames. A failing camera logs why and ends; it
-never touches another camera.
+never touches another camera. A live stream that cannot be opened or drops is reconnected
+with exponential backoff (1 s to 60 s, with jitter) until the engine stops.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -33,9 +35,15 @@ from vsa_stream.threads import run_in_daemon_thread
 
 __all__ = ["CameraPipeline", "CameraStatus"]
 
-CameraState = Literal["starting", "streaming", "ended", "stopped", "failed"]
+CameraState = Literal[
+    "starting", "connecting", "streaming", "backoff", "ended", "stopped", "failed"
+]
 # How long a stopping camera waits for its decode thread before abandoning it.
 _DECODE_GRACE_S = 1.0
+# Reconnection of live streams: exponential backoff with jitter, reset after a healthy minute.
+_BACKOFF_MIN_S = 1.0
+_BACKOFF_MAX_S = 60.0
+_HEALTHY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -98,12 +106,14 @@ class CameraPipeline:
             "block" if offline else "latest", 2 if offline else 1
         )
         self.analyzer = Analyzer(camera, motion)
-        self._stop = threading.Event()
+        self._stop = threading.Event()  # a stop was asked for
+        self._halt = threading.Event()  # the decoder must end (stop, failure, end of analysis)
         self._log = get_logger(camera_id=camera.id)
 
     def stop(self) -> None:
         """Ask both threads to end; open events are closed and emitted."""
         self._stop.set()
+        self._halt.set()
         self.slot.close()
 
     async def run(self) -> CameraStatus:
@@ -112,19 +122,29 @@ class CameraPipeline:
         status.started = time.monotonic()
         self._log.info("camera starting", url=self.source.display_url, scan=self.scan)
         self._decode_done = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._run_decode)
-            await run_in_daemon_thread(self._analyse, name=f"analyse-{self.camera.id}")
-            if self._stop.is_set():
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._run_decode)
+                await run_in_daemon_thread(self._analyse, name=f"analyse-{self.camera.id}")
+                # Analysis ends when the stream ended, the camera failed or a stop was asked
+                # for; a decoder stuck in a read that ignores its timeout is abandoned.
+                self._halt.set()
                 with anyio.move_on_after(_DECODE_GRACE_S):
                     await self._decode_done.wait()
                 tg.cancel_scope.cancel()
+        finally:
+            self._finished()
+        return status
+
+    def _finished(self) -> None:
+        status = self.status
         status.finished = time.monotonic()
         status.dropped = self.slot.dropped
         status.decoded = self.source.stats.decoded
         status.bad_packets = self.source.stats.bad_packets
-        if status.state in ("starting", "streaming"):
+        if status.state != "failed":
             status.state = "stopped" if self._stop.is_set() else "ended"
+            status.error = None
         self._log.info(
             "camera finished",
             state=status.state,
@@ -134,7 +154,10 @@ class CameraPipeline:
             bad_frames=status.bad_frames,
             decode_fps=round(status.decode_fps, 1),
         )
-        return status
+
+    def _fail(self, error: str) -> None:
+        self.status.state, self.status.error = "failed", redact_text(error)
+        self._log.error("camera failed", error=self.status.error)
 
     _decode_done: anyio.Event
 
@@ -142,22 +165,46 @@ class CameraPipeline:
         try:
             await run_in_daemon_thread(self._decode, name=f"decode-{self.camera.id}")
         except SourceError as exc:
-            self.status.state, self.status.error = "failed", str(exc)
-            self._log.error("camera failed", error=str(exc))
+            self._fail(str(exc))
         except Exception as exc:  # a bug or an unexpected library error: this camera only
-            self.status.state = "failed"
-            self.status.error = redact_text(f"{type(exc).__name__}: {exc}")
-            self._log.exception("camera failed unexpectedly", error=self.status.error)
+            self._fail(f"unexpected {type(exc).__name__} while decoding: {exc}")
         finally:
             self.slot.close()
             self._decode_done.set()
 
     def _decode(self) -> None:
+        """Decode until the end (a file) or a stop; a live stream is reconnected forever."""
+        backoff = _BACKOFF_MIN_S
+        while not self._halt.is_set():
+            try:
+                self._decode_stream()
+                if not self.source.network or self._halt.is_set():
+                    return
+                raise SourceError(f"{self.source.display_url}: the stream ended")
+            except SourceError as exc:
+                if not self.source.network:
+                    raise
+                error = str(exc)
+            since = self._streaming_since
+            if since is not None and time.monotonic() - since >= _HEALTHY_S:
+                backoff = _BACKOFF_MIN_S
+            delay = backoff * random.uniform(0.8, 1.2)
+            self.status.state, self.status.error = "backoff", error
+            self._log.warning("camera unavailable", error=error, retry_in_s=round(delay, 1))
+            if self._halt.wait(delay):
+                return
+            backoff = min(backoff * 2.0, _BACKOFF_MAX_S)
+            self.status.state = "connecting"
+
+    _streaming_since: float | None = None
+
+    def _decode_stream(self) -> None:
         fps = self.camera.fps
-        last_slot = -1
-        for frame in self.source.frames(self._stop):
-            if self.status.state == "starting":
-                self.status.state = "streaming"
+        self._streaming_since = None
+        for frame in self.source.frames(self._halt):
+            if self._streaming_since is None:
+                self._streaming_since = time.monotonic()
+                self.status.state, self.status.error = "streaming", None
                 stats = self.source.stats
                 self._log.info(
                     "camera streaming",
@@ -168,26 +215,39 @@ class CameraPipeline:
                     analysis_fps=fps,
                 )
             slot_index = math.floor(frame.time_s * fps + 1e-6)
-            if slot_index == last_slot:
+            if slot_index == self._last_slot:
                 continue  # sampled at the analysis rate by stream time
-            last_slot = slot_index
+            self._last_slot = slot_index
             if not self.slot.put(frame):
                 return
 
+    _last_slot = -1
+
     def _analyse(self) -> None:
-        while not self._stop.is_set():
-            frame = self.slot.get()
-            if frame is None:
-                break
-            try:
-                events = self.analyzer.process(frame)
-            except FrameError as exc:
-                self.status.bad_frames += 1
-                self._log.warning("frame rejected", frame=frame.index, error=str(exc))
-                continue
-            self.status.analysed += 1
-            for event in events:
-                self.emit(event)
-        reason = "engine stopped" if self._stop.is_set() else "stream ended"
+        try:
+            while not self._stop.is_set():
+                frame = self.slot.get()
+                if frame is None:
+                    break
+                try:
+                    events = self.analyzer.process(frame)
+                except FrameError as exc:
+                    self.status.bad_frames += 1
+                    self._log.warning("frame rejected", frame=frame.index, error=str(exc))
+                    continue
+                self.status.analysed += 1
+                for event in events:
+                    self.emit(event)
+        except Exception as exc:  # never let one camera's analysis take the others down
+            self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
+        finally:
+            self._halt.set()
+            self.slot.close()
+        if self._stop.is_set():
+            reason = "engine stopped"
+        elif self.status.state == "failed":
+            reason = "camera failed"
+        else:
+            reason = "stream ended"
         for event in self.analyzer.finish(reason):
             self.emit(event)

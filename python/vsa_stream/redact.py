@@ -8,6 +8,8 @@ to every log event.
 Example:
     >>> redact_url("rtsp://admin:secret@cam.local:554/live?token=abc&x=1")
     'rtsp://admin:***@cam.local:554/live?token=***&x=1'
+    >>> redact_url("https://ghp_abc123@example.org/x")
+    'https://***@example.org/x'
 """
 
 from __future__ import annotations
@@ -16,14 +18,20 @@ import re
 
 __all__ = ["redact_text", "redact_url"]
 
-_USERINFO = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@/\s]*)@"
-)
+# The user information of a URL runs to the LAST "@" before the path: FFmpeg reads
+# "rtsp://admin:p@ss@cam/" as user "admin", password "p@ss".
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#\s]*)@")
 _SECRET_PARAM = re.compile(
-    r"(?P<key>[?&;](?:password|passwd|pwd|pass|token|access_token|auth|key|secret|signature|sig)=)"
-    r"(?P<value>[^&;#\s]*)",
+    r"(?P<key>[?&;](?:password|passwd|pwd|pass|passphrase|token|access_token|auth|key|apikey"
+    r"|api_key|secret|signature|sig)=)(?P<value>[^&;#\s]*)",
     re.IGNORECASE,
 )
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    user, colon, _ = match["info"].partition(":")
+    # "user:password@" keeps the user name (useful, rarely secret); a lone "token@" is masked.
+    return f"{match['scheme']}{user}:***@" if colon else f"{match['scheme']}***@"
 
 
 def redact_url(url: str) -> str:
@@ -35,5 +43,5 @@ def redact_text(text: str) -> str:
     """``text`` with the credentials of every URL in it replaced by ``***``."""
     if "://" not in text and "=" not in text:
         return text
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    text = _USERINFO.sub(_mask_userinfo, text)
     return _SECRET_PARAM.sub(lambda m: f"{m['key']}***", text)

@@ -27,13 +27,17 @@ class JsonlSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
+    _torn = False  # a write failed half-way: the next line starts on a fresh line
+
     def _write(self, line: bytes) -> None:
-        view = memoryview(line)
+        view = memoryview(b"\n" + line if self._torn else line)
+        self._torn = True
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
         if self.fsync:
             os.fsync(self._fd)
+        self._torn = False
 
     async def send(self, event: Event) -> None:
         """Append one revision (in a worker thread)."""

@@ -25,6 +25,8 @@ _NETWORK = tuple(
     f"{scheme}://"
     for scheme in ("rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "rtp", "srt")
 )
+#: Largest forward step between two frames' timestamps taken as real; more is a jump.
+MAX_TIME_STEP_S = 5.0
 # Consecutive packets that fail to decode before the source is declared broken.
 _MAX_BAD_PACKETS = 200
 
@@ -41,6 +43,7 @@ class SourceStats:
     decoded: int = 0
     bad_packets: int = 0
     loops: int = 0
+    time_jumps: int = 0
     width: int = 0
     height: int = 0
     fps: float = 0.0
@@ -116,17 +119,19 @@ class VideoSource:
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
         """Decode frames until the end of the stream or until ``stop`` is set.
 
+        Frame indices and stream times continue across calls (a reconnect) and across passes
+        over a looping file: times never go backwards. A timestamp jump (backwards, or more than
+        :data:`MAX_TIME_STEP_S` forwards: an encoder restart, a spliced stream) is absorbed:
+        time goes on from the previous frame, plus the wall-clock gap for a live stream.
+
         Raises:
             SourceError: the stream cannot be opened, has no video, or keeps failing.
         """
-        index = 0
-        offset = 0.0  # stream time at which the current pass over a looping file starts
         start_wall: float | None = None
         while not stop.is_set():
             container = self._open()
             base: float | None = None  # first timestamp of this pass: streams need not start at 0
             passed = 0
-            time_s = offset
             try:
                 for frame in self._decode(container, stop):
                     raw: float | None = frame.time  # None when the stream has no pts
@@ -135,26 +140,43 @@ class VideoSource:
                     else:
                         base = float(raw) if base is None else base
                         relative = float(raw) - base
-                    time_s = offset + relative
+                    time_s = self._continuous(relative, mid_pass=passed > 0)
                     if self.realtime:
                         now = time.monotonic()
                         start_wall = now - time_s if start_wall is None else start_wall
                         delay = start_wall + time_s - now
-                        if not -2.0 < delay < 2.0:  # a timestamp jump: follow the new clock
+                        if not -2.0 < delay < 2.0:  # far behind (or a jump): follow the new clock
                             start_wall, delay = now - time_s, 0.0
                         if delay > 0 and stop.wait(delay):
                             return
                     luma, keepalive = luma_view(frame)
                     self.stats.decoded += 1
-                    yield Frame(index, time_s, time.monotonic(), luma, keepalive)
-                    index += 1
+                    self._last_wall = time.monotonic()
+                    yield Frame(self._index, time_s, self._last_wall, luma, keepalive)
+                    self._index += 1
                     passed += 1
             finally:
                 container.close()
             if stop.is_set() or not self.loop or passed == 0:
                 return
             self.stats.loops += 1
-            offset = time_s + 1.0 / self._fps()
+
+    _index = 0
+    _offset = 0.0  # added to this pass's relative time to give the continuous stream time
+    _last_time: float | None = None
+    _last_wall = 0.0
+
+    def _continuous(self, relative: float, *, mid_pass: bool) -> float:
+        time_s = self._offset + relative
+        last = self._last_time
+        if last is not None and not 0.0 < time_s - last <= MAX_TIME_STEP_S:
+            gap = time.monotonic() - self._last_wall if self.network else 0.0
+            target = last + max(1.0 / self._fps(), gap)
+            self._offset += target - time_s
+            time_s = target
+            self.stats.time_jumps += mid_pass
+        self._last_time = time_s
+        return time_s
 
     def _fps(self) -> float:
         return self.stats.fps if self.stats.fps > 0 else 25.0
