@@ -8,12 +8,14 @@
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
 //! - [`geometry`]: point-in-polygon tests.
+//! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
 
 #![forbid(unsafe_code)]
 
 pub mod geometry;
 pub mod image;
 pub mod motion;
+pub mod track;
 
 #[cfg(test)]
 pub(crate) mod testutil;

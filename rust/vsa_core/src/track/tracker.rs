@@ -1,0 +1,486 @@
+//! The [`Tracker`]: track life cycle and the ByteTrack association cascade.
+//!
+//! Each [`Tracker::update`] (one frame):
+//! 1. predicts every track one frame ahead (lost tracks keep their size);
+//! 2. matches high-score detections (`score >= high_thresh`) to confirmed and lost tracks,
+//!    cost limit `match_thresh`;
+//! 3. matches low-score detections (`low_thresh <= score < high_thresh`) to the confirmed
+//!    tracks still unmatched, limit `low_match_thresh`; confirmed tracks left over become lost;
+//! 4. matches the high-score detections left to tentative tracks, limit
+//!    `tentative_match_thresh`; tentative tracks left over are removed;
+//! 5. starts a tentative track on every high-score detection left with
+//!    `score >= new_track_thresh` (confirmed at once on the very first frame, as ByteTrack);
+//! 6. removes lost tracks not seen for more than `lost_s` seconds.
+//!
+//! A tentative track is confirmed after `min_hits` consecutive matches. Detections only match
+//! tracks of their own class. Everything is deterministic: the same detections give the same
+//! ids.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use super::assign::assign_sparse;
+use super::cost::{candidate_pairs, CostParams, TrackProbe, Xyxy};
+use super::kalman::KalmanBox;
+
+/// Parameters of a [`Tracker`] (ByteTrack's defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// Frames per second of the input, used to turn `lost_s` into frames.
+    pub frame_rate: f64,
+    /// Detections at or above this score take part in the first association.
+    pub high_thresh: f64,
+    /// Detections below this score are ignored.
+    pub low_thresh: f64,
+    /// An unmatched high-score detection starts a track only at or above this score.
+    pub new_track_thresh: f64,
+    /// Cost limit (`1 − IoU`) of the first association.
+    pub match_thresh: f64,
+    /// Cost limit of the second (low-score) association.
+    pub low_match_thresh: f64,
+    /// Cost limit between tentative tracks and detections.
+    pub tentative_match_thresh: f64,
+    /// How long a lost track is kept, in seconds.
+    pub lost_s: f64,
+    /// Consecutive matches that confirm a tentative track.
+    pub min_hits: u32,
+    /// How many recent anchor points each track remembers.
+    pub path_length: usize,
+    /// Centre-distance fallback for small or fast objects (see [`super::cost`]).
+    pub fallback: bool,
+    /// Multiply IoU by the detection score in the first association.
+    pub fuse_score: bool,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            frame_rate: 30.0,
+            high_thresh: 0.5,
+            low_thresh: 0.1,
+            new_track_thresh: 0.6,
+            match_thresh: 0.8,
+            low_match_thresh: 0.5,
+            tentative_match_thresh: 0.7,
+            lost_s: 1.0,
+            min_hits: 2,
+            path_length: 32,
+            fallback: true,
+            fuse_score: false,
+        }
+    }
+}
+
+/// Life-cycle state of a track; the discriminant is the code exposed to Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum TrackState {
+    /// Started, not yet matched `min_hits` times in a row.
+    Tentative = 0,
+    /// Matched in the current frame (or confirmed and matched on its last frame).
+    Confirmed = 1,
+    /// Confirmed earlier, unmatched now; kept for `lost_s` and predicted meanwhile.
+    Lost = 2,
+    /// Gone: a tentative track that missed a frame, or a lost track past `lost_s`.
+    Removed = 3,
+}
+
+/// A bad input to [`Tracker::update`] or a bad [`TrackerConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackError {
+    /// The boxes, scores and classes do not have the same length.
+    LengthMismatch { boxes: usize, scores: usize, classes: usize },
+    /// A box coordinate or score is NaN or infinite.
+    NonFinite { index: usize },
+    /// A box with `x1 < x0` or `y1 < y0`.
+    InvertedBox { index: usize, xyxy: Xyxy },
+    /// A configuration value out of range.
+    Config(String),
+}
+
+impl fmt::Display for TrackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LengthMismatch { boxes, scores, classes } => write!(
+                f,
+                "boxes, scores and classes differ in length ({boxes}, {scores}, {classes})"
+            ),
+            Self::NonFinite { index } => {
+                write!(f, "detection {index} has a NaN or infinite coordinate or score")
+            }
+            Self::InvertedBox { index, xyxy } => write!(
+                f,
+                "detection {index} is not an (x0, y0, x1, y1) box with x0 <= x1 and y0 <= y1: \
+                 {xyxy:?}"
+            ),
+            Self::Config(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for TrackError {}
+
+/// One track as seen after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackView {
+    pub id: u64,
+    pub class: i64,
+    /// Filtered box `(x0, y0, x1, y1)` (predicted when not matched this frame).
+    pub xyxy: Xyxy,
+    /// Centre velocity `(vx, vy)` in pixels per frame.
+    pub velocity: [f64; 2],
+    /// Frames since the track started (1 on its first frame).
+    pub age: u32,
+    /// Frames in which a detection was matched.
+    pub hits: u32,
+    /// Frames since the last match (0 when matched this frame).
+    pub time_since_update: u32,
+    pub state: TrackState,
+    /// Index of the detection that updated the track this frame, if any.
+    pub det_index: Option<usize>,
+    /// Score of the last matched detection.
+    pub score: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Track {
+    id: u64,
+    class: i64,
+    kf: KalmanBox,
+    state: TrackState,
+    age: u32,
+    hits: u32,
+    streak: u32,
+    time_since_update: u32,
+    det_index: Option<usize>,
+    score: f64,
+    path: VecDeque<[f64; 2]>,
+}
+
+impl Track {
+    fn view(&self) -> TrackView {
+        TrackView {
+            id: self.id,
+            class: self.class,
+            xyxy: self.kf.xyxy(),
+            velocity: self.kf.velocity(),
+            age: self.age,
+            hits: self.hits,
+            time_since_update: self.time_since_update,
+            state: self.state,
+            det_index: self.det_index,
+            score: self.score,
+        }
+    }
+
+    fn probe(&self) -> TrackProbe {
+        let [vx, vy] = self.kf.velocity();
+        TrackProbe {
+            xyxy: self.kf.xyxy(),
+            class: self.class,
+            speed: vx.hypot(vy),
+            has_velocity: self.hits >= 2,
+        }
+    }
+}
+
+/// ByteTrack-style multi-object tracker over one camera's detections.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    config: TrackerConfig,
+    max_lost_frames: u32,
+    tracks: Vec<Track>,
+    removed: Vec<Track>,
+    next_id: u64,
+    frame: u64,
+    // Scratch buffers reused across frames.
+    pairs: Vec<(usize, usize, f64)>,
+}
+
+impl Tracker {
+    /// A tracker with `config`, or an error naming the value out of range.
+    pub fn new(config: TrackerConfig) -> Result<Self, TrackError> {
+        let c = &config;
+        let bad = |m: String| Err(TrackError::Config(m));
+        if !(c.frame_rate.is_finite() && c.frame_rate > 0.0) {
+            return bad(format!("frame_rate must be > 0, got {}", c.frame_rate));
+        }
+        if !(c.lost_s.is_finite() && c.lost_s >= 0.0) {
+            return bad(format!("lost_s must be >= 0, got {}", c.lost_s));
+        }
+        for (name, v) in [
+            ("track_high_thresh", c.high_thresh),
+            ("track_low_thresh", c.low_thresh),
+            ("new_track_thresh", c.new_track_thresh),
+            ("match_thresh", c.match_thresh),
+            ("low_match_thresh", c.low_match_thresh),
+            ("tentative_match_thresh", c.tentative_match_thresh),
+        ] {
+            if !v.is_finite() {
+                return bad(format!("{name} must be finite, got {v}"));
+            }
+        }
+        if c.low_thresh > c.high_thresh {
+            return bad(format!(
+                "track_low_thresh ({}) must not exceed track_high_thresh ({})",
+                c.low_thresh, c.high_thresh
+            ));
+        }
+        if c.min_hits == 0 {
+            return bad("min_hits must be at least 1".into());
+        }
+        let max_lost_frames = (c.lost_s * c.frame_rate).round().min(u32::MAX as f64) as u32;
+        Ok(Self {
+            config,
+            max_lost_frames,
+            tracks: Vec::new(),
+            removed: Vec::new(),
+            next_id: 1,
+            frame: 0,
+            pairs: Vec::new(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// Frames processed since creation or the last reset.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// Forgets every track; ids start again from 1.
+    pub fn reset(&mut self) {
+        self.tracks.clear();
+        self.removed.clear();
+        self.next_id = 1;
+        self.frame = 0;
+    }
+
+    /// Live tracks (tentative, confirmed, lost), by increasing id.
+    pub fn tracks(&self) -> impl Iterator<Item = TrackView> + '_ {
+        self.tracks.iter().map(Track::view)
+    }
+
+    /// Tracks removed by the last update, by increasing id.
+    pub fn removed(&self) -> impl Iterator<Item = TrackView> + '_ {
+        self.removed.iter().map(Track::view)
+    }
+
+    /// Recent anchor points (bottom centre of the matched box) of a live track, oldest first.
+    pub fn path(&self, id: u64) -> Option<Vec<[f64; 2]>> {
+        let k = self.tracks.binary_search_by_key(&id, |t| t.id).ok()?;
+        Some(self.tracks[k].path.iter().copied().collect())
+    }
+
+    /// Processes one frame of detections: boxes `(x0, y0, x1, y1)`, scores, and classes
+    /// (`None`: all class 0). On error nothing changes.
+    pub fn update(
+        &mut self,
+        boxes: &[Xyxy],
+        scores: &[f64],
+        classes: Option<&[i64]>,
+    ) -> Result<(), TrackError> {
+        let n = boxes.len();
+        let zeros;
+        let classes = match classes {
+            Some(c) => c,
+            None => {
+                zeros = vec![0i64; n];
+                &zeros
+            }
+        };
+        if scores.len() != n || classes.len() != n {
+            return Err(TrackError::LengthMismatch {
+                boxes: n,
+                scores: scores.len(),
+                classes: classes.len(),
+            });
+        }
+        for (index, (b, s)) in boxes.iter().zip(scores).enumerate() {
+            if !(b.iter().all(|v| v.is_finite()) && s.is_finite()) {
+                return Err(TrackError::NonFinite { index });
+            }
+            if b[2] < b[0] || b[3] < b[1] {
+                return Err(TrackError::InvertedBox { index, xyxy: *b });
+            }
+        }
+        self.frame += 1;
+        self.removed.clear();
+        for t in &mut self.tracks {
+            t.kf.predict(t.state != TrackState::Confirmed);
+            t.age = t.age.saturating_add(1);
+            t.time_since_update = t.time_since_update.saturating_add(1);
+            t.det_index = None;
+        }
+        let c = self.config.clone();
+        let high: Vec<usize> = (0..n).filter(|&i| scores[i] >= c.high_thresh).collect();
+        let low: Vec<usize> =
+            (0..n).filter(|&i| scores[i] >= c.low_thresh && scores[i] < c.high_thresh).collect();
+        let params = CostParams {
+            fallback: c.fallback,
+            small_px: 16.0,
+            fuse_score: c.fuse_score,
+        };
+        let plain = CostParams { fuse_score: false, ..params };
+
+        // Stage 1: high-score detections against confirmed and lost tracks.
+        let pool: Vec<usize> = (0..self.tracks.len())
+            .filter(|&k| self.tracks[k].state != TrackState::Tentative)
+            .collect();
+        let matched = self.associate(&pool, &high, boxes, scores, classes, &params, c.match_thresh);
+        let mut high_used = vec![false; high.len()];
+        let mut pool_used = vec![false; pool.len()];
+        for &(p, d) in &matched {
+            pool_used[p] = true;
+            high_used[d] = true;
+            self.hit(pool[p], high[d], boxes, scores);
+        }
+
+        // Stage 2: low-score detections against the confirmed tracks still unmatched.
+        let rest: Vec<usize> = pool
+            .iter()
+            .zip(&pool_used)
+            .filter(|&(&k, &used)| !used && self.tracks[k].state == TrackState::Confirmed)
+            .map(|(&k, _)| k)
+            .collect();
+        let matched =
+            self.associate(&rest, &low, boxes, scores, classes, &plain, c.low_match_thresh);
+        let mut rest_used = vec![false; rest.len()];
+        for &(r, d) in &matched {
+            rest_used[r] = true;
+            self.hit(rest[r], low[d], boxes, scores);
+        }
+        for (&k, used) in rest.iter().zip(rest_used) {
+            if !used {
+                self.tracks[k].state = TrackState::Lost;
+                self.tracks[k].streak = 0;
+            }
+        }
+
+        // Stage 3: remaining high-score detections against tentative tracks.
+        let tentative: Vec<usize> = (0..self.tracks.len())
+            .filter(|&k| self.tracks[k].state == TrackState::Tentative)
+            .collect();
+        let left: Vec<usize> =
+            high.iter().zip(&high_used).filter(|(_, &u)| !u).map(|(&d, _)| d).collect();
+        let matched = self.associate(
+            &tentative,
+            &left,
+            boxes,
+            scores,
+            classes,
+            &params,
+            c.tentative_match_thresh,
+        );
+        let mut left_used = vec![false; left.len()];
+        let mut tentative_used = vec![false; tentative.len()];
+        for &(t, d) in &matched {
+            tentative_used[t] = true;
+            left_used[d] = true;
+            self.hit(tentative[t], left[d], boxes, scores);
+        }
+        for (&k, used) in tentative.iter().zip(tentative_used) {
+            if !used {
+                self.tracks[k].state = TrackState::Removed;
+            }
+        }
+
+        // Lost tracks past their time are removed.
+        for t in &mut self.tracks {
+            if t.state == TrackState::Lost && t.time_since_update > self.max_lost_frames {
+                t.state = TrackState::Removed;
+            }
+        }
+        let (removed, kept): (Vec<Track>, Vec<Track>) =
+            self.tracks.drain(..).partition(|t| t.state == TrackState::Removed);
+        self.tracks = kept;
+        self.removed = removed;
+
+        // New tracks, in detection order.
+        for (&d, used) in left.iter().zip(left_used) {
+            if used || scores[d] < c.new_track_thresh {
+                continue;
+            }
+            let state = if self.frame == 1 || c.min_hits <= 1 {
+                TrackState::Confirmed
+            } else {
+                TrackState::Tentative
+            };
+            let mut path = VecDeque::with_capacity(c.path_length.min(1024));
+            push_anchor(&mut path, &boxes[d], c.path_length);
+            self.tracks.push(Track {
+                id: self.next_id,
+                class: classes[d],
+                kf: KalmanBox::new(boxes[d]),
+                state,
+                age: 1,
+                hits: 1,
+                streak: 1,
+                time_since_update: 0,
+                det_index: Some(d),
+                score: scores[d],
+                path,
+            });
+            self.next_id += 1;
+        }
+        Ok(())
+    }
+
+    /// Optimal matching of the tracks at `track_ids` to the detections at `det_ids`; returns
+    /// `(position in track_ids, position in det_ids)` pairs.
+    #[allow(clippy::too_many_arguments)]
+    fn associate(
+        &mut self,
+        track_ids: &[usize],
+        det_ids: &[usize],
+        boxes: &[Xyxy],
+        scores: &[f64],
+        classes: &[i64],
+        params: &CostParams,
+        limit: f64,
+    ) -> Vec<(usize, usize)> {
+        if track_ids.is_empty() || det_ids.is_empty() {
+            return Vec::new();
+        }
+        let probes: Vec<TrackProbe> = track_ids.iter().map(|&k| self.tracks[k].probe()).collect();
+        let mut pairs = std::mem::take(&mut self.pairs);
+        candidate_pairs(&probes, det_ids, boxes, scores, classes, params, limit, &mut pairs);
+        let matched = assign_sparse(&pairs, track_ids.len(), det_ids.len(), limit);
+        self.pairs = pairs;
+        matched
+    }
+
+    fn hit(&mut self, k: usize, d: usize, boxes: &[Xyxy], scores: &[f64]) {
+        let min_hits = self.config.min_hits;
+        let path_length = self.config.path_length;
+        let t = &mut self.tracks[k];
+        t.kf.update(boxes[d]);
+        t.hits = t.hits.saturating_add(1);
+        t.streak = t.streak.saturating_add(1);
+        t.time_since_update = 0;
+        t.det_index = Some(d);
+        t.score = scores[d];
+        match t.state {
+            TrackState::Lost => t.state = TrackState::Confirmed,
+            TrackState::Tentative if t.streak >= min_hits => t.state = TrackState::Confirmed,
+            _ => {}
+        }
+        push_anchor(&mut t.path, &t.kf.xyxy(), path_length);
+    }
+}
+
+fn push_anchor(path: &mut VecDeque<[f64; 2]>, b: &Xyxy, max_len: usize) {
+    if max_len == 0 {
+        return;
+    }
+    if path.len() == max_len {
+        path.pop_front();
+    }
+    path.push_back([0.5 * (b[0] + b[2]), b[3]]);
+}
+
+#[cfg(test)]
+mod tests;

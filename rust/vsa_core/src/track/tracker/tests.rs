@@ -1,0 +1,186 @@
+use super::*;
+use crate::testutil::Rng;
+
+fn boxed(cx: f64, cy: f64, w: f64, h: f64) -> Xyxy {
+    [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]
+}
+
+fn confirmed(t: &Tracker) -> Vec<TrackView> {
+    t.tracks().filter(|v| v.state == TrackState::Confirmed).collect()
+}
+
+#[test]
+fn a_steady_object_keeps_one_id_and_learns_its_velocity() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for f in 0..40 {
+        let b = boxed(100.0 + 4.0 * f as f64, 200.0 - 2.0 * f as f64, 40.0, 80.0);
+        t.update(&[b], &[0.9], None).unwrap();
+    }
+    let c = confirmed(&t);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].id, 1);
+    assert_eq!((c[0].age, c[0].hits), (40, 40));
+    assert!((c[0].velocity[0] - 4.0).abs() < 0.1 && (c[0].velocity[1] + 2.0).abs() < 0.1);
+    let path = t.path(1).unwrap();
+    assert_eq!(path.len(), 32);
+    let last = path[31];
+    assert!((last[0] - (100.0 + 4.0 * 39.0)).abs() < 1.0 && (last[1] - (240.0 - 78.0)).abs() < 1.0);
+}
+
+#[test]
+fn a_short_miss_keeps_the_id_and_a_long_one_removes_the_track() {
+    let config = TrackerConfig { frame_rate: 10.0, lost_s: 1.0, ..TrackerConfig::default() };
+    let mut t = Tracker::new(config).unwrap();
+    let at = |f: usize| boxed(50.0 + 6.0 * f as f64, 100.0, 30.0, 60.0);
+    for f in 0..10 {
+        t.update(&[at(f)], &[0.9], None).unwrap();
+    }
+    for _ in 10..15 {
+        t.update(&[], &[], None).unwrap();
+        assert_eq!(t.tracks().next().unwrap().state, TrackState::Lost);
+    }
+    t.update(&[at(15)], &[0.9], None).unwrap();
+    let c = confirmed(&t);
+    assert_eq!(c.len(), 1, "{:?}", t.tracks().collect::<Vec<_>>());
+    assert_eq!(c[0].id, 1);
+    assert_eq!(c[0].time_since_update, 0);
+    // Eleven frames unseen at 10 fps is more than lost_s: removed.
+    for f in 0..11 {
+        t.update(&[], &[], None).unwrap();
+        if f < 10 {
+            assert_eq!(t.tracks().count(), 1);
+        }
+    }
+    assert_eq!(t.tracks().count(), 0);
+    assert_eq!(t.removed().next().unwrap().state, TrackState::Removed);
+}
+
+#[test]
+fn crossing_objects_keep_their_ids() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let mut rng = Rng::new(5);
+    for f in 0..60 {
+        let x = 5.0 * f as f64;
+        let a = boxed(50.0 + x, 100.0, 30.0, 70.0);
+        let b = boxed(350.0 - x, 110.0, 30.0, 70.0);
+        let jitter = |b: Xyxy, rng: &mut Rng| b.map(|v| v + rng.gaussian(0.5));
+        // Detector order changes from frame to frame.
+        let (dets, flip) = if f % 3 == 0 {
+            (vec![jitter(b, &mut rng), jitter(a, &mut rng)], true)
+        } else {
+            (vec![jitter(a, &mut rng), jitter(b, &mut rng)], false)
+        };
+        t.update(&dets, &[0.9, 0.8], None).unwrap();
+        let c = confirmed(&t);
+        if f >= 1 {
+            assert_eq!(c.len(), 2, "frame {f}");
+            for v in &c {
+                let from_a = (v.det_index == Some(0)) != flip;
+                // Track 1 started on a (frame 0 had no flip... f=0 flips: a is index 1).
+                let expected = if from_a { 2 } else { 1 };
+                assert_eq!(v.id, expected, "frame {f}: {v:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn same_input_same_ids_and_classes_are_separate() {
+    let mut rng = Rng::new(9);
+    let frames: Vec<Vec<(Xyxy, f64, i64)>> = (0..50)
+        .map(|f| {
+            let mut dets = Vec::new();
+            for i in 0..30 {
+                if rng.uniform() > 0.1 {
+                    let b = boxed(
+                        20.0 * i as f64 + 2.0 * f as f64 + rng.gaussian(1.0),
+                        100.0 + 3.0 * i as f64,
+                        25.0,
+                        50.0,
+                    );
+                    dets.push((b, 0.3 + 0.7 * rng.uniform(), (i % 3) as i64));
+                }
+            }
+            dets
+        })
+        .collect();
+    let run = || {
+        let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+        let mut out = Vec::new();
+        for dets in &frames {
+            let b: Vec<Xyxy> = dets.iter().map(|d| d.0).collect();
+            let s: Vec<f64> = dets.iter().map(|d| d.1).collect();
+            let c: Vec<i64> = dets.iter().map(|d| d.2).collect();
+            t.update(&b, &s, Some(&c)).unwrap();
+            for v in t.tracks() {
+                if let Some(d) = v.det_index {
+                    assert_eq!(v.class, c[d], "a track only takes detections of its class");
+                }
+                out.push((v.id, v.det_index, v.xyxy.map(f64::to_bits)));
+            }
+        }
+        out
+    };
+    let first = run();
+    assert!(!first.is_empty());
+    assert_eq!(first, run());
+}
+
+#[test]
+fn a_detection_of_another_class_does_not_continue_a_track() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let b = boxed(100.0, 100.0, 40.0, 40.0);
+    for _ in 0..5 {
+        t.update(&[b], &[0.9], Some(&[0])).unwrap();
+    }
+    t.update(&[b], &[0.9], Some(&[1])).unwrap();
+    let views: Vec<TrackView> = t.tracks().collect();
+    assert_eq!(views.len(), 2);
+    assert_eq!((views[0].id, views[0].class, views[0].state), (1, 0, TrackState::Lost));
+    assert_eq!((views[1].id, views[1].class), (2, 1));
+}
+
+#[test]
+fn low_scores_continue_tracks_but_never_start_them() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.3], None).unwrap();
+    assert_eq!(t.tracks().count(), 0);
+    for f in 0..5 {
+        t.update(&[boxed(100.0 + f as f64, 10.0, 20.0, 20.0)], &[0.9], None).unwrap();
+    }
+    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.3], None).unwrap();
+    let c = confirmed(&t);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].det_index, Some(0));
+}
+
+#[test]
+fn a_fast_small_object_is_followed_without_overlap() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for f in 0..30 {
+        // 8×8 pixels moving 12 pixels a frame: consecutive boxes never overlap.
+        t.update(&[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)], &[0.9], None).unwrap();
+    }
+    let ids: Vec<u64> = t.tracks().map(|v| v.id).collect();
+    assert_eq!(ids, vec![1]);
+    let no_fallback = TrackerConfig { fallback: false, ..TrackerConfig::default() };
+    let mut t = Tracker::new(no_fallback).unwrap();
+    for f in 0..30 {
+        t.update(&[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)], &[0.9], None).unwrap();
+    }
+    assert!(t.tracks().map(|v| v.id).max().unwrap() > 1);
+}
+
+#[test]
+fn bad_input_is_an_error_and_changes_nothing() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let err = t.update(&[[0.0, 0.0, 1.0, 1.0]], &[], None).unwrap_err();
+    assert!(matches!(err, TrackError::LengthMismatch { .. }));
+    let err = t.update(&[[0.0, f64::NAN, 1.0, 1.0]], &[0.9], None).unwrap_err();
+    assert_eq!(err, TrackError::NonFinite { index: 0 });
+    let err = t.update(&[[5.0, 0.0, 1.0, 1.0]], &[0.9], None).unwrap_err();
+    assert!(err.to_string().contains("detection 0"));
+    assert_eq!(t.frame(), 0);
+    let bad = TrackerConfig { frame_rate: 0.0, ..TrackerConfig::default() };
+    assert!(Tracker::new(bad).is_err());
+}
