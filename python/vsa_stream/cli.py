@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--camera", metavar="ID", help="which camera of the config to take")
     scan.add_argument("--out", metavar="EVENTS", help="append events here (JSON lines)")
 
+    track = sub.add_parser("track", help="run the tracker on a MOTChallenge detection file")
+    track.add_argument("--mot-det", required=True, metavar="DET", help="det.txt to track")
+    track.add_argument("--out", required=True, metavar="TRACKS", help="tracks (MOT format)")
+    track.add_argument("--frame-rate", type=float, default=30.0, metavar="R", help="frames/s")
+    track.add_argument("--min-score", type=float, metavar="S", help="drop detections below S")
+
     synth = sub.add_parser("synth", help="render a labelled synthetic scenario")
     synth.add_argument("scenario", metavar="SCENARIO")
     synth.add_argument("--out", required=True, metavar="VIDEO")
@@ -87,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scan(args)
         if command == "synth":
             return _synth(args)
+        if command == "track":
+            return _track(args)
         if command == "demo":
             from vsa_stream.demo import run_demo
 
@@ -165,6 +173,26 @@ def _scan(args: argparse.Namespace) -> int:
         f"scanned {status.decoded} frames in {result.elapsed_s:.2f} s: "
         f"{status.decoded / max(result.elapsed_s, 1e-9):.1f} frames/s "
         f"({status.analysed} analysed at {camera.fps:g} fps), {result.events} event revisions",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _track(args: argparse.Namespace) -> int:
+    from vsa_stream.tracking import track_file
+
+    if not args.frame_rate > 0:
+        print(f"error: --frame-rate must be > 0, got {args.frame_rate}", file=sys.stderr)
+        return 2
+    min_score = args.min_score if args.min_score is not None else float("-inf")
+    try:
+        run = track_file(args.mot_det, args.out, frame_rate=args.frame_rate, min_score=min_score)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.out}: {run.tracks} tracks, {run.rows} rows from {run.detections} detections "
+        f"in {run.frames} frames",
         file=sys.stderr,
     )
     return 0

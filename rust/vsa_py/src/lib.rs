@@ -8,6 +8,7 @@ mod arrays;
 mod geometry;
 mod image;
 mod motion;
+mod track;
 
 use pyo3::prelude::*;
 
@@ -20,5 +21,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(geometry::points_in_polygon, m)?)?;
     m.add_class::<motion::Blob>()?;
     m.add_class::<motion::MotionDetector>()?;
+    m.add_function(wrap_pyfunction!(track::linear_assignment, m)?)?;
+    m.add_class::<track::Tracker>()?;
+    m.add_class::<track::TrackBatch>()?;
     Ok(())
 }
