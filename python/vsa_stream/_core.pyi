@@ -11,7 +11,16 @@ from typing import Self, final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Blob", "MotionDetector", "__version__", "downscale_area", "points_in_polygon"]
+__all__ = [
+    "Blob",
+    "MotionDetector",
+    "TrackBatch",
+    "Tracker",
+    "__version__",
+    "downscale_area",
+    "linear_assignment",
+    "points_in_polygon",
+]
 
 __version__: str
 
@@ -165,4 +174,178 @@ class MotionDetector:
     @property
     def frames(self) -> int:
         """Frames processed since creation or the last reset."""
+    def __repr__(self) -> str: ...
+
+# --- Tracking -----------------------------------------------------------------------------------
+
+def linear_assignment(
+    cost: NDArray[np.float64], cost_limit: float = ...
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Optimal assignment of a rectangular cost matrix (Jonker-Volgenant shortest paths).
+
+    Pairs costing ``cost_limit`` or more are never matched; the matching minimises the sum of
+    matched costs plus ``cost_limit / 2`` for every unmatched row and column (the semantics of
+    ``lap.lapjv(cost, extend_cost=True, cost_limit=...)``). With the default infinite limit
+    every row of the smaller side is matched, as ``scipy.optimize.linear_sum_assignment``.
+
+    Args:
+        cost: float64 array ``(N, M)``, no NaN (``inf`` means "never").
+        cost_limit: the gate (default ``inf``).
+
+    Returns:
+        ``(rows, cols)``: int64 arrays of the matched pairs, sorted by row.
+
+    Raises:
+        FrameError: wrong dtype or dimensions, or NaN.
+
+    Example:
+        >>> import numpy as np
+        >>> linear_assignment(np.array([[0.1, 0.3], [0.3, 0.9]]), 0.8)
+        (array([0, 1]), array([1, 0]))
+    """
+
+@final
+class TrackBatch:
+    """The tracks returned by one :meth:`Tracker.update`, as parallel arrays ordered by id.
+
+    Every property returns a new numpy array of length ``M`` (the number of tracks).
+    State codes: ``0`` tentative, ``1`` confirmed (matched in this frame), ``2`` lost (not
+    matched, predicted), ``3`` removed (in this frame). Velocities are in pixels per frame.
+    """
+
+    @property
+    def ids(self) -> NDArray[np.int64]:
+        """Track ids, small integers from 1, increasing."""
+    @property
+    def boxes(self) -> NDArray[np.float64]:
+        """Kalman-filtered boxes ``(x0, y0, x1, y1)``, shape ``(M, 4)``."""
+    @property
+    def velocities(self) -> NDArray[np.float64]:
+        """Box-centre velocities ``(vx, vy)`` in pixels per frame, shape ``(M, 2)``."""
+    @property
+    def classes(self) -> NDArray[np.int64]:
+        """Class of each track."""
+    @property
+    def states(self) -> NDArray[np.uint8]:
+        """State codes: 0 tentative, 1 confirmed, 2 lost, 3 removed."""
+    @property
+    def ages(self) -> NDArray[np.int64]:
+        """Frames since each track started (1 on its first frame)."""
+    @property
+    def hits(self) -> NDArray[np.int64]:
+        """Frames in which a detection was matched."""
+    @property
+    def time_since_update(self) -> NDArray[np.int64]:
+        """Frames since the last match (0 when matched in this frame)."""
+    @property
+    def det_index(self) -> NDArray[np.int64]:
+        """Row of the detection that updated each track in this frame, -1 if none."""
+    @property
+    def scores(self) -> NDArray[np.float64]:
+        """Score of each track's last matched detection."""
+    def __len__(self) -> int: ...
+    def __repr__(self) -> str: ...
+
+@final
+class Tracker:
+    """ByteTrack-style multi-object tracker for one camera, per class.
+
+    Each update predicts every track with a constant-velocity Kalman filter on
+    ``(cx, cy, w, h)``, matches high-score detections to confirmed and lost tracks, then
+    low-score detections to the confirmed tracks left, then the high-score detections left to
+    tentative tracks, each by optimal assignment on ``1 - IoU`` (with a centre-distance
+    fallback for small or fast objects) under a cost limit; a high-score detection left over
+    starts a tentative track, confirmed after ``min_hits`` consecutive matches (at once on the
+    first frame). Detections only match tracks of their class. Lost tracks are kept
+    ``lost_s`` seconds. Deterministic: the same detections give the same ids.
+
+    Privacy: no appearance features; ids are small integers local to this tracker.
+    Not safe for concurrent use; the GIL is released during :meth:`update`.
+
+    Args:
+        frame_rate: frames per second (turns ``lost_s`` into frames).
+        track_high_thresh: score of the first association's detections.
+        track_low_thresh: detections below it are ignored.
+        new_track_thresh: lowest score that starts a track.
+        match_thresh: cost limit (``1 - IoU``) of the first association.
+        low_match_thresh: cost limit of the low-score association.
+        tentative_match_thresh: cost limit between tentative tracks and detections.
+        lost_s: how long a lost track is kept, in seconds.
+        min_hits: consecutive matches that confirm a track (>= 1).
+        path_length: anchor points remembered per track (see :meth:`path`).
+        fallback: centre-distance matching for small or fast objects.
+        fuse_score: weigh IoU by the detection score in the first association.
+
+    Raises:
+        ValueError: a parameter out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> tracker = Tracker(frame_rate=25.0)
+        >>> box = np.array([[10.0, 10.0, 30.0, 50.0]])
+        >>> tracker.update(box, np.array([0.9])).ids.tolist()
+        [1]
+        >>> tracker.update(box + 2.0, np.array([0.9])).det_index.tolist()
+        [0]
+    """
+
+    def __new__(
+        cls,
+        *,
+        frame_rate: float = 30.0,
+        track_high_thresh: float = 0.5,
+        track_low_thresh: float = 0.1,
+        new_track_thresh: float = 0.6,
+        match_thresh: float = 0.8,
+        low_match_thresh: float = 0.5,
+        tentative_match_thresh: float = 0.7,
+        lost_s: float = 1.0,
+        min_hits: int = 2,
+        path_length: int = 32,
+        fallback: bool = True,
+        fuse_score: bool = False,
+    ) -> Self: ...
+    def update(
+        self,
+        boxes: NDArray[np.float64],
+        scores: NDArray[np.float64],
+        classes: NDArray[np.int64] | None = None,
+        *,
+        include_tentative: bool = False,
+        include_lost: bool = False,
+        include_removed: bool = False,
+    ) -> TrackBatch:
+        """Processes one frame of detections.
+
+        Args:
+            boxes: float64 ``(N, 4)`` boxes ``(x0, y0, x1, y1)`` in pixels (strided views ok).
+            scores: float64 ``(N,)`` detector scores.
+            classes: int64 ``(N,)`` classes, or ``None`` for a single class 0.
+            include_tentative: also return tracks not yet confirmed.
+            include_lost: also return confirmed tracks unmatched in this frame.
+            include_removed: also return the tracks removed in this frame.
+
+        Returns:
+            The confirmed tracks (matched in this frame) plus those asked for, by id.
+
+        Raises:
+            FrameError: wrong dtype or shape, lengths that differ, NaN or infinite values, or
+                a box with ``x1 < x0`` or ``y1 < y0``; the tracker is left unchanged.
+        """
+    def path(self, track_id: int) -> NDArray[np.float64]:
+        """Recent anchor points (bottom centre of the box) of a live track, oldest first.
+
+        Returns:
+            float64 ``(K, 2)``, ``K <= path_length``, one point per matched frame.
+
+        Raises:
+            KeyError: no live track has this id.
+        """
+    def reset(self) -> None:
+        """Forgets every track; ids start again from 1 and ``frame`` from 0."""
+    @property
+    def frame(self) -> int:
+        """Frames processed since creation or the last reset."""
+    def __len__(self) -> int:
+        """Live tracks (tentative, confirmed or lost)."""
     def __repr__(self) -> str: ...

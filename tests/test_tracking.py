@@ -1,0 +1,146 @@
+"""MOTChallenge files: accuracy against Roboflow's ByteTrack, the reader's errors, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import motmetrics as mm
+import numpy as np
+import pytest
+import supervision as sv
+from numpy.typing import NDArray
+from trackers import ByteTrackTracker
+
+from conftest import shared_path
+from vsa_stream.cli import main
+from vsa_stream.errors import ConfigError
+from vsa_stream.tracking import MotFrame, TrackRow, read_mot, track_frames
+
+Boxes = list[tuple[int, list[float]]]
+
+
+def iou_distance(gt: NDArray[np.float64], hyp: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``1 - IoU`` between ``(x, y, w, h)`` boxes, NaN (no match) above 0.5 as MOTChallenge."""
+    if len(gt) == 0 or len(hyp) == 0:
+        return np.empty((len(gt), len(hyp)))
+    a0, a1 = gt[:, None, :2], gt[:, None, :2] + gt[:, None, 2:]
+    b0, b1 = hyp[None, :, :2], hyp[None, :, :2] + hyp[None, :, 2:]
+    wh = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0, None)
+    inter = wh[..., 0] * wh[..., 1]
+    union = (gt[:, 2] * gt[:, 3])[:, None] + (hyp[:, 2] * hyp[:, 3])[None, :] - inter
+    distance = 1.0 - inter / union
+    distance[distance > 0.5] = np.nan
+    return distance
+
+
+def read_gt(path: Path) -> dict[int, Boxes]:
+    out: dict[int, Boxes] = {}
+    for line in path.read_text().splitlines():
+        f = line.split(",")
+        if len(f) > 6 and float(f[6]) == 0:  # flagged "ignore"
+            continue
+        out.setdefault(int(f[0]), []).append((int(f[1]), [float(v) for v in f[2:6]]))
+    return out
+
+
+def mota_idf1(gt: dict[int, Boxes], rows: list[TrackRow], last: int) -> tuple[float, float]:
+    hyp: dict[int, Boxes] = {}
+    for frame, track_id, xywh in rows:
+        hyp.setdefault(frame, []).append((track_id, list(xywh)))
+    acc = mm.MOTAccumulator(auto_id=True)
+    for frame in range(1, last + 1):
+        g, h = gt.get(frame, []), hyp.get(frame, [])
+        distance = iou_distance(
+            np.array([b for _, b in g]).reshape(-1, 4), np.array([b for _, b in h]).reshape(-1, 4)
+        )
+        acc.update([i for i, _ in g], [i for i, _ in h], distance)
+    summary = mm.metrics.create().compute(acc, metrics=["mota", "idf1"])
+    return float(summary["mota"].iloc[0]), float(summary["idf1"].iloc[0])
+
+
+def roboflow_bytetrack(frames: dict[int, MotFrame], last: int, fps: float) -> list[TrackRow]:
+    """``trackers.ByteTrackTracker`` with its defaults; its boxes are the matched detections."""
+    tracker = ByteTrackTracker(frame_rate=fps)
+    rows: list[TrackRow] = []
+    for frame in range(1, last + 1):
+        boxes, scores = frames.get(frame, (np.empty((0, 4)), np.empty(0)))
+        detections = sv.Detections(
+            xyxy=boxes, confidence=scores, class_id=np.zeros(len(scores), int)
+        )
+        out = tracker.update(detections)
+        assert out.tracker_id is not None
+        for (x0, y0, x1, y1), track_id in zip(out.xyxy, out.tracker_id, strict=True):
+            if track_id >= 0:
+                rows.append((frame, int(track_id), (x0, y0, x1 - x0, y1 - y0)))
+    return rows
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("sequence", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_mota_and_idf1_at_least_roboflow_bytetrack(sequence: str) -> None:
+    folder = shared_path("data", "mot", sequence)
+    frames = read_mot(folder / "det.txt")
+    gt = read_gt(folder / "gt.txt")
+    last = max(max(frames), max(gt))
+    ours = mota_idf1(gt, track_frames(frames, last_frame=last, frame_rate=25.0), last)
+    theirs = mota_idf1(gt, roboflow_bytetrack(frames, last, 25.0), last)
+    print(f"{sequence}: ours MOTA {ours[0]:.3f} IDF1 {ours[1]:.3f}; "
+          f"trackers MOTA {theirs[0]:.3f} IDF1 {theirs[1]:.3f}")
+    assert ours[0] >= theirs[0] - 0.005
+    assert ours[1] >= theirs[1] - 0.005
+    assert ours[0] > 0.55 and ours[1] > 0.6
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("1,-1,10,10,20,40", "7 to 10 comma-separated fields"),
+        ("1,-1,10,10,20,40,0.9,-1,-1,-1,5", "got 11"),
+        ("1,-1,10,ten,20,40,0.9", "not a number: 'ten'"),
+        ("1,-1,10,10,0,40,0.9", "width and height must be > 0"),
+        ("1,-1,10,10,20,-4,0.9", "width and height must be > 0"),
+        ("0,-1,10,10,20,40,0.9", "frame must be a positive integer"),
+        ("1.5,-1,10,10,20,40,0.9", "frame must be a positive integer"),
+        ("1,-1,10,10,inf,40,0.9", "finite"),
+    ],
+)
+def test_malformed_lines_name_their_line(tmp_path: Path, line: str, message: str) -> None:
+    det = tmp_path / "det.txt"
+    det.write_text(f"1,-1,10,10,20,40,0.9,-1,-1,-1\n\n{line}\n")
+    with pytest.raises(ConfigError, match=message) as info:
+        read_mot(det)
+    assert info.value.line == 3
+    assert str(info.value).startswith(f"{det}:3: ")
+
+
+def test_cli_tracks_a_small_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    det = tmp_path / "det.txt"
+    lines = []
+    for frame in range(1, 21):
+        if frame == 10:
+            continue  # a frame without detections: both objects coast through it
+        lines.append(f"{frame},-1,{10 + 3 * frame},50,20,40,0.9,-1,-1,-1")
+        lines.append(f"{frame},-1,300,{200 - 2 * frame},30,60,0.8,-1,-1,-1")
+        lines.append(f"{frame},-1,500,500,10,10,0.05,-1,-1,-1")  # below --min-score
+    det.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "tracks.txt"
+    assert main(["track", "--mot-det", str(det), "--out", str(out), "--min-score", "0.3"]) == 0
+    rows = [line.split(",") for line in out.read_text().splitlines()]
+    keys = [(int(r[0]), int(r[1])) for r in rows]
+    assert keys == sorted(keys)
+    assert {k[1] for k in keys} == {1, 2}
+    assert len(rows) == 2 * 19
+    assert all(r[6:] == ["1", "-1", "-1", "-1"] for r in rows)
+    first = [float(v) for v in rows[0][2:6]]
+    np.testing.assert_allclose(first, [13, 50, 20, 40], atol=0.01)
+    assert "2 tracks" in capsys.readouterr().err
+
+
+def test_cli_bad_file_exits_2_naming_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    det = tmp_path / "det.txt"
+    det.write_text("1,-1,10,10,20,40,0.9\n1,-1,10,10,20,oops,0.9\n")
+    assert main(["track", "--mot-det", str(det), "--out", str(tmp_path / "t.txt")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {det}:2: not a number: 'oops'")
+    assert main(["track", "--mot-det", str(tmp_path / "absent"), "--out", "x"]) == 2
