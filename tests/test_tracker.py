@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
 from vsa_stream._core import Tracker, linear_assignment
 from vsa_stream.errors import FrameError
@@ -31,9 +31,8 @@ def objective(cost: NDArray[np.float64], limit: float, rows: list[int], cols: li
     """Matched cost plus limit/2 for each unmatched row and column (lap's cost_limit)."""
     n, m = cost.shape
     k = len(rows)
-    return float(sum(cost[r, c] for r, c in zip(rows, cols, strict=True))) + limit / 2 * (
-        n + m - 2 * k
-    )
+    matched = float(sum(cost[r, c] for r, c in zip(rows, cols, strict=True)))
+    return matched + limit / 2 * float(n + m - 2 * k)
 
 
 def brute_force(cost: NDArray[np.float64], limit: float) -> float:
@@ -86,7 +85,7 @@ def test_constant_motion_is_learnt_and_predicted_through_misses() -> None:
         batch = tracker.update(*dets(box(100 + 4 * f, 300 - 2 * f)))
     assert batch.ids.tolist() == [1]
     np.testing.assert_allclose(batch.velocities[0], [4.0, -2.0], atol=0.1)
-    for f in range(30, 35):  # no detection: the lost track keeps moving on its prediction
+    for _ in range(5):  # no detection: the lost track keeps moving on its prediction
         batch = tracker.update(*dets(), include_lost=True)
     assert batch.states.tolist() == [LOST]
     assert batch.time_since_update.tolist() == [5]
@@ -108,7 +107,8 @@ def test_short_miss_keeps_id_and_long_miss_ends_track() -> None:
     removed = None
     for _ in range(11):
         removed = tracker.update(*dets(), include_removed=True)
-    assert removed is not None and removed.states.tolist() == [3]
+    assert removed is not None
+    assert removed.states.tolist() == [3]
     assert len(tracker) == 0
     with pytest.raises(KeyError):
         tracker.path(1)
@@ -161,8 +161,8 @@ def test_detections_only_continue_tracks_of_their_class() -> None:
         batch = tracker.update(same[:1], np.array([0.9]), np.array([7]), include_lost=True)
     cls = dict(zip(batch.ids.tolist(), batch.classes.tolist(), strict=True))
     states = dict(zip(batch.ids.tolist(), batch.states.tolist(), strict=True))
-    assert states[1] == LOST and cls[1] == 0
-    assert states[2] == CONFIRMED and cls[2] == 7
+    assert (states[1], cls[1]) == (LOST, 0)
+    assert (states[2], cls[2]) == (CONFIRMED, 7)
 
 
 def test_tentative_tracks_wait_for_a_second_hit() -> None:

@@ -7,9 +7,11 @@ score. The tracker's output uses the same layout, one line per confirmed track a
 
 Example:
     >>> import numpy as np
+    >>> from vsa_stream._core import Tracker
     >>> from vsa_stream.tracking import track_frames
     >>> boxes = np.array([[10.0, 10.0, 30.0, 50.0]])
-    >>> rows = track_frames({1: (boxes, np.array([0.9])), 2: (boxes + 2, np.array([0.9]))})
+    >>> frames = {1: (boxes, np.array([0.9])), 2: (boxes + 2, np.array([0.9]))}
+    >>> rows = track_frames(frames, Tracker(frame_rate=25.0))
     >>> [(frame, track_id) for frame, track_id, _ in rows]
     [(1, 1), (2, 1)]
 """
@@ -27,7 +29,15 @@ from numpy.typing import NDArray
 from vsa_stream._core import Tracker
 from vsa_stream.errors import ConfigError
 
-__all__ = ["MotFrame", "TrackRow", "TrackRun", "read_mot", "track_file", "track_frames", "write_mot"]
+__all__ = [
+    "MotFrame",
+    "TrackRow",
+    "TrackRun",
+    "read_mot",
+    "track_file",
+    "track_frames",
+    "write_mot",
+]
 
 MotFrame = tuple[NDArray[np.float64], NDArray[np.float64]]
 """One frame of detections: boxes ``(N, 4)`` as ``(x0, y0, x1, y1)``, scores ``(N,)``."""
@@ -119,19 +129,18 @@ def read_mot(path: str | Path, *, min_score: float = -math.inf) -> dict[int, Mot
 
 
 def track_frames(
-    frames: Mapping[int, MotFrame], *, last_frame: int | None = None, **tracker_options: object
+    frames: Mapping[int, MotFrame], tracker: Tracker, *, last_frame: int | None = None
 ) -> list[TrackRow]:
-    """Runs a :class:`~vsa_stream._core.Tracker` over frames 1..last frame (gaps included).
+    """Runs ``tracker`` over frames 1..last frame, frames without detections included.
 
     Args:
         frames: frame number -> ``(boxes, scores)``, as :func:`read_mot` returns.
+        tracker: a fresh :class:`~vsa_stream._core.Tracker` (frame rate and thresholds set).
         last_frame: the last frame to process (default: the last frame with detections).
-        **tracker_options: keyword arguments of ``Tracker`` (``frame_rate``, thresholds...).
 
     Returns:
-        One row per confirmed track and frame, sorted by frame then id.
+        One row per confirmed track and frame (its filtered box), sorted by frame then id.
     """
-    tracker = Tracker(**tracker_options)  # type: ignore[arg-type]
     end = last_frame if last_frame is not None else max(frames, default=0)
     empty: MotFrame = (np.empty((0, 4)), np.empty(0))
     rows: list[TrackRow] = []
@@ -162,7 +171,6 @@ def track_file(
     *,
     frame_rate: float = 30.0,
     min_score: float = -math.inf,
-    **tracker_options: object,
 ) -> TrackRun:
     """Tracks a MOTChallenge detection file and writes the tracks (``vsa-stream track``).
 
@@ -171,7 +179,7 @@ def track_file(
         OSError: a file cannot be read or written.
     """
     frames = read_mot(det, min_score=min_score)
-    rows = track_frames(frames, frame_rate=frame_rate, **tracker_options)
+    rows = track_frames(frames, Tracker(frame_rate=frame_rate))
     written = write_mot(out, rows)
     return TrackRun(
         frames=max(frames, default=0),

@@ -1,8 +1,8 @@
 //! `Tracker`, `TrackBatch` and `linear_assignment`.
 
 use numpy::{
-    dtype, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods,
-    PyReadonlyArray1, PyUntypedArray, PyUntypedArrayMethods,
+    dtype, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
+    PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
@@ -254,8 +254,11 @@ impl Tracker {
         }
         let inner = &mut self.inner;
         let result = run_detached(py, "Tracker.update", move || {
-            let b: Vec<[f64; 4]> =
-                boxes.rows().into_iter().map(|r| [r[0], r[1], r[2], r[3]]).collect();
+            let b: Vec<[f64; 4]> = boxes
+                .rows()
+                .into_iter()
+                .map(|r| [r[0], r[1], r[2], r[3]])
+                .collect();
             let s: Vec<f64> = scores.iter().copied().collect();
             let c: Option<Vec<i64>> = classes.map(|c| c.iter().copied().collect());
             inner.update(&b, &s, c.as_deref())?;
@@ -330,6 +333,9 @@ impl Tracker {
     }
 }
 
+/// Matched rows and columns, as two int64 arrays.
+type MatchedPairs<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
+
 /// Optimal assignment of a float64 cost matrix `(N, M)` (see `_core.pyi`).
 #[pyfunction]
 #[pyo3(signature = (cost, cost_limit = f64::INFINITY))]
@@ -337,7 +343,7 @@ pub(crate) fn linear_assignment<'py>(
     py: Python<'py>,
     cost: &Bound<'py, PyAny>,
     cost_limit: f64,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>)> {
+) -> PyResult<MatchedPairs<'py>> {
     let cost = readonly_2d::<f64>(cost, "cost")?;
     let cost = cost.as_array();
     if cost.iter().any(|v| v.is_nan()) || cost_limit.is_nan() {

@@ -25,10 +25,18 @@ pub fn assign_dense(cost: &[f64], rows: usize, cols: usize, limit: f64) -> Vec<O
     }
     let clamp = |c: f64| if c < limit { c } else { limit };
     let transposed = rows > cols;
-    let (n, m) = if transposed { (cols, rows) } else { (rows, cols) };
+    let (n, m) = if transposed {
+        (cols, rows)
+    } else {
+        (rows, cols)
+    };
     let mut clamped = Vec::with_capacity(n * m);
     // A finite stand-in for an infinite limit: larger than any sum of finite costs.
-    let finite_max = cost.iter().copied().filter(|c| c.is_finite()).fold(0.0, f64::max);
+    let finite_max = cost
+        .iter()
+        .copied()
+        .filter(|c| c.is_finite())
+        .fold(0.0, f64::max);
     let cap = if limit.is_finite() {
         limit
     } else {
@@ -36,7 +44,11 @@ pub fn assign_dense(cost: &[f64], rows: usize, cols: usize, limit: f64) -> Vec<O
     };
     for i in 0..n {
         for j in 0..m {
-            let c = if transposed { cost[j * cols + i] } else { cost[i * cols + j] };
+            let c = if transposed {
+                cost[j * cols + i]
+            } else {
+                cost[i * cols + j]
+            };
             let c = clamp(c);
             clamped.push(if c.is_nan() || c > cap { cap } else { c });
         }
@@ -60,8 +72,7 @@ pub fn assign_sparse(
     cols: usize,
     limit: f64,
 ) -> Vec<(usize, usize)> {
-    let edges: Vec<(usize, usize, f64)> =
-        edges.iter().copied().filter(|e| e.2 < limit).collect();
+    let edges: Vec<(usize, usize, f64)> = edges.iter().copied().filter(|e| e.2 < limit).collect();
     // Union-find over rows (0..rows) and columns (rows..rows + cols).
     let mut parent: Vec<usize> = (0..rows + cols).collect();
     fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -197,8 +208,11 @@ mod tests {
 
     /// The objective `Σ matched + limit/2 · unmatched` of a matching.
     fn objective(cost: &[f64], rows: usize, cols: usize, limit: f64, m: &[Option<usize>]) -> f64 {
-        let matched: Vec<(usize, usize)> =
-            m.iter().enumerate().filter_map(|(i, j)| j.map(|j| (i, j))).collect();
+        let matched: Vec<(usize, usize)> = m
+            .iter()
+            .enumerate()
+            .filter_map(|(i, j)| j.map(|j| (i, j)))
+            .collect();
         let k = matched.len() as f64;
         let sum: f64 = matched.iter().map(|&(i, j)| cost[i * cols + j]).sum();
         sum + 0.5 * limit * ((rows as f64 - k) + (cols as f64 - k))
@@ -206,6 +220,7 @@ mod tests {
 
     /// Every partial injective matching, by recursion over rows.
     fn brute_force(cost: &[f64], rows: usize, cols: usize, limit: f64) -> f64 {
+        #[allow(clippy::too_many_arguments)]
         fn go(
             cost: &[f64],
             rows: usize,
@@ -234,7 +249,16 @@ mod tests {
             }
         }
         let mut best = f64::INFINITY;
-        go(cost, rows, cols, limit, 0, &mut vec![false; cols], &mut Vec::new(), &mut best);
+        go(
+            cost,
+            rows,
+            cols,
+            limit,
+            0,
+            &mut vec![false; cols],
+            &mut Vec::new(),
+            &mut best,
+        );
         best
     }
 
@@ -253,15 +277,19 @@ mod tests {
             let rows = (rng.next_u64() % 6) as usize;
             let cols = (rng.next_u64() % 6) as usize;
             // Few distinct values, so that ties are common.
-            let cost: Vec<f64> =
-                (0..rows * cols).map(|_| (rng.next_u64() % 9) as f64 / 8.0).collect();
+            let cost: Vec<f64> = (0..rows * cols)
+                .map(|_| (rng.next_u64() % 9) as f64 / 8.0)
+                .collect();
             let limit = [0.3, 0.5, 0.8, 1.01, f64::INFINITY][trial % 5];
             let m = assign_dense(&cost, rows, cols, limit);
             check_valid(&m, cols);
             let lim = if limit.is_finite() { limit } else { 100.0 };
             let got = objective(&cost, rows, cols, lim, &m);
             let want = brute_force(&cost, rows, cols, lim);
-            assert!((got - want).abs() < 1e-9, "trial {trial}: {got} vs {want} {cost:?}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "trial {trial}: {got} vs {want} {cost:?}"
+            );
         }
     }
 
@@ -301,6 +329,9 @@ mod tests {
         let cost = [0.1, 0.3, 0.3, 0.9];
         assert_eq!(assign_dense(&cost, 2, 2, 0.8), vec![Some(1), Some(0)]);
         assert_eq!(assign_dense(&[0.9, 0.95], 1, 2, 0.8), vec![None]);
-        assert_eq!(assign_dense(&[f64::NAN, 0.2], 2, 1, 0.8), vec![None, Some(0)]);
+        assert_eq!(
+            assign_dense(&[f64::NAN, 0.2], 2, 1, 0.8),
+            vec![None, Some(0)]
+        );
     }
 }

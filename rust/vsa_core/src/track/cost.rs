@@ -76,7 +76,11 @@ fn pair_cost(
 ) -> Option<f64> {
     let overlap = iou(&t.xyxy, det);
     if overlap > 0.0 {
-        let similarity = if params.fuse_score { overlap * score } else { overlap };
+        let similarity = if params.fuse_score {
+            overlap * score
+        } else {
+            overlap
+        };
         return Some(1.0 - similarity);
     }
     if radius <= 0.0 {
@@ -99,6 +103,7 @@ fn pair_cost(
 /// Candidate pairs `(track, detection, cost)` with `cost < limit`, in track order then
 /// detection order. `dets` and `scores` are indexed by the entries of `det_ids`; the pair
 /// indices returned are positions in `tracks` and `det_ids`.
+#[allow(clippy::too_many_arguments)]
 pub fn candidate_pairs(
     tracks: &[TrackProbe],
     det_ids: &[usize],
@@ -115,10 +120,16 @@ pub fn candidate_pairs(
     }
     // Detections sorted by left edge: a track only looks at those whose left edge lies in
     // [search_x0 - widest, search_x1).
-    let mut order: Vec<(f64, usize)> =
-        det_ids.iter().enumerate().map(|(k, &d)| (dets[d][0], k)).collect();
+    let mut order: Vec<(f64, usize)> = det_ids
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| (dets[d][0], k))
+        .collect();
     order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let widest = det_ids.iter().map(|&d| dets[d][2] - dets[d][0]).fold(0.0, f64::max);
+    let widest = det_ids
+        .iter()
+        .map(|&d| dets[d][2] - dets[d][0])
+        .fold(0.0, f64::max);
     let mut hits: Vec<(usize, f64)> = Vec::new();
     for (ti, t) in tracks.iter().enumerate() {
         let radius = t.fallback_radius(params);
@@ -182,11 +193,18 @@ mod tests {
         let tracks: Vec<TrackProbe> = tb
             .iter()
             .enumerate()
-            .map(|(i, b)| TrackProbe { xyxy: *b, class: (i % 2) as i64, speed: 0.0, has_velocity: false })
+            .map(|(i, b)| TrackProbe {
+                xyxy: *b,
+                class: (i % 2) as i64,
+                speed: 0.0,
+                has_velocity: false,
+            })
             .collect();
         let ids: Vec<usize> = (0..70).collect();
         let mut got = Vec::new();
-        candidate_pairs(&tracks, &ids, &dets, &scores, &classes, &PARAMS, 0.9, &mut got);
+        candidate_pairs(
+            &tracks, &ids, &dets, &scores, &classes, &PARAMS, 0.9, &mut got,
+        );
         let mut want = Vec::new();
         for (ti, t) in tracks.iter().enumerate() {
             for (k, d) in dets.iter().enumerate() {
@@ -202,7 +220,12 @@ mod tests {
 
     #[test]
     fn fallback_links_a_fast_small_object_only_near_its_prediction() {
-        let t = TrackProbe { xyxy: [100.0, 100.0, 120.0, 120.0], class: 0, speed: 15.0, has_velocity: true };
+        let t = TrackProbe {
+            xyxy: [100.0, 100.0, 120.0, 120.0],
+            class: 0,
+            speed: 15.0,
+            has_velocity: true,
+        };
         let r = t.fallback_radius(&PARAMS);
         assert_eq!(r, 50.0);
         let near = pair_cost(&t, r, &[135.0, 100.0, 155.0, 120.0], 1.0, &PARAMS).unwrap();
@@ -211,10 +234,20 @@ mod tests {
         // A much larger box is not this object.
         assert!(pair_cost(&t, r, &[125.0, 100.0, 175.0, 150.0], 1.0, &PARAMS).is_none());
         // A small box has a fallback before its velocity is known.
-        let tiny = TrackProbe { xyxy: [0.0, 0.0, 8.0, 8.0], class: 0, speed: 0.0, has_velocity: false };
+        let tiny = TrackProbe {
+            xyxy: [0.0, 0.0, 8.0, 8.0],
+            class: 0,
+            speed: 0.0,
+            has_velocity: false,
+        };
         assert_eq!(tiny.fallback_radius(&PARAMS), 16.0);
         // A large slow object has no fallback.
-        let big = TrackProbe { xyxy: [0.0, 0.0, 50.0, 100.0], class: 0, speed: 2.0, has_velocity: true };
+        let big = TrackProbe {
+            xyxy: [0.0, 0.0, 50.0, 100.0],
+            class: 0,
+            speed: 2.0,
+            has_velocity: true,
+        };
         assert_eq!(big.fallback_radius(&PARAMS), 0.0);
     }
 }

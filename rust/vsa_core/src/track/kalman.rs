@@ -138,6 +138,7 @@ fn sq(a: f64, b: f64) -> (f64, f64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
 mod tests {
     use super::*;
 
@@ -224,7 +225,12 @@ mod tests {
             // H selects the first four components and R is diagonal, so S = P[:4,:4] + R; the
             // axes are uncoupled, so S is diagonal here too (checked below).
             let (w, h) = (self.mean[2], self.mean[3]);
-            let r = [STD_POSITION * w, STD_POSITION * h, STD_POSITION * w, STD_POSITION * h];
+            let r = [
+                STD_POSITION * w,
+                STD_POSITION * h,
+                STD_POSITION * w,
+                STD_POSITION * h,
+            ];
             let mut s = [[0.0; 4]; 4];
             for i in 0..4 {
                 for j in 0..4 {

@@ -89,7 +89,11 @@ pub enum TrackState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrackError {
     /// The boxes, scores and classes do not have the same length.
-    LengthMismatch { boxes: usize, scores: usize, classes: usize },
+    LengthMismatch {
+        boxes: usize,
+        scores: usize,
+        classes: usize,
+    },
     /// A box coordinate or score is NaN or infinite.
     NonFinite { index: usize },
     /// A box with `x1 < x0` or `y1 < y0`.
@@ -101,12 +105,19 @@ pub enum TrackError {
 impl fmt::Display for TrackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::LengthMismatch { boxes, scores, classes } => write!(
+            Self::LengthMismatch {
+                boxes,
+                scores,
+                classes,
+            } => write!(
                 f,
                 "boxes, scores and classes differ in length ({boxes}, {scores}, {classes})"
             ),
             Self::NonFinite { index } => {
-                write!(f, "detection {index} has a NaN or infinite coordinate or score")
+                write!(
+                    f,
+                    "detection {index} has a NaN or infinite coordinate or score"
+                )
             }
             Self::InvertedBox { index, xyxy } => write!(
                 f,
@@ -317,20 +328,32 @@ impl Tracker {
         }
         let c = self.config.clone();
         let high: Vec<usize> = (0..n).filter(|&i| scores[i] >= c.high_thresh).collect();
-        let low: Vec<usize> =
-            (0..n).filter(|&i| scores[i] >= c.low_thresh && scores[i] < c.high_thresh).collect();
+        let low: Vec<usize> = (0..n)
+            .filter(|&i| scores[i] >= c.low_thresh && scores[i] < c.high_thresh)
+            .collect();
         let params = CostParams {
             fallback: c.fallback,
             small_px: 16.0,
             fuse_score: c.fuse_score,
         };
-        let plain = CostParams { fuse_score: false, ..params };
+        let plain = CostParams {
+            fuse_score: false,
+            ..params
+        };
 
         // Stage 1: high-score detections against confirmed and lost tracks.
         let pool: Vec<usize> = (0..self.tracks.len())
             .filter(|&k| self.tracks[k].state != TrackState::Tentative)
             .collect();
-        let matched = self.associate(&pool, &high, boxes, scores, classes, &params, c.match_thresh);
+        let matched = self.associate(
+            &pool,
+            &high,
+            boxes,
+            scores,
+            classes,
+            &params,
+            c.match_thresh,
+        );
         let mut high_used = vec![false; high.len()];
         let mut pool_used = vec![false; pool.len()];
         for &(p, d) in &matched {
@@ -346,8 +369,15 @@ impl Tracker {
             .filter(|&(&k, &used)| !used && self.tracks[k].state == TrackState::Confirmed)
             .map(|(&k, _)| k)
             .collect();
-        let matched =
-            self.associate(&rest, &low, boxes, scores, classes, &plain, c.low_match_thresh);
+        let matched = self.associate(
+            &rest,
+            &low,
+            boxes,
+            scores,
+            classes,
+            &plain,
+            c.low_match_thresh,
+        );
         let mut rest_used = vec![false; rest.len()];
         for &(r, d) in &matched {
             rest_used[r] = true;
@@ -364,8 +394,12 @@ impl Tracker {
         let tentative: Vec<usize> = (0..self.tracks.len())
             .filter(|&k| self.tracks[k].state == TrackState::Tentative)
             .collect();
-        let left: Vec<usize> =
-            high.iter().zip(&high_used).filter(|(_, &u)| !u).map(|(&d, _)| d).collect();
+        let left: Vec<usize> = high
+            .iter()
+            .zip(&high_used)
+            .filter(|(_, &u)| !u)
+            .map(|(&d, _)| d)
+            .collect();
         let matched = self.associate(
             &tentative,
             &left,
@@ -394,8 +428,10 @@ impl Tracker {
                 t.state = TrackState::Removed;
             }
         }
-        let (removed, kept): (Vec<Track>, Vec<Track>) =
-            self.tracks.drain(..).partition(|t| t.state == TrackState::Removed);
+        let (removed, kept): (Vec<Track>, Vec<Track>) = self
+            .tracks
+            .drain(..)
+            .partition(|t| t.state == TrackState::Removed);
         self.tracks = kept;
         self.removed = removed;
 
@@ -447,7 +483,9 @@ impl Tracker {
         }
         let probes: Vec<TrackProbe> = track_ids.iter().map(|&k| self.tracks[k].probe()).collect();
         let mut pairs = std::mem::take(&mut self.pairs);
-        candidate_pairs(&probes, det_ids, boxes, scores, classes, params, limit, &mut pairs);
+        candidate_pairs(
+            &probes, det_ids, boxes, scores, classes, params, limit, &mut pairs,
+        );
         let matched = assign_sparse(&pairs, track_ids.len(), det_ids.len(), limit);
         self.pairs = pairs;
         matched

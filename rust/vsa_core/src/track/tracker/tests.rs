@@ -6,7 +6,9 @@ fn boxed(cx: f64, cy: f64, w: f64, h: f64) -> Xyxy {
 }
 
 fn confirmed(t: &Tracker) -> Vec<TrackView> {
-    t.tracks().filter(|v| v.state == TrackState::Confirmed).collect()
+    t.tracks()
+        .filter(|v| v.state == TrackState::Confirmed)
+        .collect()
 }
 
 #[test]
@@ -29,7 +31,11 @@ fn a_steady_object_keeps_one_id_and_learns_its_velocity() {
 
 #[test]
 fn a_short_miss_keeps_the_id_and_a_long_one_removes_the_track() {
-    let config = TrackerConfig { frame_rate: 10.0, lost_s: 1.0, ..TrackerConfig::default() };
+    let config = TrackerConfig {
+        frame_rate: 10.0,
+        lost_s: 1.0,
+        ..TrackerConfig::default()
+    };
     let mut t = Tracker::new(config).unwrap();
     let at = |f: usize| boxed(50.0 + 6.0 * f as f64, 100.0, 30.0, 60.0);
     for f in 0..10 {
@@ -136,19 +142,25 @@ fn a_detection_of_another_class_does_not_continue_a_track() {
     t.update(&[b], &[0.9], Some(&[1])).unwrap();
     let views: Vec<TrackView> = t.tracks().collect();
     assert_eq!(views.len(), 2);
-    assert_eq!((views[0].id, views[0].class, views[0].state), (1, 0, TrackState::Lost));
+    assert_eq!(
+        (views[0].id, views[0].class, views[0].state),
+        (1, 0, TrackState::Lost)
+    );
     assert_eq!((views[1].id, views[1].class), (2, 1));
 }
 
 #[test]
 fn low_scores_continue_tracks_but_never_start_them() {
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
-    t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.3], None).unwrap();
+    t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.3], None)
+        .unwrap();
     assert_eq!(t.tracks().count(), 0);
     for f in 0..5 {
-        t.update(&[boxed(100.0 + f as f64, 10.0, 20.0, 20.0)], &[0.9], None).unwrap();
+        t.update(&[boxed(100.0 + f as f64, 10.0, 20.0, 20.0)], &[0.9], None)
+            .unwrap();
     }
-    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.3], None).unwrap();
+    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.3], None)
+        .unwrap();
     let c = confirmed(&t);
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].det_index, Some(0));
@@ -159,14 +171,27 @@ fn a_fast_small_object_is_followed_without_overlap() {
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
     for f in 0..30 {
         // 8×8 pixels moving 12 pixels a frame: consecutive boxes never overlap.
-        t.update(&[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)], &[0.9], None).unwrap();
+        t.update(
+            &[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)],
+            &[0.9],
+            None,
+        )
+        .unwrap();
     }
     let ids: Vec<u64> = t.tracks().map(|v| v.id).collect();
     assert_eq!(ids, vec![1]);
-    let no_fallback = TrackerConfig { fallback: false, ..TrackerConfig::default() };
+    let no_fallback = TrackerConfig {
+        fallback: false,
+        ..TrackerConfig::default()
+    };
     let mut t = Tracker::new(no_fallback).unwrap();
     for f in 0..30 {
-        t.update(&[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)], &[0.9], None).unwrap();
+        t.update(
+            &[boxed(20.0 + 12.0 * f as f64, 50.0, 8.0, 8.0)],
+            &[0.9],
+            None,
+        )
+        .unwrap();
     }
     assert!(t.tracks().map(|v| v.id).max().unwrap() > 1);
 }
@@ -176,11 +201,16 @@ fn bad_input_is_an_error_and_changes_nothing() {
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
     let err = t.update(&[[0.0, 0.0, 1.0, 1.0]], &[], None).unwrap_err();
     assert!(matches!(err, TrackError::LengthMismatch { .. }));
-    let err = t.update(&[[0.0, f64::NAN, 1.0, 1.0]], &[0.9], None).unwrap_err();
+    let err = t
+        .update(&[[0.0, f64::NAN, 1.0, 1.0]], &[0.9], None)
+        .unwrap_err();
     assert_eq!(err, TrackError::NonFinite { index: 0 });
     let err = t.update(&[[5.0, 0.0, 1.0, 1.0]], &[0.9], None).unwrap_err();
     assert!(err.to_string().contains("detection 0"));
     assert_eq!(t.frame(), 0);
-    let bad = TrackerConfig { frame_rate: 0.0, ..TrackerConfig::default() };
+    let bad = TrackerConfig {
+        frame_rate: 0.0,
+        ..TrackerConfig::default()
+    };
     assert!(Tracker::new(bad).is_err());
 }
