@@ -33,12 +33,15 @@ fmt:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-## bench: the scan benchmark on a 720p clip, engine vs bare PyAV decoding
-bench:
-	$(PYTHON) bench/bench_scan.py
+BENCHES := $(sort $(wildcard bench/bench_*.py))
 
+## bench: every benchmark, each side by side with its anchor (tables on stdout, JSON in bench/results/)
+bench:
+	@for b in $(BENCHES); do echo "== $$b"; $(PYTHON) $$b || exit 1; done
+
+## bench-quick: every benchmark at a tiny size (CI checks they run)
 bench-quick:
-	$(PYTHON) bench/bench_scan.py --quick
+	@for b in $(BENCHES); do echo "== $$b --quick"; $(PYTHON) $$b --quick || exit 1; done
 
 clean:
 	cargo clean
