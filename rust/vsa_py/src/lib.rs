@@ -5,6 +5,7 @@
 //! `vsa_stream.errors.FrameError`. All the computing is in `vsa_core`.
 
 mod arrays;
+mod detect;
 mod geometry;
 mod image;
 mod motion;
@@ -20,5 +21,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(geometry::points_in_polygon, m)?)?;
     m.add_class::<motion::Blob>()?;
     m.add_class::<motion::MotionDetector>()?;
+    m.add_class::<detect::Letterbox>()?;
+    m.add_class::<detect::Detections>()?;
+    m.add_function(wrap_pyfunction!(detect::preprocess_yuv420p, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::preprocess_packed, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolov5, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolov8, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_nanodet, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
     Ok(())
 }

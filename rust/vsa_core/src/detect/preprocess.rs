@@ -192,11 +192,30 @@ impl Tap {
     }
 }
 
-#[inline(always)]
-fn lerp2(r0: &[u8], r1: &[u8], tx: Tap, fy: f32) -> f32 {
-    let top = f32::from(r0[tx.i0]) + (f32::from(r0[tx.i1]) - f32::from(r0[tx.i0])) * tx.frac;
-    let bot = f32::from(r1[tx.i0]) + (f32::from(r1[tx.i1]) - f32::from(r1[tx.i0])) * tx.frac;
-    top + (bot - top) * fy
+/// `out[x] = r0[x] + (r1[x] - r0[x]) · f` over whole rows (vectorised by the compiler).
+fn lerp_rows(r0: &[u8], r1: &[u8], f: f32, out: &mut [f32]) {
+    for ((o, &a), &b) in out.iter_mut().zip(r0).zip(r1) {
+        let a = f32::from(a);
+        *o = a + (f32::from(b) - a) * f;
+    }
+}
+
+/// `out[i] = row[t.i0] + (row[t.i1] - row[t.i0]) · t.frac` for each tap, reading `row` from
+/// element `offset` (a channel of a packed row).
+fn gather(row: &[f32], taps: &[Tap], offset: usize, out: &mut [f32]) {
+    for (o, t) in out.iter_mut().zip(taps) {
+        let a = row[t.i0 + offset];
+        *o = a + (row[t.i1 + offset] - a) * t.frac;
+    }
+}
+
+/// [`gather`] of two rows with the same taps (the U and V planes).
+fn gather2(a: &[f32], b: &[f32], taps: &[Tap], out_a: &mut [f32], out_b: &mut [f32]) {
+    for ((oa, ob), t) in out_a.iter_mut().zip(out_b.iter_mut()).zip(taps) {
+        let (a0, b0) = (a[t.i0], b[t.i0]);
+        *oa = a0 + (a[t.i1] - a0) * t.frac;
+        *ob = b0 + (b[t.i1] - b0) * t.frac;
+    }
 }
 
 /// The three output planes, in tensor order, with the padding already written.
@@ -227,30 +246,23 @@ fn prepare_output<'o>(
     Ok(planes)
 }
 
-/// Writes pixel `(r, g, b)` at `i` of the planes, normalised, in the tensor's order.
-#[inline(always)]
-fn put(planes: &mut [&mut [f32]; 3], i: usize, rgb: [f32; 3], k: &([f32; 3], [f32; 3])) {
-    let (mean, inv) = k;
-    planes[0][i] = (rgb[0] - mean[0]) * inv[0];
-    planes[1][i] = (rgb[1] - mean[1]) * inv[1];
-    planes[2][i] = (rgb[2] - mean[2]) * inv[2];
-}
-
-/// `(mean, 1 / std)`, both in tensor channel order.
-fn constants(norm: &Normalize) -> ([f32; 3], [f32; 3]) {
-    let inv = norm.std.map(|s| 1.0 / s);
-    (norm.mean, inv)
-}
-
-#[inline(always)]
-fn ordered(order: ChannelOrder, r: f32, g: f32, b: f32) -> [f32; 3] {
-    match order {
-        ChannelOrder::Rgb => [r, g, b],
-        ChannelOrder::Bgr => [b, g, r],
+/// Writes one content row of R, G, B values (clamped to 0–255 here) to the tensor planes at
+/// `start`, in the tensor's order, normalised.
+fn write_row(planes: &mut [&mut [f32]; 3], start: usize, rgb: [&[f32]; 3], norm: &Normalize) {
+    let src = match norm.order {
+        ChannelOrder::Rgb => rgb,
+        ChannelOrder::Bgr => [rgb[2], rgb[1], rgb[0]],
+    };
+    for (c, (plane, values)) in planes.iter_mut().zip(src).enumerate() {
+        let (mean, inv) = (norm.mean[c], 1.0 / norm.std[c]);
+        let dst = &mut plane[start..start + values.len()];
+        for (d, &v) in dst.iter_mut().zip(values) {
+            *d = (v.clamp(0.0, 255.0) - mean) * inv;
+        }
     }
 }
 
-/// Coefficients `(y_scale, y_offset, c_scale, r_cr, g_cb, g_cr, b_cb)`.
+/// Coefficients `[y_scale, y_offset, c_scale, r_cr, g_cb, g_cr, b_cb]`.
 fn yuv_coefficients(matrix: YuvMatrix, full_range: bool) -> [f32; 7] {
     let (kr, kb) = match matrix {
         YuvMatrix::Bt601 => (0.299_f64, 0.114_f64),
@@ -277,7 +289,9 @@ fn yuv_coefficients(matrix: YuvMatrix, full_range: bool) -> [f32; 7] {
 /// Letterboxes a yuv420p frame into `out` (NCHW, `lb.tensor_len()` floats).
 ///
 /// `y` is `src_width × src_height`; `u` and `v` are `ceil(src_width / 2) × ceil(src_height / 2)`.
-/// `lb` must have been fitted for this source size.
+/// `lb` must have been fitted for this source size. Each output row blends two source rows
+/// over the whole width (vectorised), then gathers its columns: bilinear, separably.
+#[allow(clippy::too_many_arguments)]
 pub fn yuv420p_to_tensor(
     y: &PlaneView<'_>,
     u: &PlaneView<'_>,
@@ -301,26 +315,32 @@ pub fn yuv420p_to_tensor(
     }
     check_source(lb, w, h)?;
     let mut planes = prepare_output(out, lb, norm)?;
-    let k = constants(norm);
     let [ys, yo, cs, r_cr, g_cb, g_cr, b_cb] = yuv_coefficients(matrix, full_range);
     let xl = axis_table(w, lb.content_width, None);
     let xc = axis_table(w, lb.content_width, Some(cw));
     let yl = axis_table(h, lb.content_height, None);
     let yc = axis_table(h, lb.content_height, Some(ch));
-    for (oy, (ty, tyc)) in yl.iter().zip(&yc).enumerate() {
-        let (y0, y1) = (y.row(ty.i0), y.row(ty.i1));
-        let (u0, u1) = (u.row(tyc.i0), u.row(tyc.i1));
-        let (v0, v1) = (v.row(tyc.i0), v.row(tyc.i1));
-        let base = (oy + lb.pad_y) * lb.dst_width + lb.pad_x;
-        for (ox, (&tx, &txc)) in xl.iter().zip(&xc).enumerate() {
-            let luma = (lerp2(y0, y1, tx, ty.frac) - yo) * ys;
-            let cb = (lerp2(u0, u1, txc, tyc.frac) - 128.0) * cs;
-            let cr = (lerp2(v0, v1, txc, tyc.frac) - 128.0) * cs;
-            let r = (luma + r_cr * cr).clamp(0.0, 255.0);
-            let g = (luma - g_cb * cb - g_cr * cr).clamp(0.0, 255.0);
-            let b = (luma + b_cb * cb).clamp(0.0, 255.0);
-            put(&mut planes, base + ox, ordered(norm.order, r, g, b), &k);
+    let (mut sy, mut su, mut sv) = (vec![0.0; w], vec![0.0; cw], vec![0.0; cw]);
+    let n = lb.content_width;
+    let (mut gy, mut gu, mut gv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut r, mut g, mut b) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    for (oy, (ty, tc)) in yl.iter().zip(&yc).enumerate() {
+        lerp_rows(y.row(ty.i0), y.row(ty.i1), ty.frac, &mut sy);
+        lerp_rows(u.row(tc.i0), u.row(tc.i1), tc.frac, &mut su);
+        lerp_rows(v.row(tc.i0), v.row(tc.i1), tc.frac, &mut sv);
+        gather(&sy, &xl, 0, &mut gy);
+        gather2(&su, &sv, &xc, &mut gu, &mut gv);
+        let pixels = gy.iter().zip(&gu).zip(&gv);
+        let outs = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
+        for (((ro, go), bo), ((&l, &cb), &cr)) in outs.zip(pixels) {
+            let l = (l - yo) * ys;
+            let (cb, cr) = ((cb - 128.0) * cs, (cr - 128.0) * cs);
+            *ro = l + r_cr * cr;
+            *go = l - g_cb * cb - g_cr * cr;
+            *bo = l + b_cb * cb;
         }
+        let start = (oy + lb.pad_y) * lb.dst_width + lb.pad_x;
+        write_row(&mut planes, start, [&r, &g, &b], norm);
     }
     Ok(())
 }
@@ -345,7 +365,6 @@ pub fn packed_to_tensor(
     let (w, h) = (image.width() / 3, image.height());
     check_source(lb, w, h)?;
     let mut planes = prepare_output(out, lb, norm)?;
-    let k = constants(norm);
     let xl: Vec<Tap> = axis_table(w, lb.content_width, None)
         .into_iter()
         .map(|t| Tap {
@@ -355,25 +374,19 @@ pub fn packed_to_tensor(
         })
         .collect();
     let yl = axis_table(h, lb.content_height, None);
+    let mut row = vec![0.0; 3 * w];
+    let mut c = [(); 3].map(|()| vec![0.0; lb.content_width]);
     for (oy, ty) in yl.iter().enumerate() {
-        let (r0, r1) = (image.row(ty.i0), image.row(ty.i1));
-        let base = (oy + lb.pad_y) * lb.dst_width + lb.pad_x;
-        for (ox, &tx) in xl.iter().enumerate() {
-            let c = |off: usize| {
-                let t = Tap {
-                    i0: tx.i0 + off,
-                    i1: tx.i1 + off,
-                    frac: tx.frac,
-                };
-                lerp2(r0, r1, t, ty.frac)
-            };
-            let (c0, c1, c2) = (c(0), c(1), c(2));
-            let (r, g, b) = match image_order {
-                ChannelOrder::Bgr => (c2, c1, c0),
-                ChannelOrder::Rgb => (c0, c1, c2),
-            };
-            put(&mut planes, base + ox, ordered(norm.order, r, g, b), &k);
+        lerp_rows(image.row(ty.i0), image.row(ty.i1), ty.frac, &mut row);
+        for (offset, channel) in c.iter_mut().enumerate() {
+            gather(&row, &xl, offset, channel);
         }
+        let rgb = match image_order {
+            ChannelOrder::Bgr => [&c[2][..], &c[1][..], &c[0][..]],
+            ChannelOrder::Rgb => [&c[0][..], &c[1][..], &c[2][..]],
+        };
+        let start = (oy + lb.pad_y) * lb.dst_width + lb.pad_x;
+        write_row(&mut planes, start, rgb, norm);
     }
     Ok(())
 }
