@@ -193,11 +193,16 @@ fn triple(name: &str, values: &[f64]) -> PyResult<[f32; 3]> {
         })
 }
 
-fn normalize(order: &str, mean: &[f64], std: &[f64], pad_value: f64) -> PyResult<Normalize> {
+fn normalize(
+    order: &str,
+    mean: Option<Vec<f64>>,
+    std: Option<Vec<f64>>,
+    pad_value: f64,
+) -> PyResult<Normalize> {
     Ok(Normalize {
         order: channel_order("order", order)?,
-        mean: triple("mean", mean)?,
-        std: triple("std", std)?,
+        mean: triple("mean", &mean.unwrap_or_else(|| vec![0.0; 3]))?,
+        std: triple("std", &std.unwrap_or_else(|| vec![1.0; 3]))?,
         pad_value: pad_value as f32,
     })
 }
@@ -228,7 +233,7 @@ fn tensor<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     y, u, v, size, *, order = "bgr", keep_ratio = true, center = false, pad_value = 114.0,
-    mean = vec![0.0, 0.0, 0.0], std = vec![1.0, 1.0, 1.0], matrix = "bt601", full_range = false
+    mean = None, std = None, matrix = "bt601", full_range = false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn preprocess_yuv420p<'py>(
@@ -241,12 +246,12 @@ pub(crate) fn preprocess_yuv420p<'py>(
     keep_ratio: bool,
     center: bool,
     pad_value: f64,
-    mean: Vec<f64>,
-    std: Vec<f64>,
+    mean: Option<Vec<f64>>,
+    std: Option<Vec<f64>>,
     matrix: &str,
     full_range: bool,
 ) -> PyResult<(Bound<'py, PyArray4<f32>>, Letterbox)> {
-    let norm = normalize(order, &mean, &std, pad_value)?;
+    let norm = normalize(order, mean, std, pad_value)?;
     let matrix = match matrix.to_ascii_lowercase().as_str() {
         "bt601" => YuvMatrix::Bt601,
         "bt709" => YuvMatrix::Bt709,
@@ -281,7 +286,7 @@ pub(crate) fn preprocess_yuv420p<'py>(
 #[pyfunction]
 #[pyo3(signature = (
     image, size, *, image_order = "bgr", order = "bgr", keep_ratio = true, center = false,
-    pad_value = 114.0, mean = vec![0.0, 0.0, 0.0], std = vec![1.0, 1.0, 1.0]
+    pad_value = 114.0, mean = None, std = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn preprocess_packed<'py>(
@@ -293,10 +298,10 @@ pub(crate) fn preprocess_packed<'py>(
     keep_ratio: bool,
     center: bool,
     pad_value: f64,
-    mean: Vec<f64>,
-    std: Vec<f64>,
+    mean: Option<Vec<f64>>,
+    std: Option<Vec<f64>>,
 ) -> PyResult<(Bound<'py, PyArray4<f32>>, Letterbox)> {
-    let norm = normalize(order, &mean, &std, pad_value)?;
+    let norm = normalize(order, mean, std, pad_value)?;
     let image_order = channel_order("image_order", image_order)?;
     let array = readonly_dyn::<u8>(image, "image")?;
     let view = packed_view(&array)?;
@@ -426,8 +431,9 @@ fn params(
     Ok(p)
 }
 
-fn strides_of(strides: Vec<i64>) -> PyResult<Vec<usize>> {
+fn strides_of(strides: Option<Vec<i64>>) -> PyResult<Vec<usize>> {
     strides
+        .unwrap_or_else(|| vec![8, 16, 32])
         .into_iter()
         .map(|s| size("each stride", s))
         .collect()
@@ -437,7 +443,7 @@ fn strides_of(strides: Vec<i64>) -> PyResult<Vec<usize>> {
 #[pyfunction]
 #[pyo3(signature = (
     output, letterbox, *, score_threshold = 0.25, iou_threshold = 0.45, max_detections = None,
-    class_agnostic = false, strides = vec![8, 16, 32]
+    class_agnostic = false, strides = None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn decode_yolox(
@@ -448,7 +454,7 @@ pub(crate) fn decode_yolox(
     iou_threshold: f64,
     max_detections: Option<i64>,
     class_agnostic: bool,
-    strides: Vec<i64>,
+    strides: Option<Vec<i64>>,
 ) -> PyResult<Detections> {
     let p = params(
         score_threshold,
@@ -533,7 +539,7 @@ pub(crate) fn decode_yolov8(
 #[pyfunction]
 #[pyo3(signature = (
     cls_outputs, dis_outputs, letterbox, *, score_threshold = 0.25, iou_threshold = 0.45,
-    max_detections = None, class_agnostic = false, strides = vec![8, 16, 32], reg_max = 7,
+    max_detections = None, class_agnostic = false, strides = None, reg_max = 7,
     center_offset = 0.5
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -546,7 +552,7 @@ pub(crate) fn decode_nanodet(
     iou_threshold: f64,
     max_detections: Option<i64>,
     class_agnostic: bool,
-    strides: Vec<i64>,
+    strides: Option<Vec<i64>>,
     reg_max: i64,
     center_offset: f64,
 ) -> PyResult<Detections> {
