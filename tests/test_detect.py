@@ -168,3 +168,164 @@ def test_preprocess_rejects_bad_inputs() -> None:
         preprocess_yuv420p(y, u, v, (16, 16), std=(1.0, 0.0, 1.0))
     with pytest.raises(ValueError, match="positive"):
         preprocess_yuv420p(y, u, v, (0, 16))
+
+
+# --- decoders -----------------------------------------------------------------------------
+
+SRC, DST = (640, 480), (416, 416)
+
+
+def assert_same(d: Detections, expected: ref.Out) -> None:
+    boxes, scores, classes = expected
+    assert len(d) == len(scores) > 0
+    np.testing.assert_allclose(d.boxes, boxes, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(d.scores, scores, atol=1e-4, rtol=0)
+    np.testing.assert_array_equal(d.class_ids, classes)
+
+
+def anchors(dst: tuple[int, int]) -> int:
+    return sum(-(-dst[0] // s) * -(-dst[1] // s) for s in (8, 16, 32))
+
+
+@pytest.mark.parametrize("center", [False, True])
+@pytest.mark.parametrize(("agnostic", "max_det"), [(False, None), (True, None), (False, 7)])
+def test_decode_yolox_matches_reference(center: bool, agnostic: bool, max_det: int | None) -> None:
+    rng = np.random.default_rng(5)
+    n = anchors(DST)
+    out = np.concatenate(
+        [rng.uniform(-0.5, 1.5, (n, 2)), rng.normal(0.5, 1.0, (n, 2)),
+         rng.uniform(0, 1, (n, 1)) ** 3, rng.uniform(0, 1, (n, 80))], 1,
+    ).astype(np.float32)[None]  # fmt: skip
+    lb = Letterbox(*SRC, *DST, center=center)
+    geo = ref.letterbox(SRC, DST, True, center)
+    got = decode_yolox(
+        out, lb, score_threshold=0.3, iou_threshold=0.5, class_agnostic=agnostic,
+        max_detections=max_det,
+    )  # fmt: skip
+    assert_same(got, ref.finish(*ref.yolox(out, DST), geo, SRC, 0.3, 0.5, agnostic, max_det))
+
+
+def test_decode_yolov5_matches_reference() -> None:
+    rng = np.random.default_rng(6)
+    n = 3000
+    out = np.concatenate(
+        [rng.uniform(0, 416, (n, 2)), rng.uniform(4, 120, (n, 2)), rng.uniform(0, 1, (n, 1)) ** 2,
+         rng.uniform(0, 1, (n, 3))], 1,
+    ).astype(np.float32)[None]  # fmt: skip
+    lb = Letterbox(*SRC, *DST, center=True)
+    geo = ref.letterbox(SRC, DST, True, True)
+    got = decode_yolov5(out, lb, score_threshold=0.4, iou_threshold=0.4)
+    assert_same(got, ref.finish(*ref.yolov5(out), geo, SRC, 0.4, 0.4))
+
+
+def test_decode_yolov8_matches_reference() -> None:
+    rng = np.random.default_rng(7)
+    n, dst = 8400, (640, 640)
+    rows = np.concatenate(
+        [rng.uniform(0, 640, (2, n)), rng.uniform(4, 150, (2, n)), rng.uniform(0, 1, (80, n)) ** 8]
+    ).astype(np.float32)[None]  # fmt: skip
+    lb = Letterbox(1280, 720, *dst, center=True)
+    geo = ref.letterbox((1280, 720), dst, True, True)
+    got = decode_yolov8(rows, lb, score_threshold=0.5, iou_threshold=0.6)
+    assert_same(got, ref.finish(*ref.yolov8(rows), geo, (1280, 720), 0.5, 0.6))
+
+
+@pytest.mark.parametrize("offset", [0.5, 0.0])
+def test_decode_nanodet_matches_reference(offset: float) -> None:
+    rng = np.random.default_rng(8)
+    dst = (320, 320)
+    sizes = [(dst[0] // s) * (dst[1] // s) for s in (8, 16, 32)]
+    cls = [(rng.uniform(0, 1, (1, k, 80)) ** 6).astype(np.float32) for k in sizes]
+    dis = [rng.normal(0, 2, (1, k, 32)).astype(np.float32) for k in sizes]
+    lb = Letterbox(*SRC, *dst)
+    geo = ref.letterbox(SRC, dst, True, False)
+    got = decode_nanodet(
+        cls, dis, lb, score_threshold=0.35, iou_threshold=0.6, center_offset=offset
+    )
+    expected = ref.finish(*ref.nanodet(cls, dis, dst, offset=offset), geo, SRC, 0.35, 0.6)
+    assert_same(got, expected)
+
+
+def test_decoders_reject_bad_outputs() -> None:
+    lb = Letterbox(*SRC, *DST)
+    good = np.zeros((1, anchors(DST), 85), np.float32)
+    with pytest.raises(FrameError, match="anchors"):
+        decode_yolox(good[:, 1:], lb)
+    with pytest.raises(FrameError, match="dtype"):
+        decode_yolox(good.astype(np.float64), lb)
+    with pytest.raises(FrameError, match="shape"):
+        decode_yolox(good[0, :, :, None], lb)
+    with pytest.raises(FrameError, match="contiguous"):
+        decode_yolov5(np.zeros((1, 85, 100), np.float32).transpose(0, 2, 1), lb)
+    with pytest.raises(FrameError, match="transpose"):
+        decode_yolov8(np.zeros((1, 3, 100), np.float32), lb)
+    with pytest.raises(FrameError, match="levels"):
+        decode_nanodet([np.zeros((1, 1600, 80), np.float32)] * 2, [np.zeros((1, 1600, 32), np.float32)] * 2, Letterbox(*SRC, 320, 320))  # fmt: skip
+    with pytest.raises(ValueError, match="iou_threshold"):
+        decode_yolox(good, lb, iou_threshold=1.5)
+    with pytest.raises(ValueError, match="max_detections"):
+        decode_yolox(good, lb, max_detections=-1)
+
+
+def test_non_finite_outputs_are_dropped_not_fatal() -> None:
+    out = np.zeros((1, 2, 6), np.float32)
+    out[0, 0] = [np.nan, 10, 5, 5, 1, 1]  # NaN box
+    out[0, 1] = [20, 20, 5, 5, np.nan, 1]  # NaN score
+    assert len(decode_yolov5(out, Letterbox(64, 64, 64, 64))) == 0
+
+
+# --- NMS ----------------------------------------------------------------------------------
+
+
+@st.composite
+def box_sets(draw: st.DrawFn) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    n = draw(st.integers(0, 40))
+    coords = st.integers(0, 30).map(float)
+    pairs = st.lists(st.tuples(coords, coords), min_size=n, max_size=n)
+    xy = np.array(draw(pairs), np.float64).reshape(n, 2)
+    wh = np.array(draw(pairs), np.float64).reshape(n, 2)  # zero sizes included
+    boxes = np.concatenate([xy, xy + wh], 1)
+    # Few distinct scores, so ties happen.
+    scores = np.array(draw(st.lists(st.sampled_from([0.1, 0.5, 0.9]), min_size=n, max_size=n)))
+    classes = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.int64)
+    return boxes, scores.astype(np.float64), classes
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=box_sets(), thr=st.sampled_from([0.0, 0.3, 0.5, 0.9]), agnostic=st.booleans())
+def test_nms_properties(
+    data: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]],
+    thr: float,
+    agnostic: bool,
+) -> None:
+    boxes, scores, classes = data
+    cls = None if agnostic else classes
+    keep = nms(boxes, scores, thr, cls)
+    assert keep.dtype == np.int64
+    assert keep.tolist() == ref.nms(boxes, scores, cls, thr)
+    kept = set(keep.tolist())
+    assert len(kept) == len(keep) and kept <= set(range(len(scores)))
+    same = np.ones((len(scores),) * 2, bool) if agnostic else classes[:, None] == classes[None]
+    for i in keep:  # kept boxes of a class overlap each other at most `thr`
+        others = np.array([k for k in keep if k != i and same[i, k]], np.int64)
+        if len(others):
+            assert (ref.iou_one(boxes[i], boxes[others]) <= thr).all()
+    for j in set(range(len(scores))) - kept:  # every dropped box has a better kept cover
+        cover = [k for k in keep if same[j, k] and scores[k] >= scores[j]]
+        assert len(cover) and (ref.iou_one(boxes[j], boxes[np.array(cover)]) > thr).any()
+    again = nms(boxes[keep], scores[keep], thr, None if agnostic else classes[keep])
+    assert again.tolist() == list(range(len(keep)))  # idempotent
+    assert nms(boxes, scores, thr, cls, max_detections=2).tolist() == keep[:2].tolist()
+
+
+def test_nms_breaks_ties_by_index_and_rejects_bad_input() -> None:
+    boxes = np.array([[0, 0, 10, 10]] * 3, np.float64)
+    assert nms(boxes, np.array([0.5, 0.7, 0.7]), 0.5).tolist() == [1]
+    with pytest.raises(FrameError, match="finite"):
+        nms(np.array([[0, 0, np.inf, 1]]), np.array([1.0]), 0.5)
+    with pytest.raises(FrameError, match="NaN"):
+        nms(boxes, np.array([0.5, np.nan, 0.7]), 0.5)
+    with pytest.raises(FrameError, match=r"shape \(3,\)"):
+        nms(boxes, np.array([0.5, 0.7]), 0.5)
+    with pytest.raises(FrameError, match="int64"):
+        nms(boxes, np.ones(3), 0.5, np.zeros(3, np.int32))

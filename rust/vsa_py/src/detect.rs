@@ -396,11 +396,16 @@ fn output_2d<'a>(
             )))
         }
     };
-    let data = array.as_slice().map_err(|_| {
+    // `as_slice` also accepts Fortran order, which would be read transposed: check C order.
+    let not_c = || {
         FrameError::new_err(format!(
             "{what} must be C-contiguous (use np.ascontiguousarray)"
         ))
-    })?;
+    };
+    if !array.is_c_contiguous() {
+        return Err(not_c());
+    }
+    let data = array.as_slice().map_err(|_| not_c())?;
     Ok((data, rows, cols))
 }
 
