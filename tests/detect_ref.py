@@ -82,7 +82,8 @@ def canvas(
     out = np.full((3, dst[1], dst[0]), pad, np.float64)
     out[:, py : py + ch, px : px + cw] = rgb if order == "rgb" else rgb[::-1]
     norm = (out - np.array(mean)[:, None, None]) / np.array(std)[:, None, None]
-    return norm[None]
+    out4: F64 = norm[None]
+    return out4
 
 
 def preprocess_yuv(

@@ -83,7 +83,8 @@ def test_preprocess_yuv_matches_reference(
         y, u, v, (dw, dh), order=order, keep=keep, center=center, pad=7.0, matrix=matrix,
         full=full,
     )  # fmt: skip
-    assert tensor.dtype == np.float32 and tensor.shape == (1, 3, dh, dw)
+    assert tensor.dtype == np.float32
+    assert tensor.shape == (1, 3, dh, dw)
     assert (lb.src_width, lb.src_height, lb.dst_width, lb.dst_height) == (w, h, dw, dh)
     # float32 arithmetic against float64: a few thousandths of a grey level at most.
     np.testing.assert_allclose(tensor, expected, atol=2e-3, rtol=0)
@@ -259,8 +260,9 @@ def test_decoders_reject_bad_outputs() -> None:
         decode_yolov5(np.zeros((1, 85, 100), np.float32).transpose(0, 2, 1), lb)
     with pytest.raises(FrameError, match="transpose"):
         decode_yolov8(np.zeros((1, 3, 100), np.float32), lb)
+    cls, dis = np.zeros((1, 1600, 80), np.float32), np.zeros((1, 1600, 32), np.float32)
     with pytest.raises(FrameError, match="levels"):
-        decode_nanodet([np.zeros((1, 1600, 80), np.float32)] * 2, [np.zeros((1, 1600, 32), np.float32)] * 2, Letterbox(*SRC, 320, 320))  # fmt: skip
+        decode_nanodet([cls, cls], [dis, dis], Letterbox(*SRC, 320, 320))
     with pytest.raises(ValueError, match="iou_threshold"):
         decode_yolox(good, lb, iou_threshold=1.5)
     with pytest.raises(ValueError, match="max_detections"):
@@ -304,7 +306,8 @@ def test_nms_properties(
     assert keep.dtype == np.int64
     assert keep.tolist() == ref.nms(boxes, scores, cls, thr)
     kept = set(keep.tolist())
-    assert len(kept) == len(keep) and kept <= set(range(len(scores)))
+    assert len(kept) == len(keep)
+    assert kept <= set(range(len(scores)))
     same = np.ones((len(scores),) * 2, bool) if agnostic else classes[:, None] == classes[None]
     for i in keep:  # kept boxes of a class overlap each other at most `thr`
         others = np.array([k for k in keep if k != i and same[i, k]], np.int64)
@@ -312,7 +315,8 @@ def test_nms_properties(
             assert (ref.iou_one(boxes[i], boxes[others]) <= thr).all()
     for j in set(range(len(scores))) - kept:  # every dropped box has a better kept cover
         cover = [k for k in keep if same[j, k] and scores[k] >= scores[j]]
-        assert len(cover) and (ref.iou_one(boxes[j], boxes[np.array(cover)]) > thr).any()
+        assert len(cover)
+        assert (ref.iou_one(boxes[j], boxes[np.array(cover)]) > thr).any()
     again = nms(boxes[keep], scores[keep], thr, None if agnostic else classes[keep])
     assert again.tolist() == list(range(len(keep)))  # idempotent
     assert nms(boxes, scores, thr, cls, max_detections=2).tolist() == keep[:2].tolist()

@@ -353,10 +353,11 @@ def decode_yolox(
     """Decodes YOLOX raw grid output ``(1, anchors, 5 + C)`` (GIL released).
 
     Per anchor ``(x, y, log w, log h, objectness, class scores)`` on the grids of ``strides``
-    (None: 8, 16, 32; row-major per level): centre ``(x + gx) * stride``, size ``exp(log w) * stride``, score
-    ``objectness * class score`` for the anchor's best class (the first one on ties). Anchors
-    with ``score >= score_threshold`` are mapped to source pixels through ``letterbox`` and
-    clipped; boxes left without area or with non-finite values are dropped; then :func:`nms`.
+    (None: 8, 16, 32; row-major per level): centre ``(x + gx) * stride``, size
+    ``exp(log w) * stride``, score ``objectness * class score`` for the anchor's best class
+    (the first one on ties). Anchors with ``score >= score_threshold`` are mapped to source
+    pixels through ``letterbox`` and clipped; boxes left without area or with non-finite
+    values are dropped; then :func:`nms`.
 
     Raises:
         FrameError: wrong dtype or shape (the anchor count must match the letterbox's input
