@@ -6,7 +6,7 @@ PIP := $(PYTHON) -m pip
 
 ## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
 develop:
-	$(PIP) install -q -e '.[test,lint]'
+	$(PIP) install -q -e '.[test,lint,bench]'
 
 ## test: everything, Rust then Python (what CI runs, with lint)
 test: develop test-rust test-python

@@ -6,6 +6,7 @@ axis must be contiguous) and the GIL is released while a kernel runs. Bad input 
 kernel, which fails that call only.
 """
 
+from collections.abc import Sequence
 from typing import Self, final
 
 import numpy as np
@@ -13,13 +14,22 @@ from numpy.typing import NDArray
 
 __all__ = [
     "Blob",
+    "Detections",
+    "Letterbox",
     "MotionDetector",
     "TrackBatch",
     "Tracker",
     "__version__",
+    "decode_nanodet",
+    "decode_yolov5",
+    "decode_yolov8",
+    "decode_yolox",
     "downscale_area",
     "linear_assignment",
+    "nms",
     "points_in_polygon",
+    "preprocess_packed",
+    "preprocess_yuv420p",
 ]
 
 __version__: str
@@ -349,3 +359,261 @@ class Tracker:
     def __len__(self) -> int:
         """Live tracks (tentative, confirmed or lost)."""
     def __repr__(self) -> str: ...
+
+# --- detector pre- and post-processing (vsa_core::detect) -----------------------------------
+
+@final
+class Letterbox:
+    """Where a frame lies in a model input, and how model boxes map back to it (read-only).
+
+    With ``keep_ratio`` the frame is scaled by ``min(dst_w / src_w, dst_h / src_h)`` and its
+    content size rounded to whole pixels; otherwise it is stretched to the whole input. With
+    ``center`` the padding is split evenly (the odd pixel right and down), otherwise the content
+    sits at the top-left corner (YOLOX). A model point ``x`` is ``(x - pad_x) / scale_x`` in the
+    source, ``scale_x = content_width / src_width`` (``scale_y`` likewise; the two are equal up
+    to the rounding of the content size).
+
+    Raises:
+        ValueError: a size is not positive.
+
+    Example:
+        >>> lb = Letterbox(1280, 720, 416, 416)
+        >>> (lb.content_width, lb.content_height, lb.pad_x, lb.pad_y, lb.scale_x)
+        (416, 234, 0, 0, 0.325)
+    """
+
+    def __new__(
+        cls,
+        src_width: int,
+        src_height: int,
+        dst_width: int,
+        dst_height: int,
+        *,
+        keep_ratio: bool = True,
+        center: bool = False,
+    ) -> Self: ...
+    def to_source(self, boxes: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Boxes ``(N, 4)`` ``[x1, y1, x2, y2]`` of the model input, in source pixels, clipped.
+
+        Raises:
+            FrameError: not a finite float64 ``(N, 4)`` array.
+        """
+    @property
+    def src_width(self) -> int:
+        """Source frame width."""
+    @property
+    def src_height(self) -> int:
+        """Source frame height."""
+    @property
+    def dst_width(self) -> int:
+        """Model input width."""
+    @property
+    def dst_height(self) -> int:
+        """Model input height."""
+    @property
+    def content_width(self) -> int:
+        """Width of the resized frame inside the input."""
+    @property
+    def content_height(self) -> int:
+        """Height of the resized frame inside the input."""
+    @property
+    def pad_x(self) -> int:
+        """Columns of padding left of the content."""
+    @property
+    def pad_y(self) -> int:
+        """Rows of padding above the content."""
+    @property
+    def scale_x(self) -> float:
+        """``content_width / src_width``."""
+    @property
+    def scale_y(self) -> float:
+        """``content_height / src_height``."""
+    def __repr__(self) -> str: ...
+
+@final
+class Detections:
+    """Detections of one frame, best first, in source pixels (read-only record of arrays)."""
+
+    @property
+    def boxes(self) -> NDArray[np.float64]:
+        """``(K, 4)`` float64 ``[x1, y1, x2, y2]``, clipped to the frame."""
+    @property
+    def scores(self) -> NDArray[np.float64]:
+        """``(K,)`` float64, decreasing."""
+    @property
+    def class_ids(self) -> NDArray[np.int64]:
+        """``(K,)`` int64 class indices of the model (COCO: 0 is person)."""
+    def __len__(self) -> int: ...
+    def __repr__(self) -> str: ...
+
+def preprocess_yuv420p(
+    y: NDArray[np.uint8],
+    u: NDArray[np.uint8],
+    v: NDArray[np.uint8],
+    size: tuple[int, int],
+    *,
+    order: str = "bgr",
+    keep_ratio: bool = True,
+    center: bool = False,
+    pad_value: float = 114.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    matrix: str = "bt601",
+    full_range: bool = False,
+) -> tuple[NDArray[np.float32], Letterbox]:
+    """A yuv420p frame to a detector input tensor, in one pass (GIL released).
+
+    Resizes bilinearly with half-pixel centres (OpenCV ``INTER_LINEAR``, no antialiasing) into
+    a letterbox, converts YCbCr to ``order`` (``matrix`` BT.601 or BT.709, limited range
+    16-235/16-240 unless ``full_range``), clamps to 0-255 without rounding, normalises each
+    channel as ``(value - mean[c]) / std[c]`` (``mean``/``std`` in ``order``) and writes NCHW
+    float32. Chroma is sampled at the centre of its 2x2 luma block. Padding is ``pad_value`` in
+    every channel before normalisation.
+
+    Args:
+        y: uint8 luma ``(H, W)``; rows may be padded (a PyAV plane view is read in place).
+        u: uint8 ``(ceil(H/2), ceil(W/2))``.
+        v: uint8, same shape as ``u``.
+        size: model input ``(width, height)``.
+        order: ``"bgr"`` (YOLOX, NanoDet) or ``"rgb"`` (YOLOv5/v8).
+        keep_ratio: letterbox (True) or stretch.
+        center: centre the content instead of placing it top-left.
+        pad_value: padding value, 0-255 units.
+        mean: per-channel mean, 0-255 units; None: zeros (NanoDet: ``(103.53, 116.28,
+            123.675)``).
+        std: per-channel divisor; None: ones (NanoDet: ``(57.375, 57.12, 58.395)``;
+            YOLOv8: 255).
+        matrix: ``"bt601"`` or ``"bt709"``.
+        full_range: the frame uses 0-255 (``yuvj420p``).
+
+    Returns:
+        A new ``(1, 3, height, width)`` float32 array and the :class:`Letterbox`.
+
+    Raises:
+        FrameError: wrong dtype, shape or strides, chroma planes that do not match the luma.
+        ValueError: a bad parameter (size, order, matrix, mean/std length, zero std).
+    """
+
+def preprocess_packed(
+    image: NDArray[np.uint8],
+    size: tuple[int, int],
+    *,
+    image_order: str = "bgr",
+    order: str = "bgr",
+    keep_ratio: bool = True,
+    center: bool = False,
+    pad_value: float = 114.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> tuple[NDArray[np.float32], Letterbox]:
+    """A packed ``(H, W, 3)`` uint8 image to a detector input tensor (GIL released).
+
+    Same resize, letterbox and normalisation as :func:`preprocess_yuv420p`; ``image_order``
+    says whether the image is BGR (OpenCV) or RGB. Rows may be padded (strides
+    ``(row, 3, 1)``).
+
+    Raises:
+        FrameError: wrong dtype, shape or strides.
+        ValueError: a bad parameter.
+    """
+
+def decode_yolox(
+    output: NDArray[np.float32],
+    letterbox: Letterbox,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int | None = None,
+    class_agnostic: bool = False,
+    strides: Sequence[int] | None = None,
+) -> Detections:
+    """Decodes YOLOX raw grid output ``(1, anchors, 5 + C)`` (GIL released).
+
+    Per anchor ``(x, y, log w, log h, objectness, class scores)`` on the grids of ``strides``
+    (None: 8, 16, 32; row-major per level): centre ``(x + gx) * stride``, size
+    ``exp(log w) * stride``, score ``objectness * class score`` for the anchor's best class
+    (the first one on ties). Anchors with ``score >= score_threshold`` are mapped to source
+    pixels through ``letterbox`` and clipped; boxes left without area or with non-finite
+    values are dropped; then :func:`nms`.
+
+    Raises:
+        FrameError: wrong dtype or shape (the anchor count must match the letterbox's input
+            size and the strides), non-contiguous array.
+        ValueError: a threshold out of range.
+    """
+
+def decode_yolov5(
+    output: NDArray[np.float32],
+    letterbox: Letterbox,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int | None = None,
+    class_agnostic: bool = False,
+) -> Detections:
+    """Decodes YOLOv5 output ``(1, anchors, 5 + C)``: ``(cx, cy, w, h)`` in input pixels,
+    objectness, class scores; score ``objectness * class score``. Otherwise as
+    :func:`decode_yolox`."""
+
+def decode_yolov8(
+    output: NDArray[np.float32],
+    letterbox: Letterbox,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int | None = None,
+    class_agnostic: bool = False,
+) -> Detections:
+    """Decodes YOLOv8/YOLO11 output ``(1, 4 + C, anchors)`` (transposed: one row per value):
+    ``(cx, cy, w, h)`` in input pixels then class scores, no objectness; score = the best class
+    score. Otherwise as :func:`decode_yolox`."""
+
+def decode_nanodet(
+    cls_outputs: Sequence[NDArray[np.float32]],
+    dis_outputs: Sequence[NDArray[np.float32]],
+    letterbox: Letterbox,
+    *,
+    score_threshold: float = 0.25,
+    iou_threshold: float = 0.45,
+    max_detections: int | None = None,
+    class_agnostic: bool = False,
+    strides: Sequence[int] | None = None,
+    reg_max: int = 7,
+    center_offset: float = 0.5,
+) -> Detections:
+    """Decodes NanoDet (GFL) outputs, one class and one distance array per level (GIL released).
+
+    ``cls_outputs[i]`` is ``(1, anchors_i, C)`` class scores, already sigmoid-ed (as in the
+    NanoDet ONNX export); ``dis_outputs[i]`` is ``(1, anchors_i, 4 * (reg_max + 1))`` logits of
+    the distances left, top, right, bottom. Each distance is the softmax expectation of its bins
+    times the stride, from the cell centre ``((gx + center_offset) * stride, ...)``; the score is
+    the best class score. Otherwise as :func:`decode_yolox`.
+    """
+
+def nms(
+    boxes: NDArray[np.float64],
+    scores: NDArray[np.float64],
+    iou_threshold: float,
+    class_ids: NDArray[np.int64] | None = None,
+    *,
+    max_detections: int | None = None,
+) -> NDArray[np.int64]:
+    """Greedy non-maximum suppression; indices of the kept boxes, best first (GIL released).
+
+    Boxes are visited by decreasing score, ties by increasing index; a box is kept unless its
+    IoU with an already kept box of the same class (any box when ``class_ids`` is None) is
+    greater than ``iou_threshold``. IoU of ``[x1, y1, x2, y2]`` boxes in continuous coordinates;
+    a box with no area has IoU 0 with everything.
+
+    Args:
+        boxes: float64 ``(N, 4)``, finite.
+        scores: float64 ``(N,)``, not NaN.
+        iou_threshold: in ``[0, 1]``.
+        class_ids: int64 ``(N,)``, or None for class-agnostic suppression.
+        max_detections: stop after this many kept boxes.
+
+    Example:
+        >>> b = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], np.float64)
+        >>> nms(b, np.array([0.9, 0.8, 0.7]), 0.5).tolist()
+        [0, 2]
+    """

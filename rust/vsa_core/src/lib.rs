@@ -7,11 +7,13 @@
 //! - [`image`]: 8-bit planes and the area downscale.
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
+//! - [`detect`]: object-detector input tensors, output decoders and NMS.
 //! - [`geometry`]: point-in-polygon tests.
 //! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
 
 #![forbid(unsafe_code)]
 
+pub mod detect;
 pub mod geometry;
 pub mod image;
 pub mod motion;

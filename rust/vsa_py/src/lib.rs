@@ -5,6 +5,7 @@
 //! `vsa_stream.errors.FrameError`. All the computing is in `vsa_core`.
 
 mod arrays;
+mod detect;
 mod geometry;
 mod image;
 mod motion;
@@ -24,5 +25,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(track::linear_assignment, m)?)?;
     m.add_class::<track::Tracker>()?;
     m.add_class::<track::TrackBatch>()?;
+    m.add_class::<detect::Letterbox>()?;
+    m.add_class::<detect::Detections>()?;
+    m.add_function(wrap_pyfunction!(detect::preprocess_yuv420p, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::preprocess_packed, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolox, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolov5, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_yolov8, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::decode_nanodet, m)?)?;
+    m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
     Ok(())
 }
