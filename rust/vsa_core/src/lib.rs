@@ -7,7 +7,8 @@
 //! - [`image`]: 8-bit planes and the area downscale.
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
-//! - [`geometry`]: point-in-polygon tests.
+//! - [`geometry`]: scene geometry: polygons, line crossings, headings, the ground-plane
+//!   homography, density grids and dwell timers.
 
 #![forbid(unsafe_code)]
 
