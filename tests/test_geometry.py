@@ -22,7 +22,10 @@ from vsa_stream._core import (
     polygon_area,
     validate_polygon,
 )
+from vsa_stream.config import Zone
 from vsa_stream.errors import FrameError
+from vsa_stream.observation import Detection
+from vsa_stream.scene import ZoneGeometry, boxes_array, track_ids_array
 
 F64 = NDArray[np.float64]
 Point = tuple[float, float]
@@ -599,3 +602,20 @@ def test_failed_updates_change_nothing() -> None:
     with pytest.raises(FrameError):
         counter.update(np.array([1, 1]), np.array([box_at(100, 120)] * 2))
     assert run_counter(counter, [(100.0, 120.0)]) == [1]
+
+
+# --- scene.py helpers ----------------------------------------------------------------------------
+
+
+def test_scene_helpers_feed_the_kernels() -> None:
+    zone = ZoneGeometry(Zone(id="z", polygon=[(0, 0), (0.5, 0), (0.5, 1), (0, 1)]), 200, 100)
+    dets = [Detection(10, 0, 30, 50, track_id=4), Detection(150, 0, 170, 50, track_id=5)]
+    boxes = boxes_array(dets)
+    assert boxes.tolist() == [[10, 0, 30, 50], [150, 0, 170, 50]]
+    assert track_ids_array(dets).tolist() == [4, 5]
+    assert zone.contains_boxes(boxes).tolist() == [True, False]
+    assert zone.inside(dets) == dets[:1]
+    assert zone.area_px == 10000.0
+    assert boxes_array([]).shape == (0, 4)
+    with pytest.raises(ValueError, match="track_id"):
+        track_ids_array([Detection(0, 0, 1, 1)])
