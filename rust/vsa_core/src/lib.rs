@@ -8,7 +8,8 @@
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
 //! - [`detect`]: object-detector input tensors, output decoders and NMS.
-//! - [`geometry`]: point-in-polygon tests.
+//! - [`geometry`]: scene geometry: polygons, line crossings, headings, the ground-plane
+//!   homography, density grids and dwell timers.
 //! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
 
 #![forbid(unsafe_code)]

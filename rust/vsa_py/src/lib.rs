@@ -19,7 +19,16 @@ pyo3::import_exception!(vsa_stream.errors, FrameError);
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(image::downscale_area, m)?)?;
-    m.add_function(wrap_pyfunction!(geometry::points_in_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::polygon::points_in_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::polygon::boxes_in_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::polygon::polygon_area, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::polygon::validate_polygon, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::heading::heading_check, m)?)?;
+    m.add_function(wrap_pyfunction!(geometry::homography::density_grid, m)?)?;
+    m.add_class::<geometry::line::LineCounter>()?;
+    m.add_class::<geometry::heading::HeadingTracker>()?;
+    m.add_class::<geometry::homography::Homography>()?;
+    m.add_class::<geometry::dwell::DwellTimers>()?;
     m.add_class::<motion::Blob>()?;
     m.add_class::<motion::MotionDetector>()?;
     m.add_function(wrap_pyfunction!(track::linear_assignment, m)?)?;

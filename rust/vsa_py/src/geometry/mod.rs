@@ -1,0 +1,158 @@
+//! Scene geometry bindings: polygons, line counting, headings, homography and density, dwell.
+//!
+//! Every function takes float64 numpy arrays (strided views are read in place) and int64 track
+//! ids, checks them (dtype, shape, finite values, distinct ids) and raises `FrameError` with a
+//! message naming the problem; batch work runs with the GIL released.
+
+pub(crate) mod dwell;
+pub(crate) mod heading;
+pub(crate) mod homography;
+pub(crate) mod line;
+pub(crate) mod polygon;
+
+use numpy::{
+    dtype, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::prelude::*;
+use vsa_core::geometry::{Anchor, BoxXyxy, GeometryError, Point};
+
+use crate::arrays::{readonly_2d, shape_str};
+use crate::FrameError;
+
+pub(crate) fn geometry_error(e: GeometryError) -> PyErr {
+    FrameError::new_err(e.to_string())
+}
+
+pub(crate) fn parse_anchor(name: &str) -> PyResult<Anchor> {
+    Anchor::parse(name).map_err(geometry_error)
+}
+
+/// `obj` as a read-only 1-D numpy array of `T`, or a `FrameError` naming what is wrong.
+pub(crate) fn readonly_1d<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    let py = obj.py();
+    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
+        let type_name = obj.get_type().name()?;
+        return Err(FrameError::new_err(format!(
+            "{what} must be a numpy array, got {type_name}"
+        )));
+    };
+    if untyped.ndim() != 1 {
+        return Err(FrameError::new_err(format!(
+            "{what} must be a 1-D array, got shape {}",
+            shape_str(untyped.shape())
+        )));
+    }
+    let expected = dtype::<T>(py);
+    let actual = untyped.dtype();
+    if !actual.is_equiv_to(&expected) {
+        return Err(FrameError::new_err(format!(
+            "{what} must have dtype {expected}, got {actual}"
+        )));
+    }
+    let typed = untyped.cast::<PyArray1<T>>().map_err(|e| {
+        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
+    })?;
+    typed
+        .try_readonly()
+        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
+}
+
+/// A float64 `(N, cols)` array, checked.
+pub(crate) fn readonly_cols<'py>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+    cols: usize,
+) -> PyResult<PyReadonlyArray2<'py, f64>> {
+    let array = readonly_2d::<f64>(obj, what)?;
+    let shape = array.as_array().shape().to_vec();
+    if shape[1] != cols {
+        let name = if cols == 4 {
+            "(N, 4) (x0, y0, x1, y1)"
+        } else {
+            "(N, 2)"
+        };
+        return Err(FrameError::new_err(format!(
+            "{what} must have shape {name}, got {}",
+            shape_str(&shape)
+        )));
+    }
+    Ok(array)
+}
+
+/// `(N, 2)` float64 points as a vector; `finite` rejects NaN and infinities.
+pub(crate) fn points_vec(obj: &Bound<'_, PyAny>, what: &str, finite: bool) -> PyResult<Vec<Point>> {
+    let array = readonly_cols(obj, what, 2)?;
+    let points: Vec<Point> = array
+        .as_array()
+        .rows()
+        .into_iter()
+        .map(|r| (r[0], r[1]))
+        .collect();
+    if finite {
+        if let Some(i) = points
+            .iter()
+            .position(|p| !(p.0.is_finite() && p.1.is_finite()))
+        {
+            return Err(FrameError::new_err(format!(
+                "{what} must be finite, row {i} is {:?}",
+                points[i]
+            )));
+        }
+    }
+    Ok(points)
+}
+
+/// A polygon: `(M, 2)` float64, `M >= 3`, finite vertices.
+pub(crate) fn polygon_vec(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Point>> {
+    let array = readonly_2d::<f64>(obj, what)?;
+    let view = array.as_array();
+    if view.ncols() != 2 || view.nrows() < 3 {
+        return Err(FrameError::new_err(format!(
+            "{what} must have shape (M, 2) with M >= 3, got {}",
+            shape_str(view.shape())
+        )));
+    }
+    if view.iter().any(|v| !v.is_finite()) {
+        return Err(FrameError::new_err(format!(
+            "{what} vertices must be finite"
+        )));
+    }
+    Ok(view.rows().into_iter().map(|r| (r[0], r[1])).collect())
+}
+
+/// `(N, 4)` float64 boxes, checked finite and ordered.
+pub(crate) fn boxes_vec(obj: &Bound<'_, PyAny>) -> PyResult<Vec<BoxXyxy>> {
+    let array = readonly_cols(obj, "boxes", 4)?;
+    let boxes: Vec<BoxXyxy> = array
+        .as_array()
+        .rows()
+        .into_iter()
+        .map(|r| [r[0], r[1], r[2], r[3]])
+        .collect();
+    vsa_core::geometry::check_boxes(&boxes).map_err(geometry_error)?;
+    Ok(boxes)
+}
+
+/// A frame: `(N,)` int64 track ids and `(N, 4)` boxes.
+pub(crate) fn frame_vecs(
+    track_ids: &Bound<'_, PyAny>,
+    boxes: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<i64>, Vec<BoxXyxy>)> {
+    let ids = readonly_1d::<i64>(track_ids, "track_ids")?;
+    let ids: Vec<i64> = ids.as_array().iter().copied().collect();
+    Ok((ids, boxes_vec(boxes)?))
+}
+
+pub(crate) fn check_point(p: Point, what: &str) -> PyResult<Point> {
+    if p.0.is_finite() && p.1.is_finite() {
+        Ok(p)
+    } else {
+        Err(FrameError::new_err(format!(
+            "{what} must be finite, got {p:?}"
+        )))
+    }
+}
