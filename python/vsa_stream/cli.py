@@ -59,7 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     track = sub.add_parser("track", help="run the tracker on a MOTChallenge detection file")
     track.add_argument("--mot-det", required=True, metavar="DET", help="det.txt to track")
     track.add_argument("--out", required=True, metavar="TRACKS", help="tracks (MOT format)")
-    track.add_argument("--frame-rate", type=float, default=30.0, metavar="R", help="frames/s of the sequence (default 30)")
+    track.add_argument(
+        "--frame-rate",
+        type=float,
+        default=30.0,
+        metavar="R",
+        help="frames/s of the sequence (default 30)",
+    )
     track.add_argument("--min-score", type=float, metavar="S", help="drop detections below S")
 
     synth = sub.add_parser("synth", help="render a labelled synthetic scenario")
