@@ -985,7 +985,7 @@ class FireResult:
         """Fire-coloured fraction of each cell in this frame."""
     @property
     def flicker(self) -> NDArray[np.float32]:
-        """Flicker in [0, 1]: colour-fraction and luma variation over the window."""
+        """Flicker in [0, 1]: variation of the colour fraction and of the fire pixels' luma."""
     @property
     def growth(self) -> NDArray[np.float32]:
         """Mean colour fraction of the newer half of the window minus the older half."""

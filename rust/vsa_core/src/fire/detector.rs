@@ -2,13 +2,15 @@
 //!
 //! Per cell and over the last `window` frames: `mean` fire fraction, `min` fraction,
 //! persistence (share of frames with a fraction above 5 %), the fraction's total variation
-//! (mean |Δ| between frames), and the standard deviation of the cell's mean luma. The score is
-//! the product of clamped ramps: colour (mean fraction), persistence, flicker (fraction
-//! variation *and* luma variation: flames flicker in shape and brightness) and steadiness
-//! (`min / mean`: a flame never vanishes from its cell for a frame). So a static sign (no
-//! variation), a colour-noisy brick wall (fraction jitters, luma steady), a fire-coloured
-//! surface occluded by passers-by (the fraction drops to zero) and an on/off blinking light
-//! (zero half of the time, low persistence) all score low.
+//! (mean |Δ| between frames), and the standard deviation of the mean luma of the cell's
+//! *fire-coloured* samples. The score is the product of clamped ramps: colour (mean fraction),
+//! persistence, flicker (fraction variation *and* variation of the fire pixels' own brightness:
+//! flames flicker in shape and brightness) and steadiness (`min / mean`: a flame never vanishes
+//! from its cell for a frame). So a static sign (no variation), a colour-noisy brick wall
+//! (fraction jitters, luma steady), a fire-coloured pavement partly occluded by passers-by (the
+//! fraction and the cell's brightness jump, but the pavement pixels that stay visible keep
+//! their brightness) and an on/off blinking light (zero half of the time, low persistence) all
+//! score low.
 
 use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
 use super::FireError;
@@ -68,7 +70,7 @@ pub struct FireDetector {
     /// Working-resolution (chroma) samples per cell.
     counts: Vec<u32>,
     luma: Vec<u8>,
-    /// Ring buffers `[slot * cells + cell]` of fraction and mean luma.
+    /// Ring buffers `[slot * cells + cell]` of fraction and mean luma of the fire samples.
     frac: Vec<f32>,
     mean_y: Vec<f32>,
     frames: u64,
@@ -222,8 +224,9 @@ impl FireDetector {
                     let mut n = 0u32;
                     let mut s = 0u32;
                     for ((&l, &b), &rr) in lc.iter().zip(uc).zip(vc) {
-                        n += u32::from(is_fire(l, b, rr, limits, tau));
-                        s += u32::from(l);
+                        let hit = u32::from(is_fire(l, b, rr, limits, tau));
+                        n += hit;
+                        s += hit * u32::from(l);
                     }
                     fire[gc] += n;
                     lsum[gc] += s;
@@ -235,7 +238,7 @@ impl FireDetector {
                 let f = fire[gc] as f32 / k;
                 self.out.colour[i] = f;
                 self.frac[slot * cells + i] = f;
-                self.mean_y[slot * cells + i] = lsum[gc] as f32 / k;
+                self.mean_y[slot * cells + i] = lsum[gc] as f32 / fire[gc].max(1) as f32;
             }
         }
         self.frames += 1;
@@ -283,7 +286,7 @@ impl FireDetector {
             let mean = sum / wf;
             let ystd = (syy / wf - (sy / wf).powi(2)).max(0.0).sqrt();
             let tv = tv / (wf - 1.0);
-            let flicker = ramp(tv, 0.0, 0.04) * ramp(ystd, 0.0, 8.0);
+            let flicker = ramp(tv, 0.0, 0.04) * ramp(ystd, 2.0, 8.0);
             let steady = if mean > 0.0 {
                 ramp(min / mean, 0.1, 0.4)
             } else {
@@ -338,22 +341,23 @@ mod tests {
     #[test]
     fn static_sign_and_blinker_score_low_flicker_scores_high() {
         let mut rng = Rng::new(3);
-        let (mut s, mut b, mut f) = (
-            FireDetector::new(64, 64, FireConfig::default()).unwrap(),
-            FireDetector::new(64, 64, FireConfig::default()).unwrap(),
-            FireDetector::new(64, 64, FireConfig::default()).unwrap(),
-        );
-        let (mut max_s, mut max_b, mut max_f) = (0.0f32, 0.0f32, 0.0f32);
+        let new = || FireDetector::new(64, 64, FireConfig::default()).unwrap();
+        let (mut s, mut b, mut f, mut o) = (new(), new(), new(), new());
+        let (mut max_s, mut max_b, mut max_f, mut max_o) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
         for t in 0..90 {
             max_s = max_s.max(run(&mut s, frame(true, 200, 4)));
             max_b = max_b.max(run(&mut b, frame((t / 8) % 2 == 0, 200, 4)));
             let j = (rng.uniform() * 12.0) as usize;
             let l = 150 + (rng.uniform() * 100.0) as u8;
             max_f = max_f.max(run(&mut f, frame(true, l, j)));
+            // Steady orange pavement, a varying part of it hidden by a grey passer-by: the
+            // fraction and the cell's mean luma jump, the visible pavement's luma does not.
+            max_o = max_o.max(run(&mut o, frame(true, 200, j)));
         }
         assert!(max_s < 0.1, "static {max_s}");
         assert!(max_b < 0.1, "blinker {max_b}");
         assert!(max_f > 0.5, "flicker {max_f}");
+        assert!(max_o < 0.1, "occluded pavement {max_o}");
     }
 
     #[test]
