@@ -16,6 +16,8 @@ __all__ = [
     "Blob",
     "Detections",
     "DwellTimers",
+    "FireDetector",
+    "FireResult",
     "HeadingTracker",
     "Homography",
     "Letterbox",
@@ -970,4 +972,80 @@ class DwellTimers:
         """(track, zone) pairs remembered: inside, or out for at most the grace period."""
     def reset(self) -> None:
         """Forgets every timer and the last time."""
+    def __repr__(self) -> str: ...
+
+# --- fire evidence ---------------------------------------------------------------------------
+
+@final
+class FireResult:
+    """Fire evidence of one frame: per-cell float32 ``(rows, cols)`` arrays and the best cell."""
+
+    @property
+    def colour(self) -> NDArray[np.float32]:
+        """Fire-coloured fraction of each cell in this frame."""
+    @property
+    def flicker(self) -> NDArray[np.float32]:
+        """Flicker in [0, 1]: variation of the colour fraction and of the fire pixels' luma."""
+    @property
+    def growth(self) -> NDArray[np.float32]:
+        """Mean colour fraction of the newer half of the window minus the older half."""
+    @property
+    def score(self) -> NDArray[np.float32]:
+        """Fire score in [0, 1] (0 until the window is full)."""
+    @property
+    def best_score(self) -> float:
+        """Highest cell score."""
+    @property
+    def best_cell(self) -> tuple[int, int]:
+        """``(row, col)`` of the highest-scoring cell."""
+    @property
+    def best_box(self) -> tuple[int, int, int, int]:
+        """``(x0, y0, x1, y1)`` of that cell in full-resolution pixels."""
+    @property
+    def alarm(self) -> bool:
+        """Whether ``best_score`` reaches the threshold."""
+    def __repr__(self) -> str: ...
+
+@final
+class FireDetector:
+    """Flame-colour evidence (Çelik & Demirel YCbCr rule at chroma resolution) per grid cell.
+
+    Args:
+        width: frame width in pixels.
+        height: frame height in pixels.
+        cell: cell side in full-resolution pixels (even, >= 2).
+        window: frames in the sliding window (>= 2).
+        threshold: score at which ``alarm`` is set.
+        tau: minimum ``|Cb - Cr|`` of a fire-coloured sample.
+
+    Raises:
+        ValueError: a bad parameter.
+    """
+
+    def __new__(
+        cls,
+        width: int,
+        height: int,
+        *,
+        cell: int = 16,
+        window: int = 30,
+        threshold: float = 0.5,
+        tau: int = 40,
+    ) -> Self: ...
+    def update(
+        self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]
+    ) -> FireResult:
+        """Processes one yuv420p frame (row-strided views accepted); GIL released.
+
+        Raises:
+            FrameError: wrong dtype, shape or stride, or planes of the wrong size.
+        """
+    def reset(self) -> None:
+        """Forgets the window."""
+    @property
+    def grid(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the cell grid."""
+    @property
+    def frames(self) -> int:
+        """Frames processed since creation or the last reset."""
     def __repr__(self) -> str: ...

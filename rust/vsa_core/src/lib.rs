@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod detect;
+pub mod fire;
 pub mod geometry;
 pub mod image;
 pub mod motion;

@@ -6,6 +6,7 @@
 
 mod arrays;
 mod detect;
+mod fire;
 mod geometry;
 mod image;
 mod motion;
@@ -33,6 +34,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<motion::MotionDetector>()?;
     m.add_function(wrap_pyfunction!(track::linear_assignment, m)?)?;
     m.add_class::<track::Tracker>()?;
+    m.add_class::<fire::FireDetector>()?;
+    m.add_class::<fire::FireResult>()?;
     m.add_class::<track::TrackBatch>()?;
     m.add_class::<detect::Letterbox>()?;
     m.add_class::<detect::Detections>()?;

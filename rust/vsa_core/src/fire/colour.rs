@@ -1,0 +1,229 @@
+//! The flame-colour rule of Çelik & Demirel (2009) on YCbCr planes, at chroma resolution.
+//!
+//! The luma is averaged over the 2×2 block under each chroma sample (rounded half up; on an
+//! odd-sized frame the last column or row is repeated). A sample is fire-coloured when
+//! `Y > Cb`, `Cr > Cb`, `Y > mean(Y)`, `Cb < mean(Cb)`, `Cr > mean(Cr)` and `|Cb − Cr| ≥ tau`,
+//! the means taken over the whole working image. The mean tests are exact integer
+//! comparisons (`v * n > sum`), so a reference in another language gives the same mask.
+
+use super::FireError;
+use crate::image::PlaneView;
+
+/// The thresholds of the colour rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColourRule {
+    /// Minimum `|Cb − Cr|` (Çelik & Demirel use 40).
+    pub tau: u8,
+}
+
+impl Default for ColourRule {
+    fn default() -> Self {
+        Self { tau: 40 }
+    }
+}
+
+/// Checks that `u` and `v` are the chroma planes of a `y` plane in yuv420p.
+pub(crate) fn check_planes(
+    y: &PlaneView<'_>,
+    u: &PlaneView<'_>,
+    v: &PlaneView<'_>,
+) -> Result<(usize, usize), FireError> {
+    let expected = (y.width().div_ceil(2), y.height().div_ceil(2));
+    for (plane, name) in [(u, "U"), (v, "V")] {
+        let got = (plane.width(), plane.height());
+        if got != expected {
+            return Err(FireError::SizeMismatch {
+                plane: name,
+                expected,
+                got,
+            });
+        }
+    }
+    Ok(expected)
+}
+
+/// Writes the 2×2-averaged luma at chroma resolution into `out` (`cw * ch` bytes) and returns
+/// its sum.
+pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8]) -> u64 {
+    let (w, h) = (y.width(), y.height());
+    let full = w / 2;
+    let mut sum = 0u64;
+    for r in 0..ch {
+        let a = y.row(2 * r);
+        let b = y.row((2 * r + 1).min(h - 1));
+        let dst = &mut out[r * cw..(r + 1) * cw];
+        let mut row_sum = 0u32;
+        for (c, d) in dst[..full].iter_mut().enumerate() {
+            let s = u16::from(a[2 * c])
+                + u16::from(a[2 * c + 1])
+                + u16::from(b[2 * c])
+                + u16::from(b[2 * c + 1]);
+            let m = ((s + 2) >> 2) as u8;
+            *d = m;
+            row_sum += u32::from(m);
+        }
+        if full < cw {
+            let s = 2 * (u16::from(a[w - 1]) + u16::from(b[w - 1]));
+            let m = ((s + 2) >> 2) as u8;
+            dst[full] = m;
+            row_sum += u32::from(m);
+        }
+        sum += u64::from(row_sum);
+    }
+    sum
+}
+
+/// Sum of all samples of a plane.
+pub(crate) fn plane_sum(p: &PlaneView<'_>) -> u64 {
+    p.rows()
+        .map(|row| u64::from(row.iter().map(|&x| u32::from(x)).sum::<u32>()))
+        .sum()
+}
+
+/// The per-sample thresholds of one frame: `Y > ym`, `Cb < bm`, `Cr > rm` in integer form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameMeans {
+    pub n: u64,
+    pub sum_y: u64,
+    pub sum_b: u64,
+    pub sum_r: u64,
+}
+
+impl FrameMeans {
+    /// Smallest `v` with `v * n > sum`, as a u16 (256 when none).
+    fn above(n: u64, sum: u64) -> u16 {
+        (sum / n + 1).min(256) as u16
+    }
+
+    /// Largest `v` with `v * n < sum` plus one, i.e. `v < limit` ⇔ `v * n < sum`.
+    fn below(n: u64, sum: u64) -> u16 {
+        sum.div_ceil(n).min(256) as u16
+    }
+
+    /// `(y_min, cb_limit, cr_min)`: fire needs `Y ≥ y_min`, `Cb < cb_limit`, `Cr ≥ cr_min`.
+    pub fn limits(&self) -> (u16, u16, u16) {
+        (
+            Self::above(self.n, self.sum_y),
+            Self::below(self.n, self.sum_b),
+            Self::above(self.n, self.sum_r),
+        )
+    }
+}
+
+/// The rule for one sample, given the frame limits.
+#[inline(always)]
+pub(crate) fn is_fire(yv: u8, cb: u8, cr: u8, limits: (u16, u16, u16), tau: u8) -> bool {
+    let (y, b, r) = (u16::from(yv), u16::from(cb), u16::from(cr));
+    (y > b)
+        & (r > b)
+        & (y >= limits.0)
+        & (b < limits.1)
+        & (r >= limits.2)
+        & (r - b.min(r) >= u16::from(tau))
+}
+
+/// The 2×2-averaged luma at chroma resolution, row-major `(ceil(h/2), ceil(w/2))`.
+pub fn luma_at_chroma(y: &PlaneView<'_>) -> Vec<u8> {
+    let (cw, ch) = (y.width().div_ceil(2), y.height().div_ceil(2));
+    let mut out = vec![0u8; cw * ch];
+    luma_into(y, cw, ch, &mut out);
+    out
+}
+
+/// The fire-colour mask at chroma resolution (1 = fire-coloured), row-major `(ch, cw)`.
+pub fn fire_mask(
+    y: &PlaneView<'_>,
+    u: &PlaneView<'_>,
+    v: &PlaneView<'_>,
+    rule: ColourRule,
+) -> Result<Vec<u8>, FireError> {
+    let (cw, ch) = check_planes(y, u, v)?;
+    let mut luma = vec![0u8; cw * ch];
+    let sum_y = luma_into(y, cw, ch, &mut luma);
+    let means = FrameMeans {
+        n: (cw * ch) as u64,
+        sum_y,
+        sum_b: plane_sum(u),
+        sum_r: plane_sum(v),
+    };
+    let limits = means.limits();
+    let mut out = vec![0u8; cw * ch];
+    for r in 0..ch {
+        let (ur, vr) = (u.row(r), v.row(r));
+        for c in 0..cw {
+            out[r * cw + c] = u8::from(is_fire(luma[r * cw + c], ur[c], vr[c], limits, rule.tau));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    fn reference(y: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], tau: i64) -> Vec<u8> {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut ys = vec![0i64; cw * ch];
+        for r in 0..ch {
+            for c in 0..cw {
+                let mut s = 0i64;
+                for dy in 0..2 {
+                    for dx in 0..2 {
+                        let yy = (2 * r + dy).min(h - 1);
+                        let xx = (2 * c + dx).min(w - 1);
+                        s += i64::from(y[yy * w + xx]);
+                    }
+                }
+                ys[r * cw + c] = (s + 2) / 4;
+            }
+        }
+        let n = (cw * ch) as i64;
+        let sy: i64 = ys.iter().sum();
+        let sb: i64 = u.iter().map(|&x| i64::from(x)).sum();
+        let sr: i64 = v.iter().map(|&x| i64::from(x)).sum();
+        (0..cw * ch)
+            .map(|i| {
+                let (yv, b, r) = (ys[i], i64::from(u[i]), i64::from(v[i]));
+                u8::from(
+                    yv > b
+                        && r > b
+                        && yv * n > sy
+                        && b * n < sb
+                        && r * n > sr
+                        && (b - r).abs() >= tau,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mask_matches_reference_on_random_planes() {
+        let mut rng = Rng::new(7);
+        for &(w, h) in &[(8usize, 6usize), (7, 5), (33, 17), (2, 2), (1, 1)] {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            let y = rng.bytes(w * h);
+            let u: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 40).collect();
+            let v: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 90).collect();
+            let yp = PlaneView::packed(&y, w, h).unwrap();
+            let up = PlaneView::packed(&u, cw, ch).unwrap();
+            let vp = PlaneView::packed(&v, cw, ch).unwrap();
+            let got = fire_mask(&yp, &up, &vp, ColourRule::default()).unwrap();
+            assert_eq!(got, reference(&y, w, h, &u, &v, 40), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn wrong_chroma_size_is_an_error() {
+        let y = vec![0u8; 16];
+        let c = vec![0u8; 4];
+        let bad = vec![0u8; 6];
+        let yp = PlaneView::packed(&y, 4, 4).unwrap();
+        let up = PlaneView::packed(&c, 2, 2).unwrap();
+        let vp = PlaneView::packed(&bad, 3, 2).unwrap();
+        assert!(matches!(
+            fire_mask(&yp, &up, &vp, ColourRule::default()),
+            Err(FireError::SizeMismatch { plane: "V", .. })
+        ));
+    }
+}

@@ -1,0 +1,377 @@
+//! [`FireDetector`]: per-cell colour fraction and mean luma over a sliding window, scored.
+//!
+//! Per cell and over the last `window` frames: `mean` fire fraction, `min` fraction,
+//! persistence (share of frames with a fraction above 5 %), the fraction's total variation
+//! (mean |Δ| between frames), and the standard deviation of the mean luma of the cell's
+//! *fire-coloured* samples. The score is the product of clamped ramps: colour (mean fraction),
+//! persistence, flicker (fraction variation *and* variation of the fire pixels' own brightness:
+//! flames flicker in shape and brightness) and steadiness (`min / mean`: a flame never vanishes
+//! from its cell for a frame). So a static sign (no variation), a colour-noisy brick wall
+//! (fraction jitters, luma steady), a fire-coloured pavement partly occluded by passers-by (the
+//! fraction and the cell's brightness jump, but the pavement pixels that stay visible keep
+//! their brightness) and an on/off blinking light (zero half of the time, low persistence) all
+//! score low.
+
+use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
+use super::FireError;
+use crate::image::PlaneView;
+
+/// Parameters of a [`FireDetector`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FireConfig {
+    /// Cell side in full-resolution pixels (even, ≥ 2).
+    pub cell: usize,
+    /// Frames in the sliding window (≥ 2); no score before it is full.
+    pub window: usize,
+    /// Score at which a cell counts as fire.
+    pub threshold: f32,
+    /// The colour rule.
+    pub rule: ColourRule,
+}
+
+impl Default for FireConfig {
+    fn default() -> Self {
+        Self {
+            cell: 16,
+            window: 30,
+            threshold: 0.5,
+            rule: ColourRule::default(),
+        }
+    }
+}
+
+/// The per-cell output of one frame, row-major `(rows, cols)`.
+#[derive(Debug, Clone, Default)]
+pub struct FireFrame {
+    /// Fire-coloured fraction of each cell in this frame.
+    pub colour: Vec<f32>,
+    /// Flicker in `[0, 1]` (fraction and luma variation over the window).
+    pub flicker: Vec<f32>,
+    /// Growth: mean fraction of the newer half of the window minus the older half.
+    pub growth: Vec<f32>,
+    /// Fire score in `[0, 1]`.
+    pub score: Vec<f32>,
+    /// Index of the highest-scoring cell, and its score.
+    pub best: (usize, f32),
+}
+
+fn ramp(x: f32, lo: f32, hi: f32) -> f32 {
+    ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
+}
+
+/// Stateful fire-evidence detector for one camera.
+#[derive(Debug, Clone)]
+pub struct FireDetector {
+    width: usize,
+    height: usize,
+    config: FireConfig,
+    cols: usize,
+    rows: usize,
+    /// Working-resolution (chroma) samples per cell.
+    counts: Vec<u32>,
+    luma: Vec<u8>,
+    /// Ring buffers `[slot * cells + cell]` of fraction and mean luma of the fire samples.
+    frac: Vec<f32>,
+    mean_y: Vec<f32>,
+    frames: u64,
+    out: FireFrame,
+}
+
+impl FireDetector {
+    /// A detector for `width × height` frames.
+    pub fn new(width: usize, height: usize, config: FireConfig) -> Result<Self, FireError> {
+        if width == 0 || height == 0 {
+            return Err(FireError::BadParameter(format!(
+                "frame size must be positive, got {width}×{height}"
+            )));
+        }
+        if config.cell < 2 || config.cell % 2 != 0 {
+            return Err(FireError::BadParameter(format!(
+                "cell must be an even number of pixels >= 2, got {}",
+                config.cell
+            )));
+        }
+        if config.window < 2 || config.window > 10_000 {
+            return Err(FireError::BadParameter(format!(
+                "window must be in [2, 10000] frames, got {}",
+                config.window
+            )));
+        }
+        if !config.threshold.is_finite() {
+            return Err(FireError::BadParameter("threshold must be finite".into()));
+        }
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let cc = config.cell / 2;
+        let (cols, rows) = (cw.div_ceil(cc), ch.div_ceil(cc));
+        let mut counts = vec![0u32; cols * rows];
+        for r in 0..rows {
+            let hh = (ch - r * cc).min(cc);
+            for c in 0..cols {
+                counts[r * cols + c] = (hh * (cw - c * cc).min(cc)) as u32;
+            }
+        }
+        let cells = cols * rows;
+        Ok(Self {
+            width,
+            height,
+            config,
+            cols,
+            rows,
+            counts,
+            luma: vec![0; cw * ch],
+            frac: vec![0.0; cells * config.window],
+            mean_y: vec![0.0; cells * config.window],
+            frames: 0,
+            out: FireFrame {
+                colour: vec![0.0; cells],
+                flicker: vec![0.0; cells],
+                growth: vec![0.0; cells],
+                score: vec![0.0; cells],
+                best: (0, 0.0),
+            },
+        })
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    pub fn config(&self) -> &FireConfig {
+        &self.config
+    }
+    /// `(rows, cols)` of the grid.
+    pub fn grid(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+    /// The output of the last frame.
+    pub fn last(&self) -> &FireFrame {
+        &self.out
+    }
+
+    /// Forgets the window.
+    pub fn reset(&mut self) {
+        self.frames = 0;
+        self.frac.fill(0.0);
+        self.mean_y.fill(0.0);
+        for v in [
+            &mut self.out.colour,
+            &mut self.out.flicker,
+            &mut self.out.growth,
+            &mut self.out.score,
+        ] {
+            v.fill(0.0);
+        }
+        self.out.best = (0, 0.0);
+    }
+
+    /// Box `[x0, x1) × [y0, y1)` of cell `index` in full-resolution pixels.
+    pub fn cell_box(&self, index: usize) -> (usize, usize, usize, usize) {
+        let (r, c) = (index / self.cols, index % self.cols);
+        let s = self.config.cell;
+        (
+            c * s,
+            r * s,
+            ((c + 1) * s).min(self.width),
+            ((r + 1) * s).min(self.height),
+        )
+    }
+
+    /// Processes one yuv420p frame.
+    pub fn update(
+        &mut self,
+        y: &PlaneView<'_>,
+        u: &PlaneView<'_>,
+        v: &PlaneView<'_>,
+    ) -> Result<&FireFrame, FireError> {
+        if (y.width(), y.height()) != (self.width, self.height) {
+            return Err(FireError::SizeMismatch {
+                plane: "Y",
+                expected: (self.width, self.height),
+                got: (y.width(), y.height()),
+            });
+        }
+        let (cw, ch) = check_planes(y, u, v)?;
+        let sum_y = luma_into(y, cw, ch, &mut self.luma);
+        let limits = FrameMeans {
+            n: (cw * ch) as u64,
+            sum_y,
+            sum_b: plane_sum(u),
+            sum_r: plane_sum(v),
+        }
+        .limits();
+        let tau = self.config.rule.tau;
+        let cc = self.config.cell / 2;
+        let cells = self.cols * self.rows;
+        let slot = (self.frames % self.config.window as u64) as usize;
+        let mut fire = vec![0u32; self.cols];
+        let mut lsum = vec![0u32; self.cols];
+        for gr in 0..self.rows {
+            fire.fill(0);
+            lsum.fill(0);
+            for r in gr * cc..((gr + 1) * cc).min(ch) {
+                let (lr, ur, vr) = (&self.luma[r * cw..(r + 1) * cw], u.row(r), v.row(r));
+                for (gc, ((lc, uc), vc)) in lr
+                    .chunks(cc)
+                    .zip(ur.chunks(cc))
+                    .zip(vr.chunks(cc))
+                    .enumerate()
+                {
+                    let mut n = 0u32;
+                    let mut s = 0u32;
+                    for ((&l, &b), &rr) in lc.iter().zip(uc).zip(vc) {
+                        let hit = u32::from(is_fire(l, b, rr, limits, tau));
+                        n += hit;
+                        s += hit * u32::from(l);
+                    }
+                    fire[gc] += n;
+                    lsum[gc] += s;
+                }
+            }
+            for gc in 0..self.cols {
+                let i = gr * self.cols + gc;
+                let k = self.counts[i] as f32;
+                let f = fire[gc] as f32 / k;
+                self.out.colour[i] = f;
+                self.frac[slot * cells + i] = f;
+                self.mean_y[slot * cells + i] = lsum[gc] as f32 / fire[gc].max(1) as f32;
+            }
+        }
+        self.frames += 1;
+        self.score(slot);
+        Ok(&self.out)
+    }
+
+    fn score(&mut self, newest: usize) {
+        let w = self.config.window;
+        let cells = self.cols * self.rows;
+        let filled = self.frames >= w as u64;
+        let mut best = (0usize, 0.0f32);
+        for i in 0..cells {
+            if !filled {
+                self.out.flicker[i] = 0.0;
+                self.out.growth[i] = 0.0;
+                self.out.score[i] = 0.0;
+                continue;
+            }
+            // Oldest first: slot newest+1 .. newest+w.
+            let (mut sum, mut min, mut pers, mut tv) = (0.0f32, f32::MAX, 0u32, 0.0f32);
+            let (mut sy, mut syy) = (0.0f32, 0.0f32);
+            let (mut older, mut newer) = (0.0f32, 0.0f32);
+            let mut prev = 0.0f32;
+            for k in 0..w {
+                let s = (newest + 1 + k) % w;
+                let f = self.frac[s * cells + i];
+                let yv = self.mean_y[s * cells + i];
+                sum += f;
+                min = min.min(f);
+                pers += u32::from(f > 0.05);
+                if k > 0 {
+                    tv += (f - prev).abs();
+                }
+                prev = f;
+                sy += yv;
+                syy += yv * yv;
+                if k < w / 2 {
+                    older += f;
+                } else {
+                    newer += f;
+                }
+            }
+            let wf = w as f32;
+            let mean = sum / wf;
+            let ystd = (syy / wf - (sy / wf).powi(2)).max(0.0).sqrt();
+            let tv = tv / (wf - 1.0);
+            let flicker = ramp(tv, 0.0, 0.04) * ramp(ystd, 2.0, 8.0);
+            let steady = if mean > 0.0 {
+                ramp(min / mean, 0.1, 0.4)
+            } else {
+                0.0
+            };
+            let score = ramp(mean, 0.0, 0.2) * ramp(pers as f32 / wf, 0.5, 0.9) * flicker * steady;
+            self.out.flicker[i] = flicker;
+            self.out.growth[i] = newer / (wf - (w / 2) as f32) - older / (w / 2) as f32;
+            self.out.score[i] = score;
+            if score > best.1 {
+                best = (i, score);
+            }
+        }
+        self.out.best = best;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    /// A grey 64×64 frame with an orange 16×16 square at (16, 16) whose chroma is on in
+    /// `on` and whose luma is `luma`.
+    fn frame(on: bool, luma: u8, jitter: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let mut y = vec![90u8; 64 * 64];
+        let mut u = vec![128u8; 32 * 32];
+        let mut v = vec![128u8; 32 * 32];
+        if on {
+            for r in 8..16 {
+                for c in 8..(12 + jitter).min(32) {
+                    u[r * 32 + c] = 80;
+                    v[r * 32 + c] = 180;
+                    for dy in 0..2 {
+                        for dx in 0..2 {
+                            y[(2 * r + dy) * 64 + 2 * c + dx] = luma;
+                        }
+                    }
+                }
+            }
+        }
+        (y, u, v)
+    }
+
+    fn run(det: &mut FireDetector, f: (Vec<u8>, Vec<u8>, Vec<u8>)) -> f32 {
+        let yp = PlaneView::packed(&f.0, 64, 64).unwrap();
+        let up = PlaneView::packed(&f.1, 32, 32).unwrap();
+        let vp = PlaneView::packed(&f.2, 32, 32).unwrap();
+        det.update(&yp, &up, &vp).unwrap().best.1
+    }
+
+    #[test]
+    fn static_sign_and_blinker_score_low_flicker_scores_high() {
+        let mut rng = Rng::new(3);
+        let new = || FireDetector::new(64, 64, FireConfig::default()).unwrap();
+        let (mut s, mut b, mut f, mut o) = (new(), new(), new(), new());
+        let (mut max_s, mut max_b, mut max_f, mut max_o) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for t in 0..90 {
+            max_s = max_s.max(run(&mut s, frame(true, 200, 4)));
+            max_b = max_b.max(run(&mut b, frame((t / 8) % 2 == 0, 200, 4)));
+            let j = (rng.uniform() * 12.0) as usize;
+            let l = 150 + (rng.uniform() * 100.0) as u8;
+            max_f = max_f.max(run(&mut f, frame(true, l, j)));
+            // Steady orange pavement, a varying part of it hidden by a grey passer-by: the
+            // fraction and the cell's mean luma jump, the visible pavement's luma does not.
+            max_o = max_o.max(run(&mut o, frame(true, 200, j)));
+        }
+        assert!(max_s < 0.1, "static {max_s}");
+        assert!(max_b < 0.1, "blinker {max_b}");
+        assert!(max_f > 0.5, "flicker {max_f}");
+        assert!(max_o < 0.1, "occluded pavement {max_o}");
+    }
+
+    #[test]
+    fn bad_config_and_sizes_are_errors() {
+        let bad = FireConfig {
+            cell: 3,
+            ..FireConfig::default()
+        };
+        assert!(FireDetector::new(64, 64, bad).is_err());
+        let mut d = FireDetector::new(64, 64, FireConfig::default()).unwrap();
+        let y = vec![0u8; 32 * 32];
+        let c = vec![0u8; 16 * 16];
+        let yp = PlaneView::packed(&y, 32, 32).unwrap();
+        let cp = PlaneView::packed(&c, 16, 16).unwrap();
+        assert!(d.update(&yp, &cp, &cp).is_err());
+    }
+}
