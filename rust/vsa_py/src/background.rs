@@ -97,8 +97,11 @@ pub(crate) struct Tamper {
 impl Tamper {
     fn __repr__(&self) -> String {
         format!(
-            "Tamper(flag={}, reason={:?}, score={:.2}, run={})",
-            self.flag, self.reason, self.score, self.run
+            "Tamper(flag={}, reason={}, score={:.2}, run={})",
+            if self.flag { "True" } else { "False" },
+            self.reason.map_or("None".to_string(), |r| format!("'{r}'")),
+            self.score,
+            self.run
         )
     }
 }
