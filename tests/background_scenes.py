@@ -18,14 +18,16 @@ def background(seed: int = 0) -> F64:
     y, x = np.mgrid[0:H, 0:W].astype(np.float64)
     smooth = 125.0 + 30.0 * np.sin(x / 23.0) * np.cos(y / 17.0)
     blocks = rng.uniform(-25.0, 25.0, size=(H // 4, W // 4))
-    return smooth + np.kron(blocks, np.ones((4, 4)))
+    out: F64 = smooth + np.kron(blocks, np.ones((4, 4)))
+    return out
 
 
 def person_texture(seed: int, width: int = 24, height: int = 64) -> F64:
     """Clothes: 8-px random blocks in 20..230."""
     rng = np.random.default_rng(seed)
     blocks = rng.uniform(20.0, 230.0, size=(height // 8, width // 8))
-    return np.kron(blocks, np.ones((8, 8)))
+    out: F64 = np.kron(blocks, np.ones((8, 8))).astype(np.float64)
+    return out
 
 
 def paste(frame: F64, patch: F64, x: int, y: int) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from background_scenes import FPS, H, W, background, box_blur, paste, person_texture, render
 
+from background_scenes import FPS, H, W, background, box_blur, paste, person_texture, render
 from vsa_stream._core import DualBackground
 from vsa_stream.errors import FrameError
 
@@ -54,14 +54,18 @@ def test_abandoned_bag_becomes_candidate_then_goes_when_taken() -> None:
     # Evidence starts once the fast model has absorbed the bag (about 1.5 s at 10 fps).
     assert STATIC_S <= delay_s <= STATIC_S + 3.0, delay_s
     (c,) = bg.static_candidates()
-    assert abs(c.x0 - bag_x) <= 8 and abs(c.y0 - bag_y) <= 8
-    assert abs(c.x1 - (bag_x + 24)) <= 8 and abs(c.y1 - (bag_y + 20)) <= 8
-    assert c.age > 0 and c.evidence >= STATIC_S * FPS
+    assert abs(c.x0 - bag_x) <= 8
+    assert abs(c.y0 - bag_y) <= 8
+    assert abs(c.x1 - (bag_x + 24)) <= 8
+    assert abs(c.y1 - (bag_y + 20)) <= 8
+    assert c.age > 0
+    assert c.evidence >= STATIC_S * FPS
     ev = bg.evidence()
-    assert ev.dtype == np.uint16 and ev.shape == (H // 4, W // 4)
-    for k in range(10):  # the bag is taken away
+    assert ev.dtype == np.uint16
+    assert ev.shape == (H // 4, W // 4)
+    for _ in range(10):  # the bag is taken away
         bg.update(render(scene, rng))
-    assert bg.static_candidates() == [], k
+    assert bg.static_candidates() == []
     assert bg.evidence()[bag_y // 4 : (bag_y + 20) // 4, bag_x // 4 : (bag_x + 24) // 4].max() < (
         STATIC_S * FPS
     )
@@ -123,7 +127,8 @@ def test_tamper_is_flagged_after_persisting(kind: str) -> None:
         bg.update(render(tampered, rng))
         flags.append(bg.tamper.flag)
         assert bg.tamper.reason == kind, bg.tamper
-    assert not any(flags[: FPS - 1]) and all(flags[FPS:]), flags
+    assert not any(flags[: FPS - 1]), flags
+    assert all(flags[FPS:]), flags
     assert bg.tamper.score > 0.5
     for _ in range(5):  # back to normal: cleared at once (covered, defocused) or soon
         bg.update(render(scene, rng))
@@ -155,7 +160,9 @@ def test_blobs_have_fill_and_bad_input_raises() -> None:
     frame = scene.copy()
     frame[100:160, 80:120] -= 60.0
     (blob,) = bg.update(render(frame, rng))
-    assert blob.fill > 0.8 and abs(blob.x0 - 80) <= 4 and abs(blob.y1 - 160) <= 4
+    assert blob.fill > 0.8
+    assert abs(blob.x0 - 80) <= 4
+    assert abs(blob.y1 - 160) <= 4
     with pytest.raises(FrameError, match="320"):
         bg.update(np.zeros((H, W - 4), np.uint8))
     with pytest.raises(FrameError, match="dtype"):
