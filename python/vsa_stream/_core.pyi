@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 __all__ = [
     "Blob",
     "Detections",
+    "DualBackground",
     "DwellTimers",
     "FireDetector",
     "FireResult",
@@ -23,16 +24,20 @@ __all__ = [
     "Letterbox",
     "LineCounter",
     "MotionDetector",
+    "StaticCandidate",
+    "Tamper",
     "TrackBatch",
     "Tracker",
     "__version__",
     "boxes_in_polygon",
+    "connected_components",
     "decode_nanodet",
     "decode_yolov5",
     "decode_yolov8",
     "decode_yolox",
     "density_grid",
     "downscale_area",
+    "downscale_chroma",
     "heading_check",
     "linear_assignment",
     "nms",
@@ -40,6 +45,7 @@ __all__ = [
     "polygon_area",
     "preprocess_packed",
     "preprocess_yuv420p",
+    "pyramid",
     "validate_polygon",
 ]
 
@@ -116,6 +122,9 @@ class Blob:
     @property
     def cy(self) -> float:
         """Centroid y."""
+    @property
+    def fill(self) -> float:
+        """Fill ratio: ``area`` over the box area."""
     def __repr__(self) -> str: ...
 
 @final
@@ -972,6 +981,200 @@ class DwellTimers:
         """(track, zone) pairs remembered: inside, or out for at most the grace period."""
     def reset(self) -> None:
         """Forgets every timer and the last time."""
+    def __repr__(self) -> str: ...
+
+# --- Background: pyramid, dual-rate background, tampering, static objects ------------------
+
+def pyramid(plane: NDArray[np.uint8], levels: int) -> list[NDArray[np.uint8]]:
+    """Area pyramid of a uint8 plane.
+
+    Args:
+        plane: 2-D uint8 array (row-strided views allowed).
+        levels: number of 2x levels below the base (>= 0).
+
+    Returns:
+        ``levels + 1`` arrays: a copy of ``plane``, then each level the 2x area downscale
+        (:func:`downscale_area` with factor 2) of the previous one.
+
+    Raises:
+        FrameError: bad plane, negative ``levels``, or a level that would be empty.
+    """
+
+def downscale_chroma(
+    plane: NDArray[np.uint8], factor: int, luma_width: int, luma_height: int
+) -> NDArray[np.uint8]:
+    """A 4:2:0 chroma plane (U or V) brought to the size of its luma downscaled by ``factor``.
+
+    Chroma is half resolution, so an even ``factor`` is an area downscale by ``factor / 2``;
+    factor 1 repeats each chroma pixel 2x2. Odd factors above 1 are unsupported.
+
+    Returns:
+        ``(luma_height // factor, luma_width // factor)`` uint8 array.
+
+    Raises:
+        FrameError: bad plane, odd factor above 1, or a chroma plane too small for the luma.
+    """
+
+def connected_components(mask: NDArray[np.uint8], min_area: int = 1) -> list[Blob]:
+    """8-connected components of the non-zero pixels of a uint8 mask (GIL released).
+
+    Returns:
+        Blobs of at least ``min_area`` pixels, in the row-major order of their first pixel.
+
+    Raises:
+        FrameError: wrong dtype or dimensions, empty mask; ValueError: negative min_area.
+    """
+
+@final
+class Tamper:
+    """The camera-tampering signal of one frame (read-only)."""
+
+    @property
+    def score(self) -> float:
+        """Strongest indicator in ``[0, 1]``: lost contrast, lost edges or changed fraction."""
+    @property
+    def reason(self) -> Literal["covered", "defocused", "moved"] | None:
+        """This frame's condition, raised or not yet."""
+    @property
+    def run(self) -> int:
+        """Consecutive frames the condition has held."""
+    @property
+    def flag(self) -> bool:
+        """Raised: the condition has held for ``tamper_frames`` frames."""
+    def __repr__(self) -> str: ...
+
+@final
+class StaticCandidate:
+    """A static-object candidate (abandoned object) in full-resolution pixels (read-only)."""
+
+    @property
+    def x0(self) -> int:
+        """Left edge (inclusive)."""
+    @property
+    def y0(self) -> int:
+        """Top edge (inclusive)."""
+    @property
+    def x1(self) -> int:
+        """Right edge (exclusive)."""
+    @property
+    def y1(self) -> int:
+        """Bottom edge (exclusive)."""
+    @property
+    def area(self) -> int:
+        """Pixels above the evidence threshold."""
+    @property
+    def cx(self) -> float:
+        """Centroid x."""
+    @property
+    def cy(self) -> float:
+        """Centroid y."""
+    @property
+    def fill(self) -> float:
+        """Fill ratio: ``area`` over the box area."""
+    @property
+    def first_frame(self) -> int:
+        """Frame index (1-based) at which it became a candidate."""
+    @property
+    def age(self) -> int:
+        """Frames since it became a candidate (static for about ``age + static_frames``)."""
+    @property
+    def evidence(self) -> float:
+        """Mean evidence of its pixels, in frames."""
+    def __repr__(self) -> str: ...
+
+@final
+class DualBackground:
+    """Dual-rate background subtraction, tampering signal and static-object evidence.
+
+    Per frame: area downscale by ``factor``; the global illumination offset (median of
+    ``frame - fast``) shifts both models, so a global brightness jump or drift is not
+    foreground; a pixel is foreground for a model when it differs by more than
+    ``max(threshold, noise_k * sigma)`` (``sigma``: its running noise deviation). The fast
+    model learns every pixel at ``fast_alpha``; the slow one at ``slow_alpha``, ten times
+    slower under foreground. Both masks are cleaned (3x3 closing then opening); the fast mask
+    gives the blobs. Everything counts in frames; the defaults suit 10 fps.
+
+    Static objects (Porikli et al. 2008): a pixel foreground for the slow model, background
+    for the fast one and not moving gains one frame of evidence; a moving pixel loses
+    ``4 * static_decay``, any other ``static_decay``. Regions with ``static_frames`` of
+    evidence are candidates.
+
+    Tampering: ``covered`` (spatial deviation below 30% of usual and below 12 grey levels),
+    ``defocused`` (edge energy below 45% of usual), ``moved`` (half the frame foreground for
+    the slow model); flagged after ``tamper_frames`` consecutive frames.
+
+    Args:
+        width: frame width in pixels.
+        height: frame height in pixels.
+        factor: luma downscale factor (>= 1).
+        fast_alpha: fast model learning rate, in ``(0, 1]``.
+        slow_alpha: slow model learning rate, in ``(0, 1]``.
+        threshold: smallest foreground difference, grey levels.
+        noise_k: multiple of the per-pixel noise deviation that is foreground.
+        min_area: smallest blob or candidate, full-resolution pixels.
+        warmup_frames: frames that only build the models.
+        static_frames: evidence (frames) that makes a static candidate.
+        static_decay: evidence lost per frame once a pixel is no longer static.
+        tamper_frames: frames a tampering condition must persist.
+
+    Raises:
+        ValueError: a parameter is out of range.
+    """
+
+    def __new__(
+        cls,
+        width: int,
+        height: int,
+        *,
+        factor: int = 4,
+        fast_alpha: float = 0.1,
+        slow_alpha: float = 0.005,
+        threshold: float = 15.0,
+        noise_k: float = 3.0,
+        min_area: int = 100,
+        warmup_frames: int = 10,
+        static_frames: int = 50,
+        static_decay: int = 2,
+        tamper_frames: int = 10,
+    ) -> Self: ...
+    def update(self, luma: NDArray[np.uint8]) -> list[Blob]:
+        """Processes one luma plane (GIL released); returns the fast-mask blobs.
+
+        Raises:
+            FrameError: wrong dtype, dimensions or size.
+        """
+    def fast_foreground(self) -> NDArray[np.uint8]:
+        """Cleaned fast foreground mask (0/255, downscaled size)."""
+    def slow_foreground(self) -> NDArray[np.uint8]:
+        """Cleaned slow foreground mask (0/255, downscaled size)."""
+    def fast_background(self) -> NDArray[np.float32]:
+        """The fast model (downscaled size)."""
+    def slow_background(self) -> NDArray[np.float32]:
+        """The slow model (downscaled size)."""
+    def evidence(self) -> NDArray[np.uint16]:
+        """Static-object evidence per downscaled pixel, in frames."""
+    def static_candidates(self) -> list[StaticCandidate]:
+        """Static-object candidates of the last frame."""
+    @property
+    def tamper(self) -> Tamper:
+        """The tampering signal of the last frame."""
+    @property
+    def illumination_offset(self) -> float:
+        """Global illumination offset removed from the last frame, grey levels."""
+    def reset(self) -> None:
+        """Forgets the models, evidence and tampering state."""
+    @property
+    def width(self) -> int:
+        """Frame width in pixels."""
+    @property
+    def height(self) -> int:
+        """Frame height in pixels."""
+    @property
+    def factor(self) -> int:
+        """Downscale factor."""
+    @property
+    def frames(self) -> int:
+        """Frames processed since creation or the last reset."""
     def __repr__(self) -> str: ...
 
 # --- fire evidence ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod background;
 pub mod detect;
 pub mod fire;
 pub mod geometry;

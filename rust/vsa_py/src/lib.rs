@@ -5,6 +5,7 @@
 //! `vsa_stream.errors.FrameError`. All the computing is in `vsa_core`.
 
 mod arrays;
+mod background;
 mod detect;
 mod fire;
 mod geometry;
@@ -46,5 +47,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::decode_yolov8, m)?)?;
     m.add_function(wrap_pyfunction!(detect::decode_nanodet, m)?)?;
     m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
+    m.add_function(wrap_pyfunction!(background::pyramid, m)?)?;
+    m.add_function(wrap_pyfunction!(background::downscale_chroma, m)?)?;
+    m.add_function(wrap_pyfunction!(background::connected_components, m)?)?;
+    m.add_class::<background::DualBackground>()?;
+    m.add_class::<background::Tamper>()?;
+    m.add_class::<background::StaticCandidate>()?;
     Ok(())
 }

@@ -25,6 +25,17 @@ pub(crate) struct Blob {
 
 #[pymethods]
 impl Blob {
+    /// Fill ratio: `area` over the box area.
+    #[getter]
+    fn fill(&self) -> f64 {
+        let box_area = (self.x1 - self.x0) * (self.y1 - self.y0);
+        if box_area == 0 {
+            0.0
+        } else {
+            self.area as f64 / box_area as f64
+        }
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Blob(x0={}, y0={}, x1={}, y1={}, area={}, cx={:.1}, cy={:.1})",

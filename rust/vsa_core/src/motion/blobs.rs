@@ -27,6 +27,16 @@ impl Blob {
         self.y1 - self.y0
     }
 
+    /// Fill ratio: `area` over the box area, in `(0, 1]` (0 for an empty box).
+    pub fn fill(&self) -> f64 {
+        let box_area = self.width() * self.height();
+        if box_area == 0 {
+            0.0
+        } else {
+            self.area as f64 / box_area as f64
+        }
+    }
+
     /// The same blob on a plane `factor` times larger: box and centroid times `factor`,
     /// area times `factor²`.
     pub fn scaled(&self, factor: usize) -> Self {

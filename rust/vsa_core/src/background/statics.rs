@@ -1,0 +1,172 @@
+//! Static-object evidence (Porikli, Ivanov & Haga 2008): foreground for the long-term model,
+//! background for the short-term one, and not moving.
+
+use crate::motion::{Blob, Labeller};
+
+/// A region that has been static long enough, in full-resolution pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StaticCandidate {
+    /// Box, area and centroid (full resolution); `blob.fill()` is the box fill ratio.
+    pub blob: Blob,
+    /// Frame index (1-based, as [`DualBackground::frames`](super::DualBackground::frames))
+    /// at which the region first became a candidate.
+    pub first_frame: u64,
+    /// Frames since it became a candidate (0 on that frame). The object has been static for
+    /// about `age + static_frames` frames (plus the fast model's settling time).
+    pub age: u64,
+    /// Mean evidence of its pixels, in frames.
+    pub evidence: f32,
+}
+
+/// Per-pixel static evidence on the downscaled plane, and the candidates above the threshold.
+///
+/// Each frame a pixel gains 1 when it is foreground for the slow model, background for the
+/// fast one and not moving (frame difference); it loses `moving_penalty` when it moves
+/// (a person standing and talking keeps moving slightly) and `decay` otherwise (the object
+/// was removed, or a passer-by left). Evidence is capped at `threshold + threshold / 4`, so a
+/// removed object's candidate disappears within `threshold / (4 * decay) + 1` frames.
+#[derive(Debug, Clone)]
+pub struct StaticEvidence {
+    width: usize,
+    height: usize,
+    factor: usize,
+    threshold: u16,
+    decay: u16,
+    moving_penalty: u16,
+    min_area: usize,
+    evidence: Vec<u16>,
+    mask: Vec<u8>,
+    labeller: Labeller,
+    candidates: Vec<StaticCandidate>,
+}
+
+impl StaticEvidence {
+    /// `threshold` frames of evidence make a candidate; `min_area` is in downscaled pixels.
+    pub fn new(
+        width: usize,
+        height: usize,
+        factor: usize,
+        threshold: u16,
+        decay: u16,
+        min_area: usize,
+    ) -> Self {
+        Self {
+            width,
+            height,
+            factor,
+            threshold: threshold.max(1),
+            decay: decay.max(1),
+            moving_penalty: decay.max(1).saturating_mul(4),
+            min_area,
+            evidence: vec![0; width * height],
+            mask: vec![0; width * height],
+            labeller: Labeller::new(),
+            candidates: Vec::new(),
+        }
+    }
+
+    /// The evidence map (downscaled size, row-major), in frames.
+    pub fn evidence(&self) -> &[u16] {
+        &self.evidence
+    }
+
+    /// The candidates of the last update.
+    pub fn candidates(&self) -> &[StaticCandidate] {
+        &self.candidates
+    }
+
+    pub fn reset(&mut self) {
+        self.evidence.fill(0);
+        self.candidates.clear();
+    }
+
+    /// One frame: `slow`, `fast` and `moving` are 0/non-zero masks of the downscaled size.
+    pub fn update(&mut self, slow: &[u8], fast: &[u8], moving: &[u8], frame: u64) {
+        let cap = self.threshold.saturating_add(self.threshold / 4);
+        let (decay, penalty, threshold) = (self.decay, self.moving_penalty, self.threshold);
+        for ((((e, &s), &f), &m), out) in self
+            .evidence
+            .iter_mut()
+            .zip(slow)
+            .zip(fast)
+            .zip(moving)
+            .zip(self.mask.iter_mut())
+        {
+            *e = if m != 0 {
+                e.saturating_sub(penalty)
+            } else if s != 0 && f == 0 {
+                (*e + 1).min(cap)
+            } else {
+                e.saturating_sub(decay)
+            };
+            *out = if *e >= threshold { 255 } else { 0 };
+        }
+        let blobs = self
+            .labeller
+            .find(&self.mask, self.width, self.height, self.min_area.max(1));
+        let previous = std::mem::take(&mut self.candidates);
+        for b in blobs {
+            let mut sum = 0u64;
+            for y in b.y0..b.y1 {
+                for x in b.x0..b.x1 {
+                    if self.mask[y * self.width + x] != 0 {
+                        sum += u64::from(self.evidence[y * self.width + x]);
+                    }
+                }
+            }
+            let blob = b.scaled(self.factor);
+            let first_frame = previous
+                .iter()
+                .find(|p| overlaps(&p.blob, &blob))
+                .map_or(frame, |p| p.first_frame);
+            self.candidates.push(StaticCandidate {
+                blob,
+                first_frame,
+                age: frame - first_frame,
+                evidence: sum as f32 / b.area as f32,
+            });
+        }
+    }
+}
+
+fn overlaps(a: &Blob, b: &Blob) -> bool {
+    a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_grows_then_decays() {
+        let (w, h) = (8, 8);
+        let mut ev = StaticEvidence::new(w, h, 2, 10, 2, 4);
+        let mut slow = vec![0u8; w * h];
+        for y in 2..5 {
+            for x in 2..5 {
+                slow[y * w + x] = 255;
+            }
+        }
+        let zero = vec![0u8; w * h];
+        for f in 1..=9 {
+            ev.update(&slow, &zero, &zero, f);
+            assert!(ev.candidates().is_empty());
+        }
+        ev.update(&slow, &zero, &zero, 10);
+        assert_eq!(ev.candidates().len(), 1);
+        let c = ev.candidates()[0];
+        assert_eq!((c.blob.x0, c.blob.y0, c.blob.x1, c.blob.y1), (4, 4, 10, 10));
+        ev.update(&slow, &zero, &zero, 11);
+        assert_eq!(ev.candidates()[0].age, 1);
+        // Removed: decays below the threshold at once (evidence 11, decay 2).
+        ev.update(&zero, &zero, &zero, 12);
+        assert!(ev.candidates().is_empty());
+        // Moving pixels never accumulate.
+        ev.reset();
+        for f in 0..40 {
+            let m = if f % 3 == 0 { &slow } else { &zero };
+            ev.update(&slow, &zero, m, f);
+            assert!(ev.candidates().is_empty());
+        }
+    }
+}
