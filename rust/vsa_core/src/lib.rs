@@ -8,6 +8,7 @@
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
 //! - [`detect`]: object-detector input tensors, output decoders and NMS.
+//! - [`flow`]: the motion field: grid optical flow (pyramidal Lucas–Kanade) and its statistics.
 //! - [`geometry`]: scene geometry: polygons, line crossings, headings, the ground-plane
 //!   homography, density grids and dwell timers.
 //! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod detect;
+pub mod flow;
 pub mod geometry;
 pub mod image;
 pub mod motion;
