@@ -6,6 +6,7 @@
 
 mod arrays;
 mod detect;
+mod flow;
 mod geometry;
 mod image;
 mod motion;
@@ -43,5 +44,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect::decode_yolov8, m)?)?;
     m.add_function(wrap_pyfunction!(detect::decode_nanodet, m)?)?;
     m.add_function(wrap_pyfunction!(detect::nms, m)?)?;
+    m.add_class::<flow::FlowResult>()?;
+    m.add_class::<flow::MotionField>()?;
+    m.add_function(wrap_pyfunction!(flow::flow_grid, m)?)?;
     Ok(())
 }

@@ -8,14 +8,7 @@
 use super::pyramid::Level;
 
 const LANES: usize = 8;
-
-/// Per-window buffers, reused across cells.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    t: Vec<f32>,
-    gx: Vec<f32>,
-    gy: Vec<f32>,
-}
+const _: () = assert!(LANES == 8);
 
 /// What tracking one window gave.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,6 +25,41 @@ pub(crate) struct Track {
     pub ok: bool,
 }
 
+/// Sums of `f(a, b)` over two equal slices in 8 lanes (so that the loop vectorises).
+#[inline(always)]
+fn lane_sum3(
+    gx: &[f32],
+    gy: &[f32],
+    f: impl Fn(f32, f32) -> (f32, f32, f32),
+    acc: &mut [[f32; LANES]; 3],
+) -> (f32, f32, f32) {
+    let n = gx.len() / LANES * LANES;
+    for (a, b) in gx[..n].chunks_exact(LANES).zip(gy[..n].chunks_exact(LANES)) {
+        for k in 0..LANES {
+            let (p, q, r) = f(a[k], b[k]);
+            acc[0][k] += p;
+            acc[1][k] += q;
+            acc[2][k] += r;
+        }
+    }
+    let mut tail = (0.0, 0.0, 0.0);
+    for (&a, &b) in gx[n..].iter().zip(&gy[n..]) {
+        let (p, q, r) = f(a, b);
+        tail.0 += p;
+        tail.1 += q;
+        tail.2 += r;
+    }
+    tail
+}
+
+fn finish(acc: &[[f32; LANES]; 3], tail: (f32, f32, f32)) -> (f32, f32, f32) {
+    (
+        acc[0].iter().sum::<f32>() + tail.0,
+        acc[1].iter().sum::<f32>() + tail.1,
+        acc[2].iter().sum::<f32>() + tail.2,
+    )
+}
+
 /// Tracks the `w × h` window of `prev` whose top-left pixel is `(x0, y0)` (inside the
 /// level) into `next`, starting from displacement `d`.
 #[allow(clippy::too_many_arguments)]
@@ -42,31 +70,29 @@ pub(crate) fn track_window(
     y0: usize,
     w: usize,
     h: usize,
+    step: usize,
     mut d: [f32; 2],
     iterations: usize,
-    s: &mut Scratch,
 ) -> Track {
-    let (lw, lh) = (prev.width, prev.height);
-    let n = w * h;
-    s.t.clear();
-    s.gx.clear();
-    s.gy.clear();
-    let (mut a11, mut a12, mut a22) = (0f32, 0f32, 0f32);
-    for y in y0..y0 + h {
-        let row = &prev.data[y * lw..(y + 1) * lw];
-        let up = &prev.data[y.saturating_sub(1) * lw..][..lw];
-        let dn = &prev.data[(y + 1).min(lh - 1) * lw..][..lw];
-        for x in x0..x0 + w {
-            let gx = 0.5 * (row[(x + 1).min(lw - 1)] - row[x.saturating_sub(1)]);
-            let gy = 0.5 * (dn[x] - up[x]);
-            a11 += gx * gx;
-            a12 += gx * gy;
-            a22 += gy * gy;
-            s.t.push(row[x]);
-            s.gx.push(gx);
-            s.gy.push(gy);
+    let step = step.max(1);
+    let lw = prev.width;
+    let n = w.div_ceil(step) * h.div_ceil(step);
+    let mut acc = [[0f32; LANES]; 3];
+    let mut tail = (0.0, 0.0, 0.0);
+    for y in (y0..y0 + h).step_by(step) {
+        let (gx, gy) = (&prev.gx[y * lw + x0..][..w], &prev.gy[y * lw + x0..][..w]);
+        if step == 1 {
+            let t = lane_sum3(gx, gy, |a, b| (a * a, a * b, b * b), &mut acc);
+            tail = (tail.0 + t.0, tail.1 + t.1, tail.2 + t.2);
+        } else {
+            for (&a, &b) in gx.iter().step_by(step).zip(gy.iter().step_by(step)) {
+                tail.0 += a * a;
+                tail.1 += a * b;
+                tail.2 += b * b;
+            }
         }
     }
+    let (a11, a12, a22) = finish(&acc, tail);
     let det = a11 * a22 - a12 * a12;
     let half_tr = 0.5 * (a11 + a22);
     let min_eig = (half_tr - (0.25 * (a11 - a22) * (a11 - a22) + a12 * a12).sqrt()).max(0.0);
@@ -85,7 +111,7 @@ pub(crate) fn track_window(
     let mut inside = 1.0;
     let mut ok = true;
     for _ in 0..iterations.max(1) {
-        let Some((valid, bx, by, sse)) = residual(next, x0, y0, w, h, d, s) else {
+        let Some((valid, bx, by, sse)) = residual(prev, next, x0, y0, w, h, step, d) else {
             ok = false;
             break;
         };
@@ -112,17 +138,20 @@ pub(crate) fn track_window(
     }
 }
 
-/// `(valid pixels, Σ gx·e, Σ gy·e, Σ e²)` with `e = next(x + d) − prev(x)` over the window, or `None` when
-/// the shifted window lies entirely outside `next`.
+/// `(valid pixels, Σ gx·e, Σ gy·e, Σ e²)` with `e = next(x + d) − prev(x)` over the window, or
+/// `None` when the shifted window lies entirely outside `next`.
+#[allow(clippy::too_many_arguments)]
 fn residual(
+    prev: &Level,
     next: &Level,
     x0: usize,
     y0: usize,
     w: usize,
     h: usize,
+    step: usize,
     d: [f32; 2],
-    s: &Scratch,
 ) -> Option<(usize, f32, f32, f32)> {
+    let pw = prev.width;
     let (lw, lh) = (next.width as isize, next.height as isize);
     let (fx, fy) = (d[0].floor(), d[1].floor());
     if !(fx.abs() < 1e6 && fy.abs() < 1e6) {
@@ -138,77 +167,75 @@ fn residual(
     let w10 = (1.0 - ax) * ay;
     let w11 = ax * ay;
     let inside = ix >= 0 && iy >= 0 && ix + w as isize + 1 <= lw && iy + h as isize + 1 <= lh;
-    let mut sx = [0f32; LANES];
-    let mut sy = [0f32; LANES];
-    let mut se = [0f32; LANES];
-    let mut samples = [0f32; 64];
+    let mut acc = [[0f32; LANES]; 3];
     let mut tail = (0f32, 0f32, 0f32);
-    let mut valid = if inside { w * h } else { 0 };
-    for r in 0..h {
-        let t = &s.t[r * w..(r + 1) * w];
-        let gx = &s.gx[r * w..(r + 1) * w];
-        let gy = &s.gy[r * w..(r + 1) * w];
-        let mut c0 = 0;
-        while c0 < w {
-            let c1 = (c0 + samples.len()).min(w);
-            let buf = &mut samples[..c1 - c0];
-            if inside {
-                let base = (iy as usize + r) * lw as usize + ix as usize + c0;
-                let a = &next.data[base..base + buf.len() + 1];
-                let b = &next.data[base + lw as usize..base + lw as usize + buf.len() + 1];
-                for (k, v) in buf.iter_mut().enumerate() {
-                    *v = w00 * a[k] + w01 * a[k + 1] + w10 * b[k] + w11 * b[k + 1];
-                }
-            } else {
-                // Pixels whose sample falls outside the frame carry no evidence: their
-                // residual is zero (the sample is replaced by the template).
-                let yy = iy + r as isize;
-                let row_in = yy >= 0 && yy + 1 < lh;
-                for (k, v) in buf.iter_mut().enumerate() {
-                    let xx = ix + (c0 + k) as isize;
-                    if row_in && xx >= 0 && xx + 1 < lw {
-                        let base = yy as usize * lw as usize + xx as usize;
-                        let (a, b) = (&next.data[base..], &next.data[base + lw as usize..]);
-                        *v = w00 * a[0] + w01 * a[1] + w10 * b[0] + w11 * b[1];
-                        valid += 1;
-                    } else {
-                        *v = t[c0 + k];
-                    }
-                }
-            }
-            let (t, gx, gy) = (&t[c0..c1], &gx[c0..c1], &gy[c0..c1]);
-            let chunks = buf.len() / LANES * LANES;
-            for (((v, t), gx), gy) in buf[..chunks]
-                .chunks_exact(LANES)
-                .zip(t.chunks_exact(LANES))
-                .zip(gx.chunks_exact(LANES))
-                .zip(gy.chunks_exact(LANES))
-            {
-                for k in 0..LANES {
-                    let e = v[k] - t[k];
-                    sx[k] += gx[k] * e;
-                    sy[k] += gy[k] * e;
-                    se[k] += e * e;
-                }
-            }
-            for k in chunks..buf.len() {
-                let e = buf[k] - t[k];
+    let mut valid = if inside {
+        w.div_ceil(step) * h.div_ceil(step)
+    } else {
+        0
+    };
+    for r in (0..h).step_by(step) {
+        let p = (y0 + r) * pw + x0;
+        let (t, gx, gy) = (&prev.data[p..p + w], &prev.gx[p..p + w], &prev.gy[p..p + w]);
+        if inside && step > 1 {
+            let base = (iy as usize + r) * lw as usize + ix as usize;
+            let a = &next.data[base..base + w + 1];
+            let b = &next.data[base + lw as usize..base + lw as usize + w + 1];
+            for k in (0..w).step_by(step) {
+                let e = w00 * a[k] + w01 * a[k + 1] + w10 * b[k] + w11 * b[k + 1] - t[k];
                 tail.0 += gx[k] * e;
                 tail.1 += gy[k] * e;
                 tail.2 += e * e;
             }
-            c0 = c1;
+        } else if inside {
+            let base = (iy as usize + r) * lw as usize + ix as usize;
+            let a = &next.data[base..base + w + 1];
+            let b = &next.data[base + lw as usize..base + lw as usize + w + 1];
+            let n = w / LANES * LANES;
+            for c in (0..n).step_by(LANES) {
+                let a: &[f32; LANES + 1] = a[c..c + LANES + 1].try_into().unwrap_or(&[0.0; 9]);
+                let b: &[f32; LANES + 1] = b[c..c + LANES + 1].try_into().unwrap_or(&[0.0; 9]);
+                let t: &[f32; LANES] = t[c..c + LANES].try_into().unwrap_or(&[0.0; 8]);
+                let gx: &[f32; LANES] = gx[c..c + LANES].try_into().unwrap_or(&[0.0; 8]);
+                let gy: &[f32; LANES] = gy[c..c + LANES].try_into().unwrap_or(&[0.0; 8]);
+                for k in 0..LANES {
+                    let e = w00 * a[k] + w01 * a[k + 1] + w10 * b[k] + w11 * b[k + 1] - t[k];
+                    acc[0][k] += gx[k] * e;
+                    acc[1][k] += gy[k] * e;
+                    acc[2][k] += e * e;
+                }
+            }
+            for k in n..w {
+                let e = w00 * a[k] + w01 * a[k + 1] + w10 * b[k] + w11 * b[k + 1] - t[k];
+                tail.0 += gx[k] * e;
+                tail.1 += gy[k] * e;
+                tail.2 += e * e;
+            }
+        } else {
+            // Pixels whose sample falls outside the frame carry no evidence.
+            let yy = iy + r as isize;
+            if yy < 0 || yy + 1 >= lh {
+                continue;
+            }
+            for k in (0..w).step_by(step) {
+                let xx = ix + k as isize;
+                if xx >= 0 && xx + 1 < lw {
+                    let base = yy as usize * lw as usize + xx as usize;
+                    let (a, b) = (&next.data[base..], &next.data[base + lw as usize..]);
+                    let e = w00 * a[0] + w01 * a[1] + w10 * b[0] + w11 * b[1] - t[k];
+                    tail.0 += gx[k] * e;
+                    tail.1 += gy[k] * e;
+                    tail.2 += e * e;
+                    valid += 1;
+                }
+            }
         }
     }
     if valid == 0 {
         return None;
     }
-    Some((
-        valid,
-        sx.iter().sum::<f32>() + tail.0,
-        sy.iter().sum::<f32>() + tail.1,
-        se.iter().sum::<f32>() + tail.2,
-    ))
+    let (sx, sy, se) = finish(&acc, tail);
+    Some((valid, sx, sy, se))
 }
 
 #[cfg(test)]
@@ -227,37 +254,27 @@ mod tests {
                 );
             }
         }
-        Level {
-            data,
-            width: w,
-            height: h,
-        }
+        Level::from_f32(data, w, h)
     }
 
     #[test]
     fn recovers_subpixel_translation() {
         let prev = scene(64, 64, (0.0, 0.0));
         let next = scene(64, 64, (1.3, -0.7));
-        let mut s = Scratch::default();
-        let t = track_window(&prev, &next, 24, 24, 16, 16, [0.0, 0.0], 10, &mut s);
+        let t = track_window(&prev, &next, 24, 24, 16, 16, 1, [0.0, 0.0], 10);
         assert!(t.ok);
         assert!((t.d[0] - 1.3).abs() < 0.05, "{:?}", t.d);
         assert!((t.d[1] + 0.7).abs() < 0.05, "{:?}", t.d);
         assert!(t.min_eig > 1.0);
         // Near the border the clamped path still converges.
-        let t = track_window(&prev, &next, 0, 0, 16, 16, [0.0, 0.0], 10, &mut s);
+        let t = track_window(&prev, &next, 0, 0, 16, 16, 2, [0.0, 0.0], 10);
         assert!(t.ok && (t.d[0] - 1.3).abs() < 0.2, "{:?}", t.d);
     }
 
     #[test]
     fn flat_window_is_not_ok() {
-        let flat = Level {
-            data: vec![90.0; 32 * 32],
-            width: 32,
-            height: 32,
-        };
-        let mut s = Scratch::default();
-        let t = track_window(&flat, &flat, 8, 8, 16, 16, [0.0, 0.0], 5, &mut s);
+        let flat = Level::from_f32(vec![90.0; 32 * 32], 32, 32);
+        let t = track_window(&flat, &flat, 8, 8, 16, 16, 1, [0.0, 0.0], 5);
         assert!(!t.ok);
         assert_eq!(t.min_eig, 0.0);
     }

@@ -64,6 +64,9 @@ pub struct FlowConfig {
     pub cell: usize,
     /// Pyramid levels, 1..=6 (fewer are used when the frame is too small).
     pub levels: usize,
+    /// Sampling stride inside a window, 1..=4: 2 uses every other pixel of every other row
+    /// (a quarter of the pixels, about 3× faster, slightly less precise).
+    pub step: usize,
     /// Gauss–Newton iterations per level, 1..=50 (stops earlier at 0.01 px).
     pub iterations: usize,
     /// Smallest structure-tensor eigenvalue per pixel (grey²/px²) for a cell to count.
@@ -83,6 +86,7 @@ impl Default for FlowConfig {
         Self {
             cell: 16,
             levels: 3,
+            step: 2,
             iterations: 5,
             min_eigen: 2.0,
             residual_scale: 8.0,
@@ -102,6 +106,9 @@ impl FlowConfig {
         }
         if !(1..=6).contains(&self.levels) {
             return bad("levels", format!("must be in 1..=6, got {}", self.levels));
+        }
+        if !(1..=4).contains(&self.step) {
+            return bad("step", format!("must be in 1..=4, got {}", self.step));
         }
         if !(1..=50).contains(&self.iterations) {
             return bad(
@@ -169,7 +176,6 @@ fn level_grid(level: &Level, cell: usize) -> (usize, usize, usize, usize) {
 pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> FlowField {
     let levels = prev.levels.len().min(next.levels.len()).max(1);
     let cell = config.cell;
-    let mut scratch = lk::Scratch::default();
     // Flow of the coarser level: (rows, cols, vectors), in that level's pixels.
     let mut coarse: Option<(usize, usize, Vec<[f32; 2]>)> = None;
     let mut last = Vec::new();
@@ -196,7 +202,7 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
                         [2.0 * v[0], 2.0 * v[1]]
                     }
                 };
-                let t = lk::track_window(p, n, x0, y0, w, h, init, config.iterations, &mut scratch);
+                let t = lk::track_window(p, n, x0, y0, w, h, config.step, init, config.iterations);
                 let good = t.ok && t.min_eig >= config.min_eigen;
                 flow.push(if good { t.d } else { init });
                 last.push((t, good));

@@ -2,10 +2,14 @@
 
 use crate::image::{downscale_area, PlaneError, PlaneView};
 
-/// One pyramid level as `f32` grey levels, tightly packed.
+/// One pyramid level as `f32` grey levels, tightly packed, with its gradients.
 #[derive(Debug, Clone, Default)]
 pub struct Level {
     pub data: Vec<f32>,
+    /// Horizontal central difference `(I[x+1] − I[x−1]) / 2` (one-sided at the edges).
+    pub gx: Vec<f32>,
+    /// Vertical central difference.
+    pub gy: Vec<f32>,
     pub width: usize,
     pub height: usize,
 }
@@ -16,10 +20,59 @@ impl Level {
         for row in rows {
             data.extend(row.iter().map(|&v| f32::from(v)));
         }
-        Self {
+        let mut level = Self {
             data,
+            gx: Vec::new(),
+            gy: Vec::new(),
             width,
             height,
+        };
+        level.gradients();
+        level
+    }
+
+    /// Builds a level from packed `f32` data (for tests).
+    pub fn from_f32(data: Vec<f32>, width: usize, height: usize) -> Self {
+        assert_eq!(data.len(), width * height);
+        let mut level = Self {
+            data,
+            gx: Vec::new(),
+            gy: Vec::new(),
+            width,
+            height,
+        };
+        level.gradients();
+        level
+    }
+
+    fn gradients(&mut self) {
+        let (w, h) = (self.width, self.height);
+        self.gx = vec![0.0; w * h];
+        self.gy = vec![0.0; w * h];
+        for y in 0..h {
+            let row = &self.data[y * w..(y + 1) * w];
+            let gx = &mut self.gx[y * w..(y + 1) * w];
+            if w >= 2 {
+                for ((g, &a), &b) in gx[1..w - 1].iter_mut().zip(&row[..w - 2]).zip(&row[2..]) {
+                    *g = 0.5 * (b - a);
+                }
+                gx[0] = row[1] - row[0];
+                gx[w - 1] = row[w - 1] - row[w - 2];
+            }
+            if h >= 2 {
+                let (up, dn, scale) = match y {
+                    0 => (0, 1, 1.0),
+                    y if y == h - 1 => (h - 2, h - 1, 1.0),
+                    y => (y - 1, y + 1, 0.5),
+                };
+                let (a, b) = (
+                    &self.data[up * w..(up + 1) * w],
+                    &self.data[dn * w..(dn + 1) * w],
+                );
+                for ((g, &a), &b) in self.gy[y * w..(y + 1) * w].iter_mut().zip(a).zip(b) {
+                    *g = scale * (b - a);
+                }
+            }
         }
     }
 }
