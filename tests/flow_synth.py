@@ -49,7 +49,7 @@ def texture(width: int, height: int, seed: int, sigma: float = 2.0) -> F64:
     img = np.apply_along_axis(np.convolve, 1, img, taps, mode="same")
     img = np.apply_along_axis(np.convolve, 0, img, taps, mode="same")
     lo, hi = np.percentile(img, [1, 99])
-    return np.asarray(np.clip(30.0 + 195.0 * (img - lo) / (hi - lo), 0.0, 255.0))
+    return np.ascontiguousarray(np.clip(30.0 + 195.0 * (img - lo) / (hi - lo), 0.0, 255.0))
 
 
 def bilinear(img: F64, x: F64, y: F64) -> F64:
