@@ -7,6 +7,8 @@
 
 use super::pyramid::Level;
 
+/// Gauss–Newton stops when a step is shorter than this (pixels of the level).
+const CONVERGED: f32 = 0.03;
 const LANES: usize = 8;
 const _: () = assert!(LANES == 8);
 
@@ -84,6 +86,15 @@ pub(crate) fn track_window(
         if step == 1 {
             let t = lane_sum3(gx, gy, |a, b| (a * a, a * b, b * b), &mut acc);
             tail = (tail.0 + t.0, tail.1 + t.1, tail.2 + t.2);
+        } else if step == 2 && w % (2 * LANES) == 0 {
+            for (a, b) in gx.chunks_exact(2 * LANES).zip(gy.chunks_exact(2 * LANES)) {
+                for k in 0..LANES {
+                    let (p, q) = (a[2 * k], b[2 * k]);
+                    acc[0][k] += p * p;
+                    acc[1][k] += p * q;
+                    acc[2][k] += q * q;
+                }
+            }
         } else {
             for (&a, &b) in gx.iter().step_by(step).zip(gy.iter().step_by(step)) {
                 tail.0 += a * a;
@@ -125,7 +136,7 @@ pub(crate) fn track_window(
             ok = false;
             break;
         }
-        if dx * dx + dy * dy < 1e-4 {
+        if dx * dx + dy * dy < CONVERGED * CONVERGED {
             break;
         }
     }
@@ -177,7 +188,35 @@ fn residual(
     for r in (0..h).step_by(step) {
         let p = (y0 + r) * pw + x0;
         let (t, gx, gy) = (&prev.data[p..p + w], &prev.gx[p..p + w], &prev.gy[p..p + w]);
-        if inside && step > 1 {
+        if inside && step == 2 {
+            // Every other pixel: blocks of 16 source pixels give 8 lanes.
+            let base = (iy as usize + r) * lw as usize + ix as usize;
+            let a = &next.data[base..base + w + 1];
+            let b = &next.data[base + lw as usize..base + lw as usize + w + 1];
+            let n = w / (2 * LANES) * (2 * LANES);
+            for c in (0..n).step_by(2 * LANES) {
+                let a: &[f32; 2 * LANES + 1] =
+                    a[c..c + 2 * LANES + 1].try_into().unwrap_or(&[0.0; 17]);
+                let b: &[f32; 2 * LANES + 1] =
+                    b[c..c + 2 * LANES + 1].try_into().unwrap_or(&[0.0; 17]);
+                let t: &[f32; 2 * LANES] = t[c..c + 2 * LANES].try_into().unwrap_or(&[0.0; 16]);
+                let gx: &[f32; 2 * LANES] = gx[c..c + 2 * LANES].try_into().unwrap_or(&[0.0; 16]);
+                let gy: &[f32; 2 * LANES] = gy[c..c + 2 * LANES].try_into().unwrap_or(&[0.0; 16]);
+                for k in 0..LANES {
+                    let i = 2 * k;
+                    let e = w00 * a[i] + w01 * a[i + 1] + w10 * b[i] + w11 * b[i + 1] - t[i];
+                    acc[0][k] += gx[i] * e;
+                    acc[1][k] += gy[i] * e;
+                    acc[2][k] += e * e;
+                }
+            }
+            for k in (n..w).step_by(2) {
+                let e = w00 * a[k] + w01 * a[k + 1] + w10 * b[k] + w11 * b[k + 1] - t[k];
+                tail.0 += gx[k] * e;
+                tail.1 += gy[k] * e;
+                tail.2 += e * e;
+            }
+        } else if inside && step > 1 {
             let base = (iy as usize + r) * lw as usize + ix as usize;
             let a = &next.data[base..base + w + 1];
             let b = &next.data[base + lw as usize..base + lw as usize + w + 1];

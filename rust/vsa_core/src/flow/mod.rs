@@ -285,7 +285,9 @@ pub struct MotionField {
     width: usize,
     height: usize,
     config: FlowConfig,
-    prev: Option<Pyramid>,
+    prev: Pyramid,
+    next: Pyramid,
+    has_prev: bool,
     frames: u64,
 }
 
@@ -296,7 +298,9 @@ impl MotionField {
             width,
             height,
             config,
-            prev: None,
+            prev: Pyramid::default(),
+            next: Pyramid::default(),
+            has_prev: false,
             frames: 0,
         })
     }
@@ -309,19 +313,19 @@ impl MotionField {
                 got: (frame.width(), frame.height()),
             });
         }
-        let next = Pyramid::build(frame, self.config.levels)?;
+        self.next.rebuild(frame, self.config.levels)?;
         let out = self
-            .prev
-            .as_ref()
-            .map(|prev| pyramid_flow(prev, &next, &self.config));
-        self.prev = Some(next);
+            .has_prev
+            .then(|| pyramid_flow(&self.prev, &self.next, &self.config));
+        std::mem::swap(&mut self.prev, &mut self.next);
+        self.has_prev = true;
         self.frames += 1;
         Ok(out)
     }
 
     /// Forgets the previous frame.
     pub fn reset(&mut self) {
-        self.prev = None;
+        self.has_prev = false;
         self.frames = 0;
     }
 

@@ -1,6 +1,6 @@
 //! The image pyramid of one frame: level 0 is the frame, each next level the 2×2 area average.
 
-use crate::image::{downscale_area, PlaneError, PlaneView};
+use crate::image::{downscale_area, OwnedPlane, PlaneError, PlaneView};
 
 /// One pyramid level as `f32` grey levels, tightly packed, with its gradients.
 #[derive(Debug, Clone, Default)]
@@ -15,20 +15,15 @@ pub struct Level {
 }
 
 impl Level {
-    fn from_rows<'a>(rows: impl Iterator<Item = &'a [u8]>, width: usize, height: usize) -> Self {
-        let mut data = Vec::with_capacity(width * height);
+    /// Refills this level from rows of bytes, reusing its buffers (no page faults per frame).
+    fn fill<'a>(&mut self, rows: impl Iterator<Item = &'a [u8]>, width: usize, height: usize) {
+        self.data.clear();
         for row in rows {
-            data.extend(row.iter().map(|&v| f32::from(v)));
+            self.data.extend(row.iter().map(|&v| f32::from(v)));
         }
-        let mut level = Self {
-            data,
-            gx: Vec::new(),
-            gy: Vec::new(),
-            width,
-            height,
-        };
-        level.gradients();
-        level
+        self.width = width;
+        self.height = height;
+        self.gradients();
     }
 
     /// Builds a level from packed `f32` data (for tests).
@@ -47,8 +42,8 @@ impl Level {
 
     fn gradients(&mut self) {
         let (w, h) = (self.width, self.height);
-        self.gx = vec![0.0; w * h];
-        self.gy = vec![0.0; w * h];
+        self.gx.resize(w * h, 0.0);
+        self.gy.resize(w * h, 0.0);
         for y in 0..h {
             let row = &self.data[y * w..(y + 1) * w];
             let gx = &mut self.gx[y * w..(y + 1) * w];
@@ -87,29 +82,34 @@ impl Pyramid {
     /// Builds `levels` levels (at least 1) from `plane`; stops early when a level would be
     /// smaller than 2×2.
     pub fn build(plane: &PlaneView<'_>, levels: usize) -> Result<Self, PlaneError> {
-        let mut out = Vec::with_capacity(levels);
-        out.push(Level::from_rows(
-            plane.rows(),
-            plane.width(),
-            plane.height(),
-        ));
-        let mut current = None;
-        for _ in 1..levels.max(1) {
+        let mut out = Self::default();
+        out.rebuild(plane, levels)?;
+        Ok(out)
+    }
+
+    /// [`Pyramid::build`] into this pyramid's buffers.
+    pub fn rebuild(&mut self, plane: &PlaneView<'_>, levels: usize) -> Result<(), PlaneError> {
+        let levels = levels.max(1);
+        if self.levels.len() < levels {
+            self.levels.resize_with(levels, Level::default);
+        }
+        self.levels[0].fill(plane.rows(), plane.width(), plane.height());
+        let mut used = 1;
+        let mut current: Option<OwnedPlane> = None;
+        for l in 1..levels {
             let next = match &current {
                 None => downscale_area(plane, 2),
-                Some(p) => downscale_area(&crate::image::OwnedPlane::view(p), 2),
+                Some(p) => downscale_area(&p.view(), 2),
             };
             let Ok(next) = next else { break };
             if next.width() < 2 || next.height() < 2 {
                 break;
             }
-            out.push(Level::from_rows(
-                next.view().rows(),
-                next.width(),
-                next.height(),
-            ));
+            self.levels[l].fill(next.view().rows(), next.width(), next.height());
+            used += 1;
             current = Some(next);
         }
-        Ok(Self { levels: out })
+        self.levels.truncate(used);
+        Ok(())
     }
 }
