@@ -28,12 +28,11 @@ import cv2
 import msgspec
 import numpy as np
 
+from vsa_stream import __version__
+from vsa_stream._core import MotionField
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from flow_synth import Sequence, endpoint_error, make_sequences, sample_dense  # noqa: E402
-
-from vsa_stream import __version__  # noqa: E402
-from vsa_stream._core import MotionField  # noqa: E402
+from flow_synth import Sequence, endpoint_error, make_sequences, sample_dense
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELL = 16
@@ -43,7 +42,8 @@ def time_pair(seqs: list[Sequence], rounds: int) -> dict[str, list[float]]:
     """Seconds per frame pair for ours and DIS ultrafast, interleaved, one list per method."""
     h, w = seqs[0].prev.shape
     field = MotionField(w, h, cell=CELL)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    out = np.zeros((h, w, 2), np.float32)
     times: dict[str, list[float]] = {"ours": [], "dis_ultrafast": []}
     for _ in range(rounds):
         for seq in seqs:
@@ -52,7 +52,7 @@ def time_pair(seqs: list[Sequence], rounds: int) -> dict[str, list[float]]:
             t0 = time.perf_counter()
             field.update(seq.next)
             t1 = time.perf_counter()
-            dis.calc(seq.prev, seq.next, None)
+            dis.calc(seq.prev, seq.next, out)
             t2 = time.perf_counter()
             times["ours"].append(t1 - t0)
             times["dis_ultrafast"].append(t2 - t1)
@@ -61,8 +61,8 @@ def time_pair(seqs: list[Sequence], rounds: int) -> dict[str, list[float]]:
 
 def accuracy(seqs: list[Sequence]) -> list[dict[str, float | str]]:
     """EPE per sequence over our confident cells, for ours and both DIS presets."""
-    fast = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    ultra = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    fast = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    ultra = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
     rows: list[dict[str, float | str]] = []
     for seq in seqs:
         h, w = seq.prev.shape
@@ -72,8 +72,9 @@ def accuracy(seqs: list[Sequence]) -> list[dict[str, float | str]]:
         assert r is not None
         mask = r.confidence >= 0.25
         ours = endpoint_error(r.flow.astype(np.float64), seq, CELL, mask)
-        f = sample_dense(fast.calc(seq.prev, seq.next, None), r.rows, r.cols, CELL)
-        u = sample_dense(ultra.calc(seq.prev, seq.next, None), r.rows, r.cols, CELL)
+        out = np.zeros((h, w, 2), np.float32)
+        f = sample_dense(np.asarray(fast.calc(seq.prev, seq.next, out)), r.rows, r.cols, CELL)
+        u = sample_dense(np.asarray(ultra.calc(seq.prev, seq.next, out)), r.rows, r.cols, CELL)
         rows.append(
             {
                 "sequence": seq.name,

@@ -151,7 +151,7 @@ pub(crate) fn track_window(
 
 /// `(valid pixels, Σ gx·e, Σ gy·e, Σ e²)` with `e = next(x + d) − prev(x)` over the window, or
 /// `None` when the shifted window lies entirely outside `next`.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 fn residual(
     prev: &Level,
     next: &Level,
@@ -177,7 +177,7 @@ fn residual(
     let w01 = ax * (1.0 - ay);
     let w10 = (1.0 - ax) * ay;
     let w11 = ax * ay;
-    let inside = ix >= 0 && iy >= 0 && ix + w as isize + 1 <= lw && iy + h as isize + 1 <= lh;
+    let inside = ix >= 0 && iy >= 0 && ix + (w as isize) < lw && iy + (h as isize) < lh;
     let mut acc = [[0f32; LANES]; 3];
     let mut tail = (0f32, 0f32, 0f32);
     let mut valid = if inside {

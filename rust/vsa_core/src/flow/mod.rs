@@ -98,6 +98,16 @@ impl Default for FlowConfig {
 }
 
 impl FlowConfig {
+    /// Windows start on multiples of `cell` (or 0) and sample every `step`-th row, so with an
+    /// even cell and step 2 only even rows need gradients.
+    fn gradient_rows(&self) -> usize {
+        if self.step == 2 && self.cell % 2 == 0 {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Checks the ranges, and that a `width × height` frame holds at least one cell.
     pub fn validate(&self, width: usize, height: usize) -> Result<(), FlowError> {
         let bad = |name, reason: String| Err(FlowError::InvalidParameter { name, reason });
@@ -273,8 +283,10 @@ pub fn flow_grid(
         });
     }
     config.validate(w, h)?;
-    let a = Pyramid::build(prev, config.levels)?;
-    let b = Pyramid::build(next, config.levels)?;
+    let mut a = Pyramid::default();
+    a.rebuild(prev, config.levels, config.gradient_rows())?;
+    let mut b = Pyramid::default();
+    b.rebuild(next, config.levels, config.gradient_rows())?;
     Ok(pyramid_flow(&a, &b, config))
 }
 
@@ -313,7 +325,8 @@ impl MotionField {
                 got: (frame.width(), frame.height()),
             });
         }
-        self.next.rebuild(frame, self.config.levels)?;
+        self.next
+            .rebuild(frame, self.config.levels, self.config.gradient_rows())?;
         let out = self
             .has_prev
             .then(|| pyramid_flow(&self.prev, &self.next, &self.config));

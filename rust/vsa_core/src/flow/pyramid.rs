@@ -16,14 +16,24 @@ pub struct Level {
 
 impl Level {
     /// Refills this level from rows of bytes, reusing its buffers (no page faults per frame).
-    fn fill<'a>(&mut self, rows: impl Iterator<Item = &'a [u8]>, width: usize, height: usize) {
-        self.data.clear();
-        for row in rows {
-            self.data.extend(row.iter().map(|&v| f32::from(v)));
+    ///
+    /// Gradients are computed on every `row_step`-th row only (the rows windows sample).
+    fn fill<'a>(
+        &mut self,
+        rows: impl Iterator<Item = &'a [u8]>,
+        width: usize,
+        height: usize,
+        row_step: usize,
+    ) {
+        self.data.resize(width * height, 0.0);
+        for (dst, row) in self.data.chunks_exact_mut(width).zip(rows) {
+            for (d, &v) in dst.iter_mut().zip(row) {
+                *d = f32::from(v);
+            }
         }
         self.width = width;
         self.height = height;
-        self.gradients();
+        self.gradients(row_step);
     }
 
     /// Builds a level from packed `f32` data (for tests).
@@ -36,15 +46,15 @@ impl Level {
             width,
             height,
         };
-        level.gradients();
+        level.gradients(1);
         level
     }
 
-    fn gradients(&mut self) {
+    fn gradients(&mut self, row_step: usize) {
         let (w, h) = (self.width, self.height);
         self.gx.resize(w * h, 0.0);
         self.gy.resize(w * h, 0.0);
-        for y in 0..h {
+        for y in (0..h).step_by(row_step.max(1)) {
             let row = &self.data[y * w..(y + 1) * w];
             let gx = &mut self.gx[y * w..(y + 1) * w];
             if w >= 2 {
@@ -83,17 +93,23 @@ impl Pyramid {
     /// smaller than 2×2.
     pub fn build(plane: &PlaneView<'_>, levels: usize) -> Result<Self, PlaneError> {
         let mut out = Self::default();
-        out.rebuild(plane, levels)?;
+        out.rebuild(plane, levels, 1)?;
         Ok(out)
     }
 
-    /// [`Pyramid::build`] into this pyramid's buffers.
-    pub fn rebuild(&mut self, plane: &PlaneView<'_>, levels: usize) -> Result<(), PlaneError> {
+    /// [`Pyramid::build`] into this pyramid's buffers, with gradients on every `row_step`-th
+    /// row only (1: all rows).
+    pub fn rebuild(
+        &mut self,
+        plane: &PlaneView<'_>,
+        levels: usize,
+        row_step: usize,
+    ) -> Result<(), PlaneError> {
         let levels = levels.max(1);
         if self.levels.len() < levels {
             self.levels.resize_with(levels, Level::default);
         }
-        self.levels[0].fill(plane.rows(), plane.width(), plane.height());
+        self.levels[0].fill(plane.rows(), plane.width(), plane.height(), row_step);
         let mut used = 1;
         let mut current: Option<OwnedPlane> = None;
         for l in 1..levels {
@@ -105,7 +121,7 @@ impl Pyramid {
             if next.width() < 2 || next.height() < 2 {
                 break;
             }
-            self.levels[l].fill(next.view().rows(), next.width(), next.height());
+            self.levels[l].fill(next.view().rows(), next.width(), next.height(), row_step);
             used += 1;
             current = Some(next);
         }

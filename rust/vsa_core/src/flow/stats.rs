@@ -56,6 +56,7 @@ fn diff(i: usize, n: usize, at: impl Fn(usize) -> f32) -> f32 {
 /// Statistics of a `rows × cols` grid of vectors with confidences; `cell` is the grid spacing
 /// in pixels (for divergence and curl), `min_confidence` and `min_speed` select confident and
 /// moving cells.
+#[allow(clippy::too_many_arguments)]
 pub fn flow_stats(
     flow: &[[f32; 2]],
     confidence: &[f32],
