@@ -27,6 +27,17 @@ pub(crate) struct Track {
     pub ok: bool,
 }
 
+/// `x.floor()` for |x| < 2³¹ without a libm call (no `roundps` in baseline x86-64).
+#[inline(always)]
+fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 /// Sums of `f(a, b)` over two equal slices in 8 lanes (so that the loop vectorises).
 #[inline(always)]
 fn lane_sum3(
@@ -164,10 +175,10 @@ fn residual(
 ) -> Option<(usize, f32, f32, f32)> {
     let pw = prev.width;
     let (lw, lh) = (next.width as isize, next.height as isize);
-    let (fx, fy) = (d[0].floor(), d[1].floor());
-    if !(fx.abs() < 1e6 && fy.abs() < 1e6) {
+    if !(d[0].abs() < 1e6 && d[1].abs() < 1e6) {
         return None;
     }
+    let (fx, fy) = (floor(d[0]), floor(d[1]));
     let (ix, iy) = (x0 as isize + fx as isize, y0 as isize + fy as isize);
     if ix + w as isize <= 0 || iy + h as isize <= 0 || ix >= lw || iy >= lh {
         return None;

@@ -256,7 +256,8 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
 fn bilinear(grid: &[[f32; 2]], rows: usize, cols: usize, gx: f32, gy: f32) -> [f32; 2] {
     let gx = gx.clamp(0.0, (cols - 1) as f32);
     let gy = gy.clamp(0.0, (rows - 1) as f32);
-    let (x0, y0) = (gx.floor() as usize, gy.floor() as usize);
+    // Both are >= 0 after the clamp, so truncation is the floor.
+    let (x0, y0) = (gx as usize, gy as usize);
     let (x1, y1) = ((x0 + 1).min(cols - 1), (y0 + 1).min(rows - 1));
     let (ax, ay) = (gx - x0 as f32, gy - y0 as f32);
     let at = |y: usize, x: usize| grid[y * cols + x];
