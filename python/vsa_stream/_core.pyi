@@ -19,11 +19,13 @@ __all__ = [
     "DwellTimers",
     "FireDetector",
     "FireResult",
+    "FlowResult",
     "HeadingTracker",
     "Homography",
     "Letterbox",
     "LineCounter",
     "MotionDetector",
+    "MotionField",
     "StaticCandidate",
     "Tamper",
     "TrackBatch",
@@ -38,6 +40,7 @@ __all__ = [
     "density_grid",
     "downscale_area",
     "downscale_chroma",
+    "flow_grid",
     "heading_check",
     "linear_assignment",
     "nms",
@@ -1252,3 +1255,151 @@ class FireDetector:
     def frames(self) -> int:
         """Frames processed since creation or the last reset."""
     def __repr__(self) -> str: ...
+
+# --- Motion field (grid optical flow) -------------------------------------------------------
+
+@final
+class FlowResult:
+    """Grid optical flow between two frames and its statistics.
+
+    Cell ``(r, c)`` covers pixels ``[c*cell, (c+1)*cell) x [r*cell, (r+1)*cell)`` and its vector
+    is the motion of its centre ``(c*cell + (cell-1)/2, r*cell + (cell-1)/2)``. Statistics use
+    the confident cells (``confidence >= min_confidence``); the histogram and coherence use the
+    confident cells moving at least ``min_speed`` px/frame.
+    """
+
+    @property
+    def flow(self) -> NDArray[np.float32]:
+        """``(rows, cols, 2)``: ``(dx, dy)`` per cell, px/frame (image y points down)."""
+    @property
+    def confidence(self) -> NDArray[np.float32]:
+        """``(rows, cols)`` in [0, 1]: 0 for flat or lost cells, lower for large residuals."""
+    @property
+    def divergence(self) -> NDArray[np.float32]:
+        """``(rows, cols)``: du/dx + dv/dy per cell, 1/frame (> 0 for expansion)."""
+    @property
+    def curl(self) -> NDArray[np.float32]:
+        """``(rows, cols)``: dv/dx - du/dy per cell, 1/frame (> 0 clockwise on screen)."""
+    @property
+    def histogram(self) -> NDArray[np.float32]:
+        """``(bins,)``: speed-weighted directions; bin k is centred on ``k*360/bins`` degrees
+        from +x towards +y (down)."""
+    @property
+    def rows(self) -> int: ...
+    @property
+    def cols(self) -> int: ...
+    @property
+    def cell(self) -> int: ...
+    @property
+    def mean_speed(self) -> float:
+        """Mean speed of the confident cells, px/frame (0 when none)."""
+    @property
+    def p50_speed(self) -> float:
+        """Median speed of the confident cells, px/frame."""
+    @property
+    def p90_speed(self) -> float:
+        """90th-percentile speed of the confident cells, px/frame."""
+    @property
+    def coherence(self) -> float:
+        """``|mean vector| / mean |vector|`` over confident moving cells, in [0, 1]."""
+    @property
+    def mean_divergence(self) -> float:
+        """Mean divergence over confident cells, 1/frame."""
+    @property
+    def mean_curl(self) -> float:
+        """Mean curl over confident cells, 1/frame."""
+    @property
+    def confident_fraction(self) -> float:
+        """Fraction of cells that are confident."""
+    @property
+    def moving_fraction(self) -> float:
+        """Fraction of cells that are confident and moving."""
+    def __repr__(self) -> str: ...
+
+@final
+class MotionField:
+    """Grid optical flow of one camera's luma plane (pyramidal Lucas-Kanade per cell).
+
+    Keeps the previous frame's pyramid, so each frame's pyramid is built once. Each pyramid
+    level has its own grid of ``cell``-pixel cells (coarse cells see wider windows) and starts
+    from the interpolated coarser flow; each cell runs up to ``iterations`` Gauss-Newton steps
+    of translational Lucas-Kanade over its ``cell x cell`` window, sampled every ``step`` pixels.
+
+    Args:
+        width: frame width in pixels (>= cell).
+        height: frame height in pixels (>= cell).
+        cell: grid cell and window side in pixels (>= 4).
+        levels: pyramid levels, 1..6.
+        step: sampling stride inside a window, 1..4 (2: a quarter of the pixels).
+        iterations: Gauss-Newton iterations per level, 1..50.
+        min_eigen: smallest structure-tensor eigenvalue per pixel (grey^2/px^2) of a cell with
+            a usable texture.
+        residual_scale: RMS residual (grey levels) that halves the confidence.
+        min_confidence: confidence below which the statistics ignore a cell.
+        min_speed: speed (px/frame) below which a cell is not moving.
+        bins: direction histogram bins, 1..360.
+
+    Raises:
+        ValueError: a parameter out of range.
+    """
+
+    def __new__(
+        cls,
+        width: int,
+        height: int,
+        *,
+        cell: int = 16,
+        levels: int = 3,
+        step: int = 2,
+        iterations: int = 5,
+        min_eigen: float = 2.0,
+        residual_scale: float = 8.0,
+        min_confidence: float = 0.25,
+        min_speed: float = 0.5,
+        bins: int = 8,
+    ) -> Self: ...
+    def update(self, luma: NDArray[np.uint8]) -> FlowResult | None:
+        """Feeds one luma plane (uint8 ``(height, width)``, rows may be padded).
+
+        Returns:
+            The flow from the previous frame, or None for the first frame after creation or
+            :meth:`reset`. The GIL is released meanwhile.
+
+        Raises:
+            FrameError: wrong dtype, dimensions or size.
+        """
+    def reset(self) -> None:
+        """Forgets the previous frame."""
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def cell(self) -> int: ...
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` = ``(height // cell, width // cell)``."""
+    @property
+    def frames(self) -> int:
+        """Frames fed since creation or the last reset."""
+    def __repr__(self) -> str: ...
+
+def flow_grid(
+    prev: NDArray[np.uint8],
+    next: NDArray[np.uint8],
+    *,
+    cell: int = 16,
+    levels: int = 3,
+    step: int = 2,
+    iterations: int = 5,
+    min_eigen: float = 2.0,
+    residual_scale: float = 8.0,
+    min_confidence: float = 0.25,
+    min_speed: float = 0.5,
+    bins: int = 8,
+) -> FlowResult:
+    """Grid optical flow from ``prev`` to ``next`` (see :class:`MotionField`); GIL released.
+
+    Raises:
+        FrameError: wrong dtype, dimensions, different shapes or a parameter out of range.
+    """

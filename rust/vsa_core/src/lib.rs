@@ -7,7 +7,10 @@
 //! - [`image`]: 8-bit planes and the area downscale.
 //! - [`motion`]: background model, foreground mask, blobs, and the [`motion::MotionDetector`]
 //!   that combines them.
+//! - [`background`]: pyramids, the dual-rate background, tampering and static-object evidence.
 //! - [`detect`]: object-detector input tensors, output decoders and NMS.
+//! - [`fire`]: flame colour, flicker and growth per cell: the fire score.
+//! - [`flow`]: the motion field: grid optical flow (pyramidal Lucas–Kanade) and its statistics.
 //! - [`geometry`]: scene geometry: polygons, line crossings, headings, the ground-plane
 //!   homography, density grids and dwell timers.
 //! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
@@ -17,6 +20,7 @@
 pub mod background;
 pub mod detect;
 pub mod fire;
+pub mod flow;
 pub mod geometry;
 pub mod image;
 pub mod motion;

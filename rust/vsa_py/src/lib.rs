@@ -8,6 +8,7 @@ mod arrays;
 mod background;
 mod detect;
 mod fire;
+mod flow;
 mod geometry;
 mod image;
 mod motion;
@@ -53,5 +54,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<background::DualBackground>()?;
     m.add_class::<background::Tamper>()?;
     m.add_class::<background::StaticCandidate>()?;
+    m.add_class::<flow::FlowResult>()?;
+    m.add_class::<flow::MotionField>()?;
+    m.add_function(wrap_pyfunction!(flow::flow_grid, m)?)?;
     Ok(())
 }
