@@ -59,7 +59,13 @@ def scene(t: int, mode: str, rng: np.random.Generator) -> Planes:
     u = np.full((60, 80), 128, np.uint8)
     v = np.full((60, 80), 128, np.uint8)
     on = mode != "blink" or (t * 2 * 2 // 30) % 2 == 0  # 2 Hz on/off at 30 fps
-    if on:
+    if mode == "reflection":
+        # a flame's reflection on a floor: it flickers like the flame, but dim and washed out
+        width = int(rng.integers(6, 16))
+        u[24:40, 32 : 32 + width] = 112
+        v[24:40, 32 : 32 + width] = 146
+        y[48:80, 64 : 64 + 2 * width] = int(rng.integers(95, 125))
+    elif on:
         width = 16 if mode != "flicker" else int(rng.integers(6, 16))
         luma = 200 if mode != "flicker" else int(rng.integers(140, 250))
         u[24:40, 32 : 32 + width] = 80
@@ -69,7 +75,8 @@ def scene(t: int, mode: str, rng: np.random.Generator) -> Planes:
 
 
 @pytest.mark.parametrize(
-    ("mode", "alarm"), [("static", False), ("blink", False), ("flicker", True)]
+    ("mode", "alarm"),
+    [("static", False), ("blink", False), ("reflection", False), ("flicker", True)],
 )
 def test_suppression_on_synthetic_scenes(mode: str, alarm: bool) -> None:
     rng = np.random.default_rng(1)
