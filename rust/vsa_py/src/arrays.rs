@@ -5,8 +5,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use numpy::ndarray::Array2;
 use numpy::{
-    dtype, IntoPyArray, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray2,
-    PyUntypedArray, PyUntypedArrayMethods,
+    dtype, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
+    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
@@ -43,6 +43,39 @@ pub(crate) fn readonly_2d<'py, T: numpy::Element>(
         )));
     }
     let typed = untyped.cast::<PyArray2<T>>().map_err(|e| {
+        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
+    })?;
+    typed
+        .try_readonly()
+        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
+}
+
+/// `obj` as a read-only 1-D numpy array of `T`, or a `FrameError` naming what is wrong.
+pub(crate) fn readonly_1d<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    let py = obj.py();
+    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
+        let type_name = obj.get_type().name()?;
+        return Err(FrameError::new_err(format!(
+            "{what} must be a numpy array, got {type_name}"
+        )));
+    };
+    if untyped.ndim() != 1 {
+        return Err(FrameError::new_err(format!(
+            "{what} must be a 1-D array, got shape {}",
+            shape_str(untyped.shape())
+        )));
+    }
+    let expected = dtype::<T>(py);
+    let actual = untyped.dtype();
+    if !actual.is_equiv_to(&expected) {
+        return Err(FrameError::new_err(format!(
+            "{what} must have dtype {expected}, got {actual}"
+        )));
+    }
+    let typed = untyped.cast::<PyArray1<T>>().map_err(|e| {
         FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
     })?;
     typed

@@ -1,48 +1,12 @@
 //! `Tracker`, `TrackBatch` and `linear_assignment`.
 
-use numpy::{
-    dtype, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
-    PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use vsa_core::track::{self, assign, TrackState, TrackView, TrackerConfig};
 
-use crate::arrays::{owned_2d, readonly_2d, run_detached, shape_str};
+use crate::arrays::{owned_2d, readonly_1d, readonly_2d, run_detached, shape_str};
 use crate::FrameError;
-
-/// `obj` as a read-only 1-D numpy array of `T`, or a `FrameError` naming what is wrong.
-fn readonly_1d<'py, T: numpy::Element>(
-    obj: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
-    let py = obj.py();
-    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
-        let type_name = obj.get_type().name()?;
-        return Err(FrameError::new_err(format!(
-            "{what} must be a numpy array, got {type_name}"
-        )));
-    };
-    if untyped.ndim() != 1 {
-        return Err(FrameError::new_err(format!(
-            "{what} must be a 1-D array, got shape {}",
-            shape_str(untyped.shape())
-        )));
-    }
-    let expected = dtype::<T>(py);
-    let actual = untyped.dtype();
-    if !actual.is_equiv_to(&expected) {
-        return Err(FrameError::new_err(format!(
-            "{what} must have dtype {expected}, got {actual}"
-        )));
-    }
-    let typed = untyped.cast::<PyArray1<T>>().map_err(|e| {
-        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
-    })?;
-    typed
-        .try_readonly()
-        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
-}
 
 /// The tracks of one update as parallel numpy arrays (struct of arrays), ordered by id.
 ///

@@ -10,13 +10,11 @@ pub(crate) mod homography;
 pub(crate) mod line;
 pub(crate) mod polygon;
 
-use numpy::{
-    dtype, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
-    PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
 use vsa_core::geometry::{Anchor, BoxXyxy, GeometryError, Point};
 
+pub(crate) use crate::arrays::readonly_1d;
 use crate::arrays::{readonly_2d, shape_str};
 use crate::FrameError;
 
@@ -26,39 +24,6 @@ pub(crate) fn geometry_error(e: GeometryError) -> PyErr {
 
 pub(crate) fn parse_anchor(name: &str) -> PyResult<Anchor> {
     Anchor::parse(name).map_err(geometry_error)
-}
-
-/// `obj` as a read-only 1-D numpy array of `T`, or a `FrameError` naming what is wrong.
-pub(crate) fn readonly_1d<'py, T: numpy::Element>(
-    obj: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
-    let py = obj.py();
-    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
-        let type_name = obj.get_type().name()?;
-        return Err(FrameError::new_err(format!(
-            "{what} must be a numpy array, got {type_name}"
-        )));
-    };
-    if untyped.ndim() != 1 {
-        return Err(FrameError::new_err(format!(
-            "{what} must be a 1-D array, got shape {}",
-            shape_str(untyped.shape())
-        )));
-    }
-    let expected = dtype::<T>(py);
-    let actual = untyped.dtype();
-    if !actual.is_equiv_to(&expected) {
-        return Err(FrameError::new_err(format!(
-            "{what} must have dtype {expected}, got {actual}"
-        )));
-    }
-    let typed = untyped.cast::<PyArray1<T>>().map_err(|e| {
-        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
-    })?;
-    typed
-        .try_readonly()
-        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
 }
 
 /// A float64 `(N, cols)` array, checked.
