@@ -122,9 +122,7 @@ def detect_layout(
     Raises:
         ModelError: the outputs match no layout, or not the requested one.
     """
-    if requested == "nanodet" or (
-        requested == "auto" and any(_NANODET.match(n) for n in names)
-    ):
+    if requested == "nanodet" or (requested == "auto" and any(_NANODET.match(n) for n in names)):
         return _nanodet(names, shapes)
     described = ", ".join(f"{n} {list(s)}" for n, s in zip(names, shapes, strict=True))
     if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] != 1:
@@ -148,7 +146,7 @@ def detect_layout(
                 f"set layout explicitly"
             )
         requested = matching[0]
-    elif requested in ("yolox", "yolov5") and b <= 5 or requested == "yolov8" and a <= 4:
+    elif (requested in ("yolox", "yolov5") and b <= 5) or (requested == "yolov8" and a <= 4):
         raise ModelError(f"output {described} has no class scores for layout {requested}")
     classes = a - 4 if requested == "yolov8" else b - 5
     return Decoder(requested, classes)

@@ -8,6 +8,7 @@ decoding + NMS are Rust kernels that release the GIL; onnxruntime releases it wh
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,11 @@ class Model:
         return [
             ModelDetection(ENGINE_CLASSES[e], names[c], s, (b[0], b[1], b[2], b[3]))
             for e, c, s, b in zip(
-                engine, ids[keep].tolist(), scores[keep].tolist(), d.boxes[keep].tolist(), strict=True
+                engine,
+                ids[keep].tolist(),
+                scores[keep].tolist(),
+                d.boxes[keep].tolist(),
+                strict=True,
             )
         ]
 
@@ -136,7 +141,7 @@ def _fixed(dim: object) -> int | None:
 
 def _session(spec: ModelSpec) -> Any:
     try:
-        import onnxruntime as ort
+        ort: Any = importlib.import_module("onnxruntime")
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ModelError("onnxruntime is not installed (pip install onnxruntime)") from exc
     if not Path(spec.path).is_file():
@@ -200,5 +205,3 @@ def load_model(spec: ModelSpec) -> Model:
     class_names = resolve_names(spec, meta, decoder.num_classes)
     batched = _fixed(shape[0]) is None
     return Model(spec, session, decoder, wh, class_names, batched)
-
-

@@ -82,7 +82,9 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
     def __post_init__(self) -> None:
         if self.input_size is not None and min(self.input_size) <= 0:
             raise ValueError(f"input_size must be positive, got {self.input_size}")
-        for name, t in {**self.score_thresholds, "default_threshold": self.default_threshold}.items():
+        named: list[tuple[str, float]] = [("default_threshold", self.default_threshold)]
+        named += list(self.score_thresholds.items())
+        for name, t in named:
             if not 0.0 <= t <= 1.0:
                 raise ValueError(f"score threshold of {name} must be in [0, 1], got {t}")
         if not 0.0 <= self.nms_iou <= 1.0:
@@ -98,4 +100,7 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
 
     def threshold(self, engine_class: str) -> float:
         """The score floor of one engine class."""
-        return self.score_thresholds.get(engine_class, self.default_threshold)  # type: ignore[call-overload]
+        for name, t in self.score_thresholds.items():
+            if name == engine_class:
+                return t
+        return self.default_threshold
