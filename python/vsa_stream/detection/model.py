@@ -1,0 +1,207 @@
+"""An ONNX detector ready to run on yuv420p frames: :func:`load_model` and :class:`Model`.
+
+Everything that can be wrong with a model is found at load and raised as a
+:class:`~vsa_stream.errors.ModelError` saying what and why, so a camera whose detector cannot
+run does not start while the others do. Per frame, pre-processing (letterbox, colour, NCHW) and
+decoding + NMS are Rust kernels that release the GIL; onnxruntime releases it while it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from vsa_stream import _core
+from vsa_stream.detection.layouts import Decoder, cells, detect_layout, preprocessing_for
+from vsa_stream.detection.names import class_table, resolve_names
+from vsa_stream.detection.spec import ENGINE_CLASSES, ModelSpec
+from vsa_stream.errors import ModelError
+
+__all__ = ["Model", "ModelDetection", "Planes", "load_model"]
+
+Planes = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]
+
+
+class ModelDetection(msgspec.Struct, frozen=True, gc=False):
+    """One detection: engine class, the model's class name, score, ``(x1, y1, x2, y2)`` box
+    in source-frame pixels."""
+
+    engine_class: str
+    class_name: str
+    score: float
+    box: tuple[float, float, float, float]
+
+
+class Model:
+    """A loaded detector (use :func:`load_model`). Thread-safe: onnxruntime sessions are."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: Any,
+        decoder: Decoder,
+        size: tuple[int, int],
+        class_names: list[str],
+        batched: bool,
+    ) -> None:
+        self.spec = spec
+        self.session = session
+        self.decoder = decoder
+        self.layout = decoder.layout
+        self.input_size = size
+        self.input_name: str = session.get_inputs()[0].name
+        self.class_names = class_names
+        self.batched = batched
+        self._engine, self._thresholds = class_table(spec, class_names)
+        finite = self._thresholds[np.isfinite(self._thresholds)]
+        if finite.size == 0:
+            raise ModelError(
+                f"no class of the model maps to an engine class {list(ENGINE_CLASSES)}; "
+                f"give a class_map (the model's classes are {class_names})"
+            )
+        self._floor = float(finite.min())
+        pre = preprocessing_for(decoder.layout)
+        self._pre: dict[str, Any] = {
+            "order": spec.order or pre.order,
+            "center": pre.center if spec.center is None else spec.center,
+            "pad_value": pre.pad_value if spec.pad_value is None else spec.pad_value,
+            "mean": spec.mean or pre.mean,
+            "std": spec.std or pre.std,
+        }
+
+    def __repr__(self) -> str:
+        w, h = self.input_size
+        return (
+            f"Model({Path(self.spec.path).name!r}, layout={self.layout}, input={w}x{h}, "
+            f"classes={len(self.class_names)}, batched={self.batched})"
+        )
+
+    def preprocess(self, planes: Planes) -> tuple[NDArray[np.float32], _core.Letterbox]:
+        """The ``(1, 3, H, W)`` input tensor of one yuv420p frame and its letterbox."""
+        y, u, v = planes
+        return _core.preprocess_yuv420p(y, u, v, self.input_size, **self._pre)
+
+    def postprocess(
+        self, outputs: Sequence[NDArray[np.float32]], letterbox: _core.Letterbox
+    ) -> list[ModelDetection]:
+        """Decoded, suppressed, mapped and thresholded detections of one image's outputs."""
+        d = self.decoder.decode(outputs, letterbox, self._floor, self.spec.nms_iou)
+        if len(d) == 0:
+            return []
+        ids, scores = d.class_ids, d.scores
+        keep = np.flatnonzero(scores >= self._thresholds[ids])[: self.spec.max_detections]
+        engine = self._engine[ids[keep]].tolist()
+        names = self.class_names
+        return [
+            ModelDetection(ENGINE_CLASSES[e], names[c], s, (b[0], b[1], b[2], b[3]))
+            for e, c, s, b in zip(
+                engine,
+                ids[keep].tolist(),
+                scores[keep].tolist(),
+                d.boxes[keep].tolist(),
+                strict=True,
+            )
+        ]
+
+    def detect(
+        self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]
+    ) -> list[ModelDetection]:
+        """Detections of one yuv420p frame (planes may be strided views), best first.
+
+        Raises:
+            FrameError: planes of the wrong dtype or shape.
+        """
+        tensor, lb = self.preprocess((y, u, v))
+        outputs = self.session.run(None, {self.input_name: tensor})
+        return self.postprocess(outputs, lb)
+
+    def detect_batch(self, frames: Sequence[Planes]) -> list[list[ModelDetection]]:
+        """Detections of several frames (of any sizes): one inference when the model takes a
+        batch, one per frame otherwise."""
+        if not self.batched or len(frames) < 2:
+            return [self.detect(*f) for f in frames]
+        prepared = [self.preprocess(f) for f in frames]
+        batch = np.concatenate([t for t, _ in prepared])
+        outputs = self.session.run(None, {self.input_name: batch})
+        return [
+            self.postprocess([o[i : i + 1] for o in outputs], lb)
+            for i, (_, lb) in enumerate(prepared)
+        ]
+
+
+def _fixed(dim: object) -> int | None:
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
+def _session(spec: ModelSpec) -> Any:
+    try:
+        ort: Any = importlib.import_module("onnxruntime")
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise ModelError("onnxruntime is not installed (pip install onnxruntime)") from exc
+    if not Path(spec.path).is_file():
+        raise ModelError(f"model file {spec.path} does not exist")
+    available = ort.get_available_providers()
+    missing = [p for p in spec.providers if p not in available]
+    if missing:
+        raise ModelError(
+            f"execution providers {missing} are not available in this onnxruntime; "
+            f"available: {available}"
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = spec.intra_op_threads
+    options.inter_op_num_threads = spec.inter_op_threads
+    options.log_severity_level = 3  # exports listing weights as inputs warn once per weight
+    try:
+        return ort.InferenceSession(spec.path, options, providers=spec.providers)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"{spec.path} is not a usable ONNX model: {exc}") from exc
+
+
+def load_model(spec: ModelSpec) -> Model:
+    """Opens, checks and prepares a detector.
+
+    Runs one inference on a blank input to learn the output shapes, recognise the layout and
+    count the classes.
+
+    Raises:
+        ModelError: missing file, unavailable providers, not an ONNX model, an input that is
+            not ``(N, 3, H, W)`` float, an unknown output layout, class names missing or of
+            the wrong count, a class map naming classes the model lacks.
+    """
+    session = _session(spec)
+    inp = session.get_inputs()[0]
+    shape = list(inp.shape)
+    if len(shape) != 4:
+        raise ModelError(f"input {inp.name} has shape {shape}; expected rank 4 (N, 3, H, W)")
+    if _fixed(shape[1]) != 3:
+        raise ModelError(f"input {inp.name} has shape {shape}; expected 3 channels (N, 3, H, W)")
+    if inp.type != "tensor(float)":
+        raise ModelError(f"input {inp.name} is {inp.type}; only float32 inputs are supported")
+    model_size = (_fixed(shape[3]), _fixed(shape[2]))
+    if None not in model_size and spec.input_size not in (None, model_size):
+        raise ModelError(f"input_size {spec.input_size} differs from the model's {model_size}")
+    size = spec.input_size or model_size
+    if size[0] is None or size[1] is None:
+        raise ModelError(f"input {inp.name} has dynamic size {shape}; set input_size")
+    wh = (size[0], size[1])
+    try:
+        trial = session.run(None, {inp.name: np.zeros((1, 3, wh[1], wh[0]), np.float32)})
+    except Exception as exc:
+        raise ModelError(f"{spec.path} fails on a {wh[0]}x{wh[1]} input: {exc}") from exc
+    names = [o.name for o in session.get_outputs()]
+    decoder = detect_layout(spec.layout, names, [tuple(t.shape) for t in trial], wh)
+    if decoder.layout == "yolox" and trial[0].shape[1] != cells(wh):
+        raise ModelError(
+            f"YOLOX output has {trial[0].shape[1]} anchors; a {wh[0]}x{wh[1]} input on strides "
+            f"8/16/32 has {cells(wh)}"
+        )
+    meta = session.get_modelmeta().custom_metadata_map
+    class_names = resolve_names(spec, meta, decoder.num_classes)
+    batched = _fixed(shape[0]) is None
+    return Model(spec, session, decoder, wh, class_names, batched)

@@ -1,0 +1,106 @@
+"""What a detector model is and how its classes feed the engine: :class:`ModelSpec`.
+
+A spec names an ONNX file and, where the model cannot say it itself, how to read it: the
+output layout (``auto`` detects it from the output names and shapes), the input size, the class
+names, the pre-processing. ``class_map`` maps each engine class to the model classes that count
+as it; ``score_thresholds`` gives each engine class its own floor.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = [
+    "DEFAULT_CLASS_MAP",
+    "ENGINE_CLASSES",
+    "EngineClass",
+    "Layout",
+    "ModelSpec",
+]
+
+Layout = Literal["auto", "yolox", "yolov5", "yolov8", "nanodet"]
+EngineClass = Literal["person", "vehicle", "bag", "weapon", "fire", "smoke"]
+ENGINE_CLASSES: tuple[EngineClass, ...] = ("person", "vehicle", "bag", "weapon", "fire", "smoke")
+
+#: Used when a spec gives no ``class_map``: COCO names, restricted to the classes the model has,
+#: plus every model class named like an engine class (a model with a ``fire`` class needs no map).
+DEFAULT_CLASS_MAP: dict[EngineClass, list[str]] = {
+    "person": ["person"],
+    "vehicle": ["car", "bus", "truck", "motorcycle", "bicycle"],
+    "bag": ["backpack", "handbag", "suitcase"],
+}
+
+
+class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """An ONNX detector and how to run it.
+
+    Attributes:
+        path: the ``.onnx`` file.
+        layout: output layout, or ``auto`` to detect it at load.
+        input_size: model input ``(width, height)``; None: the model's own (required when its
+            input has dynamic height or width).
+        class_names: the model's class names, index order; used when the model's metadata has
+            none (otherwise COCO's when the model has 80 classes).
+        class_map: engine class -> model class names; None: :data:`DEFAULT_CLASS_MAP` for the
+            classes the model has, plus model classes named like an engine class. An explicit
+            map naming a class the model lacks is an error.
+        score_thresholds: per engine class; classes not listed use ``default_threshold``.
+        default_threshold: score floor of the engine classes not in ``score_thresholds``.
+        nms_iou: IoU above which a box of the same model class is suppressed.
+        max_detections: at most this many detections per frame, best first.
+        providers: onnxruntime execution providers, in order of preference.
+        intra_op_threads: onnxruntime threads inside one operator.
+        inter_op_threads: onnxruntime threads across operators.
+        order: channel order of the input; None: the layout's (BGR for YOLOX/NanoDet, RGB for
+            YOLOv5/v8).
+        mean: per-channel mean in 0-255 units, in ``order``; None: the layout's.
+        std: per-channel divisor; None: the layout's (NanoDet's, or 255 for YOLOv5/v8).
+        pad_value: letterbox padding in 0-255 units; None: 114.
+        center: centre the letterboxed frame; None: the layout's (YOLOv5/v8 centre it).
+    """
+
+    path: str
+    layout: Layout = "auto"
+    input_size: tuple[int, int] | None = None
+    class_names: list[str] | None = None
+    class_map: dict[EngineClass, list[str]] | None = None
+    score_thresholds: dict[EngineClass, float] = msgspec.field(default_factory=dict)
+    default_threshold: float = 0.3
+    nms_iou: float = 0.45
+    max_detections: int = 100
+    providers: list[str] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
+    intra_op_threads: int = 1
+    inter_op_threads: int = 1
+    order: Literal["bgr", "rgb"] | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    pad_value: float | None = None
+    center: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.input_size is not None and min(self.input_size) <= 0:
+            raise ValueError(f"input_size must be positive, got {self.input_size}")
+        named: list[tuple[str, float]] = [("default_threshold", self.default_threshold)]
+        named += list(self.score_thresholds.items())
+        for name, t in named:
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"score threshold of {name} must be in [0, 1], got {t}")
+        if not 0.0 <= self.nms_iou <= 1.0:
+            raise ValueError(f"nms_iou must be in [0, 1], got {self.nms_iou}")
+        if self.max_detections < 1:
+            raise ValueError("max_detections must be at least 1")
+        if self.intra_op_threads < 0 or self.inter_op_threads < 0:
+            raise ValueError("thread counts must be >= 0 (0: onnxruntime's default)")
+        if not self.providers:
+            raise ValueError("providers must name at least one execution provider")
+        if self.std is not None and any(s == 0 for s in self.std):
+            raise ValueError("std must not contain zero")
+
+    def threshold(self, engine_class: str) -> float:
+        """The score floor of one engine class."""
+        for name, t in self.score_thresholds.items():
+            if name == engine_class:
+                return t
+        return self.default_threshold
