@@ -78,9 +78,5 @@ class ZoneGeometry:
         """The detections whose anchor lies inside the zone."""
         if not detections:
             return []
-        if self.anchor == "bottom_center":
-            anchors = [d.bottom_center for d in detections]
-        else:
-            anchors = [d.center for d in detections]
-        mask = self.contains_points(np.asarray(anchors, dtype=np.float64))
+        mask = self.contains_boxes(boxes_array(detections))
         return [d for d, hit in zip(detections, mask.tolist(), strict=True) if hit]

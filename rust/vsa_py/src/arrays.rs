@@ -3,84 +3,87 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use numpy::ndarray::Array2;
+use numpy::ndarray::{Array2, Dimension};
 use numpy::{
-    dtype, IntoPyArray, PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
-    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
+    dtype, IntoPyArray, PyArray, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
+    PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
 
 use crate::FrameError;
 
-/// `obj` as a read-only 2-D numpy array of `T`, or a `FrameError` naming what is wrong.
+/// A kernel's typed error as a Python `FrameError` (a `ValueError`) with its message.
+pub(crate) fn frame_error(e: impl std::fmt::Display) -> PyErr {
+    FrameError::new_err(e.to_string())
+}
+
+/// A non-negative Python integer as `usize`, or a `ValueError` naming the argument.
+pub(crate) fn non_negative(name: &str, value: i64) -> PyResult<usize> {
+    usize::try_from(value)
+        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
+}
+
+/// `obj` as a read-only numpy array of `T` with dimension `D`, or a `FrameError` naming what
+/// is wrong. `ndim` is checked when given (for `IxDyn` pass `None` to accept any).
 ///
 /// Takes `PyAny` rather than letting PyO3 extract the array, so that a wrong dtype or number of
 /// dimensions is a `FrameError` (a `ValueError`) with a useful message, not a `TypeError`.
-pub(crate) fn readonly_2d<'py, T: numpy::Element>(
+pub(crate) fn readonly<'py, T: numpy::Element, D: Dimension>(
     obj: &Bound<'py, PyAny>,
     what: &str,
-) -> PyResult<PyReadonlyArray2<'py, T>> {
-    let py = obj.py();
+    ndim: Option<usize>,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
     let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
         let type_name = obj.get_type().name()?;
         return Err(FrameError::new_err(format!(
             "{what} must be a numpy array, got {type_name}"
         )));
     };
-    if untyped.ndim() != 2 {
+    if let Some(ndim) = ndim.filter(|&n| n != untyped.ndim()) {
         return Err(FrameError::new_err(format!(
-            "{what} must be a 2-D array, got {} dimension(s) with shape {}",
+            "{what} must be a {ndim}-D array, got {} dimension(s) with shape {}",
             untyped.ndim(),
             shape_str(untyped.shape())
         )));
     }
-    let expected = dtype::<T>(py);
+    let expected = dtype::<T>(obj.py());
     let actual = untyped.dtype();
     if !actual.is_equiv_to(&expected) {
         return Err(FrameError::new_err(format!(
             "{what} must have dtype {expected}, got {actual}"
         )));
     }
-    let typed = untyped.cast::<PyArray2<T>>().map_err(|e| {
-        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
-    })?;
-    typed
+    untyped
+        .cast::<PyArray<T, D>>()
+        .map_err(|e| FrameError::new_err(format!("{what} is not a usable {expected} array: {e}")))?
         .try_readonly()
         .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
 }
 
-/// `obj` as a read-only 1-D numpy array of `T`, or a `FrameError` naming what is wrong.
+/// `obj` as a read-only 2-D numpy array of `T` (see [`readonly`]).
+pub(crate) fn readonly_2d<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyReadonlyArray2<'py, T>> {
+    readonly(obj, what, Some(2))
+}
+
+/// `obj` as a read-only 1-D numpy array of `T` (see [`readonly`]).
 pub(crate) fn readonly_1d<'py, T: numpy::Element>(
     obj: &Bound<'py, PyAny>,
     what: &str,
 ) -> PyResult<PyReadonlyArray1<'py, T>> {
-    let py = obj.py();
-    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
-        let type_name = obj.get_type().name()?;
-        return Err(FrameError::new_err(format!(
-            "{what} must be a numpy array, got {type_name}"
-        )));
-    };
-    if untyped.ndim() != 1 {
-        return Err(FrameError::new_err(format!(
-            "{what} must be a 1-D array, got shape {}",
-            shape_str(untyped.shape())
-        )));
-    }
-    let expected = dtype::<T>(py);
-    let actual = untyped.dtype();
-    if !actual.is_equiv_to(&expected) {
-        return Err(FrameError::new_err(format!(
-            "{what} must have dtype {expected}, got {actual}"
-        )));
-    }
-    let typed = untyped.cast::<PyArray1<T>>().map_err(|e| {
-        FrameError::new_err(format!("{what} is not a usable {expected} array: {e}"))
-    })?;
-    typed
-        .try_readonly()
-        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
+    readonly(obj, what, Some(1))
+}
+
+/// `obj` as a read-only numpy array of `T` of any number of dimensions (see [`readonly`]).
+pub(crate) fn readonly_dyn<'py, T: numpy::Element>(
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+    readonly(obj, what, None)
 }
 
 /// A zero-copy [`PlaneView`] of a read-only `uint8` array, through its real strides.

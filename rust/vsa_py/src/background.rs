@@ -6,18 +6,9 @@ use pyo3::prelude::*;
 use vsa_core::background::{self as bg, DualConfig};
 use vsa_core::motion::MotionError;
 
-use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
-use crate::motion::Blob;
+use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::motion::{blobs_of_luma, Blob};
 use crate::FrameError;
-
-fn frame_error(e: impl std::fmt::Display) -> PyErr {
-    FrameError::new_err(e.to_string())
-}
-
-fn non_negative(name: &str, value: i64) -> PyResult<usize> {
-    usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
-}
 
 /// Area pyramid: `levels + 1` uint8 planes, level 0 a copy, each next level the 2× area
 /// downscale of the previous one.
@@ -190,17 +181,14 @@ impl DualBackground {
 
     /// Processes one luma plane; returns the fast-mask blobs (full-resolution pixels).
     fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Vec<Blob>> {
-        let array = readonly_2d::<u8>(luma, "luma plane")?;
-        let view = plane_view(&array, "luma plane")?;
-        let inner = &mut self.inner;
-        match run_detached(py, "DualBackground.update", move || inner.update(&view)) {
-            Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
-            Ok(Err(e)) => Err(frame_error(e)),
-            Err(panic) => {
-                self.inner.reset();
-                Err(panic)
-            }
-        }
+        blobs_of_luma(
+            py,
+            "DualBackground.update",
+            luma,
+            &mut self.inner,
+            |m, v| m.update(v),
+            |m| m.reset(),
+        )
     }
 
     /// Cleaned fast foreground mask (uint8 0/255, downscaled size).

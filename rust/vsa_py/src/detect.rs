@@ -3,16 +3,13 @@
 //! `nms`.
 
 use numpy::ndarray::{Array1, Array2, Array4};
-use numpy::{
-    dtype, IntoPyArray, PyArray1, PyArray2, PyArray4, PyArrayDescrMethods, PyArrayDyn,
-    PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
-};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray4, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::detect::{self, ChannelOrder, DecodeParams, DetectError, Normalize, YuvMatrix};
 use vsa_core::image::PlaneView;
 
-use crate::arrays::{plane_view, readonly_2d, run_detached, shape_str};
+use crate::arrays::{frame_error, plane_view, readonly_2d, readonly_dyn, run_detached, shape_str};
 use crate::FrameError;
 
 /// Where the content lies in the model input and how boxes map back to the source frame.
@@ -74,10 +71,6 @@ fn size(name: &str, value: i64) -> PyResult<usize> {
 
 fn value_error(e: DetectError) -> PyErr {
     PyValueError::new_err(e.to_string())
-}
-
-fn frame_error(e: DetectError) -> PyErr {
-    FrameError::new_err(e.to_string())
 }
 
 #[pymethods]
@@ -314,31 +307,6 @@ pub(crate) fn preprocess_packed<'py>(
     Ok((tensor(py, data, &lb)?, lb.into()))
 }
 
-/// `obj` as a read-only numpy array of `T` (any number of dimensions), or a `FrameError`.
-fn readonly_dyn<'py, T: numpy::Element>(
-    obj: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
-    let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
-        let type_name = obj.get_type().name()?;
-        return Err(FrameError::new_err(format!(
-            "{what} must be a numpy array, got {type_name}"
-        )));
-    };
-    let expected = dtype::<T>(obj.py());
-    let actual = untyped.dtype();
-    if !actual.is_equiv_to(&expected) {
-        return Err(FrameError::new_err(format!(
-            "{what} must have dtype {expected}, got {actual}"
-        )));
-    }
-    untyped
-        .cast::<PyArrayDyn<T>>()
-        .map_err(|e| FrameError::new_err(format!("{what} is not a usable {expected} array: {e}")))?
-        .try_readonly()
-        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
-}
-
 /// A packed `(H, W, 3)` uint8 image as a plane of `3 · W` bytes per row, through its strides.
 fn packed_view<'a>(array: &'a PyReadonlyArrayDyn<'_, u8>) -> PyResult<PlaneView<'a>> {
     let view = array.as_array();
@@ -444,6 +412,32 @@ fn strides_of(strides: Option<Vec<i64>>) -> PyResult<Vec<usize>> {
         .collect()
 }
 
+/// A single-output model `(1, rows, cols)` decoded by `decode` with the GIL released.
+fn decode_2d<F>(
+    py: Python<'_>,
+    output: &Bound<'_, PyAny>,
+    letterbox: &Letterbox,
+    what: &str,
+    name: &str,
+    decode: F,
+) -> PyResult<Detections>
+where
+    F: Send
+        + FnOnce(
+            &[f32],
+            usize,
+            usize,
+            &detect::Letterbox,
+        ) -> Result<Vec<detect::Detection>, detect::DetectError>,
+{
+    let array = readonly_dyn::<f32>(output, what)?;
+    let (data, rows, cols) = output_2d(&array, what)?;
+    let lb = letterbox.core();
+    let dets =
+        run_detached(py, name, move || decode(data, rows, cols, &lb))?.map_err(frame_error)?;
+    detections(py, dets)
+}
+
 /// YOLOX raw grid output `(1, anchors, 5 + C)` to detections in source pixels.
 #[pyfunction]
 #[pyo3(signature = (
@@ -468,14 +462,14 @@ pub(crate) fn decode_yolox(
         class_agnostic,
     )?;
     let strides = strides_of(strides)?;
-    let array = readonly_dyn::<f32>(output, "YOLOX output")?;
-    let (data, rows, cols) = output_2d(&array, "YOLOX output")?;
-    let lb = letterbox.core();
-    let dets = run_detached(py, "decode_yolox", move || {
-        detect::decode_yolox(data, rows, cols, &lb, &strides, &p)
-    })?
-    .map_err(frame_error)?;
-    detections(py, dets)
+    decode_2d(
+        py,
+        output,
+        letterbox,
+        "YOLOX output",
+        "decode_yolox",
+        move |d, r, c, lb| detect::decode_yolox(d, r, c, lb, &strides, &p),
+    )
 }
 
 /// YOLOv5 output `(1, anchors, 5 + C)` to detections in source pixels.
@@ -499,14 +493,14 @@ pub(crate) fn decode_yolov5(
         max_detections,
         class_agnostic,
     )?;
-    let array = readonly_dyn::<f32>(output, "YOLOv5 output")?;
-    let (data, rows, cols) = output_2d(&array, "YOLOv5 output")?;
-    let lb = letterbox.core();
-    let dets = run_detached(py, "decode_yolov5", move || {
-        detect::decode_yolov5(data, rows, cols, &lb, &p)
-    })?
-    .map_err(frame_error)?;
-    detections(py, dets)
+    decode_2d(
+        py,
+        output,
+        letterbox,
+        "YOLOv5 output",
+        "decode_yolov5",
+        move |d, r, c, lb| detect::decode_yolov5(d, r, c, lb, &p),
+    )
 }
 
 /// YOLOv8/YOLO11 output `(1, 4 + C, anchors)` to detections in source pixels.
@@ -530,14 +524,14 @@ pub(crate) fn decode_yolov8(
         max_detections,
         class_agnostic,
     )?;
-    let array = readonly_dyn::<f32>(output, "YOLOv8 output")?;
-    let (data, rows, cols) = output_2d(&array, "YOLOv8 output")?;
-    let lb = letterbox.core();
-    let dets = run_detached(py, "decode_yolov8", move || {
-        detect::decode_yolov8(data, rows, cols, &lb, &p)
-    })?
-    .map_err(frame_error)?;
-    detections(py, dets)
+    decode_2d(
+        py,
+        output,
+        letterbox,
+        "YOLOv8 output",
+        "decode_yolov8",
+        move |d, r, c, lb| detect::decode_yolov8(d, r, c, lb, &p),
+    )
 }
 
 /// NanoDet GFL outputs (class scores and distance distributions per level) to detections.

@@ -4,9 +4,9 @@ use numpy::ndarray::{Array1, Array3};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use vsa_core::flow::{self, FlowConfig, FlowError, FlowField};
+use vsa_core::flow::{self, FlowConfig, FlowField};
 
-use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
+use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
 use crate::FrameError;
 
 /// Grid optical flow between two frames and its statistics.
@@ -129,11 +129,6 @@ impl FlowResult {
     }
 }
 
-fn non_negative(name: &str, value: i64) -> PyResult<usize> {
-    usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn config(
     cell: i64,
@@ -157,10 +152,6 @@ fn config(
         min_speed: min_speed as f32,
         bins: non_negative("bins", bins)?,
     })
-}
-
-fn frame_error(e: FlowError) -> PyErr {
-    FrameError::new_err(e.to_string())
 }
 
 /// Grid optical flow of one camera's luma plane (pyramidal Lucas–Kanade per grid cell).

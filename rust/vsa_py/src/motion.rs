@@ -3,10 +3,10 @@
 use numpy::PyArray2;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use vsa_core::image::PlaneView;
 use vsa_core::motion::{self, MotionConfig, MotionError};
 
-use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
-use crate::FrameError;
+use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
 
 /// A moving region, in full-resolution pixels: the box is `[x0, x1) × [y0, y1)`, `area` counts
 /// its foreground pixels, and `(cx, cy)` is its centroid (pixel `(x, y)` has its centre at
@@ -58,6 +58,29 @@ impl From<motion::Blob> for Blob {
     }
 }
 
+/// Runs a blob kernel of a stateful model on a luma plane with the GIL released. After a
+/// panic the model may be half-updated, so `reset` makes it start again from the next frame.
+pub(crate) fn blobs_of_luma<M: Send>(
+    py: Python<'_>,
+    name: &str,
+    luma: &Bound<'_, PyAny>,
+    model: &mut M,
+    kernel: impl Send + FnOnce(&mut M, &PlaneView<'_>) -> Result<Vec<motion::Blob>, MotionError>,
+    reset: impl FnOnce(&mut M),
+) -> PyResult<Vec<Blob>> {
+    let array = readonly_2d::<u8>(luma, "luma plane")?;
+    let view = plane_view(&array, "luma plane")?;
+    let outcome = run_detached(py, name, || kernel(&mut *model, &view));
+    match outcome {
+        Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
+        Ok(Err(e)) => Err(frame_error(e)),
+        Err(panic) => {
+            reset(model);
+            Err(panic)
+        }
+    }
+}
+
 /// Background-subtraction motion detector for one camera's luma plane.
 ///
 /// Downscales each frame by `factor` (box average), compares it with a running-average
@@ -68,15 +91,6 @@ impl From<motion::Blob> for Blob {
 #[pyclass(module = "vsa_stream._core")]
 pub(crate) struct MotionDetector {
     inner: motion::MotionDetector,
-}
-
-fn non_negative(name: &str, value: i64) -> PyResult<usize> {
-    usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
-}
-
-fn frame_error(e: MotionError) -> PyErr {
-    FrameError::new_err(e.to_string())
 }
 
 #[pymethods]
@@ -122,18 +136,14 @@ impl MotionDetector {
     /// Processes one luma plane (uint8, `(height, width)`, rows may be padded) and returns the
     /// moving blobs in full-resolution pixels. The GIL is released meanwhile.
     fn process(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Vec<Blob>> {
-        let array = readonly_2d::<u8>(luma, "luma plane")?;
-        let view = plane_view(&array, "luma plane")?;
-        let inner = &mut self.inner;
-        match run_detached(py, "MotionDetector.process", move || inner.process(&view)) {
-            Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
-            Ok(Err(e)) => Err(frame_error(e)),
-            Err(panic) => {
-                // The state may be half-updated: start again from the next frame.
-                self.inner.reset();
-                Err(panic)
-            }
-        }
+        blobs_of_luma(
+            py,
+            "MotionDetector.process",
+            luma,
+            &mut self.inner,
+            |m, v| m.process(v),
+            |m| m.reset(),
+        )
     }
 
     /// The cleaned foreground mask of the last frame: uint8, downscaled size, 0 or 255.

@@ -4,7 +4,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{frame_vecs, geometry_error, parse_anchor, polygon_vec};
+use super::{frame_error, frame_vecs, parse_anchor, polygon_vec};
 use crate::arrays::run_detached;
 
 type DwellArrays<'py> = (
@@ -31,7 +31,7 @@ impl DwellTimers {
             .collect::<PyResult<Vec<_>>>()?;
         geometry::DwellTimers::new(polygons, grace_s, parse_anchor(anchor)?)
             .map(|inner| Self { inner })
-            .map_err(geometry_error)
+            .map_err(frame_error)
     }
 
     /// Feeds one frame; returns `(track_ids, zone_idx, dwell_s)` of the pairs inside now.
@@ -47,7 +47,7 @@ impl DwellTimers {
         let dwells = run_detached(py, "DwellTimers.update", move || {
             inner.update(time_s, &ids, &boxes)
         })?
-        .map_err(geometry_error)?;
+        .map_err(frame_error)?;
         let ids: Vec<i64> = dwells.iter().map(|d| d.track_id).collect();
         let zones: Vec<i64> = dwells.iter().map(|d| d.zone as i64).collect();
         let times: Vec<f64> = dwells.iter().map(|d| d.dwell_s).collect();

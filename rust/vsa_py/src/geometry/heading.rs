@@ -4,7 +4,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry::{self, heading::check_heading_params, HeadingConfig, Judgement};
 
-use super::{frame_vecs, geometry_error, parse_anchor, points_vec};
+use super::{frame_error, frame_vecs, parse_anchor, points_vec};
 use crate::arrays::run_detached;
 use crate::FrameError;
 
@@ -38,7 +38,7 @@ pub(crate) fn heading_check<'py>(
     tolerance_deg: f64,
     min_displacement: f64,
 ) -> PyResult<JudgementArrays<'py>> {
-    check_heading_params(allowed_deg, tolerance_deg, min_displacement).map_err(geometry_error)?;
+    check_heading_params(allowed_deg, tolerance_deg, min_displacement).map_err(frame_error)?;
     let v = points_vec(velocities, "velocities", false)?;
     let d = points_vec(displacements, "displacements", false)?;
     if v.len() != d.len() {
@@ -93,7 +93,7 @@ impl HeadingTracker {
         };
         geometry::HeadingTracker::new(config)
             .map(|inner| Self { inner })
-            .map_err(geometry_error)
+            .map_err(frame_error)
     }
 
     /// Feeds one frame; returns `(judged, against, heading_deg, speed)` per input track.
@@ -109,7 +109,7 @@ impl HeadingTracker {
         let judgements = run_detached(py, "HeadingTracker.update", move || {
             inner.update(time_s, &ids, &boxes)
         })?
-        .map_err(geometry_error)?;
+        .map_err(frame_error)?;
         Ok(to_arrays(py, &judgements))
     }
 

@@ -4,7 +4,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 use vsa_core::geometry::{self, GridSpec, Point};
 
-use super::{boxes_vec, check_point, geometry_error, parse_anchor, points_vec, polygon_vec};
+use super::{boxes_vec, check_point, frame_error, parse_anchor, points_vec, polygon_vec};
 use crate::arrays::{owned_2d, readonly_2d, run_detached, shape_str};
 use crate::FrameError;
 
@@ -21,7 +21,7 @@ fn grid_spec(origin: (f64, f64), cell_m: f64, shape: (i64, i64)) -> PyResult<Gri
         rows,
         cols,
     };
-    spec.check().map_err(geometry_error)?;
+    spec.check().map_err(frame_error)?;
     Ok(spec)
 }
 
@@ -34,7 +34,7 @@ fn grid<'py>(
     let data = run_detached(py, "density_grid", move || {
         geometry::density_grid(points, &spec, sigma_m)
     })?
-    .map_err(geometry_error)?;
+    .map_err(frame_error)?;
     owned_2d(py, data, spec.rows, spec.cols)
 }
 
@@ -72,7 +72,7 @@ impl Homography {
         let ground = points_vec(ground_points, "ground_points", false)?;
         geometry::Homography::from_points(&image, &ground)
             .map(|inner| Self { inner })
-            .map_err(geometry_error)
+            .map_err(frame_error)
     }
 
     /// The homography with image → ground `matrix`, `visible` being image points on the ground.
@@ -90,7 +90,7 @@ impl Homography {
         let visible = points_vec(visible, "visible", true)?;
         geometry::Homography::from_matrix_visible(rows, &visible)
             .map(|inner| Self { inner })
-            .map_err(geometry_error)
+            .map_err(frame_error)
     }
 
     /// Image → ground matrix (last entry 1 when it is not 0).
@@ -160,7 +160,7 @@ impl Homography {
     /// Ground area (m²) of an image polygon.
     fn ground_area(&self, polygon: &Bound<'_, PyAny>) -> PyResult<f64> {
         let polygon = polygon_vec(polygon, "polygon")?;
-        self.inner.ground_area(&polygon).map_err(geometry_error)
+        self.inner.ground_area(&polygon).map_err(frame_error)
     }
 
     /// Ground positions of the anchors of `(N, 4)` boxes; NaN rows beyond the horizon.

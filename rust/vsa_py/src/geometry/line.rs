@@ -4,7 +4,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{check_point, frame_vecs, geometry_error, parse_anchor};
+use super::{check_point, frame_error, frame_vecs, parse_anchor};
 use crate::arrays::run_detached;
 use crate::FrameError;
 
@@ -34,7 +34,7 @@ impl LineCounter {
         let p1 = check_point(p1, "p1")?;
         geometry::LineCounter::new(p0, p1, hysteresis_px, parse_anchor(anchor)?, max_missed)
             .map(|inner| Self { inner })
-            .map_err(geometry_error)
+            .map_err(frame_error)
     }
 
     /// Feeds one frame; returns `(track_ids, directions)` of the crossings counted in it.
@@ -47,7 +47,7 @@ impl LineCounter {
         let (ids, boxes) = frame_vecs(track_ids, boxes)?;
         let inner = &mut self.inner;
         let crossings = run_detached(py, "LineCounter.update", move || inner.update(&ids, &boxes))?
-            .map_err(geometry_error)?;
+            .map_err(frame_error)?;
         let ids: Vec<i64> = crossings.iter().map(|c| c.track_id).collect();
         let dirs: Vec<i8> = crossings.iter().map(|c| c.direction).collect();
         Ok((ids.into_pyarray(py), dirs.into_pyarray(py)))

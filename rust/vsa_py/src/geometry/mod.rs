@@ -12,18 +12,15 @@ pub(crate) mod polygon;
 
 use numpy::PyReadonlyArray2;
 use pyo3::prelude::*;
-use vsa_core::geometry::{Anchor, BoxXyxy, GeometryError, Point};
+use vsa_core::geometry::{Anchor, BoxXyxy, Point};
 
+pub(crate) use crate::arrays::frame_error;
 pub(crate) use crate::arrays::readonly_1d;
 use crate::arrays::{readonly_2d, shape_str};
 use crate::FrameError;
 
-pub(crate) fn geometry_error(e: GeometryError) -> PyErr {
-    FrameError::new_err(e.to_string())
-}
-
 pub(crate) fn parse_anchor(name: &str) -> PyResult<Anchor> {
-    Anchor::parse(name).map_err(geometry_error)
+    Anchor::parse(name).map_err(frame_error)
 }
 
 /// A float64 `(N, cols)` array, checked.
@@ -98,7 +95,7 @@ pub(crate) fn boxes_vec(obj: &Bound<'_, PyAny>) -> PyResult<Vec<BoxXyxy>> {
         .into_iter()
         .map(|r| [r[0], r[1], r[2], r[3]])
         .collect();
-    vsa_core::geometry::check_boxes(&boxes).map_err(geometry_error)?;
+    vsa_core::geometry::check_boxes(&boxes).map_err(frame_error)?;
     Ok(boxes)
 }
 

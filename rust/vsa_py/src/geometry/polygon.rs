@@ -4,7 +4,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{geometry_error, parse_anchor, polygon_vec, readonly_cols};
+use super::{frame_error, parse_anchor, polygon_vec, readonly_cols};
 use crate::arrays::{readonly_2d, run_detached};
 use crate::FrameError;
 
@@ -49,9 +49,9 @@ pub(crate) fn boxes_in_polygon<'py>(
             .map(|r| [r[0], r[1], r[2], r[3]])
             .collect();
         geometry::check_boxes(&rows)?;
-        Ok(geometry::boxes_in_polygon(rows, &vertices, anchor))
+        Ok::<_, geometry::GeometryError>(geometry::boxes_in_polygon(rows, &vertices, anchor))
     })?
-    .map_err(geometry_error)?;
+    .map_err(frame_error)?;
     Ok(inside.into_pyarray(py))
 }
 
