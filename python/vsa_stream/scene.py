@@ -49,7 +49,7 @@ class ZoneGeometry:
     Example:
         >>> from vsa_stream.config import Zone
         >>> z = ZoneGeometry(Zone(id="a", polygon=[(0, 0), (0.5, 0), (0.5, 1)]), 100, 100)
-        >>> z.contains_points(np.array([[40.0, 90.0], [10.0, 90.0]])).tolist()
+        >>> z.contains_points(np.array([[48.0, 90.0], [10.0, 90.0]])).tolist()
         [True, False]
     """
 

@@ -21,8 +21,8 @@ class FrameSlot(Generic[T]):
 
     Example:
         >>> slot: FrameSlot[int] = FrameSlot("latest")
-        >>> slot.put(1); slot.put(2); slot.dropped
-        1
+        >>> slot.put(1), slot.put(2), slot.dropped
+        (True, True, 1)
         >>> slot.get()
         2
     """
