@@ -12,6 +12,7 @@ import pytest
 
 from vsa_stream import config
 from vsa_stream.cli import main
+from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 
 GOOD = """\
@@ -281,7 +282,7 @@ def test_check_cli_exit_status_and_schema(tmp_path: Path) -> None:
     file.write_text(GOOD.replace("${CAM_PASSWORD}", "x"))
     good = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert good.returncode == 0, good.stderr
-    assert "ok (2 cameras, 2 zones, 1 rules)" in good.stdout
+    assert "ok (2 cameras, 2 zones, 1 rules, 0 detectors)" in good.stdout
     schema = subprocess.run(
         [sys.executable, "-m", "vsa_stream", "check", "--schema"],
         capture_output=True,
@@ -304,6 +305,8 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         config.IntrusionRule,
         config.MotionConfig,
         config.DetectorConfig,
+        config.TrackingConfig,
+        ModelSpec,
         config.Sinks,
         config.JsonlSink,
         config.ServerConfig,

@@ -6,6 +6,7 @@ where people are; motion blobs must mostly be people and most people must be in 
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -52,3 +53,17 @@ def test_motion_blobs_find_the_pedestrians_of_pets09() -> None:
     # measured: 0.74 and 0.81 with the default motion settings
     assert blobs_on_people / blobs >= 0.65
     assert people_in_blobs / people_total >= 0.72
+
+
+def test_stream_time_of_a_file_whose_pts_come_in_decoding_order() -> None:
+    """PETS09's AVI carries H.264 B-frames with pts in decoding order (1, 4, 3, 5, 2, ...);
+    the dts are right. Stream time must follow the frames, 10 per second, never jumping (once
+    the third frame has shown which timestamps are wrong)."""
+    source = VideoSource(str(shared_path("data", "pets09_s2l1_480x360.avi")), realtime=False)
+    times = [frame.time_s for frame in source.frames(threading.Event())]
+    assert len(times) == 795
+    steps = [b - a for a, b in itertools.pairwise(times[2:])]
+    assert min(steps) > 0.099
+    assert max(steps) < 0.101
+    assert source.stats.time_jumps <= 2  # the first frames, before the switch to dts
+    assert 79.3 < times[-1] < 79.7  # 795 frames at 10 per second

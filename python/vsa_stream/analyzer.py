@@ -6,11 +6,13 @@ The pipeline calls it from the camera's analysis thread; tests call it directly 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from vsa_stream.config import Camera, MotionConfig
+from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
+from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.events import Event
-from vsa_stream.observation import Observation
-from vsa_stream.perception import MotionPerception
+from vsa_stream.observation import Detection, Observation
+from vsa_stream.perception import BlobTracker, MotionPerception, ObjectPerception
 from vsa_stream.rules import RuleRunner, build_rules
 from vsa_stream.sources.frame import Frame
 
@@ -18,28 +20,78 @@ __all__ = ["Analyzer"]
 
 
 class Analyzer:
-    """Turns frames of one camera into event revisions."""
+    """Turns frames of one camera into event revisions.
 
-    def __init__(self, camera: Camera, motion: MotionConfig) -> None:
+    Args:
+        camera: the camera's configuration.
+        motion: its motion-kernel settings.
+        tracking: tracker settings (defaults when None).
+        detectors: the shared detector services this camera uses, with their configuration;
+            none: the motion blobs are the objects.
+        wait: wait for each detection result (a scan) instead of collecting it later.
+        observe: called with every observation (``vsa-stream scan --mot-out`` writes tracks).
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        motion: MotionConfig,
+        *,
+        tracking: TrackingConfig | None = None,
+        detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
+        wait: bool = False,
+        observe: Callable[[Observation], None] | None = None,
+    ) -> None:
         self.camera_id = camera.id
+        self.observe = observe
+        tracking = tracking if tracking is not None else TrackingConfig()
         self.perception = MotionPerception(motion, camera.id)
+        self.objects: ObjectPerception | None = None
+        self.blobs: BlobTracker | None = None
+        if detectors:
+            self.objects = ObjectPerception(
+                camera.id, detectors, tracking, detect_fps=camera.detect_fps, wait=wait
+            )
+        else:
+            self.blobs = BlobTracker(tracking, camera.fps)
         self.rules: list[RuleRunner] = build_rules(camera)
         self.analysed = 0
         self._last: Observation | None = None
 
     def process(self, frame: Frame) -> list[Event]:
         """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing."""
-        detections = self.perception.detect(frame)
+        blobs = self.perception.detect(frame)
+        detections: list[Detection]
+        if self.objects is not None:
+            moving = bool(blobs) or self.perception.warming_up
+            detections, detected = self.objects.update(frame, moving=moving)
+        else:
+            assert self.blobs is not None
+            detections, detected = self.blobs.track(blobs), True
         wall = time.time() - (time.monotonic() - frame.wall)
         obs = Observation(
-            self.camera_id, frame.index, frame.time_s, wall, frame.width, frame.height, detections
+            self.camera_id,
+            frame.index,
+            frame.time_s,
+            wall,
+            frame.width,
+            frame.height,
+            detections,
+            detected=detected,
         )
         self._last = obs
+        if self.observe is not None:
+            self.observe(obs)
         self.analysed += 1
         events: list[Event] = []
         for rule in self.rules:
             events.extend(rule.update(obs))
         return events
+
+    @property
+    def last(self) -> Observation | None:
+        """The observation of the last frame analysed."""
+        return self._last
 
     def finish(self, reason: str) -> list[Event]:
         """Close every open event: the stream ended or the engine stops."""

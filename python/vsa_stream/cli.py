@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -18,10 +18,14 @@ import msgspec
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
 from vsa_stream.config import Config
+from vsa_stream.detection.model import load_model
+from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.engine import Engine, EngineResult
-from vsa_stream.errors import ConfigError
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
+from vsa_stream.observation import Observation
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
+from vsa_stream.tracking import TrackRow, write_mot
 
 __all__ = ["main"]
 
@@ -55,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--config", metavar="C", help="zones and rules (first camera, or --camera)")
     scan.add_argument("--camera", metavar="ID", help="which camera of the config to take")
     scan.add_argument("--out", metavar="EVENTS", help="append events here (JSON lines)")
+    scan.add_argument(
+        "--mot-out",
+        metavar="TRACKS",
+        help="write the tracks of every analysed frame in MOTChallenge format (frames from 1)",
+    )
+    scan.add_argument(
+        "--mot-classes",
+        metavar="CLASSES",
+        help="comma-separated engine classes to write (default: every tracked object)",
+    )
 
     track = sub.add_parser("track", help="run the tracker on a MOTChallenge detection file")
     track.add_argument("--mot-det", required=True, metavar="DET", help="det.txt to track")
@@ -128,9 +142,19 @@ def _check(args: argparse.Namespace) -> int:
         print("error: check needs CONFIG (or --schema)", file=sys.stderr)
         return 2
     config = config_mod.load(args.config)
+    for i, detector in enumerate(config.detectors):
+        try:
+            load_model(detector.model)
+        except ModelError as exc:
+            where = f"detectors[{i}].model ({detector.id})"
+            print(f"error: {args.config}: {where}: {exc}", file=sys.stderr)
+            return 2
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)
-    print(f"{args.config}: ok ({len(config.cameras)} cameras, {zones} zones, {rules} rules)")
+    print(
+        f"{args.config}: ok ({len(config.cameras)} cameras, {zones} zones, {rules} rules, "
+        f"{len(config.detectors)} detectors)"
+    )
     return 0
 
 
@@ -170,11 +194,31 @@ def _scan(args: argparse.Namespace) -> int:
     config = msgspec.structs.replace(config, cameras=[camera])
     _logging(args, config)
     sinks: list[Sink] = [JsonlSink(args.out)] if args.out else [StdoutSink()]
-    result = _run_engine(config, sinks, scan=True)
+    rows: list[TrackRow] = []
+    classes = None if args.mot_classes is None else frozenset(args.mot_classes.split(","))
+    if classes is not None and not classes <= set(ENGINE_CLASSES):
+        unknown = ", ".join(sorted(classes - set(ENGINE_CLASSES)))
+        print(
+            f"error: --mot-classes: unknown class {unknown}; "
+            f"engine classes: {', '.join(ENGINE_CLASSES)}",
+            file=sys.stderr,
+        )
+        return 2
+    observe = _collect_tracks(rows, classes) if args.mot_out else None
+    engine = Engine(config, sinks, scan=True, observe=observe)
+    result = anyio.run(engine.run)
     status = result.cameras[0]
     if status.state == "failed":
         print(f"error: {status.error}", file=sys.stderr)
         return 1
+    if args.mot_out:
+        try:
+            count = write_mot(args.mot_out, rows)
+        except OSError as exc:
+            print(f"error: cannot write tracks: {exc}", file=sys.stderr)
+            return 1
+        tracks = len({track_id for _, track_id, _ in rows})
+        print(f"{args.mot_out}: {tracks} tracks, {count} rows", file=sys.stderr)
     print(
         f"scanned {status.decoded} frames in {result.elapsed_s:.2f} s: "
         f"{status.decoded / max(result.elapsed_s, 1e-9):.1f} frames/s "
@@ -182,6 +226,24 @@ def _scan(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _collect_tracks(
+    rows: list[TrackRow], classes: frozenset[str] | None
+) -> Callable[[Observation], None]:
+    """An observer appending each analysed frame's tracked objects (of ``classes``, or all) to
+    ``rows``; MOT frames count from 1: decoded frame index + 1."""
+
+    def observe(obs: Observation) -> None:
+        if not obs.detected:
+            return  # the objects of an earlier frame: not a measurement of this one
+        for d in obs.detections:
+            if d.track_id is not None and (classes is None or d.label in classes):
+                rows.append(
+                    (obs.frame_index + 1, d.track_id, (d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0))
+                )
+
+    return observe
 
 
 def _track(args: argparse.Namespace) -> int:

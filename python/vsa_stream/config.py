@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from vsa_stream.config_yaml import YamlDocument, parse_yaml
+from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 from vsa_stream.redact import redact_text, redact_url
 
@@ -46,6 +47,7 @@ __all__ = [
     "ServerConfig",
     "Sinks",
     "StdoutSink",
+    "TrackingConfig",
     "Zone",
     "json_schema",
     "load",
@@ -128,12 +130,35 @@ class Camera(_Base):
     zones: list[Zone] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
     motion: MotionConfig | None = None
+    detectors: list[_ID] | None = None
+    detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
+
+
+class TrackingConfig(_Base):
+    """The multi-object tracker of each camera (see ``vsa_stream._core.Tracker``)."""
+
+    high_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.5
+    low_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.1
+    new_track_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.6
+    lost_s: Annotated[float, msgspec.Meta(gt=0.0, le=600.0)] = 2.0
+    min_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
 
 
 class DetectorConfig(_Base):
-    """An ONNX object detector (not available in this version: motion pipeline only)."""
+    """An ONNX object detector, shared by the cameras that use it.
 
-    path: str
+    ``fps`` is each camera's detection rate (a camera's ``detect_fps`` overrides it); with
+    ``gating``, a camera whose foreground shows no motion is not detected again until
+    ``max_interval_s`` has passed. One onnxruntime session serves every camera, in batches of
+    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise.
+    """
+
+    id: _ID
+    model: ModelSpec
+    fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] = 5.0
+    gating: bool = True
+    max_interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 2.0
+    max_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
 
 
 class StdoutSink(_Base):
@@ -183,7 +208,8 @@ class Config(_Base):
     cameras: Annotated[list[Camera], msgspec.Meta(min_length=1)]
     privacy: Privacy = msgspec.field(default_factory=Privacy)
     motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
-    detector: DetectorConfig | None = None
+    detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
+    tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
     sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
@@ -191,6 +217,19 @@ class Config(_Base):
     def motion_for(self, camera: Camera) -> MotionConfig:
         """The motion settings of ``camera``: its own when given, else the global ones."""
         return camera.motion if camera.motion is not None else self.motion
+
+    def detectors_for(self, camera: Camera) -> list[str]:
+        """The names of the detectors ``camera`` uses: its own list, else every detector."""
+        if camera.detectors is None:
+            return [d.id for d in self.detectors]
+        return list(camera.detectors)
+
+    def detector(self, detector_id: str) -> DetectorConfig:
+        """The detector called ``detector_id`` (KeyError if there is none)."""
+        for d in self.detectors:
+            if d.id == detector_id:
+                return d
+        raise KeyError(detector_id)
 
 
 def json_schema() -> dict[str, Any]:
@@ -459,14 +498,27 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     )
     if not any(camera.enabled for camera in config.cameras):
         problems.append((("cameras",), "every camera has enabled: false; nothing would run"))
-    if config.detector is not None:
-        problems.append(
-            (
-                ("detector",),
-                "ONNX detection is not available in this version; remove this section "
-                "(the motion pipeline runs without a model)",
+    detector_ids: dict[str, int] = {}
+    for i, detector in enumerate(config.detectors):
+        if detector.id in detector_ids:
+            problems.append(
+                (
+                    ("detectors", i, "id"),
+                    f"duplicate detector id {detector.id!r} "
+                    f"(also detectors[{detector_ids[detector.id]}])",
+                )
             )
-        )
+        detector_ids.setdefault(detector.id, i)
+    for i, camera in enumerate(config.cameras):
+        for k, name in enumerate(camera.detectors or []):
+            if name not in detector_ids:
+                known = ", ".join(detector_ids) or "none defined"
+                problems.append(
+                    (
+                        ("cameras", i, "detectors", k),
+                        f"unknown detector {name!r}; detectors: {known}",
+                    )
+                )
     if config.server.enabled:
         problems.append((("server", "enabled"), "the HTTP API is not available in this version"))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled

@@ -14,16 +14,24 @@ from __future__ import annotations
 import math
 import signal
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
+import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
+from prometheus_client.core import Metric
 
-from vsa_stream.config import Config
+from vsa_stream.config import Config, DetectorConfig
+from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.scheduler import DetectorService
+from vsa_stream.errors import ModelError
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
+from vsa_stream.metrics import Metrics, counter, gauge
+from vsa_stream.observation import Observation
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
 from vsa_stream.sinks import Sink
 
@@ -52,15 +60,31 @@ class Engine:
         config: a validated configuration.
         sinks: where events go (built from ``config.sinks`` by the caller).
         scan: analyse files as fast as possible (see :class:`CameraPipeline`).
+        observe: called from the analysis threads with every observation of every camera.
+
+    A detector that cannot be loaded (a :class:`~vsa_stream.errors.ModelError`) stops only the
+    cameras that use it: they end ``failed`` with the reason, the others run.
     """
 
-    def __init__(self, config: Config, sinks: list[Sink], *, scan: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        sinks: list[Sink],
+        *,
+        scan: bool = False,
+        observe: Callable[[Observation], None] | None = None,
+    ) -> None:
         self.config = config
         self.sinks = sinks
         self.scan = scan
+        self.observe = observe
         self.result = EngineResult()
+        self.metrics = Metrics()
+        self.detectors: dict[str, DetectorService] = {}
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
+        self._unstarted: list[CameraStatus] = []
+        self.metrics.add_collector(self._detection_metrics)
         self._cameras_scope: anyio.CancelScope | None = None
         self._outer_scope: anyio.CancelScope | None = None
 
@@ -86,13 +110,9 @@ class Engine:
                 # Only a camera abandoned after the stop deadline gets here.
                 self._log.error("event lost: the engine has stopped", event_id=event.id)
 
-        self._pipelines = [
-            CameraPipeline(cam, self.config.motion_for(cam), emit, scan=self.scan)
-            for cam in self.config.cameras
-            if cam.enabled
-        ]
         watcher = anyio.CancelScope()
         try:
+            await self._start_cameras(emit)
             async with anyio.create_task_group() as outer:
                 self._outer_scope = outer.cancel_scope
                 outer.start_soon(self._deliver, receive)
@@ -104,7 +124,9 @@ class Engine:
                             cameras.start_soon(pipeline.run)
                 watcher.cancel()  # delivery goes on until every event is handed over
         finally:
-            self.result.cameras = [p.status for p in self._pipelines]
+            for service in self.detectors.values():
+                service.close()
+            self.result.cameras = [p.status for p in self._pipelines] + self._unstarted
             self.result.elapsed_s = time.monotonic() - started
             self.result.undelivered = receive.statistics().current_buffer_used
             if self.result.undelivered:
@@ -113,6 +135,93 @@ class Engine:
                 with anyio.CancelScope(shield=True):
                     await sink.aclose()
         return self.result
+
+    async def _start_cameras(self, emit: Callable[[Event], None]) -> None:
+        """Load the detectors the enabled cameras use, then build the cameras' pipelines."""
+        config = self.config
+        cameras = [c for c in config.cameras if c.enabled]
+        wanted = {d for c in cameras for d in config.detectors_for(c)}
+        broken: dict[str, str] = {}
+        for detector_id in sorted(wanted):
+            dconf = config.detector(detector_id)
+            try:
+                model = await anyio.to_thread.run_sync(load_model, dconf.model)
+            except ModelError as exc:
+                broken[detector_id] = str(exc)
+                self._log.error("detector unavailable", detector=detector_id, error=str(exc))
+                continue
+            self._log.info("detector loaded", detector=detector_id, model=repr(model))
+            self.detectors[detector_id] = self._service(detector_id, dconf, model)
+        for camera in cameras:
+            ids = config.detectors_for(camera)
+            missing = [d for d in ids if d in broken]
+            if missing:
+                status = CameraStatus(camera.id, state="failed")
+                status.error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+                self._log.error("camera not started", camera_id=camera.id, error=status.error)
+                self._unstarted.append(status)
+                continue
+            self._pipelines.append(
+                CameraPipeline(
+                    camera,
+                    config.motion_for(camera),
+                    emit,
+                    scan=self.scan,
+                    tracking=config.tracking,
+                    detectors=[(self.detectors[d], config.detector(d)) for d in ids],
+                    observe=self.observe,
+                )
+            )
+        for service in self.detectors.values():
+            service.start()
+
+    def _service(self, detector_id: str, config: DetectorConfig, model: Model) -> DetectorService:
+        histogram = self.metrics.inference_seconds.labels(detector=detector_id)
+
+        def on_inference(seconds: float, frames: int) -> None:
+            histogram.observe(seconds)
+
+        return DetectorService(
+            detector_id, model, max_batch=config.max_batch, on_inference=on_inference
+        )
+
+    def _detection_metrics(self) -> Iterator[Metric]:
+        """Per camera and detector: what was asked, served, deferred (overload), failed."""
+        rows = [
+            (camera, name, stats)
+            for name, service in self.detectors.items()
+            for camera, stats in list(service.stats.items())
+        ]
+        for what, help_text in (
+            ("requested", "Frames sent to a detector."),
+            ("served", "Frames a detector returned detections for."),
+            ("deferred", "Due frames not sent: the camera's previous frame was still queued."),
+            ("superseded", "Queued frames replaced by a newer one of the same camera."),
+            ("failed", "Frames a detector failed on."),
+        ):
+            yield counter(
+                f"vsa_detection_{what}",
+                help_text,
+                ["camera", "detector"],
+                (([c, n], float(getattr(s, what))) for c, n, s in rows),
+            )
+        by_id = {c.id: c for c in self.config.cameras}
+        yield gauge(
+            "vsa_detection_target_fps",
+            "Configured detection rate of each camera and detector.",
+            ["camera", "detector"],
+            (
+                ([c, n], by_id[c].detect_fps or self.config.detector(n).fps)
+                for c, n, _ in rows
+                if c in by_id
+            ),
+        )
+        yield gauge(
+            "vsa_detection_pending",
+            "Frames waiting for each detector (at most one per camera).",
+            ["detector"],
+            (([n], float(s.pending())) for n, s in self.detectors.items()),
+        )
 
     async def _deliver(self, receive: MemoryObjectReceiveStream[Event]) -> None:
         async with receive:

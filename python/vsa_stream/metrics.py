@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["CONTENT_TYPE", "Metrics", "gauge"]
+__all__ = ["CONTENT_TYPE", "Metrics", "counter", "gauge"]
 
 #: The media type of :meth:`Metrics.exposition` (Prometheus text format 0.0.4).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -91,6 +91,16 @@ def gauge(
 ) -> GaugeMetricFamily:
     """A gauge family for a collector: ``samples`` are ``(label values, value)`` pairs."""
     family = GaugeMetricFamily(name, documentation, labels=labels)
+    for values, value in samples:
+        family.add_metric(values, value)
+    return family
+
+
+def counter(
+    name: str, documentation: str, labels: list[str], samples: Iterable[tuple[list[str], float]]
+) -> CounterMetricFamily:
+    """A counter family for a collector (``name`` without ``_total``), like :func:`gauge`."""
+    family = CounterMetricFamily(name, documentation, labels=labels)
     for values, value in samples:
         family.add_metric(values, value)
     return family

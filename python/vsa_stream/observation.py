@@ -36,7 +36,12 @@ class Detection:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """Everything rules learn from one analysed frame."""
+    """Everything rules learn from one analysed frame.
+
+    ``detections`` are the camera's tracked objects; ``detected`` is False when no detector
+    result arrived on this frame, so they are those of an earlier frame (a detector runs
+    slower than the analysis, or motion gating skipped it).
+    """
 
     camera_id: str
     frame_index: int
@@ -45,6 +50,7 @@ class Observation:
     width: int
     height: int
     detections: list[Detection] = field(default_factory=list)
+    detected: bool = True
 
     def normalised(self, d: Detection) -> tuple[float, float, float, float]:
         """The box of ``d`` in 0..1 coordinates of this frame."""

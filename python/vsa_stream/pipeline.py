@@ -25,10 +25,12 @@ from typing import Literal
 import anyio
 
 from vsa_stream.analyzer import Analyzer
-from vsa_stream.config import Camera, MotionConfig
+from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
+from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import FrameError, SourceError
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
+from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, FrameSlot, VideoSource
 from vsa_stream.threads import run_in_daemon_thread
@@ -76,7 +78,11 @@ class CameraPipeline:
         motion: motion-kernel settings for it.
         emit: called from the analysis thread with each event revision; may block (it is the
             back-pressure of the sinks).
-        scan: analyse a file as fast as possible: no pacing, no looping, no dropped frames.
+        scan: analyse a file as fast as possible: no pacing, no looping, no dropped frames,
+            and every detection waited for.
+        tracking: tracker settings.
+        detectors: the shared detector services this camera uses, with their configuration.
+        observe: called from the analysis thread with every observation.
     """
 
     def __init__(
@@ -86,6 +92,9 @@ class CameraPipeline:
         emit: Callable[[Event], None],
         *,
         scan: bool = False,
+        tracking: TrackingConfig | None = None,
+        detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
+        observe: Callable[[Observation], None] | None = None,
     ) -> None:
         self.camera = camera
         self.emit = emit
@@ -105,7 +114,9 @@ class CameraPipeline:
         self.slot: FrameSlot[Frame] = FrameSlot(
             "block" if offline else "latest", 2 if offline else 1
         )
-        self.analyzer = Analyzer(camera, motion)
+        self.analyzer = Analyzer(
+            camera, motion, tracking=tracking, detectors=detectors, wait=scan, observe=observe
+        )
         self._stop = threading.Event()  # a stop was asked for
         self._halt = threading.Event()  # the decoder must end (stop, failure, end of analysis)
         self._log = get_logger(camera_id=camera.id)

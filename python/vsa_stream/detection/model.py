@@ -66,6 +66,10 @@ class Model:
                 f"give a class_map (the model's classes are {class_names})"
             )
         self._floor = float(finite.min())
+        # Several model classes counting as one engine class (car and truck as ``vehicle``)
+        # would give one object two boxes: suppress again across them.
+        mapped = self._engine[np.isfinite(self._thresholds)]
+        self._merges = len(np.unique(mapped)) < len(mapped)
         pre = preprocessing_for(decoder.layout)
         self._pre: dict[str, Any] = {
             "order": spec.order or pre.order,
@@ -95,7 +99,16 @@ class Model:
         if len(d) == 0:
             return []
         ids, scores = d.class_ids, d.scores
-        keep = np.flatnonzero(scores >= self._thresholds[ids])[: self.spec.max_detections]
+        keep = np.flatnonzero(scores >= self._thresholds[ids])
+        if self._merges and len(keep) > 1:
+            kept = _core.nms(
+                d.boxes[keep],
+                scores[keep].astype(np.float64),
+                self.spec.nms_iou,
+                self._engine[ids[keep]].astype(np.int64),
+            )
+            keep = keep[kept]
+        keep = keep[: self.spec.max_detections]
         engine = self._engine[ids[keep]].tolist()
         names = self.class_names
         return [

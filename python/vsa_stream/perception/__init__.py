@@ -1,7 +1,8 @@
-"""Perception: what moves in a frame, computed by the Rust core."""
+"""Perception: what moves in a frame (Rust core) and what it is (detectors), tracked."""
 
 from __future__ import annotations
 
 from vsa_stream.perception.motion import MotionPerception
+from vsa_stream.perception.objects import BlobTracker, ObjectPerception
 
-__all__ = ["MotionPerception"]
+__all__ = ["BlobTracker", "MotionPerception", "ObjectPerception"]

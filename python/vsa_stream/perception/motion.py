@@ -22,6 +22,13 @@ class MotionPerception:
         self._detector: _core.MotionDetector | None = None
         self._log = get_logger(camera_id=camera_id)
 
+    @property
+    def warming_up(self) -> bool:
+        """True until the background model has seen its warm-up frames (it sees no motion
+        yet, which does not mean there is none)."""
+        d = self._detector
+        return d is None or d.frames <= self.config.warmup_frames
+
     def detect(self, frame: Frame) -> list[Detection]:
         """The moving objects of ``frame``; raises FrameError for a frame the kernel rejects."""
         detector = self._detector

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from vsa_stream.sources.av_source import SourceStats, VideoSource, is_network_url
-from vsa_stream.sources.frame import Frame, luma_view
+from vsa_stream.sources.frame import Frame, Planes, luma_view, yuv420p_views
 from vsa_stream.sources.slot import FrameSlot
 
-__all__ = ["Frame", "FrameSlot", "SourceStats", "VideoSource", "is_network_url", "luma_view"]
+__all__ = [
+    "Frame",
+    "FrameSlot",
+    "Planes",
+    "SourceStats",
+    "VideoSource",
+    "is_network_url",
+    "luma_view",
+    "yuv420p_views",
+]

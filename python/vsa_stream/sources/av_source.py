@@ -133,8 +133,9 @@ class VideoSource:
             base: float | None = None  # first timestamp of this pass: streams need not start at 0
             passed = 0
             try:
+                clock = _TimestampGuess()
                 for frame in self._decode(container, stop):
-                    raw: float | None = frame.time  # None when the stream has no pts
+                    raw = clock.seconds(frame)  # None when the stream has no timestamps
                     if raw is None:
                         relative = passed / self._fps()
                     else:
@@ -208,6 +209,35 @@ class VideoSource:
             return
         except av.error.FFmpegError as exc:
             raise SourceError(f"{self.display_url}: {_reason(exc)}") from None
+
+
+class _TimestampGuess:
+    """The presentation time of decoded frames, even when a container's pts are wrong.
+
+    Some files (H.264 with B-frames in AVI, notably) carry pts in decoding order, so the
+    decoded frames' pts go back and forth while their dts are monotonic. Like FFmpeg's
+    ``best_effort_timestamp``, count the frames whose pts (or dts) failed to increase and use
+    whichever timestamp has failed less so far.
+    """
+
+    def __init__(self) -> None:
+        self._last_pts: int | None = None
+        self._last_dts: int | None = None
+        self._bad_pts = 0
+        self._bad_dts = 0
+
+    def seconds(self, frame: av.VideoFrame) -> float | None:
+        pts, dts, base = frame.pts, frame.dts, frame.time_base
+        if pts is not None:
+            self._bad_pts += self._last_pts is not None and pts <= self._last_pts
+            self._last_pts = pts
+        if dts is not None:
+            self._bad_dts += self._last_dts is not None and dts <= self._last_dts
+            self._last_dts = dts
+        use = pts if pts is not None and (self._bad_pts <= self._bad_dts or dts is None) else dts
+        if use is None or base is None:
+            return None
+        return float(use * base)
 
 
 def _reason(exc: Exception) -> str:

@@ -8,7 +8,11 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Frame", "luma_view"]
+__all__ = ["Frame", "Planes", "luma_view", "yuv420p_views"]
+
+Planes = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]
+"""The ``(Y, U, V)`` planes of a yuv420p frame: ``h × w``, ``h/2 × w/2``, ``h/2 × w/2`` (rounded
+up), usually strided views."""
 
 # Pixel formats whose plane 0 is an 8-bit luma plane one byte per pixel.
 _PLANAR_8BIT = frozenset(
@@ -48,6 +52,41 @@ class Frame:
         """Height in pixels."""
         return int(self.luma.shape[0])
 
+    def yuv420p(self) -> Planes:
+        """The frame's ``(Y, U, V)`` planes: zero-copy views for yuv420p sources (the usual
+        case), a conversion otherwise.
+
+        Raises:
+            ValueError: the frame came from a bare luma array, without its decoded frame.
+        """
+        if not isinstance(self.keepalive, av.VideoFrame):
+            raise ValueError("this frame has no decoded frame to take the chroma planes from")
+        return yuv420p_views(self.keepalive)
+
+
+def _plane_view(plane: av.video.plane.VideoPlane) -> NDArray[np.uint8]:
+    width, height, stride = plane.width, plane.height, plane.line_size
+    buffer = np.frombuffer(memoryview(plane), dtype=np.uint8, count=stride * (height - 1) + width)
+    view = np.lib.stride_tricks.as_strided(
+        buffer, shape=(height, width), strides=(stride, 1), writeable=False
+    )
+    return view
+
+
+def yuv420p_views(frame: av.VideoFrame) -> Planes:
+    """The ``(Y, U, V)`` planes of ``frame`` as read-only views; frames in another pixel
+    format are converted to yuv420p first (a copy). Keep ``frame`` alive while they are used.
+
+    Example:
+        >>> f = av.VideoFrame(64, 48, "yuv420p")
+        >>> [p.shape for p in yuv420p_views(f)]
+        [(48, 64), (24, 32), (24, 32)]
+    """
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        frame = frame.reformat(format="yuv420p")
+    y, u, v = (_plane_view(p) for p in frame.planes[:3])
+    return y, u, v
+
 
 def luma_view(frame: av.VideoFrame) -> tuple[NDArray[np.uint8], object]:
     """The luma plane of ``frame`` without copying, and the object that keeps it alive.
@@ -57,10 +96,4 @@ def luma_view(frame: av.VideoFrame) -> tuple[NDArray[np.uint8], object]:
     """
     if frame.format.name not in _PLANAR_8BIT:
         frame = frame.reformat(format="gray")
-    plane = frame.planes[0]
-    width, height, stride = frame.width, frame.height, plane.line_size
-    buffer = np.frombuffer(memoryview(plane), dtype=np.uint8, count=stride * (height - 1) + width)
-    view = np.lib.stride_tricks.as_strided(
-        buffer, shape=(height, width), strides=(stride, 1), writeable=False
-    )
-    return view, frame
+    return _plane_view(frame.planes[0]), frame
