@@ -9,6 +9,7 @@ decoding + NMS are Rust kernels that release the GIL; onnxruntime releases it wh
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,10 @@ class Model:
         self.input_name: str = session.get_inputs()[0].name
         self.class_names = class_names
         self.batched = batched
+        # CPU time of the calling thread inside onnxruntime (exact with intra_op_threads 1,
+        # onnxruntime's pool threads otherwise escape it), and the number of runs.
+        self.inference_cpu_s = 0.0
+        self.runs = 0
         self._engine, self._thresholds = class_table(spec, class_names)
         finite = self._thresholds[np.isfinite(self._thresholds)]
         if finite.size == 0:
@@ -131,8 +136,15 @@ class Model:
             FrameError: planes of the wrong dtype or shape.
         """
         tensor, lb = self.preprocess((y, u, v))
-        outputs = self.session.run(None, {self.input_name: tensor})
+        outputs = self._run(tensor)
         return self.postprocess(outputs, lb)
+
+    def _run(self, tensor: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        cpu = time.thread_time()
+        outputs: list[NDArray[np.float32]] = self.session.run(None, {self.input_name: tensor})
+        self.inference_cpu_s += time.thread_time() - cpu
+        self.runs += 1
+        return outputs
 
     def detect_batch(self, frames: Sequence[Planes]) -> list[list[ModelDetection]]:
         """Detections of several frames (of any sizes): one inference when the model takes a
@@ -141,7 +153,7 @@ class Model:
             return [self.detect(*f) for f in frames]
         prepared = [self.preprocess(f) for f in frames]
         batch = np.concatenate([t for t, _ in prepared])
-        outputs = self.session.run(None, {self.input_name: batch})
+        outputs = self._run(batch)
         return [
             self.postprocess([o[i : i + 1] for o in outputs], lb)
             for i, (_, lb) in enumerate(prepared)

@@ -208,7 +208,12 @@ class DetectorService:
                 if self._closed:
                     return
                 batch = self._take()
-            self._serve(batch)
+            try:
+                self._serve(batch)
+            except Exception as exc:  # a bug must not leave cameras waiting forever
+                for request in batch:
+                    if not request.done.is_set():
+                        request._finish(None, VsaError(f"detector {self.name} failed: {exc!r}"))
 
     def _serve(self, batch: Sequence[DetectionRequest]) -> None:
         planes: list[Planes] = []
