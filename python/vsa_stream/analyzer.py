@@ -10,8 +10,8 @@ import time
 from vsa_stream.config import Camera, MotionConfig
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
-from vsa_stream.perception import MotionPerception
-from vsa_stream.rules import RuleRunner, build_rules
+from vsa_stream.perception import MotionPerception, SceneSignals
+from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["Analyzer"]
@@ -24,6 +24,9 @@ class Analyzer:
         self.camera_id = camera.id
         self.perception = MotionPerception(motion, camera.id)
         self.rules: list[RuleRunner] = build_rules(camera)
+        needs = needed_signals(camera)
+        self.signals = SceneSignals(needs - {"foreground"}, camera.fps)
+        self._foreground = "foreground" in needs
         self.analysed = 0
         self._last: Observation | None = None
 
@@ -31,8 +34,18 @@ class Analyzer:
         """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing."""
         detections = self.perception.detect(frame)
         wall = time.time() - (time.monotonic() - frame.wall)
+        signals = self.signals.observe(frame)
+        if self._foreground:
+            signals["foreground"] = self.perception.foreground()
         obs = Observation(
-            self.camera_id, frame.index, frame.time_s, wall, frame.width, frame.height, detections
+            self.camera_id,
+            frame.index,
+            frame.time_s,
+            wall,
+            frame.width,
+            frame.height,
+            detections,
+            **signals,
         )
         self._last = obs
         self.analysed += 1

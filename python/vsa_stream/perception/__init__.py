@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from vsa_stream.perception.motion import MotionPerception
+from vsa_stream.perception.signals import SceneSignals
 
-__all__ = ["MotionPerception"]
+__all__ = ["MotionPerception", "SceneSignals"]
