@@ -43,8 +43,10 @@ def robust_z(value: float, history: NDArray[np.float64], floor: float) -> float:
     """``(value - median) / max(1.4826 * MAD, floor)`` of ``history``.
 
     Example:
-        >>> round(robust_z(10.0, np.array([1.0, 2.0, 3.0, 2.0, 2.0]), 0.1), 2)
-        8.0
+        >>> round(robust_z(10.0, np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 0.1), 2)
+        4.72
+        >>> robust_z(10.0, np.array([2.0, 2.0, 2.0]), 0.1)  # no spread: the floor
+        80.0
     """
     median = float(np.median(history))
     mad = float(np.median(np.abs(history - median)))

@@ -4,8 +4,8 @@ Per zone (or the whole frame), the condition holds in a frame when at least ``mi
 cells of the Rust fire evidence inside the zone score ``min_score`` or more, or when a
 detection of ``classes`` (a user's fire/smoke model) scores ``min_class_score`` there. An
 event opens once the condition has held ``min_duration_s`` and the fire has grown: the
-fire-coloured area of the newer half of that period is at least ``1 + min_growth`` times the
-older half's (the default 0 only asks that it does not shrink).
+fire-coloured area of the zone in the newer half of that period is at least ``1 + min_growth``
+times the older half's (the default 0 only asks that it does not shrink).
 
 False-positive controls: the Rust score itself needs flame colour, flicker and a steady
 presence, so a red sign (no flicker), a flashing emergency light (on/off, not flickering
@@ -60,7 +60,6 @@ class FireRunner:
             hits = classified if zone is None else zone.inside(classified)
             trigger = self._judge(obs, key, masks.get(None if zone is None else zone.id), hits)
             if trigger is None:
-                self._area.pop(key, None)
                 continue
             trigger.zone_id = None if zone is None else zone.id
             triggers.append(trigger)
@@ -89,7 +88,7 @@ class FireRunner:
                         float(min(obs.height, (rows.max() + 1) * c)),
                     )
                 )
-                area = float(fire.colour[hot].sum())
+                area = float(fire.colour[mask].sum())
                 values["score"] = round(float(fire.score[hot].max()), 3)
                 values["cells"] = float(cells)
         if cells < rule.min_cells and not hits:

@@ -38,6 +38,10 @@ STORM_TYPE = "alert_storm"
 
 Box = tuple[float, float, float, float]
 
+# Stream times are sums of frame periods: compare durations with this slack, so that 0.4 - 0.3
+# is not longer than 0.1.
+_EPS = 1e-6
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -110,7 +114,7 @@ class StormGuard:
 
     def admit(self, now_s: float, wall: float, frame: int, kind: str) -> tuple[bool, list[Event]]:
         """Whether an event of ``kind`` may open now, and the summary revisions it caused."""
-        while self._opened and now_s - self._opened[0] >= 60.0:
+        while self._opened and now_s - self._opened[0] >= 60.0 - _EPS:
             self._opened.popleft()
         if len(self._opened) < self.max_per_minute:
             self._opened.append(now_s)
@@ -200,7 +204,7 @@ class Lifecycle:
         """Stream time at which ``key``'s condition began (gaps within the grace period
         included), or None when it has not held within the grace period before ``now_s``."""
         cond = self._conditions.get(key)
-        if cond is None or now_s - cond.last_s > self.timing.exit_grace_s:
+        if cond is None or now_s - cond.last_s > self.timing.exit_grace_s + _EPS:
             return None
         return cond.first_s
 
@@ -220,7 +224,7 @@ class Lifecycle:
         """
         out: list[Event] = []
         for key, cond in list(self._conditions.items()):
-            if obs.time_s - cond.last_s > self.timing.exit_grace_s:
+            if obs.time_s - cond.last_s > self.timing.exit_grace_s + _EPS:
                 out.extend(self._end(key, obs, (reasons or {}).get(key, self.clear_reason)))
         for trigger in triggers:
             out.extend(self._hold(obs, trigger))
@@ -254,9 +258,9 @@ class Lifecycle:
             return []
         duration = obs.time_s - cond.first_s
         if cond.event is None:
-            if duration < self.timing.min_duration_s or not trigger.ready:
+            if duration < self.timing.min_duration_s - _EPS or not trigger.ready:
                 return []
-            if obs.time_s < self._quiet_until.get(trigger.key, float("-inf")):
+            if obs.time_s < self._quiet_until.get(trigger.key, float("-inf")) - _EPS:
                 return []
             out: list[Event] = []
             if self.storm is not None:
@@ -272,7 +276,10 @@ class Lifecycle:
             out.append(cond.event)
             return out
         rose = trigger.severity > cond.severity
-        due = self.timing.update_s > 0 and obs.time_s - cond.last_emit_s >= self.timing.update_s
+        due = (
+            self.timing.update_s > 0
+            and obs.time_s - cond.last_emit_s >= self.timing.update_s - _EPS
+        )
         if not (rose or due):
             return []
         cond.severity = max(cond.severity, trigger.severity)

@@ -1,9 +1,9 @@
 """``person_down``: a person who falls, then stays low and still on the ground.
 
 For each person track, a *fall* is seen when, within ``fall_window_s``, the top edge of its
-box drops by at least ``min_drop`` of its upright height, or the box turns from taller than
-wide to ``lying_aspect`` times wider than tall. After a fall the track is *down* while its box
-stays wider than tall (``lying_aspect``) and still (its centre moving less than
+box drops fast, by at least ``min_drop`` of the height its box had at the highest. After a
+fall the track is *down* while its box has turned wider than tall (``lying_aspect``) and is
+still (its centre moving less than
 ``max_motion`` of the box width over the last second); the condition must hold
 ``min_down_s`` before the event opens. Getting up (an upright box again) clears the fall.
 
@@ -102,19 +102,16 @@ class PersonDownRunner:
         rule = self.rule
         assert d.track_id is not None
         tid = d.track_id
-        upright = [
-            p for _, p in self._history.path(tid, now - rule.fall_window_s) if _aspect(p) < 1.0
-        ]
         if tid in self._fallen:
             if _aspect(d) < 1.0 and now - self._fallen[tid][0] > rule.fall_window_s:
                 del self._fallen[tid]  # up again
             return
-        if not upright:
+        recent = [p for _, p in self._history.path(tid, now - rule.fall_window_s)]
+        if not recent:
             return
-        highest = min(upright, key=lambda p: p.y0)
-        height = highest.y1 - highest.y0
-        drop = (d.y0 - highest.y0) / max(height, 1e-6)
-        if drop >= rule.min_drop or _aspect(d) >= rule.lying_aspect:
+        highest = min(recent, key=lambda p: p.y0)
+        drop = (d.y0 - highest.y0) / max(highest.y1 - highest.y0, 1e-6)
+        if drop >= rule.min_drop:
             self._fallen[tid] = (now, drop)
 
     def _motion(self, now: float, d: Detection) -> float:
