@@ -209,6 +209,12 @@ BAD: list[tuple[str, str, str, int | None]] = [
         1,
     ),
     (
+        "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: person_down}]\n",
+        "cameras[0].rules[0].type",
+        "person_down needs classified detections (person): configure a detector",
+        4,
+    ),
+    (
         "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: weapon, k: 6, n: 5}]\n",
         "cameras[0].rules[0].k",
         "k (6) must not exceed n (5)",

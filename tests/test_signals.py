@@ -37,7 +37,8 @@ cameras:
       - {type: density, zones: [z], source: occupancy}
   - id: b
     url: b.mp4
-    rules: [{type: abandoned_object, use_static_evidence: false}, {type: weapon}]
+    rules: [{type: abandoned_object, use_static_evidence: false}, {type: wrong_way, zones: [y], direction_deg: 0}]
+    zones: [{id: y, polygon: [[0, 0], [1, 0], [1, 1]]}]
 """
     a, b = loads(text).cameras
     assert needed_signals(a) == {"flow", "fire", "static_objects", "foreground"}

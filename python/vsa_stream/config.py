@@ -177,7 +177,7 @@ class FireRule(_Base, tag="fire", tag_field="type"):
     zones: list[_ID] = msgspec.field(default_factory=list)
     min_score: _Fraction = 0.5
     min_cells: Annotated[int, msgspec.Meta(ge=1)] = 1
-    min_growth: Annotated[float, msgspec.Meta(ge=-1.0, le=100.0)] = 0.0
+    min_growth: Annotated[float, msgspec.Meta(ge=-1.0, le=100.0)] = -0.2
     classes: list[str] = msgspec.field(default_factory=lambda: ["fire", "smoke"])
     min_class_score: _Fraction = 0.5
     min_duration_s: _Seconds = 2.0
@@ -635,6 +635,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                             )
                         )
             problems.extend(((*at, "rules", k, *p), m) for p, m in _rule_problems(camera, rule))
+            if config.detector is None and _needs_detector(rule):
+                problems.append(
+                    (
+                        (*at, "rules", k, "type"),
+                        f"{rule.__struct_config__.tag} needs classified detections "
+                        f"({', '.join(rule.classes)}): configure a detector",
+                    )
+                )
         if camera.calibration is not None:
             problems.extend(
                 ((*at, "calibration", *p), m) for p, m in _calibration_problems(camera.calibration)
@@ -712,6 +720,13 @@ def _rule_problems(camera: Camera, rule: Rule) -> list[tuple[tuple[str | int, ..
     if isinstance(rule, AbandonedObjectRule) and rule.min_size >= rule.max_size:
         return [(("max_size",), f"must exceed min_size ({rule.min_size})")]
     return []
+
+
+def _needs_detector(rule: Rule) -> bool:
+    """Rules that can only fire on classified detections (not on motion blobs)."""
+    if isinstance(rule, WeaponRule | PersonDownRule):
+        return True
+    return isinstance(rule, DensityRule) and rule.source == "tracks"
 
 
 def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...], str]]:

@@ -63,7 +63,8 @@ class SceneSignals:
         if "flow" in self.needs:
             self._flow = _core.MotionField(width, height, cell=16)
         if "fire" in self.needs:
-            self._fire = _core.FireDetector(width, height)
+            # a window of about a second of analysed frames (the kernel's 30 suit 30 fps)
+            self._fire = _core.FireDetector(width, height, window=max(10, round(self.fps)))
         if "static_objects" in self.needs:
             self._static_frames = max(5, round(5.0 * self.fps))
             self._background = _core.DualBackground(

@@ -5,7 +5,7 @@ cells of the Rust fire evidence inside the zone score ``min_score`` or more, or 
 detection of ``classes`` (a user's fire/smoke model) scores ``min_class_score`` there. An
 event opens once the condition has held ``min_duration_s`` and the fire has grown: the
 fire-coloured area of the zone in the newer half of that period is at least ``1 + min_growth``
-times the older half's (the default 0 only asks that it does not shrink).
+times the older half's (the default −0.2 lets a steady fire through but not a fading one).
 
 False-positive controls: the Rust score itself needs flame colour, flicker and a steady
 presence, so a red sign (no flicker), a flashing emergency light (on/off, not flickering
