@@ -37,7 +37,9 @@ cameras:
       - {type: density, zones: [z], source: occupancy}
   - id: b
     url: b.mp4
-    rules: [{type: abandoned_object, use_static_evidence: false}, {type: wrong_way, zones: [y], direction_deg: 0}]
+    rules:
+      - {type: abandoned_object, use_static_evidence: false}
+      - {type: wrong_way, zones: [y], direction_deg: 0}
     zones: [{id: y, polygon: [[0, 0], [1, 0], [1, 1]]}]
 """
     a, b = loads(text).cameras

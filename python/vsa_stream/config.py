@@ -635,12 +635,13 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                             )
                         )
             problems.extend(((*at, "rules", k, *p), m) for p, m in _rule_problems(camera, rule))
-            if config.detector is None and _needs_detector(rule):
+            classes = _detector_classes(rule)
+            if config.detector is None and classes is not None:
                 problems.append(
                     (
                         (*at, "rules", k, "type"),
                         f"{rule.__struct_config__.tag} needs classified detections "
-                        f"({', '.join(rule.classes)}): configure a detector",
+                        f"({', '.join(classes)}): configure a detector",
                     )
                 )
         if camera.calibration is not None:
@@ -722,11 +723,13 @@ def _rule_problems(camera: Camera, rule: Rule) -> list[tuple[tuple[str | int, ..
     return []
 
 
-def _needs_detector(rule: Rule) -> bool:
-    """Rules that can only fire on classified detections (not on motion blobs)."""
+def _detector_classes(rule: Rule) -> list[str] | None:
+    """The classes of a rule that can only fire on classified detections (not motion blobs)."""
     if isinstance(rule, WeaponRule | PersonDownRule):
-        return True
-    return isinstance(rule, DensityRule) and rule.source == "tracks"
+        return rule.classes
+    if isinstance(rule, DensityRule) and rule.source == "tracks":
+        return rule.classes
+    return None
 
 
 def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...], str]]:
