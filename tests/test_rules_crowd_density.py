@@ -61,6 +61,8 @@ def test_running_crowd_alerts_after_min_duration() -> None:
     assert v["speed_z"] >= 4.0
     assert v["coherence"] >= 0.7
     assert abs(v["baseline_speed"] - 1.5) < 0.1
+    (x0, y0, x1, y1) = opened.evidence.boxes[0]  # the moving cells: most of the frame
+    assert (x1 - x0) * (y1 - y0) > 0.5
 
 
 def test_surge_in_every_direction_is_a_surge_not_running() -> None:

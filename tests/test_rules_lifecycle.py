@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from scripted import observation
 from vsa_stream.events import Event
 from vsa_stream.rules.lifecycle import STORM_TYPE, Lifecycle, StormGuard, Timing, Trigger
@@ -143,3 +146,45 @@ def test_finish_closes_open_events_and_the_storm_summary() -> None:
         ("weapon", "closed", "stream ended"),
         (STORM_TYPE, "closed", "stream ended"),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    script=st.lists(st.sets(st.sampled_from("abc"), max_size=3), max_size=120),
+    min_duration=st.sampled_from([0.0, 0.3, 1.0]),
+    grace=st.sampled_from([0.0, 0.2, 0.5]),
+    cooldown=st.sampled_from([0.0, 1.0, 5.0]),
+    per_minute=st.integers(1, 4),
+)
+def test_lifecycle_invariants(
+    script: list[set[str]], min_duration: float, grace: float, cooldown: float, per_minute: int
+) -> None:
+    storm = StormGuard("cam", per_minute)
+    life = Lifecycle("cam", "intrusion", Timing(min_duration, grace, cooldown), storm)
+    events = drive(life, [[Trigger(key=k, zone_id=k) for k in sorted(keys)] for keys in script])
+    events += life.finish(observation(len(script)), "end")
+    by_id: dict[str, list[Event]] = {}
+    for e in events:
+        by_id.setdefault(e.id, []).append(e)
+    open_now: set[str] = set()
+    for e in events:
+        key = e.zone_id or e.type
+        if e.state == "open":
+            assert key not in open_now, "two open events for one key"
+            open_now.add(key)
+        elif e.state == "closed":
+            open_now.discard(key)
+    assert not open_now, "every event is closed by finish()"
+    for revisions in by_id.values():
+        assert [r.revision for r in revisions] == list(range(1, len(revisions) + 1))
+        assert revisions[0].state == "open"
+        assert revisions[-1].state == "closed"
+        assert all(r.state != "closed" for r in revisions[:-1])
+        assert len({(r.type, r.zone_id, r.start_s) for r in revisions}) == 1
+        assert revisions[0].evidence.stream_time_s - revisions[0].start_s >= min_duration - 1e-6
+    starts = [e for e in events if e.state == "open" and e.type != STORM_TYPE]
+    for i, e in enumerate(starts):  # storm control: never more than per_minute a minute
+        window = [
+            o for o in starts[: i + 1] if e.evidence.stream_time_s - o.evidence.stream_time_s < 60.0
+        ]
+        assert len(window) <= per_minute

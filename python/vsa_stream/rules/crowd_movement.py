@@ -107,10 +107,11 @@ class CrowdMovementRunner:
         zone_cells = int(mask.sum())
         if zone_cells == 0:
             return None
-        vectors = flow.flow[mask & (flow.confidence >= _CONFIDENT)].astype(np.float64)
+        used = mask & (flow.confidence >= _CONFIDENT)
+        vectors = flow.flow[used].astype(np.float64)
         speeds = np.hypot(vectors[:, 0], vectors[:, 1])
         moving = speeds >= _MOVING
-        divs = flow.divergence[mask & (flow.confidence >= _CONFIDENT)][moving]
+        divs = flow.divergence[used][moving]
         if moving.any():
             speed = float(speeds[moving].mean())
             divergence = float(divs.mean())
@@ -149,9 +150,18 @@ class CrowdMovementRunner:
                 baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
             return None
         values.update({f"kind_{k}": 1.0 for k in kinds})
+        rows, cols = np.nonzero(used)
+        rows, cols = rows[moving], cols[moving]
+        c = flow.cell
+        box = obs.normalised_box(
+            float(cols.min() * c),
+            float(rows.min() * c),
+            float(min(obs.width, (cols.max() + 1) * c)),
+            float(min(obs.height, (rows.max() + 1) * c)),
+        )
         return Trigger(
             key=key,
-            boxes=[(0.0, 0.0, 1.0, 1.0)] if key == whole_frame_key else [],
+            boxes=[box],  # the moving cells of the zone
             values=values,
             peak=("speed_z", "speed"),
         )
