@@ -47,7 +47,9 @@ def test_good_config_loads_with_env_substitution() -> None:
     assert gate.url == "rtsp://viewer:s3cret@10.1.2.3:554/stream1"
     assert gate.fps == 8.0
     assert gate.zones[1].units == "pixels"
-    assert gate.rules[0].min_dwell_s == 2.5
+    rule = gate.rules[0]
+    assert isinstance(rule, config.IntrusionRule)
+    assert rule.min_dwell_s == 2.5
     assert cfg.cameras[1].loop is True
     assert cfg.sinks.jsonl is not None
     assert cfg.sinks.jsonl.path == "/tmp/events.jsonl"
@@ -60,6 +62,10 @@ def test_env_default_and_escape() -> None:
     assert cfg.sinks.jsonl is not None
     assert cfg.sinks.jsonl.path == "c$x"
 
+
+CAM_Z = (
+    "cameras:\n  - id: a\n    url: a.mp4\n    zones: [{id: z, polygon: [[0, 0], [1, 0], [1, 1]]}]\n"
+)
 
 # (yaml, expected path, expected words in the message, expected line or None)
 BAD: list[tuple[str, str, str, int | None]] = [
@@ -204,10 +210,64 @@ BAD: list[tuple[str, str, str, int | None]] = [
         1,
     ),
     (
-        "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: fire}]\n",
+        "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: person_down}]\n",
         "cameras[0].rules[0].type",
-        "not implemented in this version",
+        "person_down needs classified detections (person): give this camera a detector",
         4,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n    rules: [{type: weapon, k: 6, n: 5}]\n",
+        "cameras[0].rules[0].k",
+        "k (6) must not exceed n (5)",
+        4,
+    ),
+    (
+        f"{CAM_Z}    rules:\n      - {{type: density, zones: [z]}}\n",
+        "cameras[0].rules[0].zones[0]",
+        "needs area_m2, or the camera a calibration",
+        6,
+    ),
+    (
+        f"{CAM_Z}    rules:\n      - {{type: wrong_way, zones: [z]}}\n",
+        "cameras[0].rules[0].direction_deg",
+        "exactly one of direction_deg and lane",
+        6,
+    ),
+    (
+        f"{CAM_Z}    rules:\n      - {{type: person_down, exclude_zones: [bench]}}\n",
+        "cameras[0].rules[0].exclude_zones[0]",
+        "unknown zone 'bench'",
+        6,
+    ),
+    (
+        f"{CAM_Z}"
+        "    rules:\n      - type: intrusion\n        zones: [z]\n        timezone: Mars/Base\n",
+        "cameras[0].rules[0].timezone",
+        "unknown time zone 'Mars/Base'",
+        8,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n"
+        "    rules: [{type: intrusion, zones: [z], schedule: [{start: '25:00'}]}]\n",
+        "cameras[0].rules[0].schedule[0].start",
+        "matching regex",
+        4,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n"
+        "    rules: [{type: density, zones: [z], warning: 5}]\n"
+        "    zones: [{id: z, area_m2: 10, polygon: [[0, 0], [1, 0], [1, 1]]}]\n",
+        "cameras[0].rules[0].alert",
+        "alert (4.0) must exceed warning (5.0)",
+        4,
+    ),
+    (
+        "cameras:\n  - id: a\n    url: a.mp4\n    calibration:\n"
+        "      image_points: [[0, 0], [1, 0], [1, 1], [0, 1]]\n"
+        "      ground_points: [[0, 0], [1, 0], [1, 1]]\n",
+        "cameras[0].calibration.ground_points",
+        "expected at least 4 entries, got 3",
+        6,
     ),
 ]
 
@@ -303,6 +363,15 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         config.Camera,
         config.Zone,
         config.IntrusionRule,
+        config.ScheduleWindow,
+        config.WrongWayRule,
+        config.WeaponRule,
+        config.FireRule,
+        config.CrowdMovementRule,
+        config.PersonDownRule,
+        config.DensityRule,
+        config.AbandonedObjectRule,
+        config.Calibration,
         config.MotionConfig,
         config.DetectorConfig,
         config.TrackingConfig,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vsa_stream.config import IntrusionRule, Zone
+from scripted import run
+from vsa_stream.config import IntrusionRule, ScheduleWindow, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.intrusion import IntrusionRunner
@@ -86,3 +87,28 @@ def test_finish_closes_open_events() -> None:
     closed = r.finish(None, "engine stopped")
     assert [(e.state, e.reason) for e in closed] == [("closed", "engine stopped")]
     assert closed[0].id == events[0].id
+
+
+def test_schedule_counts_presence_only_inside_its_windows() -> None:
+    night = [ScheduleWindow(start="22:00", end="06:00")]
+    rule = IntrusionRule(zones=["z"], min_dwell_s=1.0, schedule=night, timezone="Europe/Paris")
+    # 2023-11-14 22:30 in Paris (UTC+1) is 21:30 UTC; 12:00 Paris is 11:00 UTC
+    at_night = run(IntrusionRunner("cam", rule, [ZONE]), [[INSIDE]] * 30, wall0=1699997400.0)
+    assert [e.state for e in at_night] == ["open"]
+    at_noon = run(IntrusionRunner("cam", rule, [ZONE]), [[INSIDE]] * 30, wall0=1699959600.0)
+    assert at_noon == []
+
+
+def test_schedule_end_closes_an_ongoing_intrusion() -> None:
+    # 05:59:55 Paris on a Wednesday: the night window ends 5 s into the clip
+    rule = IntrusionRule(
+        zones=["z"],
+        min_dwell_s=1.0,
+        exit_grace_s=0.5,
+        schedule=[ScheduleWindow(days=["tue"], start="22:00", end="06:00")],
+        timezone="Europe/Paris",
+    )
+    events = run(IntrusionRunner("cam", rule, [ZONE]), [[INSIDE]] * 100, wall0=1700024395.0)
+    assert [e.state for e in events] == ["open", "closed"]
+    assert events[1].end_s is not None
+    assert abs(events[1].end_s - 4.9) < 1e-9

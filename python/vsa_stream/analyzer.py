@@ -12,8 +12,8 @@ from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConf
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
-from vsa_stream.perception import BlobTracker, MotionPerception, ObjectPerception
-from vsa_stream.rules import RuleRunner, build_rules
+from vsa_stream.perception import BlobTracker, MotionPerception, ObjectPerception, SceneSignals
+from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["Analyzer"]
@@ -55,6 +55,9 @@ class Analyzer:
         else:
             self.blobs = BlobTracker(tracking, camera.fps)
         self.rules: list[RuleRunner] = build_rules(camera)
+        needs = needed_signals(camera)
+        self.signals = SceneSignals(needs - {"foreground"}, camera.fps)
+        self._foreground = "foreground" in needs
         self.analysed = 0
         self._last: Observation | None = None
 
@@ -69,6 +72,9 @@ class Analyzer:
             assert self.blobs is not None
             detections, detected = self.blobs.track(blobs), True
         wall = time.time() - (time.monotonic() - frame.wall)
+        signals = self.signals.observe(frame)
+        if self._foreground:
+            signals["foreground"] = self.perception.foreground()
         obs = Observation(
             self.camera_id,
             frame.index,
@@ -78,6 +84,7 @@ class Analyzer:
             frame.height,
             detections,
             detected=detected,
+            **signals,
         )
         self._last = obs
         if self.observe is not None:

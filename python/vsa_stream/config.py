@@ -19,14 +19,18 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
+import numpy as np
 
+from vsa_stream import _core
 from vsa_stream.config_yaml import YamlDocument, parse_yaml
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
@@ -35,19 +39,28 @@ from vsa_stream.redact import redact_text, redact_url
 __all__ = [
     "LEGAL_PROFILES",
     "SITUATIONS",
+    "AbandonedObjectRule",
+    "Calibration",
     "Camera",
     "Config",
+    "CrowdMovementRule",
+    "DensityRule",
     "DetectorConfig",
+    "FireRule",
     "IntrusionRule",
     "JsonlSink",
     "LoggingConfig",
     "MotionConfig",
+    "PersonDownRule",
     "Privacy",
     "Rule",
+    "ScheduleWindow",
     "ServerConfig",
     "Sinks",
     "StdoutSink",
     "TrackingConfig",
+    "WeaponRule",
+    "WrongWayRule",
     "Zone",
     "json_schema",
     "load",
@@ -70,7 +83,7 @@ SITUATIONS: tuple[str, ...] = (
 LEGAL_PROFILES: dict[str, tuple[str, ...]] = {"fr-2023": SITUATIONS}
 
 #: Situation types this version of the engine can run.
-IMPLEMENTED: tuple[str, ...] = ("intrusion",)
+IMPLEMENTED: tuple[str, ...] = SITUATIONS
 
 _ID = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 _Point = tuple[float, float]
@@ -87,6 +100,24 @@ class Zone(_Base):
     polygon: Annotated[list[_Point], msgspec.Meta(min_length=3)]
     units: Literal["normalized", "pixels"] = "normalized"
     anchor: Literal["bottom_center", "center"] = "bottom_center"
+    area_m2: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
+
+
+_Seconds = Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)]
+_Cooldown = Annotated[float, msgspec.Meta(ge=0.0, le=86400.0)]
+_Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+_Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HHMM = Annotated[str, msgspec.Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+_DAYS: list[_Day] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class ScheduleWindow(_Base):
+    """When a rule is active: ``start``..``end`` (``HH:MM``) on ``days``; wraps midnight when
+    ``end`` is earlier than ``start`` (the night belongs to the day it starts on)."""
+
+    days: list[_Day] = msgspec.field(default_factory=lambda: list(_DAYS))
+    start: _HHMM = "00:00"
+    end: _HHMM = "24:00"
 
 
 class IntrusionRule(_Base, tag="intrusion", tag_field="type"):
@@ -101,9 +132,152 @@ class IntrusionRule(_Base, tag="intrusion", tag_field="type"):
     min_dwell_s: Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)] = 1.0
     exit_grace_s: Annotated[float, msgspec.Meta(ge=0.0, le=600.0)] = 1.0
     cooldown_s: Annotated[float, msgspec.Meta(ge=0.0, le=86400.0)] = 10.0
+    schedule: list[ScheduleWindow] = msgspec.field(default_factory=list)
+    timezone: str = "UTC"
 
 
-Rule = IntrusionRule
+class WrongWayRule(_Base, tag="wrong_way", tag_field="type"):
+    """A track moving against the allowed direction of a zone.
+
+    The allowed direction is ``direction_deg`` (0 = right, 90 = down the image, 180 = left,
+    270 = up) or, along a curved lane, the direction of the nearest segment of ``lane`` (a
+    polyline drawn in the allowed direction).
+    """
+
+    zones: Annotated[list[_ID], msgspec.Meta(min_length=1)]
+    direction_deg: Annotated[float, msgspec.Meta(ge=0.0, lt=360.0)] | None = None
+    lane: Annotated[list[_Point], msgspec.Meta(min_length=2)] | None = None
+    units: Literal["normalized", "pixels"] = "normalized"
+    tolerance_deg: Annotated[float, msgspec.Meta(ge=0.0, le=180.0)] = 60.0
+    classes: list[str] = msgspec.field(default_factory=lambda: ["person", "vehicle"])
+    min_track_age_s: _Seconds = 1.0
+    min_displacement_px: Annotated[float, msgspec.Meta(ge=0.0)] = 30.0
+    min_displacement_m: Annotated[float, msgspec.Meta(gt=0.0)] | None = None
+    window_s: Annotated[float, msgspec.Meta(gt=0.0, le=60.0)] = 2.0
+    min_duration_s: _Seconds = 0.5
+    exit_grace_s: _Seconds = 1.0
+    cooldown_s: _Cooldown = 10.0
+
+
+class WeaponRule(_Base, tag="weapon", tag_field="type"):
+    """A weapon class of a user-supplied detector, seen in ``k`` of ``n`` consecutive frames."""
+
+    zones: list[_ID] = msgspec.field(default_factory=list)
+    classes: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["weapon"]
+    )
+    min_score: _Fraction = 0.5
+    k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    n: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    exit_grace_s: _Seconds = 2.0
+    cooldown_s: _Cooldown = 30.0
+
+
+class FireRule(_Base, tag="fire", tag_field="type"):
+    """Fire start: flame-colour and flicker evidence (Rust), or fire/smoke detector classes."""
+
+    zones: list[_ID] = msgspec.field(default_factory=list)
+    min_score: _Fraction = 0.5
+    min_cells: Annotated[int, msgspec.Meta(ge=1)] = 1
+    min_growth: Annotated[float, msgspec.Meta(ge=-1.0, le=100.0)] = -0.2
+    classes: list[str] = msgspec.field(default_factory=lambda: ["fire", "smoke"])
+    min_class_score: _Fraction = 0.5
+    min_duration_s: _Seconds = 2.0
+    exit_grace_s: _Seconds = 3.0
+    cooldown_s: _Cooldown = 60.0
+
+
+_CrowdKind = Literal["surge", "dispersal", "convergence", "running"]
+
+
+class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
+    """Motion-field anomalies against a baseline learnt on the same camera (robust z-scores)."""
+
+    zones: list[_ID] = msgspec.field(default_factory=list)
+    kinds: Annotated[list[_CrowdKind], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["surge", "dispersal", "convergence", "running"]
+    )
+    baseline_s: Annotated[float, msgspec.Meta(ge=5.0, le=3600.0)] = 120.0
+    min_baseline_s: Annotated[float, msgspec.Meta(ge=1.0, le=3600.0)] = 20.0
+    z_threshold: Annotated[float, msgspec.Meta(gt=0.0, le=100.0)] = 4.0
+    min_speed: Annotated[float, msgspec.Meta(ge=0.0)] = 1.0
+    min_divergence: Annotated[float, msgspec.Meta(ge=0.0)] = 0.02
+    min_coherence: _Fraction = 0.7
+    min_area: _Fraction = 0.1
+    min_duration_s: _Seconds = 1.0
+    exit_grace_s: _Seconds = 2.0
+    cooldown_s: _Cooldown = 30.0
+
+
+class PersonDownRule(_Base, tag="person_down", tag_field="type"):
+    """A person track that falls, then stays low and still for ``min_down_s``."""
+
+    zones: list[_ID] = msgspec.field(default_factory=list)
+    exclude_zones: list[_ID] = msgspec.field(default_factory=list)
+    classes: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["person"]
+    )
+    fall_window_s: Annotated[float, msgspec.Meta(gt=0.0, le=10.0)] = 1.5
+    min_drop: Annotated[float, msgspec.Meta(gt=0.0, lt=1.0)] = 0.4
+    lying_aspect: Annotated[float, msgspec.Meta(gt=0.0, le=10.0)] = 1.2
+    max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.3
+    min_down_s: _Seconds = 5.0
+    exit_grace_s: _Seconds = 2.0
+    cooldown_s: _Cooldown = 60.0
+
+
+class DensityRule(_Base, tag="density", tag_field="type"):
+    """Persons per m² in a zone above a warning or alert level, sustained."""
+
+    zones: Annotated[list[_ID], msgspec.Meta(min_length=1)]
+    source: Literal["tracks", "occupancy"] = "tracks"
+    classes: Annotated[list[str], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: ["person"]
+    )
+    warning: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 2.0
+    alert: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 4.0
+    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 5.0
+    smooth_s: Annotated[float, msgspec.Meta(ge=0.0, le=600.0)] = 2.0
+    min_duration_s: _Seconds = 10.0
+    exit_grace_s: _Seconds = 5.0
+    cooldown_s: _Cooldown = 60.0
+
+
+class AbandonedObjectRule(_Base, tag="abandoned_object", tag_field="type"):
+    """An object left still for ``min_static_s`` with no person near it for ``owner_gone_s``."""
+
+    zones: list[_ID] = msgspec.field(default_factory=list)
+    exclude_zones: list[_ID] = msgspec.field(default_factory=list)
+    classes: list[str] = msgspec.field(default_factory=lambda: ["bag"])
+    use_static_evidence: bool = True
+    min_static_s: _Seconds = 60.0
+    owner_radius: Annotated[float, msgspec.Meta(gt=0.0, le=1.0)] = 0.1
+    owner_gone_s: _Seconds = 10.0
+    min_size: _Fraction = 0.0005
+    max_size: _Fraction = 0.05
+    max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.2
+    exit_grace_s: _Seconds = 2.0
+    cooldown_s: _Cooldown = 60.0
+
+
+Rule = (
+    WrongWayRule
+    | IntrusionRule
+    | WeaponRule
+    | FireRule
+    | CrowdMovementRule
+    | PersonDownRule
+    | DensityRule
+    | AbandonedObjectRule
+)
+
+
+class Calibration(_Base):
+    """Image ↔ ground-plane homography from at least four point pairs (ground in metres)."""
+
+    image_points: Annotated[list[_Point], msgspec.Meta(min_length=4)]
+    ground_points: Annotated[list[_Point], msgspec.Meta(min_length=4)]
+    units: Literal["normalized", "pixels"] = "normalized"
 
 
 class MotionConfig(_Base):
@@ -130,6 +304,8 @@ class Camera(_Base):
     zones: list[Zone] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
     motion: MotionConfig | None = None
+    calibration: Calibration | None = None
+    max_alerts_per_minute: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 20
     detectors: list[_ID] | None = None
     detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
 
@@ -487,15 +663,30 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
             zone_ids.setdefault(zone.id, k)
             problems.extend(((*zat, *p), m) for p, m in _polygon_problems(zone))
         for k, rule in enumerate(camera.rules):
-            for n, zone_id in enumerate(rule.zones):
-                if zone_id not in zone_ids:
-                    known = ", ".join(zone_ids) or "none defined"
-                    problems.append(
-                        (
-                            (*at, "rules", k, "zones", n),
-                            f"unknown zone {zone_id!r}; this camera's zones: {known}",
+            for key in ("zones", "exclude_zones"):
+                for n, zone_id in enumerate(getattr(rule, key, [])):
+                    if zone_id not in zone_ids:
+                        known = ", ".join(zone_ids) or "none defined"
+                        problems.append(
+                            (
+                                (*at, "rules", k, key, n),
+                                f"unknown zone {zone_id!r}; this camera's zones: {known}",
+                            )
                         )
+            problems.extend(((*at, "rules", k, *p), m) for p, m in _rule_problems(camera, rule))
+            classes = _detector_classes(rule)
+            if classes is not None and not config.detectors_for(camera):
+                problems.append(
+                    (
+                        (*at, "rules", k, "type"),
+                        f"{rule.__struct_config__.tag} needs classified detections "
+                        f"({', '.join(classes)}): give this camera a detector (detectors)",
                     )
+                )
+        if camera.calibration is not None:
+            problems.extend(
+                ((*at, "calibration", *p), m) for p, m in _calibration_problems(camera.calibration)
+            )
     if not any(camera.enabled for camera in config.cameras):
         problems.append((("cameras",), "every camera has enabled: false; nothing would run"))
     detector_ids: dict[str, int] = {}
@@ -529,6 +720,97 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         if problem:
             problems.append((("sinks", "jsonl", "path"), problem))
     return problems
+
+
+def _rule_problems(camera: Camera, rule: Rule) -> list[tuple[tuple[str | int, ...], str]]:
+    """Cross-field checks of one rule."""
+    zones = {z.id: z for z in camera.zones}
+    if isinstance(rule, IntrusionRule):
+        try:
+            zoneinfo.ZoneInfo(rule.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return [(("timezone",), f"unknown time zone {rule.timezone!r} (e.g. Europe/Paris)")]
+        for n, window in enumerate(rule.schedule):
+            if window.start == window.end:
+                return [(("schedule", n, "end"), "end equals start: the window is empty")]
+    if isinstance(rule, WrongWayRule):
+        if (rule.direction_deg is None) == (rule.lane is None):
+            return [(("direction_deg",), "give exactly one of direction_deg and lane")]
+        if rule.lane is not None and rule.units == "normalized":
+            for n, (x, y) in enumerate(rule.lane):
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    return [
+                        (
+                            ("lane", n),
+                            f"normalized coordinates must lie in [0, 1], got ({x}, {y}); "
+                            "set units: pixels for pixel coordinates",
+                        )
+                    ]
+        if rule.min_displacement_m is not None and camera.calibration is None:
+            return [
+                (
+                    ("min_displacement_m",),
+                    "metres need the camera's calibration (or use min_displacement_px)",
+                )
+            ]
+    if isinstance(rule, WeaponRule) and rule.k > rule.n:
+        return [(("k",), f"k ({rule.k}) must not exceed n ({rule.n})")]
+    if isinstance(rule, DensityRule):
+        if rule.alert <= rule.warning:
+            return [(("alert",), f"alert ({rule.alert}) must exceed warning ({rule.warning})")]
+        for n, zone_id in enumerate(rule.zones):
+            zone = zones.get(zone_id)
+            if zone is not None and zone.area_m2 is None and camera.calibration is None:
+                return [
+                    (
+                        ("zones", n),
+                        f"zone {zone_id!r} needs area_m2, or the camera a calibration, "
+                        "to measure persons per m²",
+                    )
+                ]
+    if isinstance(rule, CrowdMovementRule) and rule.min_baseline_s > rule.baseline_s:
+        return [(("min_baseline_s",), "must not exceed baseline_s")]
+    if isinstance(rule, AbandonedObjectRule) and rule.min_size >= rule.max_size:
+        return [(("max_size",), f"must exceed min_size ({rule.min_size})")]
+    return []
+
+
+def _detector_classes(rule: Rule) -> list[str] | None:
+    """The classes of a rule that can only fire on classified detections (not motion blobs)."""
+    if isinstance(rule, WeaponRule | PersonDownRule):
+        return rule.classes
+    if isinstance(rule, DensityRule) and rule.source == "tracks":
+        return rule.classes
+    return None
+
+
+def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...], str]]:
+    if len(cal.image_points) != len(cal.ground_points):
+        return [
+            (
+                ("ground_points",),
+                f"expected as many points as image_points ({len(cal.image_points)}), "
+                f"got {len(cal.ground_points)}",
+            )
+        ]
+    for key, points in (("image_points", cal.image_points), ("ground_points", cal.ground_points)):
+        for n, (x, y) in enumerate(points):
+            if not (math.isfinite(x) and math.isfinite(y)):
+                return [((key, n), f"coordinates must be finite numbers, got ({x}, {y})")]
+            if (
+                key == "image_points"
+                and cal.units == "normalized"
+                and not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0)
+            ):
+                return [((key, n), f"normalized coordinates must lie in [0, 1], got ({x}, {y})")]
+    try:
+        _core.Homography(
+            np.array(cal.image_points, dtype=np.float64),
+            np.array(cal.ground_points, dtype=np.float64),
+        )
+    except ValueError as exc:
+        return [(("image_points",), f"no usable homography: {exc}")]
+    return []
 
 
 def _writable_file_problem(path: str) -> str | None:

@@ -39,12 +39,14 @@ class Evidence(msgspec.Struct, kw_only=True):
         stream_time_s: position of that frame in the stream, seconds.
         boxes: ``(x0, y0, x1, y1)`` of the objects concerned, normalised to the frame size.
         values: the measured values that fired the rule (``dwell_s``, ``objects``, ...).
+        track_ids: the tracks concerned: small integers local to one camera and one run.
     """
 
     frame_index: int
     stream_time_s: float
     boxes: list[tuple[float, float, float, float]] = msgspec.field(default_factory=list)
     values: dict[str, float] = msgspec.field(default_factory=dict)
+    track_ids: list[int] = msgspec.field(default_factory=list)
 
 
 class Event(msgspec.Struct, kw_only=True):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Detection", "Observation"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Detection", "FireEvidence", "FlowField", "Foreground", "Observation", "StaticObject"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,67 @@ class Detection:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowField:
+    """The grid motion field between the previous analysed frame and this one.
+
+    Cell ``(r, c)`` covers pixels ``[c*cell, (c+1)*cell) x [r*cell, (r+1)*cell)``. Speeds are in
+    pixels per analysed frame.
+
+    Attributes:
+        cell: cell side in pixels of the frame.
+        flow: ``(rows, cols, 2)`` float32 ``(dx, dy)`` per cell.
+        confidence: ``(rows, cols)`` float32 in [0, 1]; low for flat or lost cells.
+        divergence: ``(rows, cols)`` float32, > 0 where the motion spreads out.
+    """
+
+    cell: int
+    flow: NDArray[np.float32]
+    confidence: NDArray[np.float32]
+    divergence: NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class FireEvidence:
+    """Flame-colour and flicker evidence per grid cell (see ``_core.FireDetector``).
+
+    Attributes:
+        cell: cell side in pixels of the frame.
+        score: ``(rows, cols)`` float32 fire score in [0, 1].
+        colour: ``(rows, cols)`` float32 fire-coloured fraction of each cell in this frame.
+        growth: ``(rows, cols)`` float32 change of the colour fraction over the window.
+    """
+
+    cell: int
+    score: NDArray[np.float32]
+    colour: NDArray[np.float32]
+    growth: NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class StaticObject:
+    """A region of the frame that appeared and stayed still (static-object evidence).
+
+    Attributes:
+        x0, y0, x1, y1: its box in pixels.
+        since_s: stream time at which it became still.
+    """
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    since_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Foreground:
+    """The foreground mask of the frame, downscaled by ``factor`` (non-zero: foreground)."""
+
+    factor: int
+    mask: NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """Everything rules learn from one analysed frame.
 
@@ -51,7 +115,18 @@ class Observation:
     height: int
     detections: list[Detection] = field(default_factory=list)
     detected: bool = True
+    # Scene signals, computed only when a rule of the camera needs them (None otherwise).
+    flow: FlowField | None = None
+    fire: FireEvidence | None = None
+    static_objects: list[StaticObject] | None = None
+    foreground: Foreground | None = None
 
     def normalised(self, d: Detection) -> tuple[float, float, float, float]:
         """The box of ``d`` in 0..1 coordinates of this frame."""
         return (d.x0 / self.width, d.y0 / self.height, d.x1 / self.width, d.y1 / self.height)
+
+    def normalised_box(
+        self, x0: float, y0: float, x1: float, y1: float
+    ) -> tuple[float, float, float, float]:
+        """A pixel box in 0..1 coordinates of this frame."""
+        return (x0 / self.width, y0 / self.height, x1 / self.width, y1 / self.height)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vsa_stream import _core
 from vsa_stream.config import MotionConfig
 from vsa_stream.log import get_logger
-from vsa_stream.observation import Detection
+from vsa_stream.observation import Detection, Foreground
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["MotionPerception"]
@@ -52,3 +52,9 @@ class MotionPerception:
             self._detector = detector
         blobs = detector.process(frame.luma)
         return [Detection(float(b.x0), float(b.y0), float(b.x1), float(b.y1)) for b in blobs]
+
+    def foreground(self) -> Foreground | None:
+        """The cleaned foreground mask of the last frame (downscaled), None before the first."""
+        if self._detector is None:
+            return None
+        return Foreground(self._detector.factor, self._detector.foreground())

@@ -2,16 +2,86 @@
 
 from __future__ import annotations
 
-from vsa_stream.config import Camera
+from vsa_stream.config import (
+    AbandonedObjectRule,
+    Camera,
+    CrowdMovementRule,
+    DensityRule,
+    FireRule,
+    IntrusionRule,
+    PersonDownRule,
+    Rule,
+    WeaponRule,
+    WrongWayRule,
+)
+from vsa_stream.rules.abandoned_object import AbandonedObjectRunner
 from vsa_stream.rules.base import RuleRunner
+from vsa_stream.rules.crowd_movement import CrowdMovementRunner
+from vsa_stream.rules.density import DensityRunner
+from vsa_stream.rules.fire import FireRunner
 from vsa_stream.rules.intrusion import IntrusionRunner
+from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.person_down import PersonDownRunner
+from vsa_stream.rules.weapon import WeaponRunner
+from vsa_stream.rules.wrong_way import WrongWayRunner
 
-__all__ = ["IntrusionRunner", "RuleRunner", "build_rules"]
+__all__ = [
+    "AbandonedObjectRunner",
+    "CrowdMovementRunner",
+    "DensityRunner",
+    "FireRunner",
+    "IntrusionRunner",
+    "Lifecycle",
+    "PersonDownRunner",
+    "RuleRunner",
+    "StormGuard",
+    "Timing",
+    "Trigger",
+    "WeaponRunner",
+    "WrongWayRunner",
+    "build_rule",
+    "build_rules",
+    "needed_signals",
+]
+
+
+def build_rule(camera: Camera, rule: Rule, storm: StormGuard | None = None) -> RuleRunner:
+    """The runner of one rule of ``camera``."""
+    cid, zones, cal = camera.id, camera.zones, camera.calibration
+    if isinstance(rule, IntrusionRule):
+        return IntrusionRunner(cid, rule, zones, storm)
+    if isinstance(rule, WrongWayRule):
+        return WrongWayRunner(cid, rule, zones, cal, storm)
+    if isinstance(rule, WeaponRule):
+        return WeaponRunner(cid, rule, zones, storm)
+    if isinstance(rule, FireRule):
+        return FireRunner(cid, rule, zones, storm)
+    if isinstance(rule, CrowdMovementRule):
+        return CrowdMovementRunner(cid, rule, zones, storm)
+    if isinstance(rule, PersonDownRule):
+        return PersonDownRunner(cid, rule, zones, storm)
+    if isinstance(rule, DensityRule):
+        return DensityRunner(cid, rule, zones, cal, storm)
+    return AbandonedObjectRunner(cid, rule, zones, storm)
 
 
 def build_rules(camera: Camera) -> list[RuleRunner]:
-    """A runner for each rule configured on ``camera``."""
-    runners: list[RuleRunner] = []
+    """A runner for each rule configured on ``camera``, sharing the camera's storm guard."""
+    storm = StormGuard(camera.id, camera.max_alerts_per_minute)
+    return [build_rule(camera, rule, storm) for rule in camera.rules]
+
+
+def needed_signals(camera: Camera) -> frozenset[str]:
+    """Scene signals the rules of ``camera`` read from observations: ``flow``, ``fire``,
+    ``static_objects``, ``foreground``. Perception computes only these."""
+    needs: set[str] = set()
     for rule in camera.rules:
-        runners.append(IntrusionRunner(camera.id, rule, camera.zones))
-    return runners
+        if isinstance(rule, CrowdMovementRule):
+            needs.add("flow")
+        elif isinstance(rule, FireRule):
+            needs.add("fire")
+        elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:
+            needs.add("static_objects")
+        elif isinstance(rule, DensityRule) and rule.source == "occupancy":
+            needs.add("foreground")
+    return frozenset(needs)

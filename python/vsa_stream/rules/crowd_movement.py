@@ -1,0 +1,171 @@
+"""``crowd_movement``: surge, dispersal, convergence or running, against a learnt baseline.
+
+Per zone (or the whole frame), each frame's motion field gives, over its confident cells
+moving at least ``_MOVING`` px/frame: the mean speed, the mean divergence, the coherence
+(``|mean vector| / mean |vector|``) and the moving fraction of the zone. A rolling baseline of
+the last ``baseline_s`` seconds of normal frames gives robust z-scores (median and MAD). Once
+the baseline spans ``min_baseline_s``, a frame is anomalous when, with at least ``min_area``
+of the zone moving:
+
+- ``surge``: speed z ≥ ``z_threshold`` and speed ≥ ``min_speed``;
+- ``running``: the same, with coherence ≥ ``min_coherence`` (everyone the same way);
+- ``dispersal`` / ``convergence``: divergence z ≥ ``z_threshold`` (≤ −) and
+  ``|divergence| ≥ min_divergence``.
+
+Anomalous frames and frames during an event are kept out of the baseline, so it does not learn
+the anomaly. False-positive controls: the baseline itself (a dense but calm crowd, or a
+platform at rush hour, is normal for its camera), robust statistics with floors (noise of an
+empty scene is not a baseline of zero), the minimum area and speed, ``min_duration_s``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vsa_stream.config import CrowdMovementRule, Zone
+from vsa_stream.events import Event
+from vsa_stream.observation import FlowField, Observation
+from vsa_stream.rules.common import CellMasks, Zones, whole_frame_key
+from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+
+__all__ = ["CrowdMovementRunner", "robust_z"]
+
+_CONFIDENT = 0.25  # cell confidence below which a cell is ignored
+_MOVING = 0.5  # px/frame: a cell slower than this is not moving
+_SPEED_FLOOR = 0.1  # px/frame, and 10% of the median: the smallest speed spread
+_DIVERGENCE_FLOOR = 0.005  # 1/frame: the smallest divergence spread
+
+
+def robust_z(value: float, history: NDArray[np.float64], floor: float) -> float:
+    """``(value - median) / max(1.4826 * MAD, floor)`` of ``history``.
+
+    Example:
+        >>> round(robust_z(10.0, np.array([1.0, 2.0, 3.0, 4.0, 5.0]), 0.1), 2)
+        4.72
+        >>> robust_z(10.0, np.array([2.0, 2.0, 2.0]), 0.1)  # no spread: the floor
+        80.0
+    """
+    median = float(np.median(history))
+    mad = float(np.median(np.abs(history - median)))
+    return (value - median) / max(1.4826 * mad, floor)
+
+
+class _Baseline:
+    def __init__(self) -> None:
+        self.samples: deque[tuple[float, float, float]] = deque()
+
+    def add(self, time_s: float, speed: float, divergence: float, keep_s: float) -> None:
+        self.samples.append((time_s, speed, divergence))
+        while self.samples and time_s - self.samples[0][0] > keep_s:
+            self.samples.popleft()
+
+    def span(self, time_s: float) -> float:
+        return time_s - self.samples[0][0] if self.samples else 0.0
+
+
+class CrowdMovementRunner:
+    """Runs one ``crowd_movement`` rule of one camera."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        rule: CrowdMovementRule,
+        zones: list[Zone],
+        storm: StormGuard | None = None,
+    ) -> None:
+        self.rule = rule
+        self._zones = Zones(rule.zones, zones)
+        self._cells = CellMasks(self._zones)
+        self._baselines: dict[str, _Baseline] = {}
+        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
+        self.lifecycle = Lifecycle(
+            camera_id, "crowd_movement", timing, storm, clear_reason="motion back to normal"
+        )
+
+    def update(self, obs: Observation) -> list[Event]:
+        """Feed one frame; returns the event revisions it produced."""
+        flow = obs.flow
+        triggers: list[Trigger] = []
+        if flow is not None:
+            masks = self._cells.masks(obs, flow.cell, flow.confidence.shape)
+            for zone in self._zones.of(obs):
+                key = whole_frame_key if zone is None else zone.id
+                zone_id = None if zone is None else zone.id
+                trigger = self._judge(obs, key, flow, masks[zone_id])
+                if trigger is not None:
+                    trigger.zone_id = zone_id
+                    triggers.append(trigger)
+        return self.lifecycle.step(obs, triggers)
+
+    def _judge(
+        self, obs: Observation, key: str, flow: FlowField, mask: NDArray[np.bool_]
+    ) -> Trigger | None:
+        rule = self.rule
+        zone_cells = int(mask.sum())
+        if zone_cells == 0:
+            return None
+        used = mask & (flow.confidence >= _CONFIDENT)
+        vectors = flow.flow[used].astype(np.float64)
+        speeds = np.hypot(vectors[:, 0], vectors[:, 1])
+        moving = speeds >= _MOVING
+        divs = flow.divergence[used][moving]
+        if moving.any():
+            speed = float(speeds[moving].mean())
+            divergence = float(divs.mean())
+            mean_vector = vectors[moving].mean(axis=0)
+            coherence = float(np.hypot(*mean_vector)) / speed
+        else:
+            speed = divergence = coherence = 0.0
+        area = float(moving.sum()) / zone_cells
+        baseline = self._baselines.setdefault(key, _Baseline())
+        kinds: list[str] = []
+        values: dict[str, float] = {}
+        if baseline.span(obs.time_s) >= rule.min_baseline_s:
+            history = np.array(baseline.samples, dtype=np.float64)
+            median_speed = float(np.median(history[:, 1]))
+            speed_z = robust_z(speed, history[:, 1], max(_SPEED_FLOOR, 0.1 * median_speed))
+            div_z = robust_z(divergence, history[:, 2], _DIVERGENCE_FLOOR)
+            if area >= rule.min_area:
+                if speed_z >= rule.z_threshold and speed >= rule.min_speed:
+                    kinds.append("running" if coherence >= rule.min_coherence else "surge")
+                if div_z >= rule.z_threshold and divergence >= rule.min_divergence:
+                    kinds.append("dispersal")
+                if div_z <= -rule.z_threshold and divergence <= -rule.min_divergence:
+                    kinds.append("convergence")
+            kinds = [k for k in kinds if k in rule.kinds]
+            values = {
+                "speed": round(speed, 3),
+                "speed_z": round(speed_z, 2),
+                "baseline_speed": round(median_speed, 3),
+                "divergence": round(divergence, 4),
+                "divergence_z": round(div_z, 2),
+                "coherence": round(coherence, 3),
+                "moving_fraction": round(area, 3),
+            }
+        if not kinds:
+            if self.lifecycle.since(key, obs.time_s) is None:
+                baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
+            return None
+        values.update({f"kind_{k}": 1.0 for k in kinds})
+        rows, cols = np.nonzero(used)
+        rows, cols = rows[moving], cols[moving]
+        c = flow.cell
+        box = obs.normalised_box(
+            float(cols.min() * c),
+            float(rows.min() * c),
+            float(min(obs.width, (cols.max() + 1) * c)),
+            float(min(obs.height, (rows.max() + 1) * c)),
+        )
+        return Trigger(
+            key=key,
+            boxes=[box],  # the moving cells of the zone
+            values=values,
+            peak=("speed_z", "speed"),
+        )
+
+    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
+        """Close every open event (end of stream, shutdown)."""
+        return self.lifecycle.finish(obs, reason)

@@ -1,0 +1,176 @@
+"""``wrong_way``: a person or vehicle moving against the allowed direction of a zone.
+
+For every track inside a zone, the heading is the least-squares velocity of its anchor over
+the last ``window_s`` seconds; it is judged (Rust ``heading_check``) once the track is
+``min_track_age_s`` old and has moved ``min_displacement_px`` (and ``min_displacement_m`` on
+the ground, with a calibration) over that window, and is *against* when more than
+``tolerance_deg`` off the allowed direction: ``direction_deg``, or the direction of the nearest
+segment of the ``lane`` polyline. The zone's condition holds while a track is against; one
+event per zone merges every such track.
+
+False-positive controls: track age (new tracks have noisy headings), net displacement (a
+person standing and swaying, tracker jitter), the tolerance cone (people crossing at an
+angle), classes, and ``min_duration_s`` of sustained wrong-way motion.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from vsa_stream import _core
+from vsa_stream.config import Calibration, WrongWayRule, Zone
+from vsa_stream.events import Event
+from vsa_stream.observation import Detection, Observation
+from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
+from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+
+__all__ = ["WrongWayRunner", "lane_direction"]
+
+
+def lane_direction(lane: list[tuple[float, float]], x: float, y: float) -> float:
+    """Direction (degrees, 90 = down the image) of the lane segment nearest to ``(x, y)``.
+
+    Example:
+        >>> lane_direction([(0.0, 0.0), (100.0, 0.0), (100.0, 100.0)], 95.0, 80.0)
+        90.0
+    """
+    best, best_d = 0.0, math.inf
+    for (x0, y0), (x1, y1) in itertools.pairwise(lane):
+        dx, dy = x1 - x0, y1 - y0
+        length2 = dx * dx + dy * dy
+        if length2 == 0.0:
+            continue
+        t = min(1.0, max(0.0, ((x - x0) * dx + (y - y0) * dy) / length2))
+        d = math.hypot(x - (x0 + t * dx), y - (y0 + t * dy))
+        if d < best_d:
+            best, best_d = math.degrees(math.atan2(dy, dx)) % 360.0, d
+    return best
+
+
+def _velocity(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, float]:
+    t = np.array([p[0] for p in path])
+    xy = np.array([p[1] for p in path])
+    t = t - t.mean()
+    denom = float((t * t).sum())
+    if denom == 0.0:
+        return 0.0, 0.0
+    v = (t[:, None] * (xy - xy.mean(axis=0))).sum(axis=0) / denom
+    return float(v[0]), float(v[1])
+
+
+class WrongWayRunner:
+    """Runs one ``wrong_way`` rule of one camera over its zones."""
+
+    def __init__(
+        self,
+        camera_id: str,
+        rule: WrongWayRule,
+        zones: list[Zone],
+        calibration: Calibration | None = None,
+        storm: StormGuard | None = None,
+    ) -> None:
+        self.rule = rule
+        self._zones = Zones(rule.zones, zones)
+        self._calibration = calibration
+        self._homography: _core.Homography | None = None
+        self._size = (0, 0)
+        self._history = TrackHistory(keep_s=rule.window_s, forget_s=max(1.0, rule.exit_grace_s))
+        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
+        self.lifecycle = Lifecycle(
+            camera_id, "wrong_way", timing, storm, clear_reason="no track against the direction"
+        )
+
+    def _lane(self, obs: Observation) -> list[tuple[float, float]] | None:
+        if self.rule.lane is None:
+            return None
+        if self.rule.units == "pixels":
+            return list(self.rule.lane)
+        return [(x * obs.width, y * obs.height) for x, y in self.rule.lane]
+
+    def _ground(self, obs: Observation) -> _core.Homography | None:
+        if self._calibration is None or self.rule.min_displacement_m is None:
+            return None
+        if self._size != (obs.width, obs.height):
+            self._size = (obs.width, obs.height)
+            self._homography = ground_homography(self._calibration, obs.width, obs.height)
+        return self._homography
+
+    def update(self, obs: Observation) -> list[Event]:
+        """Feed one frame; returns the event revisions it produced."""
+        rule = self.rule
+        tracked = [
+            d for d in obs.detections if d.track_id is not None and matches_class(d, rule.classes)
+        ]
+        self._history.add(obs.time_s, tracked)
+        lane = self._lane(obs)
+        ground = self._ground(obs)
+        triggers: list[Trigger] = []
+        for zone in self._zones.resolve(obs):
+            against: list[tuple[Detection, dict[str, float]]] = []
+            for d in zone.inside(tracked):
+                measured = self._judge(obs, d, zone.anchor, lane, ground)
+                if measured is not None:
+                    against.append((d, measured))
+            if not against:
+                continue
+            fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
+            triggers.append(
+                Trigger(
+                    key=zone.id,
+                    zone_id=zone.id,
+                    boxes=[obs.normalised(d) for d, _ in against],
+                    values={**fastest, "objects": float(len(against))},
+                    track_ids=[d.track_id for d, _ in against if d.track_id is not None],
+                    peak=("speed_px_s",),
+                )
+            )
+        return self.lifecycle.step(obs, triggers)
+
+    def _judge(
+        self,
+        obs: Observation,
+        d: Detection,
+        anchor: str,
+        lane: list[tuple[float, float]] | None,
+        ground: _core.Homography | None,
+    ) -> dict[str, float] | None:
+        rule = self.rule
+        assert d.track_id is not None
+        if self._history.age(d.track_id, obs.time_s) < rule.min_track_age_s:
+            return None
+        path = [(t, anchor_of(p, anchor)) for t, p in self._history.path(d.track_id, -math.inf)]
+        if len(path) < 2:
+            return None
+        (x0, y0), (x1, y1) = path[0][1], path[-1][1]
+        vx, vy = _velocity(path)
+        allowed = rule.direction_deg if lane is None else lane_direction(lane, x1, y1)
+        assert allowed is not None
+        judged, against, heading, speed = _core.heading_check(
+            np.array([[vx, vy]]),
+            np.array([[x1 - x0, y1 - y0]]),
+            allowed,
+            rule.tolerance_deg,
+            rule.min_displacement_px,
+        )
+        if not (judged[0] and against[0]):
+            return None
+        values = {
+            "speed_px_s": round(float(speed[0]), 2),
+            "heading_deg": round(float(heading[0]), 1),
+            "allowed_deg": round(allowed, 1),
+            "displacement_px": round(math.hypot(x1 - x0, y1 - y0), 1),
+        }
+        if ground is not None and rule.min_displacement_m is not None:
+            g = ground.to_ground(np.array([[x0, y0], [x1, y1]], dtype=np.float64))
+            metres = float(np.hypot(*(g[1] - g[0])))
+            if not metres >= rule.min_displacement_m:  # NaN (beyond the horizon) too
+                return None
+            values["displacement_m"] = round(metres, 2)
+        return values
+
+    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
+        """Close every open event (end of stream, shutdown)."""
+        return self.lifecycle.finish(obs, reason)

@@ -1,0 +1,165 @@
+"""crowd_movement on scripted motion fields, density on scripted person tracks and masks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scripted import Script, box, opens, run
+from vsa_stream.config import Calibration, CrowdMovementRule, DensityRule, Zone
+from vsa_stream.observation import Detection, FlowField, Foreground
+from vsa_stream.rules.crowd_movement import CrowdMovementRunner
+from vsa_stream.rules.density import DensityRunner
+
+ROWS, COLS, CELL = 12, 16, 16  # a 256x192 frame
+SIZE = (COLS * CELL, ROWS * CELL)
+
+
+def field(rng: np.random.Generator, kind: str, speed: float, moving: float = 0.6) -> FlowField:
+    """A crowd's motion field: ``calm`` (walking every way), ``run`` (everyone one way, fast),
+    ``burst`` (outwards from the centre), ``gather`` (towards it)."""
+    angle = rng.uniform(0, 2 * np.pi, (ROWS, COLS))
+    s = rng.normal(speed, 0.1 * speed, (ROWS, COLS))
+    div = rng.normal(0.0, 0.003, (ROWS, COLS))
+    if kind == "run":
+        angle = rng.normal(0.0, 0.2, (ROWS, COLS))
+    elif kind in ("burst", "gather"):
+        yy, xx = np.mgrid[0:ROWS, 0:COLS]
+        angle = np.arctan2(yy - ROWS / 2 + 0.5, xx - COLS / 2 + 0.5)
+        if kind == "gather":
+            angle += np.pi
+        div += 0.08 if kind == "burst" else -0.08
+    flow = np.stack([s * np.cos(angle), s * np.sin(angle)], axis=-1).astype(np.float32)
+    flow[rng.random((ROWS, COLS)) > moving] = 0.0
+    confidence = np.full((ROWS, COLS), 0.9, np.float32)
+    return FlowField(CELL, flow, confidence, div.astype(np.float32))
+
+
+def script(*parts: tuple[str, float, float]) -> Script:
+    rng = np.random.default_rng(7)
+    out: Script = []
+    for kind, speed, seconds in parts:
+        out += [([], {"flow": field(rng, kind, speed)}) for _ in range(round(seconds * 10))]
+    return out
+
+
+def crowd(**kw: object) -> CrowdMovementRunner:
+    return CrowdMovementRunner("cam", CrowdMovementRule(**kw), [])  # type: ignore[arg-type]
+
+
+def test_calm_dense_crowd_is_the_baseline_not_an_anomaly() -> None:
+    assert run(crowd(), script(("calm", 1.5, 180)), size=SIZE) == []
+
+
+def test_running_crowd_alerts_after_min_duration() -> None:
+    events = run(crowd(), script(("calm", 1.5, 40), ("run", 5.0, 5), ("calm", 1.5, 10)), size=SIZE)
+    assert [e.state for e in events] == ["open", "closed"]
+    opened = events[0]
+    assert opened.start_s == 40.0
+    assert opened.evidence.stream_time_s == 41.0
+    v = opened.evidence.values
+    assert v["kind_running"] == 1.0
+    assert v["speed_z"] >= 4.0
+    assert v["coherence"] >= 0.7
+    assert abs(v["baseline_speed"] - 1.5) < 0.1
+    (x0, y0, x1, y1) = opened.evidence.boxes[0]  # the moving cells: most of the frame
+    assert (x1 - x0) * (y1 - y0) > 0.5
+
+
+def test_surge_in_every_direction_is_a_surge_not_running() -> None:
+    (opened,) = opens(run(crowd(), script(("calm", 1.5, 40), ("calm", 5.0, 5)), size=SIZE))
+    assert "kind_surge" in opened.evidence.values
+    assert "kind_running" not in opened.evidence.values
+
+
+def test_dispersal_and_convergence() -> None:
+    (burst,) = opens(run(crowd(), script(("calm", 1.5, 40), ("burst", 1.5, 5)), size=SIZE))
+    assert burst.evidence.values["kind_dispersal"] == 1.0
+    (gather,) = opens(run(crowd(), script(("calm", 1.5, 40), ("gather", 1.5, 5)), size=SIZE))
+    assert gather.evidence.values["kind_convergence"] == 1.0
+    only_surge = crowd(kinds=["surge"])
+    assert run(only_surge, script(("calm", 1.5, 40), ("burst", 1.5, 5)), size=SIZE) == []
+
+
+def test_no_judgement_before_a_baseline_nor_on_a_short_burst() -> None:
+    assert run(crowd(), script(("calm", 1.5, 10), ("run", 5.0, 5)), size=SIZE) == []
+    assert (
+        run(crowd(), script(("calm", 1.5, 40), ("run", 5.0, 0.8), ("calm", 1.5, 5)), size=SIZE)
+        == []
+    )
+
+
+def test_minimum_area_of_the_zone() -> None:
+    zone = Zone(id="corner", polygon=[(0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25)])
+    rng = np.random.default_rng(3)
+    frames: Script = [([], {"flow": field(rng, "calm", 1.5)}) for _ in range(400)]
+    for _ in range(50):  # the corner (3x4 cells) is nearly still, one cell runs
+        f = field(rng, "calm", 1.5)
+        f.flow[:3, :4] = 0.0
+        f.flow[0, 0] = (6.0, 0.0)
+        frames.append(([], {"flow": f}))
+    r = CrowdMovementRunner("cam", CrowdMovementRule(zones=["corner"]), [zone])
+    assert run(r, frames, size=SIZE) == []
+
+
+# --- density -------------------------------------------------------------------------------
+
+PLAZA = Zone(id="plaza", polygon=[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], area_m2=10.0)
+
+
+def crowd_of(n: int) -> list[Detection]:
+    return [
+        box(20 + (k % 25) * 30, 100 + (k // 25) * 100, 20, 60, label="person", track_id=k)
+        for k in range(n)
+    ]
+
+
+def density(**kw: object) -> DensityRunner:
+    return DensityRunner("cam", DensityRule(zones=["plaza"], **kw), [PLAZA])  # type: ignore[arg-type]
+
+
+def test_density_warning_then_alert_update_then_close() -> None:
+    frames = [crowd_of(5)] * 50 + [crowd_of(30)] * 150 + [crowd_of(45)] * 100 + [crowd_of(5)] * 100
+    events = run(density(), frames)
+    assert [e.state for e in events] == ["open", "updated", "closed"]
+    assert [e.evidence.values["level"] for e in events[:2]] == [1.0, 2.0]
+    opened, updated, closed = events
+    assert opened.evidence.values["density"] >= 2.0
+    assert opened.evidence.values["persons"] == 30
+    # smoothing (2 s) delays the onset by ~1 s, then 10 s sustained
+    assert 5.5 <= opened.start_s <= 6.5
+    assert abs(opened.evidence.stream_time_s - opened.start_s - 10.0) < 0.11
+    assert updated.evidence.values["density"] >= 4.0
+    assert 20.0 <= updated.evidence.stream_time_s <= 21.5
+    assert len({opened.id, updated.id, closed.id}) == 1
+    assert closed.evidence.values["peak_density"] == 4.5
+
+
+def test_density_short_peak_never_alerts() -> None:
+    frames = [crowd_of(5)] * 50 + [crowd_of(50)] * 80 + [crowd_of(5)] * 100
+    assert run(density(), frames) == []
+
+
+def test_density_from_a_calibrated_zone_area() -> None:
+    cal = Calibration(
+        image_points=[(0, 0), (800, 0), (800, 600), (0, 600)],
+        ground_points=[(0, 0), (4, 0), (4, 3), (0, 3)],  # 12 m²
+        units="pixels",
+    )
+    zone = Zone(id="plaza", polygon=[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)])
+    r = DensityRunner("cam", DensityRule(zones=["plaza"], min_duration_s=1.0), [zone], cal)
+    (opened,) = opens(run(r, [crowd_of(30)] * 30))
+    assert abs(opened.evidence.values["area_m2"] - 12.0) < 1e-6
+    assert opened.evidence.values["density"] == 2.5
+
+
+def test_density_from_foreground_occupancy_without_a_detector() -> None:
+    def mask(fraction: float) -> dict[str, object]:
+        m = np.zeros((150, 200), np.uint8)
+        m[: round(150 * fraction)] = 255
+        return {"foreground": Foreground(4, m)}
+
+    none: list[Detection] = []
+    frames: Script = [(none, mask(0.2))] * 50 + [(none, mask(0.6))] * 150
+    (opened,) = opens(run(density(source="occupancy", min_duration_s=5.0), frames))
+    assert abs(opened.evidence.values["occupancy"] - 0.6) < 0.01
+    assert opened.evidence.values["level"] == 1.0  # 0.6 x 5 = 3 persons/m²

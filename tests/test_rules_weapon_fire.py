@@ -1,0 +1,121 @@
+"""weapon (k of n frames) and fire (real Rust fire evidence on generated planes) rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scripted import box, opens, run
+from vsa_stream import _core
+from vsa_stream.config import FireRule, WeaponRule, Zone
+from vsa_stream.observation import Detection, FireEvidence
+from vsa_stream.rules.fire import FireRunner
+from vsa_stream.rules.weapon import WeaponRunner
+
+KNIFE = box(400, 300, 20, 40, label="weapon", score=0.8, track_id=3)
+WEAK = box(400, 300, 20, 40, label="weapon", score=0.3, track_id=3)
+BLOB = box(400, 300, 20, 40)
+
+
+def weapon(**kw: object) -> WeaponRunner:
+    return WeaponRunner("cam", WeaponRule(**kw), [])  # type: ignore[arg-type]
+
+
+def frames(pattern: str, det: Detection = KNIFE) -> list[list[Detection]]:
+    return [[det] if c == "1" else [] for c in pattern]
+
+
+def test_weapon_k_of_n_frames_alerts_on_the_kth_frame() -> None:
+    events = run(weapon(k=3, n=5), frames("0011010000" + "0" * 30))
+    assert [e.state for e in events] == ["open", "closed"]
+    opened = events[0]
+    assert opened.evidence.frame_index == 5  # third sighting among frames 1..5
+    assert opened.evidence.values["frames"] == 3.0
+    assert opened.evidence.values["score"] == 0.8
+    assert opened.evidence.track_ids == [3]
+
+
+def test_weapon_single_frame_false_detections_low_scores_and_blobs_never_alert() -> None:
+    assert run(weapon(k=3, n=5), frames("1000100010001000100010001")) == []
+    assert run(weapon(), frames("1" * 50, WEAK)) == []
+    assert run(weapon(), frames("1" * 50, BLOB)) == []
+    assert len(opens(run(weapon(min_score=0.2), frames("1" * 50, WEAK)))) == 1
+
+
+def test_weapon_zones() -> None:
+    zone = Zone(id="gate", polygon=[(0.0, 0.0), (0.25, 0.0), (0.25, 0.25)])
+    r = WeaponRunner("cam", WeaponRule(zones=["gate"]), [zone])
+    assert run(r, frames("1" * 20)) == []
+
+
+# --- fire: the Rust kernel on generated yuv420p planes (tests/test_fire.py's scenes) ---------
+
+
+def planes(
+    t: int, mode: str, rng: np.random.Generator, grow: bool = False
+) -> tuple[np.ndarray, ...]:
+    y = np.full((120, 160), 90, np.uint8)
+    u = np.full((60, 80), 128, np.uint8)
+    v = np.full((60, 80), 128, np.uint8)
+    on = mode != "blink" or (t * 2 * 2 // 30) % 2 == 0  # 2 Hz emergency light at 30 fps
+    if on:
+        width = 16 if mode != "flicker" else int(rng.integers(6, 16))
+        if grow:
+            width = min(30, 4 + t // 6 + int(rng.integers(0, 4)))
+        luma = 200 if mode != "flicker" else int(rng.integers(140, 250))
+        u[24:40, 32 : 32 + width] = 80
+        v[24:40, 32 : 32 + width] = 180
+        y[48:80, 64 : 64 + 2 * width] = luma
+    return y, u, v
+
+
+def fire_frames(
+    mode: str, n: int = 150, grow: bool = False
+) -> list[tuple[list[Detection], dict[str, object]]]:
+    rng = np.random.default_rng(1)
+    det = _core.FireDetector(160, 120)
+    out: list[tuple[list[Detection], dict[str, object]]] = []
+    for t in range(n):
+        r = det.update(*planes(t, mode, rng, grow))
+        out.append(([], {"fire": FireEvidence(16, r.score, r.colour, r.growth)}))
+    return out
+
+
+def fire(**kw: object) -> FireRunner:
+    return FireRunner("cam", FireRule(**kw), [])  # type: ignore[arg-type]
+
+
+def test_flickering_flame_alerts_after_min_duration() -> None:
+    events = run(fire(min_duration_s=1.0), fire_frames("flicker"), fps=30, size=(160, 120))
+    (opened,) = opens(events)
+    v = opened.evidence.values
+    assert v["score"] >= 0.5
+    assert v["cells"] >= 1
+    assert opened.evidence.stream_time_s - opened.start_s >= 1.0 - 1e-6
+    assert opened.evidence.stream_time_s <= 3.0  # window fill (1 s) + 1 s + slack
+    x0, y0, x1, y1 = opened.evidence.boxes[0]
+    assert x0 <= 64 / 160 < x1
+    assert y0 <= 48 / 120 < y1
+
+
+@pytest.mark.parametrize("mode", ["static", "blink", "reflection"])
+def test_red_sign_flashing_light_and_reflection_never_alert(mode: str) -> None:
+    assert run(fire(min_duration_s=1.0), fire_frames(mode), fps=30, size=(160, 120)) == []
+
+
+def test_growth_requirement() -> None:
+    steady = fire_frames("flicker")
+    growing = fire_frames("flicker", grow=True)
+    strict = {"min_duration_s": 1.0, "min_growth": 0.3}
+    assert opens(run(fire(**strict), steady, fps=30, size=(160, 120))) == []
+    assert len(opens(run(fire(**strict), growing, fps=30, size=(160, 120)))) == 1
+
+
+def test_fire_and_smoke_classes_of_a_detector() -> None:
+    smoke = [[box(400, 300, 60 + i, 60 + i, label="smoke", score=0.7)] for i in range(40)]
+    (opened,) = opens(run(fire(), smoke))
+    assert opened.evidence.values["class_score"] == 0.7
+    assert opened.start_s == 0.0
+    assert opened.evidence.stream_time_s == 2.0
+    weak = [[box(400, 300, 60, 60, label="smoke", score=0.3)]] * 40
+    assert run(fire(), weak) == []

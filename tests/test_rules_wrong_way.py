@@ -1,0 +1,105 @@
+"""wrong_way on scripted tracks: direction, lane, age, displacement, tolerance, metres."""
+
+from __future__ import annotations
+
+import math
+
+from scripted import box, opens, run
+from vsa_stream.config import Calibration, WrongWayRule, Zone
+from vsa_stream.observation import Detection
+from vsa_stream.rules.wrong_way import WrongWayRunner
+
+ZONE = Zone(id="lane", polygon=[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)])
+
+
+def runner(calibration: Calibration | None = None, **kw: object) -> WrongWayRunner:
+    kw.setdefault("direction_deg", 0.0)  # allowed: to the right
+    rule = WrongWayRule(zones=["lane"], **kw)  # type: ignore[arg-type]
+    return WrongWayRunner("cam", rule, [ZONE], calibration)
+
+
+def walk(
+    x0: float, y0: float, vx: float, vy: float, seconds: float, tid: int = 1, fps: float = 10.0
+) -> list[list[Detection]]:
+    """A person walking at (vx, vy) px/s."""
+    n = round(seconds * fps)
+    return [
+        [box(x0 + vx * i / fps, y0 + vy * i / fps, 30, 80, label="person", track_id=tid)]
+        for i in range(n)
+    ]
+
+
+def test_walking_against_the_direction_alerts_with_heading_and_speed() -> None:
+    events = run(runner(), walk(700, 400, -50, 0, 4) + [[]] * 20)
+    assert [e.state for e in events] == ["open", "closed"]
+    opened = events[0]
+    # judged once the track is 1 s old (50 px > 30 px moved), held 0.5 s
+    assert opened.start_s == 1.0
+    assert opened.evidence.stream_time_s == 1.5
+    v = opened.evidence.values
+    assert abs(v["heading_deg"] - 180.0) < 1.0
+    assert abs(v["speed_px_s"] - 50.0) < 1.0
+    assert v["allowed_deg"] == 0.0
+    assert opened.evidence.track_ids == [1]
+    assert opened.zone_id == "lane"
+
+
+def test_walking_the_allowed_way_or_within_tolerance_is_quiet() -> None:
+    assert run(runner(), walk(100, 400, 50, 0, 6)) == []
+    assert run(runner(), walk(100, 100, 40, 40, 6)) == []  # 45°, inside the 60° cone
+    assert len(opens(run(runner(tolerance_deg=30), walk(100, 100, 40, 40, 6)))) == 1
+
+
+def test_jitter_and_a_step_back_are_not_wrong_way() -> None:
+    jitter = [
+        [box(400 + 8 * math.sin(i), 400, 30, 80, label="person", track_id=1)] for i in range(100)
+    ]
+    assert run(runner(), jitter) == []
+    # two steps back (20 px) then standing still: under the displacement threshold
+    step_back = (
+        walk(400, 400, -50, 0, 0.4) + [[box(380, 400, 30, 80, label="person", track_id=1)]] * 60
+    )
+    assert run(runner(), walk(300, 400, 50, 0, 2) + step_back) == []
+
+
+def test_young_tracks_are_not_judged() -> None:
+    # the tracker loses the person every 0.9 s: each new track is too young to judge
+    script = []
+    for k in range(6):
+        script += walk(700 - 45 * k, 400, -50, 0, 0.9, tid=k + 1)
+    assert run(runner(), script) == []
+    assert len(opens(run(runner(min_track_age_s=0.5), script))) == 1
+
+
+def test_classes_and_untracked_detections() -> None:
+    bikes = [
+        [box(d.center[0], d.y1, 30, 80, label="bicycle", track_id=1)]
+        for (d,) in walk(700, 400, -50, 0, 4)
+    ]
+    assert run(runner(), bikes) == []
+    untracked = [[box(700 - 5 * i, 400, 30, 80)] for i in range(40)]
+    assert run(runner(), untracked) == []
+
+
+def test_lane_polyline_gives_the_local_direction() -> None:
+    # an L-shaped lane: right along y=100, then down along x=600 (normalised on 800x600)
+    lane = [(0.1, 1 / 6), (0.75, 1 / 6), (0.75, 1.0)]
+    r = runner(direction_deg=None, lane=lane)
+    assert run(r, walk(600, 550, 0, 50, 4)) == []  # going down the vertical part: allowed
+    up = run(runner(direction_deg=None, lane=lane), walk(600, 550, 0, -50, 4))
+    (opened,) = opens(up)
+    assert opened.evidence.values["allowed_deg"] == 90.0
+    assert abs(opened.evidence.values["heading_deg"] - 270.0) < 1.0
+
+
+def test_metres_with_a_calibration() -> None:
+    # 100 px = 1 m on the ground
+    cal = Calibration(
+        image_points=[(0, 0), (800, 0), (800, 600), (0, 600)],
+        ground_points=[(0, 0), (8, 0), (8, 6), (0, 6)],
+        units="pixels",
+    )
+    slow = walk(700, 400, -30, 0, 5)  # 0.6 m over the 2 s window
+    assert run(runner(cal, min_displacement_m=1.0), slow) == []
+    (opened,) = opens(run(runner(cal, min_displacement_m=0.5), slow))
+    assert 0.5 <= opened.evidence.values["displacement_m"] <= 0.61
