@@ -24,8 +24,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 from vsa_stream.config import Config
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
+from vsa_stream.metrics import Metrics
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
 from vsa_stream.sinks import Sink
+from vsa_stream.supervisor import camera_metrics
 
 __all__ = ["Engine", "EngineResult"]
 
@@ -63,6 +65,8 @@ class Engine:
         self._pipelines: list[CameraPipeline] = []
         self._cameras_scope: anyio.CancelScope | None = None
         self._outer_scope: anyio.CancelScope | None = None
+        self.metrics = Metrics()
+        self.metrics.add_collector(camera_metrics(lambda: [p.status for p in self._pipelines]))
 
     def stop(self) -> None:
         """Ask every camera to stop (safe to call from the event loop only)."""

@@ -19,7 +19,7 @@ from vsa_stream.errors import SourceError
 from vsa_stream.redact import redact_text, redact_url
 from vsa_stream.sources.frame import Frame, luma_view
 
-__all__ = ["SourceStats", "VideoSource", "is_network_url"]
+__all__ = ["SourceStats", "VideoSource", "is_network_url", "timeout_options"]
 
 _NETWORK = tuple(
     f"{scheme}://"
@@ -34,6 +34,26 @@ _MAX_BAD_PACKETS = 200
 def is_network_url(url: str) -> bool:
     """Whether ``url`` names a network stream rather than a file."""
     return url.lower().startswith(_NETWORK)
+
+
+def timeout_options(url: str, read_timeout_s: float) -> dict[str, str]:
+    """FFmpeg's own I/O timeout for ``url``'s protocol, in microseconds (none for a file).
+
+    RTSP takes ``timeout`` (socket I/O; FFmpeg before 5.0 called it ``stimeout``); the other
+    network protocols take the generic ``rw_timeout``. A camera's ``options`` override these.
+
+    Example:
+        >>> timeout_options("rtsp://cam/live", 5.0)
+        {'timeout': '5000000'}
+        >>> timeout_options("udp://239.0.0.1:1234", 2.5), timeout_options("video.mp4", 5.0)
+        ({'rw_timeout': '2500000'}, {})
+    """
+    if not is_network_url(url):
+        return {}
+    micros = str(round(read_timeout_s * 1e6))
+    if url.lower().startswith(("rtsp://", "rtsps://")):
+        return {"timeout": micros}
+    return {"rw_timeout": micros}
 
 
 @dataclass(slots=True)
@@ -55,7 +75,8 @@ class VideoSource:
 
     Args:
         url: a file path, ``file://`` URL or network URL.
-        options: FFmpeg options for the demuxer and protocol (``rtsp_transport: tcp``...).
+        options: FFmpeg options for the demuxer and protocol (``rtsp_transport: tcp``...);
+            they override the I/O timeouts of :func:`timeout_options`, set by default.
         realtime: pace a file at its native frame rate (network streams are live already).
         loop: start a file again at its end.
         skip_loop_filter: skip the H.264/HEVC deblocking filter, which analysis does not need
@@ -81,7 +102,7 @@ class VideoSource:
     ) -> None:
         self.url = url[len("file://") :] if url.startswith("file://") else url
         self.network = is_network_url(url)
-        self.options = dict(options or {})
+        self.options = {**timeout_options(self.url, read_timeout_s), **(options or {})}
         self.realtime = realtime and not self.network
         self.loop = loop and not self.network
         self.skip_loop_filter = skip_loop_filter
@@ -95,11 +116,15 @@ class VideoSource:
         """The URL with its credentials masked, fit for logs."""
         return redact_url(self.url)
 
-    def _open(self) -> av.container.InputContainer:
+    def _open(self, stop: threading.Event) -> av.container.InputContainer | None:
+        """Open the stream; None when ``stop`` was set meanwhile (an abandoned open)."""
         try:
             container = av.open(self.url, mode="r", options=self.options, timeout=self.timeouts)
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise SourceError(f"cannot open {self.display_url}: {_reason(exc)}") from None
+        if stop.is_set():
+            container.close()
+            return None
         if not container.streams.video:
             container.close()
             raise SourceError(f"{self.display_url} has no video stream")
@@ -124,16 +149,23 @@ class VideoSource:
         :data:`MAX_TIME_STEP_S` forwards: an encoder restart, a spliced stream) is absorbed:
         time goes on from the previous frame, plus the wall-clock gap for a live stream.
 
+        A thread abandoned by a watchdog (``stop`` set while it was stuck in FFmpeg) returns at
+        its next step without yielding or touching the shared counters again.
+
         Raises:
             SourceError: the stream cannot be opened, has no video, or keeps failing.
         """
         start_wall: float | None = None
         while not stop.is_set():
-            container = self._open()
+            container = self._open(stop)
+            if container is None:
+                return
             base: float | None = None  # first timestamp of this pass: streams need not start at 0
             passed = 0
             try:
                 for frame in self._decode(container, stop):
+                    if stop.is_set():
+                        return
                     raw: float | None = frame.time  # None when the stream has no pts
                     if raw is None:
                         relative = passed / self._fps()
