@@ -218,28 +218,37 @@ class VideoSource:
     ) -> Iterator[av.VideoFrame]:
         stream = container.streams.video[0]
         bad_in_a_row = 0
-        try:
-            for packet in container.demux(stream):
-                if stop.is_set():
-                    return
-                try:
-                    decoded = packet.decode()
-                except av.error.InvalidDataError:
-                    self.stats.bad_packets += 1
-                    bad_in_a_row += 1
-                    if bad_in_a_row > _MAX_BAD_PACKETS:
-                        raise SourceError(
-                            f"{self.display_url}: {bad_in_a_row} packets in a row failed to decode"
-                        ) from None
-                    continue
-                bad_in_a_row = 0
-                for frame in decoded:
-                    if isinstance(frame, av.VideoFrame):
-                        yield frame
-        except av.error.EOFError:
-            return
-        except av.error.FFmpegError as exc:
-            raise SourceError(f"{self.display_url}: {_reason(exc)}") from None
+        while True:
+            try:
+                for packet in container.demux(stream):
+                    if stop.is_set():
+                        return
+                    try:
+                        decoded = packet.decode()
+                    except av.error.InvalidDataError:
+                        bad_in_a_row = self._bad_packet(bad_in_a_row)
+                        continue
+                    bad_in_a_row = 0
+                    for frame in decoded:
+                        if isinstance(frame, av.VideoFrame):
+                            yield frame
+                return
+            except av.error.EOFError:
+                return
+            except av.error.FFmpegError as exc:
+                raise SourceError(f"{self.display_url}: {_reason(exc)}") from None
+            except IndexError:
+                # A damaged stream announced a stream PyAV does not know yet (its demuxer then
+                # fails on the packet): drop that packet and demux on from where it stopped.
+                bad_in_a_row = self._bad_packet(bad_in_a_row)
+
+    def _bad_packet(self, bad_in_a_row: int) -> int:
+        self.stats.bad_packets += 1
+        if bad_in_a_row + 1 > _MAX_BAD_PACKETS:
+            raise SourceError(
+                f"{self.display_url}: {bad_in_a_row + 1} packets in a row failed to decode"
+            ) from None
+        return bad_in_a_row + 1
 
 
 def _reason(exc: Exception) -> str:
