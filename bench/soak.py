@@ -90,6 +90,21 @@ async def soak(
     video: Path, streams: int, seconds: float, restart_every: float, sample_every: float
 ) -> dict[str, object]:
     servers = [FfmpegServer(video) for _ in range(streams)]
+    try:
+        return await _run(servers, video, streams, seconds, restart_every, sample_every)
+    finally:
+        for server in servers:
+            server.kill()
+
+
+async def _run(
+    servers: list[FfmpegServer],
+    video: Path,
+    streams: int,
+    seconds: float,
+    restart_every: float,
+    sample_every: float,
+) -> dict[str, object]:
     for server in servers:
         await anyio.to_thread.run_sync(server.start)
     healthy = min(60.0, restart_every / 2)
@@ -138,19 +153,15 @@ async def soak(
             restarts.append((i, time.monotonic()))
             next_at[i] += restart_every
 
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(engine.run)
-            tg.start_soon(measure_lag)
-            tg.start_soon(sample)
-            tg.start_soon(restart)
-            await anyio.sleep(seconds)
-            engine.stop()
-            await anyio.sleep(0)
-            tg.cancel_scope.cancel()
-    finally:
-        for server in servers:
-            server.kill()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(engine.run)
+        tg.start_soon(measure_lag)
+        tg.start_soon(sample)
+        tg.start_soon(restart)
+        await anyio.sleep(seconds)
+        engine.stop()
+        await anyio.sleep(0)
+        tg.cancel_scope.cancel()
 
     delays: list[float] = []
     for i, back in restarts:
