@@ -2,7 +2,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: develop lint test test-rust test-python bench bench-quick fmt clean
+.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean
 
 ## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
 develop:
@@ -39,9 +39,14 @@ BENCHES := $(sort $(wildcard bench/bench_*.py))
 bench:
 	@for b in $(BENCHES); do echo "== $$b"; $(PYTHON) $$b || exit 1; done
 
-## bench-quick: every benchmark at a tiny size (CI checks they run)
+## bench-quick: every benchmark at a tiny size (CI checks they run), and a 1-minute soak
 bench-quick:
 	@for b in $(BENCHES); do echo "== $$b --quick"; $(PYTHON) $$b --quick || exit 1; done
+	@echo "== bench/soak.py --quick"; $(PYTHON) bench/soak.py --quick
+
+## soak: 8 live streams for 30 minutes, each server restarted every minute (needs ffmpeg)
+soak:
+	$(PYTHON) bench/soak.py
 
 clean:
 	cargo clean

@@ -58,6 +58,7 @@ __all__ = [
     "ServerConfig",
     "Sinks",
     "StdoutSink",
+    "Supervision",
     "TrackingConfig",
     "WeaponRule",
     "WrongWayRule",
@@ -290,6 +291,22 @@ class MotionConfig(_Base):
     warmup_frames: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 5
 
 
+class Supervision(_Base):
+    """How a live camera is watched: timeouts, stall and offline detection, reconnection.
+
+    The defaults are the documented behaviour; shorter values exist for tests and for networks
+    where a faster verdict matters more than tolerance of slow cameras.
+    """
+
+    open_timeout_s: Annotated[float, msgspec.Meta(gt=0.0, le=600.0)] = 10.0
+    read_timeout_s: Annotated[float, msgspec.Meta(gt=0.0, le=600.0)] = 10.0
+    stall_after_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 5.0
+    offline_after_s: Annotated[float, msgspec.Meta(gt=0.0, le=86400.0)] = 30.0
+    backoff_min_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 1.0
+    backoff_max_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 60.0
+    healthy_after_s: Annotated[float, msgspec.Meta(gt=0.0, le=86400.0)] = 60.0
+
+
 class Camera(_Base):
     """One video stream and what to watch in it."""
 
@@ -308,6 +325,7 @@ class Camera(_Base):
     max_alerts_per_minute: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 20
     detectors: list[_ID] | None = None
     detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
+    supervision: Supervision = msgspec.field(default_factory=Supervision)
 
 
 class TrackingConfig(_Base):
@@ -653,6 +671,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     (*at, "url"),
                     f"unsupported URL scheme {scheme!r} in {redact_url(camera.url)}; "
                     f"expected a file path or one of: {', '.join(_SCHEMES)}",
+                )
+            )
+        if camera.supervision.backoff_min_s > camera.supervision.backoff_max_s:
+            problems.append(
+                (
+                    (*at, "supervision", "backoff_min_s"),
+                    "must not exceed supervision.backoff_max_s "
+                    f"({camera.supervision.backoff_max_s:g})",
                 )
             )
         zone_ids: dict[str, int] = {}

@@ -60,7 +60,10 @@ def parse_yaml(text: str, *, source: str | None = None) -> YamlDocument:
     Raises:
         ConfigError: YAML syntax errors (with their line) and duplicate keys.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters: may raise already
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", source=source) from None
     try:
         root = loader.get_single_node()
         if root is not None:

@@ -34,6 +34,7 @@ from vsa_stream.metrics import Metrics, counter, gauge
 from vsa_stream.observation import Observation
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
 from vsa_stream.sinks import Sink
+from vsa_stream.supervisor import camera_metrics
 
 __all__ = ["Engine", "EngineResult"]
 
@@ -87,6 +88,9 @@ class Engine:
         self.metrics.add_collector(self._detection_metrics)
         self._cameras_scope: anyio.CancelScope | None = None
         self._outer_scope: anyio.CancelScope | None = None
+        self.metrics.add_collector(
+            camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
+        )
 
     def stop(self) -> None:
         """Ask every camera to stop (safe to call from the event loop only)."""

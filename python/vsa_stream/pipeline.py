@@ -8,19 +8,17 @@
 
 Frames are sampled at the camera's target analysis rate by their stream time, so a scan and a
 live run of the same file analyse the same frames. A failing camera logs why and ends; it
-never touches another camera. A live stream that cannot be opened or drops is reconnected
-with exponential backoff (1 s to 60 s, with jitter) until the engine stops.
+never touches another camera. A live stream is supervised (:mod:`vsa_stream.supervisor`):
+stalls are detected, the stream is reconnected with exponential backoff (1 s to 60 s, with
+jitter) until the engine stops, and ``camera_offline`` / ``camera_online`` events are emitted.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 import anyio
 
@@ -33,41 +31,13 @@ from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, FrameSlot, VideoSource
+from vsa_stream.supervisor import CameraStatus, DecodeSupervisor
 from vsa_stream.threads import run_in_daemon_thread
 
 __all__ = ["CameraPipeline", "CameraStatus"]
 
-CameraState = Literal[
-    "starting", "connecting", "streaming", "backoff", "ended", "stopped", "failed"
-]
 # How long a stopping camera waits for its decode thread before abandoning it.
-_DECODE_GRACE_S = 1.0
-# Reconnection of live streams: exponential backoff with jitter, reset after a healthy minute.
-_BACKOFF_MIN_S = 1.0
-_BACKOFF_MAX_S = 60.0
-_HEALTHY_S = 60.0
-
-
-@dataclass(slots=True)
-class CameraStatus:
-    """What a camera did; read by the engine, the CLI and the tests."""
-
-    camera_id: str
-    state: CameraState = "starting"
-    error: str | None = None
-    decoded: int = 0
-    analysed: int = 0
-    dropped: int = 0
-    bad_frames: int = 0
-    bad_packets: int = 0
-    started: float = 0.0
-    finished: float = 0.0
-
-    @property
-    def decode_fps(self) -> float:
-        """Frames decoded per second of wall time."""
-        elapsed = self.finished - self.started
-        return self.decoded / elapsed if elapsed > 0 else 0.0
+_DECODE_GRACE_S = 1.0 + 0.5  # the supervisor's own abandon delay, and some
 
 
 class CameraPipeline:
@@ -107,6 +77,8 @@ class CameraPipeline:
             loop=camera.loop and not scan,
             skip_loop_filter=camera.skip_loop_filter,
             frame_threads=scan,
+            open_timeout_s=camera.supervision.open_timeout_s,
+            read_timeout_s=camera.supervision.read_timeout_s,
         )
         # A live stream keeps only its newest frame; a file read faster than real time waits
         # for analysis instead, so nothing of it is skipped.
@@ -120,6 +92,9 @@ class CameraPipeline:
         self._stop = threading.Event()  # a stop was asked for
         self._halt = threading.Event()  # the decoder must end (stop, failure, end of analysis)
         self._log = get_logger(camera_id=camera.id)
+        self.supervisor = DecodeSupervisor(
+            camera, self.source, self.status, self._sample, emit, self._halt
+        )
 
     def stop(self) -> None:
         """Ask both threads to end; open events are closed and emitted."""
@@ -151,11 +126,9 @@ class CameraPipeline:
         status = self.status
         status.finished = time.monotonic()
         status.dropped = self.slot.dropped
-        status.decoded = self.source.stats.decoded
         status.bad_packets = self.source.stats.bad_packets
         if status.state != "failed":
-            status.state = "stopped" if self._stop.is_set() else "ended"
-            status.error = None
+            status.set_state("stopped" if self._stop.is_set() else "ended")
         self._log.info(
             "camera finished",
             state=status.state,
@@ -167,14 +140,14 @@ class CameraPipeline:
         )
 
     def _fail(self, error: str) -> None:
-        self.status.state, self.status.error = "failed", redact_text(error)
+        self.status.set_state("failed", redact_text(error))
         self._log.error("camera failed", error=self.status.error)
 
     _decode_done: anyio.Event
 
     async def _run_decode(self) -> None:
         try:
-            await run_in_daemon_thread(self._decode, name=f"decode-{self.camera.id}")
+            await run_in_daemon_thread(self.supervisor.run, name=f"supervise-{self.camera.id}")
         except SourceError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a bug or an unexpected library error: this camera only
@@ -183,54 +156,15 @@ class CameraPipeline:
             self.slot.close()
             self._decode_done.set()
 
-    def _decode(self) -> None:
-        """Decode until the end (a file) or a stop; a live stream is reconnected forever."""
-        backoff = _BACKOFF_MIN_S
-        while not self._halt.is_set():
-            try:
-                self._decode_stream()
-                if not self.source.network or self._halt.is_set():
-                    return
-                raise SourceError(f"{self.source.display_url}: the stream ended")
-            except SourceError as exc:
-                if not self.source.network:
-                    raise
-                error = str(exc)
-            since = self._streaming_since
-            if since is not None and time.monotonic() - since >= _HEALTHY_S:
-                backoff = _BACKOFF_MIN_S
-            delay = backoff * random.uniform(0.8, 1.2)
-            self.status.state, self.status.error = "backoff", error
-            self._log.warning("camera unavailable", error=error, retry_in_s=round(delay, 1))
-            if self._halt.wait(delay):
-                return
-            backoff = min(backoff * 2.0, _BACKOFF_MAX_S)
-            self.status.state = "connecting"
-
-    _streaming_since: float | None = None
-
-    def _decode_stream(self) -> None:
-        fps = self.camera.fps
-        self._streaming_since = None
-        for frame in self.source.frames(self._halt):
-            if self._streaming_since is None:
-                self._streaming_since = time.monotonic()
-                self.status.state, self.status.error = "streaming", None
-                stats = self.source.stats
-                self._log.info(
-                    "camera streaming",
-                    width=frame.width,
-                    height=frame.height,
-                    codec=stats.codec,
-                    source_fps=round(stats.fps, 3),
-                    analysis_fps=fps,
-                )
-            slot_index = math.floor(frame.time_s * fps + 1e-6)
-            if slot_index == self._last_slot:
-                continue  # sampled at the analysis rate by stream time
-            self._last_slot = slot_index
-            if not self.slot.put(frame):
-                return
+    def _sample(self, frame: Frame) -> bool:
+        """Called in the decode thread with each frame; False once analysis is over."""
+        slot_index = math.floor(frame.time_s * self.camera.fps + 1e-6)
+        if slot_index == self._last_slot:
+            return True  # sampled at the analysis rate by stream time
+        self._last_slot = slot_index
+        accepted = self.slot.put(frame)
+        self.status.dropped = self.slot.dropped
+        return accepted
 
     _last_slot = -1
 

@@ -19,7 +19,7 @@ from vsa_stream.errors import SourceError
 from vsa_stream.redact import redact_text, redact_url
 from vsa_stream.sources.frame import Frame, luma_view
 
-__all__ = ["SourceStats", "VideoSource", "is_network_url"]
+__all__ = ["SourceStats", "VideoSource", "is_network_url", "timeout_options"]
 
 _NETWORK = tuple(
     f"{scheme}://"
@@ -34,6 +34,26 @@ _MAX_BAD_PACKETS = 200
 def is_network_url(url: str) -> bool:
     """Whether ``url`` names a network stream rather than a file."""
     return url.lower().startswith(_NETWORK)
+
+
+def timeout_options(url: str, read_timeout_s: float) -> dict[str, str]:
+    """FFmpeg's own I/O timeout for ``url``'s protocol, in microseconds (none for a file).
+
+    RTSP takes ``timeout`` (socket I/O; FFmpeg before 5.0 called it ``stimeout``); the other
+    network protocols take the generic ``rw_timeout``. A camera's ``options`` override these.
+
+    Example:
+        >>> timeout_options("rtsp://cam/live", 5.0)
+        {'timeout': '5000000'}
+        >>> timeout_options("udp://239.0.0.1:1234", 2.5), timeout_options("video.mp4", 5.0)
+        ({'rw_timeout': '2500000'}, {})
+    """
+    if not is_network_url(url):
+        return {}
+    micros = str(round(read_timeout_s * 1e6))
+    if url.lower().startswith(("rtsp://", "rtsps://")):
+        return {"timeout": micros}
+    return {"rw_timeout": micros}
 
 
 @dataclass(slots=True)
@@ -55,7 +75,8 @@ class VideoSource:
 
     Args:
         url: a file path, ``file://`` URL or network URL.
-        options: FFmpeg options for the demuxer and protocol (``rtsp_transport: tcp``...).
+        options: FFmpeg options for the demuxer and protocol (``rtsp_transport: tcp``...);
+            they override the I/O timeouts of :func:`timeout_options`, set by default.
         realtime: pace a file at its native frame rate (network streams are live already).
         loop: start a file again at its end.
         skip_loop_filter: skip the H.264/HEVC deblocking filter, which analysis does not need
@@ -81,7 +102,7 @@ class VideoSource:
     ) -> None:
         self.url = url[len("file://") :] if url.startswith("file://") else url
         self.network = is_network_url(url)
-        self.options = dict(options or {})
+        self.options = {**timeout_options(self.url, read_timeout_s), **(options or {})}
         self.realtime = realtime and not self.network
         self.loop = loop and not self.network
         self.skip_loop_filter = skip_loop_filter
@@ -95,11 +116,15 @@ class VideoSource:
         """The URL with its credentials masked, fit for logs."""
         return redact_url(self.url)
 
-    def _open(self) -> av.container.InputContainer:
+    def _open(self, stop: threading.Event) -> av.container.InputContainer | None:
+        """Open the stream; None when ``stop`` was set meanwhile (an abandoned open)."""
         try:
             container = av.open(self.url, mode="r", options=self.options, timeout=self.timeouts)
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise SourceError(f"cannot open {self.display_url}: {_reason(exc)}") from None
+        if stop.is_set():
+            container.close()
+            return None
         if not container.streams.video:
             container.close()
             raise SourceError(f"{self.display_url} has no video stream")
@@ -124,17 +149,24 @@ class VideoSource:
         :data:`MAX_TIME_STEP_S` forwards: an encoder restart, a spliced stream) is absorbed:
         time goes on from the previous frame, plus the wall-clock gap for a live stream.
 
+        A thread abandoned by a watchdog (``stop`` set while it was stuck in FFmpeg) returns at
+        its next step without yielding or touching the shared counters again.
+
         Raises:
             SourceError: the stream cannot be opened, has no video, or keeps failing.
         """
         start_wall: float | None = None
         while not stop.is_set():
-            container = self._open()
+            container = self._open(stop)
+            if container is None:
+                return
             base: float | None = None  # first timestamp of this pass: streams need not start at 0
             passed = 0
             try:
                 clock = _TimestampGuess()
                 for frame in self._decode(container, stop):
+                    if stop.is_set():
+                        return
                     raw = clock.seconds(frame)  # None when the stream has no timestamps
                     if raw is None:
                         relative = passed / self._fps()
@@ -187,28 +219,37 @@ class VideoSource:
     ) -> Iterator[av.VideoFrame]:
         stream = container.streams.video[0]
         bad_in_a_row = 0
-        try:
-            for packet in container.demux(stream):
-                if stop.is_set():
-                    return
-                try:
-                    decoded = packet.decode()
-                except av.error.InvalidDataError:
-                    self.stats.bad_packets += 1
-                    bad_in_a_row += 1
-                    if bad_in_a_row > _MAX_BAD_PACKETS:
-                        raise SourceError(
-                            f"{self.display_url}: {bad_in_a_row} packets in a row failed to decode"
-                        ) from None
-                    continue
-                bad_in_a_row = 0
-                for frame in decoded:
-                    if isinstance(frame, av.VideoFrame):
-                        yield frame
-        except av.error.EOFError:
-            return
-        except av.error.FFmpegError as exc:
-            raise SourceError(f"{self.display_url}: {_reason(exc)}") from None
+        while True:
+            try:
+                for packet in container.demux(stream):
+                    if stop.is_set():
+                        return
+                    try:
+                        decoded = packet.decode()
+                    except av.error.InvalidDataError:
+                        bad_in_a_row = self._bad_packet(bad_in_a_row)
+                        continue
+                    bad_in_a_row = 0
+                    for frame in decoded:
+                        if isinstance(frame, av.VideoFrame):
+                            yield frame
+                return
+            except av.error.EOFError:
+                return
+            except av.error.FFmpegError as exc:
+                raise SourceError(f"{self.display_url}: {_reason(exc)}") from None
+            except IndexError:
+                # A damaged stream announced a stream PyAV does not know yet (its demuxer then
+                # fails on the packet): drop that packet and demux on from where it stopped.
+                bad_in_a_row = self._bad_packet(bad_in_a_row)
+
+    def _bad_packet(self, bad_in_a_row: int) -> int:
+        self.stats.bad_packets += 1
+        if bad_in_a_row + 1 > _MAX_BAD_PACKETS:
+            raise SourceError(
+                f"{self.display_url}: {bad_in_a_row + 1} packets in a row failed to decode"
+            ) from None
+        return bad_in_a_row + 1
 
 
 class _TimestampGuess:
