@@ -24,6 +24,7 @@ class Delivery:
     signature: str
     body: bytes
     valid: bool
+    status: int
 
     @property
     def event(self) -> dict[str, object]:
@@ -81,8 +82,8 @@ def receiver(secrets: list[str], answer: Answer = _ok) -> Iterator[Receiver]:
                 valid = True
             except SignatureError:
                 valid = False
-            delivery = Delivery(wid, ts, sig, body, valid)
-            status, headers = state.answer(delivery)
+            status, headers = state.answer(Delivery(wid, ts, sig, body, valid, 0))
+            delivery = Delivery(wid, ts, sig, body, valid, status)
             with state.arrived:
                 state.deliveries.append(delivery)
                 state.arrived.notify_all()

@@ -107,6 +107,7 @@ class Delivery:
             _SinkState(s, s.name, getattr(s, "policy", None) or DeliveryPolicy()) for s in sinks
         ]
         self._wake = anyio.Event()
+        self._ready = anyio.Event()
         self._finishing = False
         self._finish_event = anyio.Event()
         self._log = get_logger()
@@ -149,9 +150,13 @@ class Delivery:
     async def accept(self, events: Sequence[Event]) -> list[Row]:
         """Commit ``events`` (one transaction) and wake the sinks; returns them as stored.
 
+        Waits until :meth:`run` has loaded every sink's cursor, so that a sink new to this
+        outbox starts before the first revision it must have.
+
         Raises:
             OSError, sqlite3.Error: the commit failed; nothing of the batch was accepted.
         """
+        await self._ready.wait()
         rows = await self.outbox.call(self.outbox.append, list(events))
         self._wake.set()
         self._wake = anyio.Event()
@@ -168,6 +173,11 @@ class Delivery:
 
     async def run(self) -> None:
         """Deliver until :meth:`finish` and every sink caught up, or until cancelled."""
+        for st in self._states:
+            cursor = await self.outbox.call(self.outbox.cursor, st.name, st.policy.target)
+            st.cursor = st.persisted = cursor.seq
+            st.disabled = cursor.disabled_reason
+        self._ready.set()
         async with anyio.create_task_group() as tg:
             side = anyio.CancelScope()
             tg.start_soon(self._side_tasks, side)
@@ -202,9 +212,6 @@ class Delivery:
             await anyio.sleep(_PRUNE_EVERY_S)
 
     async def _worker(self, st: _SinkState) -> None:
-        cursor = await self.outbox.call(self.outbox.cursor, st.name, st.policy.target)
-        st.cursor = st.persisted = cursor.seq
-        st.disabled = cursor.disabled_reason
         if st.disabled is not None:
             self._log.error("sink is disabled; not delivering", sink=st.name, reason=st.disabled)
             return
