@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import DeliveryError
 from vsa_stream.sinks.delivery import Delivery
 from vsa_stream.sinks.webhook import WebhookSink
+from vsa_stream.synth import Truth
 from vsa_stream.webhook_signature import SignatureError, sign, verify
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,3 +268,53 @@ def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
         out, err = proc.communicate(timeout=10)
     assert f"{event.id}-1" in out.decode(), err.decode()
     assert "refused" in err.decode()
+
+
+def test_daemon_delivers_camera_alerts_as_signed_webhooks_through_its_outbox(
+    small_intruder: tuple[Path, Truth], tmp_path: Path
+) -> None:
+    video, _ = small_intruder
+    zone = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
+    with receiver([SECRET]) as rx:
+        cfg = tmp_path / "daemon.yaml"
+        cfg.write_text(
+            f"""
+cameras:
+  - id: gate
+    url: {json.dumps(str(video))}
+    realtime: false
+    zones: [{{id: restricted, polygon: {zone}}}]
+    rules: [{{type: intrusion, zones: [restricted]}}]
+state_dir: state
+sinks:
+  webhooks:
+    - name: ops
+      url: {rx.url}
+      secrets: ["${{HOOK_SECRET}}"]
+      types: [intrusion]
+      allow_private: true
+"""
+        )
+        env = dict(os.environ, HOOK_SECRET=SECRET)
+        done = subprocess.run(
+            [sys.executable, "-m", "vsa_stream", "run", str(cfg)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        got = rx.snapshot()
+    assert [(d.event["camera_id"], d.event["state"]) for d in got] == [
+        ("gate", "open"),
+        ("gate", "closed"),
+    ]
+    assert all(d.valid for d in got)
+    assert len({d.event["id"] for d in got}) == 1
+    assert [d.webhook_id.rsplit("-", 1)[1] for d in got] == ["1", "2"]
+    # The daemon's outbox holds the event, delivered: the cursor is at the head.
+    box = Outbox(tmp_path / "state" / "outbox.sqlite3")
+    (event,) = box.list_events()
+    assert (event.state, event.revision) == ("closed", 2)
+    assert box.cursor("webhook:ops", rx.url).seq == box.head == 2
+    box.close()
