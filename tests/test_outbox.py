@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
 from vsa_stream.events import Event, Evidence, new_event_id
@@ -27,7 +29,7 @@ def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) 
         start_frame=0,
         evidence=Evidence(frame_index=0, stream_time_s=0.0),
     )
-    return event.revised(revision=1, **changes) if changes else event
+    return msgspec.structs.replace(event, **changes) if changes else event
 
 
 class Collect:
@@ -157,6 +159,30 @@ def test_pruning_keeps_what_a_sink_has_not_had_and_pending_retries() -> None:
     box.retry_done("fast", 2)
     assert box.prune(0.0, ["fast", "slow"], now=rows[-1].accepted_at + 1) == 3
     assert box.read_after(0) == []
+
+
+def test_the_latest_state_of_events_is_kept_longer_than_delivered_revisions() -> None:
+    box = Outbox()
+    box.cursor("sink")
+    t0 = time.time()
+    old = make_event(updated_at=t0)
+    (row,) = box.append([old])
+    box.advance("sink", row.seq)
+    day = 86400.0
+    now = t0 + 2 * day
+    assert box.prune(day, ["sink"], keep_events_s=30 * day, now=now) == 1
+    assert box.get_event(old.id) is not None  # 2 days: the API still lists it
+    box.prune(day, ["sink"], keep_events_s=30 * day, now=t0 + 31 * day)
+    assert box.get_event(old.id) is None  # minimisation: gone after 30 days
+    # Should the rule revise it still, it gets a fresh revision number, not a conflict.
+    again = make_event(updated_at=t0)
+    (r1,) = box.append([again])
+    box.advance("sink", r1.seq)
+    box.prune(day, ["sink"], keep_events_s=0.0, now=r1.accepted_at + 1)
+    assert box.get_event(again.id) is None
+    assert len(box.read_after(0)) == 1  # its revision 1 is still kept (keep_s)
+    (r2,) = box.append([msgspec.structs.replace(again, state="closed")])
+    assert r2.event.revision == 2
 
 
 def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:

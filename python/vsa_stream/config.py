@@ -206,6 +206,7 @@ class OutboxConfig(_Base):
     path: Annotated[str, msgspec.Meta(min_length=1)] | None = None
     synchronous: Literal["full", "normal"] = "full"
     keep_delivered_h: Annotated[float, msgspec.Meta(ge=0.0, le=8760.0)] = 24.0
+    keep_events_days: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 30.0
     drain_s: Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)] = 10.0
 
 

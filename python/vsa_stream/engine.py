@@ -84,6 +84,7 @@ class Engine:
             sinks,
             self.metrics,
             keep_delivered_s=config.outbox.keep_delivered_h * 3600.0,
+            keep_events_s=config.outbox.keep_events_days * 86400.0,
             drain_s=config.outbox.drain_s,
         )
         self.result = EngineResult()

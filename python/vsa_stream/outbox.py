@@ -209,7 +209,13 @@ class Outbox:
         latest = self._db.execute(
             "SELECT revision, review, body FROM events WHERE id = ?", (event.id,)
         ).fetchone()
-        if latest is not None:
+        if latest is None:  # the event's latest state was pruned: revisions may remain
+            row = self._db.execute(
+                "SELECT MAX(revision) FROM revisions WHERE event_id = ?", (event.id,)
+            ).fetchone()
+            if row[0] is not None and event.revision <= row[0]:
+                event = msgspec.structs.replace(event, revision=int(row[0]) + 1)
+        else:
             revision, review, _ = latest
             if event.revision <= revision:
                 event = msgspec.structs.replace(event, revision=revision + 1)
@@ -424,13 +430,23 @@ class Outbox:
 
     # --- housekeeping -----------------------------------------------------------------------
 
-    def prune(self, keep_s: float, sinks: Iterable[str], *, now: float | None = None) -> int:
+    def prune(
+        self,
+        keep_s: float,
+        sinks: Iterable[str],
+        *,
+        keep_events_s: float | None = None,
+        now: float | None = None,
+    ) -> int:
         """Delete revisions older than ``keep_s`` that every enabled sink of ``sinks`` has had.
 
-        Revisions still waiting for a retry are kept; the ``events`` table (latest revision of
-        each event) is pruned on the same age. Returns the number of revisions deleted.
+        Revisions still waiting for a retry are kept. The latest state of an event (the
+        ``events`` table) goes ``keep_events_s`` after its last change (``keep_s`` when None),
+        once delivered. Returns the number of revisions deleted.
         """
-        cutoff = (time.time() if now is None else now) - keep_s
+        now = time.time() if now is None else now
+        cutoff = now - keep_s
+        events_cutoff = now - (keep_s if keep_events_s is None else keep_events_s)
         names = list(sinks)
         marks = ",".join("?" * len(names))
         with self._lock:
@@ -447,7 +463,7 @@ class Outbox:
                     (floor, cutoff),
                 ).rowcount
                 self._db.execute(
-                    "DELETE FROM events WHERE updated_at < ? AND seq <= ?", (cutoff, floor)
+                    "DELETE FROM events WHERE updated_at < ? AND seq <= ?", (events_cutoff, floor)
                 )
                 self._db.execute(
                     "DELETE FROM retries WHERE dead = 1 AND seq NOT IN (SELECT seq FROM revisions)"

@@ -82,6 +82,7 @@ class Delivery:
         sinks: the destinations; their names must be unique (each names a cursor).
         metrics: gets delivery lag and failures per sink.
         keep_delivered_s: revisions every sink has had are deleted after this long.
+        keep_events_s: the latest state of an event is deleted this long after its last change.
         drain_s: after :meth:`finish`, how long sinks get to catch up before they are stopped
             (what is left stays in the outbox for the next run).
     """
@@ -93,6 +94,7 @@ class Delivery:
         metrics: Metrics,
         *,
         keep_delivered_s: float = 86400.0,
+        keep_events_s: float = 30 * 86400.0,
         drain_s: float = 10.0,
     ) -> None:
         names = [s.name for s in sinks]
@@ -101,6 +103,7 @@ class Delivery:
         self.outbox = outbox
         self.metrics = metrics
         self.keep_delivered_s = keep_delivered_s
+        self.keep_events_s = keep_events_s
         self.drain_s = drain_s
         self.camera_states: CameraStates = list
         self._states = [
@@ -204,7 +207,11 @@ class Delivery:
         names = [s.name for s in self._states]
         while True:
             try:
-                deleted = await self.outbox.call(self.outbox.prune, self.keep_delivered_s, names)
+                deleted = await anyio.to_thread.run_sync(
+                    lambda: self.outbox.prune(
+                        self.keep_delivered_s, names, keep_events_s=self.keep_events_s
+                    )
+                )
                 if deleted:
                     self._log.info("outbox pruned", revisions=deleted)
             except Exception as exc:
