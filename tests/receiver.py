@@ -74,6 +74,9 @@ def receiver(secrets: list[str], answer: Answer = _ok) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: nothing was delivered
+                self.close_connection = True
+                return
             wid = self.headers.get("webhook-id", "")
             ts = self.headers.get("webhook-timestamp", "")
             sig = self.headers.get("webhook-signature", "")
