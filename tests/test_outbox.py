@@ -247,3 +247,26 @@ def test_undelivered_revisions_are_delivered_after_a_restart(tmp_path: Path) -> 
     sinks = [Collect("files"), back]
     anyio.run(run, sinks, [])
     assert [e.id for e in back.events] == [e.id for e in events]
+
+
+def test_a_review_flows_to_every_sink_like_any_other_change() -> None:
+    files, hook = Collect("files"), Collect("hook")
+    event = make_event()
+
+    async def main() -> None:
+        delivery = Delivery(Outbox(), [files, hook], Metrics())
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(delivery.run)
+            await delivery.accept([event])
+            reviewed = await delivery.review(event.id, "confirmed", "checked on the camera")
+            assert reviewed.revision == 2
+            with pytest.raises(KeyError):
+                await delivery.review(new_event_id(), "dismissed")
+            delivery.finish()
+
+    anyio.run(main)
+    for sink in (files, hook):
+        assert [(e.revision, e.review, e.review_note) for e in sink.events] == [
+            (1, "pending", None),
+            (2, "confirmed", "checked on the camera"),
+        ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import anyio
 from prometheus_client.core import GaugeMetricFamily
 
-from vsa_stream.events import Event
+from vsa_stream.events import Event, Review
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics, gauge
 from vsa_stream.outbox import Outbox, Row
@@ -164,6 +164,20 @@ class Delivery:
         self._wake.set()
         self._wake = anyio.Event()
         return rows
+
+    async def review(self, event_id: str, review: Review, note: str | None = None) -> Event:
+        """Record an operator's decision as a new revision and wake the sinks (see
+        :meth:`Outbox.review`); returns the new revision.
+
+        Raises:
+            KeyError: no event has this id.
+            ValueError: ``review`` is not ``confirmed`` or ``dismissed``.
+        """
+        await self._ready.wait()
+        event = await anyio.to_thread.run_sync(lambda: self.outbox.review(event_id, review, note))
+        self._wake.set()
+        self._wake = anyio.Event()
+        return event
 
     def finish(self) -> None:
         """No more revisions will come: each sink stops once it has caught up (or after
