@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -378,6 +379,9 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         ModelSpec,
         config.Sinks,
         config.JsonlSink,
+        config.WebhookEndpoint,
+        config.MqttSink,
+        config.OutboxConfig,
         config.ServerConfig,
         config.Privacy,
         config.LoggingConfig,
@@ -386,3 +390,13 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
             assert f"`{name}`" in reference, f"docs/config.md lacks {struct.__name__}.{name}"
     cfg = config.load(root / "examples" / "station.yaml", env={"GATE_PASSWORD": "x"})
     assert [c.id for c in cfg.cameras] == ["platform-1", "depot-door"]
+
+
+def test_alerts_example_is_valid() -> None:
+    root = Path(__file__).resolve().parent.parent
+    env = {"WEBHOOK_SECRET": "whsec_" + "A" * 44, "MQTT_PASSWORD": "x", "VSA_STATE_DIR": "s"}
+    alerts = config.load(root / "examples" / "alerts.yaml", env=env)
+    assert [w.name for w in alerts.sinks.webhooks] == ["control-room"]
+    assert alerts.sinks.mqtt is not None
+    assert alerts.sinks.mqtt.tls
+    assert alerts.outbox_path() == os.path.join("s", "outbox.sqlite3")

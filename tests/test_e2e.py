@@ -115,6 +115,7 @@ def test_daemon_one_bad_camera_never_stops_the_others(
     cfg = write_config(tmp_path / "c.yaml", cameras, f"jsonl: {{path: {json.dumps(str(out))}}}")
     proc = subprocess.Popen(
         [sys.executable, "-m", "vsa_stream", "--log-format", "json", "run", str(cfg)],
+        cwd=tmp_path,  # the outbox goes to ./vsa-state
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,6 +161,7 @@ def test_stop_signal_closes_open_events_drains_and_exits_0_within_5_s(
     cfg = write_config(tmp_path / "c.yaml", camera("cam", video, loop=True, realtime=True))
     proc = subprocess.Popen(
         [sys.executable, "-m", "vsa_stream", "run", str(cfg)],
+        cwd=tmp_path,  # the outbox goes to ./vsa-state
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )

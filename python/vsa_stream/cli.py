@@ -24,6 +24,7 @@ from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
+from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
 from vsa_stream.tracking import TrackRow, write_mot
 
@@ -53,6 +54,33 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a configuration")
     check.add_argument("config", metavar="CONFIG", nargs="?")
     check.add_argument("--schema", action="store_true", help="print the JSON Schema and exit")
+
+    webhook = sub.add_parser("webhook", help="webhook tools")
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
+    verify = webhook_sub.add_parser(
+        "verify",
+        help="check a webhook's signature (exit 0: valid, 1: not)",
+        description="Check a Standard Webhooks signature. Headers come from --id, --timestamp "
+        "and --signature, or from --headers FILE (an HTTP header block, as curl -D writes it).",
+    )
+    verify.add_argument("body", metavar="BODYFILE", help="the raw request body ('-': stdin)")
+    verify.add_argument(
+        "--secret",
+        action="append",
+        metavar="S",
+        help="whsec_ secret (repeat for rotation; default: $VSA_WEBHOOK_SECRET)",
+    )
+    verify.add_argument("--id", metavar="ID", help="webhook-id header")
+    verify.add_argument("--timestamp", metavar="T", help="webhook-timestamp header")
+    verify.add_argument("--signature", metavar="SIG", help="webhook-signature header")
+    verify.add_argument("--headers", metavar="FILE", help="read the three headers from FILE")
+    verify.add_argument(
+        "--tolerance",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="maximum age of the timestamp, seconds (default 300; 0: do not check)",
+    )
 
     scan = sub.add_parser("scan", help="analyse a video file as fast as possible")
     scan.add_argument("video", metavar="VIDEO")
@@ -115,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _synth(args)
         if command == "track":
             return _track(args)
+        if command == "webhook":
+            from vsa_stream.cli_webhook import verify_command
+
+            return verify_command(args)
         if command == "demo":
             from vsa_stream.demo import run_demo
 
@@ -167,7 +199,15 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
         ) from None
-    result = _run_engine(config, sinks, scan=False)
+    try:
+        outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
+    except OSError as exc:
+        field = "outbox.path" if config.outbox.path is not None else "state_dir"
+        raise ConfigError(str(exc), path=field, source=args.config) from None
+    try:
+        result = anyio.run(Engine(config, sinks, outbox=outbox).run)
+    finally:
+        outbox.close()
     failed = [c for c in result.cameras if c.state == "failed"]
     return 1 if result.cameras and len(failed) == len(result.cameras) else 0
 

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -26,6 +27,7 @@ import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import numpy as np
@@ -35,6 +37,7 @@ from vsa_stream.config_yaml import YamlDocument, parse_yaml
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 from vsa_stream.redact import redact_text, redact_url
+from vsa_stream.webhook_signature import parse_secret
 
 __all__ = [
     "LEGAL_PROFILES",
@@ -51,6 +54,8 @@ __all__ = [
     "JsonlSink",
     "LoggingConfig",
     "MotionConfig",
+    "MqttSink",
+    "OutboxConfig",
     "PersonDownRule",
     "Privacy",
     "Rule",
@@ -61,6 +66,7 @@ __all__ = [
     "Supervision",
     "TrackingConfig",
     "WeaponRule",
+    "WebhookEndpoint",
     "WrongWayRule",
     "Zone",
     "json_schema",
@@ -368,11 +374,59 @@ class JsonlSink(_Base):
     fsync: bool = True
 
 
+#: Event types that are health signals, not detections (may be used in webhook filters).
+SYSTEM_EVENTS: tuple[str, ...] = ("camera_offline", "camera_online", "camera_tampered")
+
+#: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+
+
+class WebhookEndpoint(_Base):
+    """A receiver of signed webhooks (Standard Webhooks)."""
+
+    name: _ID
+    url: Annotated[str, msgspec.Meta(min_length=1)]
+    secrets: Annotated[list[str], msgspec.Meta(min_length=1, max_length=8)]
+    types: list[str] | None = None
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    timeout_s: Annotated[float, msgspec.Meta(gt=0.0, le=300.0)] = 15.0
+    retry_schedule_s: Annotated[
+        list[Annotated[float, msgspec.Meta(ge=0.0, le=604800.0)]],
+        msgspec.Meta(min_length=1, max_length=32),
+    ] = msgspec.field(default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S))
+    allow_private: bool = False
+
+
+class MqttSink(_Base):
+    """An MQTT broker: events on ``<prefix>/<camera>/<type>``, camera status retained."""
+
+    host: Annotated[str, msgspec.Meta(min_length=1)]
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[^#+\s]+$")] = "vsa"
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+
+
 class Sinks(_Base):
     """Where alerts go; every alert reaches every configured sink."""
 
     stdout: StdoutSink | None = None
     jsonl: JsonlSink | None = None
+    webhooks: list[WebhookEndpoint] = msgspec.field(default_factory=list)
+    mqtt: MqttSink | None = None
+
+
+class OutboxConfig(_Base):
+    """The durable outbox every alert is committed to before delivery."""
+
+    path: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    synchronous: Literal["full", "normal"] = "full"
+    keep_delivered_h: Annotated[float, msgspec.Meta(ge=0.0, le=8760.0)] = 24.0
+    keep_events_days: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 30.0
+    drain_s: Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)] = 10.0
 
 
 class ServerConfig(_Base):
@@ -405,6 +459,8 @@ class Config(_Base):
     detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
     tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
     sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
+    state_dir: Annotated[str, msgspec.Meta(min_length=1)] = "vsa-state"
+    outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
 
@@ -424,6 +480,12 @@ class Config(_Base):
             if d.id == detector_id:
                 return d
         raise KeyError(detector_id)
+
+    def outbox_path(self) -> str:
+        """The outbox database: ``outbox.path``, else ``outbox.sqlite3`` in ``state_dir``."""
+        if self.outbox.path is not None:
+            return self.outbox.path
+        return os.path.join(self.state_dir, "outbox.sqlite3")
 
 
 def json_schema() -> dict[str, Any]:
@@ -596,7 +658,8 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
         relation = {">=": "at least", "<=": "at most", "": "exactly"}[length.group(1)]
         return path, f"expected {relation} {bound} {noun}, got {len(value)}"
     message = message.replace("`", "")
-    if value is not None and not isinstance(value, dict | list):
+    secret = any(p in ("secrets", "password") for p in path if isinstance(p, str))
+    if value is not None and not isinstance(value, dict | list) and not secret:
         message += f" (value: {redact_text(repr(value))})"
     return path, message[:1].lower() + message[1:]
 
@@ -739,12 +802,22 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
     if config.server.enabled:
         problems.append((("server", "enabled"), "the HTTP API is not available in this version"))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
-    if not stdout_on and config.sinks.jsonl is None:
+    sinks = config.sinks
+    if not stdout_on and sinks.jsonl is None and not sinks.webhooks and sinks.mqtt is None:
         problems.append((("sinks",), "no sink enabled: alerts would go nowhere"))
     if config.sinks.jsonl is not None:
         problem = _writable_file_problem(config.sinks.jsonl.path)
         if problem:
             problems.append((("sinks", "jsonl", "path"), problem))
+    problems.extend(_webhook_problems(config))
+    if config.outbox.path is None:
+        problem = _writable_file_problem(config.outbox_path())
+        if problem:
+            problems.append((("state_dir",), problem))
+    else:
+        problem = _writable_file_problem(config.outbox.path)
+        if problem:
+            problems.append((("outbox", "path"), problem))
     return problems
 
 
@@ -837,6 +910,55 @@ def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...],
     except ValueError as exc:
         return [(("image_points",), f"no usable homography: {exc}")]
     return []
+
+
+def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    names: dict[str, int] = {}
+    known_types = (*LEGAL_PROFILES[config.privacy.legal_profile], *SYSTEM_EVENTS)
+    for i, hook in enumerate(config.sinks.webhooks):
+        at: tuple[str | int, ...] = ("sinks", "webhooks", i)
+        if hook.name in names:
+            problems.append(((*at, "name"), f"duplicate webhook name {hook.name!r}"))
+        names.setdefault(hook.name, i)
+        url = urlsplit(hook.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            problems.append(
+                ((*at, "url"), f"expected an http:// or https:// URL, got {redact_url(hook.url)}")
+            )
+        elif not hook.allow_private and _is_private_host(url.hostname):
+            problems.append(
+                (
+                    (*at, "url"),
+                    f"{url.hostname} is a private, loopback or link-local address (refused to "
+                    "protect internal services); set allow_private: true to allow it",
+                )
+            )
+        for k, secret in enumerate(hook.secrets):
+            try:
+                parse_secret(secret)
+            except ValueError as exc:
+                problems.append(((*at, "secrets", k), str(exc)))
+        for k, kind in enumerate(hook.types or []):
+            if kind not in known_types:
+                problems.append(
+                    (
+                        (*at, "types", k),
+                        f"unknown event type {kind!r}; known: {', '.join(known_types)}",
+                    )
+                )
+    return problems
+
+
+def _is_private_host(host: str) -> bool:
+    """True for an IP literal that is not globally routable, and for ``localhost``."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: checked when it is resolved, before each request
+    return not address.is_global or address.is_multicast
 
 
 def _writable_file_problem(path: str) -> str | None:

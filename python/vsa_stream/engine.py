@@ -2,7 +2,12 @@
 
 ::
 
-    camera pipelines ──emit──► memory stream ──► deliver ──► each sink in turn
+    camera pipelines ──emit──► memory stream ──► outbox (commit) ──► one task per sink
+
+An event revision counts as accepted once the outbox has committed it (group commit of whatever
+is waiting); each sink then gets it from its own cursor (:class:`~vsa_stream.sinks.delivery.
+Delivery`), so a slow or failing sink holds back neither the cameras nor the other sinks.
+Without an ``outbox`` the engine keeps one in memory: same order, nothing durable (``scan``).
 
 SIGINT or SIGTERM stops the cameras (their open events are closed and emitted), drains the
 event stream into the sinks and returns, within a few seconds; a second signal stops at once,
@@ -32,14 +37,18 @@ from vsa_stream.events import Event
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics, counter, gauge
 from vsa_stream.observation import Observation
+from vsa_stream.outbox import Outbox
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
 from vsa_stream.sinks import Sink
+from vsa_stream.sinks.delivery import Delivery
 from vsa_stream.supervisor import camera_metrics
 
 __all__ = ["Engine", "EngineResult"]
 
 # After a stop signal, how long cameras get to finish before they are cancelled.
 _STOP_GRACE_S = 3.0
+# Revisions committed to the outbox in one transaction, at most.
+_ACCEPT_BATCH = 1000
 
 
 @dataclass(slots=True)
@@ -62,6 +71,7 @@ class Engine:
         sinks: where events go (built from ``config.sinks`` by the caller).
         scan: analyse files as fast as possible (see :class:`CameraPipeline`).
         observe: called from the analysis threads with every observation of every camera.
+        outbox: the durable outbox (the caller opens and closes it); in memory when None.
 
     A detector that cannot be loaded (a :class:`~vsa_stream.errors.ModelError`) stops only the
     cameras that use it: they end ``failed`` with the reason, the others run.
@@ -74,6 +84,7 @@ class Engine:
         *,
         scan: bool = False,
         observe: Callable[[Observation], None] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.config = config
         self.sinks = sinks
@@ -81,6 +92,19 @@ class Engine:
         self.observe = observe
         self.result = EngineResult()
         self.metrics = Metrics()
+        self._own_outbox = outbox is None
+        self.outbox = outbox if outbox is not None else Outbox(":memory:")
+        self.delivery = Delivery(
+            self.outbox,
+            sinks,
+            self.metrics,
+            keep_delivered_s=config.outbox.keep_delivered_h * 3600.0,
+            keep_events_s=config.outbox.keep_events_days * 86400.0,
+            drain_s=config.outbox.drain_s,
+        )
+        self.delivery.camera_states = lambda: [
+            (s.camera_id, s.state) for s in [p.status for p in self._pipelines] + self._unstarted
+        ]
         self.detectors: dict[str, DetectorService] = {}
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
@@ -119,6 +143,7 @@ class Engine:
             await self._start_cameras(emit)
             async with anyio.create_task_group() as outer:
                 self._outer_scope = outer.cancel_scope
+                outer.start_soon(self.delivery.run)
                 outer.start_soon(self._deliver, receive)
                 if handle_signals:
                     outer.start_soon(self._watch_signals, watcher)
@@ -132,12 +157,16 @@ class Engine:
                 service.close()
             self.result.cameras = [p.status for p in self._pipelines] + self._unstarted
             self.result.elapsed_s = time.monotonic() - started
-            self.result.undelivered = receive.statistics().current_buffer_used
-            if self.result.undelivered:
-                self._log.error("stopped with events not delivered", count=self.result.undelivered)
+            lost = receive.statistics().current_buffer_used
+            if lost:
+                self._log.error("stopped with events not accepted", count=lost)
+            self.result.undelivered = lost + self.delivery.undelivered()
+            self.result.delivery_failures = self.delivery.failures
             for sink in self.sinks:
                 with anyio.CancelScope(shield=True):
                     await sink.aclose()
+            if self._own_outbox:
+                self.outbox.close()
         return self.result
 
     async def _start_cameras(self, emit: Callable[[Event], None]) -> None:
@@ -228,20 +257,39 @@ class Engine:
         )
 
     async def _deliver(self, receive: MemoryObjectReceiveStream[Event]) -> None:
-        async with receive:
-            async for event in receive:
-                self.result.events += 1
-                for sink in self.sinks:
-                    try:
-                        await sink.send(event)
-                    except Exception as exc:
-                        self.result.delivery_failures += 1
-                        self._log.error(
-                            "delivery failed",
-                            sink=sink.name,
-                            event_id=event.id,
-                            error=f"{type(exc).__name__}: {exc}",
-                        )
+        """Commit what the cameras emit to the outbox, in batches of whatever is waiting."""
+        try:
+            async with receive:
+                async for event in receive:
+                    batch = [event]
+                    while len(batch) < _ACCEPT_BATCH:
+                        try:
+                            batch.append(receive.receive_nowait())
+                        except (anyio.WouldBlock, anyio.EndOfStream):
+                            break
+                    await self._accept(batch)
+        finally:
+            self.delivery.finish()
+
+    async def _accept(self, batch: list[Event]) -> None:
+        """Commit ``batch``; while the outbox cannot be written, keep it and try again."""
+        delay = 0.1
+        while True:
+            try:
+                await self.delivery.accept(batch)
+            except Exception as exc:
+                self._log.error(
+                    "outbox write failed; retrying",
+                    events=len(batch),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                await anyio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            else:
+                self.result.events += len(batch)
+                for event in batch:
+                    self.metrics.events.labels(type=event.type, state=event.state).inc()
+                return
 
     async def _watch_signals(self, scope: anyio.CancelScope) -> None:
         with scope, anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -21,6 +21,7 @@ import msgspec
 __all__ = [
     "Event",
     "Evidence",
+    "Review",
     "State",
     "decode",
     "encode",
@@ -71,6 +72,7 @@ class Event(msgspec.Struct, kw_only=True):
     start_frame: int
     evidence: Evidence
     reason: str | None = None
+    review_note: str | None = None
 
     def revised(self, **changes: object) -> Event:
         """The next revision of this event with ``changes`` applied."""

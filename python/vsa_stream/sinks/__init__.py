@@ -1,13 +1,25 @@
-"""Sinks: where alerts go."""
+"""Sinks: where alerts go.
+
+Every sink is fed by the durable outbox (:mod:`vsa_stream.outbox`) through
+:class:`~vsa_stream.sinks.delivery.Delivery`: one task and one cursor per sink.
+"""
 
 from __future__ import annotations
 
 from vsa_stream.config import Sinks
-from vsa_stream.sinks.base import Sink
+from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError, Sink
 from vsa_stream.sinks.jsonl import JsonlSink
 from vsa_stream.sinks.stdout import StdoutSink
 
-__all__ = ["JsonlSink", "Sink", "StdoutSink", "build_sinks"]
+__all__ = [
+    "DeliveryError",
+    "DeliveryPolicy",
+    "EndpointGoneError",
+    "JsonlSink",
+    "Sink",
+    "StdoutSink",
+    "build_sinks",
+]
 
 
 def build_sinks(config: Sinks) -> list[Sink]:
@@ -21,4 +33,12 @@ def build_sinks(config: Sinks) -> list[Sink]:
         sinks.append(StdoutSink())
     if config.jsonl is not None:
         sinks.append(JsonlSink(config.jsonl.path, fsync=config.jsonl.fsync))
+    if config.webhooks:
+        from vsa_stream.sinks.webhook import WebhookSink
+
+        sinks.extend(WebhookSink(endpoint) for endpoint in config.webhooks)
+    if config.mqtt is not None:
+        from vsa_stream.sinks.mqtt import MqttSink
+
+        sinks.append(MqttSink(config.mqtt))
     return sinks

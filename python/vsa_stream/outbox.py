@@ -1,0 +1,475 @@
+"""The durable outbox: every event revision on disk before it counts as accepted.
+
+One SQLite database in WAL mode holds:
+
+- ``revisions``: every accepted revision, in acceptance order (``seq``), with its JSON body;
+- ``events``: the latest revision of each event id (what an API lists and filters);
+- ``cursors``: per sink, the last ``seq`` handed over, and whether the sink is disabled;
+- ``retries``: per sink, revisions whose delivery failed and is scheduled again.
+
+The outbox is the source of truth for revision numbers: a revision arriving with a number that is
+already taken (an operator's review raced the rule's next update) is renumbered after the latest
+one, and keeps the latest review decision when it carries none. So a review recorded with
+:meth:`Outbox.review` and a later ``closed`` from the rule both reach every sink, in order.
+
+Every method is blocking (SQLite): the event loop calls them through a worker thread
+(:meth:`Outbox.call`). One connection, one lock: SQLite has one writer anyway, and every call is
+short. ``synchronous=FULL`` (the default) makes a commit survive a power cut, ``NORMAL`` only a
+crash of the process.
+
+Example:
+    >>> from vsa_stream.events import Event, Evidence
+    >>> box = Outbox(":memory:")
+    >>> ev = Event(id="0190a000-0000-7000-8000-000000000001", revision=1, type="intrusion",
+    ...            camera_id="cam", state="open", started_at=1.0, updated_at=1.0, start_s=0.0,
+    ...            start_frame=0, evidence=Evidence(frame_index=0, stream_time_s=0.0))
+    >>> [(r.seq, r.event.revision) for r in box.append([ev])]
+    [(1, 1)]
+    >>> box.review(ev.id, "confirmed", note="seen on site").revision
+    2
+    >>> box.append([ev.revised(state="closed")])[0].event.review  # renumbered, keeps the review
+    'confirmed'
+    >>> [(e.revision, e.state, e.review) for e in box.list_events()]
+    [(3, 'closed', 'confirmed')]
+    >>> box.close()
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import anyio.to_thread
+import msgspec
+
+from vsa_stream.events import Event, Review, decode, encode
+
+__all__ = ["Outbox", "RetryRow", "Row", "SinkCursor"]
+
+_T = TypeVar("_T")
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    accepted_at REAL NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (event_id, revision)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    camera_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    state TEXT NOT NULL,
+    review TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_camera ON events (camera_id, id);
+CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
+CREATE TABLE IF NOT EXISTS cursors (
+    sink TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    target TEXT NOT NULL DEFAULT '',
+    disabled_reason TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retries (
+    sink TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    due_at REAL NOT NULL,
+    last_error TEXT NOT NULL,
+    dead INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sink, seq)
+);
+CREATE INDEX IF NOT EXISTS retries_due ON retries (sink, dead, due_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One accepted revision as stored: ``seq`` is its place in the delivery order."""
+
+    seq: int
+    event: Event
+    body: bytes
+    accepted_at: float
+
+    @property
+    def key(self) -> str:
+        """The delivery idempotency key: event id and revision (``webhook-id``)."""
+        return f"{self.event.id}-{self.event.revision}"
+
+
+@dataclass(frozen=True, slots=True)
+class SinkCursor:
+    """Where a sink stands: the last ``seq`` handed over, and why it is disabled (if it is)."""
+
+    sink: str
+    seq: int
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRow:
+    """A revision whose delivery to ``sink`` failed ``attempts`` times, next tried at ``due_at``."""
+
+    sink: str
+    seq: int
+    attempts: int
+    due_at: float
+
+
+class Outbox:
+    """The outbox database (see the module docstring).
+
+    Args:
+        path: the SQLite file (parent folders are created), or ``":memory:"`` for an outbox that
+            orders and isolates sinks but survives nothing (``scan``, tests).
+        synchronous: ``"full"`` (each commit survives a power cut) or ``"normal"`` (a crash).
+
+    Raises:
+        OSError: the database cannot be opened or created.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        synchronous: Literal["full", "normal"] = "full",
+    ) -> None:
+        self.path = os.fspath(path)
+        self.durable = self.path != ":memory:"
+        if self.durable:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise OSError(f"cannot open outbox {self.path}: {exc}") from None
+        self._lock = threading.Lock()
+        self.head = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM revisions")
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def call(self, fn: Callable[..., _T], *args: object) -> _T:
+        """Run one of the blocking methods in a worker thread (never blocks the event loop)."""
+        return await anyio.to_thread.run_sync(fn, *args)
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+        row = self._db.execute(sql, params).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def close(self) -> None:
+        """Close the database (a WAL checkpoint happens on close)."""
+        with self._lock:
+            self._db.close()
+
+    # --- accepting revisions ----------------------------------------------------------------
+
+    def append(self, events: Iterable[Event]) -> list[Row]:
+        """Commit revisions in one transaction (group commit); returns them as stored.
+
+        A revision whose number is taken is renumbered after the latest one, and a ``pending``
+        one inherits the latest review decision (see the module docstring). Nothing is
+        accepted unless the commit succeeds.
+        """
+        now = time.time()
+        rows: list[Row] = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for event in events:
+                    rows.append(self._insert(event, now))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            if rows:
+                self.head = rows[-1].seq
+        return rows
+
+    def _insert(self, event: Event, now: float) -> Row:
+        latest = self._db.execute(
+            "SELECT revision, review, body FROM events WHERE id = ?", (event.id,)
+        ).fetchone()
+        if latest is None:  # the event's latest state was pruned: revisions may remain
+            row = self._db.execute(
+                "SELECT MAX(revision) FROM revisions WHERE event_id = ?", (event.id,)
+            ).fetchone()
+            if row[0] is not None and event.revision <= row[0]:
+                event = msgspec.structs.replace(event, revision=int(row[0]) + 1)
+        else:
+            revision, review, _ = latest
+            if event.revision <= revision:
+                event = msgspec.structs.replace(event, revision=revision + 1)
+            if event.review == "pending" and review != "pending":
+                previous = decode(latest[2])
+                event = msgspec.structs.replace(
+                    event, review=previous.review, review_note=previous.review_note
+                )
+        body = encode(event)
+        cursor = self._db.execute(
+            "INSERT INTO revisions (event_id, revision, accepted_at, body) VALUES (?, ?, ?, ?)",
+            (event.id, event.revision, now, body),
+        )
+        seq = int(cursor.lastrowid or 0)
+        self._db.execute(
+            "INSERT INTO events (id, revision, seq, camera_id, type, state, review, updated_at, "
+            "body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "revision = excluded.revision, seq = excluded.seq, state = excluded.state, "
+            "review = excluded.review, updated_at = excluded.updated_at, body = excluded.body",
+            (
+                event.id,
+                event.revision,
+                seq,
+                event.camera_id,
+                event.type,
+                event.state,
+                event.review,
+                event.updated_at,
+                body,
+            ),
+        )
+        return Row(seq, event, body, now)
+
+    def review(self, event_id: str, review: Review, note: str | None = None) -> Event:
+        """Record an operator's decision as a new revision (delivered like any other).
+
+        Raises:
+            KeyError: no event has this id.
+            ValueError: ``review`` is not ``confirmed`` or ``dismissed``.
+        """
+        if review not in ("confirmed", "dismissed"):
+            raise ValueError(f"review must be 'confirmed' or 'dismissed', got {review!r}")
+        current = self.get_event(event_id)
+        if current is None:
+            raise KeyError(event_id)
+        revised = current.revised(review=review, review_note=note, updated_at=time.time())
+        return self.append([revised])[0].event
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def read_after(self, seq: int, limit: int = 256) -> list[Row]:
+        """Revisions accepted after ``seq``, in order, at most ``limit``."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT seq, body, accepted_at FROM revisions WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [Row(s, decode(b), bytes(b), a) for s, b, a in found]
+
+    def read(self, seqs: Sequence[int]) -> list[Row]:
+        """The revisions with these ``seq`` numbers that are still stored, in order."""
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT seq, body, accepted_at FROM revisions WHERE seq IN ({marks}) ORDER BY seq",
+                tuple(seqs),
+            ).fetchall()
+        return [Row(s, decode(b), bytes(b), a) for s, b, a in found]
+
+    def accepted_at(self, seq: int) -> float | None:
+        """When the revision ``seq`` was accepted (None when it is no longer stored)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT accepted_at FROM revisions WHERE seq = ?", (seq,)
+            ).fetchone()
+        return float(row[0]) if row else None
+
+    def get_event(self, event_id: str) -> Event | None:
+        """The latest revision of one event."""
+        with self._lock:
+            row = self._db.execute("SELECT body FROM events WHERE id = ?", (event_id,)).fetchone()
+        return decode(row[0]) if row else None
+
+    def known(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` the outbox has (any revision)."""
+        if not event_ids:
+            return set()
+        marks = ",".join("?" * len(event_ids))
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT id FROM events WHERE id IN ({marks})", tuple(event_ids)
+            ).fetchall()
+        return {i for (i,) in found}
+
+    def list_events(
+        self,
+        *,
+        camera_id: str | None = None,
+        type: str | None = None,
+        state: str | None = None,
+        review: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """The latest revision of each event, by id (time order), filtered, one page.
+
+        Pass the last id of a page as ``after_id`` to get the next one.
+        """
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("camera_id", camera_id),
+            ("type", type),
+            ("state", state),
+            ("review", review),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if after_id is not None:
+            where.append("id > ?")
+            params.append(after_id)
+        sql = "SELECT body FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(max(0, limit))
+        with self._lock:
+            found = self._db.execute(sql, params).fetchall()
+        return [decode(b) for (b,) in found]
+
+    # --- cursors and retries ----------------------------------------------------------------
+
+    def cursor(self, sink: str, target: str = "") -> SinkCursor:
+        """The cursor of ``sink``, created at the current head when the sink is new.
+
+        A new sink starts with the revisions accepted from now on. ``target`` identifies where
+        the sink delivers (a URL): when it changes, a disabled sink is enabled again.
+        """
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, target, disabled_reason FROM cursors WHERE sink = ?", (sink,)
+            ).fetchone()
+            if row is None:
+                head = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM revisions")
+                self._db.execute(
+                    "INSERT INTO cursors (sink, seq, target, updated_at) VALUES (?, ?, ?, ?)",
+                    (sink, head, target, time.time()),
+                )
+                return SinkCursor(sink, head, None)
+            seq, old_target, reason = row
+            if old_target != target:
+                self._db.execute(
+                    "UPDATE cursors SET target = ?, disabled_reason = NULL WHERE sink = ?",
+                    (target, sink),
+                )
+                reason = None
+            return SinkCursor(sink, int(seq), reason)
+
+    def advance(self, sink: str, seq: int) -> None:
+        """Persist that every revision up to ``seq`` was handed over to ``sink``."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE cursors SET seq = MAX(seq, ?), updated_at = ? WHERE sink = ?",
+                (seq, time.time(), sink),
+            )
+
+    def disable(self, sink: str, reason: str) -> None:
+        """Mark ``sink`` disabled (it stays so across restarts until its target changes)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE cursors SET disabled_reason = ?, updated_at = ? WHERE sink = ?",
+                (reason, time.time(), sink),
+            )
+
+    def schedule_retry(self, sink: str, seq: int, attempts: int, due_at: float, error: str) -> None:
+        """Record that delivering ``seq`` to ``sink`` failed ``attempts`` times so far."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO retries (sink, seq, attempts, due_at, last_error) VALUES "
+                "(?, ?, ?, ?, ?) ON CONFLICT (sink, seq) DO UPDATE SET attempts = "
+                "excluded.attempts, due_at = excluded.due_at, last_error = excluded.last_error",
+                (sink, seq, attempts, due_at, error),
+            )
+
+    def give_up(self, sink: str, seq: int, attempts: int, error: str) -> None:
+        """Keep a revision whose every attempt failed, as dead, for an operator to see."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO retries (sink, seq, attempts, due_at, last_error, dead) VALUES "
+                "(?, ?, ?, 0, ?, 1) ON CONFLICT (sink, seq) DO UPDATE SET dead = 1, "
+                "attempts = excluded.attempts, last_error = excluded.last_error",
+                (sink, seq, attempts, error),
+            )
+
+    def retry_done(self, sink: str, seq: int) -> None:
+        """Forget a retry that succeeded."""
+        with self._lock:
+            self._db.execute("DELETE FROM retries WHERE sink = ? AND seq = ?", (sink, seq))
+
+    def retries(self, sink: str, *, dead: bool = False) -> list[RetryRow]:
+        """The scheduled (or, with ``dead``, abandoned) retries of ``sink``, soonest first."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT seq, attempts, due_at FROM retries WHERE sink = ? AND dead = ? "
+                "ORDER BY due_at, seq",
+                (sink, int(dead)),
+            ).fetchall()
+        return [RetryRow(sink, int(s), int(a), float(d)) for s, a, d in found]
+
+    # --- housekeeping -----------------------------------------------------------------------
+
+    def prune(
+        self,
+        keep_s: float,
+        sinks: Iterable[str],
+        *,
+        keep_events_s: float | None = None,
+        now: float | None = None,
+    ) -> int:
+        """Delete revisions older than ``keep_s`` that every enabled sink of ``sinks`` has had.
+
+        Revisions still waiting for a retry are kept. The latest state of an event (the
+        ``events`` table) goes ``keep_events_s`` after its last change (``keep_s`` when None),
+        once delivered. Returns the number of revisions deleted.
+        """
+        now = time.time() if now is None else now
+        cutoff = now - keep_s
+        events_cutoff = now - (keep_s if keep_events_s is None else keep_events_s)
+        names = list(sinks)
+        marks = ",".join("?" * len(names))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT MIN(seq) FROM cursors WHERE disabled_reason IS NULL AND sink IN ({marks})",
+                names,
+            ).fetchone()
+            floor = int(row[0]) if row and row[0] is not None else self.head
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = self._db.execute(
+                    "DELETE FROM revisions WHERE seq <= ? AND accepted_at < ? AND seq NOT IN "
+                    "(SELECT seq FROM retries WHERE dead = 0)",
+                    (floor, cutoff),
+                ).rowcount
+                self._db.execute(
+                    "DELETE FROM events WHERE updated_at < ? AND seq <= ?", (events_cutoff, floor)
+                )
+                self._db.execute(
+                    "DELETE FROM retries WHERE dead = 1 AND seq NOT IN (SELECT seq FROM revisions)"
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return int(deleted)

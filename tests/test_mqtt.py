@@ -1,0 +1,240 @@
+"""MQTT delivery against a real Mosquitto broker on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import msgspec
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from test_outbox import make_event
+from vsa_stream import config
+from vsa_stream.engine import Engine
+from vsa_stream.metrics import Metrics
+from vsa_stream.outbox import Outbox
+from vsa_stream.sinks.delivery import Delivery
+from vsa_stream.sinks.mqtt import MqttSink
+from vsa_stream.synth import Truth
+
+ROOT = Path(__file__).resolve().parent.parent
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Broker:
+    """A Mosquitto process with on-disk persistence, which can be stopped and started again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = _free_port()
+        self.folder = folder
+        conf = folder / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f"persistence_location {folder}/\nlog_dest stderr\n"
+        )
+        self.conf = conf
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()  # saves the persistent sessions
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed (Debian package mosquitto, .ci/apt-packages)")
+    b = Broker(tmp_path)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@dataclass
+class Subscriber:
+    """A persistent-session subscriber to ``vsa/#`` (QoS 1) recording every message."""
+
+    port: int
+    client_id: str = "test-subscriber"
+    messages: list[tuple[str, bytes, bool]] = field(default_factory=list)
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    subscribed: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False
+        )
+        self.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("vsa/#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda c, u, mid, rc, p: self.subscribed.set()
+        self.client.connect("127.0.0.1", self.port)
+        self.client.loop_start()
+        if not self.subscribed.wait(20):
+            raise RuntimeError("the test subscriber could not subscribe")
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self.cond:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self.cond.notify_all()
+
+    def wait(
+        self, predicate: Callable[[list[tuple[str, bytes, bool]]], bool], timeout: float = 60.0
+    ) -> bool:
+        with self.cond:
+            return bool(self.cond.wait_for(lambda: predicate(self.messages), timeout))
+
+    def payloads(self, topic: str) -> list[bytes]:
+        with self.cond:
+            return [p for t, p, _ in self.messages if t == topic]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def mqtt_config(port: int, **fields: object) -> config.MqttSink:
+    return msgspec.convert({"host": "127.0.0.1", "port": port, **fields}, config.MqttSink)
+
+
+def event_ids(sub: Subscriber, topic: str = "vsa/cam/intrusion") -> list[str]:
+    return [json.loads(p)["id"] for p in sub.payloads(topic)]
+
+
+def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
+    sub = Subscriber(broker.port)
+    events = [make_event() for _ in range(10)]
+
+    async def main() -> Delivery:
+        sink = MqttSink(mqtt_config(broker.port, client_id="vsa-test"))
+        delivery = Delivery(Outbox(), [sink], Metrics(), drain_s=60)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(delivery.run)
+            await delivery.accept(events[:5])
+            assert await anyio.to_thread.run_sync(
+                lambda: sub.wait(lambda m: len(event_ids(sub)) >= 5)
+            )
+            await anyio.to_thread.run_sync(broker.stop)
+            await delivery.accept(events[5:])  # accepted while the broker is away
+            await anyio.sleep(1.5)  # the sink fails and retries meanwhile
+            await anyio.to_thread.run_sync(broker.start)
+            delivery.finish()
+        await sink.aclose()
+        return delivery
+
+    try:
+        delivery = anyio.run(main)
+        assert sub.wait(lambda m: set(event_ids(sub)) >= {e.id for e in events})
+    finally:
+        sub.close()
+    received = event_ids(sub)
+    first_seen = list(dict.fromkeys(received))
+    assert first_seen == [e.id for e in events], "in order, duplicates aside"
+    assert delivery.failures >= 1  # the outage was noticed and retried, not skipped
+    assert sub.payloads("vsa/_engine/status")[-1] == b"offline"
+
+
+def test_camera_status_is_retained_online_then_offline(
+    broker: Broker, small_intruder: tuple[Path, Truth]
+) -> None:
+    video, _ = small_intruder
+    cfg = config.loads(
+        f"""
+cameras: [{{id: cam, url: {json.dumps(str(video))}, loop: true}}]
+sinks:
+  mqtt: {{host: 127.0.0.1, port: {broker.port}, client_id: vsa-engine}}
+"""
+    )
+    sub = Subscriber(broker.port)
+
+    async def main() -> None:
+        engine = Engine(cfg, [MqttSink(cfg.sinks.mqtt)])  # type: ignore[arg-type]
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            online = await anyio.to_thread.run_sync(
+                lambda: sub.wait(lambda m: b"online" in sub.payloads("vsa/cam/status"))
+            )
+            engine.stop()
+            assert online
+
+    try:
+        anyio.run(main)
+        assert sub.wait(lambda m: sub.payloads("vsa/cam/status")[-1:] == [b"offline"])
+    finally:
+        sub.close()
+    # A newcomer gets the retained statuses.
+    late = Subscriber(broker.port, client_id="late")
+    try:
+        assert late.wait(lambda m: len(late.payloads("vsa/cam/status")) >= 1)
+        assert late.wait(lambda m: len(late.payloads("vsa/_engine/status")) >= 1)
+        assert late.payloads("vsa/cam/status") == [b"offline"]
+        assert late.payloads("vsa/_engine/status") == [b"offline"]
+        assert all(retain for t, _, retain in late.messages if t.endswith("/status"))
+    finally:
+        late.close()
+
+
+def test_last_will_says_offline_when_the_daemon_is_killed(broker: Broker, tmp_path: Path) -> None:
+    cfg = tmp_path / "mqtt.yaml"
+    cfg.write_text(
+        f"""
+cameras: [{{id: unused, url: unused.mp4}}]
+state_dir: {json.dumps(str(tmp_path / "state"))}
+sinks:
+  mqtt: {{host: 127.0.0.1, port: {broker.port}, client_id: doomed}}
+"""
+    )
+    sub = Subscriber(broker.port)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vsa_stream.loadgen", str(cfg), "--count", "100000", "--rate", "5"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        assert sub.wait(lambda m: b"online" in sub.payloads("vsa/_engine/status"))
+        assert sub.wait(lambda m: len(sub.payloads("vsa/loadgen/intrusion")) >= 2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert sub.wait(lambda m: sub.payloads("vsa/_engine/status")[-1:] == [b"offline"])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sub.close()
