@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -90,17 +91,20 @@ def gauge(
     name: str, documentation: str, labels: list[str], samples: Iterable[tuple[list[str], float]]
 ) -> GaugeMetricFamily:
     """A gauge family for a collector: ``samples`` are ``(label values, value)`` pairs."""
-    family = GaugeMetricFamily(name, documentation, labels=labels)
-    for values, value in samples:
-        family.add_metric(values, value)
-    return family
+    return _filled(GaugeMetricFamily(name, documentation, labels=labels), samples)
 
 
 def counter(
     name: str, documentation: str, labels: list[str], samples: Iterable[tuple[list[str], float]]
 ) -> CounterMetricFamily:
     """A counter family for a collector (``name`` without ``_total``), like :func:`gauge`."""
-    family = CounterMetricFamily(name, documentation, labels=labels)
+    return _filled(CounterMetricFamily(name, documentation, labels=labels), samples)
+
+
+_F = TypeVar("_F", GaugeMetricFamily, CounterMetricFamily)
+
+
+def _filled(family: _F, samples: Iterable[tuple[list[str], float]]) -> _F:
     for values, value in samples:
         family.add_metric(values, value)
     return family
