@@ -86,7 +86,7 @@ def encode_jpeg(rgb: NDArray[np.uint8], quality: int = 5) -> bytes:
 
 def _rgb(frame: Frame) -> NDArray[np.uint8]:
     if isinstance(frame.keepalive, av.VideoFrame):
-        rgb: NDArray[np.uint8] = frame.keepalive.to_ndarray(format="rgb24")
+        rgb = np.asarray(frame.keepalive.to_ndarray(format="rgb24"), dtype=np.uint8)
         return rgb
     luma = np.asarray(frame.luma)
     return np.repeat(luma[:, :, None], 3, axis=2)
