@@ -20,7 +20,6 @@ from vsa_stream.daemon import Daemon
 from vsa_stream.engine import EngineResult
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.outbox import Outbox, Row
-from vsa_stream.sinks import Sink
 
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"
@@ -57,14 +56,23 @@ def still_clip(path: Path, seconds: float = 2.0) -> Path:
     return path
 
 
-def api_config(state: Path, video: Path, extra: str = "", camera: str = "") -> config.Config:
+GATE = "[[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]"
+
+
+def api_config(
+    state: Path,
+    video: Path,
+    extra: str = "",
+    camera: str = "    loop: true",
+    zone: str = GATE,
+) -> config.Config:
+    """A daemon with the API on a free loopback port, an operator and a viewer token."""
     return config.loads(
         f"""
 cameras:
   - id: cam
     url: {json.dumps(str(video))}
-    loop: true
-    zones: [{{id: gate, polygon: [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]}}]
+    zones: [{{id: gate, polygon: {zone}}}]
 {camera}
 state_dir: {json.dumps(str(state))}
 server:
@@ -93,7 +101,10 @@ def make_event(camera: str = "cam", kind: str = "intrusion", state: str = "open"
         start_s=1.0,
         start_frame=10,
         evidence=Evidence(
-            frame_index=10, stream_time_s=1.0, boxes=[(0.55, 0.55, 0.7, 0.85)], values={"dwell_s": 2}
+            frame_index=10,
+            stream_time_s=1.0,
+            boxes=[(0.55, 0.55, 0.7, 0.85)],
+            values={"dwell_s": 2},
         ),
     )
 

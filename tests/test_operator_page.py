@@ -30,7 +30,8 @@ _WAIT_S = 30
 
 @pytest.fixture
 def browser() -> Iterator[webdriver.Chrome]:
-    assert CHROMIUM is not None and DRIVER is not None
+    assert CHROMIUM is not None
+    assert DRIVER is not None
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
@@ -51,14 +52,14 @@ def _login(browser: webdriver.Chrome, url: str, token: str) -> WebDriverWait[web
     return wait
 
 
-def test_live_alert_confirmed_from_the_page(
-    browser: webdriver.Chrome, tmp_path: Path
-) -> None:
+def test_live_alert_confirmed_from_the_page(browser: webdriver.Chrome, tmp_path: Path) -> None:
     clip = still_clip(tmp_path / "still.mp4")
     with running_daemon(api_config(tmp_path / "state", clip)) as run:
         wait = _login(browser, run.url, OPERATOR)
         wait.until(
-            ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#cameras tr[data-camera=cam]"), "cam")
+            ec.text_to_be_present_in_element(
+                (By.CSS_SELECTOR, "#cameras tr[data-camera=cam]"), "cam"
+            )
         )
         event = make_event()
         run.inject(event)  # after the page connected: it can only come through the live stream
@@ -80,7 +81,8 @@ def test_live_alert_confirmed_from_the_page(
             "const d = c.getContext('2d').getImageData(Math.round(0.55 * c.width), "
             "Math.round(0.7 * c.height), 1, 1).data; return [d[0], d[1], d[2]];"
         )
-        assert red[0] > 200 and red[1] < 100
+        assert red[0] > 200
+        assert red[1] < 100
 
 
 def test_a_viewer_cannot_review_from_the_page(browser: webdriver.Chrome, tmp_path: Path) -> None:

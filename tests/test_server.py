@@ -90,7 +90,8 @@ def test_events_filters_pagination_and_one_event(tmp_path: Path, clip: Path) -> 
         assert decode(one.content).revision == 2
         assert http.get("/api/events/nope").status_code == 404
         bad = http.get("/api/events", params={"state": "burning"})
-        assert bad.status_code == 400 and "state must be one of" in bad.json()["error"]
+        assert bad.status_code == 400
+        assert "state must be one of" in bad.json()["error"]
         assert http.get("/api/events", params={"limit": "0"}).status_code == 400
         assert http.get("/api/events", params={"cam": "x"}).status_code == 400
 
@@ -175,9 +176,13 @@ def test_cameras_and_openapi(tmp_path: Path, clip: Path) -> None:
         assert [c["id"] for c in cams] == ["cam"]
         cam = cams[0]
         assert cam["state"] in ("connecting", "streaming")
-        assert [h["state"] for h in cam["history"]][0] == "connecting"
+        assert cam["history"][0]["state"] == "connecting"
         assert cam["zones"] == [
-            {"id": "gate", "units": "normalized", "polygon": [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]}
+            {
+                "id": "gate",
+                "units": "normalized",
+                "polygon": [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]],
+            }
         ]
         assert {"decoded", "dropped", "reconnects", "decode_fps", "detection"} <= set(cam)
         doc = httpx.get(run.url + "/api/openapi.json").json()
