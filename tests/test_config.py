@@ -396,7 +396,9 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
 def test_alerts_example_is_valid() -> None:
     root = Path(__file__).resolve().parent.parent
     env = {"WEBHOOK_SECRET": "whsec_" + "A" * 44, "MQTT_PASSWORD": "x", "VSA_STATE_DIR": "s"}
+    env |= {"VSA_OPERATOR_TOKEN": "o" * 32, "VSA_VIEWER_TOKEN": "v" * 32}
     alerts = config.load(root / "examples" / "alerts.yaml", env=env)
+    assert [t.role for t in alerts.server.tokens] == ["operator", "viewer"]
     assert [w.name for w in alerts.sinks.webhooks] == ["control-room"]
     assert alerts.sinks.mqtt is not None
     assert alerts.sinks.mqtt.tls
