@@ -70,6 +70,7 @@ def test_persons_and_blobs_are_pixelated_other_classes_not(tmp_path: Path, blur:
     blob = Detection(120, 20, 180, 100, label=None)
     car = Detection(200, 120, 300, 220, label="car")
     store.capture(_noise_frame(), _observation(person, blob, car), [_event("open")])
+    store.close()
     path = store.path("cam", _event("open").id, "open")
     assert path is not None
     image = _decode(path.read_bytes())
@@ -89,9 +90,11 @@ def test_persons_and_blobs_are_pixelated_other_classes_not(tmp_path: Path, blur:
 def test_only_opening_and_closing_events_are_captured(tmp_path: Path) -> None:
     store = EvidenceStore(tmp_path, blur_persons=True, retention_days=1)
     store.capture(_noise_frame(), _observation(), [_event("updated")])
+    store.close()
     assert store.written == 0
     assert not list(tmp_path.rglob("*.jpg"))
     store.capture(_noise_frame(), _observation(), [_event("closed")])
+    store.close()
     assert [p.name for p in tmp_path.rglob("*.jpg")] == [f"{_event('closed').id}-closed.jpg"]
     assert store.path("../etc", "x", "open") is None
     assert store.path("cam", "x", "passwd") is None

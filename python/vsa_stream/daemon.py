@@ -119,6 +119,9 @@ class Daemon:
                 helpers.cancel()
                 if self.server is not None:
                     self.server.stop()
+                if self.evidence is not None:
+                    with anyio.CancelScope(shield=True):
+                        await anyio.to_thread.run_sync(self.evidence.close)
         await anyio.to_thread.run_sync(
             self.audit.append,
             "daemon_stop",

@@ -1,11 +1,13 @@
 """Evidence snapshots: opt-in JPEG images of an event's frame, persons pixelated, kept a while.
 
 Minimisation (DESIGN.md, invariant 4): nothing is stored unless ``privacy.snapshots: true``.
-Then, when an event opens and when it closes, the analysis thread encodes the frame it has just
-analysed to JPEG with PyAV (two images per event at most: cheap), after pixelating the boxes of
-every person and every unclassified motion blob of that frame (``privacy.blur_persons``, on by
-default). Files live in ``<state_dir>/evidence/<camera>/<event id>-<open|closed>.jpg`` and are
-deleted ``privacy.retention_days`` after they were written (30 days at most) by
+Then, when an event opens and when it closes, the analysis thread takes the frame it has just
+analysed as RGB and pixelates the boxes of every person and every unclassified motion blob of
+that frame (``privacy.blur_persons``, on by default); a writer thread then encodes it to JPEG
+with PyAV and writes it (two images per event at most; the analysis never waits for the encoder,
+and a snapshot that finds the writer 16 images behind is dropped and logged). Files live in
+``<state_dir>/evidence/<camera>/<event id>-<open|closed>.jpg`` and are deleted
+``privacy.retention_days`` after they were written (30 days at most) by
 :meth:`EvidenceStore.prune`, which the daemon runs hourly.
 
 Example:
@@ -19,7 +21,9 @@ Example:
 from __future__ import annotations
 
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
@@ -108,7 +112,11 @@ class EvidenceStore:
         self.blur_persons = blur_persons
         self.retention_s = retention_days * 86400.0
         self.written = 0
+        self.dropped = 0
         self._log = get_logger()
+        self._queue: queue.Queue[tuple[NDArray[np.uint8], list[Path]] | None] = queue.Queue(16)
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
 
     def path(self, camera_id: str, event_id: str, kind: str) -> Path | None:
         """Where the ``kind`` (``open`` or ``closed``) snapshot of an event is, or None for
@@ -125,26 +133,51 @@ class EvidenceStore:
         wanted = [e for e in events if e.state in _KINDS]
         if not wanted:
             return
+        targets = [self.path(e.camera_id, e.id, e.state) for e in wanted]
+        paths = [t for t in targets if t is not None]
+        if not paths:
+            return
         try:
             rgb = _rgb(frame)
             if self.blur_persons and observation is not None:
                 pixelate(rgb, _person_boxes(observation))
-            data = encode_jpeg(rgb)
-            for event in wanted:
-                target = self.path(event.camera_id, event.id, event.state)
-                if target is None:
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                partial = target.with_suffix(".part")
-                partial.write_bytes(data)
-                os.replace(partial, target)
-                self.written += 1
         except Exception as exc:
-            self._log.error(
-                "snapshot failed",
-                camera_id=wanted[0].camera_id,
-                error=f"{type(exc).__name__}: {exc}",
-            )
+            self._log.error("snapshot failed", camera_id=wanted[0].camera_id, error=repr(exc))
+            return
+        self._start_writer()
+        try:
+            self._queue.put_nowait((rgb, paths))
+        except queue.Full:
+            self.dropped += 1
+            self._log.warning("snapshot dropped: writer behind", camera_id=wanted[0].camera_id)
+
+    def _start_writer(self) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name="evidence", daemon=True)
+                self._writer.start()
+
+    def _write(self) -> None:
+        while (job := self._queue.get()) is not None:
+            rgb, paths = job
+            try:
+                data = encode_jpeg(rgb)
+                for target in paths:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    partial = target.with_suffix(".part")
+                    partial.write_bytes(data)
+                    os.replace(partial, target)
+                    self.written += 1
+            except Exception as exc:
+                self._log.error("snapshot failed", path=str(paths[0]), error=repr(exc))
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread (blocking)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
 
     def prune(self, now: float | None = None) -> list[Path]:
         """Delete snapshots older than the retention period; returns what was deleted."""
