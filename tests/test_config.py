@@ -383,6 +383,7 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         config.MqttSink,
         config.OutboxConfig,
         config.ServerConfig,
+        config.ApiToken,
         config.Privacy,
         config.LoggingConfig,
     ):
@@ -395,8 +396,33 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
 def test_alerts_example_is_valid() -> None:
     root = Path(__file__).resolve().parent.parent
     env = {"WEBHOOK_SECRET": "whsec_" + "A" * 44, "MQTT_PASSWORD": "x", "VSA_STATE_DIR": "s"}
+    env |= {"VSA_OPERATOR_TOKEN": "o" * 32, "VSA_VIEWER_TOKEN": "v" * 32}
     alerts = config.load(root / "examples" / "alerts.yaml", env=env)
+    assert [t.role for t in alerts.server.tokens] == ["operator", "viewer"]
     assert [w.name for w in alerts.sinks.webhooks] == ["control-room"]
     assert alerts.sinks.mqtt is not None
     assert alerts.sinks.mqtt.tls
     assert alerts.outbox_path() == os.path.join("s", "outbox.sqlite3")
+
+
+def test_server_section() -> None:
+    base = "cameras: [{id: c, url: v.mp4}]\n"
+    enabled = config.loads(base + "server: {enabled: true}").server
+    assert (enabled.enabled, enabled.host, enabled.tokens) == (True, "127.0.0.1", [])
+    with pytest.raises(ConfigError, match=r"server\.host: 0\.0\.0\.0 is not a loopback"):
+        config.loads(base + "server: {enabled: true, host: 0.0.0.0}")
+    token = "{name: ops, token: '${TOK}', role: operator}"
+    cfg = config.loads(
+        base + f"server: {{enabled: true, host: 0.0.0.0, tokens: [{token}]}}",
+        env={"TOK": "t" * 24},
+    )
+    assert cfg.server.tokens[0].token == "t" * 24
+    with pytest.raises(ConfigError, match=r"server\.tokens\[0\]\.token"):
+        config.loads(base + "server: {tokens: [{name: a, token: short}]}")
+    with pytest.raises(ConfigError, match=r"server\.tokens\[1\]\.name: duplicate"):
+        config.loads(
+            base + f"server: {{tokens: [{{name: a, token: {'a' * 16}}}, "
+            f"{{name: a, token: {'b' * 16}}}]}}"
+        )
+    with pytest.raises(ConfigError, match=r"server\.tokens\[0\]\.role"):
+        config.loads(base + f"server: {{tokens: [{{name: a, token: {'a' * 16}, role: admin}}]}}")

@@ -189,7 +189,8 @@ def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:
     collect = Collect()
 
     async def main() -> Delivery:
-        delivery = Delivery(Outbox(), [Stuck(), collect], Metrics(), drain_s=0.5)
+        # The collecting sink needs milliseconds; 3 s of drain leaves room on a loaded machine.
+        delivery = Delivery(Outbox(), [Stuck(), collect], Metrics(), drain_s=3.0)
         async with anyio.create_task_group() as tg:
             tg.start_soon(delivery.run)
             for _ in range(10):

@@ -82,6 +82,19 @@ def _parser() -> argparse.ArgumentParser:
         help="maximum age of the timestamp, seconds (default 300; 0: do not check)",
     )
 
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_verify = audit_sub.add_parser(
+        "verify",
+        help="check the audit log's hash chain (exit 0: intact, 1: broken)",
+        description="Check every entry's SHA-256 and its link to the entry before; names the "
+        "first broken entry.",
+    )
+    audit_verify.add_argument(
+        "file", metavar="FILE", nargs="?", default="vsa-state/audit.jsonl",
+        help="the audit log (default: vsa-state/audit.jsonl)",
+    )  # fmt: skip
+
     scan = sub.add_parser("scan", help="analyse a video file as fast as possible")
     scan.add_argument("video", metavar="VIDEO")
     scan.add_argument("--config", metavar="C", help="zones and rules (first camera, or --camera)")
@@ -147,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from vsa_stream.cli_webhook import verify_command
 
             return verify_command(args)
+        if command == "audit":
+            return _audit_verify(args.file)
         if command == "demo":
             from vsa_stream.demo import run_demo
 
@@ -205,11 +220,36 @@ def _run(args: argparse.Namespace) -> int:
         field = "outbox.path" if config.outbox.path is not None else "state_dir"
         raise ConfigError(str(exc), path=field, source=args.config) from None
     try:
-        result = anyio.run(Engine(config, sinks, outbox=outbox).run)
+        from vsa_stream.daemon import Daemon
+
+        try:
+            daemon = Daemon(config, sinks, outbox, source=os.path.abspath(args.config))
+        except OSError as exc:
+            raise ConfigError(f"cannot start: {exc}", source=args.config) from None
+        result = anyio.run(daemon.run)
     finally:
         outbox.close()
     failed = [c for c in result.cameras if c.state == "failed"]
     return 1 if result.cameras and len(failed) == len(result.cameras) else 0
+
+
+def _audit_verify(path: str) -> int:
+    from vsa_stream.audit import verify
+
+    try:
+        result = verify(path)
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    if result.ok:
+        print(f"{path}: ok ({result.entries} entries, chain intact)")
+        return 0
+    print(
+        f"{path}: broken at line {result.broken_line}: {result.reason} "
+        f"({result.entries} entries before it are intact)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _run_engine(config: Config, sinks: list[Sink], *, scan: bool) -> EngineResult:

@@ -43,6 +43,7 @@ __all__ = [
     "LEGAL_PROFILES",
     "SITUATIONS",
     "AbandonedObjectRule",
+    "ApiToken",
     "Calibration",
     "Camera",
     "Config",
@@ -429,18 +430,30 @@ class OutboxConfig(_Base):
     drain_s: Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)] = 10.0
 
 
+class ApiToken(_Base):
+    """A bearer token of the HTTP API and the role it grants (``operator`` includes ``viewer``)."""
+
+    name: _ID
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=512)]
+    role: Literal["viewer", "operator"] = "viewer"
+
+
 class ServerConfig(_Base):
-    """The HTTP API (not available in this version)."""
+    """The HTTP API and the operator page, served inside the daemon."""
 
     enabled: bool = False
-    host: str = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8080
+    host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
+    tokens: list[ApiToken] = msgspec.field(default_factory=list)
 
 
 class Privacy(_Base):
     """Legal profile and data minimisation."""
 
     legal_profile: Literal["fr-2023"] = "fr-2023"
+    snapshots: bool = False
+    blur_persons: bool = True
+    retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
 
 
 class LoggingConfig(_Base):
@@ -799,8 +812,7 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                         f"unknown detector {name!r}; detectors: {known}",
                     )
                 )
-    if config.server.enabled:
-        problems.append((("server", "enabled"), "the HTTP API is not available in this version"))
+    problems.extend(_server_problems(config.server))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
     sinks = config.sinks
     if not stdout_on and sinks.jsonl is None and not sinks.webhooks and sinks.mqtt is None:
@@ -948,6 +960,39 @@ def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]
                     )
                 )
     return problems
+
+
+def _server_problems(server: ServerConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    names: dict[str, int] = {}
+    values: dict[str, int] = {}
+    for i, token in enumerate(server.tokens):
+        at: tuple[str | int, ...] = ("server", "tokens", i)
+        if token.name in names:
+            problems.append(((*at, "name"), f"duplicate token name {token.name!r}"))
+        names.setdefault(token.name, i)
+        if token.token in values:
+            problems.append(((*at, "token"), f"same token as server.tokens[{values[token.token]}]"))
+        values.setdefault(token.token, i)
+    if server.enabled and not server.tokens and not _is_loopback_host(server.host):
+        problems.append(
+            (
+                ("server", "host"),
+                f"{server.host} is not a loopback address: give server.tokens, or the API "
+                "would be open to the network without authentication",
+            )
+        )
+    return problems
+
+
+def _is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback IP literals."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_private_host(host: str) -> bool:

@@ -34,6 +34,7 @@ from vsa_stream.detection.model import Model, load_model
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import ModelError
 from vsa_stream.events import Event
+from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics, counter, gauge
 from vsa_stream.observation import Observation
@@ -72,6 +73,7 @@ class Engine:
         scan: analyse files as fast as possible (see :class:`CameraPipeline`).
         observe: called from the analysis threads with every observation of every camera.
         outbox: the durable outbox (the caller opens and closes it); in memory when None.
+        evidence: where cameras store snapshots (``privacy.snapshots``); none when None.
 
     A detector that cannot be loaded (a :class:`~vsa_stream.errors.ModelError`) stops only the
     cameras that use it: they end ``failed`` with the reason, the others run.
@@ -85,8 +87,12 @@ class Engine:
         scan: bool = False,
         observe: Callable[[Observation], None] | None = None,
         outbox: Outbox | None = None,
+        evidence: EvidenceStore | None = None,
     ) -> None:
         self.config = config
+        self.evidence = evidence
+        #: True once every enabled camera's pipeline was built (or refused).
+        self.cameras_started = False
         self.sinks = sinks
         self.scan = scan
         self.observe = observe
@@ -116,6 +122,19 @@ class Engine:
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
 
+    def camera_statuses(self) -> list[CameraStatus]:
+        """Every enabled camera's status, started or not (read by the HTTP API)."""
+        return [p.status for p in self._pipelines] + self._unstarted
+
+    def frame_sizes(self) -> dict[str, tuple[int, int]]:
+        """``(width, height)`` of the last frame each camera analysed."""
+        sizes: dict[str, tuple[int, int]] = {}
+        for p in self._pipelines:
+            last = p.analyzer.last
+            if last is not None:
+                sizes[p.camera.id] = (last.width, last.height)
+        return sizes
+
     def stop(self) -> None:
         """Ask every camera to stop (safe to call from the event loop only)."""
         for pipeline in self._pipelines:
@@ -141,6 +160,7 @@ class Engine:
         watcher = anyio.CancelScope()
         try:
             await self._start_cameras(emit)
+            self.cameras_started = True
             async with anyio.create_task_group() as outer:
                 self._outer_scope = outer.cancel_scope
                 outer.start_soon(self.delivery.run)
@@ -203,6 +223,7 @@ class Engine:
                     tracking=config.tracking,
                     detectors=[(self.detectors[d], config.detector(d)) for d in ids],
                     observe=self.observe,
+                    evidence=self.evidence,
                 )
             )
         for service in self.detectors.values():

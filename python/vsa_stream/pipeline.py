@@ -27,6 +27,7 @@ from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConf
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import FrameError, SourceError
 from vsa_stream.events import Event
+from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
@@ -53,6 +54,7 @@ class CameraPipeline:
         tracking: tracker settings.
         detectors: the shared detector services this camera uses, with their configuration.
         observe: called from the analysis thread with every observation.
+        evidence: where snapshots of opening and closing events go (``privacy.snapshots``).
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class CameraPipeline:
         tracking: TrackingConfig | None = None,
         detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
         observe: Callable[[Observation], None] | None = None,
+        evidence: EvidenceStore | None = None,
     ) -> None:
         self.camera = camera
+        self.evidence = evidence
         self.emit = emit
         self.scan = scan
         self.status = CameraStatus(camera.id)
@@ -181,6 +185,8 @@ class CameraPipeline:
                     self._log.warning("frame rejected", frame=frame.index, error=str(exc))
                     continue
                 self.status.analysed += 1
+                if self.evidence is not None and events:
+                    self.evidence.capture(frame, self.analyzer.last, events)
                 for event in events:
                     self.emit(event)
         except Exception as exc:  # never let one camera's analysis take the others down

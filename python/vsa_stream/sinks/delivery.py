@@ -179,6 +179,16 @@ class Delivery:
         self._wake = anyio.Event()
         return event
 
+    @property
+    def ready(self) -> bool:
+        """True once every sink's cursor is loaded: revisions can be accepted."""
+        return self._ready.is_set()
+
+    def next_change(self) -> anyio.Event:
+        """An event set at the next commit (accept or review), for readers that follow the
+        outbox (the HTTP API's event stream)."""
+        return self._wake
+
     def finish(self) -> None:
         """No more revisions will come: each sink stops once it has caught up (or after
         ``drain_s``)."""

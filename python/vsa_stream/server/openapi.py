@@ -1,0 +1,181 @@
+"""The OpenAPI 3.1 document of the HTTP API (``GET /api/openapi.json``).
+
+Schemas of the bodies are generated from the same msgspec Structs the server encodes and
+decodes, so the document cannot drift from the wire format.
+
+Example:
+    >>> doc = openapi_document()
+    >>> doc["openapi"], "/api/events/{event_id}/review" in doc["paths"]
+    ('3.1.0', True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from vsa_stream import __version__
+from vsa_stream.events import Event
+
+__all__ = ["ReviewRequest", "openapi_document"]
+
+
+class ReviewRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of ``POST /api/events/{id}/review``: the decision and an optional note."""
+
+    review: Literal["confirmed", "dismissed"]
+    note: str | None = None
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR = _json(_ref("Error"), "error")
+_AUTH = {
+    "401": _ERROR | {"description": "missing or wrong token"},
+    "403": _ERROR | {"description": "the token's role is not enough"},
+}
+
+
+def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document (a fresh dict each call)."""
+    (_, components) = msgspec.json.schema_components(
+        [Event, ReviewRequest], ref_template="#/components/schemas/{name}"
+    )
+    components["Error"] = {
+        "type": "object",
+        "properties": {"error": {"type": "string"}},
+        "required": ["error"],
+    }
+    components["EventPage"] = {
+        "type": "object",
+        "properties": {
+            "events": {"type": "array", "items": _ref("Event")},
+            "next": {
+                "type": ["string", "null"],
+                "description": "pass as `after` for the next page",
+            },
+        },
+        "required": ["events", "next"],
+    }
+    event_id = {"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    viewer: list[dict[str, list[str]]] = [{"bearer": []}]
+    paths: dict[str, Any] = {
+        "/healthz": {
+            "get": {"summary": "The process is alive", "responses": {"200": _json({}, "alive")}}
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Cameras started and outbox open",
+                "responses": {"200": _json({}, "ready"), "503": _json({}, "not ready yet")},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (viewer)",
+                "security": viewer,
+                "responses": {
+                    "200": {"description": "text format 0.0.4", "content": {"text/plain": {}}},
+                    **_AUTH,
+                },
+            }
+        },
+        "/api/events": {
+            "get": {
+                "summary": "Latest revision of each event, oldest first, one page (viewer)",
+                "security": viewer,
+                "parameters": [
+                    _param("camera", "camera id"),
+                    _param("type", "event type (intrusion, camera_offline, ...)"),
+                    _param("state", "lifecycle", {"enum": ["open", "updated", "closed"]}),
+                    _param(
+                        "review", "review state", {"enum": ["pending", "confirmed", "dismissed"]}
+                    ),
+                    _param("after", "the `next` of the previous page"),
+                    _param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500}),
+                ],
+                "responses": {"200": _json(_ref("EventPage"), "a page"), "400": _ERROR, **_AUTH},
+            }
+        },
+        "/api/events/{event_id}": {
+            "get": {
+                "summary": "Latest revision of one event (viewer)",
+                "security": viewer,
+                "parameters": [event_id],
+                "responses": {"200": _json(_ref("Event"), "the event"), "404": _ERROR, **_AUTH},
+            }
+        },
+        "/api/events/{event_id}/review": {
+            "post": {
+                "summary": "Confirm or dismiss an event: a new revision to every sink (operator)",
+                "security": viewer,
+                "parameters": [event_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ReviewRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("Event"), "the new revision"),
+                    "404": _ERROR,
+                    "422": _ERROR,
+                    **_AUTH,
+                },
+            }
+        },
+        "/api/events/{event_id}/snapshot": {
+            "get": {
+                "summary": "Evidence snapshot, persons pixelated; every read is audited (operator)",
+                "security": viewer,
+                "parameters": [event_id, _param("kind", "which", {"enum": ["open", "closed"]})],
+                "responses": {
+                    "200": {"description": "JPEG", "content": {"image/jpeg": {}}},
+                    "404": _ERROR,
+                    **_AUTH,
+                },
+            }
+        },
+        "/api/cameras": {
+            "get": {
+                "summary": "Cameras: state, history, counters, zones, detection rates (viewer)",
+                "security": viewer,
+                "responses": {"200": _json({"type": "object"}, "cameras"), **_AUTH},
+            }
+        },
+        "/api/stream": {
+            "get": {
+                "summary": "Server-sent events: each new revision (`event: revision`, id = seq; "
+                "send Last-Event-ID to resume) (viewer)",
+                "security": viewer,
+                "parameters": [_param("camera", "only this camera")],
+                "responses": {
+                    "200": {"description": "event stream", "content": {"text/event-stream": {}}},
+                    **_AUTH,
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "vsa_stream", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
