@@ -39,7 +39,7 @@ BENCHES := $(sort $(wildcard bench/bench_*.py))
 bench:
 	@for b in $(BENCHES); do echo "== $$b"; $(PYTHON) $$b || exit 1; done
 
-## bench-quick: every benchmark at a tiny size (CI checks they run), and a 1-minute soak
+## bench-quick: every benchmark at a tiny size (CI checks they run), and a 2-minute soak
 bench-quick:
 	@for b in $(BENCHES); do echo "== $$b --quick"; $(PYTHON) $$b --quick || exit 1; done
 	@echo "== bench/soak.py --quick"; $(PYTHON) bench/soak.py --quick

@@ -15,7 +15,7 @@ descriptor or thread growth, reconnection within 2 s, loop lag p99 < 50 ms with 
 Prints a Markdown table and writes ``bench/results/soak.json``.
 
 Usage: ``python bench/soak.py [--quick] [--streams N] [--minutes M] [--restart-every S]``
-(``--quick``: 2 streams, 1 minute, a restart every 20 s: what ``make bench-quick`` runs).
+(``--quick``: 2 streams, 2 minutes, a restart every 20 s: what ``make bench-quick`` runs in CI).
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ async def _run(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 streams, 1 minute, restarts / 20 s")
+    parser.add_argument("--quick", action="store_true", help="2 streams, 2 minutes, restarts / 20 s")
     parser.add_argument("--streams", type=int, default=None, help="live streams (default 8)")
     parser.add_argument("--minutes", type=float, default=None, help="duration (default 30)")
     parser.add_argument("--restart-every", type=float, default=None, help="seconds (default 60)")
@@ -215,7 +215,7 @@ def main() -> int:
     args = parser.parse_args()
     configure_logging("error", "console")
     streams = args.streams or (2 if args.quick else 8)
-    minutes = args.minutes or (1.0 if args.quick else 30.0)
+    minutes = args.minutes or (2.0 if args.quick else 30.0)
     restart_every = args.restart_every or (20.0 if args.quick else 60.0)
     sample_every = max(5.0, minutes * 60 / 30)
 
