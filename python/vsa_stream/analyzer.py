@@ -56,7 +56,7 @@ class Analyzer:
             self.blobs = BlobTracker(tracking, camera.fps)
         self.rules: list[RuleRunner] = build_rules(camera)
         needs = needed_signals(camera)
-        self.signals = SceneSignals(needs - {"foreground"}, camera.fps)
+        self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
         self._foreground = "foreground" in needs
         self.analysed = 0
         self._last: Observation | None = None
