@@ -18,8 +18,9 @@ platform at rush hour, is normal for its camera), robust statistics with floors 
 empty scene is not a baseline of zero), the minimum area and speed, ``min_duration_s``; the
 camera's own motion (on video: the median vector of the frame) is subtracted, so a shaking
 camera is no surge, and only cells of the camera's foreground mask count (the flow of an empty,
-noisy, textured area is noise). Limit: a crowd filling more than half of the view and moving
-one way looks like the camera moving.
+noisy, textured area is noise); a dispersal (convergence) needs most moving cells to spread
+out (gather in), not a mean pulled by a few noisy ones. Limit: a crowd filling more than half
+of the view and moving one way looks like the camera moving.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ _DIVERGENCE_FLOOR = 0.005  # 1/frame: the smallest divergence spread
 
 
 _MIN_EGO_CELLS = 16  # confident cells needed to estimate the camera's own motion
+_DIVERGENCE_AGREEMENT = 0.6  # share of moving cells spreading (or gathering) for a dispersal
 _FOREGROUND_CELL = 0.05  # fraction of a cell's pixels in the foreground that makes it moving
 
 
@@ -146,10 +148,12 @@ class CrowdMovementRunner:
         if moving.any():
             speed = float(speeds[moving].mean())
             divergence = float(divs.mean())
+            outward = float((divs > 0).mean())
             mean_vector = vectors[moving].mean(axis=0)
             coherence = float(np.hypot(*mean_vector)) / speed
         else:
             speed = divergence = coherence = 0.0
+            outward = 0.5
         area = float(moving.sum()) / zone_cells
         baseline = self._baselines.setdefault(key, _Baseline())
         kinds: list[str] = []
@@ -162,9 +166,11 @@ class CrowdMovementRunner:
             if area >= rule.min_area:
                 if speed_z >= rule.z_threshold and speed >= rule.min_speed:
                     kinds.append("running" if coherence >= rule.min_coherence else "surge")
-                if div_z >= rule.z_threshold and divergence >= rule.min_divergence:
+                spread = div_z >= rule.z_threshold and divergence >= rule.min_divergence
+                if spread and outward >= _DIVERGENCE_AGREEMENT:
                     kinds.append("dispersal")
-                if div_z <= -rule.z_threshold and divergence <= -rule.min_divergence:
+                gather = div_z <= -rule.z_threshold and divergence <= -rule.min_divergence
+                if gather and 1.0 - outward >= _DIVERGENCE_AGREEMENT:
                     kinds.append("convergence")
             kinds = [k for k in kinds if k in rule.kinds]
             values = {
@@ -174,6 +180,7 @@ class CrowdMovementRunner:
                 "divergence": round(divergence, 4),
                 "divergence_z": round(div_z, 2),
                 "coherence": round(coherence, 3),
+                "outward_fraction": round(outward, 3),
                 "moving_fraction": round(area, 3),
             }
         if not kinds:
