@@ -77,7 +77,7 @@ class Analyzer:
             detections, detected = self.objects.update(frame, moving=moving)
         else:
             assert self.blobs is not None
-            if self.camera_motion.moving(frame.luma, frame.time_s):
+            if blobs and self.camera_motion.moving(frame.luma, frame.time_s):
                 blobs = []  # the whole view slides: its blobs are not objects
             detections, detected = self.blobs.track(blobs), True
         wall = time.time() - (time.monotonic() - frame.wall)
