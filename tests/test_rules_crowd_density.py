@@ -181,8 +181,12 @@ def test_on_video_a_shaking_camera_or_flow_outside_the_foreground_is_no_surge() 
     # the camera jumps by up to several px per frame: the median vector of the frame is it
     assert run(crowd(), shaken(40, 0.0, everywhere) + shaken(5, 5.0, everywhere), size=SIZE) == []
     # a crowd running where the foreground mask sees nothing moving is flow noise
-    calm = [([], {"flow": field(rng, "calm", 1.5), "foreground": nowhere}) for _ in range(400)]
-    run_ = [([], {"flow": field(rng, "run", 5.0), "foreground": nowhere}) for _ in range(50)]
+    calm: Script = [
+        ([], {"flow": field(rng, "calm", 1.5), "foreground": nowhere}) for _ in range(400)
+    ]
+    run_: Script = [
+        ([], {"flow": field(rng, "run", 5.0), "foreground": nowhere}) for _ in range(50)
+    ]
     assert run(crowd(), calm + run_, size=SIZE) == []
     # the same running crowd where it is foreground (a third of the view) alerts
     part = np.zeros((ROWS * CELL // 4, COLS * CELL // 4), np.uint8)
