@@ -40,12 +40,12 @@ def test_suite_meets_precision_and_recall_floors(suite: Path) -> None:
 
 def test_eval_command_prints_the_table_and_writes_json(suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.json"
-    assert main(["eval", str(suite), "--json", str(out), "--min-recall", "0.95"]) == 0
+    # an impossible floor fails the command, after the table and the JSON
+    assert main(["eval", str(suite), "--json", str(out), "--min-precision", "1.01"]) == 1
     data = json.loads(out.read_text())
     assert data["seeds"] == [0]
     assert [t["type"] for t in data["types"]] == list(TYPES)
-    # an impossible floor fails the command
-    assert main(["eval", str(suite), "--min-precision", "1.01"]) == 1
+    assert all(t["recall"] >= 0.95 and t["positives"] >= 2 for t in data["types"])
 
 
 def test_scenario_truth_and_config_are_written(tmp_path: Path) -> None:
