@@ -207,7 +207,9 @@ async def _run(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 streams, 2 minutes, restarts / 20 s")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 streams, 2 minutes, restarts every 20 s"
+    )
     parser.add_argument("--streams", type=int, default=None, help="live streams (default 8)")
     parser.add_argument("--minutes", type=float, default=None, help="duration (default 30)")
     parser.add_argument("--restart-every", type=float, default=None, help="seconds (default 60)")

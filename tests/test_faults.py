@@ -205,19 +205,23 @@ def test_a_read_that_ignores_its_timeout_is_abandoned(ts_clip: Path) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     resumed = threading.Event()
+    release = threading.Event()
+
+    def answer(conn: socket.socket, first: bool) -> None:
+        with contextlib.suppress(OSError), conn:
+            if first:
+                conn.sendall(data[: len(data) // 2])
+                release.wait(60.0)  # the stuck read: until the test has seen it handled
+                conn.sendall(data[len(data) // 2 :])
+                resumed.set()
+            else:
+                conn.sendall(data)
 
     def serve() -> None:
         with contextlib.suppress(OSError):
             for n in range(1000):
                 conn, _ = listener.accept()
-                with conn:
-                    if n == 0:
-                        conn.sendall(data[: len(data) // 2])
-                        time.sleep(4.0)  # the stuck read: longer than stall + abandon delays
-                        conn.sendall(data[len(data) // 2 :])
-                        resumed.set()
-                    else:
-                        conn.sendall(data)
+                threading.Thread(target=answer, args=(conn, n == 0), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
     slow = FAST.replace("read_timeout_s: 2", "read_timeout_s: 30")
@@ -226,6 +230,7 @@ def test_a_read_that_ignores_its_timeout_is_abandoned(ts_clip: Path) -> None:
             sa = run.status("a")
             wait_until(lambda: sa.abandoned_threads >= 1, "the stuck thread to be abandoned")
             wait_until(lambda: in_order(sa.states, "stalled", "streaming"), "a fresh attempt")
+            release.set()
             wait_until(resumed.is_set, "the server to resume the first connection")
             wait_until(
                 lambda: not any(t.name == "decode-a-0" for t in threading.enumerate()),

@@ -163,3 +163,51 @@ def test_density_from_foreground_occupancy_without_a_detector() -> None:
     (opened,) = opens(run(density(source="occupancy", min_duration_s=5.0), frames))
     assert abs(opened.evidence.values["occupancy"] - 0.6) < 0.01
     assert opened.evidence.values["level"] == 1.0  # 0.6 x 5 = 3 persons/m²
+
+
+def test_on_video_a_shaking_camera_or_flow_outside_the_foreground_is_no_surge() -> None:
+    rng = np.random.default_rng(3)
+    everywhere = Foreground(4, np.full((ROWS * CELL // 4, COLS * CELL // 4), 255, np.uint8))
+    nowhere = Foreground(4, np.zeros((ROWS * CELL // 4, COLS * CELL // 4), np.uint8))
+
+    def shaken(seconds: float, speed: float, fg: Foreground) -> Script:
+        out: Script = []
+        for _ in range(round(seconds * 10)):
+            f = field(rng, "calm", 1.5)
+            f.flow[...] += rng.normal(0.0, speed, 2).astype(np.float32)  # the whole view jumps
+            out.append(([], {"flow": f, "foreground": fg}))
+        return out
+
+    # the camera jumps by up to several px per frame: the median vector of the frame is it
+    assert run(crowd(), shaken(40, 0.0, everywhere) + shaken(5, 5.0, everywhere), size=SIZE) == []
+    # a crowd running where the foreground mask sees nothing moving is flow noise
+    calm: Script = [
+        ([], {"flow": field(rng, "calm", 1.5), "foreground": nowhere}) for _ in range(400)
+    ]
+    run_: Script = [
+        ([], {"flow": field(rng, "run", 5.0), "foreground": nowhere}) for _ in range(50)
+    ]
+    assert run(crowd(), calm + run_, size=SIZE) == []
+    # the same running crowd where it is foreground (a third of the view) alerts
+    part = np.zeros((ROWS * CELL // 4, COLS * CELL // 4), np.uint8)
+    part[:, : COLS * CELL // 12] = 255
+    seen = Foreground(4, part)
+    calm = [([], {"flow": field(rng, "calm", 1.5), "foreground": seen}) for _ in range(400)]
+    run_ = [([], {"flow": field(rng, "run", 5.0), "foreground": seen}) for _ in range(50)]
+    assert len(opens(run(crowd(), calm + run_, size=SIZE))) == 1
+
+
+def test_a_few_cells_of_strong_divergence_are_no_dispersal() -> None:
+    rng = np.random.default_rng(5)
+
+    def spiky() -> FlowField:
+        f = field(rng, "calm", 1.5, moving=1.0)
+        div = -np.abs(f.divergence)  # most of the crowd drifts gently together ...
+        div.flat[rng.choice(div.size, div.size // 10, replace=False)] = 0.5  # ... a few spread
+        return FlowField(f.cell, f.flow, f.confidence, div)
+
+    script: Script = [([], {"flow": field(rng, "calm", 1.5, moving=1.0)}) for _ in range(400)]
+    script += [([], {"flow": spiky()}) for _ in range(30)]
+    # the mean divergence is about 0.05, far above the baseline, but 10 % of the cells are no
+    # crowd spreading out: most of them must agree
+    assert run(crowd(), script, size=SIZE) == []

@@ -165,3 +165,10 @@ def test_static_evidence_false_positives() -> None:
     blob = Detection(498, 378, 532, 422)
     frames = [([blob], static(500, 380, 530, 420))] * 300
     assert len(opens(run(abandoned(), frames))) == 1
+
+
+def test_lying_down_over_four_seconds_is_not_a_fall() -> None:
+    # the last 1.5 s lower the top edge by 30 px: 0.43 of the 70 px box it had then, but only
+    # 0.25 of the person's upright height, which is what a fall is measured against
+    script = [[person(*STAND)]] * 20 + morph(STAND, LIE, 4.0) + [[person(*LIE)]] * 100
+    assert run(down(), script) == []

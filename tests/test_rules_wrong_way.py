@@ -103,3 +103,16 @@ def test_metres_with_a_calibration() -> None:
     assert run(runner(cal, min_displacement_m=1.0), slow) == []
     (opened,) = opens(run(runner(cal, min_displacement_m=0.5), slow))
     assert 0.5 <= opened.evidence.values["displacement_m"] <= 0.61
+
+
+def test_a_jittering_box_drifting_against_the_direction_is_not_a_walk() -> None:
+    # a blob of a shaking camera or of merging blobs: net 60 px to the left over 2 s, but it
+    # jumps 40 px back and forth every frame on the way (straightness about 0.08)
+    frames = [
+        [box(600 - 3 * i + (40 if i % 2 else 0), 400, 30, 80, label="person", track_id=1)]
+        for i in range(40)
+    ]
+    assert run(runner(), frames) == []
+    # the same drift without the jumps is a walk against the direction
+    steady = [[box(600 - 30 * i / 10, 400, 30, 80, label="person", track_id=1)] for i in range(40)]
+    assert len(opens(run(runner(), steady))) == 1

@@ -12,7 +12,13 @@ from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConf
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
-from vsa_stream.perception import BlobTracker, MotionPerception, ObjectPerception, SceneSignals
+from vsa_stream.perception import (
+    BlobTracker,
+    CameraMotion,
+    MotionPerception,
+    ObjectPerception,
+    SceneSignals,
+)
 from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
 
@@ -54,9 +60,10 @@ class Analyzer:
             )
         else:
             self.blobs = BlobTracker(tracking, camera.fps)
+            self.camera_motion = CameraMotion()
         self.rules: list[RuleRunner] = build_rules(camera)
         needs = needed_signals(camera)
-        self.signals = SceneSignals(needs - {"foreground"}, camera.fps)
+        self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
         self._foreground = "foreground" in needs
         self.analysed = 0
         self._last: Observation | None = None
@@ -70,6 +77,8 @@ class Analyzer:
             detections, detected = self.objects.update(frame, moving=moving)
         else:
             assert self.blobs is not None
+            if blobs and self.camera_motion.moving(frame.luma, frame.time_s):
+                blobs = []  # the whole view slides: its blobs are not objects
             detections, detected = self.blobs.track(blobs), True
         wall = time.time() - (time.monotonic() - frame.wall)
         signals = self.signals.observe(frame)

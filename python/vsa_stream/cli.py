@@ -123,13 +123,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     track.add_argument("--min-score", type=float, metavar="S", help="drop detections below S")
 
-    synth = sub.add_parser("synth", help="render a labelled synthetic scenario")
-    synth.add_argument("scenario", metavar="SCENARIO")
-    synth.add_argument("--out", required=True, metavar="VIDEO")
+    synth = sub.add_parser(
+        "synth",
+        help="render a labelled synthetic scenario",
+        description="walkers and intruder render a video (+ --truth); a suite scenario "
+        "(see --list) renders video.mp4, truth.json and config.yaml into the folder --out",
+    )
+    synth.add_argument("scenario", metavar="SCENARIO", nargs="?")
+    synth.add_argument("--list", action="store_true", help="list the suite's scenarios")
+    synth.add_argument("--out", metavar="VIDEO|FOLDER")
     synth.add_argument("--truth", metavar="TRUTH", help="ground truth JSON")
-    synth.add_argument("--width", type=int, default=1280)
-    synth.add_argument("--height", type=int, default=720)
-    synth.add_argument("--fps", type=float, default=25.0)
+    synth.add_argument("--width", type=int, help="default 1280 (suite scenarios: 384)")
+    synth.add_argument("--height", type=int, help="default 720 (suite scenarios: 216)")
+    synth.add_argument("--fps", type=float, help="default 25 (suite scenarios: 10)")
     synth.add_argument("--duration", type=float, help="seconds (default: the scenario's)")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument(
@@ -138,6 +144,20 @@ def _parser() -> argparse.ArgumentParser:
         default="fast",
         help="fast: quick to render; camera: H.264 High profile like an IP camera",
     )
+
+    ev = sub.add_parser(
+        "eval",
+        help="run the scenario suite through the engine, print precision/recall per type",
+    )
+    ev.add_argument("suite", metavar="SUITE_DIR")
+    ev.add_argument("--generate", action="store_true", help="render the suite first")
+    ev.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 (default 3)")
+    ev.add_argument("--quick", action="store_true", help="one seed only (same as --seeds 1)")
+    ev.add_argument("--scenarios", metavar="A,B", help="only these scenarios (with --generate)")
+    ev.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel processes")
+    ev.add_argument("--json", metavar="OUT", help="write the scores as JSON")
+    ev.add_argument("--min-precision", type=float, metavar="P", help="exit 1 below P")
+    ev.add_argument("--min-recall", type=float, metavar="R", help="exit 1 below R")
     return parser
 
 
@@ -162,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if command == "audit":
             return _audit_verify(args.file)
+        if command == "eval":
+            _logging(args, None, default_level="warning")
+            return _eval(args)
         if command == "demo":
             from vsa_stream.demo import run_demo
 
@@ -348,15 +371,43 @@ def _track(args: argparse.Namespace) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     from vsa_stream.synth import render
+    from vsa_stream.synth.situations import SITUATIONS, render_scenario
 
+    if args.list:
+        for name, info in SITUATIONS.items():
+            print(f"{name:22} {info.situation or 'negative':17} {info.summary}")
+        return 0
+    if args.scenario is None or args.out is None:
+        print("error: synth needs SCENARIO and --out (or --list)", file=sys.stderr)
+        return 2
+    if args.scenario in SITUATIONS:
+        try:
+            truth = render_scenario(
+                args.scenario,
+                args.out,
+                seed=args.seed,
+                width=args.width or 384,
+                height=args.height or 216,
+                fps=args.fps or 10.0,
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.out}: {truth.n_frames} frames {truth.width}x{truth.height}, "
+            f"{len(truth.events)} events (the config's detector, if any, is ../standin.onnx: "
+            "vsa-stream eval --generate builds it)",
+            file=sys.stderr,
+        )
+        return 0
     try:
         truth = render(
             args.scenario,
             args.out,
             args.truth,
-            width=args.width,
-            height=args.height,
-            fps=args.fps,
+            width=args.width or 1280,
+            height=args.height or 720,
+            fps=args.fps or 25.0,
             duration_s=args.duration,
             seed=args.seed,
             encoding=args.encoding,
@@ -369,4 +420,49 @@ def _synth(args: argparse.Namespace) -> int:
         f"{len(truth.objects)} objects, {len(truth.events)} events",
         file=sys.stderr,
     )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    from vsa_stream import evaluate
+
+    if args.generate:
+        seeds = range(1 if args.quick else args.seeds)
+        names = None if args.scenarios is None else args.scenarios.split(",")
+        try:
+            evaluate.generate_suite(args.suite, seeds=list(seeds), scenarios=names, jobs=args.jobs)
+        except (ValueError, ModuleNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    try:
+        results = evaluate.run_suite(args.suite, jobs=args.jobs)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    scores = evaluate.score(results)
+    seeds_used = sorted({r.seed for r in results})
+    print(f"{len(results)} scenario runs, seeds {', '.join(map(str, seeds_used))}\n")
+    print(evaluate.markdown(scores))
+    misses = [m for s in scores.values() for m in (f"{s.type}: {x}" for x in s.misses)]
+    if misses:
+        print("\n" + "\n".join(f"- {m}" for m in misses))
+    if args.json:
+        payload = {
+            "seeds": seeds_used,
+            "scenarios": sorted({r.name for r in results}),
+            "types": [s.as_dict() for s in scores.values()],
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=2)
+    failed = [
+        s.type
+        for s in scores.values()
+        if (args.min_precision is not None and s.precision < args.min_precision)
+        or (args.min_recall is not None and s.recall < args.min_recall)
+    ]
+    if failed:
+        print(f"below the floors: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0

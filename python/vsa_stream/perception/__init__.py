@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vsa_stream.perception.motion import MotionPerception
+from vsa_stream.perception.motion import CameraMotion, MotionPerception
 from vsa_stream.perception.objects import BlobTracker, ObjectPerception
 from vsa_stream.perception.signals import SceneSignals
 
-__all__ = ["BlobTracker", "MotionPerception", "ObjectPerception", "SceneSignals"]
+__all__ = ["BlobTracker", "CameraMotion", "MotionPerception", "ObjectPerception", "SceneSignals"]

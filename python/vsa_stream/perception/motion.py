@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from vsa_stream import _core
 from vsa_stream.config import MotionConfig
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Detection, Foreground
 from vsa_stream.sources.frame import Frame
 
-__all__ = ["MotionPerception"]
+__all__ = ["CameraMotion", "MotionPerception"]
 
 
 class MotionPerception:
@@ -58,3 +62,63 @@ class MotionPerception:
         if self._detector is None:
             return None
         return Foreground(self._detector.factor, self._detector.foreground())
+
+
+class CameraMotion:
+    """Detects the camera itself moving (shake, vibration, a knock): the global translation of
+    the view between consecutive frames, by phase correlation of a central crop.
+
+    While the camera moves, foreground blobs are the whole scene sliding, not objects: the
+    analyzer drops them from ``hold_s`` seconds around a shift of ``min_shift_px`` or more. It
+    asks only on frames with blobs; the shift is then measured against the last frame asked
+    about. About 0.25 ms per 1280x720 frame.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> scene = rng.integers(0, 255, (200, 300), dtype=np.uint8)
+        >>> cm = CameraMotion()
+        >>> cm.shift(scene), cm.shift(scene), cm.shift(np.roll(scene, (0, 4), axis=(0, 1)))
+        (0.0, 0.0, 4.0)
+    """
+
+    def __init__(self, crop: int = 256, min_shift_px: float = 2.0, hold_s: float = 1.0) -> None:
+        self.crop = crop
+        self.min_shift_px = min_shift_px
+        self.hold_s = hold_s
+        self._previous: np.ndarray | None = None
+        self._window: np.ndarray | None = None
+        self._moved_s = -math.inf
+
+    def shift(self, luma: np.ndarray) -> float:
+        """The translation (full-resolution pixels) of ``luma`` against the previous frame."""
+        h, w = luma.shape
+        side = min(self.crop, h, w) // 2 * 2
+        y0, x0 = (h - side) // 2, (w - side) // 2
+        crop = luma[y0 : y0 + side, x0 : x0 + side]
+        small = crop[::2, ::2].astype(np.float32)  # 2x2 sums: half resolution, less noise
+        small += crop[1::2, ::2]
+        small += crop[::2, 1::2]
+        small += crop[1::2, 1::2]
+        if self._window is None or self._window.shape != small.shape:
+            hann = np.hanning(small.shape[0]).astype(np.float32)
+            self._window = np.outer(hann, hann)
+            self._previous = None
+        spectrum = np.fft.rfft2((small - small.mean()) * self._window)
+        previous, self._previous = self._previous, spectrum
+        if previous is None:
+            return 0.0
+        cross = spectrum * np.conj(previous)
+        cross /= np.maximum(np.abs(cross), 1e-6)
+        corr = np.fft.irfft2(cross, s=small.shape)
+        dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+        n = small.shape[0]
+        dy = dy - n if dy > n // 2 else dy
+        dx = dx - n if dx > n // 2 else dx
+        return float(2.0 * math.hypot(dx, dy))
+
+    def moving(self, luma: np.ndarray, time_s: float) -> bool:
+        """Whether the camera moved within ``hold_s`` of ``time_s`` (this frame included)."""
+        if self.shift(luma) >= self.min_shift_px:
+            self._moved_s = time_s
+        return abs(time_s - self._moved_s) <= self.hold_s

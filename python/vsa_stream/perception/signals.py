@@ -23,11 +23,14 @@ class SceneSignals:
     Args:
         needs: names among ``flow``, ``fire``, ``static_objects``.
         fps: frames analysed per second (turns static evidence, in frames, into seconds).
+        factor: luma downscale of the static-object background (the camera's motion
+            ``factor``: small objects of small frames need 2).
     """
 
-    def __init__(self, needs: Collection[str], fps: float) -> None:
+    def __init__(self, needs: Collection[str], fps: float, factor: int = 4) -> None:
         self.needs = frozenset(needs)
         self.fps = fps
+        self.factor = factor
         self._size = (0, 0)
         self._flow: _core.MotionField | None = None
         self._fire: _core.FireDetector | None = None
@@ -44,7 +47,7 @@ class SceneSignals:
         if "static_objects" in self.needs:
             self._static_frames = max(5, round(5.0 * self.fps))
             self._background = _core.DualBackground(
-                width, height, static_frames=self._static_frames
+                width, height, factor=self.factor, static_frames=self._static_frames
             )
 
     def observe(self, frame: Frame) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def needed_signals(camera: Camera) -> frozenset[str]:
     needs: set[str] = set()
     for rule in camera.rules:
         if isinstance(rule, CrowdMovementRule):
-            needs.add("flow")
+            needs.update(("flow", "foreground"))
         elif isinstance(rule, FireRule):
             needs.add("fire")
         elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:

@@ -15,7 +15,12 @@ of the zone moving:
 Anomalous frames and frames during an event are kept out of the baseline, so it does not learn
 the anomaly. False-positive controls: the baseline itself (a dense but calm crowd, or a
 platform at rush hour, is normal for its camera), robust statistics with floors (noise of an
-empty scene is not a baseline of zero), the minimum area and speed, ``min_duration_s``.
+empty scene is not a baseline of zero), the minimum area and speed, ``min_duration_s``; the
+camera's own motion (on video: the median vector of the frame) is subtracted, so a shaking
+camera is no surge, and only cells of the camera's foreground mask count (the flow of an empty,
+noisy, textured area is noise); a dispersal (convergence) needs most moving cells to spread
+out (gather in), not a mean pulled by a few noisy ones. Limit: a crowd filling more than half
+of the view and moving one way looks like the camera moving.
 """
 
 from __future__ import annotations
@@ -37,6 +42,26 @@ _CONFIDENT = 0.25  # cell confidence below which a cell is ignored
 _MOVING = 0.5  # px/frame: a cell slower than this is not moving
 _SPEED_FLOOR = 0.1  # px/frame, and 10% of the median: the smallest speed spread
 _DIVERGENCE_FLOOR = 0.005  # 1/frame: the smallest divergence spread
+
+
+_MIN_EGO_CELLS = 16  # confident cells needed to estimate the camera's own motion
+_DIVERGENCE_AGREEMENT = 0.6  # share of moving cells spreading (or gathering) for a dispersal
+_FOREGROUND_CELL = 0.05  # fraction of a cell's pixels in the foreground that makes it moving
+
+
+def _foreground_cells(obs: Observation, flow: FlowField) -> NDArray[np.bool_] | None:
+    """Per flow cell: does the foreground mask cover at least ``_FOREGROUND_CELL`` of it?
+    None without a foreground mask (scripted observations)."""
+    fg = obs.foreground
+    if fg is None:
+        return None
+    rows, cols = flow.confidence.shape
+    k = max(1, flow.cell // fg.factor)
+    mask = np.zeros((rows * k, cols * k), dtype=np.float32)
+    h, w = min(rows * k, fg.mask.shape[0]), min(cols * k, fg.mask.shape[1])
+    mask[:h, :w] = fg.mask[:h, :w] != 0
+    fraction: NDArray[np.float32] = mask.reshape(rows, k, cols, k).mean(axis=(1, 3))
+    return fraction >= _FOREGROUND_CELL
 
 
 def robust_z(value: float, history: NDArray[np.float64], floor: float) -> float:
@@ -107,18 +132,28 @@ class CrowdMovementRunner:
         zone_cells = int(mask.sum())
         if zone_cells == 0:
             return None
-        used = mask & (flow.confidence >= _CONFIDENT)
+        confident = flow.confidence >= _CONFIDENT
+        used = mask & confident
         vectors = flow.flow[used].astype(np.float64)
+        fg_cells = _foreground_cells(obs, flow)
+        if fg_cells is not None and int(confident.sum()) >= _MIN_EGO_CELLS:
+            # on video, the camera's own motion (shake, vibration): the median vector of the
+            # whole frame, where the static background dominates; a crowd moves relative to it
+            vectors -= np.median(flow.flow[confident].astype(np.float64), axis=0)
         speeds = np.hypot(vectors[:, 0], vectors[:, 1])
         moving = speeds >= _MOVING
+        if fg_cells is not None:
+            moving &= fg_cells[used]  # flow where nothing moves is noise on texture
         divs = flow.divergence[used][moving]
         if moving.any():
             speed = float(speeds[moving].mean())
             divergence = float(divs.mean())
+            outward = float((divs > 0).mean())
             mean_vector = vectors[moving].mean(axis=0)
             coherence = float(np.hypot(*mean_vector)) / speed
         else:
             speed = divergence = coherence = 0.0
+            outward = 0.5
         area = float(moving.sum()) / zone_cells
         baseline = self._baselines.setdefault(key, _Baseline())
         kinds: list[str] = []
@@ -131,9 +166,11 @@ class CrowdMovementRunner:
             if area >= rule.min_area:
                 if speed_z >= rule.z_threshold and speed >= rule.min_speed:
                     kinds.append("running" if coherence >= rule.min_coherence else "surge")
-                if div_z >= rule.z_threshold and divergence >= rule.min_divergence:
+                spread = div_z >= rule.z_threshold and divergence >= rule.min_divergence
+                if spread and outward >= _DIVERGENCE_AGREEMENT:
                     kinds.append("dispersal")
-                if div_z <= -rule.z_threshold and divergence <= -rule.min_divergence:
+                gather = div_z <= -rule.z_threshold and divergence <= -rule.min_divergence
+                if gather and 1.0 - outward >= _DIVERGENCE_AGREEMENT:
                     kinds.append("convergence")
             kinds = [k for k in kinds if k in rule.kinds]
             values = {
@@ -143,6 +180,7 @@ class CrowdMovementRunner:
                 "divergence": round(divergence, 4),
                 "divergence_z": round(div_z, 2),
                 "coherence": round(coherence, 3),
+                "outward_fraction": round(outward, 3),
                 "moving_fraction": round(area, 3),
             }
         if not kinds:

@@ -1,7 +1,8 @@
 """``person_down``: a person who falls, then stays low and still on the ground.
 
 For each person track, a *fall* is seen when, within ``fall_window_s``, the top edge of its
-box drops fast, by at least ``min_drop`` of the height its box had at the highest. After a
+box drops fast, by at least ``min_drop`` of the track's upright height (its tallest box of
+the last 5 s). After a
 fall the track is *down* while its box has turned wider than tall (``lying_aspect``) and is
 still (its centre moving less than
 ``max_motion`` of the box width over the last second); the condition must hold
@@ -15,6 +16,8 @@ flower beds, lawns) never alert; one event per track.
 
 from __future__ import annotations
 
+from collections import deque
+
 from vsa_stream.config import PersonDownRule, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
@@ -24,6 +27,7 @@ from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 __all__ = ["PersonDownRunner"]
 
 _STILL_WINDOW_S = 1.0
+_UPRIGHT_WINDOW_S = 5.0  # the drop of a fall is relative to the tallest box of this window
 
 
 def _aspect(d: Detection) -> float:
@@ -46,6 +50,7 @@ class PersonDownRunner:
         keep = max(rule.fall_window_s, _STILL_WINDOW_S) + 0.5
         self._history = TrackHistory(keep_s=keep, forget_s=max(1.0, rule.exit_grace_s))
         self._fallen: dict[int, tuple[float, float]] = {}  # track -> (fall time, drop ratio)
+        self._tall: dict[int, deque[tuple[float, float]]] = {}  # track -> (time, box height)
         timing = Timing(rule.min_down_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(
             camera_id, "person_down", timing, storm, clear_reason="person up or gone"
@@ -62,6 +67,8 @@ class PersonDownRunner:
         self._history.add(obs.time_s, persons)
         for tid in [t for t in self._fallen if t not in self._history.first_seen]:
             del self._fallen[tid]
+        for tid in [t for t in self._tall if t not in self._history.first_seen]:
+            del self._tall[tid]
         watched = self._zones.inside(obs, persons)
         excluded = {id(d) for d in self._excluded.inside(obs, watched)} if self._excluded else set()
         triggers: list[Trigger] = []
@@ -110,9 +117,21 @@ class PersonDownRunner:
         if not recent:
             return
         highest = min(recent, key=lambda p: p.y0)
-        drop = (d.y0 - highest.y0) / max(highest.y1 - highest.y0, 1e-6)
+        # relative to the track's upright height of the last seconds, not to a box already
+        # lowered: someone lying down slowly must not "fall" over the last few centimetres
+        tallest = max(self._heights(now, d), highest.y1 - highest.y0)
+        drop = (d.y0 - highest.y0) / max(tallest, 1e-6)
         if drop >= rule.min_drop:
             self._fallen[tid] = (now, drop)
+
+    def _heights(self, now: float, d: Detection) -> float:
+        """The tallest box of ``d``'s track over the last ``_UPRIGHT_WINDOW_S``."""
+        assert d.track_id is not None
+        seen = self._tall.setdefault(d.track_id, deque())
+        seen.append((now, d.y1 - d.y0))
+        while seen and now - seen[0][0] > _UPRIGHT_WINDOW_S:
+            seen.popleft()
+        return max(h for _, h in seen)
 
     def _motion(self, now: float, d: Detection) -> float:
         """Largest centre displacement over the last second, relative to the box width."""

@@ -10,7 +10,10 @@ event per zone merges every such track.
 
 False-positive controls: track age (new tracks have noisy headings), net displacement (a
 person standing and swaying, tracker jitter), the tolerance cone (people crossing at an
-angle), classes, and ``min_duration_s`` of sustained wrong-way motion.
+angle), classes, ``min_duration_s`` of sustained wrong-way motion, and straightness: the net
+displacement over the window must be at least ``MIN_STRAIGHTNESS`` of the distance the anchor
+travelled (the box of a blob that jitters with a shaking camera or merges with others is not a
+walk).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 
-__all__ = ["WrongWayRunner", "lane_direction"]
+__all__ = ["MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
+
+#: Net displacement / path length over the window below which a track is not judged.
+MIN_STRAIGHTNESS = 0.5
 
 
 def lane_direction(lane: list[tuple[float, float]], x: float, y: float) -> float:
@@ -145,6 +151,12 @@ class WrongWayRunner:
         if len(path) < 2:
             return None
         (x0, y0), (x1, y1) = path[0][1], path[-1][1]
+        travelled = sum(
+            math.hypot(b[1][0] - a[1][0], b[1][1] - a[1][1]) for a, b in itertools.pairwise(path)
+        )
+        straightness = math.hypot(x1 - x0, y1 - y0) / travelled if travelled > 0 else 0.0
+        if straightness < MIN_STRAIGHTNESS:
+            return None  # a jittering box (camera shake, merging blobs), not a steady walk
         vx, vy = _velocity(path)
         allowed = rule.direction_deg if lane is None else lane_direction(lane, x1, y1)
         assert allowed is not None
@@ -162,6 +174,7 @@ class WrongWayRunner:
             "heading_deg": round(float(heading[0]), 1),
             "allowed_deg": round(allowed, 1),
             "displacement_px": round(math.hypot(x1 - x0, y1 - y0), 1),
+            "straightness": round(straightness, 3),
         }
         if ground is not None and rule.min_displacement_m is not None:
             g = ground.to_ground(np.array([[x0, y0], [x1, y1]], dtype=np.float64))
