@@ -125,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
         default="fast",
         help="fast: quick to render; camera: H.264 High profile like an IP camera",
     )
+    from vsa_stream.bench.cli import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
@@ -147,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from vsa_stream.cli_webhook import verify_command
 
             return verify_command(args)
+        if command == "bench":
+            from vsa_stream.bench.cli import bench_command
+
+            return bench_command(args)
         if command == "demo":
             from vsa_stream.demo import run_demo
 
