@@ -250,9 +250,11 @@ class Steps:
         self._task = task
 
     def step(self, description: str) -> None:
-        """Start the next step, named ``description``."""
+        """Start the next step, named ``description`` (a plain line when not on a terminal)."""
         if self._progress is not None:
             self._progress.update(self._task, description=description)
+            if not self._progress.console.is_terminal:
+                print(f"... {description}", file=sys.stderr, flush=True)
 
     def done(self, count: int = 1) -> None:
         """Mark ``count`` steps finished."""

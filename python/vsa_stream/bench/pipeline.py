@@ -6,7 +6,8 @@ runs the whole engine for a warm-up then a measured window, and passes when, ove
 
 * fewer than 1 % of the frames due for analysis were dropped (the latest-frame slot of a camera
   replaced a frame analysis had not taken) and decoding kept pace (at least 99 % of the frames
-  real time asks for were decoded);
+  real time asks for were decoded, less half a second of each stream: a stream that late at
+  the end of the window is jittering, not falling behind);
 * the p95 frame-to-alert latency is under 1 s. The latency of one intrusion is measured from
   the decode time of the frame at the truth onset (the first frame with the intruder in the
   zone; the observe hook gives each analysed frame's decode time, and real-time pacing puts the
@@ -15,7 +16,9 @@ runs the whole engine for a warm-up then a measured window, and passes when, ove
   within the window counts as an infinite latency. The bench rule has no dwell time (``min_
   dwell_s: 0``) and no cooldown, so the figure is the engine's, not a confirmation delay.
 
-Modes, searched in one run (doubling, then bisection):
+Modes, searched in one run (doubling, then bisection). On a shared machine a neighbour's burst
+can fail one trial: a failed trial is run once more, and N fails only if both attempts fail
+(both are reported).
 
 * ``ceiling``: bare PyAV decoding of the same streams, paced the same way, one thread each;
   passes while every stream keeps pace;
@@ -56,6 +59,8 @@ MODES: tuple[str, ...] = ("ceiling", "motion", "yolox")
 WIDTH, HEIGHT, FPS = 1280, 720, 25.0
 MAX_DROPPED = 0.01
 MIN_PACE = 0.99
+#: Lag behind real time tolerated at the end of a window (scheduling jitter, not a loss).
+LAG_SLACK_S = 0.5
 MAX_P95_S = 1.0
 MIN_DETECTED = 0.97
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
@@ -99,10 +104,13 @@ class Trial:
     ok: bool = False
     why: str = ""
 
+    retry: bool = False
+
     @property
     def pace(self) -> float:
-        """Frames decoded over frames real time asked for."""
-        return self.decoded / self.expected if self.expected else 0.0
+        """Frames decoded over frames real time asked for, less :data:`LAG_SLACK_S` each."""
+        due = self.expected - self.streams * FPS * LAG_SLACK_S
+        return min(1.0, self.decoded / due) if due > 0 else 0.0
 
     @property
     def dropped_share(self) -> float:
@@ -330,11 +338,19 @@ def search(
 ) -> tuple[int, list[Trial]]:
     """The largest N in ``1..limit`` whose trial passes: up from ``start``, then bisection."""
     done: dict[int, Trial] = {}
+    retried: dict[int, Trial] = {}
 
     def run_one(n: int) -> bool:
         steps.step(f"{label}: {n} stream(s)")
         done[n] = trial(n)
         steps.done()
+        if not done[n].ok:  # confirm a failure: a neighbour's burst fails one trial
+            steps.step(f"{label}: {n} stream(s), again")
+            again = trial(n)
+            again.retry = True
+            steps.done()
+            retried[n] = done[n]
+            done[n] = again
         return done[n].ok
 
     lo, hi = 0, limit + 1
@@ -355,7 +371,7 @@ def search(
             lo = mid
         else:
             hi = mid
-    return lo, [done[k] for k in sorted(done)]
+    return lo, sorted([*done.values(), *retried.values()], key=lambda t: (t.streams, t.retry))
 
 
 def run(
@@ -407,7 +423,7 @@ def run(
             capacity, trials = search(trial, start, s.max_streams, steps, mode)
             if mode == "ceiling":
                 hint = max(1, capacity)
-            best = next((t for t in trials if t.streams == capacity), None)
+            best = next((t for t in trials if t.streams == capacity and t.ok), None)
             section["modes"][mode] = {
                 "capacity": capacity,
                 "rss_per_stream_mib": best.rss_added_mib / capacity if best else None,
@@ -452,7 +468,8 @@ def markdown(section: dict[str, Any]) -> str:
         ["mode", "streams", "decode pace", "dropped", "alerts/onsets", "p95 latency s",
          "detections served", "CPU cores", "verdict"],
         [
-            [m, t["streams"], fmt(t["pace"], "%"), fmt(t["dropped_share"], "%"),
+            [m, f"{t['streams']}{' (again)' if t['retry'] else ''}", fmt(t["pace"], "%"),
+             fmt(t["dropped_share"], "%"),
              f"{t['alerts']}/{t['onsets']}" if m != "ceiling" else "-",
              fmt(t["p95_s"]) if t["p95_s"] is not None else "-",
              f"{t['detections_served']}/{t['detections_asked']}" if m == "yolox" else "-",
