@@ -28,14 +28,20 @@ can fail one trial: a failed trial is run once more, and N fails only if both at
   detections asked for. YOLOX-nano does not see the synthetic figures as persons, so it raises
   no alert: its latency is not a criterion (reported when there is one).
 
-The efficiency is the ``motion`` capacity over the ``ceiling``; RSS per stream is the resident
-memory the trial added, divided by its streams.
+Each trial runs in a fresh process (``python -m vsa_stream.bench.pipeline``), so no trial
+inherits another's threads or memory. The efficiency is the ``motion`` capacity over the
+``ceiling``; RSS per stream is the resident memory the trial's process grew by from the start
+of the trial to the end of its window, divided by its streams.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import resource
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -330,6 +336,47 @@ def engine_trial(
     return trial
 
 
+def isolated(
+    mode: str, streams: int, video: Path, s: Settings, loop_s: float, onset_s: float
+) -> Trial:
+    """Run one trial in a fresh Python process; its figures come back as JSON."""
+    request = {
+        "mode": mode,
+        "streams": streams,
+        "video": str(video),
+        "settings": asdict(s),
+        "loop_s": loop_s,
+        "onset_s": onset_s,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "vsa_stream.bench.pipeline", json.dumps(request)],
+        capture_output=True,
+        text=True,
+        timeout=s.warmup_s + s.window_s + 120,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"{mode} trial with {streams} streams failed: {proc.stderr[-2000:]}")
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    names = {f.name for f in dataclasses.fields(Trial)}
+    return Trial(**{k: v for k, v in data.items() if k in names})
+
+
+def _child(request_json: str) -> None:
+    """The trial process: run what ``request_json`` asks, print the Trial as one JSON line."""
+    from vsa_stream.log import configure_logging
+
+    configure_logging("warning", "console")
+    r = json.loads(request_json)
+    s = Settings(**r["settings"])
+    video = Path(r["video"])
+    if r["mode"] == "ceiling":
+        trial = ceiling_trial(video, r["streams"], s, r["loop_s"])
+    else:
+        trial = engine_trial(video, r["streams"], s, r["loop_s"], r["onset_s"], r["mode"])
+    print(json.dumps(asdict(trial)), flush=True)
+
+
 # --- the search ---------------------------------------------------------------------------
 
 
@@ -415,9 +462,7 @@ def run(
         for mode in modes:
 
             def trial(n: int, mode: str = mode) -> Trial:
-                if mode == "ceiling":
-                    return ceiling_trial(video, n, s, loop_s)
-                return engine_trial(video, n, s, loop_s, onset_s, mode)
+                return isolated(mode, n, video, s, loop_s, onset_s)
 
             start = 1 if mode == "yolox" else hint
             capacity, trials = search(trial, start, s.max_streams, steps, mode)
@@ -512,3 +557,7 @@ def chart(section: dict[str, Any], path: Any) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+if __name__ == "__main__":  # one trial, in its own process: python -m ... REQUEST_JSON
+    _child(sys.argv[1])
