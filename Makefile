@@ -33,14 +33,20 @@ fmt:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
-BENCHES := $(sort $(wildcard bench/bench_*.py))
+# Scripts measuring what `vsa-stream bench` does not (thread scaling, geometry, detector models,
+# scan, fire); bench_tracker, bench_flow and bench_alerts are parts of `vsa-stream bench` now
+# (they still run alone).
+BENCHES := $(filter-out bench/bench_tracker.py bench/bench_flow.py bench/bench_alerts.py, \
+	$(sort $(wildcard bench/bench_*.py)))
 
-## bench: every benchmark, each side by side with its anchor (tables on stdout, JSON in bench/results/)
+## bench: `vsa-stream bench all` (kernels vs anchors, capacity, alerts), then the other scripts
 bench:
+	$(PYTHON) -m vsa_stream bench all
 	@for b in $(BENCHES); do echo "== $$b"; $(PYTHON) $$b || exit 1; done
 
-## bench-quick: every benchmark at a tiny size (CI checks they run), and a 2-minute soak
+## bench-quick: the same at a tiny size (CI checks they run), and a 2-minute soak
 bench-quick:
+	$(PYTHON) -m vsa_stream bench all --quick
 	@for b in $(BENCHES); do echo "== $$b --quick"; $(PYTHON) $$b --quick || exit 1; done
 	@echo "== bench/soak.py --quick"; $(PYTHON) bench/soak.py --quick
 

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 
 from vsa_stream import __version__
 from vsa_stream._core import DualBackground
+from vsa_stream.bench.scenes import walking_clip
 
 RESULTS = Path(__file__).resolve().parent / "results"
 W, H = 640, 360
@@ -44,20 +45,8 @@ U8 = NDArray[np.uint8]
 
 
 def clip(n: int, seed: int = 0) -> list[U8]:
-    """`n` frames: textured scene, noise sigma 3, five 32x96 people walking across."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:H, 0:W].astype(np.float64)
-    scene = 125.0 + 30.0 * np.sin(x / 23.0) * np.cos(y / 17.0)
-    scene += np.kron(rng.uniform(-25, 25, size=(H // 4, W // 4)), np.ones((4, 4)))
-    frames = []
-    for t in range(n):
-        frame = scene + rng.normal(0.0, 3.0, size=scene.shape)
-        for k in range(5):
-            px = (40 + 9 * t + 130 * k) % (W - 32)
-            py = 40 + 55 * k
-            frame[py : py + 96, px : px + 32] = 60.0 + 30.0 * k
-        frames.append(np.clip(np.rint(frame), 0, 255).astype(np.uint8))
-    return frames
+    """`n` frames: textured scene, noise, five people walking across (see ``walking_clip``)."""
+    return walking_clip(n, W, H, seed)
 
 
 def run_ours(frames: list[U8]) -> Callable[[], object]:

@@ -1,7 +1,7 @@
 """Motion field (Rust grid pyramidal Lucas-Kanade) against OpenCV DIS optical flow.
 
 One thread (``cv2.setNumThreads(1)``), 640x360 synthetic frame pairs with known motion
-(translation, rotation, zoom, two crossing groups; see ``tests/flow_synth.py``):
+(translation, rotation, zoom, two crossing groups; see ``vsa_stream.bench.flow_synth``):
 
 * time per frame pair: ``MotionField.update`` on a 16-px grid (builds the new frame's pyramid
   and the flow from the previous frame's) against DIS preset ultrafast (``calc`` on the same
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -30,9 +29,7 @@ import numpy as np
 
 from vsa_stream import __version__
 from vsa_stream._core import MotionField
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from flow_synth import Sequence, endpoint_error, make_sequences, sample_dense
+from vsa_stream.bench.flow_synth import Sequence, endpoint_error, make_sequences, sample_dense
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELL = 16

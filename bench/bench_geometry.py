@@ -31,23 +31,10 @@ from numpy.typing import NDArray
 
 from vsa_stream import __version__
 from vsa_stream._core import Homography, LineCounter, boxes_in_polygon, density_grid
+from vsa_stream.bench.references import numpy_boxes_in_polygon
 
 RESULTS = Path(__file__).resolve().parent / "results"
 F64 = NDArray[np.float64]
-
-
-def numpy_boxes_in_polygon(boxes: F64, polygon: F64) -> NDArray[np.bool_]:
-    x = (boxes[:, 0] + boxes[:, 2]) / 2.0
-    y = boxes[:, 3]
-    inside = np.zeros(len(boxes), dtype=bool)
-    xj, yj = polygon[-1]
-    for xi, yi in polygon:
-        spans = (yi > y) != (yj > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crosses = x < (xj - xi) * (y - yi) / (yj - yi) + xi
-        inside ^= spans & crosses
-        xj, yj = xi, yi
-    return inside
 
 
 def numpy_to_ground(matrix: F64, points: F64) -> F64:

@@ -39,31 +39,15 @@ from numpy.typing import NDArray  # noqa: E402
 
 from vsa_stream import __version__  # noqa: E402
 from vsa_stream._core import Tracker  # noqa: E402
+from vsa_stream.bench.scenes import boxes_scene  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 Frame = tuple[NDArray[np.float64], NDArray[np.float64]]
 
 
 def scene(n_objects: int, n_frames: int, seed: int = 0) -> list[Frame]:
-    """Moving boxes on a 1920x1080 frame: noise, misses, false positives, wrap-around."""
-    rng = np.random.default_rng(seed)
-    pos = rng.uniform([0, 0], [1920, 1080], (n_objects, 2))
-    vel = rng.normal(0, 3, (n_objects, 2))
-    size = rng.uniform([15, 30], [40, 90], (n_objects, 2))
-    frames: list[Frame] = []
-    for _ in range(n_frames):
-        pos = (pos + vel) % [1920, 1080]
-        keep = rng.random(n_objects) > 0.1
-        centre = pos[keep] + rng.normal(0, 1.0, (int(keep.sum()), 2))
-        wh = size[keep] * rng.normal(1, 0.03, (int(keep.sum()), 2))
-        boxes = np.hstack([centre - wh / 2, centre + wh / 2])
-        n_fp = max(1, n_objects // 50)
-        fp_c = rng.uniform([0, 0], [1920, 1080], (n_fp, 2))
-        boxes = np.vstack([boxes, np.hstack([fp_c - 15, fp_c + 15])])
-        scores = np.concatenate([rng.uniform(0.3, 1.0, len(centre)), rng.uniform(0.1, 0.7, n_fp)])
-        order = rng.permutation(len(scores))
-        frames.append((np.ascontiguousarray(boxes[order]), np.ascontiguousarray(scores[order])))
-    return frames
+    """Moving boxes on a 1920x1080 frame (:func:`vsa_stream.bench.scenes.boxes_scene`)."""
+    return [(f.boxes, f.scores) for f in boxes_scene(n_objects, n_frames, seed)]
 
 
 def time_ours(frames: list[Frame]) -> float:

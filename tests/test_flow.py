@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
-from flow_synth import (
+from vsa_stream._core import FlowResult, MotionField, flow_grid
+from vsa_stream.bench.flow_synth import (
     Sequence,
     bilinear,
     endpoint_error,
@@ -18,7 +19,6 @@ from flow_synth import (
     sample_dense,
     texture,
 )
-from vsa_stream._core import FlowResult, MotionField, flow_grid
 from vsa_stream.errors import FrameError
 
 CELL = 16

@@ -158,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", metavar="OUT", help="write the scores as JSON")
     ev.add_argument("--min-precision", type=float, metavar="P", help="exit 1 below P")
     ev.add_argument("--min-recall", type=float, metavar="R", help="exit 1 below R")
+    from vsa_stream.bench.cli import add_parser as add_bench_parser
+
+    add_bench_parser(sub)
     return parser
 
 
@@ -185,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "eval":
             _logging(args, None, default_level="warning")
             return _eval(args)
+        if command == "bench":
+            from vsa_stream.bench.cli import bench_command
+
+            return bench_command(args)
         if command == "demo":
             from vsa_stream.demo import run_demo
 

@@ -1,9 +1,9 @@
 """Synthetic frame pairs with a known motion field, and endpoint-error helpers.
 
-Shared by ``tests/test_flow.py`` and ``bench/bench_flow.py``. A smoothed random texture is
-warped with bilinear sampling: the next frame at pixel ``y`` is the previous frame at the inverse
-of the motion, so the true flow at every pixel ``x`` of the previous frame is known exactly.
-Pixel ``x`` has its centre at coordinate ``x``.
+Shared by ``tests/test_flow.py``, ``bench/bench_flow.py`` and ``vsa-stream bench kernels``.
+A smoothed random texture is warped with bilinear sampling: the next frame at pixel ``y`` is
+the previous frame at the inverse of the motion, so the true flow at every pixel ``x`` of the
+previous frame is known exactly. Pixel ``x`` has its centre at coordinate ``x``.
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def bilinear(img: F64, x: F64, y: F64) -> F64:
 
 
 def _frames(base: F64, inverse: Field, noise: float, seed: int) -> tuple[U8, U8]:
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64)
+    height, width = base.shape[0] - 2 * MARGIN, base.shape[1] - 2 * MARGIN
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     rng = np.random.default_rng(seed + 1)
-    prev = base[MARGIN : MARGIN + HEIGHT, MARGIN : MARGIN + WIDTH]
+    prev = base[MARGIN : MARGIN + height, MARGIN : MARGIN + width]
     sx, sy = inverse(xs, ys)
     nxt = bilinear(base, sx + MARGIN, sy + MARGIN)
 
@@ -78,10 +79,12 @@ def _frames(base: F64, inverse: Field, noise: float, seed: int) -> tuple[U8, U8]
     return quantise(prev), quantise(nxt)
 
 
-def make_sequences(seed: int = 7, noise: float = 1.0) -> list[Sequence]:
-    """Translation, rotation, zoom (expansion) and two crossing groups, 640×360."""
-    base = texture(WIDTH + 2 * MARGIN, HEIGHT + 2 * MARGIN, seed)
-    cx, cy = (WIDTH - 1) / 2.0, (HEIGHT - 1) / 2.0
+def make_sequences(
+    seed: int = 7, noise: float = 1.0, width: int = WIDTH, height: int = HEIGHT
+) -> list[Sequence]:
+    """Translation, rotation, zoom (expansion) and two crossing groups, 640×360 by default."""
+    base = texture(width + 2 * MARGIN, height + 2 * MARGIN, seed)
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
     out: list[Sequence] = []
 
     d = (2.6, -1.4)
@@ -107,7 +110,7 @@ def make_sequences(seed: int = 7, noise: float = 1.0) -> list[Sequence]:
     out.append(Sequence("zoom", prev, nxt, lambda x, y: ((k - 1) * (x - cx), (k - 1) * (y - cy))))
 
     g = 2.5
-    half = WIDTH / 2.0
+    half = width / 2.0
 
     def cross_inverse(x: F64, y: F64) -> tuple[F64, F64]:
         return np.where(x < half, x - g, x + g), y

@@ -1,0 +1,178 @@
+"""``vsa-stream bench``: the quick runs write the report a performance tester reads.
+
+No timed assertion: the figures are whatever the machine gives; what is checked is that each
+part runs, reports every figure it promises, and says what to install when an anchor is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vsa_stream.bench.common import Steps
+from vsa_stream.bench.pipeline import Trial, search
+from vsa_stream.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _report(out: Path, part: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads((out / f"{part}.json").read_text())
+    assert (out / f"{part}.png").read_bytes().startswith(PNG)
+    assert report["benchmark"] == part
+    assert report["quick"] is True
+    machine, versions = report["machine"], report["versions"]
+    assert machine["cpu_model"]
+    assert machine["cores"] >= 1
+    for name in ("vsa_stream", "numpy", "av", "onnxruntime", "opencv"):
+        assert versions[name], name
+    assert report["git"]
+    return report
+
+
+def test_kernels_quick_tracker_reports_speed_ratio_and_accuracy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["bench", "kernels", "--quick", "--only", "tracker", "--out", str(tmp_path),
+         "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    report = _report(tmp_path, "kernels")
+    rows = report["rows"]
+    assert [r["size"] for r in rows] == ["20 objects", "100 objects", "400 objects"]
+    for r in rows:
+        assert r["anchor"] == "trackers.ByteTrackTracker"
+        assert r["ratio"] == pytest.approx(r["anchor_ms"] / r["ours_ms"])
+        assert r["ours_per_s"] == pytest.approx(1e3 / r["ours_ms"])
+        for key in ("mota_ours", "mota_anchor", "idf1_ours", "idf1_anchor"):
+            assert 0.0 < r["metrics"][key] <= 1.0
+    table = capsys.readouterr().out
+    assert "| tracker: Tracker.update | 400 objects |" in table
+    assert "MOTA" in table
+
+
+def test_kernels_quick_flow_and_prepost_agree_with_their_anchors(tmp_path: Path) -> None:
+    assert main(["bench", "kernels", "--quick", "--only", "flow,prepost", "--out",
+                 str(tmp_path), "--no-progress"]) == 0  # fmt: skip
+    rows = _report(tmp_path, "kernels")["rows"]
+    flow = [r for r in rows if r["kernel"] == "flow"]
+    assert {r["anchor"] for r in flow} == {"DIS ultrafast", "DIS fast", "Farneback"}
+    assert {r["size"] for r in flow} == {"320x180", "640x360", "1280x720"}
+    for r in flow:  # known motion: every method is within a fraction of a pixel
+        assert r["metrics"]["epe_ours_px"] < 0.5
+        assert r["metrics"]["epe_anchor_px"] < 0.5
+    post = [r for r in rows if r["ours"] == "decode_yolox + NMS"]
+    assert len(post) == 3
+    for r in post:
+        assert r["metrics"]["detections_ours"] == r["metrics"]["detections_anchor"]
+
+
+def test_missing_anchor_names_the_bench_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "trackers", None)  # as if not installed
+    code = main(["bench", "kernels", "--quick", "--only", "tracker", "--out", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'trackers'" in err
+    assert "pip install 'vsa-stream[bench]'" in err
+    assert not (tmp_path / "kernels.json").exists()
+
+
+def test_unknown_group_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "kernels", "--only", "tracker,optical"]) == 2
+    assert "unknown group 'optical'" in capsys.readouterr().err
+
+
+def test_pipeline_quick_measures_capacity_latency_and_ceiling(tmp_path: Path) -> None:
+    code = main(
+        ["bench", "pipeline", "--quick", "--modes", "ceiling,motion", "--max-streams", "1",
+         "--out", str(tmp_path), "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    report = _report(tmp_path, "pipeline")
+    assert report["stream"]["width"] == 1280
+    assert report["stream"]["fps"] == 25.0
+    assert set(report["modes"]) == {"ceiling", "motion"}
+    for mode in report["modes"].values():
+        assert mode["capacity"] in (0, 1)
+        for t in mode["trials"]:
+            assert t["streams"] == 1
+            assert t["expected"] > 0
+            assert t["window_s"] > 0
+    motion = report["modes"]["motion"]["trials"][0]
+    assert len(motion["latencies_s"]) == motion["onsets"]
+    assert "efficiency" in report
+
+
+def test_alerts_quick_reports_delivery_against_bare_httpx(tmp_path: Path) -> None:
+    assert main(["bench", "alerts", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    report = _report(tmp_path, "alerts")
+    runs = [r["run"] for r in report["rows"]]
+    assert runs[-1] == "anchor: bare httpx POSTs"
+    assert all(r["per_s"] > 0 for r in report["rows"])
+
+
+def test_trial_verdicts_follow_the_criteria() -> None:
+    ok = Trial("motion", 4, expected=1000, decoded=1000, analysed=400, dropped=3,
+               latencies_s=[0.1] * 19 + [0.5])  # fmt: skip
+    ok.judge()
+    assert ok.ok
+    assert ok.p95_s == pytest.approx(0.1)
+    missed = Trial("motion", 4, expected=1000, decoded=1000, analysed=400,
+                   latencies_s=[0.1] * 10 + [math.inf])  # fmt: skip
+    missed.judge()
+    assert not missed.ok
+    assert "p95 latency" in missed.why
+    dropping = Trial("motion", 4, expected=1000, decoded=995, analysed=400, dropped=5,
+                     latencies_s=[0.1])  # fmt: skip
+    dropping.judge()
+    assert not dropping.ok
+    assert "dropped" in dropping.why
+    jitter = Trial("ceiling", 8, expected=1000, decoded=920)  # 0.4 s late at the end
+    jitter.judge()
+    assert jitter.ok
+    behind = Trial("ceiling", 8, expected=1000, decoded=880)
+    behind.judge()
+    assert not behind.ok
+    assert "real time" in behind.why
+
+
+def test_search_finds_the_largest_passing_count() -> None:
+    tried: list[int] = []
+
+    def trial(n: int) -> Trial:
+        tried.append(n)
+        t = Trial("ceiling", n, expected=1000 * n, decoded=1000 * n if n <= 11 else 50)
+        t.judge()
+        return t
+
+    capacity, trials = search(trial, 1, 64, Steps(None, None), "x")
+    assert capacity == 11
+    assert tried[:6] == [1, 2, 4, 8, 16, 16]  # a failure is confirmed once
+    assert len(tried) <= 12
+    assert [t.streams for t in trials] == sorted(tried)
+    assert [t.retry for t in trials if t.streams == 16] == [False, True]
+    assert search(trial, 20, 64, Steps(None, None), "x")[0] == 11  # down from a high hint
+
+
+def test_search_runs_a_failed_trial_again_before_giving_up() -> None:
+    flaky = {4: 1}  # the first trial of 4 streams meets a neighbour's burst
+
+    def trial(n: int) -> Trial:
+        bad = n > 5 or flaky.get(n, 0) > 0
+        flaky[n] = flaky.get(n, 0) - 1
+        t = Trial("ceiling", n, expected=1000 * n, decoded=10 if bad else 1000 * n)
+        t.judge()
+        return t
+
+    capacity, trials = search(trial, 1, 64, Steps(None, None), "x")
+    assert capacity == 5
+    four = [t for t in trials if t.streams == 4]
+    assert [(t.ok, t.retry) for t in four] == [(False, False), (True, True)]
