@@ -53,6 +53,8 @@ class CameraPipeline:
         tracking: tracker settings.
         detectors: the shared detector services this camera uses, with their configuration.
         observe: called from the analysis thread with every observation.
+        guard: called before each frame is analysed; the frame is skipped while it returns
+            False (cluster fencing: a node whose lease may have expired analyses nothing).
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class CameraPipeline:
         tracking: TrackingConfig | None = None,
         detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
         observe: Callable[[Observation], None] | None = None,
+        guard: Callable[[], bool] | None = None,
     ) -> None:
         self.camera = camera
+        self.guard = guard
         self.emit = emit
         self.scan = scan
         self.status = CameraStatus(camera.id)
@@ -174,6 +178,8 @@ class CameraPipeline:
                 frame = self.slot.get()
                 if frame is None:
                     break
+                if self.guard is not None and not self.guard():
+                    continue
                 try:
                     events = self.analyzer.process(frame)
                 except FrameError as exc:
