@@ -46,10 +46,13 @@ class NatsServer:
             "-n", self.name,
             "-js",
             "-sd", str(self.store),
-            "--cluster_name", "vsa-test",
-            "--cluster", f"nats://127.0.0.1:{self.cluster_port}",
-            "--routes", routes,
         ]  # fmt: skip
+        if self.routes:
+            command += [
+                "--cluster_name", "vsa-test",
+                "--cluster", f"nats://127.0.0.1:{self.cluster_port}",
+                "--routes", routes,
+            ]  # fmt: skip
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         wait_for_port(self.port)
@@ -63,7 +66,8 @@ class NatsServer:
 
 
 class NatsCluster:
-    """Three JetStream servers routed to each other (``with NatsCluster(tmp) as c: c.urls``)."""
+    """JetStream servers routed to each other (``with NatsCluster(tmp) as c: c.urls``); one
+    server alone with ``size=1``."""
 
     def __init__(self, folder: Path, size: int = 3) -> None:
         ports = [free_port() for _ in range(size)]

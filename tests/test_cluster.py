@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import nats.errors
@@ -49,7 +50,9 @@ def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
         yield cluster
 
 
-def fleet_yaml(video: Path, count: int, *, cooldown_s: float = 2.0) -> str:
+def fleet_yaml(
+    video: Path, count: int, *, cooldown_s: float = 2.0, skip: tuple[int, ...] = ()
+) -> str:
     cameras = "\n".join(
         f"  - id: cam-{i}\n"
         f"    url: {video}\n"
@@ -59,6 +62,7 @@ def fleet_yaml(video: Path, count: int, *, cooldown_s: float = 2.0) -> str:
         "    rules: [{type: intrusion, zones: [restricted], min_dwell_s: 1.0, "
         f"exit_grace_s: 1.0, cooldown_s: {cooldown_s}}}]"
         for i in range(count)
+        if i not in skip
     )
     return f"cameras:\n{cameras}\n"
 
@@ -310,16 +314,65 @@ def test_paused_daemon_fences_itself(
     fenced = [r for r in records if r["reason"] == "fenced"]
     assert {r["camera"] for r in fenced} == set(lost)
     assert all(r["epoch"] == lost[str(r["camera"])] for r in fenced)
-    # No camera analysed by two nodes at once: per camera, the runs' analysis intervals
-    # (first to last analysed frame, wall clock) are disjoint, and epochs grow with time.
+    # No camera analysed by two nodes at once.
+    check_no_overlap(records)
+
+
+def check_no_overlap(records: list[dict[str, Any]]) -> None:
+    """Per camera, the runs' analysis intervals (first to last analysed frame) are disjoint."""
     for camera in {str(r["camera"]) for r in records}:
         runs = sorted(
-            (
-                (float(r["first_frame_at"]), float(r["last_frame_at"]), int(r["epoch"]))
-                for r in records
-                if r["camera"] == camera and r["first_frame_at"] is not None
-            ),
+            (float(r["first_frame_at"]), float(r["last_frame_at"]), str(r["node"]))
+            for r in records
+            if r["camera"] == camera and r["first_frame_at"] is not None
         )
-        for (_, end, epoch), (start, _, next_epoch) in itertools.pairwise(runs):
-            assert end < start, f"{camera}: analysed twice at once"
-            assert next_epoch >= epoch
+        for (_, end, node), (start, _, other) in itertools.pairwise(runs):
+            assert end < start, f"{camera}: analysed by {node} and {other} at once"
+
+
+def test_apply_and_drain(video: Path, nats_cluster: NatsCluster, tmp_path: Path) -> None:
+    apply(nats_cluster, tmp_path, fleet_yaml(video, 4))
+    daemons = start_daemons(tmp_path, nats_cluster, 2)
+    try:
+        wait_until(lambda: all_analysing(nats_cluster, 4), 60)
+        owner = running(status(nats_cluster))["cam-0"][0]
+        # A config change reaches the fleet: cam-0 restarts with its new settings, cam-3 is
+        # removed, cam-4 added.
+        text = fleet_yaml(video, 5, skip=(3,)).replace("    fps: 5\n", "    fps: 4\n", 1)
+        apply(nats_cluster, tmp_path, text)
+
+        def reconfigured() -> bool:
+            st = try_status(nats_cluster)
+            now = running(st) if st is not None else {}
+            return set(now) == {"cam-0", "cam-1", "cam-2", "cam-4"} and all(
+                r[2] > 0 for r in now.values()
+            )
+
+        wait_until(reconfigured, 60)
+        records = [r for d in daemons for r in d.ownership()]
+        assert {(r["camera"], r["node"], r["reason"]) for r in records} >= {
+            ("cam-0", owner, "configuration changed"),
+            ("cam-3", running_node(records, "cam-3"), "removed"),
+        }
+        # Drain the node running cam-0: every camera ends on the other one.
+        other = next(d.node_id for d in daemons if d.node_id != owner)
+        anyio.run(lambda: admin.drain(options(nats_cluster), owner))
+
+        def drained() -> bool:
+            st = try_status(nats_cluster)
+            now = running(st) if st is not None else {}
+            return len(now) == 4 and all(r[0] == other and r[2] > 0 for r in now.values())
+
+        wait_until(drained, 60)
+        st = status(nats_cluster)
+        assert owner in st.draining
+        assert not st.nodes[owner].cameras
+        assert st.leader == other  # a draining node gives up the assigner role too
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+    check_no_overlap([r for d in daemons for r in d.ownership()])
+
+
+def running_node(records: list[dict[str, Any]], camera: str) -> str:
+    return next(str(r["node"]) for r in records if r["camera"] == camera)

@@ -236,6 +236,10 @@ class Node:
                         self.leader_rev, last_renew = rev, sent
                         self.leader_deadline = sent + self.options.ttl_s - self.options.margin_s
                         self._log.info("elected leader (assigner)")
+                elif self.draining:
+                    await self.store.leases.delete("leader", last=self.leader_rev)
+                    self.leader_rev = None
+                    self._log.info("draining: no longer the assigner")
                 elif started - last_renew >= self.options.renew_s:
                     sent = time.monotonic()
                     self.leader_rev = await self.store.leases.update(
@@ -319,12 +323,12 @@ class Node:
         async with self._lock:
             for camera_id, owned in list(self.owned.items()):
                 found = mine.get(camera_id)
-                if found is None or found[0].epoch != owned.epoch:
-                    await self._stop(camera_id, "reassigned")
-                elif camera_id not in configs:
+                if camera_id not in configs:
                     await self._stop(camera_id, "removed")
                 elif configs[camera_id] != owned.config or shared_bytes != owned.shared:
                     await self._stop(camera_id, "configuration changed")
+                elif found is None or found[0].epoch != owned.epoch:
+                    await self._stop(camera_id, "reassigned")
         wanted = [c for c in sorted(mine) if c not in self.owned and c in configs]
         if not wanted:
             return
