@@ -128,6 +128,7 @@ class Engine:
         self._done: dict[str, anyio.Event] = {}
         self._ended: list[CameraStatus] = []
         self._stopping = anyio.Event()
+        self._accepting = anyio.Event()
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
@@ -178,6 +179,7 @@ class Engine:
                         if self.dynamic:
                             self._cameras_tg = cameras
                             cameras.start_soon(self._stopping.wait)
+                            self._accepting.set()
                 self._cameras_tg = None
                 watcher.cancel()  # delivery goes on until every event is handed over
         finally:
@@ -198,6 +200,10 @@ class Engine:
             if self._own_outbox:
                 self.outbox.close()
         return self.result
+
+    async def wait_accepting(self) -> None:
+        """Wait until a dynamic engine's :meth:`run` can take cameras."""
+        await self._accepting.wait()
 
     def running(self) -> dict[str, CameraPipeline]:
         """The pipelines running now, by camera id."""

@@ -42,6 +42,9 @@ async def serve(
         async with anyio.create_task_group() as tg:
             tg.start_soon(node.run, engine)
             result = await engine.run()
+            # The node left when the engine began to stop; this ends it in any case (also
+            # when the engine stopped before it could take cameras).
+            tg.cancel_scope.cancel()
         return result
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):

@@ -126,6 +126,7 @@ class Node:
     async def run(self, engine: Engine) -> None:
         """Run the three loops until the engine stops; then leave the cluster."""
         self.engine = engine
+        await engine.wait_accepting()
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._lease_loop)
@@ -392,7 +393,7 @@ class Node:
             self._frames.pop(camera_id, None)
             try:
                 await self.engine.start_camera(camera, settings, guard=self.guard)
-            except (ModelError, KeyError, RuntimeError) as exc:
+            except (ModelError, KeyError) as exc:
                 del self.owned[camera_id]
                 self._failed[camera_id] = config
                 self._log.error("camera not started", camera_id=camera_id, error=str(exc))
