@@ -10,7 +10,7 @@ Each revision is published on ``<prefix>.alerts.<camera>.<type>`` with the heade
 
 A revision counts as delivered once JetStream acknowledged it (stored on a majority of the
 stream's replicas). During a stream leader election (a few seconds) publishing fails, the
-revision waits in the outbox and is retried in order every second at most.
+revision waits in the outbox and is retried in order every half second.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class AlertStreamSink:
     """Publishes every revision to ``ALERTS`` (see the module docstring)."""
 
     name = "nats"
-    policy = DeliveryPolicy(mode="ordered", schedule=(0.0, 0.2, 0.5, 1.0))
+    policy = DeliveryPolicy(mode="ordered", schedule=(0.0, 0.2, 0.5))
 
     def __init__(
         self, store: ClusterStore, node_id: str, epoch_of: Callable[[str], int | None]
