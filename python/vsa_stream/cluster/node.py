@@ -57,6 +57,7 @@ from vsa_stream.engine import Engine
 from vsa_stream.errors import ModelError
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
+from vsa_stream.pipeline import CameraStatus
 
 __all__ = ["Node"]
 
@@ -69,7 +70,7 @@ class _Owned:
     config: bytes
     shared: bytes
     started_at: float
-    started: bool = False
+    status: CameraStatus | None = None
 
 
 class Node:
@@ -392,13 +393,13 @@ class Node:
             )
             self._frames.pop(camera_id, None)
             try:
-                await self.engine.start_camera(camera, settings, guard=self.guard)
+                status = await self.engine.start_camera(camera, settings, guard=self.guard)
             except (ModelError, KeyError) as exc:
                 del self.owned[camera_id]
                 self._failed[camera_id] = config
                 self._log.error("camera not started", camera_id=camera_id, error=str(exc))
                 return
-            self.owned[camera_id].started = True
+            self.owned[camera_id].status = status
             self.epochs[camera_id] = assignment.epoch
             self._log.info("camera started", camera_id=camera_id, epoch=assignment.epoch)
 
@@ -407,7 +408,7 @@ class Node:
         owned = self.owned.get(camera_id)
         if owned is None:
             return
-        status = await self.engine.stop_camera(camera_id)
+        status = await self.engine.stop_camera(camera_id) or owned.status
         del self.owned[camera_id]
         frames = self._frames.pop(camera_id, None)
         record = {
