@@ -8,8 +8,12 @@ stream leader's death. Each test prints what it measured.
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +25,7 @@ import nats.errors
 import nats.js.errors
 import pytest
 
-from nats_cluster import Daemon, NatsCluster, wait_until
+from nats_cluster import PYTHON_SRC, Daemon, NatsCluster, wait_until
 from vsa_stream.cluster import admin, assign
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, connect
 from vsa_stream.outbox import Outbox
@@ -358,8 +362,23 @@ def check_no_overlap(records: list[dict[str, Any]]) -> None:
             assert end < start, f"{camera}: analysed by {node} and {other} at once"
 
 
+def cli(cluster: NatsCluster, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vsa-stream ARGS --cluster URLS`` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "vsa_stream", *args, "--cluster", cluster.urls],
+        env=dict(os.environ, PYTHONPATH=str(PYTHON_SRC)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_apply_and_drain(video: Path, nats_cluster: NatsCluster, tmp_path: Path) -> None:
-    apply(nats_cluster, tmp_path, fleet_yaml(video, 4))
+    (tmp_path / "fleet.yaml").write_text(fleet_yaml(video, 4))
+    done = cli(nats_cluster, "cluster", "apply", str(tmp_path / "fleet.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert "4 added" in done.stderr
     daemons = start_daemons(tmp_path, nats_cluster, 2)
     try:
         wait_until(lambda: settled(nats_cluster, 4, 2), 60)
@@ -384,7 +403,8 @@ def test_apply_and_drain(video: Path, nats_cluster: NatsCluster, tmp_path: Path)
         }
         # Drain the node running cam-0: every camera ends on the other one.
         other = next(d.node_id for d in daemons if d.node_id != owner)
-        anyio.run(lambda: admin.drain(options(nats_cluster), owner))
+        done = cli(nats_cluster, "cluster", "drain", owner)
+        assert done.returncode == 0, done.stderr
 
         def drained() -> bool:
             st = try_status(nats_cluster)
@@ -396,6 +416,16 @@ def test_apply_and_drain(video: Path, nats_cluster: NatsCluster, tmp_path: Path)
         assert owner in st.draining
         assert not st.nodes[owner].cameras
         assert st.leader == other  # a draining node gives up the assigner role too
+        done = cli(nats_cluster, "cluster", "status", "--json")
+        assert done.returncode == 0, done.stderr
+        shown = json.loads(done.stdout)
+        assert shown["leader"] == other
+        assert shown["draining"] == [owner]
+        assert sorted(shown["nodes"][other]["cameras"]) == ["cam-0", "cam-1", "cam-2", "cam-4"]
+        assert shown["not_running"] == []
+        text = cli(nats_cluster, "cluster", "status").stdout
+        assert f"leader: {other}" in text
+        assert "draining" in text
     finally:
         for daemon in daemons:
             daemon.stop()

@@ -78,10 +78,13 @@ def test_two_assigners_racing(one_server: NatsCluster) -> None:
 
     async def main() -> tuple[int, int, dict[str, int], int]:
         urls = one_server.urls.split(",")
-        opts = ClusterOptions(servers=urls, node_id="a", ttl_s=60.0, prefix="race")
         local = config_mod.loads("sinks: {}", cluster_node=True)
-        stores = [await ClusterStore(await connect(urls, name=n), opts).open() for n in "ab"]
-        assigners = [Node(store, opts, local) for store in stores]
+        stores: list[ClusterStore] = []
+        assigners: list[Node] = []
+        for node in ("n1", "n2"):  # both believe they lead
+            opts = ClusterOptions(servers=urls, node_id=node, ttl_s=60.0, prefix="race")
+            stores.append(await ClusterStore(await connect(urls, name=node), opts).open())
+            assigners.append(Node(stores[-1], opts, local))
         store = stores[0]
         for camera in CAMERAS[:40]:
             await store.config.put(f"cam.{camera}", encode(Camera(id=camera, url="x")))
@@ -115,3 +118,17 @@ def test_two_assigners_racing(one_server: NatsCluster) -> None:
     assert expected_moves > 0
     assert moved == expected_moves  # one write per moved camera, not one per assigner
     assert Counter(epochs.values()) == {1: 40 - expected_moves, 2: expected_moves}
+
+
+def test_cli_refuses_a_daemon_config_with_cameras(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vsa_stream.cli import main
+
+    node = tmp_path / "node.yaml"
+    node.write_text("sinks: {}\ncameras: [{id: a, url: b}]\n")
+    assert main(["run", str(node), "--cluster", "nats://127.0.0.1:1"]) == 2
+    assert "cameras" in capsys.readouterr().err
+    assert main(["run"]) == 2
+    assert "--cluster" in capsys.readouterr().err
+    assert main(["run", "--cluster", "nats://127.0.0.1:1", "--node-id", "a.b"]) == 2

@@ -164,10 +164,11 @@ class Node:
         cameras: dict[str, CameraRun] = {}
         for camera_id, owned in self.owned.items():
             pipeline = running.get(camera_id)
+            status = pipeline.status if pipeline is not None else owned.status
             cameras[camera_id] = CameraRun(
                 epoch=owned.epoch,
-                state=pipeline.status.state if pipeline is not None else "claiming",
-                analysed=pipeline.status.analysed if pipeline is not None else 0,
+                state=status.state if status is not None else "claiming",
+                analysed=status.analysed if status is not None else 0,
             )
         return NodeRecord(
             node=self.id,
@@ -265,6 +266,8 @@ class Node:
     async def _assign_round(self) -> None:
         store = self.store
         nodes = await store.nodes()
+        if self.id not in nodes:
+            return  # this node's own lease is not in the read: not a view to act on
         draining = await store.draining()
         live = {
             n: rec.capacity for n, rec in nodes.items() if n not in draining and not rec.draining

@@ -163,7 +163,9 @@ def cluster_size(nc: Client) -> int:
     return max(1, len(urls))
 
 
-async def read_all(kv: KeyValue, prefix: str = "") -> dict[str, KeyValue.Entry]:
+async def read_all(
+    kv: KeyValue, prefix: str = "", *, may_expire: bool = False
+) -> dict[str, KeyValue.Entry]:
     """The latest live entry of every key starting with ``prefix``; deleted and expired keys
     (and entries without a value) left out.
 
@@ -173,6 +175,8 @@ async def read_all(kv: KeyValue, prefix: str = "") -> dict[str, KeyValue.Entry]:
     says nothing is pending, which is also the case once every value is already on its way),
     and a read that ends there finds no key at all. Whether there is anything to read is asked
     first (stream info filtered on the keys), since an empty read gets no message.
+    ``may_expire``: the bucket has a TTL, so the keys that request saw may be gone when the
+    consumer reads (nothing comes: an empty result, not an error).
     """
     stream, pre = kv._stream, kv._pre
     info = await kv._js.stream_info(stream, subjects_filter=f"{pre}{prefix}>")
@@ -186,7 +190,7 @@ async def read_all(kv: KeyValue, prefix: str = "") -> dict[str, KeyValue.Entry]:
             try:
                 entry = await watcher.updates(timeout=_READ_STEP_S)  # type: ignore[no-untyped-call]
             except nats.errors.TimeoutError:
-                if not got_any:
+                if may_expire and not got_any:
                     return {}  # the keys expired between the two requests
                 raise
             if entry is None:
@@ -285,7 +289,7 @@ class ClusterStore:
 
     async def nodes(self) -> dict[str, NodeRecord]:
         """Every live node's record."""
-        entries = await read_all(self.leases, "nodes.")
+        entries = await read_all(self.leases, "nodes.", may_expire=True)
         out: dict[str, NodeRecord] = {}
         for key, entry in entries.items():
             try:
