@@ -426,6 +426,12 @@ def test_apply_and_drain(video: Path, nats_cluster: NatsCluster, tmp_path: Path)
         text = cli(nats_cluster, "cluster", "status").stdout
         assert f"leader: {other}" in text
         assert "draining" in text
+        # A second daemon with a live node's id refuses to start.
+        twin = Daemon(tmp_path / "twin", other, nats_cluster.urls)
+        twin.start()
+        assert twin.proc is not None
+        assert twin.proc.wait(60) == 1
+        assert "another daemon runs as node" in twin.log.read_text()
     finally:
         for daemon in daemons:
             daemon.stop()

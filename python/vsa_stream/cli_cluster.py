@@ -119,8 +119,16 @@ def run_cluster(args: argparse.Namespace, logging: object) -> int:
         ttl_s=args.ttl,
         margin_s=min(1.5, args.ttl / 3),
     )
+    from vsa_stream.cluster.node import NodeIdInUseError
+
     try:
         anyio.run(serve, config, sinks, outbox, options)
+    except NodeIdInUseError as exc:
+        print(f"error: --node-id: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError) as exc:
+        print(f"error: cluster {options.servers}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     finally:
         outbox.close()
     return 0

@@ -37,6 +37,7 @@ async def serve(
             replicas=store.replicas,
         )
         node = Node(store, options, config)
+        await node.check_unique()
         stream = AlertStreamSink(store, options.node_id, node.epoch_of)
         engine = Engine(config, [*sinks, stream], outbox=outbox, dynamic=True, observe=node.observe)
         async with anyio.create_task_group() as tg:

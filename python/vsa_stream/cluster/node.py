@@ -50,6 +50,7 @@ from vsa_stream.cluster.store import (
     SharedConfig,
     decode_camera,
     encode,
+    get_entry,
     now,
 )
 from vsa_stream.config import Camera, Config
@@ -59,9 +60,13 @@ from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.pipeline import CameraStatus
 
-__all__ = ["Node"]
+__all__ = ["Node", "NodeIdInUseError"]
 
 _NOT_MINE = (nats.js.errors.KeyWrongLastSequenceError,)
+
+
+class NodeIdInUseError(RuntimeError):
+    """Another live daemon renews the lease of this node id."""
 
 
 @dataclass(slots=True)
@@ -103,6 +108,25 @@ class Node:
         self._left = False
         self._log = get_logger(node=self.id)
         self._ownership = Path(local.state_dir) / "ownership.jsonl"
+
+    async def check_unique(self) -> None:
+        """Make sure no other live daemon uses this node id: a lease left by a crashed
+        predecessor is waited out (it expires within the TTL); one that is still being renewed
+        raises :class:`NodeIdInUseError`.
+        """
+        key = f"nodes.{self.id}"
+        entry = await get_entry(self.store.leases, key)
+        if entry is None:
+            return
+        self._log.info("a lease of this node id exists; waiting to see if it is renewed")
+        deadline = time.monotonic() + self.options.ttl_s + self.options.renew_s
+        while time.monotonic() < deadline:
+            await anyio.sleep(self.options.renew_s / 2)
+            latest = await get_entry(self.store.leases, key)
+            if latest is None:
+                return
+            if latest.revision != entry.revision:
+                raise NodeIdInUseError(f"another daemon runs as node {self.id!r}")
 
     # --- called from other threads --------------------------------------------------------
 
