@@ -110,11 +110,15 @@ class Daemon:
         self.state = folder / "state"
         self.config = folder / "node.yaml"
         self.log = folder / "daemon.log"
+        self.alerts = folder / "alerts.jsonl"
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        # A JSONL sink beside the ALERTS stream: the daemon's own sinks keep working.
         self.config.write_text(
-            f"state_dir: {self.state}\nsinks: {{}}\noutbox: {{synchronous: normal, drain_s: 5}}\n"
+            f"state_dir: {self.state}\n"
+            f"sinks: {{jsonl: {{path: {self.alerts}, fsync: false}}}}\n"
+            "outbox: {synchronous: normal, drain_s: 5}\n"
         )
         env = dict(os.environ, PYTHONPATH=str(PYTHON_SRC))
         with open(self.log, "ab") as log:

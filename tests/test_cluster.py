@@ -302,6 +302,9 @@ def test_stream_leader_killed(video: Path, nats_cluster: NatsCluster, tmp_path: 
     ids = {m["Nats-Msg-Id"] for m in messages}
     for daemon in daemons:
         assert accepted(daemon) <= ids, f"{daemon.node_id}: accepted alerts not in ALERTS"
+        # The daemon's JSONL sink, beside the stream, has every revision too.
+        lines = [json.loads(line) for line in daemon.alerts.read_text().splitlines()]
+        assert {f"{e['id']}-{e['revision']}" for e in lines} == accepted(daemon)
 
 
 def test_paused_daemon_fences_itself(
