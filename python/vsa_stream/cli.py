@@ -17,6 +17,7 @@ import msgspec
 
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
+from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
 from vsa_stream.detection.spec import ENGINE_CLASSES
@@ -49,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="scan the video instead of real time")
 
     run = sub.add_parser("run", help="run the daemon on a configuration")
-    run.add_argument("config", metavar="CONFIG")
+    run.add_argument("config", metavar="CONFIG", nargs="?")
+    add_run_options(run)
+    add_cluster_commands(sub)
 
     check = sub.add_parser("check", help="validate a configuration")
     check.add_argument("config", metavar="CONFIG", nargs="?")
@@ -179,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _synth(args)
         if command == "track":
             return _track(args)
+        if command == "cluster":
+            from vsa_stream.cli_cluster import cluster_command
+
+            _logging(args, None, default_level="warning")
+            return cluster_command(args)
         if command == "webhook":
             from vsa_stream.cli_webhook import verify_command
 
@@ -236,6 +244,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.cluster is not None:
+        from vsa_stream.cli_cluster import run_cluster
+
+        return run_cluster(args, _logging)
+    if args.config is None:
+        print("error: run needs CONFIG (or --cluster URLS)", file=sys.stderr)
+        return 2
     config = config_mod.load(args.config)
     _logging(args, config)
     try:

@@ -509,12 +509,18 @@ def json_schema() -> dict[str, Any]:
     return schema
 
 
-def load(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cluster_node: bool = False,
+) -> Config:
     """Read and validate a YAML configuration file.
 
     Args:
         path: the file.
         env: variables for ``${VAR}`` substitution; the process environment by default.
+        cluster_node: a cluster daemon's own configuration (see :func:`loads`).
 
     Raises:
         ConfigError: the file cannot be read or is invalid; the error names the field.
@@ -524,15 +530,36 @@ def load(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) 
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", source=source) from None
-    return loads(text, source=source, env=env)
+    return loads(text, source=source, env=env, cluster_node=cluster_node)
 
 
-def loads(text: str, *, source: str | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Validate a configuration given as YAML text (see :func:`load`)."""
+def loads(
+    text: str,
+    *,
+    source: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cluster_node: bool = False,
+) -> Config:
+    """Validate a configuration given as YAML text (see :func:`load`).
+
+    With ``cluster_node``, the text is a cluster daemon's own configuration: no ``cameras``
+    (they come from the cluster; the result has one placeholder camera, never run) and no sink
+    needed (alerts go to the cluster's ``ALERTS`` stream).
+    """
     doc = parse_yaml(text, source=source)
     if not isinstance(doc.data, dict):
         raise ConfigError("expected a mapping at the top level (cameras: ...)", source=source)
     data = _substitute_env(doc, doc.data, (), os.environ if env is None else env)
+    if cluster_node:
+        if "cameras" in data:
+            raise ConfigError(
+                "a cluster daemon's configuration has no cameras: they come from the cluster "
+                "(vsa-stream cluster apply FLEET_CONFIG)",
+                path="cameras",
+                line=doc.line_of(("cameras",)),
+                source=source,
+            )
+        data = {**data, "cameras": [{"id": "cluster-node", "url": "cluster"}]}
     _check_rule_types(doc, data)
     try:
         config = msgspec.convert(data, Config, strict=True)
@@ -542,6 +569,8 @@ def loads(text: str, *, source: str | None = None, env: Mapping[str, str] | None
             message, path=_format_path(path), line=doc.line_of(path), source=source
         ) from None
     for path, message in _semantic_problems(config):
+        if cluster_node and path == ("sinks",):
+            continue  # the ALERTS stream is a sink
         raise ConfigError(message, path=_format_path(path), line=doc.line_of(path), source=source)
     return config
 

@@ -9,6 +9,11 @@ is waiting); each sink then gets it from its own cursor (:class:`~vsa_stream.sin
 Delivery`), so a slow or failing sink holds back neither the cameras nor the other sinks.
 Without an ``outbox`` the engine keeps one in memory: same order, nothing durable (``scan``).
 
+With ``dynamic=True`` (cluster mode) the engine starts with no camera and runs until it is
+stopped; cameras are started and stopped while it runs (:meth:`Engine.start_camera`,
+:meth:`Engine.stop_camera`), each with an optional guard that a frame must pass to be analysed
+(the cluster's fencing).
+
 SIGINT or SIGTERM stops the cameras (their open events are closed and emitted), drains the
 event stream into the sinks and returns, within a few seconds; a second signal stops at once,
 and logs how many events were left undelivered.
@@ -23,13 +28,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Config, DetectorConfig
+from vsa_stream.config import Camera, Config, DetectorConfig
 from vsa_stream.detection.model import Model, load_model
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import ModelError
@@ -74,6 +80,8 @@ class Engine:
         observe: called from the analysis threads with every observation of every camera.
         outbox: the durable outbox (the caller opens and closes it); in memory when None.
         evidence: where cameras store snapshots (``privacy.snapshots``); none when None.
+        dynamic: start no camera of ``config``; run until stopped, cameras being started and
+            stopped with :meth:`start_camera` and :meth:`stop_camera` (cluster mode).
 
     A detector that cannot be loaded (a :class:`~vsa_stream.errors.ModelError`) stops only the
     cameras that use it: they end ``failed`` with the reason, the others run.
@@ -88,9 +96,11 @@ class Engine:
         observe: Callable[[Observation], None] | None = None,
         outbox: Outbox | None = None,
         evidence: EvidenceStore | None = None,
+        dynamic: bool = False,
     ) -> None:
         self.config = config
         self.evidence = evidence
+        self.dynamic = dynamic
         #: True once every enabled camera's pipeline was built (or refused).
         self.cameras_started = False
         self.sinks = sinks
@@ -118,6 +128,13 @@ class Engine:
         self.metrics.add_collector(self._detection_metrics)
         self._cameras_scope: anyio.CancelScope | None = None
         self._outer_scope: anyio.CancelScope | None = None
+        # Dynamic mode: the running cameras' task group, their end events, the ended ones.
+        self._cameras_tg: anyio.abc.TaskGroup | None = None
+        self._emit: Callable[[Event], None] | None = None
+        self._done: dict[str, anyio.Event] = {}
+        self._ended: list[CameraStatus] = []
+        self._stopping = anyio.Event()
+        self._accepting = anyio.Event()
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
@@ -135,10 +152,16 @@ class Engine:
                 sizes[p.camera.id] = (last.width, last.height)
         return sizes
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was asked for (:meth:`stop` or a signal)."""
+        return self._stopping.is_set()
+
     def stop(self) -> None:
         """Ask every camera to stop (safe to call from the event loop only)."""
         for pipeline in self._pipelines:
             pipeline.stop()
+        self._stopping.set()
 
     async def run(self, *, handle_signals: bool = True) -> EngineResult:
         """Run all enabled cameras; returns when they have all ended and events are delivered."""
@@ -159,7 +182,9 @@ class Engine:
 
         watcher = anyio.CancelScope()
         try:
-            await self._start_cameras(emit)
+            self._emit = emit
+            if not self.dynamic:
+                await self._start_cameras(emit)
             self.cameras_started = True
             async with anyio.create_task_group() as outer:
                 self._outer_scope = outer.cancel_scope
@@ -171,11 +196,18 @@ class Engine:
                     async with send, anyio.create_task_group() as cameras:
                         for pipeline in self._pipelines:
                             cameras.start_soon(pipeline.run)
+                        if self.dynamic:
+                            self._cameras_tg = cameras
+                            cameras.start_soon(self._stopping.wait)
+                            self._accepting.set()
+                self._cameras_tg = None
                 watcher.cancel()  # delivery goes on until every event is handed over
         finally:
             for service in self.detectors.values():
                 service.close()
-            self.result.cameras = [p.status for p in self._pipelines] + self._unstarted
+            self.result.cameras = (
+                self._ended + [p.status for p in self._pipelines] + self._unstarted
+            )
             self.result.elapsed_s = time.monotonic() - started
             lost = receive.statistics().current_buffer_used
             if lost:
@@ -188,6 +220,85 @@ class Engine:
             if self._own_outbox:
                 self.outbox.close()
         return self.result
+
+    async def wait_accepting(self) -> None:
+        """Wait until a dynamic engine's :meth:`run` can take cameras."""
+        await self._accepting.wait()
+
+    def running(self) -> dict[str, CameraPipeline]:
+        """The pipelines running now, by camera id."""
+        return {p.camera.id: p for p in self._pipelines}
+
+    async def start_camera(
+        self,
+        camera: Camera,
+        shared: Config | None = None,
+        *,
+        guard: Callable[[], bool] | None = None,
+    ) -> CameraStatus:
+        """Start ``camera`` in a running dynamic engine; returns its (live) status.
+
+        Args:
+            camera: the camera; its id must not be running already.
+            shared: where its motion, tracking and detector settings come from (default: the
+                engine's config). A detector is loaded the first time a camera needs it.
+            guard: called before each frame is analysed; a frame is skipped while it is False.
+
+        Raises:
+            RuntimeError: the engine is not running in dynamic mode, or the camera runs.
+            ModelError: a detector the camera needs cannot be loaded.
+        """
+        tg, emit = self._cameras_tg, self._emit
+        if tg is None or emit is None or self._stopping.is_set():
+            raise RuntimeError("start_camera needs a running engine with dynamic=True")
+        if camera.id in self._done:
+            raise RuntimeError(f"camera {camera.id!r} is already running")
+        config = shared if shared is not None else self.config
+        ids = config.detectors_for(camera)
+        for detector_id in ids:
+            if detector_id not in self.detectors:
+                dconf = config.detector(detector_id)
+                model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                service = self._service(detector_id, dconf, model)
+                self.detectors[detector_id] = service
+                service.start()
+        pipeline = CameraPipeline(
+            camera,
+            config.motion_for(camera),
+            emit,
+            scan=self.scan,
+            tracking=config.tracking,
+            detectors=[(self.detectors[d], config.detector(d)) for d in ids],
+            observe=self.observe,
+            evidence=self.evidence,
+            guard=guard,
+        )
+        done = self._done[camera.id] = anyio.Event()
+        self._pipelines.append(pipeline)
+
+        async def run() -> None:
+            try:
+                await pipeline.run()
+            finally:
+                self._pipelines.remove(pipeline)
+                self._ended.append(pipeline.status)
+                del self._ended[:-1000]
+                del self._done[camera.id]
+                done.set()
+
+        tg.start_soon(run)
+        return pipeline.status
+
+    async def stop_camera(self, camera_id: str) -> CameraStatus | None:
+        """Stop a camera started with :meth:`start_camera` and wait until it has ended (its
+        open events closed and emitted); None when it was not running."""
+        done = self._done.get(camera_id)
+        pipeline = self.running().get(camera_id)
+        if done is None or pipeline is None:
+            return None
+        pipeline.stop()
+        await done.wait()
+        return pipeline.status
 
     async def _start_cameras(self, emit: Callable[[Event], None]) -> None:
         """Load the detectors the enabled cameras use, then build the cameras' pipelines."""

@@ -55,6 +55,8 @@ class CameraPipeline:
         detectors: the shared detector services this camera uses, with their configuration.
         observe: called from the analysis thread with every observation.
         evidence: where snapshots of opening and closing events go (``privacy.snapshots``).
+        guard: called before each frame is analysed; the frame is skipped while it returns
+            False (cluster fencing: a node whose lease may have expired analyses nothing).
     """
 
     def __init__(
@@ -68,9 +70,11 @@ class CameraPipeline:
         detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
         observe: Callable[[Observation], None] | None = None,
         evidence: EvidenceStore | None = None,
+        guard: Callable[[], bool] | None = None,
     ) -> None:
         self.camera = camera
         self.evidence = evidence
+        self.guard = guard
         self.emit = emit
         self.scan = scan
         self.status = CameraStatus(camera.id)
@@ -178,6 +182,8 @@ class CameraPipeline:
                 frame = self.slot.get()
                 if frame is None:
                     break
+                if self.guard is not None and not self.guard():
+                    continue
                 try:
                     events = self.analyzer.process(frame)
                 except FrameError as exc:

@@ -255,6 +255,9 @@ class Delivery:
                     tg.start_soon(self._retry_loop, st, limiter)
                 while st.disabled is None:
                     wake = self._wake
+                    # Read after noting whether we are finishing: whatever was committed before
+                    # finish() is then in this read, so stopping on an empty read loses nothing.
+                    finishing = self._finishing
                     rows = await self.outbox.call(self.outbox.read_after, next_read, _READ_BATCH)
                     for row in rows:
                         if not st.enabled():
@@ -275,7 +278,7 @@ class Delivery:
                     if rows:
                         continue
                     await self._persist(st)
-                    if self._finishing and not st.window:
+                    if finishing and not st.window:
                         tg.cancel_scope.cancel()  # the retry loop; retries wait in the outbox
                         break
                     with anyio.move_on_after(1.0):

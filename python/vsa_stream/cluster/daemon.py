@@ -1,0 +1,52 @@
+"""``vsa-stream run --cluster``: one daemon of the fleet (engine + node + the ALERTS sink)."""
+
+from __future__ import annotations
+
+import anyio
+
+from vsa_stream.cluster.alerts import AlertStreamSink
+from vsa_stream.cluster.node import Node
+from vsa_stream.cluster.store import ClusterOptions, ClusterStore, connect
+from vsa_stream.config import Config
+from vsa_stream.engine import Engine, EngineResult
+from vsa_stream.log import get_logger
+from vsa_stream.outbox import Outbox
+from vsa_stream.sinks import Sink
+
+__all__ = ["serve"]
+
+
+async def serve(
+    config: Config, sinks: list[Sink], outbox: Outbox, options: ClusterOptions
+) -> EngineResult:
+    """Join the cluster and run this daemon's share of the cameras until SIGINT/SIGTERM.
+
+    The cameras of ``config`` are not run: the fleet's cameras come from the cluster (``vsa-stream
+    cluster apply``). ``config`` gives this daemon's sinks, outbox and state directory; the
+    ``ALERTS`` stream is added to ``sinks``.
+    """
+    log = get_logger(node=options.node_id)
+    nc = await connect(options.servers, name=f"vsa-stream {options.node_id}")
+    try:
+        store = await ClusterStore(nc, options).open()
+        log.info(
+            "joined the cluster",
+            servers=options.servers,
+            capacity=options.capacity,
+            ttl_s=options.ttl_s,
+            replicas=store.replicas,
+        )
+        node = Node(store, options, config)
+        await node.check_unique()
+        stream = AlertStreamSink(store, options.node_id, node.epoch_of)
+        engine = Engine(config, [*sinks, stream], outbox=outbox, dynamic=True, observe=node.observe)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(node.run, engine)
+            result = await engine.run()
+            # The node left when the engine began to stop; this ends it in any case (also
+            # when the engine stopped before it could take cameras).
+            tg.cancel_scope.cancel()
+        return result
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            await nc.close()
