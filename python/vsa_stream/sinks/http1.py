@@ -19,6 +19,7 @@ delivery needs:
   more on a new connection (the server had not read it; every request carries a stable id);
 - one deadline for a whole request (connecting, sending, answer), ``timeout_s``.
 
+It runs on asyncio (anyio's default backend, the daemon's).
 Proxies are not used (``HTTP(S)_PROXY`` is ignored): the connection goes to the URL's host.
 
 Example:
@@ -36,8 +37,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
-
-import anyio
 
 __all__ = ["Http1Client", "HttpError", "Response"]
 
@@ -72,8 +71,9 @@ def _ssl_context() -> ssl.SSLContext:
 class _Connection(asyncio.Protocol):
     """One connection; parses the answer to the request in flight as bytes arrive."""
 
-    def __init__(self, max_body: int) -> None:
+    def __init__(self, max_body: int, timeout_s: float) -> None:
         self.max_body = max_body
+        self.timeout_s = timeout_s
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
@@ -120,12 +120,15 @@ class _Connection(asyncio.Protocol):
 
     # --- one exchange -------------------------------------------------------------------
 
-    async def exchange(self, request: bytes) -> Response:
-        """Send ``request`` and wait for the complete answer."""
+    async def exchange(self, request: bytes, deadline: float) -> Response:
+        """Send ``request`` and wait for the complete answer until ``deadline`` (loop time)."""
         assert self.transport is not None
         if self.closed or self.transport.is_closing():
             raise _UnansweredError("connection already closed")
-        self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Response] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_at(deadline, self._time_out)
         self._buf.clear()
         self._state = _HEAD
         self._received = False
@@ -133,9 +136,13 @@ class _Connection(asyncio.Protocol):
         self._body = 0
         self.transport.write(request)
         try:
-            return await self._waiter
+            return await waiter
         finally:
+            timer.cancel()
             self._waiter = None
+
+    def _time_out(self) -> None:
+        self._fail(HttpError(f"no complete answer within {self.timeout_s:g} s"))
 
     @property
     def reusable(self) -> bool:
@@ -329,7 +336,7 @@ class Http1Client:
             f"POST {self.target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fixed)
         ).encode("latin-1")
         self._idle: list[_Connection] = []
-        self._slots = anyio.Semaphore(max(1, max_connections))
+        self._slots = asyncio.Semaphore(max(1, max_connections))
         self._closed = False
 
     async def post(
@@ -359,21 +366,20 @@ class Http1Client:
             )
         )
         async with self._slots:
-            try:
-                with anyio.fail_after(self.timeout_s):
-                    return await self._send(request, addresses)
-            except TimeoutError:
-                raise HttpError(f"no answer within {self.timeout_s:g} s") from None
+            loop = asyncio.get_running_loop()
+            return await self._send(request, addresses, loop.time() + self.timeout_s)
 
-    async def _send(self, request: bytes, addresses: Sequence[str] | None) -> Response:
+    async def _send(
+        self, request: bytes, addresses: Sequence[str] | None, deadline: float
+    ) -> Response:
         for _ in range(2):
             conn = self._reuse()
             reused = conn is not None
             if conn is None:
-                conn = await self._connect(addresses)
+                conn = await self._connect(addresses, deadline)
             done = False
             try:
-                response = await conn.exchange(request)
+                response = await conn.exchange(request, deadline)
                 done = True
             except _UnansweredError:
                 if reused:
@@ -399,18 +405,23 @@ class Http1Client:
             conn.close()
         return None
 
-    async def _connect(self, addresses: Sequence[str] | None) -> _Connection:
+    async def _connect(self, addresses: Sequence[str] | None, deadline: float) -> _Connection:
         loop = asyncio.get_running_loop()
         errors: list[str] = []
         for host in addresses or (self.hostname,):
             try:
-                _, conn = await loop.create_connection(
-                    lambda: _Connection(self.max_body),
-                    host,
-                    self.port,
-                    ssl=self._ssl,
-                    server_hostname=self.hostname if self._ssl is not None else None,
+                _, conn = await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: _Connection(self.max_body, self.timeout_s),
+                        host,
+                        self.port,
+                        ssl=self._ssl,
+                        server_hostname=self.hostname if self._ssl is not None else None,
+                    ),
+                    max(0.0, deadline - loop.time()),
                 )
+            except TimeoutError:
+                raise HttpError(f"no connection within {self.timeout_s:g} s") from None
             except OSError as exc:  # ssl.SSLError is an OSError
                 errors.append(f"{host}: {exc}")
                 continue
