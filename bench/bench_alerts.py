@@ -2,21 +2,31 @@
 
 Our path is the daemon's: :class:`~vsa_stream.sinks.delivery.Delivery` commits each batch to a
 file-backed outbox (SQLite WAL, ``synchronous=full``), and the webhook sink signs and POSTs each
-revision (4 in flight) to a receiver on loopback. The receiver is a minimal keep-alive HTTP/1.1
-server in its own process (answers 204), so it does not compete with the sender for the GIL.
+revision (the endpoint's default concurrency in flight) to a receiver on loopback. The receiver
+is a minimal keep-alive HTTP/1.1 server in its own process (answers 204), so it does not compete
+with the sender for the GIL.
+
+The offered load comes from the sender's process, as the engine's alerts do in the daemon:
+the revisions are built before the clock starts, and the offering task only calls
+``Delivery.accept`` (the commit, the daemon's own work) once per 10 ms batch and sleeps in
+between: one wake-up per batch is all it adds.
 
 Rows:
 
 * ``sustained``: N revisions offered at a fixed rate (default 1,000/s) in batches every 10 ms:
   delivered/s and the p50 / p99 / max latency from ``accept`` to the receiver's 2xx;
+* ``sustained, slow receiver``: the same with a receiver that answers after 10 ms (a distant
+  or busy integrator): what the number of requests in flight buys;
 * ``burst``: N revisions offered at once: delivered/s;
-* anchor ``bare httpx``: the same bodies POSTed by httpx with the same concurrency, no outbox,
-  no signature, no retry bookkeeping: what the HTTP client and receiver alone can do. Its ratio
-  to ``burst`` is the cost of durability and signing.
+* anchor ``bare client``: the same bodies POSTed by the sink's HTTP/1.1 client with the same
+  concurrency, no outbox, no signature, no retry bookkeeping: its ratio to ``burst`` is the
+  cost of durability and signing;
+* anchor ``bare httpx``: the same with httpx (the client the sink used before).
 
-Rows are interleaved over rounds (best of N for rates, median for latencies); only ratios
-measured side by side mean something on a shared machine. Prints a Markdown table and writes
-``bench/results/alerts.json``.
+Rows are interleaved over rounds; rates are the best of N with the range over rounds,
+latencies the median of N with the range of p99. Only ratios measured side by side mean
+something on a shared machine; the load average is printed with the table. Prints a Markdown
+table and writes ``bench/results/alerts.json``.
 
 Usage: ``python bench/bench_alerts.py [--quick] [--count N] [--rate R] [--rounds N]``
 """
@@ -26,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
 import platform
 import socket
 import statistics
@@ -46,17 +57,31 @@ from vsa_stream.loadgen import synthetic_event
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
 from vsa_stream.sinks.delivery import Delivery
+from vsa_stream.sinks.http1 import Http1Client
 from vsa_stream.sinks.webhook import WebhookSink
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-0123456789abcdef").decode()
-CONCURRENCY = 4
+SLOW_MS = 10.0
+
+
+def _endpoint(url: str) -> WebhookEndpoint:
+    return msgspec.convert(
+        {"name": "bench", "url": url, "secrets": [SECRET], "allow_private": True},
+        WebhookEndpoint,
+    )
+
+
+# The endpoint's default: what a configuration that says nothing gets.
+CONCURRENCY = _endpoint("http://127.0.0.1/").concurrency
 
 
 # --- the receiver (its own process) --------------------------------------------------------
 
 
 class _Http(asyncio.Protocol):
+    delay_s = 0.0
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
@@ -76,10 +101,19 @@ class _Http(asyncio.Protocol):
             if len(self.buffer) < end + 4 + length:
                 return
             self.buffer = self.buffer[end + 4 + length :]
+            if self.delay_s:
+                asyncio.get_running_loop().call_later(self.delay_s, self._answer)
+            else:
+                self._answer()
+
+    def _answer(self) -> None:
+        if not self.transport.is_closing():
             self.transport.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
 
 
-def serve(port: int) -> None:
+def serve(port: int, delay_ms: float) -> None:
+    _Http.delay_s = delay_ms / 1000
+
     async def main() -> None:
         server = await asyncio.get_running_loop().create_server(_Http, "127.0.0.1", port)
         async with server:
@@ -114,11 +148,7 @@ def _events(count: int, seed: int) -> list[Event]:
 
 
 async def ours(url: str, events: list[Event], rate: float, folder: Path) -> dict[str, float]:
-    endpoint = msgspec.convert(
-        {"name": "bench", "url": url, "secrets": [SECRET], "allow_private": True},
-        WebhookEndpoint,
-    )
-    sink = _TimedSink(endpoint)
+    sink = _TimedSink(_endpoint(url))
     box = Outbox(folder / f"outbox-{time.monotonic_ns()}.sqlite3")
     delivery = Delivery(box, [sink], Metrics(), drain_s=600)
     accepted: dict[str, float] = {}
@@ -155,7 +185,29 @@ async def ours(url: str, events: list[Event], rate: float, folder: Path) -> dict
     }
 
 
-async def bare(url: str, events: list[Event]) -> dict[str, float]:
+async def bare_client(url: str, events: list[Event]) -> dict[str, float]:
+    bodies = [msgspec.json.encode(e) for e in events]
+    client = Http1Client(url, max_connections=CONCURRENCY)
+    limiter = anyio.Semaphore(CONCURRENCY)
+    started = time.perf_counter()
+
+    async def post(body: bytes) -> None:
+        try:
+            r = await client.post(body, [("content-type", "application/json")])
+            assert r.status == 204
+        finally:
+            limiter.release()
+
+    async with anyio.create_task_group() as tg:
+        for body in bodies:
+            await limiter.acquire()
+            tg.start_soon(post, body)
+    elapsed = time.perf_counter() - started
+    await client.aclose()
+    return {"per_s": len(events) / elapsed}
+
+
+async def bare_httpx(url: str, events: list[Event]) -> dict[str, float]:
     bodies = [msgspec.json.encode(e) for e in events]
     limiter = anyio.Semaphore(CONCURRENCY)
     started = time.perf_counter()
@@ -176,6 +228,22 @@ async def bare(url: str, events: list[Event]) -> dict[str, float]:
     return {"per_s": len(events) / (time.perf_counter() - started)}
 
 
+def _start_receiver(delay_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(delay_ms)])
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}/hook"
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (CI)")
@@ -183,64 +251,81 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="sustained rate offered, /s")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
     parser.add_argument("--out", default=str(RESULTS / "alerts.json"), help="JSON results")
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(int(args.serve[0]), args.serve[1])
         return
     count = args.count or (200 if args.quick else 5000)
     rounds = args.rounds or (1 if args.quick else 3)
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
-    url = f"http://127.0.0.1:{port}/hook"
+    fast, url = _start_receiver(0.0)
+    slow, slow_url = _start_receiver(SLOW_MS)
+    load_before = _load()
+    names = ["sustained", "slow", "burst", "bare", "bare_httpx"]
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        runs: dict[str, list[dict[str, float]]] = {"sustained": [], "burst": [], "bare": []}
         with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
             for r in range(rounds):
-                runs["sustained"].append(
-                    anyio.run(ours, url, _events(count, 3 * r), args.rate, Path(tmp))
-                )
-                runs["burst"].append(
-                    anyio.run(ours, url, _events(count, 3 * r + 1), 0.0, Path(tmp))
-                )
-                runs["bare"].append(anyio.run(bare, url, _events(count, 3 * r + 2)))
+                seed = 5 * r
+                sustained = anyio.run(ours, url, _events(count, seed), args.rate, folder)
+                runs["sustained"].append(sustained)
+                slowed = anyio.run(ours, slow_url, _events(count, seed + 1), args.rate, folder)
+                runs["slow"].append(slowed)
+                runs["burst"].append(anyio.run(ours, url, _events(count, seed + 2), 0.0, folder))
+                runs["bare"].append(anyio.run(bare_client, url, _events(count, seed + 3)))
+                runs["bare_httpx"].append(anyio.run(bare_httpx, url, _events(count, seed + 4)))
     finally:
-        server.terminate()
-        server.wait()
+        for server in (fast, slow):
+            server.terminate()
+            server.wait()
+    load_after = _load()
 
-    def best(name: str) -> float:
-        return max(x["per_s"] for x in runs[name])
+    def rates(name: str) -> list[float]:
+        return [x["per_s"] for x in runs[name]]
 
     def median(name: str, key: str) -> float:
         return statistics.median(x[key] for x in runs[name])
 
-    anchor = best("bare")
-    rows = [
-        (f"sustained, {args.rate:g}/s offered", best("sustained"), median("sustained", "p50_ms"),
-         median("sustained", "p99_ms"), median("sustained", "max_ms")),
-        ("burst (all at once)", best("burst"), median("burst", "p50_ms"),
-         median("burst", "p99_ms"), median("burst", "max_ms")),
-    ]  # fmt: skip
-    print(f"\n{count} revisions, {CONCURRENCY} in flight, best/median of {rounds} rounds\n")
-    print("| run | delivered/s | × bare httpx | p50 ms | p99 ms | max ms |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, per_s, p50, p99, worst in rows:
-        print(
-            f"| {name} | {per_s:,.0f} | {per_s / anchor:.2f} "
-            f"| {p50:.1f} | {p99:.1f} | {worst:.1f} |"
-        )
-    print(f"| anchor: bare httpx POSTs | {anchor:,.0f} | 1.00 | | | |")
+    anchor = max(rates("bare"))
+    labels = {
+        "sustained": f"sustained, {args.rate:g}/s offered",
+        "slow": f"sustained, {args.rate:g}/s, receiver answers in {SLOW_MS:g} ms",
+        "burst": "burst (all at once)",
+        "bare": "anchor: bare client POSTs",
+        "bare_httpx": "anchor: bare httpx POSTs",
+    }
+    print(
+        f"\n{count} revisions, {CONCURRENCY} in flight, {rounds} interleaved rounds: best "
+        f"delivered/s (range), median latencies (range of p99); load average (1, 5, 15 min) "
+        f"{load_before} before, {load_after} after; {os.cpu_count()} CPUs\n"
+    )
+    print("| run | delivered/s | range | × bare client | p50 ms | p99 ms | p99 range | max ms |")
+    print("|---|---:|---|---:|---:|---:|---|---:|")
+    for name in names:
+        got = rates(name)
+        cells = [labels[name], f"{max(got):,.0f}", f"{min(got):,.0f}–{max(got):,.0f}"]
+        cells.append(f"{max(got) / anchor:.2f}")
+        if "p99_ms" in runs[name][0]:
+            p99 = [x["p99_ms"] for x in runs[name]]
+            cells += [
+                f"{median(name, 'p50_ms'):.1f}",
+                f"{median(name, 'p99_ms'):.1f}",
+                f"{min(p99):.0f}–{max(p99):.0f}",
+                f"{median(name, 'max_ms'):.1f}",
+            ]
+        else:
+            cells += ["", "", "", ""]
+        print("| " + " | ".join(cells) + " |")
     report = {
         "version": __version__,
         "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "count": count,
         "rate_offered": args.rate,
+        "slow_receiver_ms": SLOW_MS,
         "concurrency": CONCURRENCY,
         "runs": runs,
     }
