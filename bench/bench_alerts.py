@@ -24,7 +24,9 @@ Rows:
 * anchor ``bare httpx``: the same with httpx (the client the sink used before).
 
 Rows are interleaved over rounds; rates are the best of N with the range over rounds,
-latencies the median of N with the range of p99. Only ratios measured side by side mean
+latencies the median of N with the range of p99, and the sender process's CPU time per
+revision (all its threads; the least over rounds), which other sessions' load disturbs less than
+rates. Only ratios measured side by side mean
 something on a shared machine; the load average is printed with the table. Prints a Markdown
 table and writes ``bench/results/alerts.json``.
 
@@ -143,6 +145,11 @@ class _TimedSink(WebhookSink):
         self.done.setdefault(event.id, time.perf_counter())
 
 
+def _cpu_us(since: float, count: int) -> float:
+    """CPU time of this process (every thread) per revision since ``since``, microseconds."""
+    return 1e6 * (time.process_time() - since) / count
+
+
 def _events(count: int, seed: int) -> list[Event]:
     return [synthetic_event(seed, i) for i in range(count)]
 
@@ -153,6 +160,7 @@ async def ours(url: str, events: list[Event], rate: float, folder: Path) -> dict
     delivery = Delivery(box, [sink], Metrics(), drain_s=600)
     accepted: dict[str, float] = {}
     started = time.perf_counter()
+    cpu = time.process_time()
 
     async def offer() -> None:
         batch = max(1, round(rate * 0.01)) if rate > 0 else len(events)
@@ -179,6 +187,7 @@ async def ours(url: str, events: list[Event], rate: float, folder: Path) -> dict
     elapsed = max(sink.done.values()) - started
     return {
         "per_s": len(events) / elapsed,
+        "cpu_us": _cpu_us(cpu, len(events)),
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "max_ms": 1000 * latencies[-1],
@@ -190,6 +199,7 @@ async def bare_client(url: str, events: list[Event]) -> dict[str, float]:
     client = Http1Client(url, max_connections=CONCURRENCY)
     limiter = anyio.Semaphore(CONCURRENCY)
     started = time.perf_counter()
+    cpu = time.process_time()
 
     async def post(body: bytes) -> None:
         try:
@@ -204,13 +214,14 @@ async def bare_client(url: str, events: list[Event]) -> dict[str, float]:
             tg.start_soon(post, body)
     elapsed = time.perf_counter() - started
     await client.aclose()
-    return {"per_s": len(events) / elapsed}
+    return {"per_s": len(events) / elapsed, "cpu_us": _cpu_us(cpu, len(events))}
 
 
 async def bare_httpx(url: str, events: list[Event]) -> dict[str, float]:
     bodies = [msgspec.json.encode(e) for e in events]
     limiter = anyio.Semaphore(CONCURRENCY)
     started = time.perf_counter()
+    cpu = time.process_time()
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
 
         async def post(body: bytes) -> None:
@@ -225,7 +236,8 @@ async def bare_httpx(url: str, events: list[Event]) -> dict[str, float]:
                 await limiter.acquire()
                 limiter.release()
                 tg.start_soon(post, body)
-    return {"per_s": len(events) / (time.perf_counter() - started)}
+    elapsed = time.perf_counter() - started
+    return {"per_s": len(events) / elapsed, "cpu_us": _cpu_us(cpu, len(events))}
 
 
 def _start_receiver(delay_ms: float) -> tuple[subprocess.Popen[bytes], str]:
@@ -300,12 +312,16 @@ def main() -> None:
         f"delivered/s (range), median latencies (range of p99); load average (1, 5, 15 min) "
         f"{load_before} before, {load_after} after; {os.cpu_count()} CPUs\n"
     )
-    print("| run | delivered/s | range | × bare client | p50 ms | p99 ms | p99 range | max ms |")
-    print("|---|---:|---|---:|---:|---:|---|---:|")
+    print(
+        "| run | delivered/s | range | × bare client | CPU µs/revision "
+        "| p50 ms | p99 ms | p99 range | max ms |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|---|---:|")
     for name in names:
         got = rates(name)
         cells = [labels[name], f"{max(got):,.0f}", f"{min(got):,.0f}–{max(got):,.0f}"]
         cells.append(f"{max(got) / anchor:.2f}")
+        cells.append(f"{min(x['cpu_us'] for x in runs[name]):,.0f}")
         if "p99_ms" in runs[name][0]:
             p99 = [x["p99_ms"] for x in runs[name]]
             cells += [
