@@ -31,7 +31,7 @@ from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneErr
 
 __all__ = ["Delivery"]
 
-# How often a sink's cursor is persisted while it is busy (each persist is a commit).
+# How often a sink's cursor is persisted, busy or caught up (each persist is a commit).
 _PERSIST_EVERY_S = 0.2
 # A sink with nothing to do looks at the outbox this often even when no commit woke it.
 _IDLE_WAKE_S = 1.0
