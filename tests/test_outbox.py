@@ -231,7 +231,8 @@ def test_undelivered_revisions_are_delivered_after_a_restart(tmp_path: Path) -> 
 
     async def run(sinks: list[Sink], new: list[Event]) -> None:
         box = Outbox(path)
-        delivery = Delivery(box, sinks, Metrics(), drain_s=0.2)
+        # The collecting sink needs milliseconds; 3 s of drain leaves room on a loaded machine.
+        delivery = Delivery(box, sinks, Metrics(), drain_s=3.0)
         async with anyio.create_task_group() as tg:
             tg.start_soon(delivery.run)
             if new:

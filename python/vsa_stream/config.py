@@ -389,7 +389,7 @@ class WebhookEndpoint(_Base):
     url: Annotated[str, msgspec.Meta(min_length=1)]
     secrets: Annotated[list[str], msgspec.Meta(min_length=1, max_length=8)]
     types: list[str] | None = None
-    concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 16
     timeout_s: Annotated[float, msgspec.Meta(gt=0.0, le=300.0)] = 15.0
     retry_schedule_s: Annotated[
         list[Annotated[float, msgspec.Meta(ge=0.0, le=604800.0)]],

@@ -31,8 +31,10 @@ from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneErr
 
 __all__ = ["Delivery"]
 
-# How often a sink's cursor is persisted while it is busy (each persist is a commit).
+# How often a sink's cursor is persisted, busy or caught up (each persist is a commit).
 _PERSIST_EVERY_S = 0.2
+# A sink with nothing to do looks at the outbox this often even when no commit woke it.
+_IDLE_WAKE_S = 1.0
 _READ_BATCH = 256
 _PRUNE_EVERY_S = 300.0
 # Retry-After beyond this is not believed.
@@ -277,11 +279,20 @@ class Delivery:
                             last_persist = time.monotonic()
                     if rows:
                         continue
-                    await self._persist(st)
                     if finishing and not st.window:
                         tg.cancel_scope.cancel()  # the retry loop; retries wait in the outbox
                         break
-                    with anyio.move_on_after(1.0):
+                    # Caught up: persist at most every _PERSIST_EVERY_S (each is a commit; a
+                    # steady trickle of revisions would otherwise cost one per batch).
+                    wait = _IDLE_WAKE_S
+                    if st.cursor != st.persisted:
+                        since = time.monotonic() - last_persist
+                        if since >= _PERSIST_EVERY_S:
+                            await self._persist(st)
+                            last_persist = time.monotonic()
+                        else:
+                            wait = _PERSIST_EVERY_S - since
+                    with anyio.move_on_after(wait):
                         await wake.wait()
         finally:
             with anyio.CancelScope(shield=True):

@@ -1,10 +1,12 @@
-"""Signed webhooks (Standard Webhooks) to one endpoint, with httpx.
+"""Signed webhooks (Standard Webhooks) to one endpoint, over kept-alive HTTP/1.1 connections.
 
 Each revision is POSTed as ``{"type": "event.<type>", "timestamp": ..., "data": <event>}`` with
 ``webhook-id: <event id>-<revision>`` (the same on every retry, so a receiver can drop
 duplicates), ``webhook-timestamp`` and ``webhook-signature`` (see
 :mod:`vsa_stream.webhook_signature`). Only a 2xx answer is a success; redirects are not
-followed. 410 disables the endpoint; ``Retry-After`` is honoured on 429 and 503.
+followed. 410 disables the endpoint; ``Retry-After`` is honoured on 429 and 503. Up to
+``concurrency`` requests are in flight, each on its own connection
+(:class:`~vsa_stream.sinks.http1.Http1Client`); proxies are not used.
 
 SSRF guard: unless ``allow_private`` is set, the host is resolved before a request and refused
 when any of its addresses is private, loopback, link-local or otherwise not global.
@@ -20,7 +22,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
 import msgspec
 
 from vsa_stream import __version__
@@ -28,7 +29,8 @@ from vsa_stream.config import WebhookEndpoint
 from vsa_stream.events import Event, encode
 from vsa_stream.redact import redact_url
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError
-from vsa_stream.webhook_signature import sign
+from vsa_stream.sinks.http1 import Http1Client, HttpError
+from vsa_stream.webhook_signature import Signer
 
 __all__ = ["WebhookSink", "parse_retry_after"]
 
@@ -78,17 +80,23 @@ class WebhookSink:
             target=endpoint.url,
         )
         self._url = redact_url(endpoint.url)
-        self._client = httpx.AsyncClient(
-            timeout=endpoint.timeout_s,
-            follow_redirects=False,
-            headers={"user-agent": f"vsa-stream/{__version__}"},
-            limits=httpx.Limits(max_connections=endpoint.concurrency),
+        self._client = Http1Client(
+            endpoint.url,
+            max_connections=endpoint.concurrency,
+            timeout_s=endpoint.timeout_s,
+            headers=[
+                ("user-agent", f"vsa-stream/{__version__}"),
+                ("content-type", "application/json"),
+            ],
         )
+        self._sign = Signer(endpoint.secrets)
         self._checked_until = 0.0
+        self._addresses: list[str] | None = None
 
-    async def _guard(self) -> None:
+    async def _guard(self) -> list[str] | None:
+        """The addresses to connect to, all checked (None: resolve when connecting)."""
         if self.endpoint.allow_private or time.monotonic() < self._checked_until:
-            return
+            return self._addresses
         url = urlsplit(self.endpoint.url)
         host = url.hostname or ""
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -96,8 +104,10 @@ class WebhookSink:
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise DeliveryError(f"cannot resolve {host}: {exc}") from None
+        addresses: list[str] = []
         for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+            text = str(info[4][0])
+            address = ipaddress.ip_address(text.split("%", 1)[0])
             if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
                 address = address.ipv4_mapped
             if not address.is_global or address.is_multicast:
@@ -105,7 +115,11 @@ class WebhookSink:
                     f"refused: {host} resolves to {address}, a private, loopback or link-local "
                     "address (set allow_private: true to allow it)"
                 )
+            if text not in addresses:
+                addresses.append(text)
+        self._addresses = addresses
         self._checked_until = time.monotonic() + _RESOLVE_TTL_S
+        return addresses
 
     def body(self, event: Event) -> bytes:
         """The request body for one revision."""
@@ -121,21 +135,20 @@ class WebhookSink:
             EndpointGoneError: the endpoint answered 410.
             DeliveryError: any other answer, a timeout, a connection error, the SSRF guard.
         """
-        await self._guard()
+        addresses = await self._guard()
         body = self.body(event)
         msg_id = f"{event.id}-{event.revision}"
         timestamp = int(time.time())
-        headers = {
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(self.endpoint.secrets, msg_id, timestamp, body),
-        }
+        headers = (
+            ("webhook-id", msg_id),
+            ("webhook-timestamp", str(timestamp)),
+            ("webhook-signature", self._sign(msg_id, timestamp, body)),
+        )
         try:
-            response = await self._client.post(self.endpoint.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__} from {self._url}: {exc}") from None
-        status = response.status_code
+            response = await self._client.post(body, headers, addresses=addresses)
+        except HttpError as exc:
+            raise DeliveryError(f"{exc} ({self._url})") from None
+        status = response.status
         if 200 <= status < 300:
             return
         if status == 410:

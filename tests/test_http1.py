@@ -1,0 +1,263 @@
+"""The webhook HTTP/1.1 client against real servers on loopback that answer what each test says."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import pytest
+
+from vsa_stream.sinks.http1 import Http1Client, HttpError, Response
+
+CLOSE = b"<close>"  # close the connection (alone: without answering; at the end: after)
+HANG = b"<hang>"  # never answer
+
+
+@dataclass
+class Seen:
+    """What the server saw: each request (connection number, head, body) and connections."""
+
+    requests: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
+    connections: int = 0
+    url: str = ""
+    port: int = 0
+
+
+# (request number over all connections, request number on its connection) -> raw answer
+Script = Callable[[int, int], bytes]
+
+
+def _read_request(conn: socket.socket, buf: bytearray) -> tuple[dict[str, str], bytes] | None:
+    while b"\r\n\r\n" not in buf:
+        data = conn.recv(65536)
+        if not data:
+            return None
+        buf += data
+    end = buf.index(b"\r\n\r\n")
+    lines = bytes(buf[:end]).decode("latin-1").split("\r\n")
+    del buf[: end + 4]
+    headers = {"request-line": lines[0]}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(buf) < length:
+        data = conn.recv(65536)
+        if not data:
+            return None
+        buf += data
+    body = bytes(buf[:length])
+    del buf[:length]
+    return headers, body
+
+
+@contextmanager
+def server(script: Script, *, tls: ssl.SSLContext | None = None) -> Iterator[Seen]:
+    """A threaded server on 127.0.0.1 answering each request with ``script``'s bytes."""
+    seen = Seen()
+    lock = threading.Lock()
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen.port = listener.getsockname()[1]
+    seen.url = f"{'https' if tls else 'http'}://127.0.0.1:{seen.port}/hook"
+    stop = threading.Event()
+    conns: list[socket.socket] = []
+
+    def handle(conn: socket.socket, number: int) -> None:
+        buf = bytearray()
+        on_conn = 0
+        with conn:
+            while not stop.is_set():
+                try:
+                    got = _read_request(conn, buf)
+                except OSError:
+                    return
+                if got is None:
+                    return
+                with lock:
+                    index = len(seen.requests)
+                    seen.requests.append((number, *got))
+                answer = script(index, on_conn)
+                on_conn += 1
+                if answer.endswith(CLOSE):
+                    conn.sendall(answer[: -len(CLOSE)])
+                    return
+                if answer == HANG:
+                    stop.wait()
+                    return
+                conn.sendall(answer)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                if tls is not None:
+                    conn = tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                continue
+            with lock:
+                seen.connections += 1
+                number = seen.connections
+                conns.append(conn)
+            threading.Thread(target=handle, args=(conn, number), daemon=True).start()
+
+    listener.settimeout(0.1)
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in conns:
+            conn.close()
+
+
+def no_content(_: int, __: int) -> bytes:
+    return b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n"
+
+
+def post_all(client: Http1Client, bodies: list[bytes], **kw: object) -> list[Response]:
+    async def main() -> list[Response]:
+        out: list[Response] = []
+
+        async def one(body: bytes) -> None:
+            out.append(await client.post(body, [("webhook-id", "x-1")], **kw))  # type: ignore[arg-type]
+
+        async with anyio.create_task_group() as tg:
+            for body in bodies:
+                tg.start_soon(one, body)
+        await client.aclose()
+        return out
+
+    return anyio.run(main)
+
+
+def post_in_turn(client: Http1Client, count: int) -> list[Response | HttpError]:
+    async def main() -> list[Response | HttpError]:
+        out: list[Response | HttpError] = []
+        for i in range(count):
+            try:
+                out.append(await client.post(b"{%d}" % i))
+            except HttpError as exc:
+                out.append(exc)
+        await client.aclose()
+        return out
+
+    return anyio.run(main)
+
+
+def test_requests_share_kept_alive_connections_never_more_than_the_limit() -> None:
+    bodies = [b'{"n":%d}' % i + b"x" * i for i in range(40)]
+    with server(no_content) as seen:
+        responses = post_all(Http1Client(seen.url, max_connections=3), bodies)
+    assert [r.status for r in responses] == [204] * 40
+    assert len(seen.requests) == 40
+    assert 1 <= seen.connections <= 3
+    assert sorted(body for _, _, body in seen.requests) == sorted(bodies)
+    _, headers, _ = seen.requests[0]
+    assert headers["request-line"] == "POST /hook HTTP/1.1"
+    assert headers["host"] == f"127.0.0.1:{seen.port}"
+    assert headers["webhook-id"] == "x-1"
+
+
+def test_answers_framed_by_length_chunks_or_close_after_an_interim_answer() -> None:
+    answers = [
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n3\r\n!!!\r\n0\r\nx-trailer: 1\r\n\r\n",
+        b"HTTP/1.0 202 Accepted\r\n\r\nread until the server closes" + CLOSE,
+        b"HTTP/1.1 410 Gone\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    ]
+
+    with server(lambda index, _: answers[index]) as seen:
+        got = post_in_turn(Http1Client(seen.url), 5)
+    assert [r.status for r in got if isinstance(r, Response)] == [200, 503, 202, 410, 204]
+    second = got[1]
+    assert isinstance(second, Response)
+    assert second.headers["retry-after"] == "7"
+    # 1 and 2 on the first connection, 3 ends it (an answer without length lasts until the
+    # server closes), 4 says close, 5 on a new one.
+    assert [number for number, _, _ in seen.requests] == [1, 1, 1, 2, 3]
+
+
+def test_a_kept_alive_connection_the_server_dropped_is_replaced_once() -> None:
+    def drop_second_on_each(_: int, on_conn: int) -> bytes:
+        return CLOSE if on_conn == 1 else no_content(0, 0)
+
+    with server(drop_second_on_each) as seen:
+        got = post_in_turn(Http1Client(seen.url, max_connections=1), 2)
+    assert [r.status for r in got if isinstance(r, Response)] == [204, 204]
+    assert seen.connections == 2
+    assert [number for number, _, _ in seen.requests] == [1, 1, 2]
+
+
+def test_a_new_connection_closed_without_answer_is_an_error_not_a_loop() -> None:
+    with server(lambda _, __: CLOSE) as seen:
+        got = post_in_turn(Http1Client(seen.url), 1)
+    assert isinstance(got[0], HttpError)
+    assert "before any answer" in str(got[0])
+    assert len(seen.requests) == 1
+
+
+def test_no_answer_in_time_and_garbage_answers_are_errors() -> None:
+    with server(lambda _, __: HANG) as seen:
+        (hung,) = post_in_turn(Http1Client(seen.url, timeout_s=0.3), 1)
+    assert isinstance(hung, HttpError)
+    assert "within 0.3 s" in str(hung)
+    with server(lambda _, __: b"SSH-2.0-OpenSSH_9.2\r\n\r\n") as seen:
+        (garbage,) = post_in_turn(Http1Client(seen.url), 1)
+    assert isinstance(garbage, HttpError)
+    assert "not an HTTP/1 answer" in str(garbage)
+    big = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n" + b"x" * 5000
+    with server(lambda _, __: big) as seen:
+        (too_big,) = post_in_turn(Http1Client(seen.url, max_body=1000), 1)
+    assert isinstance(too_big, HttpError)
+    assert "larger than 1000" in str(too_big)
+    port = seen.port  # the server is gone: nothing listens there now
+    (refused,) = post_in_turn(Http1Client(f"http://127.0.0.1:{port}/"), 1)
+    assert isinstance(refused, HttpError)
+    assert "cannot connect" in str(refused)
+
+
+def test_connects_to_the_addresses_given_keeping_the_url_host_and_its_credentials() -> None:
+    with server(no_content) as seen:
+        url = f"http://ops:p%40ss@webhook.invalid:{seen.port}/in?x=1"
+        responses = post_all(Http1Client(url), [b"{}"], addresses=["127.0.0.1"])
+    assert [r.status for r in responses] == [204]
+    (_, headers, _) = seen.requests[0]
+    assert headers["request-line"] == "POST /in?x=1 HTTP/1.1"
+    assert headers["host"] == f"webhook.invalid:{seen.port}"
+    assert headers["authorization"] == "Basic " + base64.b64encode(b"ops:p@ss").decode()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_https_checks_the_certificate(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+    with server(no_content, tls=tls) as seen:
+        url = f"https://localhost:{seen.port}/hook"
+        ok = post_in_turn(Http1Client(url, ssl_context=trusting), 2)
+        (untrusted,) = post_in_turn(Http1Client(url), 1)  # certifi's CAs: not ours
+    assert [r.status for r in ok if isinstance(r, Response)] == [204, 204]
+    assert isinstance(untrusted, HttpError)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted)
+    assert len(seen.requests) == 2  # nothing was sent over the untrusted connection
