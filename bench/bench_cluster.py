@@ -25,8 +25,10 @@ applied with ``vsa-stream cluster apply``. It measures the time until every came
 cameras per node, the revisions stored in ``ALERTS`` during ``--window`` seconds (and their
 latency, stream time minus the revision's time), the RSS and CPU of every server and daemon,
 then ``kill -9`` of one daemon that is not the assigner: the time until every one of its
-cameras is reported running (analysed frames) by a survivor. Writes a Markdown table and
-``bench/results/cluster_scale.json``.
+cameras is reported running (analysed frames) by a survivor, and until the whole fleet runs
+again. From the daemons' logs it counts camera starts, moves written by the assigner, fencings
+and leader elections (``--keep-logs`` copies the logs to ``bench/results/``). Writes a Markdown
+table and ``bench/results/cluster_scale.json``.
 
 Usage: ``python bench/bench_cluster.py [--quick] [--cameras N] [--nodes K]`` or
 ``python bench/bench_cluster.py --scale [--scale-cameras 1000] [--daemons 5] [--det PATH]``
@@ -293,7 +295,17 @@ async def _scale_run(
         name: {"rss_mib": after[name][0], "cpu_share": (after[name][1] - before[name][1]) / window}
         for name in pids
     }
+    # Cameras that changed node or epoch during the steady window (expected: none).
+    settled = running
+    running = await _running(store)
+    result["moved_during_window"] = sum(
+        1
+        for node, cams in settled.items()
+        for c, epoch in cams.items()
+        if running.get(node, {}).get(c) != epoch
+    )
     # Takeover: kill -9 a daemon that is not the assigner.
+    result["leader"] = await store.leader()
     victim = next(d for d in sorted(daemons) if d != result["leader"])
     lost = set(running[victim])
     killed = time.monotonic()
@@ -382,14 +394,46 @@ def bench_scale(args: Any) -> dict[str, Any]:
             for proc in servers:
                 proc.terminate()
                 proc.wait(10)
+            logs = {d: (folder / d / "daemon.log") for d in daemons}
+            counts = {d: _log_counts(path) for d, path in logs.items() if path.exists()}
+            if args.keep_logs:
+                kept = RESULTS / "cluster_scale_logs"
+                shutil.rmtree(kept, ignore_errors=True)
+                kept.mkdir(parents=True)
+                for d, path in logs.items():
+                    if path.exists():
+                        shutil.copy(path, kept / f"{d}.log")
     result |= {
         "cameras": args.scale_cameras,
         "daemons": args.daemons,
         "servers": args.servers,
         "fps": args.fps,
         "capacity": capacity,
+        "log_counts": counts,
     }
     return result
+
+
+# Daemon log messages counted over the whole run (JSON logs: "event": "<message>").
+_COUNTED = {
+    "camera started": "camera started",
+    "camera assigned": "camera assigned",  # a move written by the assigner
+    "fenced": "lease not renewed in time: fenced, stopping every camera",
+    "renewal failed": "lease renewal failed",
+    "elected": "elected leader (assigner)",
+    "leadership lost": "leadership lost",
+}
+
+
+def _log_counts(path: Path) -> dict[str, int]:
+    counts = dict.fromkeys(_COUNTED, 0)
+    with open(path, errors="replace") as f:
+        for line in f:
+            with contextlib.suppress(ValueError, AttributeError):
+                message = json.loads(line).get("event")
+                for name, text in _COUNTED.items():
+                    counts[name] += message == text
+    return counts
 
 
 def print_scale(r: dict[str, Any]) -> None:
@@ -416,6 +460,10 @@ def print_scale(r: dict[str, Any]) -> None:
         ("  every camera of the fleet running again",
          f"{t['fleet_running_s']:.1f} s ({t['fleet_running']} cameras)"),
         ("  other cameras moved between survivors", f"{t['moved_between_survivors']}"),
+        ("cameras moved during the steady window", f"{r['moved_during_window']}"),
+        ("whole run: starts / moves / fencings / leader elections", " / ".join(
+            str(sum(c[k] for c in r["log_counts"].values()))
+            for k in ("camera started", "camera assigned", "fenced", "elected"))),
         ("cameras per node after", ", ".join(map(str, r["per_node_after"].values()))),
         ("one worker round's reads (assignments, configs, nodes)",
          f"{r['worker_round_read_ms']:.0f} ms"),
@@ -448,6 +496,9 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60.0, help="seconds of steady state")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
     parser.add_argument("--det", default=str(DEFAULT_DET), help="MOTChallenge det.txt")
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="copy daemon logs to bench/results/"
+    )
     parser.add_argument("--cameras", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--nodes", type=int, nargs="*", default=[5, 50])
     parser.add_argument("--rounds", type=int, default=3)
