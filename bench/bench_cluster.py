@@ -17,25 +17,46 @@ Only ratios measured side by side mean something on a shared machine. Prints a M
 and writes ``bench/results/cluster.json``. Needs ``nats-server`` (Debian package) for the
 ``read`` and ``publish`` rows.
 
-Usage: ``python bench/bench_cluster.py [--quick] [--cameras N] [--nodes K]``
+``--scale`` runs the control-plane benchmark instead: real ``nats-server`` processes (a 3-server
+JetStream cluster, ``--servers 1`` for one), ``--daemons`` real ``vsa-stream run --cluster``
+processes and ``--scale-cameras`` lightweight cameras (``replay://`` sources: recorded
+MOTChallenge detections through the tracker and an intrusion rule at ``--fps``, no decoding),
+applied with ``vsa-stream cluster apply``. It measures the time until every camera runs, the
+cameras per node, the revisions stored in ``ALERTS`` during ``--window`` seconds (and their
+latency, stream time minus the revision's time), the RSS and CPU of every server and daemon,
+then ``kill -9`` of one daemon that is not the assigner: the time until every one of its
+cameras is reported running (analysed frames) by a survivor, and until the whole fleet runs
+again. From the daemons' logs it counts camera starts, moves written by the assigner, fencings
+and leader elections (``--keep-logs`` copies the logs to ``bench/results/``). Writes a Markdown
+table and ``bench/results/cluster_scale.json``.
+
+Usage: ``python bench/bench_cluster.py [--quick] [--cameras N] [--nodes K]`` or
+``python bench/bench_cluster.py --scale [--scale-cameras 1000] [--daemons 5] [--det PATH]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
+import json
+import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
+from nats.js.api import DeliverPolicy
 
 from vsa_stream import __version__
 from vsa_stream.cluster import assign
@@ -49,8 +70,11 @@ from vsa_stream.cluster.store import (
     read_all,
 )
 from vsa_stream.loadgen import synthetic_event
+from vsa_stream.sources.replay import DetectionReplay
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PYTHON_SRC = Path(__file__).resolve().parent.parent / "python"
+DEFAULT_DET = Path(__file__).resolve().parent.parent.parent / "shared/data/mot/PETS09-S2L1/det.txt"
 
 
 def _mod_assign(cameras: list[str], nodes: list[str]) -> dict[str, str]:
@@ -133,13 +157,359 @@ async def bench_nats(url: str, n: int, rounds: int) -> dict[str, float]:
     }
 
 
+# --- --scale: real servers, real daemons, replayed cameras ------------------------------------
+
+
+def _wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.connect(("127.0.0.1", port))
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def _start_servers(server: str, folder: Path, size: int) -> list[subprocess.Popen[bytes]]:
+    ports = [_free_port() for _ in range(size)]
+    routes = [_free_port() for _ in range(size)]
+    procs = []
+    for i in range(size):
+        store = folder / f"n{i}"
+        store.mkdir(parents=True)
+        command = [server, "-a", "127.0.0.1", "-p", str(ports[i]), "-n", f"n{i}", "-js"]
+        command += ["-sd", str(store)]
+        if size > 1:
+            others = ",".join(f"nats://127.0.0.1:{p}" for j, p in enumerate(routes) if j != i)
+            command += ["--cluster_name", "vsa-bench", "--cluster"]
+            command += [f"nats://127.0.0.1:{routes[i]}", "--routes", others]
+        with open(folder / f"n{i}.log", "ab") as log:
+            procs.append(subprocess.Popen(command, stdout=log, stderr=log))
+    for port in ports:
+        _wait_port(port)
+    procs_urls = ",".join(f"nats://127.0.0.1:{p}" for p in ports)
+    (folder / "urls").write_text(procs_urls)
+    return procs
+
+
+def _fleet_yaml(det: Path, cameras: int, fps: float) -> str:
+    frames = len(DetectionReplay.open(f"replay://{det}").frames)
+    lines = ["cameras:"]
+    for i in range(cameras):
+        start = 1 + (i * 37) % frames  # spread: cameras replay different moments
+        lines.append(
+            f"  - {{id: cam-{i:05d}, url: {json.dumps(f'replay://{det}')}, fps: {fps}, "
+            f"loop: true, options: {{start: '{start}'}}, "
+            "zones: [{id: z, polygon: [[0.55, 0.35], [0.8, 0.35], [0.8, 0.75], [0.55, 0.75]]}], "
+            "rules: [{type: intrusion, zones: [z]}]}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _proc_figures(pid: int) -> tuple[float, float]:
+    """RSS in MiB and CPU seconds (user + system) of a process."""
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, cpu
+
+
+def _vsa(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_SRC))
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "vsa_stream", "--log-format", "json", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+        )
+
+
+async def _running(store: ClusterStore) -> dict[str, dict[str, int]]:
+    """Cameras each node reports running (analysed at least one frame), by node."""
+    return {
+        n: {c: r.epoch for c, r in rec.cameras.items() if r.analysed > 0}
+        for n, rec in (await store.nodes()).items()
+    }
+
+
+async def _scale_run(
+    urls: str, daemons: dict[str, subprocess.Popen[bytes]], servers: list[int], args: Any
+) -> dict[str, Any]:
+    nc = await connect(urls.split(","), name="bench-scale")
+    store = await ClusterStore(nc, ClusterOptions(servers=urls.split(","), node_id="b")).open()
+    n = args.scale_cameras
+    result: dict[str, Any] = {}
+    started = time.monotonic()
+    while True:  # every camera running somewhere
+        running = await _running(store)
+        total = sum(len(c) for c in running.values())
+        if total >= n:
+            break
+        if time.monotonic() - started > args.startup_timeout:
+            raise TimeoutError(f"{total} of {n} cameras running after {args.startup_timeout} s")
+        await anyio.sleep(0.5)
+    result["all_running_s"] = time.monotonic() - started
+    result["per_node"] = {k: len(v) for k, v in sorted(running.items())}
+    result["leader"] = await store.leader()
+    # Steady state: every revision stored in ALERTS during the window, and process figures.
+    received: list[tuple[float, float, str]] = []
+
+    async def on_message(msg: Any) -> None:
+        event = msgspec.json.decode(msg.data)
+        stored = msg.metadata.timestamp
+        stored_s = stored.timestamp() if isinstance(stored, datetime) else float(stored)
+        received.append((stored_s, float(event["updated_at"]), msg.header["Nats-Msg-Id"]))
+
+    sub = await store.js.subscribe(
+        "vsa.alerts.>", cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+    )
+    pids = {f"nats-server {i}": p for i, p in enumerate(servers)}
+    pids |= {name: p.pid for name, p in daemons.items()}
+    before = {name: _proc_figures(pid) for name, pid in pids.items()}
+    t0 = time.monotonic()
+    rounds: list[float] = []
+    while time.monotonic() - t0 < args.window - 2:  # what each worker reads every round
+        begun = time.perf_counter()
+        await store.assignments()
+        await store.camera_configs()
+        await store.nodes()
+        rounds.append(time.perf_counter() - begun)
+        await anyio.sleep(5.0)
+    await anyio.sleep(max(0.0, args.window - (time.monotonic() - t0)))
+    window = time.monotonic() - t0
+    after = {name: _proc_figures(pid) for name, pid in pids.items()}
+    await sub.unsubscribe()
+    latencies = sorted(max(0.0, s - u) for s, u, _ in received)
+    result["worker_round_read_ms"] = sorted(rounds)[len(rounds) // 2] * 1000
+    result["window_s"] = window
+    result["revisions"] = len(received)
+    result["duplicates"] = len(received) - len({m for _, _, m in received})
+    result["revisions_per_s"] = len(received) / window
+    result["latency_p50_s"] = latencies[len(latencies) // 2] if latencies else None
+    result["latency_p99_s"] = latencies[int(len(latencies) * 0.99)] if latencies else None
+    result["processes"] = {
+        name: {"rss_mib": after[name][0], "cpu_share": (after[name][1] - before[name][1]) / window}
+        for name in pids
+    }
+    # Cameras that changed node or epoch during the steady window (expected: none).
+    settled = running
+    running = await _running(store)
+    result["moved_during_window"] = sum(
+        1
+        for node, cams in settled.items()
+        for c, epoch in cams.items()
+        if running.get(node, {}).get(c) != epoch
+    )
+    # Takeover: kill -9 a daemon that is not the assigner.
+    result["leader"] = await store.leader()
+    victim = next(d for d in sorted(daemons) if d != result["leader"])
+    lost = set(running[victim])
+    killed = time.monotonic()
+    daemons[victim].send_signal(signal.SIGKILL)
+    daemons[victim].wait(10)
+    expired = first = done = None
+    while True:
+        now_running = await _running(store)
+        if expired is None and victim not in now_running:
+            expired = time.monotonic() - killed
+        back = {c for node, cams in now_running.items() if node != victim for c in cams} & lost
+        if back and first is None:
+            first = time.monotonic() - killed
+        if back == lost and done is None:
+            done = time.monotonic() - killed
+        if done is not None and sum(len(c) for c in now_running.values()) >= n:
+            break
+        if time.monotonic() - killed > 120:
+            raise TimeoutError(f"{len(lost - back)} cameras of {victim} not running after 120 s")
+        if time.monotonic() - killed > 60 and done is not None:
+            break  # the survivors' own moves did not settle: reported as not all running
+        await anyio.sleep(0.1)
+    result["takeover"] = {
+        "node": victim,
+        "cameras": len(lost),
+        "lease_gone_s": expired,
+        "first_running_s": first,
+        "all_running_s": done,
+        "fleet_running_s": time.monotonic() - killed,
+        "fleet_running": sum(len(c) for c in now_running.values()),
+        # Cameras that were not the lost node's but changed node (capacity made them move).
+        "moved_between_survivors": sum(
+            1
+            for node, cams in running.items()
+            if node != victim
+            for c, epoch in cams.items()
+            if any(c in o and o[c] != epoch for o in now_running.values())
+            or not any(c in o for o in now_running.values())
+        ),
+    }
+    result["per_node_after"] = {k: len(v) for k, v in sorted(now_running.items())}
+    result["rss_after_mib"] = {
+        name: _proc_figures(pid)[0] for name, pid in pids.items() if name != victim
+    }
+    await nc.close()
+    return result
+
+
+def bench_scale(args: Any) -> dict[str, Any]:
+    server = shutil.which("nats-server")
+    det = Path(args.det)
+    if server is None or not det.is_file():
+        raise SystemExit(f"--scale needs nats-server and a detection file ({det})")
+    with tempfile.TemporaryDirectory(prefix="vsa-scale-") as tmp:
+        folder = Path(tmp)
+        servers = _start_servers(server, folder, args.servers)
+        urls = (folder / "urls").read_text()
+        daemons: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            fleet = folder / "fleet.yaml"
+            fleet.write_text(_fleet_yaml(det, args.scale_cameras, args.fps))
+            apply = _vsa("cluster", "apply", str(fleet), "--cluster", urls, log=folder / "a.log")
+            if apply.wait(120) != 0:
+                raise SystemExit((folder / "a.log").read_text()[-2000:])
+            capacity = -(-args.scale_cameras // (args.daemons - 1))  # room after one loss
+            for k in range(args.daemons):
+                node = folder / f"d{k}"
+                node.mkdir()
+                (node / "node.yaml").write_text(
+                    f"state_dir: {node / 'state'}\noutbox: {{synchronous: normal}}\n"
+                )
+                daemons[f"d{k}"] = _vsa(
+                    "run", str(node / "node.yaml"), "--cluster", urls, "--node-id", f"d{k}",
+                    "--capacity", str(capacity), log=node / "daemon.log",
+                )  # fmt: skip
+            result = anyio.run(_scale_run, urls, daemons, [p.pid for p in servers], args)
+        finally:
+            for proc in daemons.values():
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in daemons.values():
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            for proc in servers:
+                proc.terminate()
+                proc.wait(10)
+            logs = {d: (folder / d / "daemon.log") for d in daemons}
+            counts = {d: _log_counts(path) for d, path in logs.items() if path.exists()}
+            if args.keep_logs:
+                kept = RESULTS / "cluster_scale_logs"
+                shutil.rmtree(kept, ignore_errors=True)
+                kept.mkdir(parents=True)
+                for d, path in logs.items():
+                    if path.exists():
+                        shutil.copy(path, kept / f"{d}.log")
+    result |= {
+        "cameras": args.scale_cameras,
+        "daemons": args.daemons,
+        "servers": args.servers,
+        "fps": args.fps,
+        "capacity": capacity,
+        "log_counts": counts,
+    }
+    return result
+
+
+# Daemon log messages counted over the whole run (JSON logs: "event": "<message>").
+_COUNTED = {
+    "camera started": "camera started",
+    "camera assigned": "camera assigned",  # a move written by the assigner
+    "fenced": "lease not renewed in time: fenced, stopping every camera",
+    "renewal failed": "lease renewal failed",
+    "elected": "elected leader (assigner)",
+    "leadership lost": "leadership lost",
+}
+
+
+def _log_counts(path: Path) -> dict[str, int]:
+    counts = dict.fromkeys(_COUNTED, 0)
+    with open(path, errors="replace") as f:
+        for line in f:
+            with contextlib.suppress(ValueError, AttributeError):
+                message = json.loads(line).get("event")
+                for name, text in _COUNTED.items():
+                    counts[name] += message == text
+    return counts
+
+
+def print_scale(r: dict[str, Any]) -> None:
+    procs = r["processes"]
+    servers = {k: v for k, v in procs.items() if k.startswith("nats")}
+    daemons = {k: v for k, v in procs.items() if not k.startswith("nats")}
+    t = r["takeover"]
+    loads = list(r["per_node"].values())
+    rows = [
+        ("cameras / daemons / NATS servers", f"{r['cameras']} / {r['daemons']} / {r['servers']}"),
+        ("every camera running after apply + start", f"{r['all_running_s']:.1f} s"),
+        (
+            "cameras per node (max/mean)",
+            f"{', '.join(map(str, loads))} ({max(loads) / (sum(loads) / len(loads)):.2f})",
+        ),
+        ("ALERTS revisions stored / s (window)", f"{r['revisions_per_s']:.1f} ({r['revisions']} "
+         f"in {r['window_s']:.0f} s, {r['duplicates']} duplicates)"),
+        ("revision → stored, p50 / p99", f"{r['latency_p50_s']:.3f} s / {r['latency_p99_s']:.3f} s"
+         if r["latency_p50_s"] is not None else "no revision"),
+        ("kill -9 of a worker: its cameras", f"{t['cameras']} ({t['node']})"),
+        ("  its lease gone", f"{t['lease_gone_s']:.1f} s"),
+        ("  first / last camera running elsewhere",
+         f"{t['first_running_s']:.1f} s / {t['all_running_s']:.1f} s"),
+        ("  every camera of the fleet running again",
+         f"{t['fleet_running_s']:.1f} s ({t['fleet_running']} cameras)"),
+        ("  other cameras moved between survivors", f"{t['moved_between_survivors']}"),
+        ("cameras moved during the steady window", f"{r['moved_during_window']}"),
+        ("whole run: starts / moves / fencings / leader elections", " / ".join(
+            str(sum(c[k] for c in r["log_counts"].values()))
+            for k in ("camera started", "camera assigned", "fenced", "elected"))),
+        ("cameras per node after", ", ".join(map(str, r["per_node_after"].values()))),
+        ("one worker round's reads (assignments, configs, nodes)",
+         f"{r['worker_round_read_ms']:.0f} ms"),
+        ("NATS server RSS (each)", ", ".join(f"{v['rss_mib']:.0f}" for v in servers.values())
+         + " MiB"),
+        ("NATS server CPU (each, share of a core)",
+         ", ".join(f"{v['cpu_share']:.2f}" for v in servers.values())),
+        ("daemon RSS (each)", ", ".join(f"{v['rss_mib']:.0f}" for v in daemons.values())
+         + " MiB"),
+        ("daemon CPU (each, share of a core)",
+         ", ".join(f"{v['cpu_share']:.2f}" for v in daemons.values())),
+        ("daemon RSS after takeover", ", ".join(
+            f"{v:.0f}" for k, v in r["rss_after_mib"].items() if not k.startswith("nats"))
+         + " MiB"),
+    ]  # fmt: skip
+    print("| figure | value |")
+    print("|---|---:|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI checks it runs)")
+    parser.add_argument("--scale", action="store_true", help="the control-plane benchmark")
+    parser.add_argument("--scale-cameras", type=int, default=1000)
+    parser.add_argument("--daemons", type=int, default=5)
+    parser.add_argument("--servers", type=int, default=3, choices=[1, 3])
+    parser.add_argument("--fps", type=float, default=1.0, help="of each replayed camera")
+    parser.add_argument("--window", type=float, default=60.0, help="seconds of steady state")
+    parser.add_argument("--startup-timeout", type=float, default=300.0)
+    parser.add_argument("--det", default=str(DEFAULT_DET), help="MOTChallenge det.txt")
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="copy daemon logs to bench/results/"
+    )
     parser.add_argument("--cameras", type=int, nargs="*", default=[1000, 5000])
     parser.add_argument("--nodes", type=int, nargs="*", default=[5, 50])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.scale:
+        result = bench_scale(args)
+        print_scale(result)
+        RESULTS.mkdir(exist_ok=True)
+        result |= {"version": __version__, "machine": platform.platform()}
+        (RESULTS / "cluster_scale.json").write_bytes(msgspec.json.encode(result))
+        return 0
     cameras = [200] if args.quick else args.cameras
     nodes = [5] if args.quick else args.nodes
     rounds = 1 if args.quick else args.rounds

@@ -17,6 +17,7 @@ from vsa_stream.perception import (
     CameraMotion,
     MotionPerception,
     ObjectPerception,
+    RecordedTracker,
     SceneSignals,
 )
 from vsa_stream.rules import RuleRunner, build_rules, needed_signals
@@ -67,6 +68,9 @@ class Analyzer:
         self._foreground = "foreground" in needs
         self.analysed = 0
         self._last: Observation | None = None
+        self._tracking = tracking
+        self._fps = camera.fps
+        self._recorded: RecordedTracker | None = None
 
     def process(self, frame: Frame) -> list[Event]:
         """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing."""
@@ -95,6 +99,33 @@ class Analyzer:
             detected=detected,
             **signals,
         )
+        return self._apply_rules(obs)
+
+    def process_recorded(
+        self,
+        index: int,
+        time_s: float,
+        size: tuple[int, int],
+        boxes: list[tuple[float, float, float, float]],
+        scores: list[float],
+        label: str,
+    ) -> list[Event]:
+        """Analyse one frame of recorded detections (a replay source, for load tests): the
+        boxes go through a tracker and every rule, with no frame, motion or scene signal."""
+        if self._recorded is None:
+            self._recorded = RecordedTracker(self._tracking, self._fps, label)
+        obs = Observation(
+            self.camera_id,
+            index,
+            time_s,
+            time.time(),
+            size[0],
+            size[1],
+            self._recorded.track(boxes, scores),
+        )
+        return self._apply_rules(obs)
+
+    def _apply_rules(self, obs: Observation) -> list[Event]:
         self._last = obs
         if self.observe is not None:
             self.observe(obs)

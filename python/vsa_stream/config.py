@@ -753,7 +753,10 @@ def _format_path(path: tuple[str | int, ...]) -> str:
 
 # --- cross-field checks ---------------------------------------------------------------------
 
-_SCHEMES = ("file", "rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "rtp", "srt")
+_SCHEMES = (
+    "file", "rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "rtp", "srt",
+    "replay",  # recorded detections, for load tests (vsa_stream.sources.replay)
+)  # fmt: skip
 
 
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:

@@ -32,6 +32,7 @@ from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, FrameSlot, VideoSource
+from vsa_stream.sources.replay import DetectionReplay, is_replay_url
 from vsa_stream.supervisor import CameraStatus, DecodeSupervisor
 from vsa_stream.threads import run_in_daemon_thread
 
@@ -116,6 +117,12 @@ class CameraPipeline:
         status.started = time.monotonic()
         self._log.info("camera starting", url=self.source.display_url, scan=self.scan)
         self._decode_done = anyio.Event()
+        if is_replay_url(self.camera.url):
+            try:
+                await run_in_daemon_thread(self._replay, name=f"replay-{self.camera.id}")
+            finally:
+                self._finished()
+            return status
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._run_decode)
@@ -175,6 +182,58 @@ class CameraPipeline:
         return accepted
 
     _last_slot = -1
+
+    def _replay(self) -> None:
+        """A replay source (load tests): recorded detections at the camera's rate, paced like
+        a live camera (as fast as possible in a scan), through the tracker and the rules."""
+        camera = self.camera
+        try:
+            replay = DetectionReplay.open(camera.url, camera.options)
+        except SourceError as exc:
+            self._fail(str(exc))
+            return
+        self.status.set_state("streaming")
+        period = 1.0 / camera.fps
+        size = (replay.width, replay.height)
+        position, index = replay.start - 1, 0
+        due = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if position >= len(replay.frames):
+                    if not camera.loop or self.scan:
+                        break
+                    position = 0
+                if not self.scan:
+                    if self._stop.wait(max(0.0, due - time.monotonic())):
+                        break
+                    due = max(due + period, time.monotonic() - period)
+                boxes = replay.frames[position][1]
+                position += 1
+                index += 1
+                self.status.decoded += 1
+                if self.guard is not None and not self.guard():
+                    continue
+                events = self.analyzer.process_recorded(
+                    index,
+                    (index - 1) * period,
+                    size,
+                    [b.box for b in boxes],
+                    [b.score for b in boxes],
+                    replay.label,
+                )
+                self.status.analysed += 1
+                for event in events:
+                    self.emit(event)
+        except Exception as exc:  # never let one camera's analysis take the others down
+            self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
+        if self._stop.is_set():
+            reason = "engine stopped"
+        elif self.status.state == "failed":
+            reason = "camera failed"
+        else:
+            reason = "stream ended"
+        for event in self.analyzer.finish(reason):
+            self.emit(event)
 
     def _analyse(self) -> None:
         try:

@@ -32,7 +32,7 @@ from vsa_stream.log import get_logger
 from vsa_stream.observation import Detection
 from vsa_stream.sources.frame import Frame
 
-__all__ = ["TRACK_ID_STRIDE", "BlobTracker", "ObjectPerception"]
+__all__ = ["TRACK_ID_STRIDE", "BlobTracker", "ObjectPerception", "RecordedTracker"]
 
 #: Track ids of a camera's ``k``-th detector are ``k * TRACK_ID_STRIDE + id``.
 TRACK_ID_STRIDE = 1_000_000
@@ -83,6 +83,25 @@ class BlobTracker:
         """The blobs as tracked, class-less objects."""
         boxes = np.array([(d.x0, d.y0, d.x1, d.y1) for d in blobs], dtype=np.float64)
         return _tracked(self._tracker, boxes.reshape(-1, 4), np.ones(len(blobs)), None, [None], 0)
+
+
+class RecordedTracker:
+    """Track ids for recorded detections of one class (a replay source: no detector runs)."""
+
+    def __init__(self, config: TrackingConfig, frame_rate: float, label: str) -> None:
+        self._tracker = _tracker(config, frame_rate)
+        self._labels: list[str | None] = [label]
+
+    def track(
+        self, boxes: list[tuple[float, float, float, float]], scores: list[float]
+    ) -> list[Detection]:
+        """The recorded boxes (x0, y0, x1, y1) with their scores, as tracked objects."""
+        n = len(boxes)
+        array = np.array(boxes, dtype=np.float64).reshape(n, 4)
+        classes = np.zeros(n, dtype=np.int64)
+        return _tracked(
+            self._tracker, array, np.array(scores, dtype=np.float64), classes, self._labels, 0
+        )
 
 
 @dataclass(slots=True)
