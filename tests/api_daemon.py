@@ -15,6 +15,7 @@ import av
 import httpx
 import numpy as np
 
+from collect import Collect
 from vsa_stream import config
 from vsa_stream.daemon import Daemon
 from vsa_stream.engine import EngineResult
@@ -23,21 +24,6 @@ from vsa_stream.outbox import Outbox, Row
 
 VIEWER = "viewer-token-0123456789"
 OPERATOR = "operator-token-0123456789"
-
-
-class Collect:
-    """A sink that keeps what it gets."""
-
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        pass
 
 
 def still_clip(path: Path, seconds: float = 2.0) -> Path:

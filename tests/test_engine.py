@@ -12,6 +12,7 @@ import av
 import numpy as np
 import pytest
 
+from collect import Collect
 from vsa_stream import config
 from vsa_stream.engine import Engine
 from vsa_stream.events import Event, Evidence, decode, new_event_id
@@ -19,19 +20,6 @@ from vsa_stream.sinks import JsonlSink
 from vsa_stream.synth import Truth
 
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
-
-
-class Collect:
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        pass
 
 
 def make_config(video: Path, fps: float) -> config.Config:
@@ -67,12 +55,17 @@ def test_frames_are_sampled_at_the_analysis_rate(
 def test_event_loop_is_never_blocked(
     clips: dict[str, tuple[Path, Truth]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """asyncio's debug mode reports any callback that holds the loop for more than 50 ms."""
+    """asyncio's debug mode reports any callback that holds the loop for more than 200 ms.
+
+    (50 ms flaked on a 2-core machine loaded by other work, where a descheduled thread stretches
+    any callback; what this guards against, decoding, inference, a model load or an fsync'd
+    commit done in the loop, takes far longer on the 720p clip.)
+    """
     video, _ = clips["intruder"]
     sink = Collect()
 
     async def run() -> None:
-        asyncio.get_running_loop().slow_callback_duration = 0.05
+        asyncio.get_running_loop().slow_callback_duration = 0.2
         await Engine(make_config(video, 25.0), [sink], scan=True).run(handle_signals=False)
 
     with caplog.at_level(logging.WARNING, logger="asyncio"):

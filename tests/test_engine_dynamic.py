@@ -9,26 +9,13 @@ import anyio
 import msgspec
 import pytest
 
+from collect import Collect
 from vsa_stream import config
 from vsa_stream.engine import Engine
-from vsa_stream.events import Event
 from vsa_stream.pipeline import CameraStatus
 from vsa_stream.synth import Truth
 
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
-
-
-class Collect:
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        pass
 
 
 def camera(video: Path, camera_id: str) -> config.Camera:

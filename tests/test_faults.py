@@ -21,10 +21,10 @@ from pathlib import Path
 import anyio.from_thread
 import pytest
 
+from collect import Collect
 from loopback import CorruptingRelay, FfmpegServer, RtspServer, SilentServer
 from vsa_stream import config
 from vsa_stream.engine import Engine
-from vsa_stream.events import Event
 from vsa_stream.pipeline import CameraPipeline
 from vsa_stream.supervisor import CameraStatus
 from vsa_stream.synth import render
@@ -35,24 +35,6 @@ FAST = (
     "{open_timeout_s: 2, read_timeout_s: 2, stall_after_s: 1, offline_after_s: 2,"
     " backoff_min_s: 0.2, backoff_max_s: 1, healthy_after_s: 5}"
 )
-
-
-class Collect:
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        pass
-
-    def of(self, camera: str, kind: str | None = None) -> list[Event]:
-        return [
-            e for e in self.events if e.camera_id == camera and (kind is None or e.type == kind)
-        ]
 
 
 def make_config(

@@ -9,6 +9,7 @@ import anyio
 import msgspec
 import pytest
 
+from collect import Collect
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
@@ -30,19 +31,6 @@ def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) 
         evidence=Evidence(frame_index=0, stream_time_s=0.0),
     )
     return msgspec.structs.replace(event, **changes) if changes else event
-
-
-class Collect:
-    def __init__(self, name: str = "collect") -> None:
-        self.name = name
-        self.events: list[Event] = []
-        self.closed = False
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        self.closed = True
 
 
 class Stuck:

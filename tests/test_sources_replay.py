@@ -8,24 +8,11 @@ from pathlib import Path
 import anyio
 import pytest
 
+from collect import Collect
 from vsa_stream import config
 from vsa_stream.engine import Engine
 from vsa_stream.errors import SourceError
-from vsa_stream.events import Event
 from vsa_stream.sources.replay import DetectionReplay
-
-
-class Collect:
-    name = "collect"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        pass
 
 
 def walker(path: Path, frames: int = 60) -> Path:

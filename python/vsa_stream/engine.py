@@ -262,17 +262,7 @@ class Engine:
                 service = self._service(detector_id, dconf, model)
                 self.detectors[detector_id] = service
                 service.start()
-        pipeline = CameraPipeline(
-            camera,
-            config.motion_for(camera),
-            emit,
-            scan=self.scan,
-            tracking=config.tracking,
-            detectors=[(self.detectors[d], config.detector(d)) for d in ids],
-            observe=self.observe,
-            evidence=self.evidence,
-            guard=guard,
-        )
+        pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
 
@@ -325,20 +315,31 @@ class Engine:
                 self._log.error("camera not started", camera_id=camera.id, error=status.error)
                 self._unstarted.append(status)
                 continue
-            self._pipelines.append(
-                CameraPipeline(
-                    camera,
-                    config.motion_for(camera),
-                    emit,
-                    scan=self.scan,
-                    tracking=config.tracking,
-                    detectors=[(self.detectors[d], config.detector(d)) for d in ids],
-                    observe=self.observe,
-                    evidence=self.evidence,
-                )
-            )
+            self._pipelines.append(self._pipeline(camera, config, emit))
         for service in self.detectors.values():
             service.start()
+
+    def _pipeline(
+        self,
+        camera: Camera,
+        config: Config,
+        emit: Callable[[Event], None],
+        guard: Callable[[], bool] | None = None,
+    ) -> CameraPipeline:
+        """The pipeline of ``camera``, its detectors already loaded into ``self.detectors``."""
+        return CameraPipeline(
+            camera,
+            config.motion_for(camera),
+            emit,
+            scan=self.scan,
+            tracking=config.tracking,
+            detectors=[
+                (self.detectors[d], config.detector(d)) for d in config.detectors_for(camera)
+            ],
+            observe=self.observe,
+            evidence=self.evidence,
+            guard=guard,
+        )
 
     def _service(self, detector_id: str, config: DetectorConfig, model: Model) -> DetectorService:
         histogram = self.metrics.inference_seconds.labels(detector=detector_id)

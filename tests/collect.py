@@ -1,0 +1,26 @@
+"""A sink for the tests: it keeps every event revision it is given, in order."""
+
+from __future__ import annotations
+
+from vsa_stream.events import Event
+
+
+class Collect:
+    """A sink that keeps what it gets (``events``), under the sink name ``name``."""
+
+    def __init__(self, name: str = "collect") -> None:
+        self.name = name
+        self.events: list[Event] = []
+        self.closed = False
+
+    async def send(self, event: Event) -> None:
+        self.events.append(event)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    def of(self, camera: str, kind: str | None = None) -> list[Event]:
+        """The revisions of ``camera`` (of type ``kind`` when given)."""
+        return [
+            e for e in self.events if e.camera_id == camera and (kind is None or e.type == kind)
+        ]
