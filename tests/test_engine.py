@@ -58,8 +58,8 @@ def test_event_loop_is_never_blocked(
     """asyncio's debug mode reports any callback that holds the loop for more than 200 ms.
 
     (50 ms flaked on a 2-core machine loaded by other work, where a descheduled thread stretches
-    any callback; what this guards against, decoding, inference, a model load or an fsync'd
-    commit done in the loop, takes far longer on the 720p clip.)
+    any callback. 200 ms still catches the blocking work that must stay in threads: decoding
+    the clip, inference, a model load.)
     """
     video, _ = clips["intruder"]
     sink = Collect()
