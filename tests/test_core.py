@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from vsa_stream import _core
 from vsa_stream._core import Blob, MotionDetector, downscale_area, points_in_polygon
+from vsa_stream.bench.references import numpy_points_in_polygon as ref_points_in_polygon
 from vsa_stream.errors import FrameError
 
 U8 = NDArray[np.uint8]
@@ -32,20 +33,6 @@ def ref_downscale(plane: U8, factor: int) -> U8:
     n = factor * factor
     out: U8 = ((sums + n // 2) // n).astype(np.uint8)
     return out
-
-
-def ref_points_in_polygon(points: F64, polygon: F64) -> NDArray[np.bool_]:
-    """Crossing number with half-open edges (PNPOLY), the same float expression as Rust."""
-    x, y = points[:, 0], points[:, 1]
-    inside = np.zeros(len(points), dtype=bool)
-    xj, yj = polygon[-1]
-    for xi, yi in polygon:
-        spans = (yi > y) != (yj > y)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crosses = x < (xj - xi) * (y - yi) / (yj - yi) + xi
-        inside ^= spans & crosses
-        xj, yj = xi, yi
-    return inside
 
 
 def ref_point_in_polygon(x: float, y: float, polygon: list[tuple[float, float]]) -> bool:

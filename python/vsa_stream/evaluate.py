@@ -34,6 +34,7 @@ import msgspec
 
 from vsa_stream import config as config_mod
 from vsa_stream.config import (
+    SITUATIONS,
     AbandonedObjectRule,
     Config,
     CrowdMovementRule,
@@ -60,16 +61,7 @@ __all__ = [
     "score",
 ]
 
-TYPES = (
-    "wrong_way",
-    "intrusion",
-    "weapon",
-    "fire",
-    "crowd_movement",
-    "person_down",
-    "density",
-    "abandoned_object",
-)
+TYPES = SITUATIONS  # every situation of the closed set is scored
 TOLERANCE_S = 2.0
 
 

@@ -226,6 +226,10 @@ class CameraPipeline:
                     self.emit(event)
         except Exception as exc:  # never let one camera's analysis take the others down
             self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
+        self._close_events()
+
+    def _close_events(self) -> None:
+        """Close whatever the rules have open, saying why the analysis ended."""
         if self._stop.is_set():
             reason = "engine stopped"
         elif self.status.state == "failed":
@@ -259,11 +263,4 @@ class CameraPipeline:
         finally:
             self._halt.set()
             self.slot.close()
-        if self._stop.is_set():
-            reason = "engine stopped"
-        elif self.status.state == "failed":
-            reason = "camera failed"
-        else:
-            reason = "stream ended"
-        for event in self.analyzer.finish(reason):
-            self.emit(event)
+        self._close_events()

@@ -22,6 +22,7 @@ __all__ = [
     "NANO_STD",
     "numpy_boxes_in_polygon",
     "numpy_nms",
+    "numpy_points_in_polygon",
     "numpy_yolov8",
     "numpy_yolox",
     "opencv_preprocess",
@@ -35,9 +36,14 @@ NANO_STD = np.array([57.375, 57.12, 58.395], np.float32)
 
 def numpy_boxes_in_polygon(boxes: F64, polygon: F64) -> NDArray[np.bool_]:
     """Bottom-centre anchors of ``boxes`` inside ``polygon``: vectorised PNPOLY."""
-    x = (boxes[:, 0] + boxes[:, 2]) / 2.0
-    y = boxes[:, 3]
-    inside = np.zeros(len(boxes), dtype=bool)
+    anchors = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2.0, boxes[:, 3]], axis=1)
+    return numpy_points_in_polygon(anchors, polygon)
+
+
+def numpy_points_in_polygon(points: F64, polygon: F64) -> NDArray[np.bool_]:
+    """Crossing number with half-open edges (PNPOLY), the same float expression as Rust."""
+    x, y = points[:, 0], points[:, 1]
+    inside = np.zeros(len(points), dtype=bool)
     xj, yj = polygon[-1]
     for xi, yi in polygon:
         spans = (yi > y) != (yj > y)
