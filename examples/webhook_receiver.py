@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -64,6 +65,9 @@ def main() -> None:
         raise SystemExit("give --secret or set WEBHOOK_SECRET")
     keys = [key_of(s) for s in secrets]
     seen: set[str] = set()
+    # Requests are handled in threads: one lock makes "seen before?" and the printed line one
+    # step, so a revision delivered twice at once is printed once and lines never interleave.
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -80,10 +84,12 @@ def main() -> None:
                 self.send_response(401)
             else:
                 msg_id = headers["webhook-id"]
-                if msg_id not in seen:
-                    seen.add(msg_id)
-                    event = json.loads(body)["data"]
-                    print(msg_id, event["type"], event["camera_id"], flush=True)
+                event = json.loads(body)["data"]
+                with lock:
+                    if msg_id not in seen:
+                        seen.add(msg_id)
+                        sys.stdout.write(f"{msg_id} {event['type']} {event['camera_id']}\n")
+                        sys.stdout.flush()
                 self.send_response(204)
             self.send_header("content-length", "0")
             self.end_headers()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -268,6 +270,51 @@ def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
         out, err = proc.communicate(timeout=10)
     assert f"{event.id}-1" in out.decode(), err.decode()
     assert "refused" in err.decode()
+
+
+def test_example_receiver_prints_each_alert_once_under_concurrent_deliveries() -> None:
+    """64 deliveries at once, each of 16 revisions sent 4 times (at-least-once delivery):
+    16 whole lines, one per revision."""
+    port = _free_port()
+    env = dict(os.environ, WEBHOOK_SECRET=SECRET)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    events = [make_event() for _ in range(16)]
+    barrier = threading.Barrier(64)
+
+    def post(index: int) -> int:
+        event = events[index % 16]
+        body = msgspec.json.encode({"type": f"event.{event.type}", "data": event})
+        msg_id = f"{event.id}-1"
+        now = int(time.time())
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(now),
+            "webhook-signature": sign([SECRET], msg_id, now, body),
+        }
+        barrier.wait(timeout=30)
+        return httpx.post(url, content=body, headers=headers, timeout=30).status_code
+
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(url)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            codes = list(pool.map(post, range(64)))
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert codes == [204] * 64, err.decode()
+    lines = out.decode().splitlines()
+    assert sorted(lines) == sorted(f"{e.id}-1 {e.type} {e.camera_id}" for e in events)
 
 
 def test_daemon_delivers_camera_alerts_as_signed_webhooks_through_its_outbox(
