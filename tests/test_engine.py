@@ -173,10 +173,15 @@ cameras:
 """
     )
     sink = Collect()
-    result = anyio.run(Engine(cfg, [sink]).run)
+    engine = Engine(cfg, [sink])
+    result = anyio.run(engine.run)
     wide_status, good = result.cameras
     assert wide_status.state == "failed"
     assert wide_status.error is not None
     assert "16400×16 is too large" in wide_status.error
     assert (good.state, good.decoded) == ("ended", 300)
     assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]
+    # events are counted per camera (and type and state)
+    metrics = engine.metrics.exposition().decode()
+    assert 'vsa_events_total{camera="good",state="open",type="intrusion"} 1.0' in metrics
+    assert 'camera="wide"' not in metrics.split("vsa_events_total", 1)[1].split("# HELP", 1)[0]

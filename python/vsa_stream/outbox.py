@@ -321,10 +321,12 @@ class Outbox:
         review: str | None = None,
         after_id: str | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[Event]:
-        """The latest revision of each event, by id (time order), filtered, one page.
+        """The latest revision of each event, by id (time order, or newest first), filtered,
+        one page.
 
-        Pass the last id of a page as ``after_id`` to get the next one.
+        Pass the last id of a page as ``after_id`` to get the next one (in either order).
         """
         where: list[str] = []
         params: list[object] = []
@@ -338,12 +340,12 @@ class Outbox:
                 where.append(f"{column} = ?")
                 params.append(value)
         if after_id is not None:
-            where.append("id > ?")
+            where.append("id < ?" if newest_first else "id > ?")
             params.append(after_id)
         sql = "SELECT body FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id LIMIT ?"
+        sql += " ORDER BY id DESC LIMIT ?" if newest_first else " ORDER BY id LIMIT ?"
         params.append(max(0, limit))
         with self._lock:
             found = self._db.execute(sql, params).fetchall()
