@@ -52,6 +52,13 @@ def check(keys: list[bytes], headers: dict[str, str], body: bytes) -> str | None
     return "no valid signature"
 
 
+class Server(ThreadingHTTPServer):
+    # vsa-stream keeps up to 16 deliveries in flight per sink (several sinks may share this
+    # receiver): the standard library's backlog of 5 would reset connections.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -97,7 +104,7 @@ def main() -> None:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server = Server((args.host, args.port), Handler)
     print(f"listening on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -197,6 +197,12 @@ def test_config_refuses_private_urls_and_bad_secrets_naming_the_field() -> None:
         )
     assert err.value.path == "sinks.webhooks[0].types[0]"
     assert "intrusion" in str(err.value)
+    # every event type the engine emits can be named, the storm summary included
+    storms = config.loads(
+        base + f"{{name: a, url: 'https://example.org/', secrets: [{SECRET}], "
+        "types: [alert_storm, camera_offline, camera_online]}"
+    )
+    assert storms.sinks.webhooks[0].types == ["alert_storm", "camera_offline", "camera_online"]
     ok = config.loads(
         base + f"{{name: a, url: 'http://127.0.0.1:9/x', secrets: [{SECRET}], allow_private: true}}"
     )

@@ -375,8 +375,14 @@ class JsonlSink(_Base):
     fsync: bool = True
 
 
-#: Event types that are health signals, not detections (may be used in webhook filters).
-SYSTEM_EVENTS: tuple[str, ...] = ("camera_offline", "camera_online", "camera_tampered")
+#: Event types that are health and control signals, not detections (may be used in webhook
+#: filters): ``alert_storm`` is the summary a camera's storm control emits.
+SYSTEM_EVENTS: tuple[str, ...] = (
+    "camera_offline",
+    "camera_online",
+    "camera_tampered",
+    "alert_storm",
+)
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
