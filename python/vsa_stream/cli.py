@@ -26,6 +26,7 @@ from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
 from vsa_stream.tracking import TrackRow, write_mot
 
@@ -259,6 +260,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
         ) from None
+    try:
+        check_private_dir(private_dir(config.state_dir))
+    except OSError as exc:
+        raise ConfigError(str(exc), path="state_dir", source=args.config) from None
     try:
         outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     except OSError as exc:

@@ -49,6 +49,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.events import Event, Review, decode, encode
+from vsa_stream.private import private_dir, private_file
 
 __all__ = ["Outbox", "RetryRow", "Row", "SinkCursor"]
 
@@ -152,7 +153,12 @@ class Outbox:
         self.path = os.fspath(path)
         self.durable = self.path != ":memory:"
         if self.durable:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives its -wal and -shm files the database file's mode: 0600 from here on
+            private_dir(Path(self.path).parent)
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.chmod(self.path + suffix, 0o600)
         try:
             self._db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
