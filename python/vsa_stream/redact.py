@@ -21,9 +21,7 @@ __all__ = ["redact_text", "redact_url"]
 # The user information of a URL runs to the LAST "@" before the path: FFmpeg reads
 # "rtsp://admin:p@ss@cam/" as user "admin", password "p@ss". A mistyped separator
 # ("rtsp//admin:pw@cam", "rtsp:/admin:pw@cam", "rtsp:admin:pw@cam") still hides the password.
-_USERINFO = re.compile(
-    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*(?::/{0,2}|//))(?P<info>[^/?#\s]*)@"
-)
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*(?::/{0,2}|//))(?P<info>[^/?#\s]*)@")
 _SECRET_PARAM = re.compile(
     r"(?P<key>[?&;](?:password|passwd|pwd|pass|passphrase|token|access_token|auth|key|apikey"
     r"|api_key|secret|signature|sig)=)(?P<value>[^&;#\s]*)",
