@@ -181,6 +181,28 @@ def test_event_stream_sends_new_revisions_and_resumes(tmp_path: Path, clip: Path
             assert "Last-Event-ID" in refused.json()["error"]
 
 
+def test_dead_letters_listed_and_redriven_through_the_api(tmp_path: Path, clip: Path) -> None:
+    with running_daemon(api_config(tmp_path, clip)) as run:
+        event = make_event()
+        (row,) = run.inject(event)
+        outbox = run.daemon.engine.outbox
+        outbox.give_up("webhook:ops", row.seq, 8, "HTTP 500")  # what delivery does at the end
+        with run.client(VIEWER) as viewer:
+            dead = viewer.get("/api/outbox/dead").json()["dead"]
+            assert [(d["sink"], d["event_id"], d["attempts"]) for d in dead] == [
+                ("webhook:ops", event.id, 8)
+            ]
+            assert viewer.get("/api/outbox/dead", params={"sink": "x"}).json() == {"dead": []}
+            assert viewer.post("/api/outbox/redrive").status_code == 403
+        with run.client(OPERATOR) as operator:
+            assert operator.post("/api/outbox/redrive").json() == {"redriven": 1}
+            assert operator.get("/api/outbox/dead").json() == {"dead": []}
+        assert [r.attempts for r in outbox.retries("webhook:ops")] == [0]  # queued again
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    redrives = [e["data"] for e in audit if e["kind"] == "outbox_redrive"]
+    assert redrives == [{"actor": "alice", "sink": None, "count": 1}]
+
+
 def test_every_answer_is_in_the_openapi_document(tmp_path: Path, clip: Path) -> None:
     """Each (path, method, status) the API answers, good requests and bad, is documented."""
     answered: list[tuple[str, str, int]] = []
@@ -213,6 +235,8 @@ def test_every_answer_is_in_the_openapi_document(tmp_path: Path, clip: Path) -> 
                 client.get(f"/api/events/{event.id}/snapshot")
                 client.post(f"/api/events/{event.id}/review", json={"review": "confirmed"})
                 client.get("/api/stream", headers={"Last-Event-ID": "x"})
+                client.get("/api/outbox/dead")
+                client.post("/api/outbox/redrive")
             http.get("/api/events", params={"limit": "0"})
             http.get("/api/events/nope")
             http.get("/api/events/nope/snapshot")

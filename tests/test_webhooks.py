@@ -136,6 +136,58 @@ def test_the_last_failed_attempt_gives_up_and_keeps_the_revision_as_dead() -> No
     assert [r.attempts for r in box.retries("webhook:rx", dead=True)] == [2]
 
 
+def test_dead_letters_are_listed_counted_and_redriven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    events = [make_event(), make_event(kind="fire")]
+    with receiver([SECRET], lambda d: (500, {})) as rx:
+        box = Outbox(path)
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 0])),
+            events,
+            box=box,
+            until=lambda: len(box.retries("webhook:rx", dead=True)) == 2,
+        )
+        metrics = delivery.metrics.exposition().decode()
+        assert 'vsa_delivery_dead{sink="webhook:rx"} 2.0' in metrics
+        assert delivery.undelivered() == 2  # the stop record counts dead letters
+        box.close()
+    assert main(["outbox", "dead", "--outbox", str(path)]) == 0
+    out = capsys.readouterr()
+    listed = sorted(line.split("\t")[1] for line in out.out.splitlines())
+    assert listed == sorted(f"{e.id}-1" for e in events)
+    assert "2 dead letters" in out.err
+    assert "500" in out.out  # the last error says why
+    assert main(["outbox", "dead", "--outbox", str(path), "--sink", "webhook:other"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["outbox", "redrive", "--outbox", str(path)]) == 0
+    assert "2 dead letters re-queued" in capsys.readouterr().out
+    with receiver([SECRET]) as rx2:  # the receiver is fixed: the next run delivers them
+        box = Outbox(path)
+        deliver(
+            WebhookSink(endpoint(rx2.url)),
+            [],
+            box=box,
+            until=lambda: not box.retries("webhook:rx"),
+        )
+        assert sorted(d.webhook_id for d in rx2.snapshot()) == sorted(f"{e.id}-1" for e in events)
+    assert box.dead_letters() == []
+
+
+def test_waiting_retries_and_a_disabled_sink_count_as_undelivered() -> None:
+    with receiver([SECRET], lambda d: (503, {})) as rx:
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 3600])), [make_event()]
+        )
+    assert delivery.undelivered() == 1  # waiting an hour for its retry: not delivered
+    with receiver([SECRET], lambda d: (410, {})) as rx:
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, concurrency=1)), [make_event(), make_event()]
+        )
+    assert delivery.undelivered() == 2  # the receiver is gone: nothing reached it
+
+
 def test_410_disables_the_endpoint_until_its_url_changes(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
     with receiver([SECRET], lambda d: (410, {})) as rx:

@@ -162,6 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", metavar="OUT", help="write the scores as JSON")
     ev.add_argument("--min-precision", type=float, metavar="P", help="exit 1 below P")
     ev.add_argument("--min-recall", type=float, metavar="R", help="exit 1 below R")
+    from vsa_stream.cli_outbox import add_outbox_commands
+
+    add_outbox_commands(sub)
+
     from vsa_stream.bench.cli import add_parser as add_bench_parser
 
     add_bench_parser(sub)
@@ -194,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if command == "audit":
             return _audit_verify(args.file)
+        if command == "outbox":
+            from vsa_stream.cli_outbox import outbox_command
+
+            return outbox_command(args)
         if command == "eval":
             _logging(args, None, default_level="warning")
             return _eval(args)

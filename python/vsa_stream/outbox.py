@@ -132,6 +132,21 @@ class RetryRow:
     due_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A revision whose every delivery attempt to ``sink`` failed: kept for an operator, who
+    may re-queue it (:meth:`Outbox.redrive`)."""
+
+    sink: str
+    seq: int
+    event_id: str
+    revision: int
+    type: str
+    camera_id: str
+    attempts: int
+    last_error: str
+
+
 class Outbox:
     """The outbox database (see the module docstring).
 
@@ -435,6 +450,48 @@ class Outbox:
                 (sink, int(dead)),
             ).fetchall()
         return [RetryRow(sink, int(s), int(a), float(d)) for s, a, d in found]
+
+    def retry_counts(self) -> dict[str, tuple[int, int]]:
+        """Per sink: (revisions waiting for a retry, dead letters)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT sink, SUM(dead = 0), SUM(dead = 1) FROM retries GROUP BY sink"
+            ).fetchall()
+        return {str(s): (int(w), int(d)) for s, w, d in found}
+
+    def dead_letters(self, sink: str | None = None) -> list[DeadLetter]:
+        """The dead letters (of ``sink``, or of every sink), oldest revision first."""
+        sql = (
+            "SELECT r.sink, r.seq, v.event_id, v.revision, r.attempts, r.last_error, v.body "
+            "FROM retries r JOIN revisions v ON v.seq = r.seq WHERE r.dead = 1"
+        )
+        params: list[object] = []
+        if sink is not None:
+            sql += " AND r.sink = ?"
+            params.append(sink)
+        with self._lock:
+            found = self._db.execute(sql + " ORDER BY r.seq, r.sink", params).fetchall()
+        out = []
+        for name, seq, event_id, revision, attempts, error, body in found:
+            event = decode(body)
+            out.append(
+                DeadLetter(
+                    str(name), int(seq), str(event_id), int(revision), event.type,
+                    event.camera_id, int(attempts), str(error),
+                )
+            )  # fmt: skip
+        return out
+
+    def redrive(self, sink: str | None = None, *, now: float | None = None) -> int:
+        """Re-queue the dead letters (of ``sink``, or of every sink) for delivery now, with a
+        fresh retry schedule; returns how many. A running daemon sends them within a second."""
+        sql = "UPDATE retries SET dead = 0, attempts = 0, due_at = ? WHERE dead = 1"
+        params: list[object] = [time.time() if now is None else now]
+        if sink is not None:
+            sql += " AND sink = ?"
+            params.append(sink)
+        with self._lock:
+            return int(self._db.execute(sql, params).rowcount)
 
     # --- housekeeping -----------------------------------------------------------------------
 

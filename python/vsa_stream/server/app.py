@@ -9,6 +9,7 @@ nothing more than their status.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -207,6 +208,18 @@ def build_app(ctx: ApiContext) -> Starlette:
         await audit("evidence_access", {"actor": who.name, "event_id": event.id, "kind": kind})
         return Response(data, 200, {"Cache-Control": "no-store"}, "image/jpeg")
 
+    async def dead_letters(request: Request, who: Principal) -> Response:
+        sink = request.query_params.get("sink")
+        letters = await outbox.call(outbox.dead_letters, sink)
+        return _json({"dead": [dataclasses.asdict(d) for d in letters]})
+
+    async def redrive(request: Request, who: Principal) -> Response:
+        sink = request.query_params.get("sink")
+        count = await outbox.call(outbox.redrive, sink)
+        await audit("outbox_redrive", {"actor": who.name, "sink": sink, "count": count})
+        log.info("dead letters re-queued", count=count, sink=sink, actor=who.name)
+        return _json({"redriven": count})
+
     async def me(request: Request, who: Principal) -> Response:
         return _json({"name": who.name, "role": who.role})
 
@@ -254,6 +267,8 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/api/events/{event_id}/snapshot", _guard(ctx, "operator", snapshot)),
         Route("/api/cameras", _guard(ctx, "viewer", cameras)),
         Route("/api/me", _guard(ctx, "viewer", me)),
+        Route("/api/outbox/dead", _guard(ctx, "viewer", dead_letters)),
+        Route("/api/outbox/redrive", _guard(ctx, "operator", redrive), methods=["POST"]),
         Route("/api/stream", _guard(ctx, "viewer", stream)),
         Route("/operator", page),
         Route("/operator/{name}", static),

@@ -170,6 +170,24 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
             }
         },
+        "/api/outbox/dead": {
+            "get": {
+                "summary": "Dead letters: revisions every delivery attempt to a sink failed "
+                "(viewer)",
+                "security": viewer,
+                "parameters": [_param("sink", "only this sink (e.g. webhook:ops)")],
+                "responses": {"200": _json({"type": "object"}, "{dead: [...]}"), **_AUTH},
+            }
+        },
+        "/api/outbox/redrive": {
+            "post": {
+                "summary": "Re-queue the dead letters with a fresh retry schedule; audited "
+                "(operator)",
+                "security": viewer,
+                "parameters": [_param("sink", "only this sink")],
+                "responses": {"200": _json({"type": "object"}, "{redriven: N}"), **_AUTH},
+            }
+        },
         "/api/me": {
             "get": {
                 "summary": "The token's name and role, so a client shows only what it may do "
