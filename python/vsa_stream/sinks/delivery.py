@@ -128,9 +128,7 @@ class Delivery:
         its cursor (all of them for a sink disabled by a 410), waiting for a retry, or dead."""
         head = self.outbox.head
         counts = self.outbox.retry_counts()
-        return sum(
-            max(0, head - s.cursor) + sum(counts.get(s.name, (0, 0))) for s in self._states
-        )
+        return sum(max(0, head - s.cursor) + sum(counts.get(s.name, (0, 0))) for s in self._states)
 
     def _collect(self) -> Iterable[GaugeMetricFamily]:
         now = time.time()
