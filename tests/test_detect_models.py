@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import anyio
 import av
 import numpy as np
 import pytest
@@ -20,7 +21,10 @@ from numpy.typing import NDArray
 import detect_ref as ref
 from conftest import shared_path
 from vsa_stream._core import Detections, decode_nanodet, decode_yolox, preprocess_yuv420p
+from vsa_stream import config as config_mod
+from vsa_stream.cli import main
 from vsa_stream.detection import ModelSpec, load_model
+from vsa_stream.engine import Engine
 
 ort: Any = importlib.import_module("onnxruntime")  # a runtime dependency: never skip
 
@@ -159,3 +163,32 @@ def test_picodet_s_is_recognised_and_finds_the_pedestrians(
         np.testing.assert_allclose(d.scores, expected[1], atol=1e-4, rtol=0)
     # measured: see docs/detectors.md (PicoDet-S against YOLOX-nano on PETS).
     assert sum(hits) / len(hits) >= 0.7
+
+
+def test_a_model_of_the_wrong_shape_is_refused_at_start_naming_its_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A pose model (uint8 NHWC input) given as a detector, and YOLOX-nano forced to PicoDet's
+    # layout (one output, not eight): refused when the engine starts, the field named.
+    pose = shared_path("models", "pose", "movenet_singlepose_lightning_int8_4.onnx")
+    yolox = shared_path("models", "yolox_nano.onnx")
+    text = f"""
+detectors:
+  - {{id: people, model: {{path: {yolox}}}}}
+  - {{id: pose, model: {{path: {pose}}}}}
+  - {{id: pico, model: {{path: {yolox}, layout: picodet}}}}
+cameras:
+  - {{id: a, url: a.mp4, detectors: [pose]}}
+  - {{id: b, url: b.mp4, detectors: [pico]}}
+"""
+    config = config_mod.loads(text)
+    engine = Engine(config, [], scan=True)
+    by_id = {c.camera_id: c for c in anyio.run(engine.run).cameras}
+    assert by_id["a"].state == by_id["b"].state == "failed"
+    assert "detectors[1].model: input input has shape [1, 192, 192, 3]" in str(by_id["a"].error)
+    error_b = str(by_id["b"].error)
+    assert "detectors[2].model: not a PicoDet layout: PicoDet has 8 outputs" in error_b
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    assert main(["check", str(path)]) == 2
+    assert "detectors[1].model (pose)" in capsys.readouterr().err

@@ -166,7 +166,7 @@ def detect_layout(
     if requested == "nanodet" or (requested == "auto" and any(_NANODET.match(n) for n in names)):
         return _nanodet(names, shapes)
     described = ", ".join(f"{n} {list(s)}" for n, s in zip(names, shapes, strict=True))
-    if requested in ("picodet", "auto") and len(shapes) > 1:
+    if requested == "picodet" or (requested == "auto" and len(shapes) > 1):
         pico = _picodet(shapes, size)
         if isinstance(pico, Decoder):
             return pico

@@ -199,12 +199,23 @@ class ObjectPerception:
 
     @staticmethod
     def _regions(lane: _Lane, frame: Frame, blobs: Sequence[Detection]) -> list[Region]:
-        """Regions around the lane's tracked objects, then the blobs, largest first."""
+        """Regions around the lane's tracked objects, then the blobs, largest first. A blob
+        centred inside a tracked object is that object moving (a limb of a person seen whole):
+        it adds no seed of its own."""
         config = lane.config
         if not config.regions:
             return []
-        by_area = sorted(blobs, key=lambda b: (b.x1 - b.x0) * (b.y1 - b.y0), reverse=True)
-        seeds = [(d.x0, d.y0, d.x1, d.y1) for d in [*lane.objects, *by_area]]
+        known = lane.objects
+        unknown = [
+            b
+            for b in blobs
+            if not any(
+                o.x0 <= (b.x0 + b.x1) / 2 <= o.x1 and o.y0 <= (b.y0 + b.y1) / 2 <= o.y1
+                for o in known
+            )
+        ]
+        by_area = sorted(unknown, key=lambda b: (b.x1 - b.x0) * (b.y1 - b.y0), reverse=True)
+        seeds = [(d.x0, d.y0, d.x1, d.y1) for d in [*known, *by_area]]
         return plan_regions(
             (frame.width, frame.height),
             lane.service.model.input_size,
