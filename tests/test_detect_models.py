@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 import detect_ref as ref
 from conftest import shared_path
-from vsa_stream._core import Detections, decode_nanodet, decode_yolox, preprocess_yuv420p
 from vsa_stream import config as config_mod
+from vsa_stream._core import Detections, decode_nanodet, decode_yolox, preprocess_yuv420p
 from vsa_stream.cli import main
 from vsa_stream.detection import ModelSpec, load_model
 from vsa_stream.engine import Engine
