@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 import detect_ref as ref
 from conftest import shared_path
+from tiny_detector import build_bright_detector
 from vsa_stream.config import DetectorConfig, TrackingConfig
 from vsa_stream.detection import Model, ModelSpec, load_model
 from vsa_stream.detection.regions import crop, cut_by_edge, plan_regions
@@ -215,3 +216,69 @@ def test_a_camera_tracks_the_small_people_with_regions_only(
         assert seen.all()
     else:
         assert seen.sum() <= len(people) - 2
+
+
+# --- seeds: tracked objects and blobs (a tiny model that finds bright pixels) ---------------
+
+
+@pytest.fixture(scope="module")
+def bright(tmp_path_factory: pytest.TempPathFactory) -> Model:
+    folder = tmp_path_factory.mktemp("bright")
+    return load_model(ModelSpec(path=build_bright_detector(folder / "b.onnx", ["person"])))
+
+
+def bright_frame(index: int, boxes: list[tuple[int, int, int, int]]) -> Frame:
+    y = np.full((720, 1280), 40, np.uint8)
+    for x0, y0, x1, y1 in boxes:
+        y[y0:y1, x0:x1] = 235
+    chroma = np.full((360, 640), 128, np.uint8)
+    return video_frame(index, (y, chroma, chroma))
+
+
+def camera(model: Model) -> tuple[DetectorService, ObjectPerception]:
+    service = DetectorService("d", model)
+    config = DetectorConfig(id="d", model=ModelSpec(path="unused"), fps=10.0, gating=False)
+    tracking = TrackingConfig(min_hits=1)
+    return service, ObjectPerception("cam", [(service, config)], tracking, wait=True)
+
+
+def test_a_small_object_that_stops_moving_stays_detected(bright: Model) -> None:
+    # An 8x8 px object of a 1280x720 frame falls between the samples of the 96x96 full-frame
+    # input (shrunk 13 times): only a region sees it. Once found (its motion blob seeded the
+    # region), its track seeds the next regions: it stays tracked for 3 s without moving.
+    square = (22, 22, 30, 30)
+    assert bright.detect(*bright_frame(0, [square]).yuv420p()) == []
+    service, objects = camera(bright)
+    service.start()
+    try:
+        blob = [Detection(20.0, 20.0, 32.0, 32.0)]
+        for i in range(31):
+            tracked, detected = objects.update(
+                bright_frame(i, [square]), moving=i == 0, blobs=blob if i == 0 else []
+            )
+            assert detected
+            (obj,) = tracked
+            assert (obj.x0, obj.y0, obj.x1, obj.y1) == pytest.approx(square, abs=1.0)
+    finally:
+        service.close()
+
+
+def test_motion_inside_a_large_tracked_object_seeds_no_region(bright: Model) -> None:
+    # A large object is seen by the full frame; a blob inside it (a limb moving) needs no
+    # closer look, a blob elsewhere does.
+    large = (400, 200, 700, 600)
+    service, objects = camera(bright)
+    service.start()
+    try:
+        objects.update(bright_frame(0, [large]), moving=True)
+        before = bright.region_images
+        objects.update(
+            bright_frame(1, [large]), moving=True, blobs=[Detection(500.0, 300.0, 530.0, 340.0)]
+        )
+        assert bright.region_images == before
+        objects.update(
+            bright_frame(2, [large]), moving=True, blobs=[Detection(900.0, 300.0, 930.0, 340.0)]
+        )
+        assert bright.region_images == before + 1
+    finally:
+        service.close()

@@ -41,7 +41,7 @@ Box = tuple[float, float, float, float]
 Planes = tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.uint8]]
 
 _INNER_MARGIN = 1 / 8  # a seed within this fraction of a region's side from its edge adds one
-_EDGE_PX = 1.0  # a region detection this close to an inner edge of its region is cut
+_EDGE_PX = 4.0  # a region detection this close to an inner edge is cut (half the finest stride)
 
 
 def shrink(frame: tuple[int, int], model: tuple[int, int]) -> float:
