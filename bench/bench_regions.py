@@ -64,7 +64,7 @@ def frames(path: Path, limit: int | None = None) -> list[tuple[Frame, float]]:
         for i, decoded in enumerate(container.decode(stream)):
             if decoded.format.name != "yuv420p":
                 decoded = decoded.reformat(format="yuv420p")
-            t = float(decoded.time) if decoded.time is not None else i / float(stream.average_rate)
+            t = i / float(stream.average_rate)  # PETS' AVI has pts in decoding order
             luma, keep = luma_view(decoded)
             out.append((Frame(i, t, 0.0, luma, keep), t))
             if limit is not None and len(out) >= limit:

@@ -431,12 +431,14 @@ mod tests {
         // 1280×720 frame: the scales differ per axis.
         let lb = Letterbox::fit(1280, 720, 416, 416, false, false).unwrap();
         let strides = [8, 16, 32, 64];
-        let sizes: Vec<usize> = strides.iter().map(|s| 416usize.div_ceil(*s).pow(2)).collect();
+        let sizes: Vec<usize> = strides
+            .iter()
+            .map(|s| 416usize.div_ceil(*s).pow(2))
+            .collect();
         assert_eq!(sizes, [2704, 676, 169, 49]);
         let (classes, bins) = (3, 8);
-        let cls: Vec<Vec<f32>> = sizes.iter().map(|n| vec![0.0; n * classes]).collect();
+        let mut cls: Vec<Vec<f32>> = sizes.iter().map(|n| vec![0.0; n * classes]).collect();
         let mut dis: Vec<Vec<f32>> = sizes.iter().map(|n| vec![0.0; n * 4 * bins]).collect();
-        let mut cls = cls;
         let a = 6 * 7 + 6; // stride 64, cell (6, 6): centre (416, 416) with offset 0.5
         cls[3][a * classes + 2] = 0.9;
         for side in 0..4 {

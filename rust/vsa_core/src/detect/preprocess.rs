@@ -449,7 +449,9 @@ mod tests {
     fn plain_resize_stretches_and_normalises_without_padding() {
         // PicoDet: the frame fills the whole input, no pad value is written.
         let (w, h) = (8, 2);
-        let yp: Vec<u8> = (0..w * h).map(|i| if i % w < w / 2 { 16 } else { 235 }).collect();
+        let yp: Vec<u8> = (0..w * h)
+            .map(|i| if i % w < w / 2 { 16 } else { 235 })
+            .collect();
         let cp = vec![128u8; (w / 2) * (h / 2)];
         let y = PlaneView::packed(&yp, w, h).unwrap();
         let c = PlaneView::packed(&cp, w / 2, h / 2).unwrap();
