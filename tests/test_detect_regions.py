@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import av
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 
 import detect_ref as ref
 from conftest import shared_path
+from test_detection import KNOWN, build, layout_outputs
 from tiny_detector import build_bright_detector
 from vsa_stream.config import DetectorConfig, TrackingConfig
 from vsa_stream.detection import Model, ModelSpec, load_model
@@ -282,3 +284,19 @@ def test_motion_inside_a_large_tracked_object_seeds_no_region(bright: Model) -> 
         assert bright.region_images == before + 1
     finally:
         service.close()
+
+
+def test_a_batched_model_runs_frames_and_regions_in_one_inference(tmp_path: Path) -> None:
+    # A model answering the same boxes for every input: the frames and their regions run in
+    # one inference, with the results of one inference per image.
+    outputs = layout_outputs("yolox", KNOWN, 80)
+    one = load_model(ModelSpec(path=build(tmp_path / "1.onnx", outputs)))
+    batched = load_model(ModelSpec(path=build(tmp_path / "n.onnx", outputs, batch="N")))
+    frames = [bright_frame(0, []).yuv420p(), bright_frame(1, []).yuv420p()]
+    regions = [[(0, 0, 160, 120)], [(1000, 600, 1400, 800), (5, 5, 5, 5), (300, 300, 460, 420)]]
+    runs = batched.runs
+    got = batched.detect_batch(frames, regions)
+    assert batched.runs == runs + 1  # two frames and their three non-empty regions
+    expected = [one.detect(*f, regions=r) for f, r in zip(frames, regions, strict=True)]
+    assert got == expected
+    assert all(got)
