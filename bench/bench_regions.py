@@ -61,10 +61,11 @@ def frames(path: Path, limit: int | None = None) -> list[tuple[Frame, float]]:
     out: list[tuple[Frame, float]] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        fps = float(stream.average_rate or 25)
         for i, decoded in enumerate(container.decode(stream)):
             if decoded.format.name != "yuv420p":
                 decoded = decoded.reformat(format="yuv420p")
-            t = i / float(stream.average_rate)  # PETS' AVI has pts in decoding order
+            t = i / fps  # PETS' AVI has its pts in decoding order: count frames
             luma, keep = luma_view(decoded)
             out.append((Frame(i, t, 0.0, luma, keep), t))
             if limit is not None and len(out) >= limit:
