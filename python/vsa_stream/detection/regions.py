@@ -15,8 +15,9 @@ Rules, all geometric (no per-scene tuning):
   single full-frame pass;
 - a seed larger than half a region is left to the full-frame pass (shrunk, it is still large
   enough there);
-- seeds are taken in order (tracked objects first, then blobs, largest first); a seed already
-  well inside a planned region adds none; at most ``max_regions`` regions per frame;
+- seeds are taken in order (tracked objects first, then blobs, largest first, as
+  :class:`~vsa_stream.perception.ObjectPerception` gives them); a seed already well inside a
+  planned region adds none; at most ``max_regions`` regions per frame;
 - a region keeps the model's aspect ratio, lies wholly inside the frame, starts on even pixels
   (yuv420p chroma is subsampled by 2) and is never empty;
 - a detection of a region touching one of the region's inner edges (not a frame edge) is an
