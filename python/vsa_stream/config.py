@@ -351,7 +351,10 @@ class DetectorConfig(_Base):
     ``fps`` is each camera's detection rate (a camera's ``detect_fps`` overrides it); with
     ``gating``, a camera whose foreground shows no motion is not detected again until
     ``max_interval_s`` has passed. One onnxruntime session serves every camera, in batches of
-    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise.
+    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise. With
+    ``regions``, a frame shrunk at least ``region_min_shrink`` times into the model input is
+    also detected on up to ``max_regions`` crops at the model's resolution around its moving
+    blobs and small tracked objects (see :mod:`vsa_stream.detection.regions`).
     """
 
     id: _ID
@@ -360,6 +363,9 @@ class DetectorConfig(_Base):
     gating: bool = True
     max_interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 2.0
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    regions: bool = True
+    max_regions: Annotated[int, msgspec.Meta(ge=1, le=16)] = 4
+    region_min_shrink: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 2.0
 
 
 class StdoutSink(_Base):
