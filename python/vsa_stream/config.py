@@ -465,6 +465,11 @@ class Privacy(_Base):
     legal_profile: Literal["fr-2023"] = "fr-2023"
     snapshots: bool = False
     blur_persons: bool = True
+    #: Why snapshots keep persons visible: required with ``blur_persons: false`` (logged and
+    #: audited at every start).
+    blur_off_reason: Annotated[str, msgspec.Meta(min_length=10, max_length=500)] | None = None
+    blur_vehicles: bool = True
+    blur_hold_s: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 3.0
     retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
 
 
@@ -900,6 +905,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         problem = _writable_file_problem(config.outbox.path)
         if problem:
             problems.append((("outbox", "path"), problem))
+    if not config.privacy.blur_persons and config.privacy.blur_off_reason is None:
+        problems.append(
+            (
+                ("privacy", "blur_persons"),
+                "false keeps persons recognisable in snapshots: give the reason in "
+                "privacy.blur_off_reason (it is logged and audited at every start)",
+            )
+        )
     return problems
 
 

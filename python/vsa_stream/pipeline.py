@@ -75,6 +75,7 @@ class CameraPipeline:
     ) -> None:
         self.camera = camera
         self.evidence = evidence
+        self._detected = bool(detectors)  # a detector classifies this camera's objects
         self.guard = guard
         self.emit = emit
         self.scan = scan
@@ -254,8 +255,16 @@ class CameraPipeline:
                     self._log.warning("frame rejected", frame=frame.index, error=str(exc))
                     continue
                 self.status.analysed += 1
-                if self.evidence is not None and events:
-                    self.evidence.capture(frame, self.analyzer.last, events)
+                if self.evidence is not None:
+                    self.evidence.remember(self.analyzer.last)
+                    if events:
+                        foreground = None if self._detected else self.analyzer.perception
+                        self.evidence.capture(
+                            frame,
+                            self.analyzer.last,
+                            events,
+                            foreground=foreground.foreground() if foreground else None,
+                        )
                 for event in events:
                     self.emit(event)
         except Exception as exc:  # never let one camera's analysis take the others down
