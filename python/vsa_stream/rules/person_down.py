@@ -47,7 +47,7 @@ _UPRIGHT_WINDOW_S = 5.0  # the drop of a fall is relative to the tallest box of 
 _STANDING_ASPECT = 0.75
 #: A box at most this part of the upright height is low (a relinking candidate).
 _LOW = 0.6
-#: A box touching the frame border within this part of the frame left the view.
+#: A box touching the left or right border within this part of the width left the view.
 _BORDER = 0.02
 #: A person's posture is asked again at most this often (one crop per person and period).
 _POSE_PERIOD_S = 0.3
@@ -145,12 +145,16 @@ class PersonDownRunner:
         for person in list(self._persons.values()):
             if not person.tracked:
                 self._look(obs, person)
-                if now - person.last_s > rule.relink_s + _EPS:
+                # someone who fell and was then lost by the detector is presumed down there,
+                # unseen, long enough to be confirmed (see the module docstring)
+                keep = rule.relink_s + (rule.min_down_s if person.fall_s is not None else 0.0)
+                if now - person.last_s > keep + _EPS:
                     del self._persons[person.key]
         excluded = self._excluded
         triggers: list[Trigger] = []
         for person in list(self._persons.values()):
-            if person.last_s != now:
+            unseen = not person.tracked and person.fall_s is not None
+            if person.last_s != now and not unseen:
                 continue
             trigger = self._down(obs, person)
             if trigger is not None and not (excluded and self._in(obs, excluded, person.box)):
@@ -173,6 +177,11 @@ class PersonDownRunner:
                     person.fall_s, person.drop = now, drop
                 return person
         box = _box(d)
+        if _aspect(box) <= _STANDING_ASPECT and drop < rule.min_drop:
+            for person in list(self._persons.values()):
+                if not person.tracked and person.near(box) and box[1] <= person.box[1]:
+                    del self._persons[person.key]  # up again, under a new track
+            return None
         low = _aspect(box) >= rule.lying_aspect or (box[3] - box[1]) <= _LOW * tallest
         if drop >= rule.min_drop or low:
             # a low box where someone was just lost is that person, whatever its track
@@ -212,17 +221,12 @@ class PersonDownRunner:
         rule = self.rule
         now = obs.time_s
         followed = {p.track_id for p in self._persons.values()}
-        margin_x, margin_y = _BORDER * obs.width, _BORDER * obs.height
+        margin_x = _BORDER * obs.width
         for tid, last in self._present.items():
             if tid in present or tid in followed:
                 continue
-            if (
-                last.x0 <= margin_x
-                or last.y0 <= margin_y
-                or last.x1 >= obs.width - margin_x
-                or last.y1 >= obs.height - margin_y
-            ):
-                continue  # left the view (or is cut by its border): not a fall to follow
+            if last.x0 <= margin_x or last.x1 >= obs.width - margin_x:
+                continue  # left the view sideways: not a fall to follow
             standing = [
                 (t, p)
                 for t, p in self._history.path(tid, now - rule.fall_window_s)
@@ -236,17 +240,24 @@ class PersonDownRunner:
             person.upright, person.tracked = (t, p.y0), False
 
     def _look(self, obs: Observation, person: _Person) -> None:
-        """Ask the pose model whether the untracked ``person`` lies near their last place."""
+        """Ask the pose model about the floor where the untracked ``person`` was last seen: a
+        lying body there, or a low one (not kneeling or bending) where someone was standing a
+        moment ago, is them, down."""
         if obs.posture is None or obs.time_s - person.posture_s < _POSE_PERIOD_S - _EPS:
             return
         x0, y0, x1, y1 = person.box
         r = person.height / 2.0
-        # the floor around the last box: a fallen person lies at its foot, either side
-        posture = obs.posture((x0 - r, y0, x1 + r, y1 + r / 2.0))
+        # the floor around the lower half of the last box: a fallen person lies at its foot,
+        # either side (a whole standing box would make the lying body small in the crop)
+        posture = obs.posture((x0 - r, (y0 + y1) / 2.0, x1 + r, y1 + r / 2.0))
         person.posture, person.posture_s = posture, obs.time_s
-        if posture is not None and posture.lying and person.near(posture.box):
+        if posture is None or posture.bent or not person.near(posture.box):
+            return
+        low = posture.box[3] - posture.box[1] <= _LOW * person.height
+        if posture.lying or (low and (person.fall_s is not None or person.upright is not None)):
             self._relink(person, obs.time_s, posture.box)
-            self._place(person, obs.time_s, posture.box, person.track_id)
+            if posture.lying or person.fall_s is not None:
+                self._place(person, obs.time_s, posture.box, person.track_id)
 
     def _place(self, person: _Person, now: float, box: Box, tid: int | None) -> None:
         person.box, person.track_id, person.last_s = box, tid, now
@@ -261,7 +272,13 @@ class PersonDownRunner:
         rule = self.rule
         now = obs.time_s
         box = person.box
-        if not self._lying(obs, box, person):
+        if not person.tracked and person.fall_s is not None:
+            # lost by the detector after a fall: detectors see people sitting or kneeling
+            # well and lose them lying, so down unless the pose model saw them kneel or bend
+            down = person.posture is None or not person.posture.bent
+        else:
+            down = self._lying(obs, box, person)
+        if not down:
             if person.up_since is None:
                 person.up_since = now
             if now - person.up_since > rule.exit_grace_s + _EPS:
@@ -294,6 +311,8 @@ class PersonDownRunner:
             values["relinked"] = float(person.relinked)
         if person.posture is not None and now - person.posture_s < 2 * _POSE_PERIOD_S:
             values["torso_deg"] = person.posture.torso_deg
+        if person.last_s < now:
+            values["unseen_s"] = round(now - person.last_s, 3)
         ready = person.fall_s is not None or now - person.lying_since >= rule.min_lying_s - _EPS
         return Trigger(
             key=person.key,
