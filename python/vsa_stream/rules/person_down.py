@@ -177,18 +177,19 @@ class PersonDownRunner:
                     person.fall_s, person.drop = now, drop
                 return person
         box = _box(d)
-        if _aspect(box) <= _STANDING_ASPECT and drop < rule.min_drop:
-            for person in list(self._persons.values()):
-                if not person.tracked and person.near(box) and box[1] <= person.box[1]:
-                    del self._persons[person.key]  # up again, under a new track
-            return None
-        low = _aspect(box) >= rule.lying_aspect or (box[3] - box[1]) <= _LOW * tallest
-        if drop >= rule.min_drop or low:
-            # a low box where someone was just lost is that person, whatever its track
-            for person in self._persons.values():
-                if not person.tracked and person.track_id != tid and person.near(box):
-                    self._relink(person, now, box)
-                    return person
+        wide = _aspect(box) >= rule.lying_aspect
+        for person in list(self._persons.values()):
+            if person.tracked or person.track_id == tid or not person.near(box):
+                continue
+            # a low box where someone was just lost is that person, whatever its track (low
+            # for them: a new track has no upright height of its own) ...
+            if wide or box[3] - box[1] <= _LOW * person.height:
+                self._relink(person, now, box)
+                return person
+            # ... and a standing one, as tall as they were, is them up again
+            if _aspect(box) <= _STANDING_ASPECT and box[1] <= person.box[1]:
+                del self._persons[person.key]
+        low = wide or (box[3] - box[1]) <= _LOW * tallest
         if drop >= rule.min_drop:
             person = self._new(f"track-{tid}", tallest, box, tid, now)
             person.fall_s, person.drop = now, drop
