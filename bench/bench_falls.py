@@ -1,4 +1,4 @@
-"""person_down on the real dev clips: alert time against the truth, per clip, via ``vsa-stream scan``.
+"""person_down on the real dev clips via ``vsa-stream scan``: alert time against the truth.
 
 Usage (from the repository root, ../shared beside it)::
 
@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEV = SHARED / "data" / "dev"
@@ -39,7 +40,7 @@ cameras:
 """
 
 
-def scan(clip: Path, config: Path, out: Path) -> tuple[list[dict[str, object]], dict[str, float]]:
+def scan(clip: Path, config: Path, out: Path) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Scan ``clip``; its opened person_down events and the pose statistics from the log."""
     if out.exists():
         out.unlink()
@@ -77,7 +78,7 @@ def main() -> int:
     pose = ""
     if not args.no_pose:
         pose = f"pose: {{model: {SHARED}/models/pose/movenet_singlepose_lightning_int8_4.onnx}}"
-    rows = []
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "falls.yaml"
         config.write_text(
@@ -91,10 +92,10 @@ def main() -> int:
             alerts = [round(float(e["evidence"]["stream_time_s"]), 2) for e in events]
             situations = [s for s in entry["situations"] if s["type"] == "person_down"]
             if situations:
-                s = situations[0]
-                deadline = s["from_s"] + args.min_down_s + 2.0
+                truth_s = situations[0]["from_s"]
+                deadline = truth_s + args.min_down_s + 2.0
                 ok = any(t <= deadline for t in alerts)
-                expect = f"from {s['from_s']} (by {deadline:.1f})"
+                expect = f"from {truth_s} (by {deadline:.1f})"
             else:
                 ok, expect = not alerts, "none"
             rows.append(

@@ -260,7 +260,8 @@ def test_pose_model_finds_the_fallen_person_the_detector_lost() -> None:
     frames = [(dets, {"posture": pose}) for dets in script]
     (opened,) = opens(run(down(), frames))
     v = opened.evidence.values
-    assert v["relinked"] == 1.0 and v["torso_deg"] == 85.0
+    assert v["relinked"] == 1.0
+    assert v["torso_deg"] == 85.0
     assert opened.evidence.boxes == [(340 / 800, 385 / 600, 470 / 800, 425 / 600)]
     # without the pose model the lost person is never seen down (the drop was too small)
     assert run(down(), script) == []
@@ -268,6 +269,8 @@ def test_pose_model_finds_the_fallen_person_the_detector_lost() -> None:
 
 def test_pose_model_is_not_asked_about_people_walking_or_standing() -> None:
     pose = ScriptedPose(lying_posture)
-    walk = [[person(*STAND, cx=200 + 4 * k, tid=1), person(*STAND, cx=600, tid=2)] for k in range(100)]
+    walk = [
+        [person(*STAND, cx=200 + 4 * k, tid=1), person(*STAND, cx=600, tid=2)] for k in range(100)
+    ]
     assert run(down(), [(dets, {"posture": pose}) for dets in walk]) == []
     assert pose.crops == 0

@@ -58,8 +58,8 @@ def crop_window(box: Box, width: int, height: int) -> tuple[int, int, int, int] 
     chroma planes are half size). None for an empty, non-finite or off-frame box.
 
     >>> crop_window((100.0, 100.0, 140.0, 220.0), 640, 480)
-    (44, 84, 196, 236)
-    >>> crop_window((630.0, 10.0, 650.0, 12.0), 640, 480) is None
+    (44, 84, 195, 235)
+    >>> crop_window((645.0, 10.0, 700.0, 60.0), 640, 480) is None  # a 2-pixel sliver
     True
     """
     x0, y0, x1, y1 = box
@@ -203,7 +203,7 @@ class FramePose:
         self.planes = planes
         self.crops = 0
         self.seconds = 0.0
-        self._seen: dict[Box, Posture | None] = {}
+        self._seen: dict[tuple[int, int, int, int], Posture | None] = {}
 
     def __call__(self, box: Box) -> Posture | None:
         key = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
@@ -257,7 +257,9 @@ def load_pose(config: PoseConfig) -> PoseModel:
         )
     dtype = _INPUT_TYPES.get(inp.type)
     if dtype is None:
-        raise ModelError(f"pose.model: input {inp.name} is {inp.type}; expected uint8, int32 or float")
+        raise ModelError(
+            f"pose.model: input {inp.name} is {inp.type}; expected uint8, int32 or float"
+        )
     size = (int(fixed[2]), int(fixed[1]))
     blank = np.zeros((1, size[1], size[0], 3), dtype=dtype)
     try:

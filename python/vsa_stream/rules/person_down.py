@@ -138,10 +138,10 @@ class PersonDownRunner:
         for person in self._persons.values():
             person.tracked = False
         for d in watched:
-            person = self._follow(obs, d)
-            if person is not None:
-                person.tracked = True
-                self._place(person, now, _box(d), d.track_id)
+            found = self._follow(obs, d)
+            if found is not None:
+                found.tracked = True
+                self._place(found, now, _box(d), d.track_id)
         for person in list(self._persons.values()):
             if not person.tracked:
                 self._look(obs, person)
