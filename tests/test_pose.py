@@ -6,13 +6,17 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 
 from conftest import shared_path
+from tiny_detector import build_bright_detector
+from vsa_stream import config as config_mod
 from vsa_stream.cli import main
 from vsa_stream.config import PoseConfig
 from vsa_stream.detection.pose import FramePose, crop_window, load_pose, posture_of
+from vsa_stream.engine import Engine
 from vsa_stream.errors import ModelError
 from vsa_stream.observation import Posture
 
@@ -205,3 +209,23 @@ def test_movenet_on_a_real_fall_crop_at_the_frame_edge() -> None:
         assert kp is not None
         assert kp.shape == (17, 3)
         assert np.isfinite(kp).all()
+
+
+def test_engine_keeps_a_person_down_camera_off_when_its_pose_model_is_refused(
+    tmp_path: Path,
+) -> None:
+    detector = build_bright_detector(tmp_path / "bright.onnx", ["person"])
+    bad = fixed_pose_model(tmp_path / "bad.onnx", output_shape=(1, 17, 2))
+    config = config_mod.loads(
+        f"""
+detectors: [{{id: people, model: {{path: {detector}}}}}]
+pose: {{model: {bad}}}
+cameras:
+  - {{id: down, url: {tmp_path / "none.mp4"}, rules: [{{type: person_down}}]}}
+"""
+    )
+    result = anyio.run(Engine(config, [], scan=True).run)
+    (status,) = result.cameras
+    assert status.state == "failed"
+    assert status.error is not None
+    assert "pose model unavailable: pose.model: output shape [1, 17, 2]" in status.error

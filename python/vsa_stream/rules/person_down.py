@@ -3,27 +3,32 @@
 A *fall* is seen on a person track when, within ``fall_window_s``, the top edge of its box
 drops fast, by at least ``min_drop`` of the track's upright height (its tallest box of the
 last 5 s). A fall does not depend on one track surviving it: real detectors often lose a
-person within a fraction of a second of the collapse, then find them lying under a new track
-(or not at all). So a track that *vanishes while dropping* (its top edge already down by half
-of ``min_drop``) leaves its fall at the place it was lost, and for ``relink_s`` a low or wide
-person box appearing there (a new track) carries that fall on.
+person within a fraction of a second of the collapse, then find them lying under a new track,
+or not at all. So a track that vanishes inside the view shortly after standing (within
+``fall_window_s``) is followed at its place for ``relink_s``: a low or wide person box there
+(any track), or a lying pose, is that person, and the fall is measured from their last standing
+box to where they are found. A person who fell and is then lost by the detector is presumed
+down where they were, unseen (``unseen_s`` in the evidence), until seen kneeling or getting up
+(a standing box as tall as they were): detectors see people sitting or kneeling well and lose
+them lying.
 
-A person is *down* while their box is wider than tall (``lying_aspect``), or, with a pose
-model configured, while their posture is lying, and still (their centre moving less than
-``max_motion`` of the box width over the last second). Down after a fall for ``min_down_s``
-opens the event; down without any fall seen (someone found on the ground) opens it only after
-``min_lying_s``. Getting up (an upright box or posture again) clears the fall.
+A person is *down* while their box is wider than tall (``lying_aspect``), or their posture is
+lying, and still (their centre moving less than ``max_motion`` of the box width over the last
+second). Down after a fall for ``min_down_s`` opens the event; down without any fall seen
+(someone found on the ground) opens it only after ``min_lying_s``. Getting up clears the fall.
 
 The pose model (a second stage, see :mod:`vsa_stream.detection.pose`) is asked only about
-candidates: a track whose box turned wide or low or just fell, and the place a dropping track
-vanished. A confident posture overrides the box: a wide box of someone kneeling or bending
-over (torso forward, thighs upright) is not lying; a lying posture in a box foreshortened to
-tall is. While a fallen person is lost by the detector, the pose model at their place keeps
-seeing them lying. The posture is used for that frame only; the event carries no keypoint.
+candidates, each at most every 0.3 s: a track that fell or whose box turned wide or low, and
+the floor where a person was lost. A lying posture makes someone down whatever their box; a
+bent one (torso forward, thighs upright: kneeling, bending over) makes them not down; an
+upright torso in the image decides nothing (a body lying along the line of sight looks upright
+when foreshortened), so the box decides. The posture serves that frame only; the event
+carries no keypoint.
 
 False-positive controls: sitting down keeps an upright box and posture; lying down slowly
 shows no fall and must last ``min_lying_s``; someone moving on the ground is not still;
-``exclude_zones`` (beds, benches, lawns) never alert; one event per person.
+kneeling and bending are seen as such by the pose model; ``exclude_zones`` (beds, benches,
+lawns) never alert; one event per person.
 """
 
 from __future__ import annotations
