@@ -274,3 +274,12 @@ def test_pose_model_is_not_asked_about_people_walking_or_standing() -> None:
     ]
     assert run(down(), [(dets, {"posture": pose}) for dets in walk]) == []
     assert pose.crops == 0
+
+
+def test_walking_out_of_the_side_of_the_picture_is_no_fall() -> None:
+    # the box is cut by the right border as the person leaves: it shrinks, then vanishes
+    def at_edge(w: float, h: float) -> Detection:
+        return Detection(800 - w, 420 - h, 800.0, 420.0, label="person", track_id=5)
+
+    script = [[at_edge(40, 120)]] * 20 + [[at_edge(30 - 5 * k, 120 - 20 * k)] for k in range(4)]
+    assert run(down(min_down_s=2.0), [*script, *[[]] * 60]) == []

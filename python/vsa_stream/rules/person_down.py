@@ -67,6 +67,12 @@ def _box(d: Detection) -> Box:
     return (d.x0, d.y0, d.x1, d.y1)
 
 
+def _at_side(obs: Observation, b: Box) -> bool:
+    """Whether ``b`` touches the left or right border of the picture (leaving or cut by it)."""
+    margin = _BORDER * obs.width
+    return b[0] <= margin or b[2] >= obs.width - margin
+
+
 def _center(b: Box) -> tuple[float, float]:
     return ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0)
 
@@ -175,7 +181,8 @@ class PersonDownRunner:
         assert d.track_id is not None
         tid = d.track_id
         tallest = self._heights(now, d)
-        drop = self._drop(now, d, tallest)
+        # a box cut by the side of the picture shrinks for no physical reason: no fall there
+        drop = 0.0 if _at_side(obs, _box(d)) else self._drop(now, d, tallest)
         for person in self._persons.values():
             if person.track_id == tid:  # (also a lost track the tracker found again)
                 if person.fall_s is None and drop >= rule.min_drop:
@@ -226,13 +233,17 @@ class PersonDownRunner:
         fallen out of the detector's sight: followed there too."""
         rule = self.rule
         now = obs.time_s
-        followed = {p.track_id for p in self._persons.values()}
-        margin_x = _BORDER * obs.width
+        followed = {p.track_id: p for p in self._persons.values()}
         for tid, last in self._present.items():
-            if tid in present or tid in followed:
+            if tid in present:
                 continue
-            if last.x0 <= margin_x or last.x1 >= obs.width - margin_x:
-                continue  # left the view sideways: not a fall to follow
+            left = _at_side(obs, _box(last))
+            if tid in followed:
+                if left:  # out of the picture sideways: not down here
+                    del self._persons[followed[tid].key]
+                continue
+            if left:
+                continue
             standing = [
                 (t, p)
                 for t, p in self._history.path(tid, now - rule.fall_window_s)
