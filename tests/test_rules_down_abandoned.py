@@ -283,3 +283,11 @@ def test_walking_out_of_the_side_of_the_picture_is_no_fall() -> None:
 
     script = [[at_edge(40, 120)]] * 20 + [[at_edge(30 - 5 * k, 120 - 20 * k)] for k in range(4)]
     assert run(down(min_down_s=2.0), [*script, *[[]] * 60]) == []
+
+
+def test_pose_model_is_asked_about_a_wide_box_a_few_times_a_second_not_every_frame() -> None:
+    # someone seated with arms spread, a box wider than tall for 10 s, never lying
+    pose = ScriptedPose(bent_posture)
+    seated = [[person(*LOW_LIE, tid=6)]] * 100
+    assert run(down(), [(dets, {"posture": pose}) for dets in seated]) == []
+    assert pose.crops <= 35  # at most one crop per 0.3 s, not one per frame (100)

@@ -125,6 +125,8 @@ class PersonDownRunner:
         self._tall: dict[int, deque[tuple[float, float]]] = {}  # track -> (time, box height)
         self._persons: dict[str, _Person] = {}
         self._present: dict[int, Detection] = {}  # tracks of the last detected frame
+        # track -> (time, posture) of its last crop, for tracks not followed as a person
+        self._asked: dict[int, tuple[float, Posture | None]] = {}
         timing = Timing(rule.min_down_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(
             camera_id, "person_down", timing, storm, clear_reason="person up or gone"
@@ -142,6 +144,7 @@ class PersonDownRunner:
         self._history.add(now, persons)
         for tid in [t for t in self._tall if t not in self._history.first_seen]:
             del self._tall[tid]
+            self._asked.pop(tid, None)
         watched = self._zones.inside(obs, persons)
         if obs.detected:
             self._vanished(obs, {d.track_id for d in persons})
@@ -206,7 +209,7 @@ class PersonDownRunner:
             person = self._new(f"track-{tid}", tallest, box, tid, now)
             person.fall_s, person.drop = now, drop
             return person
-        if low and self._lying(obs, box, None):
+        if low and self._lying(obs, box, None, tid):
             return self._new(f"track-{tid}", tallest, box, tid, now)
         return None
 
@@ -340,14 +343,23 @@ class PersonDownRunner:
             ready=ready,
         )
 
-    def _lying(self, obs: Observation, box: Box, person: _Person | None) -> bool:
-        """Whether ``box`` shows someone lying. A confident posture decides when it is lying or
-        bent (kneeling, bending); an upright torso in the image may be a body foreshortened
-        along the line of sight, so then the box decides, as without a pose model."""
+    def _lying(
+        self, obs: Observation, box: Box, person: _Person | None, tid: int | None = None
+    ) -> bool:
+        """Whether ``box`` (of ``person``, or of track ``tid`` not followed yet) shows someone
+        lying. A confident posture decides when it is lying or bent (kneeling, bending); an
+        upright torso in the image may be a body foreshortened along the line of sight, so then
+        the box decides, as without a pose model. The pose model is asked about one person or
+        track at most every ``_POSE_PERIOD_S``."""
         posture: Posture | None = None
         if obs.posture is not None:
             if person is None:
-                posture = obs.posture(box)
+                asked = self._asked.get(tid) if tid is not None else None
+                if asked is None or obs.time_s - asked[0] >= _POSE_PERIOD_S - _EPS:
+                    asked = (obs.time_s, obs.posture(box))
+                    if tid is not None:
+                        self._asked[tid] = asked
+                posture = asked[1]
             elif obs.time_s - person.posture_s >= _POSE_PERIOD_S - _EPS:
                 posture = obs.posture(box)
                 person.posture, person.posture_s = posture, obs.time_s
@@ -361,9 +373,9 @@ class PersonDownRunner:
 
     def _drop(self, now: float, d: Detection, tallest: float) -> float:
         """How far the top edge of ``d``'s track (its last box) came down within
-        ``fall_window_s``, as a
-        fraction of its upright height (its tallest recent box, not a box already lowered:
-        someone lying down slowly must not "fall" over the last few centimetres)."""
+        ``fall_window_s``, as a fraction of its upright height (its tallest recent box, not a
+        box already lowered: someone lying down slowly must not "fall" over the last few
+        centimetres)."""
         assert d.track_id is not None
         recent = [p for _, p in self._history.path(d.track_id, now - self.rule.fall_window_s)]
         if not recent:
