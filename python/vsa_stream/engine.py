@@ -249,7 +249,7 @@ class Engine:
 
         Raises:
             RuntimeError: the engine is not running in dynamic mode, or the camera runs.
-            ModelError: a detector the camera needs cannot be loaded.
+            ModelError: a detector (or the pose model) the camera needs cannot be loaded.
         """
         tg, emit = self._cameras_tg, self._emit
         if tg is None or emit is None or self._stopping.is_set():
@@ -318,6 +318,8 @@ class Engine:
             except ModelError as exc:
                 pose_error = str(exc)
                 self._log.error("pose model unavailable", error=pose_error)
+            else:
+                self._log.info("pose model loaded", model=repr(self.pose))
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
