@@ -60,6 +60,14 @@ _HISTORY_S = 30.0
 #: After a passer-by hid a static object, the evidence needs this long to build up again
 #: (the background's 5 s of static evidence, plus the fast model's settling).
 _REBUILD_S = 8.0
+#: A static region is an object only when its outline is clearly the current frame's
+#: (``StaticObject.presence``): below 0.5 it is a ghost; around 0.5 both images have the
+#: outline, a change of light or shade on what was there (a neon's glow, a cloud).
+_MIN_PRESENCE = 0.6
+#: A blob at most this many times a region's area, over it, is that region moving.
+_OWN_SIZE = 3.0
+#: A blob within this factor of a region's area, moving into it, is that region arriving.
+_ALIKE = 1.5
 #: Fragments closer than this fraction of the larger one's longest side are one object.
 _MERGE_GAP = 0.5
 #: A static region at least this fraction of a person's height at its place, in height
@@ -235,8 +243,10 @@ class AbandonedObjectRunner:
     # --- what a region is ---------------------------------------------------------------
 
     def _is_object(self, obs: Observation, s: StaticObject, box: Box) -> bool:
-        if s.presence < 0.5:
-            return False  # a ghost: what was there has left
+        if s.presence < _MIN_PRESENCE:
+            return False  # a ghost (what was there has left), or a change of light or shade
+        if self._arrived_alone(box):
+            return False  # it moved in by itself: a vehicle or a person that stopped
         m = max(4.0, 0.01 * obs.width)
         if box[0] <= m or box[1] <= m or box[2] >= obs.width - m or box[3] >= obs.height - m:
             return False  # cut by the frame border
@@ -252,9 +262,34 @@ class AbandonedObjectRunner:
         for past in self._history:
             for p in past.people:
                 pb = _box(p)
-                if _covered(box, pb) >= 0.3 and _area(box) >= 0.4 * _area(pb):
+                if _covered(box, pb) >= 0.3 and _area(box) >= 0.6 * _area(pb):
                     if p.label == "person" or self._person_shaped(pb, obs.height):
                         return True
+        return False
+
+    def _arrived_alone(self, box: Box) -> bool:
+        """Whether a blob of the region's own size moved into it from elsewhere (without a
+        detector; a bag put down arrives inside its carrier's larger blob)."""
+        area = _area(box)
+
+        def alike(d: Detection) -> bool:
+            return d.label is None and area / _ALIKE <= _area(_box(d)) <= _ALIKE * area
+
+        tracks = {
+            p.track_id
+            for past in self._history
+            for p in past.people
+            if alike(p) and _covered(box, _box(p)) >= 0.5
+        }
+        for track in tracks:
+            away = [
+                alike(p)
+                for past in self._history
+                for p in past.people
+                if p.track_id == track and _gap(box, _box(p)) > 0
+            ]
+            if len(away) >= 3 and 2 * sum(away) >= len(away):
+                return True  # most of its way here, it had the region's size
         return False
 
     def _person_shaped(self, box: Box, frame_h: int) -> bool:
@@ -444,7 +479,7 @@ class AbandonedObjectRunner:
         return (
             d.label is None
             and _covered(obj, pb) >= 0.5
-            and (_area(pb) <= 2.0 * _area(obj) or self._still_blob(d))
+            and (_area(pb) <= _OWN_SIZE * _area(obj) or self._still_blob(d))
         )
 
     def _near(self, obj: Box, person: Detection, radius: float) -> bool:
