@@ -168,6 +168,7 @@ class AbandonedObjectRunner:
         self._history: deque[_Past] = deque()
         self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
         self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
+        self._rejected: dict[float, float] = {}  # since_s of outline-less regions: last seen
         self._next = 1
         self._now = 0.0
         timing = Timing(0.0, rule.exit_grace_s, rule.cooldown_s)
@@ -191,7 +192,11 @@ class AbandonedObjectRunner:
         if rule.use_static_evidence and obs.static_objects:
             for s in obs.static_objects:
                 region = _Region((s.x0, s.y0, s.x1, s.y1), s.since_s)
-                if not self._is_object(obs, s, region.box):
+                if s.since_s in self._rejected or s.presence < _MIN_PRESENCE:
+                    # no clear outline of its own, now or once: a ghost or a change of light
+                    self._rejected[s.since_s] = now
+                    continue
+                if not self._is_object(obs, region.box):
                     if self._is_person(obs, region.box) and not any(
                         d.label == "person" and _covered(region.box, _box(d)) >= 0.3
                         for d in people
@@ -199,6 +204,8 @@ class AbandonedObjectRunner:
                         still_people.append(region)  # a person no detector sees
                     continue
                 regions.append(region)
+        for since in [k for k, t in self._rejected.items() if now - t > rule.exit_grace_s]:
+            del self._rejected[since]
         self._match(now, _merge(regions))
         self._hide(now, obs.detections)
         self._expire(now)
@@ -208,15 +215,15 @@ class AbandonedObjectRunner:
         radius = rule.owner_radius * obs.width
         open_keys = set(self.lifecycle.open_keys)
         for key, obj in self._objects.items():
+            if self._owner_near(now, obj, people, still_people, radius):
+                obj.owner_s = now
+                reasons[key] = "owner back"
+                continue
             hidden = obj.track_id is None and now - obj.hidden_s <= _REBUILD_S + rule.exit_grace_s
             if obj.seen_s < now and not (hidden and key in open_keys):
                 continue  # out of sight: a hidden object holds its alert, never raises one
             size = _area(obj.box) / frame_area
             if not rule.min_size <= size <= rule.max_size or not self._watched(obs, obj.box):
-                continue
-            if self._owner_near(now, obj, people, still_people, radius):
-                obj.owner_s = now
-                reasons[key] = "owner back"
                 continue
             still = now - obj.since_s
             alone = now - max(obj.owner_s, obj.since_s)
@@ -242,9 +249,7 @@ class AbandonedObjectRunner:
 
     # --- what a region is ---------------------------------------------------------------
 
-    def _is_object(self, obs: Observation, s: StaticObject, box: Box) -> bool:
-        if s.presence < _MIN_PRESENCE:
-            return False  # a ghost (what was there has left), or a change of light or shade
+    def _is_object(self, obs: Observation, box: Box) -> bool:
         if self._arrived_alone(box):
             return False  # it moved in by itself: a vehicle or a person that stopped
         m = max(4.0, 0.01 * obs.width)
@@ -423,6 +428,9 @@ class AbandonedObjectRunner:
                     if p.track_id is not None and self._near(obj.box, p, radius)
                 )
         obj.owners, obj.owner_known = frozenset(near), bool(near)
+        for past in self._history:  # when they were last near it (before it was seen again)
+            if any(p.track_id in near and self._near(obj.box, p, radius) for p in past.people):
+                obj.owner_s = max(obj.owner_s, past.time_s)
 
     def _owner_near(
         self,
