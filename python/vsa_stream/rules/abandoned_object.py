@@ -18,15 +18,16 @@ or its owner comes back.
   alert. An object nobody was near when it appeared (thrown, or seen from the first frames)
   is held by anyone near it. An owner who stands still long enough to become part of the
   background (no detector: no blob any more) is the still person next to the object.
-- **A still person is not an object.** A static region that a person's box (current, or seen
-  there within the last ``_PERSON_MEMORY_S``) covers and that is a sizeable part of that
-  person is that person, sitting, lying or waiting; so is, without a detector, a region with
-  a person's shape (tall, or long and flat) or a person's size at that height of the image
-  (learnt from the people and blobs seen moving there). A region covered by a vehicle is that
-  vehicle, parked. A region touching the frame border is cut: its extent is unknown.
-- **Ghosts.** A region whose outline is in the old background rather than in the current
-  frame (``StaticObject.presence`` below 0.5: something that was there at start has left)
-  is not an object.
+- **A still person is not an object.** A static region is that person (sitting, lying,
+  waiting) when it has a person's shape (tall, or long and flat), when a person's box seen there
+  within the last ``_PERSON_MEMORY_S`` covers it and it is most of that box, or when it has a
+  person's size at its place in the image (learnt from the persons detected there).
+- **Ghosts and light.** A region whose outline is not clearly the current frame's
+  (``StaticObject.presence`` below 0.6: something that was there at start has left, or light
+  changed on what was there) is not an object, for as long as it lasts.
+- **Other non-objects.** A region covered by a vehicle (parked), one that a blob of its own
+  size moved into (a vehicle or person that stopped; a bag arrives inside its carrier's larger
+  blob), one touching the frame border (cut: its extent is unknown).
 
 Further false-positive controls: size limits ``min_size``..``max_size`` (fractions of the frame
 area: no crumbs, no furniture-sized blocks); ``exclude_zones`` (benches, shop fronts, bins).
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 
 from vsa_stream.config import AbandonedObjectRule, Zone
 from vsa_stream.events import Event
-from vsa_stream.observation import Detection, Observation, StaticObject
+from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.common import Zones, matches_class
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 
@@ -198,8 +199,7 @@ class AbandonedObjectRunner:
                     continue
                 if not self._is_object(obs, region.box):
                     if self._is_person(obs, region.box) and not any(
-                        d.label == "person" and _covered(region.box, _box(d)) >= 0.3
-                        for d in people
+                        d.label == "person" and _covered(region.box, _box(d)) >= 0.3 for d in people
                     ):
                         still_people.append(region)  # a person no detector sees
                     continue
@@ -264,13 +264,14 @@ class AbandonedObjectRunner:
         """Whether a static region is a person keeping still (see the module docstring)."""
         if self._person_shaped(box, obs.height):
             return True
-        for past in self._history:
-            for p in past.people:
-                pb = _box(p)
-                if _covered(box, pb) >= 0.3 and _area(box) >= 0.6 * _area(pb):
-                    if p.label == "person" or self._person_shaped(pb, obs.height):
-                        return True
-        return False
+        return any(
+            _covered(box, _box(p)) >= 0.3
+            and _area(box) >= 0.6 * _area(_box(p))
+            and (p.label == "person" or self._person_shaped(_box(p), obs.height))
+            for past in self._history
+            if self._now - past.time_s <= _PERSON_MEMORY_S
+            for p in past.people
+        )
 
     def _arrived_alone(self, box: Box) -> bool:
         """Whether a blob of the region's own size moved into it from elsewhere (without a
@@ -449,8 +450,7 @@ class AbandonedObjectRunner:
         # an owner keeping so still that the background took them: the still person who has
         # been next to the object since before the owner was last seen there
         return any(
-            s.since_s <= obj.owner_s + 1.0 and _gap(obj.box, s.box) <= radius
-            for s in still_people
+            s.since_s <= obj.owner_s + 1.0 and _gap(obj.box, s.box) <= radius for s in still_people
         )
 
     def _follow_owner_blobs(self, obj: _Object, people: list[Detection]) -> None:
