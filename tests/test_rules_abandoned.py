@@ -134,11 +134,12 @@ def test_still_persons_parked_vehicles_and_cut_regions_are_not_objects() -> None
 
 
 def test_a_region_of_a_persons_size_at_its_place_is_a_person() -> None:
-    # walkers 100 px tall pass near y=400 (a blob each); a still 60 x 60 region there is as
-    # high as a sitting person: a person, while a 30 x 30 one is an object
+    # persons 100 px tall walk near y=400 (detected); a still 60 x 60 region there is as high
+    # as a sitting person: a person, while a 30 x 30 one is an object
     frames: Script = []
     for i in range(400):
-        walker = box(100 + 2 * (i % 300), 400, 35, 100, track_id=100 + i // 300)
+        walker = person(100 + 2 * (i % 200), 100 + i // 200, bottom=400)
+        walker = Detection(walker.x0, 300, walker.x1, 400, "person", 1.0, walker.track_id)
         frames.append(([walker] if i < 300 else [], statics((600, 340, 660, 400))))
     assert run(abandoned(), frames) == []
     small = [(f[0], statics((600, 370, 630, 400))) for f in frames]

@@ -170,6 +170,7 @@ class AbandonedObjectRunner:
         self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
         self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
         self._rejected: dict[float, float] = {}  # since_s of outline-less regions: last seen
+        self._alone: dict[float, bool] = {}  # since_s of regions: moved in by themselves
         self._next = 1
         self._now = 0.0
         timing = Timing(0.0, rule.exit_grace_s, rule.cooldown_s)
@@ -197,7 +198,7 @@ class AbandonedObjectRunner:
                     # no clear outline of its own, now or once: a ghost or a change of light
                     self._rejected[s.since_s] = now
                     continue
-                if not self._is_object(obs, region.box):
+                if not self._is_object(obs, region.box, s.since_s):
                     if self._is_person(obs, region.box) and not any(
                         d.label == "person" and _covered(region.box, _box(d)) >= 0.3 for d in people
                     ):
@@ -206,6 +207,8 @@ class AbandonedObjectRunner:
                 regions.append(region)
         for since in [k for k, t in self._rejected.items() if now - t > rule.exit_grace_s]:
             del self._rejected[since]
+        current = {s.since_s for s in obs.static_objects or []}
+        self._alone = {k: v for k, v in self._alone.items() if k in current}
         self._match(now, _merge(regions))
         self._hide(now, obs.detections)
         self._expire(now)
@@ -249,8 +252,11 @@ class AbandonedObjectRunner:
 
     # --- what a region is ---------------------------------------------------------------
 
-    def _is_object(self, obs: Observation, box: Box) -> bool:
-        if self._arrived_alone(box):
+    def _is_object(self, obs: Observation, box: Box, since_s: float) -> bool:
+        alone = self._alone.get(since_s)
+        if alone is None:  # judged once per region: the way here is in the history then
+            alone = self._alone[since_s] = self._arrived_alone(box)
+        if alone:
             return False  # it moved in by itself: a vehicle or a person that stopped
         m = max(4.0, 0.01 * obs.width)
         if box[0] <= m or box[1] <= m or box[2] >= obs.width - m or box[3] >= obs.height - m:
