@@ -185,3 +185,18 @@ def test_corridor_bag_alerts_once_when_due(tmp_path: Path) -> None:
     # men standing there for 8 s looks like them until ~22 s: later, but still one alert
     (tmp_path / "nodet").mkdir()
     assert 24.0 <= _one_alert_on_the_bag(scan(video, CORRIDOR, tmp_path / "nodet")) <= 33.0
+
+
+def test_real_clips_with_nothing_left_stay_silent(tmp_path: Path) -> None:
+    """A flashing neon sign at night, a person fallen on the floor, road traffic: static
+    regions all (light, a person, stopped cars), none an abandoned object."""
+    for k, parts in enumerate(
+        [
+            ("data", "dev", "fire", "neon_sign_night.mp4"),
+            ("data", "dev", "falls", "gmdcsa24_S2_Fall_12.mp4"),
+            ("data", "intel", "car-detection.mp4"),
+        ]
+    ):
+        folder = tmp_path / str(k)
+        folder.mkdir()
+        assert scan(shared_path(*parts), CORRIDOR, folder) == [], parts
