@@ -91,6 +91,10 @@ class StaticObject:
     Attributes:
         x0, y0, x1, y1: its box in pixels.
         since_s: stream time at which it became still.
+        presence: which image holds its outline, in [0, 1]: near 1 the current frame (an
+            object arrived), below 0.5 the old background (a ghost: something that was there
+            has left), around 0.5 both (a change of light on what was there). 1 when not
+            measured.
     """
 
     x0: float
@@ -98,6 +102,7 @@ class StaticObject:
     x1: float
     y1: float
     since_s: float
+    presence: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class SceneSignals:
                     float(c.x1),
                     float(c.y1),
                     frame.time_s - (c.age + self._static_frames) / self.fps,
+                    c.presence,
                 )
                 for c in self._background.static_candidates()
             ]
