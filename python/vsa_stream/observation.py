@@ -17,6 +17,7 @@ __all__ = [
     "Posture",
     "PostureProbe",
     "StaticObject",
+    "Tampering",
 ]
 
 
@@ -106,6 +107,21 @@ class StaticObject:
 
 
 @dataclass(frozen=True, slots=True)
+class Tampering:
+    """The camera-tampering signal of a frame.
+
+    Attributes:
+        flag: the condition has held long enough to be reported.
+        reason: ``covered``, ``moved`` or ``defocused`` (None: nothing unusual).
+        score: strength of the strongest indicator, in [0, 1].
+    """
+
+    flag: bool
+    reason: str | None
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
 class Foreground:
     """The foreground mask of the frame, downscaled by ``factor`` (non-zero: foreground)."""
 
@@ -171,6 +187,7 @@ class Observation:
     fire: FireEvidence | None = None
     static_objects: list[StaticObject] | None = None
     foreground: Foreground | None = None
+    tamper: Tampering | None = None
     # A pose model bound to this frame, when one is configured and a rule asks for it.
     posture: PostureProbe | None = None
 
