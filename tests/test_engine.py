@@ -231,5 +231,6 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
     ]
     opened, closed = tampered
     assert 4.0 < opened.start_s < 6.0
-    assert closed.end_s is not None and 8.0 <= closed.end_s < 10.0
+    assert closed.end_s is not None
+    assert 8.0 <= closed.end_s < 10.0
     assert opened.evidence.values["score"] > 0.5
