@@ -35,10 +35,12 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig
+from vsa_stream.config import Camera, Config, DetectorConfig, class_problems
 from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.names import class_table
 from vsa_stream.detection.scheduler import DetectorService
-from vsa_stream.errors import ModelError
+from vsa_stream.detection.spec import ENGINE_CLASSES
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
@@ -68,6 +70,16 @@ class EngineResult:
     elapsed_s: float = 0.0
     stopped_by_signal: bool = False
     undelivered: int = 0
+
+
+def model_classes(model: Model) -> frozenset[str]:
+    """The engine classes a loaded detector produces (its class map over the model's classes)."""
+    engine, thresholds = class_table(model.spec, model.class_names)
+    return frozenset(
+        ENGINE_CLASSES[int(e)]
+        for e, t in zip(engine, thresholds, strict=True)
+        if e >= 0 and t < math.inf
+    )
 
 
 class Engine:
@@ -262,6 +274,9 @@ class Engine:
                 service = self._service(detector_id, dconf, model)
                 self.detectors[detector_id] = service
                 service.start()
+        produced = {d: model_classes(self.detectors[d].model) for d in ids}
+        for path, message in class_problems(camera, produced):
+            raise ConfigError(message, path=f"cameras[{camera.id}].{path}")
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -306,12 +321,20 @@ class Engine:
                 continue
             self._log.info("detector loaded", detector=detector_id, model=repr(model))
             self.detectors[detector_id] = self._service(detector_id, dconf, model)
+        produced = {d: model_classes(s.model) for d, s in self.detectors.items()}
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
-            if missing:
+            unfit = [
+                f"{path}: {message}"
+                for path, message in class_problems(camera, {d: produced[d] for d in ids})
+            ]
+            if missing or unfit:
                 status = CameraStatus(camera.id, state="failed")
-                status.error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+                if missing:
+                    status.error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+                else:
+                    status.error = f"configuration error: {unfit[0]}"
                 self._log.error("camera not started", camera_id=camera.id, error=status.error)
                 self._unstarted.append(status)
                 continue
