@@ -116,3 +116,40 @@ def test_a_jittering_box_drifting_against_the_direction_is_not_a_walk() -> None:
     # the same drift without the jumps is a walk against the direction
     steady = [[box(600 - 30 * i / 10, 400, 30, 80, label="person", track_id=1)] for i in range(40)]
     assert len(opens(run(runner(), steady))) == 1
+
+
+# A lane band across the picture (y 250..350 of 800x600), traffic allowed to the right.
+BAND = Zone(
+    id="lane", polygon=[(0.0, 250 / 600), (1.0, 250 / 600), (1.0, 350 / 600), (0.0, 350 / 600)]
+)
+
+
+def band_runner() -> WrongWayRunner:
+    return WrongWayRunner("cam", WrongWayRule(zones=["lane"], direction_deg=0.0), [BAND])
+
+
+def car(x: float, y: float) -> list[Detection]:
+    """A car seen from above, 40 px wide, its bottom centre at (x, y)."""
+    return [box(x, y, 40, 60, label="vehicle", track_id=7)]
+
+
+def test_a_car_turning_across_the_lane_is_not_wrong_way() -> None:
+    # it drives left in the opposite lane (y 200), then turns left (a quarter circle of radius
+    # 100 around (400, 300)) across the band into a side road going down: while it crosses the
+    # band its heading sweeps from 150° to 90°, all outside the 60° cone around 0°
+    frames = [car(600 - 10 * i, 200) for i in range(20)]
+    frames += [
+        car(400 + 100 * math.cos(math.radians(a)), 300 + 100 * math.sin(math.radians(a)))
+        for a in range(-90, -181, -6)
+    ]
+    frames += [car(300, 300 + 10 * i) for i in range(1, 30)]
+    assert run(band_runner(), frames) == []
+
+
+def test_a_car_grazing_the_lane_edge_is_not_wrong_way() -> None:
+    # driving left in its own lane, its bottom centre 5 px over the band's edge for 4 s
+    assert run(band_runner(), [car(700 - 10 * i, 255) for i in range(40)]) == []
+    # the same car in the middle of the band is against the direction
+    (opened,) = opens(run(band_runner(), [car(700 - 10 * i, 310) for i in range(40)]))
+    assert opened.evidence.values["along_px"] >= 30.0
+    assert opened.evidence.values["turn_deg"] <= 5.0

@@ -14,6 +14,15 @@ angle), classes, ``min_duration_s`` of sustained wrong-way motion, and straightn
 displacement over the window must be at least ``MIN_STRAIGHTNESS`` of the distance the anchor
 travelled (the box of a blob that jitters with a shaking camera or merges with others is not a
 walk).
+
+Only the part of a track that *stays in the lane* is judged: the trailing run of its anchors
+that lie inside the zone at least ``EDGE_MARGIN`` of the object's width from the zone's edge
+(an object driving in the lane has its anchor about half its width from either edge; one that
+grazes the edge from the next lane does not). Over that run the object must have moved
+``min_displacement_px`` *along* the lane's axis (the projection on the allowed direction, not
+the net distance: crossing the lane is not moving along it), and its heading must be
+consistent: the headings of the two halves of the run differ by at most ``MAX_TURN_DEG`` (a
+vehicle turning across lanes sweeps its heading through the cone, a wrong-way one keeps it).
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import itertools
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from vsa_stream import _core
 from vsa_stream.config import Calibration, WrongWayRule, Zone
@@ -29,11 +39,37 @@ from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.scene import ZoneGeometry
 
-__all__ = ["MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
+__all__ = ["EDGE_MARGIN", "MAX_TURN_DEG", "MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
 
 #: Net displacement / path length over the window below which a track is not judged.
 MIN_STRAIGHTNESS = 0.5
+#: How far inside the zone an anchor must be to count as in the lane, in object widths.
+EDGE_MARGIN = 0.25
+#: Largest heading change (degrees) between the two halves of the judged run.
+MAX_TURN_DEG = 30.0
+
+
+def edge_distance(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Distance (px) of each of the ``(N, 2)`` points to the nearest edge of ``polygon``.
+
+    Example:
+        >>> square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+        >>> edge_distance(np.array([[5.0, 2.0], [9.0, 9.0]]), square).tolist()
+        [2.0, 1.0]
+    """
+    a = polygon
+    b = np.roll(polygon, -1, axis=0)
+    ab = b - a  # (E, 2)
+    length2 = np.maximum((ab * ab).sum(axis=1), 1e-12)
+    ap = points[:, None, :] - a[None, :, :]  # (N, E, 2)
+    t = np.clip((ap * ab[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    out: NDArray[np.float64] = np.hypot(*(points[:, None, :] - nearest).transpose(2, 0, 1)).min(
+        axis=1
+    )
+    return out
 
 
 def lane_direction(lane: list[tuple[float, float]], x: float, y: float) -> float:
@@ -65,6 +101,18 @@ def _velocity(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, flo
         return 0.0, 0.0
     v = (t[:, None] * (xy - xy.mean(axis=0))).sum(axis=0) / denom
     return float(v[0]), float(v[1])
+
+
+def _turn_deg(path: list[tuple[float, tuple[float, float]]]) -> float:
+    """Angle (degrees) between the displacements of the first and second halves of ``path``
+    (180 when either half did not move)."""
+    mid = len(path) // 2
+    (ax, ay), (bx, by), (cx, cy) = path[0][1], path[mid][1], path[-1][1]
+    first, second = (bx - ax, by - ay), (cx - bx, cy - by)
+    if math.hypot(*first) == 0.0 or math.hypot(*second) == 0.0:
+        return 180.0
+    a = math.atan2(first[1], first[0]) - math.atan2(second[1], second[0])
+    return abs(math.degrees((a + math.pi) % (2 * math.pi) - math.pi))
 
 
 class WrongWayRunner:
@@ -117,7 +165,7 @@ class WrongWayRunner:
         for zone in self._zones.resolve(obs):
             against: list[tuple[Detection, dict[str, float]]] = []
             for d in zone.inside(tracked):
-                measured = self._judge(obs, d, zone.anchor, lane, ground)
+                measured = self._judge(obs, d, zone, lane, ground)
                 if measured is not None:
                     against.append((d, measured))
             if not against:
@@ -135,11 +183,26 @@ class WrongWayRunner:
             )
         return self.lifecycle.step(obs, triggers)
 
+    def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
+        """The trailing run of the track's anchors that stay well inside ``zone``."""
+        assert d.track_id is not None
+        entries = self._history.path(d.track_id, -math.inf)
+        if not entries:
+            return []
+        points = np.array([anchor_of(p, zone.anchor) for _, p in entries], dtype=np.float64)
+        widths = np.array([p.x1 - p.x0 for _, p in entries], dtype=np.float64)
+        inside = zone.contains_points(points)
+        inside &= edge_distance(points, zone.polygon) >= EDGE_MARGIN * widths
+        start = len(entries)
+        while start > 0 and inside[start - 1]:
+            start -= 1
+        return [(entries[i][0], (points[i, 0], points[i, 1])) for i in range(start, len(entries))]
+
     def _judge(
         self,
         obs: Observation,
         d: Detection,
-        anchor: str,
+        zone: ZoneGeometry,
         lane: list[tuple[float, float]] | None,
         ground: _core.Homography | None,
     ) -> dict[str, float] | None:
@@ -147,8 +210,8 @@ class WrongWayRunner:
         assert d.track_id is not None
         if self._history.age(d.track_id, obs.time_s) < rule.min_track_age_s:
             return None
-        path = [(t, anchor_of(p, anchor)) for t, p in self._history.path(d.track_id, -math.inf)]
-        if len(path) < 2:
+        path = self._in_lane(d, zone)
+        if len(path) < 3:
             return None
         (x0, y0), (x1, y1) = path[0][1], path[-1][1]
         travelled = sum(
@@ -160,6 +223,13 @@ class WrongWayRunner:
         vx, vy = _velocity(path)
         allowed = rule.direction_deg if lane is None else lane_direction(lane, x1, y1)
         assert allowed is not None
+        ux, uy = math.cos(math.radians(allowed)), math.sin(math.radians(allowed))
+        along = abs((x1 - x0) * ux + (y1 - y0) * uy)  # distance moved along the lane's axis
+        if along < rule.min_displacement_px:
+            return None  # crossing the lane, or not far enough along it
+        turn = _turn_deg(path)
+        if turn > MAX_TURN_DEG:
+            return None  # turning: its heading sweeps through the cone
         judged, against, heading, speed = _core.heading_check(
             np.array([[vx, vy]]),
             np.array([[x1 - x0, y1 - y0]]),
@@ -175,6 +245,8 @@ class WrongWayRunner:
             "allowed_deg": round(allowed, 1),
             "displacement_px": round(math.hypot(x1 - x0, y1 - y0), 1),
             "straightness": round(straightness, 3),
+            "along_px": round(along, 1),
+            "turn_deg": round(turn, 1),
         }
         if ground is not None and rule.min_displacement_m is not None:
             g = ground.to_ground(np.array([[x0, y0], [x1, y1]], dtype=np.float64))
