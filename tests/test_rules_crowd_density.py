@@ -101,6 +101,69 @@ def test_minimum_area_of_the_zone() -> None:
     assert run(r, frames, size=SIZE) == []
 
 
+def people(height: float, n: int = 4) -> list[Detection]:
+    """A few persons the detector sees, ``height`` px tall, spread over the frame."""
+    return [
+        box(30 + 60 * k, 60 + 40 * (k % 3), 0.4 * height, height, label="person", track_id=k)
+        for k in range(n)
+    ]
+
+
+def test_a_scene_that_starts_in_a_surge_alerts_without_a_baseline() -> None:
+    rng = np.random.default_rng(11)
+    # persons 48 px tall; the crowd runs one way at 10 px/frame: 100 px/s, 2.1 body heights/s
+    frames: Script = [(people(48), {"flow": field(rng, "run", 10.0)}) for _ in range(60)]
+    events = run(crowd(), frames, size=SIZE)
+    (opened,) = opens(events)
+    assert opened.start_s <= 0.2
+    assert opened.evidence.stream_time_s <= 1.0 + 2.0  # min_duration_s, plus at most 2 s
+    v = opened.evidence.values
+    assert v["kind_running"] == 1.0
+    assert v["speed_bh_s"] >= 1.5
+    assert v["persons_moving"] >= 5.0
+    # the same crowd walking one way (0.6 body heights/s), or milling, is no surge
+    walking: Script = [(people(48), {"flow": field(rng, "run", 3.0)}) for _ in range(60)]
+    assert run(crowd(), walking, size=SIZE) == []
+    milling: Script = [(people(48), {"flow": field(rng, "calm", 3.0)}) for _ in range(60)]
+    assert run(crowd(), milling, size=SIZE) == []
+
+
+def test_a_calibrated_camera_judges_the_surge_in_metres_per_second() -> None:
+    # 20 px per metre everywhere: a person is 34 px tall; no person detections at all
+    cal = Calibration(
+        image_points=[(0, 0), (256, 0), (256, 192), (0, 192)],
+        ground_points=[(0, 0), (12.8, 0), (12.8, 9.6), (0, 9.6)],
+        units="pixels",
+    )
+    rng = np.random.default_rng(12)
+    frames: Script = [([], {"flow": field(rng, "run", 8.0)}) for _ in range(40)]  # 4 m/s
+    r = CrowdMovementRunner("cam", CrowdMovementRule(), [], calibration=cal)
+    (opened,) = opens(run(r, frames, size=SIZE))
+    assert abs(opened.evidence.values["person_height_px"] - 34.0) < 0.5
+    assert opened.evidence.stream_time_s <= 3.0
+
+
+def test_one_person_running_is_never_a_crowd_movement() -> None:
+    # a still scene, then one person close to the camera (100 px tall: 15 % of the frame's
+    # cells) runs across it, seen by the detector
+    still = FlowField(
+        CELL,
+        np.zeros((ROWS, COLS, 2), np.float32),
+        np.full((ROWS, COLS), 0.9, np.float32),
+        np.zeros((ROWS, COLS), np.float32),
+    )
+    frames: Script = [(people(100, 1), {"flow": still}) for _ in range(300)]
+    for i in range(50):
+        f = np.zeros((ROWS, COLS, 2), np.float32)
+        col = 1 + (i // 10)
+        f[2:9, col : col + 4] = (8.0, 0.0)
+        runner_box = box((col + 2) * CELL, 9 * CELL, 40, 100, label="person", track_id=0)
+        frames.append(
+            ([runner_box], {"flow": FlowField(CELL, f, still.confidence, still.divergence)})
+        )
+    assert run(crowd(), frames, size=SIZE) == []
+
+
 # --- density -------------------------------------------------------------------------------
 
 PLAZA = Zone(id="plaza", polygon=[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], area_m2=10.0)

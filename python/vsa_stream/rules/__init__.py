@@ -57,7 +57,7 @@ def build_rule(camera: Camera, rule: Rule, storm: StormGuard | None = None) -> R
     if isinstance(rule, FireRule):
         return FireRunner(cid, rule, zones, storm)
     if isinstance(rule, CrowdMovementRule):
-        return CrowdMovementRunner(cid, rule, zones, storm)
+        return CrowdMovementRunner(cid, rule, zones, storm, cal)
     if isinstance(rule, PersonDownRule):
         return PersonDownRunner(cid, rule, zones, storm)
     if isinstance(rule, DensityRule):
