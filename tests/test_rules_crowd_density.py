@@ -274,3 +274,63 @@ def test_a_few_cells_of_strong_divergence_are_no_dispersal() -> None:
     # the mean divergence is about 0.05, far above the baseline, but 10 % of the cells are no
     # crowd spreading out: most of them must agree
     assert run(crowd(), script, size=SIZE) == []
+
+
+# A camera high above a square: the zone (the central 400x300 px of 800x600) is 30 m² on the
+# ground, and a standing person is 40 px tall (16 px wide) there.
+SQUARE = Zone(
+    id="plaza", polygon=[(0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75)], area_m2=30.0
+)
+
+
+def packed_crowd(rng: np.random.Generator, n: int) -> tuple[list[Detection], Foreground]:
+    """``n`` persons at random in the zone: the foreground mask they cover (factor 4), and the
+    5 of them the detector sees."""
+    mask = np.zeros((150, 200), np.uint8)
+    feet = np.stack([rng.uniform(208, 592, n), rng.uniform(190, 450, n)], axis=1)
+    for x, y in feet:
+        mask[int(y - 40) // 4 : int(y) // 4, int(x - 8) // 4 : int(x + 8) // 4] = 255
+    seen = [box(x, y, 16, 40, label="person", track_id=k) for k, (x, y) in enumerate(feet[:5])]
+    return seen, Foreground(4, mask)
+
+
+def test_density_of_a_crowd_the_detector_sees_only_a_few_of() -> None:
+    rng = np.random.default_rng(21)
+    frames: Script = []
+    for _ in range(150):  # 120 persons on 30 m²: 4 per m², the detector sees 5 of them
+        seen, fg = packed_crowd(rng, 120)
+        frames.append((seen, {"foreground": fg}))
+    r = DensityRunner("cam", DensityRule(zones=["plaza"], min_duration_s=5.0), [SQUARE])
+    events = run(r, frames)
+    (opened,) = opens(events)
+    v = opened.evidence.values
+    assert v["persons"] == 5.0  # counting tracks alone: 0.17 per m²
+    assert 3.0 <= v["density_average"] <= 5.0
+    assert v["density_peak"] >= v["density_average"]
+    assert any(e.evidence.values["level"] == 2.0 for e in events)  # the alert level
+    # a sparse crowd (20 persons: 0.7 per m²) stays quiet
+    sparse: Script = []
+    for _ in range(150):
+        seen, fg = packed_crowd(rng, 20)
+        sparse.append((seen, {"foreground": fg}))
+    r = DensityRunner("cam", DensityRule(zones=["plaza"], min_duration_s=5.0), [SQUARE])
+    assert run(r, sparse) == []
+
+
+def test_a_scene_cut_resets_density_instead_of_alerting() -> None:
+    def cover(fraction: float) -> dict[str, object]:
+        m = np.zeros((150, 200), np.uint8)
+        m[: round(150 * fraction)] = 255
+        return {"foreground": Foreground(4, m)}
+
+    none: list[Detection] = []
+    # an edited video: a cut makes the whole view foreground, which the background model then
+    # unlearns over 4 s; later a crowd gathers for real over 3 s and stays
+    frames: Script = [(none, cover(0.05))] * 50
+    frames += [(none, cover(1.0 - 0.9 * i / 40)) for i in range(40)]
+    frames += [(none, cover(0.05))] * 50
+    frames += [(none, cover(0.05 + 0.55 * i / 30)) for i in range(30)]
+    frames += [(none, cover(0.6))] * 100
+    r = density(source="occupancy", min_duration_s=2.0)
+    (opened,) = opens(run(r, frames))
+    assert opened.start_s >= 14.0  # the real crowd, not the cut at 5 s

@@ -247,7 +247,7 @@ class DensityRule(_Base, tag="density", tag_field="type"):
     )
     warning: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 2.0
     alert: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 4.0
-    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 5.0
+    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] | None = None
     smooth_s: Annotated[float, msgspec.Meta(ge=0.0, le=600.0)] = 2.0
     min_duration_s: _Seconds = 10.0
     exit_grace_s: _Seconds = 5.0

@@ -82,6 +82,6 @@ def needed_signals(camera: Camera) -> frozenset[str]:
             needs.add("fire")
         elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:
             needs.add("static_objects")
-        elif isinstance(rule, DensityRule) and rule.source == "occupancy":
-            needs.add("foreground")
+        elif isinstance(rule, DensityRule):
+            needs.add("foreground")  # occupancy, and the estimate where tracks cannot count
     return frozenset(needs)
