@@ -6,6 +6,7 @@ import numpy as np
 
 from scripted import Script, box, opens, run
 from vsa_stream.config import Calibration, CrowdMovementRule, DensityRule, Zone
+from vsa_stream.events import encode
 from vsa_stream.observation import Detection, FlowField, Foreground
 from vsa_stream.rules.crowd_movement import CrowdMovementRunner
 from vsa_stream.rules.density import DensityRunner
@@ -117,6 +118,7 @@ def test_a_scene_that_starts_in_a_surge_alerts_without_a_baseline() -> None:
     (opened,) = opens(events)
     assert opened.start_s <= 0.2
     assert opened.evidence.stream_time_s <= 1.0 + 2.0  # min_duration_s, plus at most 2 s
+    encode(opened)  # plain numbers: it goes to the sinks
     v = opened.evidence.values
     assert v["kind_running"] == 1.0
     assert v["speed_bh_s"] >= 1.5
@@ -140,6 +142,7 @@ def test_a_calibrated_camera_judges_the_surge_in_metres_per_second() -> None:
     r = CrowdMovementRunner("cam", CrowdMovementRule(), [], calibration=cal)
     (opened,) = opens(run(r, frames, size=SIZE))
     assert abs(opened.evidence.values["person_height_px"] - 34.0) < 0.5
+    encode(opened)
     assert opened.evidence.stream_time_s <= 3.0
 
 
@@ -290,7 +293,10 @@ def packed_crowd(rng: np.random.Generator, n: int) -> tuple[list[Detection], For
     feet = np.stack([rng.uniform(208, 592, n), rng.uniform(190, 450, n)], axis=1)
     for x, y in feet:
         mask[int(y - 40) // 4 : int(y) // 4, int(x - 8) // 4 : int(x + 8) // 4] = 255
-    seen = [box(x, y, 16, 40, label="person", track_id=k) for k, (x, y) in enumerate(feet[:5])]
+    seen = [
+        box(float(x), float(y), 16, 40, label="person", track_id=k)
+        for k, (x, y) in enumerate(feet[:5])
+    ]
     return seen, Foreground(4, mask)
 
 
@@ -305,6 +311,7 @@ def test_density_of_a_crowd_the_detector_sees_only_a_few_of() -> None:
     (opened,) = opens(events)
     v = opened.evidence.values
     assert v["persons"] == 5.0  # counting tracks alone: 0.17 per m²
+    encode(opened)
     assert 3.0 <= v["density_average"] <= 5.0
     assert v["density_peak"] >= v["density_average"]
     assert any(e.evidence.values["level"] == 2.0 for e in events)  # the alert level

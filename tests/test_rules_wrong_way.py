@@ -6,6 +6,7 @@ import math
 
 from scripted import box, opens, run
 from vsa_stream.config import Calibration, WrongWayRule, Zone
+from vsa_stream.events import encode
 from vsa_stream.observation import Detection
 from vsa_stream.rules.wrong_way import WrongWayRunner
 
@@ -151,5 +152,6 @@ def test_a_car_grazing_the_lane_edge_is_not_wrong_way() -> None:
     assert run(band_runner(), [car(700 - 10 * i, 255) for i in range(40)]) == []
     # the same car in the middle of the band is against the direction
     (opened,) = opens(run(band_runner(), [car(700 - 10 * i, 310) for i in range(40)]))
+    encode(opened)  # plain numbers: it goes to the sinks
     assert opened.evidence.values["along_px"] >= 30.0
     assert opened.evidence.values["turn_deg"] <= 5.0

@@ -196,7 +196,10 @@ class WrongWayRunner:
         start = len(entries)
         while start > 0 and inside[start - 1]:
             start -= 1
-        return [(entries[i][0], (points[i, 0], points[i, 1])) for i in range(start, len(entries))]
+        return [
+            (entries[i][0], (float(points[i, 0]), float(points[i, 1])))
+            for i in range(start, len(entries))
+        ]
 
     def _judge(
         self,
