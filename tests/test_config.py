@@ -490,3 +490,31 @@ sinks: {{jsonl: {{path: {tmp_path / "e.jsonl"}}}}}
     assert status.error is not None
     assert "rules[0].classes" in status.error
     assert "weapon rule needs class weapon" in status.error
+
+
+def test_a_cluster_worker_refuses_to_start_a_camera_its_detectors_cannot_serve(
+    tmp_path: Path,
+) -> None:
+    import anyio
+
+    from tiny_detector import build_bright_detector
+    from vsa_stream.engine import Engine
+
+    people = build_bright_detector(tmp_path / "people.onnx", ["person"])
+    shared = config.loads(
+        f"detectors: [{{id: coco, model: {{path: {people}}}}}]\nsinks: {{}}", cluster_node=True
+    )
+    hall = config.Camera(id="hall", url=str(tmp_path / "none.mp4"), rules=[config.WeaponRule()])
+    engine = Engine(shared, [], dynamic=True)
+
+    async def drive() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            await engine.wait_accepting()
+            with pytest.raises(ConfigError, match="weapon rule needs class weapon") as info:
+                await engine.start_camera(hall, shared)
+            assert info.value.path == "cameras[hall].rules[0].classes"
+            assert engine.running() == {}
+            engine.stop()
+
+    anyio.run(drive)
