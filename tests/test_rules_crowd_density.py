@@ -122,7 +122,7 @@ def test_a_scene_that_starts_in_a_surge_alerts_without_a_baseline() -> None:
     v = opened.evidence.values
     assert v["kind_running"] == 1.0
     assert v["speed_bh_s"] >= 1.5
-    assert v["persons_moving"] >= 5.0
+    assert v["persons_moving"] >= 3.0
     # the same crowd walking one way (0.6 body heights/s), or milling, is no surge
     walking: Script = [(people(48), {"flow": field(rng, "run", 3.0)}) for _ in range(60)]
     assert run(crowd(), walking, size=SIZE) == []

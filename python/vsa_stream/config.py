@@ -217,7 +217,7 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 30.0
     surge_speed: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 1.5
-    min_persons: Annotated[float, msgspec.Meta(ge=1.0, le=1000.0)] = 5.0
+    min_persons: Annotated[float, msgspec.Meta(ge=1.0, le=1000.0)] = 3.0
 
 
 class PersonDownRule(_Base, tag="person_down", tag_field="type"):
