@@ -155,3 +155,18 @@ def test_a_car_grazing_the_lane_edge_is_not_wrong_way() -> None:
     encode(opened)  # plain numbers: it goes to the sinks
     assert opened.evidence.values["along_px"] >= 30.0
     assert opened.evidence.values["turn_deg"] <= 5.0
+
+
+def test_the_cooldown_does_not_hold_back_another_walker() -> None:
+    # walker 1 goes the wrong way for 3 s and leaves; walker 2 does the same 2 s after that
+    # event closed, well inside the zone's 10 s cooldown
+    first = walk(700, 400, -50, 0, 3, tid=1) + [[]] * 30
+    second = walk(700, 300, -50, 0, 4, tid=2) + [[]] * 20
+    events = run(runner(), first + second)
+    opened = opens(events)
+    assert [e.evidence.track_ids for e in opened] == [[1], [2]]
+    # judged once 1 s old, held 0.5 s: as soon as the first walker's alert was
+    assert abs(opened[1].evidence.stream_time_s - 6.0 - 1.5) < 0.11
+    # the first walker coming back the wrong way within the cooldown is held back
+    back = walk(700, 400, -50, 0, 3, tid=1)
+    assert len(opens(run(runner(), first + back))) == 1

@@ -7,10 +7,11 @@ not end the presence; once the zone has been empty for ``exit_grace_s`` the even
 for ``cooldown_s`` no new event opens in that zone *for the same objects*: the cooldown keeps a
 person who steps out and back in (or whom the detector loses for a moment) from alerting twice,
 but it never delays a different person. A track the zone's last event did not contain that
-enters during the cooldown starts a fresh condition (a new key of the zone), with its own dwell
-timer, so its alert comes ``min_dwell_s`` after it entered. Untracked detections (no track id)
-cannot be told apart and keep the zone's cooldown. With a ``schedule``, presence only counts
-inside its time windows (local time of ``timezone``). The lifecycle is
+enters during the cooldown starts a fresh condition (a new key of the zone, see
+:class:`~vsa_stream.rules.keys.ZoneKeys`), with its own dwell timer, so its alert comes
+``min_dwell_s`` after it entered. Untracked detections (no track id) cannot be told apart and
+keep the zone's cooldown. With a ``schedule``, presence only counts inside its time windows
+(local time of ``timezone``). The lifecycle is
 :class:`~vsa_stream.rules.lifecycle.Lifecycle`'s.
 """
 
@@ -23,6 +24,7 @@ from vsa_stream.config import IntrusionRule, ScheduleWindow, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
 from vsa_stream.rules.common import Zones, matches_class
+from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 
 __all__ = ["IntrusionRunner", "in_schedule"]
@@ -76,30 +78,7 @@ class IntrusionRunner:
         self._tz = zoneinfo.ZoneInfo(rule.timezone)
         timing = Timing(rule.min_dwell_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(camera_id, "intrusion", timing, storm, clear_reason="zone empty")
-        # Per zone: the lifecycle key of its current condition (a new one for each new person
-        # arriving in a cooldown), the tracks that key's condition has seen, and when the
-        # zone's last event closed.
-        self._key: dict[str, str] = {}
-        self._generation: dict[str, int] = {}
-        self._members: dict[str, set[int]] = {}
-        self._closed_s: dict[str, float] = {}
-
-    def _key_for(self, zone_id: str, track_ids: list[int], now_s: float) -> str:
-        """The lifecycle key of ``zone_id`` this frame: a fresh one when a track the zone's
-        last event did not contain arrives during the zone's cooldown."""
-        key = self._key.setdefault(zone_id, zone_id)
-        members = self._members.setdefault(zone_id, set())
-        cooling = now_s - self._closed_s.get(zone_id, float("-inf")) < self.rule.cooldown_s
-        newcomer = any(t not in members for t in track_ids)
-        if cooling and newcomer and key not in self.lifecycle.open_keys:
-            generation = self._generation.get(zone_id, 0) + 1
-            self._generation[zone_id] = generation
-            key = self._key[zone_id] = f"{zone_id}#{generation}"
-            members.clear()
-        if self.lifecycle.since(key, now_s) is None and not cooling:
-            members.clear()  # a new condition after the cooldown: its own members
-        members.update(track_ids)
-        return key
+        self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
 
     def update(self, obs: Observation) -> list[Event]:
         """Feed one frame; returns the event revisions it produced."""
@@ -111,7 +90,7 @@ class IntrusionRunner:
                 if not hits:
                     continue
                 track_ids = [d.track_id for d in hits if d.track_id is not None]
-                key = self._key_for(zone.id, track_ids, obs.time_s)
+                key = self._keys.key(zone.id, track_ids, obs.time_s)
                 since = self.lifecycle.since(key, obs.time_s)
                 dwell = 0.0 if since is None else obs.time_s - since
                 triggers.append(
@@ -125,9 +104,7 @@ class IntrusionRunner:
                     )
                 )
         events = self.lifecycle.step(obs, triggers)
-        for event in events:
-            if event.state == "closed" and event.zone_id is not None:
-                self._closed_s[event.zone_id] = obs.time_s
+        self._keys.closed(events, obs.time_s)
         return events
 
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:

@@ -23,6 +23,9 @@ grazes the edge from the next lane does not). Over that run the object must have
 the net distance: crossing the lane is not moving along it), and its heading must be
 consistent: the headings of the two halves of the run differ by at most ``MAX_TURN_DEG`` (a
 vehicle turning across lanes sweeps its heading through the cone, a wrong-way one keeps it).
+
+The zone's ``cooldown_s`` holds back the tracks of its last event only: another road user
+going the wrong way during it is alerted as usual (:class:`~vsa_stream.rules.keys.ZoneKeys`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from vsa_stream.config import Calibration, WrongWayRule, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
+from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 from vsa_stream.scene import ZoneGeometry
 
@@ -136,6 +140,7 @@ class WrongWayRunner:
         self.lifecycle = Lifecycle(
             camera_id, "wrong_way", timing, storm, clear_reason="no track against the direction"
         )
+        self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
 
     def _lane(self, obs: Observation) -> list[tuple[float, float]] | None:
         if self.rule.lane is None:
@@ -171,17 +176,20 @@ class WrongWayRunner:
             if not against:
                 continue
             fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
+            track_ids = [d.track_id for d, _ in against if d.track_id is not None]
             triggers.append(
                 Trigger(
-                    key=zone.id,
+                    key=self._keys.key(zone.id, track_ids, obs.time_s),
                     zone_id=zone.id,
                     boxes=[obs.normalised(d) for d, _ in against],
                     values={**fastest, "objects": float(len(against))},
-                    track_ids=[d.track_id for d, _ in against if d.track_id is not None],
+                    track_ids=track_ids,
                     peak=("speed_px_s",),
                 )
             )
-        return self.lifecycle.step(obs, triggers)
+        events = self.lifecycle.step(obs, triggers)
+        self._keys.closed(events, obs.time_s)
+        return events
 
     def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
         """The trailing run of the track's anchors that stay well inside ``zone``."""
