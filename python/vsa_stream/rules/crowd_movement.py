@@ -23,7 +23,8 @@ scene that starts in a surge alerts after ``min_duration_s``. Fast flow in every
 no structure waits for the baseline. Once the baseline exists it decides (the z-scores above):
 a camera where crowds always jog is judged against its own normal. With a scale, the
 ``min_persons`` guard replaces ``min_area`` in both cases: one person running, however close to
-the camera, is never a crowd movement.
+the camera, never starts a crowd movement (once a crowd started it, the condition goes on while
+one person-sized area still moves: a dispersing crowd soon leaves the zone).
 
 Anomalous frames and frames during an event are kept out of the baseline, so it does not learn
 the anomaly. False-positive controls: the baseline itself (a dense but calm crowd, or a
@@ -204,7 +205,10 @@ class CrowdMovementRunner:
             tall = float(np.median(heights[known]))
             persons = float(moving.sum()) / person_cells(tall, flow.cell)
             speed_bh = float((speeds[moving][known] / heights[known]).mean()) / self._dt
-            crowd = persons >= rule.min_persons
+            # a crowd starts the condition; once it holds, the movement goes on while at least
+            # one person-sized area still moves in the zone (a dispersing crowd leaves it)
+            held = self.lifecycle.since(key, obs.time_s) is not None
+            crowd = persons >= (1.0 if held else rule.min_persons)
             values.update({"speed_bh_s": round(speed_bh, 2), "persons_moving": round(persons, 1)})
             values["person_height_px"] = round(tall, 1)
             if baseline.span(obs.time_s) < rule.min_baseline_s and crowd:
