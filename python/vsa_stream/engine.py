@@ -327,7 +327,9 @@ class Engine:
             missing = [d for d in ids if d in broken]
             unfit = [
                 f"{path}: {message}"
-                for path, message in class_problems(camera, {d: produced[d] for d in ids})
+                for path, message in class_problems(
+                    camera, {d: produced[d] for d in ids if d in produced}
+                )
             ]
             if missing or unfit:
                 status = CameraStatus(camera.id, state="failed")
