@@ -26,6 +26,9 @@ vehicle turning across lanes sweeps its heading through the cone, a wrong-way on
 
 The zone's ``cooldown_s`` holds back the tracks of its last event only: another road user
 going the wrong way during it is alerted as usual (:class:`~vsa_stream.rules.keys.ZoneKeys`).
+A track that starts within ``_REJOIN_S`` of a wrong-way track being lost, and within
+``_REJOIN_HEIGHTS`` of its heights from where it was lost, is the same road user (the tracker
+lost it and started again), not a newcomer.
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ MIN_STRAIGHTNESS = 0.5
 EDGE_MARGIN = 0.25
 #: Largest heading change (degrees) between the two halves of the judged run.
 MAX_TURN_DEG = 30.0
+_REJOIN_S = 2.0  # a track starting this soon after a wrong-way one was lost ...
+_REJOIN_HEIGHTS = 2.0  # ... this near (in heights of the lost object) continues it
 
 
 def edge_distance(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -141,6 +146,9 @@ class WrongWayRunner:
             camera_id, "wrong_way", timing, storm, clear_reason="no track against the direction"
         )
         self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
+        self._born: dict[int, tuple[float, float, float]] = {}  # first time and centre
+        self._against: dict[int, tuple[float, float, float, float]] = {}  # last time, centre, h
+        self._alias: dict[int, int] = {}  # a fragment's track id -> the first fragment's
 
     def _lane(self, obs: Observation) -> list[tuple[float, float]] | None:
         if self.rule.lane is None:
@@ -164,6 +172,9 @@ class WrongWayRunner:
             d for d in obs.detections if d.track_id is not None and matches_class(d, rule.classes)
         ]
         self._history.add(obs.time_s, tracked)
+        for d in tracked:
+            assert d.track_id is not None
+            self._born.setdefault(d.track_id, (obs.time_s, *d.center))
         lane = self._lane(obs)
         ground = self._ground(obs)
         triggers: list[Trigger] = []
@@ -177,9 +188,10 @@ class WrongWayRunner:
                 continue
             fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
             track_ids = [d.track_id for d, _ in against if d.track_id is not None]
+            persons = [self._rejoined(obs.time_s, d) for d, _ in against]
             triggers.append(
                 Trigger(
-                    key=self._keys.key(zone.id, track_ids, obs.time_s),
+                    key=self._keys.key(zone.id, persons, obs.time_s),
                     zone_id=zone.id,
                     boxes=[obs.normalised(d) for d, _ in against],
                     values={**fastest, "objects": float(len(against))},
@@ -189,7 +201,32 @@ class WrongWayRunner:
             )
         events = self.lifecycle.step(obs, triggers)
         self._keys.closed(events, obs.time_s)
+        for tid in [t for t in self._born if t not in self._history.last_seen]:
+            del self._born[tid]
+        for tid in [t for t, v in self._against.items() if obs.time_s - v[0] > rule.cooldown_s]:
+            del self._against[tid]
         return events
+
+    def _rejoined(self, now_s: float, d: Detection) -> int:
+        """The track id standing for ``d``'s road user: that of a wrong-way track lost where
+        and just before ``d``'s track began (the tracker lost it and started a new one), else
+        its own. So a fragmented track does not pass for a newcomer in the zone's cooldown."""
+        assert d.track_id is not None
+        tid = self._alias.get(d.track_id, d.track_id)
+        if d.track_id not in self._alias:
+            born_s, bx, by = self._born.get(d.track_id, (now_s, *d.center))
+            for old, (last_s, x, y, tall) in self._against.items():
+                gap = born_s - last_s
+                if (
+                    old != d.track_id
+                    and 0.0 <= gap <= _REJOIN_S
+                    and math.hypot(bx - x, by - y) <= (_REJOIN_HEIGHTS * tall)
+                ):
+                    tid = self._alias.get(old, old)
+                    break
+            self._alias[d.track_id] = tid
+        self._against[d.track_id] = (now_s, *d.center, d.y1 - d.y0)
+        return tid
 
     def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
         """The trailing run of the track's anchors that stay well inside ``zone``."""
