@@ -173,12 +173,12 @@ def test_the_cooldown_does_not_hold_back_another_walker() -> None:
 
 
 def test_a_walker_whose_track_breaks_is_not_alerted_twice() -> None:
-    # the tracker loses the walker for 1 s and starts a new track where it was lost: the
-    # second fragment is the same walker, held back by the cooldown like the first
+    # the tracker loses the walker for 4 s (behind others) and starts a new track where it has
+    # walked to by then: the second fragment is the same walker, held back by the cooldown
     first = walk(700, 400, -50, 0, 2.5, tid=1)
     second = [
-        [box(d.center[0] - 175, d.y1, 30, 80, label="person", track_id=2)]
+        [box(d.center[0] - 325, d.y1, 30, 80, label="person", track_id=2)]
         for (d,) in walk(700, 400, -50, 0, 3, tid=2)
     ]
-    events = run(runner(), first + [[]] * 10 + second + [[]] * 20)
+    events = run(runner(), first + [[]] * 40 + second + [[]] * 20)
     assert [e.state for e in events].count("open") == 1

@@ -26,9 +26,10 @@ vehicle turning across lanes sweeps its heading through the cone, a wrong-way on
 
 The zone's ``cooldown_s`` holds back the tracks of its last event only: another road user
 going the wrong way during it is alerted as usual (:class:`~vsa_stream.rules.keys.ZoneKeys`).
-A track that starts within ``_REJOIN_S`` of a wrong-way track being lost, and within
-``_REJOIN_HEIGHTS`` of its heights from where it was lost, is the same road user (the tracker
-lost it and started again), not a newcomer.
+A track that starts within ``_REJOIN_S`` of a wrong-way track being lost, near where that one
+would be by then at its measured velocity (``_REJOIN_HEIGHTS`` of its heights, plus
+``_REJOIN_DRIFT`` of the distance), is the same road user (the tracker lost it behind others
+and started again), not a newcomer: positions and velocities only, no appearance.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ MIN_STRAIGHTNESS = 0.5
 EDGE_MARGIN = 0.25
 #: Largest heading change (degrees) between the two halves of the judged run.
 MAX_TURN_DEG = 30.0
-_REJOIN_S = 2.0  # a track starting this soon after a wrong-way one was lost ...
-_REJOIN_HEIGHTS = 2.0  # ... this near (in heights of the lost object) continues it
+_REJOIN_S = 5.0  # a track starting this soon after a wrong-way one was lost ...
+_REJOIN_HEIGHTS = 2.0  # ... this near (heights of the lost object) to where it would be ...
+_REJOIN_DRIFT = 0.25  # ... give or take this fraction of the distance it would have gone
 
 
 def edge_distance(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -147,7 +149,8 @@ class WrongWayRunner:
         )
         self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
         self._born: dict[int, tuple[float, float, float]] = {}  # first time and centre
-        self._against: dict[int, tuple[float, float, float, float]] = {}  # last time, centre, h
+        # last time against, centre, height, velocity (px/s)
+        self._against: dict[int, tuple[float, float, float, float, float, float]] = {}
         self._alias: dict[int, int] = {}  # a fragment's track id -> the first fragment's
 
     def _lane(self, obs: Observation) -> list[tuple[float, float]] | None:
@@ -188,7 +191,7 @@ class WrongWayRunner:
                 continue
             fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
             track_ids = [d.track_id for d, _ in against if d.track_id is not None]
-            persons = [self._rejoined(obs.time_s, d) for d, _ in against]
+            persons = [self._rejoined(obs.time_s, d, m) for d, m in against]
             triggers.append(
                 Trigger(
                     key=self._keys.key(zone.id, persons, obs.time_s),
@@ -207,25 +210,33 @@ class WrongWayRunner:
             del self._against[tid]
         return events
 
-    def _rejoined(self, now_s: float, d: Detection) -> int:
-        """The track id standing for ``d``'s road user: that of a wrong-way track lost where
-        and just before ``d``'s track began (the tracker lost it and started a new one), else
-        its own. So a fragmented track does not pass for a newcomer in the zone's cooldown."""
+    def _rejoined(self, now_s: float, d: Detection, measured: dict[str, float]) -> int:
+        """The track id standing for ``d``'s road user: that of a wrong-way track lost before
+        ``d``'s track began, near where it would have gone on at its speed (the tracker lost
+        it and started a new one), else its own. So a fragmented track does not pass for a
+        newcomer in the zone's cooldown."""
         assert d.track_id is not None
         tid = self._alias.get(d.track_id, d.track_id)
         if d.track_id not in self._alias:
             born_s, bx, by = self._born.get(d.track_id, (now_s, *d.center))
-            for old, (last_s, x, y, tall) in self._against.items():
+            for old, (last_s, x, y, tall, vx, vy) in self._against.items():
                 gap = born_s - last_s
-                if (
-                    old != d.track_id
-                    and 0.0 <= gap <= _REJOIN_S
-                    and math.hypot(bx - x, by - y) <= (_REJOIN_HEIGHTS * tall)
-                ):
+                if old == d.track_id or not 0.0 <= gap <= _REJOIN_S:
+                    continue
+                miss = math.hypot(bx - (x + vx * gap), by - (y + vy * gap))
+                if miss <= _REJOIN_HEIGHTS * tall + _REJOIN_DRIFT * math.hypot(vx, vy) * gap:
                     tid = self._alias.get(old, old)
                     break
             self._alias[d.track_id] = tid
-        self._against[d.track_id] = (now_s, *d.center, d.y1 - d.y0)
+        heading = math.radians(measured["heading_deg"])
+        speed = measured["speed_px_s"]
+        self._against[d.track_id] = (
+            now_s,
+            *d.center,
+            d.y1 - d.y0,
+            speed * math.cos(heading),
+            speed * math.sin(heading),
+        )
         return tid
 
     def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
