@@ -182,3 +182,16 @@ def test_a_walker_whose_track_breaks_is_not_alerted_twice() -> None:
     ]
     events = run(runner(), first + [[]] * 40 + second + [[]] * 20)
     assert [e.state for e in events].count("open") == 1
+
+
+def test_the_last_alerts_walker_does_not_prop_up_a_newcomers_brief_condition() -> None:
+    # walker 1 goes the wrong way, is lost for 1.5 s (its event closes) and is found again
+    # with its id, still going the wrong way: held back by the cooldown. Meanwhile another
+    # track is against for only 0.3 s (under min_duration_s): alone it would not alert, and
+    # walker 1 must not hold its condition up into a second alert
+    first = walk(700, 400, -50, 0, 3, tid=1)
+    found = walk(475, 400, -50, 0, 3, tid=1)
+    brief = walk(700, 200, -50, 0, 1.3, tid=5)
+    frames = first + [[]] * 15 + [a + b for a, b in zip(found, brief + [[]] * 30, strict=False)]
+    events = run(runner(), frames)
+    assert [e.evidence.track_ids for e in opens(events)] == [[1]]

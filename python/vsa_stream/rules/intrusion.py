@@ -91,6 +91,8 @@ class IntrusionRunner:
                     continue
                 track_ids = [d.track_id for d in hits if d.track_id is not None]
                 key = self._keys.key(zone.id, track_ids, obs.time_s)
+                if key is None:
+                    continue  # the last alert's objects, in its cooldown
                 since = self.lifecycle.since(key, obs.time_s)
                 dwell = 0.0 if since is None else obs.time_s - since
                 triggers.append(

@@ -5,8 +5,10 @@ every object of the zone folds into it. After it closes, the lifecycle's cooldow
 same person, stepping out and back in or lost for a moment by the tracker, from alerting again.
 It must not delay someone else: a track the zone's last event did not contain that triggers
 during the cooldown gets a fresh key of the zone (``zone#1``, ``zone#2``, ...), hence its own
-confirmation timer and no cooldown. Untracked objects (no track id) cannot be told apart and
-keep the zone's cooldown.
+confirmation timer and no cooldown; the last event's tracks count for nothing until the
+cooldown is over (alone they trigger nothing, beside a newcomer they join its condition's
+evidence but do not hold it). Untracked objects (no track id) cannot be told apart and keep
+the zone's cooldown.
 """
 
 from __future__ import annotations
@@ -34,27 +36,39 @@ class ZoneKeys:
         self.cooldown_s = cooldown_s
         self._key: dict[str, str] = {}
         self._generation: dict[str, int] = {}
-        self._members: dict[str, set[int]] = {}
-        self._closed_s: dict[str, float] = {}
+        self._members: dict[str, set[int]] = {}  # tracks of the zone's current condition
+        self._held: dict[str, set[int]] = {}  # tracks of the zone's last event
+        self._closed: dict[str, tuple[float, str]] = {}  # when and under which key it closed
 
-    def key(self, zone_id: str, track_ids: Sequence[int], now_s: float) -> str:
-        """The key of ``zone_id``'s condition this frame, for the tracks that trigger it."""
+    def key(self, zone_id: str, track_ids: Sequence[int], now_s: float) -> str | None:
+        """The key of ``zone_id``'s condition this frame for the tracks that trigger it; None
+        when they are all tracks of the zone's last event, in its cooldown (no trigger)."""
         key = self._key.setdefault(zone_id, zone_id)
         members = self._members.setdefault(zone_id, set())
-        cooling = now_s - self._closed_s.get(zone_id, float("-inf")) < self.cooldown_s
-        newcomer = any(t not in members for t in track_ids)
-        if cooling and newcomer and key not in self.lifecycle.open_keys:
+        closed_s, closed_key = self._closed.get(zone_id, (float("-inf"), ""))
+        cooling = now_s - closed_s < self.cooldown_s
+        held = self._held.get(zone_id, set()) if cooling else set()
+        fresh = [t for t in track_ids if t not in held]
+        if track_ids and not fresh:
+            return None  # the same objects again, within the cooldown
+        if cooling and fresh and key == closed_key:
             generation = self._generation.get(zone_id, 0) + 1
             self._generation[zone_id] = generation
             key = self._key[zone_id] = f"{zone_id}#{generation}"
             members.clear()
         elif not cooling and self.lifecycle.since(key, now_s) is None:
             members.clear()  # a new condition after the cooldown: its own members
-        members.update(track_ids)
+        members.update(fresh)
         return key
 
     def closed(self, events: Sequence[Event], now_s: float) -> None:
         """Note the zones whose event closed among this frame's ``events``."""
         for event in events:
             if event.state == "closed" and event.zone_id is not None:
-                self._closed_s[event.zone_id] = now_s
+                zone_id = event.zone_id
+                before_s, _ = self._closed.get(zone_id, (float("-inf"), ""))
+                held = set(self._members.get(zone_id, ()))
+                if now_s - before_s < self.cooldown_s:  # still held for the event before
+                    held |= self._held.get(zone_id, set())
+                self._closed[zone_id] = (now_s, self._key.get(zone_id, zone_id))
+                self._held[zone_id] = held

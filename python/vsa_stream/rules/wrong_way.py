@@ -192,9 +192,12 @@ class WrongWayRunner:
             fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
             track_ids = [d.track_id for d, _ in against if d.track_id is not None]
             persons = [self._rejoined(obs.time_s, d, m) for d, m in against]
+            key = self._keys.key(zone.id, persons, obs.time_s)
+            if key is None:
+                continue  # the last alert's road users, in its cooldown
             triggers.append(
                 Trigger(
-                    key=self._keys.key(zone.id, persons, obs.time_s),
+                    key=key,
                     zone_id=zone.id,
                     boxes=[obs.normalised(d) for d, _ in against],
                     values={**fastest, "objects": float(len(against))},
