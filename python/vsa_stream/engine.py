@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
@@ -122,6 +122,9 @@ class Engine:
             (s.camera_id, s.state) for s in [p.status for p in self._pipelines] + self._unstarted
         ]
         self.detectors: dict[str, DetectorService] = {}
+        #: Awaited once the cameras have ended, before the sinks are told that no more
+        #: revisions come (the daemon's last audit checkpoint); at most 5 s.
+        self.before_finish: Callable[[], Awaitable[None]] | None = None
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
         self._unstarted: list[CameraStatus] = []
@@ -405,6 +408,12 @@ class Engine:
                             break
                     await self._accept(batch)
         finally:
+            if self.before_finish is not None:
+                with anyio.move_on_after(5.0, shield=True):
+                    try:
+                        await self.before_finish()
+                    except Exception as exc:
+                        self._log.error("before finishing", error=f"{type(exc).__name__}: {exc}")
             self.delivery.finish()
 
     async def _accept(self, batch: list[Event]) -> None:
