@@ -137,7 +137,8 @@ def test_an_edit_with_the_plain_chain_recomputed_is_caught_by_the_key(
 ) -> None:
     path = tmp_path / "audit.jsonl"
     entries = _keyed(path)
-    assert verify(path, key=KEY).ok and verify(path, key=KEY).keyed == 5
+    assert verify(path, key=KEY).ok
+    assert verify(path, key=KEY).keyed == 5
     entries[1]["data"] = {"actor": "mallory", "event_id": "e0", "review": "dismissed"}
     _rechain(entries, 1)
     _write(path, entries)
@@ -169,7 +170,8 @@ def test_another_key_and_stripped_macs_are_caught(tmp_path: Path) -> None:
             del entry["mac"], entry["kid"]
         _rechain(entries, 0)
         _write(path, entries)
-        assert verify(path, key=KEY).ok and verify(path, key=KEY).unkeyed == 5
+        assert verify(path, key=KEY).ok
+        assert verify(path, key=KEY).unkeyed == 5
         anchored = verify(path, key=KEY, head=box.audit_head())
         assert anchored.failure == "anchor"
     finally:
@@ -195,7 +197,8 @@ def test_a_truncated_log_is_caught_by_its_anchor(
     try:
         _keyed(path, on_head=box.set_audit_head)
         head = box.audit_head()
-        assert head is not None and head.seq == 5
+        assert head is not None
+        assert head.seq == 5
         lines = path.read_bytes().splitlines(keepends=True)
         path.write_bytes(b"".join(lines[:3]))
         assert verify(path, key=KEY).ok  # the chain alone cannot tell
@@ -216,7 +219,8 @@ def test_a_truncated_log_is_caught_by_its_anchor(
     try:
         log = AuditLog(path, key=KEY, on_head=box.set_audit_head)
         written = log.check_anchor(box.audit_head())
-        assert written is not None and written["data"]["anchor_seq"] == 5
+        assert written is not None
+        assert written["data"]["anchor_seq"] == 5
         log.append("daemon_start", {})
         later = verify(path, key=KEY, head=box.audit_head())
         assert (later.failure, later.broken_line) == ("anchor", 4)
@@ -280,7 +284,8 @@ def test_failed_logins_through_the_api_are_audited_without_the_token(
     failed = [e["data"] for e in map(json.loads, text.splitlines()) if e["kind"] == "auth_failed"]
     # the first at once, the four others counted and written at stop
     assert [(d["address"], d["failures"]) for d in failed] == [("127.0.0.1", 1), ("127.0.0.1", 4)]
-    assert wrong not in text and OPERATOR not in text
+    assert wrong not in text
+    assert OPERATOR not in text
 
 
 # --- the key's configuration -----------------------------------------------------------------
@@ -383,7 +388,9 @@ def test_checkpoints_reach_the_daemons_sinks_but_not_the_operator(
         assert [e["state"] for e in listed] == ["open"]
     assert [c.state for c in run.sink.checkpoints][-1] == "closed"
     assert parse_head(run.sink.checkpoints[-1].reason or "").mac is None  # unkeyed
-    assert verify(tmp_path / "audit.jsonl", head=parse_head(run.sink.checkpoints[-1].reason or "")).ok
+    assert verify(
+        tmp_path / "audit.jsonl", head=parse_head(run.sink.checkpoints[-1].reason or "")
+    ).ok
 
 
 def test_a_webhook_may_ask_for_checkpoints_by_type(tmp_path: Path, clip: Path) -> None:

@@ -67,8 +67,8 @@ __all__ = [
     "AuditHead",
     "AuditLog",
     "Failure",
-    "checkpoint_event",
     "Verification",
+    "checkpoint_event",
     "entry_hash",
     "entry_mac",
     "head_mac",
@@ -145,7 +145,9 @@ def head_mac(key: bytes, seq: int, hash: str) -> str:
     return hmac.new(key, f"vsa-audit-head\0{seq}\0{hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def checkpoint_event(head: AuditHead, previous: Event | None = None, *, final: bool = False) -> Event:
+def checkpoint_event(
+    head: AuditHead, previous: Event | None = None, *, final: bool = False
+) -> Event:
     """The ``audit_checkpoint`` revision carrying ``head`` to the sinks: the next revision of
     ``previous`` (one event per daemon run: ``open`` at start, ``updated``, ``closed`` at stop).
 
@@ -541,9 +543,10 @@ def verify(
             if head is not None and seq == head.seq:
                 hashes[seq] = stored
     if head is not None:
-        if key is not None and (head.mac is None or not hmac.compare_digest(
-            head.mac, head_mac(key, head.seq, head.hash)
-        )):
+        if key is not None and (
+            head.mac is None
+            or not hmac.compare_digest(head.mac, head_mac(key, head.seq, head.hash))
+        ):
             return fail(None, "anchor", f"the anchored head (seq {head.seq}) has no valid MAC")
         if seq < head.seq:
             return fail(

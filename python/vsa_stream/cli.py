@@ -363,15 +363,6 @@ def _audit_verify(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return result.exit_code
-    if result.ok:
-        print(f"{path}: ok ({result.entries} entries, chain intact)")
-        return 0
-    print(
-        f"{path}: broken at line {result.broken_line}: {result.reason} "
-        f"({result.entries} entries before it are intact)",
-        file=sys.stderr,
-    )
-    return 1
 
 
 def _run_engine(config: Config, sinks: list[Sink], *, scan: bool) -> EngineResult:

@@ -218,9 +218,9 @@ class Daemon:
             if previous is not None and previous.state == "closed":
                 return
             head = self.audit.head
-            if not final and previous is not None:
-                if previous.evidence.values.get("audit_seq") == head.seq:
-                    return  # nothing written since the last checkpoint
+            moved = previous is None or previous.evidence.values.get("audit_seq") != head.seq
+            if not final and not moved:
+                return  # nothing written since the last checkpoint
             event = checkpoint_event(head, previous, final=final)
             rows = await self.engine.delivery.accept([event])
             self._checkpoint = rows[0].event if rows else event
