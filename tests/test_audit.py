@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from functools import partial
 from pathlib import Path
 
@@ -359,8 +360,16 @@ def test_checkpoints_reach_a_jsonl_sink_and_anchor_the_log(
     revisions = [json.loads(line) for line in events.read_text().splitlines()]
     checkpoints = [r for r in revisions if r["type"] == "audit_checkpoint"]
     assert [r["type"] for r in revisions] == ["audit_checkpoint"] * len(revisions)
-    assert len({r["id"] for r in checkpoints}) == 2
-    assert [r["state"] for r in checkpoints] == ["open", "closed", "open", "closed"]
+    runs = [
+        [r for r in checkpoints if r["id"] == i]
+        for i in dict.fromkeys(r["id"] for r in checkpoints)
+    ]
+    assert len(runs) == 2  # one event per run, revised as the head moves, closed at stop
+    for revisions_of_run in runs:
+        assert [r["revision"] for r in revisions_of_run] == list(
+            range(1, len(revisions_of_run) + 1)
+        )
+        assert revisions_of_run[-1]["state"] == "closed"
     assert {r["camera_id"] for r in checkpoints} == {"_audit"}
     path = state / "audit.jsonl"
     last = parse_head(checkpoints[-1]["reason"])
@@ -372,6 +381,32 @@ def test_checkpoints_reach_a_jsonl_sink_and_anchor_the_log(
     path.write_bytes(b"".join(lines[: last.seq - 1]))
     assert verify(path, key=KEY, head=last).failure == "anchor"
     assert verify(path, key=KEY).ok
+    reason = checkpoints[-1]["reason"]
+    args = ["audit", "verify", str(path), "--key-env", "VSA_TEST_AUDIT_KEY", "--head", reason]
+    assert main(args) == 6
+
+
+def test_cli_verify_takes_log_key_and_anchor_from_the_config(
+    tmp_path: Path, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, key = tmp_path / "state", _key_file(tmp_path)
+    cfg = tmp_path / "vsa.yaml"
+    cfg.write_text(
+        f"cameras: [{{id: cam, url: {json.dumps(str(clip))}}}]\n"
+        f"state_dir: {json.dumps(str(state))}\n"
+        f"audit: {{key_file: {json.dumps(str(key))}}}\n"
+    )
+    box = Outbox(state / "outbox.sqlite3")
+    try:
+        _keyed(state / "audit.jsonl", on_head=box.set_audit_head)
+    finally:
+        box.close()
+    assert main(["audit", "verify", "--config", str(cfg)]) == 0
+    assert "5 keyed, anchored at seq 5" in capsys.readouterr().out
+    lines = (state / "audit.jsonl").read_bytes().splitlines(keepends=True)
+    (state / "audit.jsonl").write_bytes(b"".join(lines[:-1]))
+    assert main(["audit", "verify", "--config", str(cfg)]) == 6
+    assert "1 entries cut off (truncated)" in capsys.readouterr().err
 
 
 def test_checkpoints_reach_the_daemons_sinks_but_not_the_operator(
@@ -382,7 +417,7 @@ def test_checkpoints_reach_the_daemons_sinks_but_not_the_operator(
         for _ in range(200):  # the first checkpoint follows the start entry
             if run.sink.checkpoints:
                 break
-            anyio.run(anyio.sleep, 0.05)
+            time.sleep(0.05)
         assert http.get("/api/events").json()["events"] == []
         listed = http.get("/api/events", params={"type": "audit_checkpoint"}).json()["events"]
         assert [e["state"] for e in listed] == ["open"]
