@@ -547,7 +547,12 @@ def verify(
             head.mac is None
             or not hmac.compare_digest(head.mac, head_mac(key, head.seq, head.hash))
         ):
-            return fail(None, "anchor", f"the anchored head (seq {head.seq}) has no valid MAC")
+            return fail(
+                None,
+                "anchor",
+                f"the anchored head (seq {head.seq}) has no valid MAC under this key (forged, "
+                "or anchored before the key was set)",
+            )
         if seq < head.seq:
             return fail(
                 None,

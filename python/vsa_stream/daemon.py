@@ -204,8 +204,11 @@ class Daemon:
         """A checkpoint at start, then every ``audit.checkpoint_every_s`` when the head moved;
         failed authentications counted but not yet written are written first."""
         while True:
-            await anyio.to_thread.run_sync(self.audit.flush_auth_failures)
-            await self._send_checkpoint(final=False)
+            try:
+                await anyio.to_thread.run_sync(self.audit.flush_auth_failures)
+                await self._send_checkpoint(final=False)
+            except Exception as exc:  # the outbox or the log cannot be written: try again later
+                self._log.error("audit checkpoint failed", error=f"{type(exc).__name__}: {exc}")
             await anyio.sleep(self.config.audit.checkpoint_every_s)
 
     async def _final_checkpoint(self) -> None:

@@ -93,7 +93,10 @@ def _guard(
             if ctx.audit is not None and "authorization" in request.headers:
                 # a credential was given and refused: audited (rate-limited), never its value
                 address = request.client.host if request.client else "unknown"
-                await anyio.to_thread.run_sync(ctx.audit.auth_failed, address, request.url.path)
+                try:
+                    await anyio.to_thread.run_sync(ctx.audit.auth_failed, address, request.url.path)
+                except OSError as exc:
+                    get_logger().error("failed authentication not audited", error=str(exc))
             return _error(401, "unauthorized")
         if not principal.allows(role):
             return _error(403, "forbidden")
