@@ -489,8 +489,9 @@ def verify(
 
     Without ``key``, MACs cannot be checked: a file whose entries carry some fails with
     ``key_missing`` once everything else holds. With ``key``, entries without a MAC are
-    accepted only before the first keyed one (a log started before the key was configured);
-    one after it was stripped (``mac``).
+    accepted only before the first keyed one (a log started before the key was configured),
+    whose MAC covers them through the chain; one after it was stripped (``mac``), and a file
+    with no keyed entry at all fails (``mac``) unless a head with a valid MAC vouches for it.
 
     Raises:
         OSError: the file cannot be read (``unreadable`` for the CLI).
@@ -516,7 +517,7 @@ def verify(
                 return fail(number, "entry_hash", "the entry was altered (hash mismatch)")
             mac = entry.get("mac")
             if mac is None:
-                if keyed and key is not None:
+                if key is not None and (keyed or "kid" in entry):
                     return fail(number, "mac", "no MAC after keyed entries (stripped)")
                 unkeyed += 1
             elif key is None:
@@ -567,5 +568,14 @@ def verify(
     if macs_unchecked:
         return fail(
             None, "key_missing", f"{macs_unchecked} entries carry a MAC; no key to check them"
+        )
+    if key is not None and seq and not keyed and head is None:
+        # A keyed entry, or a keyed anchor, vouches for the unkeyed entries before it (their
+        # hashes are in its chain); with neither, nothing here was checked with the key.
+        return fail(
+            None,
+            "mac",
+            f"none of the {seq} entries carries a MAC: never keyed, or every MAC stripped "
+            "(verify it without the key as a plain chain, or with its anchor)",
         )
     return Verification(seq, None, None, None, keyed, unkeyed, head is not None)
