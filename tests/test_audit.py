@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from api_daemon import OPERATOR, api_config, running_daemon, still_clip
+from api_daemon import OPERATOR, api_config, make_event, running_daemon, still_clip
 from vsa_stream.audit import (
     GENESIS,
     AuditHead,
@@ -442,3 +442,25 @@ def test_a_webhook_may_ask_for_checkpoints_by_type(tmp_path: Path, clip: Path) -
 """
     cfg = api_config(tmp_path, clip, extra=extra)
     assert cfg.sinks.webhooks[0].types == ["audit_checkpoint", "intrusion"]
+
+
+def test_a_moved_head_is_checkpointed_again_while_running(tmp_path: Path, clip: Path) -> None:
+    cfg = api_config(tmp_path, clip, extra="audit: {checkpoint_every_s: 10}")
+    with running_daemon(cfg) as run, run.client(OPERATOR) as http:
+        event = make_event()
+        run.inject(event)
+        for _ in range(200):  # the start checkpoint (a hang guard, not a timing)
+            if run.sink.checkpoints:
+                break
+            time.sleep(0.05)
+        assert http.post(f"/api/events/{event.id}/review", json={"review": "confirmed"}).is_success
+        review_seq = 2  # daemon_start, then the review
+        for _ in range(600):  # the next period's checkpoint carries the review's entry
+            if any(c.state == "updated" for c in run.sink.checkpoints):
+                break
+            time.sleep(0.05)
+    states = [c.state for c in run.sink.checkpoints]
+    assert states == ["open", "updated", "closed"]
+    updated = parse_head(run.sink.checkpoints[1].reason or "")
+    assert updated.seq == review_seq
+    assert len({c.id for c in run.sink.checkpoints}) == 1
