@@ -23,6 +23,7 @@ import ipaddress
 import math
 import os
 import re
+import stat
 import zoneinfo
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -44,6 +45,7 @@ __all__ = [
     "SITUATIONS",
     "AbandonedObjectRule",
     "ApiToken",
+    "AuditConfig",
     "Calibration",
     "Camera",
     "Config",
@@ -402,12 +404,14 @@ class JsonlSink(_Base):
 
 
 #: Event types that are health and control signals, not detections (may be used in webhook
-#: filters): ``alert_storm`` is the summary a camera's storm control emits.
+#: filters): ``alert_storm`` is the summary a camera's storm control emits; ``audit_checkpoint``
+#: carries the audit log's signed head (camera ``_audit``), never shown to operators as an alert.
 SYSTEM_EVENTS: tuple[str, ...] = (
     "camera_offline",
     "camera_online",
     "camera_tampered",
     "alert_storm",
+    "audit_checkpoint",
 )
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -493,6 +497,14 @@ class Privacy(_Base):
     retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
 
 
+class AuditConfig(_Base):
+    """The audit log's key (HMAC-SHA256 chain) and its checkpoints to the sinks."""
+
+    key_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    key_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    checkpoint_every_s: Annotated[float, msgspec.Meta(ge=10.0, le=86400.0)] = 300.0
+
+
 class LoggingConfig(_Base):
     """Log level and format (``auto``: JSON lines unless the log stream is a terminal)."""
 
@@ -514,6 +526,7 @@ class Config(_Base):
     outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
 
     def motion_for(self, camera: Camera) -> MotionConfig:
         """The motion settings of ``camera``: its own when given, else the global ones."""
@@ -909,6 +922,7 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     )
                 )
     problems.extend(_server_problems(config.server))
+    problems.extend(_audit_problems(config))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
     sinks = config.sinks
     if not stdout_on and sinks.jsonl is None and not sinks.webhooks and sinks.mqtt is None:
@@ -1117,6 +1131,28 @@ def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]
                     )
                 )
     return problems
+
+
+def _audit_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    """The audit key file must exist, be private, and live outside the state folder (whoever
+    can write the log there would read the key beside it)."""
+    audit = config.audit
+    if audit.key_file is not None and audit.key_env is not None:
+        return [(("audit", "key_env"), "give key_file or key_env, not both")]
+    if audit.key_file is None:
+        return []
+    at: tuple[str | int, ...] = ("audit", "key_file")
+    key = Path(audit.key_file).resolve()
+    state = Path(config.state_dir).resolve()
+    if key == state or state in key.parents:
+        return [(at, f"the audit key must be kept outside state_dir ({config.state_dir})")]
+    try:
+        mode = stat.S_IMODE(key.stat().st_mode)
+    except OSError as exc:
+        return [(at, f"cannot read the audit key: {exc.strerror or exc}")]
+    if mode & 0o077:
+        return [(at, f"the audit key is open to other users (mode {mode:04o}): chmod 600 it")]
+    return []
 
 
 def _server_problems(server: ServerConfig) -> list[tuple[tuple[str | int, ...], str]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
@@ -137,6 +137,9 @@ class Engine:
         self.detectors: dict[str, DetectorService] = {}
         #: The pose model of ``person_down`` (``pose`` config), loaded when a camera needs it.
         self.pose: PoseModel | None = None
+        #: Awaited once the cameras have ended, before the sinks are told that no more
+        #: revisions come (the daemon's last audit checkpoint); at most 5 s.
+        self.before_finish: Callable[[], Awaitable[None]] | None = None
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
         self._unstarted: list[CameraStatus] = []
@@ -463,6 +466,12 @@ class Engine:
                             break
                     await self._accept(batch)
         finally:
+            if self.before_finish is not None:
+                with anyio.move_on_after(5.0, shield=True):
+                    try:
+                        await self.before_finish()
+                    except Exception as exc:
+                        self._log.error("before finishing", error=f"{type(exc).__name__}: {exc}")
             self.delivery.finish()
 
     async def _accept(self, batch: list[Event]) -> None:
