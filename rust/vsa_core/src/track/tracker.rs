@@ -6,15 +6,19 @@
 //!    cost limit `match_thresh`;
 //! 3. matches low-score detections (`low_thresh <= score < high_thresh`) to the confirmed
 //!    tracks still unmatched, limit `low_match_thresh`; confirmed tracks left over become lost;
-//! 4. matches the high-score detections left to tentative tracks, limit
-//!    `tentative_match_thresh`; tentative tracks left over are removed;
-//! 5. starts a tentative track on every high-score detection left with
-//!    `score >= new_track_thresh` (confirmed at once on the very first frame, as ByteTrack);
+//! 4. matches the high-score detections left, and the low-score ones left with
+//!    `score >= tentative_thresh`, to tentative tracks, limit `tentative_match_thresh`;
+//!    tentative tracks left over are removed;
+//! 5. starts a tentative track on every detection left with `score >= tentative_thresh`
+//!    (one with `score >= new_track_thresh` is confirmed at once on the very first frame, as
+//!    ByteTrack);
 //! 6. removes lost tracks not seen for more than `lost_s` seconds.
 //!
-//! A tentative track is confirmed after `min_hits` consecutive matches. Detections only match
-//! tracks of their own class. Everything is deterministic: the same detections give the same
-//! ids.
+//! A tentative track started at `score >= new_track_thresh` is confirmed after `min_hits`
+//! consecutive matches; one started lower (a weak detection: a far, dark or partly hidden
+//! object) after `tentative_hits`, so that an object the detector scores low but sees in every
+//! frame is tracked, while a one-frame false detection never is. Detections only match tracks
+//! of their own class. Everything is deterministic: the same detections give the same ids.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -32,8 +36,13 @@ pub struct TrackerConfig {
     pub high_thresh: f64,
     /// Detections below this score are ignored.
     pub low_thresh: f64,
-    /// An unmatched high-score detection starts a track only at or above this score.
+    /// An unmatched detection at or above this score starts a track confirmed after
+    /// `min_hits` consecutive matches.
     pub new_track_thresh: f64,
+    /// An unmatched detection in `[tentative_thresh, new_track_thresh)` starts a track
+    /// confirmed only after `tentative_hits` consecutive matches (`tentative_thresh ==
+    /// new_track_thresh`: weak detections never start a track).
+    pub tentative_thresh: f64,
     /// Cost limit (`1 − IoU`) of the first association.
     pub match_thresh: f64,
     /// Cost limit of the second (low-score) association.
@@ -44,6 +53,8 @@ pub struct TrackerConfig {
     pub lost_s: f64,
     /// Consecutive matches that confirm a tentative track.
     pub min_hits: u32,
+    /// Consecutive matches that confirm a track started by a weak detection.
+    pub tentative_hits: u32,
     /// How many recent anchor points each track remembers.
     pub path_length: usize,
     /// Centre-distance fallback for small or fast objects (see [`super::cost`]).
@@ -59,11 +70,13 @@ impl Default for TrackerConfig {
             high_thresh: 0.5,
             low_thresh: 0.1,
             new_track_thresh: 0.6,
+            tentative_thresh: 0.3,
             match_thresh: 0.8,
             low_match_thresh: 0.5,
             tentative_match_thresh: 0.7,
             lost_s: 1.0,
             min_hits: 2,
+            tentative_hits: 3,
             path_length: 32,
             fallback: true,
             fuse_score: false,
@@ -75,7 +88,7 @@ impl Default for TrackerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TrackState {
-    /// Started, not yet matched `min_hits` times in a row.
+    /// Started, not yet matched `min_hits` (or `tentative_hits`) times in a row.
     Tentative = 0,
     /// Matched in the current frame (or confirmed and matched on its last frame).
     Confirmed = 1,
@@ -162,6 +175,8 @@ struct Track {
     age: u32,
     hits: u32,
     streak: u32,
+    /// Consecutive matches that confirm this track while tentative.
+    needed: u32,
     time_since_update: u32,
     det_index: Option<usize>,
     score: f64,
@@ -223,6 +238,7 @@ impl Tracker {
             ("track_high_thresh", c.high_thresh),
             ("track_low_thresh", c.low_thresh),
             ("new_track_thresh", c.new_track_thresh),
+            ("tentative_thresh", c.tentative_thresh),
             ("match_thresh", c.match_thresh),
             ("low_match_thresh", c.low_match_thresh),
             ("tentative_match_thresh", c.tentative_match_thresh),
@@ -237,8 +253,17 @@ impl Tracker {
                 c.low_thresh, c.high_thresh
             ));
         }
+        if c.tentative_thresh > c.new_track_thresh {
+            return bad(format!(
+                "tentative_thresh ({}) must not exceed new_track_thresh ({})",
+                c.tentative_thresh, c.new_track_thresh
+            ));
+        }
         if c.min_hits == 0 {
             return bad("min_hits must be at least 1".into());
+        }
+        if c.tentative_hits == 0 {
+            return bad("tentative_hits must be at least 1".into());
         }
         let max_lost_frames = (c.lost_s * c.frame_rate).round().min(u32::MAX as f64) as u32;
         Ok(Self {
@@ -390,16 +415,23 @@ impl Tracker {
             }
         }
 
-        // Stage 3: remaining high-score detections against tentative tracks.
+        // Stage 3: the detections left that may start a track (high or weak) against tentative
+        // tracks, in detection order.
         let tentative: Vec<usize> = (0..self.tracks.len())
             .filter(|&k| self.tracks[k].state == TrackState::Tentative)
             .collect();
-        let left: Vec<usize> = high
+        let mut low_used = vec![false; low.len()];
+        for &(_, d) in &matched {
+            low_used[d] = true;
+        }
+        let mut left: Vec<usize> = high
             .iter()
             .zip(&high_used)
-            .filter(|(_, &u)| !u)
+            .chain(low.iter().zip(&low_used))
+            .filter(|&(&d, &u)| !u && scores[d] >= c.high_thresh.min(c.tentative_thresh))
             .map(|(&d, _)| d)
             .collect();
+        left.sort_unstable();
         let matched = self.associate(
             &tentative,
             &left,
@@ -437,10 +469,12 @@ impl Tracker {
 
         // New tracks, in detection order.
         for (&d, used) in left.iter().zip(left_used) {
-            if used || scores[d] < c.new_track_thresh {
+            if used || scores[d] < c.tentative_thresh {
                 continue;
             }
-            let state = if self.frame == 1 || c.min_hits <= 1 {
+            let strong = scores[d] >= c.new_track_thresh;
+            let needed = if strong { c.min_hits } else { c.tentative_hits };
+            let state = if (strong && self.frame == 1) || needed <= 1 {
                 TrackState::Confirmed
             } else {
                 TrackState::Tentative
@@ -455,6 +489,7 @@ impl Tracker {
                 age: 1,
                 hits: 1,
                 streak: 1,
+                needed,
                 time_since_update: 0,
                 det_index: Some(d),
                 score: scores[d],
@@ -492,7 +527,6 @@ impl Tracker {
     }
 
     fn hit(&mut self, k: usize, d: usize, boxes: &[Xyxy], scores: &[f64]) {
-        let min_hits = self.config.min_hits;
         let path_length = self.config.path_length;
         let t = &mut self.tracks[k];
         t.kf.update(boxes[d]);
@@ -503,7 +537,7 @@ impl Tracker {
         t.score = scores[d];
         match t.state {
             TrackState::Lost => t.state = TrackState::Confirmed,
-            TrackState::Tentative if t.streak >= min_hits => t.state = TrackState::Confirmed,
+            TrackState::Tentative if t.streak >= t.needed => t.state = TrackState::Confirmed,
             _ => {}
         }
         push_anchor(&mut t.path, &t.kf.xyxy(), path_length);

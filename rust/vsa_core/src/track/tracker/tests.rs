@@ -150,16 +150,18 @@ fn a_detection_of_another_class_does_not_continue_a_track() {
 }
 
 #[test]
-fn low_scores_continue_tracks_but_never_start_them() {
+fn scores_below_tentative_thresh_continue_tracks_but_never_start_them() {
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
-    t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.3], None)
-        .unwrap();
+    for _ in 0..5 {
+        t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.2], None)
+            .unwrap();
+    }
     assert_eq!(t.tracks().count(), 0);
     for f in 0..5 {
         t.update(&[boxed(100.0 + f as f64, 10.0, 20.0, 20.0)], &[0.9], None)
             .unwrap();
     }
-    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.3], None)
+    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.2], None)
         .unwrap();
     let c = confirmed(&t);
     assert_eq!(c.len(), 1);
@@ -213,4 +215,108 @@ fn bad_input_is_an_error_and_changes_nothing() {
         ..TrackerConfig::default()
     };
     assert!(Tracker::new(bad).is_err());
+}
+
+/// Detections of one object walking right, scored `scores[f]` in frame `f`.
+fn walking(scores: &[f64]) -> Vec<(Xyxy, f64)> {
+    scores
+        .iter()
+        .enumerate()
+        .map(|(f, &s)| (boxed(100.0 + 5.0 * f as f64, 200.0, 40.0, 90.0), s))
+        .collect()
+}
+
+fn run_one(t: &mut Tracker, det: Option<(Xyxy, f64)>) -> Vec<TrackView> {
+    match det {
+        Some((b, s)) => t.update(&[b], &[s], None).unwrap(),
+        None => t.update(&[], &[], None).unwrap(),
+    }
+    confirmed(t)
+}
+
+#[test]
+fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
+    // Never reaching new_track_thresh (0.6), from the very first frame.
+    let dets = walking(&[0.38, 0.45, 0.52, 0.41, 0.57, 0.36, 0.49, 0.44]);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let mut first = None;
+    for (f, &d) in dets.iter().enumerate() {
+        let c = run_one(&mut t, Some(d));
+        if first.is_none() && !c.is_empty() {
+            first = Some(f);
+        }
+    }
+    // Confirmed on its third consecutive match (tentative_hits = 3), never before.
+    assert_eq!(first, Some(2));
+    let c = confirmed(&t);
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].id, c[0].hits, c[0].det_index), (1, 8, Some(0)));
+    // Switched off: the same detections never start a track.
+    let off = TrackerConfig {
+        tentative_thresh: 0.6,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(off).unwrap();
+    for &d in &dets {
+        assert!(run_one(&mut t, Some(d)).is_empty());
+    }
+    assert_eq!(t.tracks().count(), 0);
+}
+
+#[test]
+fn a_track_started_high_is_continued_by_weaker_detections_while_tentative() {
+    // An ambulance scored 0.38-0.62: the one strong frame is not the first of the run.
+    let dets = walking(&[0.9, 0.62, 0.45, 0.40, 0.55, 0.42]);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    // Frame 1 has another object (confirmed at once); ours starts at frame 2.
+    t.update(&[boxed(500.0, 50.0, 30.0, 30.0)], &[0.9], None)
+        .unwrap();
+    let mut seen = Vec::new();
+    for &d in &dets[1..] {
+        seen.push(run_one(&mut t, Some(d)).iter().any(|v| v.id == 2));
+    }
+    // Started at 0.62 (min_hits = 2), confirmed by the 0.45 detection that follows.
+    assert_eq!(seen, [false, true, true, true, true]);
+}
+
+#[test]
+fn weak_blips_never_surface() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let mut rng = Rng::new(3);
+    for f in 0..200 {
+        // A weak false detection somewhere new in each frame, and nothing in every third.
+        let det = (f % 3 != 0).then(|| {
+            let b = boxed(
+                600.0 * rng.uniform(),
+                400.0 * rng.uniform(),
+                30.0 + 20.0 * rng.uniform(),
+                60.0,
+            );
+            (b, 0.3 + 0.29 * rng.uniform())
+        });
+        assert!(run_one(&mut t, det).is_empty(), "frame {f}");
+    }
+    // Two frames in a row at the same place are not enough either.
+    let b = boxed(300.0, 300.0, 40.0, 80.0);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for det in [Some((b, 0.5)), Some((b, 0.5)), None, Some((b, 0.5)), None] {
+        assert!(run_one(&mut t, det).is_empty());
+    }
+    assert_eq!(t.tracks().count(), 0);
+}
+
+#[test]
+fn tentative_settings_are_checked() {
+    let high = TrackerConfig {
+        tentative_thresh: 0.7,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(high).unwrap_err().to_string();
+    assert!(err.contains("tentative_thresh (0.7) must not exceed new_track_thresh (0.6)"));
+    let zero = TrackerConfig {
+        tentative_hits: 0,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(zero).unwrap_err().to_string();
+    assert!(err.contains("tentative_hits must be at least 1"));
 }
