@@ -219,9 +219,7 @@ def test_an_object_seen_every_frame_at_weak_scores_is_tracked_within_three_updat
     # A detector scoring a far or dark person 0.35-0.55, never reaching new_track_thresh.
     scores = [0.38, 0.52, 0.41, 0.55, 0.36, 0.47, 0.44, 0.50]
     tracker = Tracker(frame_rate=5.0)
-    reported = [
-        tracker.update(walker(f), np.array([s])).ids.tolist() for f, s in enumerate(scores)
-    ]
+    reported = [tracker.update(walker(f), np.array([s])).ids.tolist() for f, s in enumerate(scores)]
     assert reported == [[], [], [1], [1], [1], [1], [1], [1]]
     # Until confirmed, it is there only for whoever asks for tentative tracks.
     tracker = Tracker(frame_rate=5.0)

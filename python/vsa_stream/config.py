@@ -767,8 +767,7 @@ def _tracking_problems(tracking: TrackingConfig) -> list[tuple[tuple[str | int, 
         return [
             (
                 (*at, "low_score"),
-                f"must not exceed high_score ({tracking.high_score:g}), "
-                f"got {tracking.low_score:g}",
+                f"must not exceed high_score ({tracking.high_score:g}), got {tracking.low_score:g}",
             )
         ]
     if tracking.tentative_score > tracking.new_track_score:
