@@ -324,7 +324,7 @@ class Camera(_Base):
     realtime: bool = True
     loop: bool = False
     enabled: bool = True
-    skip_loop_filter: bool = True
+    skip_loop_filter: bool | None = None
     zones: list[Zone] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
     motion: MotionConfig | None = None
