@@ -211,8 +211,8 @@ def test_bad_parameters_raise_value_error() -> None:
 
 
 def walker(frame: int) -> NDArray[np.float64]:
-    """One person walking right, 4 px per frame."""
-    return np.array([box(100 + 4 * frame, 200)], dtype=np.float64)
+    """One person (30 x 60 px) walking right, 12 px per update (5 detections/s)."""
+    return np.array([box(100 + 12 * frame, 200)], dtype=np.float64)
 
 
 def test_an_object_seen_every_frame_at_weak_scores_is_tracked_within_three_updates() -> None:
@@ -261,10 +261,23 @@ def test_the_tracking_section_reaches_a_camera_tracker_and_is_checked() -> None:
         return [[d.track_id for d in recorded.track([b], [s])] for b, s in weak]
 
     assert tracked(TrackingConfig()) == [[], [], [1], [1]]
-    assert tracked(TrackingConfig(tentative_hits=2)) == [[], [1], [1], [1]]
+    assert tracked(TrackingConfig(tentative_hits=4)) == [[], [], [], [1]]
+    assert tracked(TrackingConfig(tentative_travel=2.0)) == [[], [], [], []]
     assert tracked(TrackingConfig(tentative_score=0.6)) == [[], [], [], []]
     text = "cameras: [{id: a, url: a.mp4}]\ntracking: {new_track_score: 0.5, tentative_score: 0.55}"
     with pytest.raises(ConfigError) as info:
         config.loads(text, source="c.yaml", env={})
     assert info.value.path == "tracking.tentative_score"
     assert "must not exceed new_track_score (0.5)" in info.value.message
+
+
+def test_a_weak_detection_that_stays_in_place_is_not_reported() -> None:
+    # A sign the detector takes for a person at 0.48-0.51 in every frame (PETS 2009 has one).
+    sign = np.array([box(25, 80, 11, 21)], dtype=np.float64)
+    tracker = Tracker(frame_rate=10.0)
+    for f in range(200):
+        assert len(tracker.update(sign + f % 2, np.array([0.48 + 0.01 * (f % 4)]))) == 0
+    still = Tracker(frame_rate=10.0, tentative_travel=0.0)
+    assert [len(still.update(sign, np.array([0.5]))) for _ in range(4)] == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="tentative_travel"):
+        Tracker(tentative_travel=-0.5)

@@ -291,8 +291,9 @@ class Tracker:
     under a cost limit; a detection left over at ``new_track_thresh`` or more starts a
     tentative track, confirmed after ``min_hits`` consecutive matches (at once on the first
     frame); one left over in ``[tentative_thresh, new_track_thresh)`` starts a tentative track
-    confirmed after ``tentative_hits`` consecutive matches (an object the detector sees in
-    every frame at weak scores is tracked; a one-frame false detection never is). Tentative
+    confirmed after ``tentative_hits`` consecutive matches once it has moved
+    ``tentative_travel`` (a moving object the detector sees in every frame at weak scores is
+    tracked; a one-frame false detection, or a sign weakly taken for a person, never is). Tentative
     tracks are reported only with ``include_tentative``. Detections only match tracks of
     their class. Lost tracks are kept
     ``lost_s`` seconds. Deterministic: the same detections give the same ids.
@@ -317,6 +318,10 @@ class Tracker:
             new_track_thresh``; equal: weak detections never start a track).
         tentative_hits: consecutive matches that confirm a track started below
             ``new_track_thresh`` (>= 1).
+        tentative_travel: how far such a track must also have moved from where it started,
+            in box sizes ``sqrt(w * h)``, unless it matched a detection at
+            ``new_track_thresh`` (0: no need to move). A weak detection that stays in place is
+            usually a fixed structure taken for an object.
 
     Raises:
         ValueError: a parameter out of range.
@@ -348,6 +353,7 @@ class Tracker:
         fuse_score: bool = False,
         tentative_thresh: float = 0.3,
         tentative_hits: int = 3,
+        tentative_travel: float = 0.5,
     ) -> Self: ...
     def update(
         self,

@@ -50,6 +50,7 @@ def _tracker(config: TrackingConfig, frame_rate: float, *, min_hits: int | None 
         min_hits=config.min_hits if min_hits is None else min_hits,
         tentative_thresh=config.tentative_score,
         tentative_hits=config.tentative_hits,
+        tentative_travel=config.tentative_travel,
     )
 
 

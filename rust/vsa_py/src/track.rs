@@ -137,7 +137,8 @@ impl Tracker {
         *, frame_rate = 30.0, track_high_thresh = 0.5, track_low_thresh = 0.1,
         new_track_thresh = 0.6, match_thresh = 0.8, low_match_thresh = 0.5,
         tentative_match_thresh = 0.7, lost_s = 1.0, min_hits = 2, path_length = 32,
-        fallback = true, fuse_score = false, tentative_thresh = 0.3, tentative_hits = 3
+        fallback = true, fuse_score = false, tentative_thresh = 0.3, tentative_hits = 3,
+        tentative_travel = 0.5
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -155,6 +156,7 @@ impl Tracker {
         fuse_score: bool,
         tentative_thresh: f64,
         tentative_hits: i64,
+        tentative_travel: f64,
     ) -> PyResult<Self> {
         let min_hits = u32::try_from(min_hits)
             .map_err(|_| PyValueError::new_err(format!("min_hits must be >= 1, got {min_hits}")))?;
@@ -176,6 +178,7 @@ impl Tracker {
             lost_s,
             min_hits,
             tentative_hits,
+            tentative_travel,
             path_length,
             fallback,
             fuse_score,

@@ -16,8 +16,10 @@
 //!
 //! A tentative track started at `score >= new_track_thresh` is confirmed after `min_hits`
 //! consecutive matches; one started lower (a weak detection: a far, dark or partly hidden
-//! object) after `tentative_hits`, so that an object the detector scores low but sees in every
-//! frame is tracked, while a one-frame false detection never is. Detections only match tracks
+//! object) after `tentative_hits`, and only once it has moved `tentative_travel` box sizes
+//! from where it started (or matched a detection at `new_track_thresh`): a moving object the
+//! detector scores low but sees in every frame is tracked, while a one-frame false detection,
+//! or a fixed structure the detector keeps scoring weakly (a sign taken for a person), is not. Detections only match tracks
 //! of their own class. Everything is deterministic: the same detections give the same ids.
 
 use std::collections::VecDeque;
@@ -55,6 +57,12 @@ pub struct TrackerConfig {
     pub min_hits: u32,
     /// Consecutive matches that confirm a track started by a weak detection.
     pub tentative_hits: u32,
+    /// How far a track started by a weak detection must have moved before it is confirmed,
+    /// in box sizes (`sqrt(w · h)`) from where it started; 0: not at all. A weak detection
+    /// that comes back at the same place in every frame is usually a fixed structure (a
+    /// sign, a pole) the detector takes for an object; it stays tentative until it moves or
+    /// scores `new_track_thresh`.
+    pub tentative_travel: f64,
     /// How many recent anchor points each track remembers.
     pub path_length: usize,
     /// Centre-distance fallback for small or fast objects (see [`super::cost`]).
@@ -77,6 +85,7 @@ impl Default for TrackerConfig {
             lost_s: 1.0,
             min_hits: 2,
             tentative_hits: 3,
+            tentative_travel: 0.5,
             path_length: 32,
             fallback: true,
             fuse_score: false,
@@ -177,6 +186,11 @@ struct Track {
     streak: u32,
     /// Consecutive matches that confirm this track while tentative.
     needed: u32,
+    /// Started by a weak detection and never matched one at `new_track_thresh`: it must also
+    /// travel `tentative_travel` from `origin` to be confirmed.
+    weak: bool,
+    /// Centre of the first detection.
+    origin: [f64; 2],
     time_since_update: u32,
     det_index: Option<usize>,
     score: f64,
@@ -239,6 +253,7 @@ impl Tracker {
             ("track_low_thresh", c.low_thresh),
             ("new_track_thresh", c.new_track_thresh),
             ("tentative_thresh", c.tentative_thresh),
+            ("tentative_travel", c.tentative_travel),
             ("match_thresh", c.match_thresh),
             ("low_match_thresh", c.low_match_thresh),
             ("tentative_match_thresh", c.tentative_match_thresh),
@@ -261,6 +276,12 @@ impl Tracker {
         }
         if c.min_hits == 0 {
             return bad("min_hits must be at least 1".into());
+        }
+        if c.tentative_travel < 0.0 {
+            return bad(format!(
+                "tentative_travel must be >= 0, got {}",
+                c.tentative_travel
+            ));
         }
         if c.tentative_hits == 0 {
             return bad("tentative_hits must be at least 1".into());
@@ -474,7 +495,8 @@ impl Tracker {
             }
             let strong = scores[d] >= c.new_track_thresh;
             let needed = if strong { c.min_hits } else { c.tentative_hits };
-            let state = if (strong && self.frame == 1) || needed <= 1 {
+            let weak = !strong && c.tentative_travel > 0.0;
+            let state = if (strong && self.frame == 1) || (needed <= 1 && !weak) {
                 TrackState::Confirmed
             } else {
                 TrackState::Tentative
@@ -490,6 +512,8 @@ impl Tracker {
                 hits: 1,
                 streak: 1,
                 needed,
+                weak,
+                origin: centre(&boxes[d]),
                 time_since_update: 0,
                 det_index: Some(d),
                 score: scores[d],
@@ -528,6 +552,8 @@ impl Tracker {
 
     fn hit(&mut self, k: usize, d: usize, boxes: &[Xyxy], scores: &[f64]) {
         let path_length = self.config.path_length;
+        let travel = self.config.tentative_travel;
+        let strong = scores[d] >= self.config.new_track_thresh;
         let t = &mut self.tracks[k];
         t.kf.update(boxes[d]);
         t.hits = t.hits.saturating_add(1);
@@ -535,13 +561,25 @@ impl Tracker {
         t.time_since_update = 0;
         t.det_index = Some(d);
         t.score = scores[d];
+        t.weak &= !strong;
         match t.state {
             TrackState::Lost => t.state = TrackState::Confirmed,
-            TrackState::Tentative if t.streak >= t.needed => t.state = TrackState::Confirmed,
+            TrackState::Tentative if t.streak >= t.needed => {
+                let [x, y] = centre(&boxes[d]);
+                let [w, h] = [boxes[d][2] - boxes[d][0], boxes[d][3] - boxes[d][1]];
+                let moved = (x - t.origin[0]).hypot(y - t.origin[1]) >= travel * (w * h).sqrt();
+                if !t.weak || moved {
+                    t.state = TrackState::Confirmed;
+                }
+            }
             _ => {}
         }
         push_anchor(&mut t.path, &t.kf.xyxy(), path_length);
     }
+}
+
+fn centre(b: &Xyxy) -> [f64; 2] {
+    [0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])]
 }
 
 fn push_anchor(path: &mut VecDeque<[f64; 2]>, b: &Xyxy, max_len: usize) {

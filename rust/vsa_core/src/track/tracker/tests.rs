@@ -217,12 +217,13 @@ fn bad_input_is_an_error_and_changes_nothing() {
     assert!(Tracker::new(bad).is_err());
 }
 
-/// Detections of one object walking right, scored `scores[f]` in frame `f`.
-fn walking(scores: &[f64]) -> Vec<(Xyxy, f64)> {
+/// Detections of one object (40 x 90 px) walking right `step` px a frame, scored `scores[f]`
+/// in frame `f`.
+fn walking(step: f64, scores: &[f64]) -> Vec<(Xyxy, f64)> {
     scores
         .iter()
         .enumerate()
-        .map(|(f, &s)| (boxed(100.0 + 5.0 * f as f64, 200.0, 40.0, 90.0), s))
+        .map(|(f, &s)| (boxed(100.0 + step * f as f64, 200.0, 40.0, 90.0), s))
         .collect()
 }
 
@@ -237,7 +238,8 @@ fn run_one(t: &mut Tracker, det: Option<(Xyxy, f64)>) -> Vec<TrackView> {
 #[test]
 fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
     // Never reaching new_track_thresh (0.6), from the very first frame.
-    let dets = walking(&[0.38, 0.45, 0.52, 0.41, 0.57, 0.36, 0.49, 0.44]);
+    // 16 px a frame (a walker at 5 detections/s): 32 px, over half its size, by the third.
+    let dets = walking(16.0, &[0.38, 0.45, 0.52, 0.41, 0.57, 0.36, 0.49, 0.44]);
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
     let mut first = None;
     for (f, &d) in dets.iter().enumerate() {
@@ -266,7 +268,7 @@ fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
 #[test]
 fn a_track_started_high_is_continued_by_weaker_detections_while_tentative() {
     // An ambulance scored 0.38-0.62: the one strong frame is not the first of the run.
-    let dets = walking(&[0.9, 0.62, 0.45, 0.40, 0.55, 0.42]);
+    let dets = walking(5.0, &[0.9, 0.62, 0.45, 0.40, 0.55, 0.42]);
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
     // Frame 1 has another object (confirmed at once); ours starts at frame 2.
     t.update(&[boxed(500.0, 50.0, 30.0, 30.0)], &[0.9], None)
@@ -319,4 +321,35 @@ fn tentative_settings_are_checked() {
     };
     let err = Tracker::new(zero).unwrap_err().to_string();
     assert!(err.contains("tentative_hits must be at least 1"));
+    let back = TrackerConfig {
+        tentative_travel: -1.0,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(back).unwrap_err().to_string();
+    assert!(err.contains("tentative_travel must be >= 0"));
+}
+
+#[test]
+fn a_weak_detection_that_never_moves_stays_tentative_until_it_scores_high() {
+    // A sign the detector scores 0.48-0.51 in every frame, jittering by a pixel.
+    let sign = |f: usize| boxed(25.0 + (f % 2) as f64, 80.0, 11.0, 21.0);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for f in 0..300 {
+        let s = 0.48 + 0.03 * (f % 3) as f64 / 2.0;
+        assert!(run_one(&mut t, Some((sign(f), s))).is_empty(), "frame {f}");
+    }
+    assert_eq!(t.tracks().next().unwrap().state, TrackState::Tentative);
+    // A person standing there scoring high once is confirmed at once (min_hits passed).
+    let c = run_one(&mut t, Some((sign(300), 0.7)));
+    assert_eq!(c.len(), 1);
+    // Without the travel condition, the sign is confirmed on its third detection.
+    let still = TrackerConfig {
+        tentative_travel: 0.0,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(still).unwrap();
+    let seen: Vec<bool> = (0..4)
+        .map(|f| !run_one(&mut t, Some((sign(f), 0.5))).is_empty())
+        .collect();
+    assert_eq!(seen, [false, false, true, true]);
 }
