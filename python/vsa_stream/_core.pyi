@@ -318,10 +318,10 @@ class Tracker:
             new_track_thresh``; equal: weak detections never start a track).
         tentative_hits: consecutive matches that confirm a track started below
             ``new_track_thresh`` (>= 1).
-        tentative_travel: how far such a track must also have moved from where it started,
-            in box sizes ``sqrt(w * h)``, unless it matched a detection at
-            ``new_track_thresh`` (0: no need to move). A weak detection that stays in place is
-            usually a fixed structure taken for an object.
+        tentative_travel: how far such a track must also have moved, unless it matched a
+            detection at ``new_track_thresh``: its centre's shift from where it started in box
+            sizes ``sqrt(w * h)`` plus ``|ln(size / first size)|`` (0: no need to move). A weak
+            detection that stays in place is usually a fixed structure taken for an object.
 
     Raises:
         ValueError: a parameter out of range.

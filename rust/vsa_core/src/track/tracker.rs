@@ -57,8 +57,10 @@ pub struct TrackerConfig {
     pub min_hits: u32,
     /// Consecutive matches that confirm a track started by a weak detection.
     pub tentative_hits: u32,
-    /// How far a track started by a weak detection must have moved before it is confirmed,
-    /// in box sizes (`sqrt(w · h)`) from where it started; 0: not at all. A weak detection
+    /// How far a track started by a weak detection must have moved before it is confirmed:
+    /// its centre's displacement from where it started in box sizes (`sqrt(w · h)`), plus
+    /// the change of its size (`|ln(size / first size)|`, for an object coming towards the
+    /// camera or going away); 0: not at all. A weak detection
     /// that comes back at the same place in every frame is usually a fixed structure (a
     /// sign, a pole) the detector takes for an object; it stays tentative until it moves or
     /// scores `new_track_thresh`.
@@ -189,8 +191,8 @@ struct Track {
     /// Started by a weak detection and never matched one at `new_track_thresh`: it must also
     /// travel `tentative_travel` from `origin` to be confirmed.
     weak: bool,
-    /// Centre of the first detection.
-    origin: [f64; 2],
+    /// Centre and size (`sqrt(w · h)`) of the first detection.
+    origin: [f64; 3],
     time_since_update: u32,
     det_index: Option<usize>,
     score: f64,
@@ -513,7 +515,7 @@ impl Tracker {
                 streak: 1,
                 needed,
                 weak,
-                origin: centre(&boxes[d]),
+                origin: centre_size(&boxes[d]),
                 time_since_update: 0,
                 det_index: Some(d),
                 score: scores[d],
@@ -565,10 +567,11 @@ impl Tracker {
         match t.state {
             TrackState::Lost => t.state = TrackState::Confirmed,
             TrackState::Tentative if t.streak >= t.needed => {
-                let [x, y] = centre(&boxes[d]);
-                let [w, h] = [boxes[d][2] - boxes[d][0], boxes[d][3] - boxes[d][1]];
-                let moved = (x - t.origin[0]).hypot(y - t.origin[1]) >= travel * (w * h).sqrt();
-                if !t.weak || moved {
+                let [x, y, size] = centre_size(&boxes[d]);
+                let [x0, y0, size0] = t.origin;
+                let shift = (x - x0).hypot(y - y0) / size.max(1e-9);
+                let scale = (size.max(1e-9) / size0.max(1e-9)).ln().abs();
+                if !t.weak || shift + scale >= travel {
                     t.state = TrackState::Confirmed;
                 }
             }
@@ -578,8 +581,9 @@ impl Tracker {
     }
 }
 
-fn centre(b: &Xyxy) -> [f64; 2] {
-    [0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3])]
+fn centre_size(b: &Xyxy) -> [f64; 3] {
+    let size = ((b[2] - b[0]) * (b[3] - b[1])).sqrt();
+    [0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), size]
 }
 
 fn push_anchor(path: &mut VecDeque<[f64; 2]>, b: &Xyxy, max_len: usize) {

@@ -353,3 +353,18 @@ fn a_weak_detection_that_never_moves_stays_tentative_until_it_scores_high() {
         .collect();
     assert_eq!(seen, [false, false, true, true]);
 }
+
+#[test]
+fn a_weak_object_coming_towards_the_camera_is_tracked() {
+    // A vehicle on the camera's axis: its centre hardly moves, its box grows 20 % a frame.
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let seen: Vec<bool> = (0..5)
+        .map(|f| {
+            let size = 40.0 * 1.2f64.powi(f);
+            let b = boxed(300.0, 200.0 + 0.1 * size, size, 0.8 * size);
+            !run_one(&mut t, Some((b, 0.45))).is_empty()
+        })
+        .collect();
+    // ln(1.2^3) = 0.55 >= 0.5 on the fourth detection.
+    assert_eq!(seen, [false, false, false, true, true]);
+}
