@@ -11,7 +11,9 @@
 //!    tentative tracks left over are removed;
 //! 5. starts a tentative track on every detection left with `score >= tentative_thresh`
 //!    (one with `score >= new_track_thresh` is confirmed at once on the very first frame, as
-//!    ByteTrack);
+//!    ByteTrack), strong ones first, except a weak one (below `new_track_thresh`) on a
+//!    confirmed or lost track of its class, or on a track started in this frame (cost under
+//!    `match_thresh`);
 //! 6. removes lost tracks not seen for more than `lost_s` seconds.
 //!
 //! A tentative track started at `score >= new_track_thresh` is confirmed after `min_hits`
@@ -26,7 +28,7 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use super::assign::assign_sparse;
-use super::cost::{candidate_pairs, CostParams, TrackProbe, Xyxy};
+use super::cost::{candidate_pairs, iou, CostParams, TrackProbe, Xyxy};
 use super::kalman::KalmanBox;
 
 /// Parameters of a [`Tracker`] (ByteTrack's defaults).
@@ -490,12 +492,28 @@ impl Tracker {
         self.tracks = kept;
         self.removed = removed;
 
-        // New tracks, in detection order.
-        for (&d, used) in left.iter().zip(left_used) {
-            if used || scores[d] < c.tentative_thresh {
+        // New tracks: from strong detections, then from weak ones, each in detection order. A
+        // weak detection where a confirmed or lost track of its class is (a high-score
+        // detection there would have gone to it), or a track started in this frame, starts
+        // none: it is that object seen weakly, or a duplicate box of it.
+        let known = self.tracks.len();
+        let (strong, weak): (Vec<usize>, Vec<usize>) = left
+            .iter()
+            .zip(&left_used)
+            .filter(|&(&d, &used)| !used && scores[d] >= c.tentative_thresh)
+            .map(|(&d, _)| d)
+            .partition(|&d| scores[d] >= c.new_track_thresh);
+        for d in strong.into_iter().chain(weak) {
+            let strong = scores[d] >= c.new_track_thresh;
+            if !strong
+                && self.tracks.iter().enumerate().any(|(k, t)| {
+                    (k >= known || t.state != TrackState::Tentative)
+                        && t.class == classes[d]
+                        && 1.0 - iou(&t.kf.xyxy(), &boxes[d]) < c.match_thresh
+                })
+            {
                 continue;
             }
-            let strong = scores[d] >= c.new_track_thresh;
             let needed = if strong { c.min_hits } else { c.tentative_hits };
             let weak = !strong && c.tentative_travel > 0.0;
             let state = if (strong && self.frame == 1) || (needed <= 1 && !weak) {

@@ -368,3 +368,28 @@ fn a_weak_object_coming_towards_the_camera_is_tracked() {
     // ln(1.2^3) = 0.55 >= 0.5 on the fourth detection.
     assert_eq!(seen, [false, false, false, true, true]);
 }
+
+#[test]
+fn weak_detections_of_a_tracked_or_lost_object_start_no_second_track() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let at = |f: usize| boxed(100.0 + 8.0 * f as f64, 200.0, 40.0, 90.0);
+    let mut ids = std::collections::BTreeSet::new();
+    for f in 0..30 {
+        let dets: Vec<(Xyxy, f64)> = match f {
+            // Tracked, with a weak duplicate box over its upper half (IoU 0.5).
+            0..=9 => {
+                let b = at(f);
+                vec![(b, 0.9), ([b[0], b[1], b[2], b[1] + 45.0], 0.45)]
+            }
+            // Hidden, then seen only weakly while lost, then strongly again.
+            10..=11 => vec![],
+            12..=19 => vec![(at(f), 0.45)],
+            _ => vec![(at(f), 0.9)],
+        };
+        let b: Vec<Xyxy> = dets.iter().map(|d| d.0).collect();
+        let s: Vec<f64> = dets.iter().map(|d| d.1).collect();
+        t.update(&b, &s, None).unwrap();
+        ids.extend(confirmed(&t).iter().map(|v| v.id));
+    }
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), [1]);
+}
