@@ -353,7 +353,7 @@ class Tracker:
         fuse_score: bool = False,
         tentative_thresh: float = 0.3,
         tentative_hits: int = 3,
-        tentative_travel: float = 0.5,
+        tentative_travel: float = 1.0,
     ) -> Self: ...
     def update(
         self,

@@ -345,7 +345,7 @@ class TrackingConfig(_Base):
     min_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
     tentative_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.3
     tentative_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
-    tentative_travel: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.5
+    tentative_travel: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 1.0
 
 
 class DetectorConfig(_Base):

@@ -138,7 +138,7 @@ impl Tracker {
         new_track_thresh = 0.6, match_thresh = 0.8, low_match_thresh = 0.5,
         tentative_match_thresh = 0.7, lost_s = 1.0, min_hits = 2, path_length = 32,
         fallback = true, fuse_score = false, tentative_thresh = 0.3, tentative_hits = 3,
-        tentative_travel = 0.5
+        tentative_travel = 1.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(

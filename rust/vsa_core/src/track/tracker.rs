@@ -89,7 +89,7 @@ impl Default for TrackerConfig {
             lost_s: 1.0,
             min_hits: 2,
             tentative_hits: 3,
-            tentative_travel: 0.5,
+            tentative_travel: 1.0,
             path_length: 32,
             fallback: true,
             fuse_score: false,

@@ -238,7 +238,7 @@ fn run_one(t: &mut Tracker, det: Option<(Xyxy, f64)>) -> Vec<TrackView> {
 #[test]
 fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
     // Never reaching new_track_thresh (0.6), from the very first frame.
-    // 16 px a frame (a walker at 5 detections/s): 32 px, over half its size, by the third.
+    // 16 px a frame (a walker at 5 detections/s): 64 px, more than its size, by the fifth.
     let dets = walking(16.0, &[0.38, 0.45, 0.52, 0.41, 0.57, 0.36, 0.49, 0.44]);
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
     let mut first = None;
@@ -248,8 +248,9 @@ fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
             first = Some(f);
         }
     }
-    // Confirmed on its third consecutive match (tentative_hits = 3), never before.
-    assert_eq!(first, Some(2));
+    // Confirmed once matched 3 times in a row (tentative_hits) and moved its own size
+    // (tentative_travel), never before.
+    assert_eq!(first, Some(4));
     let c = confirmed(&t);
     assert_eq!(c.len(), 1);
     assert_eq!((c[0].id, c[0].hits, c[0].det_index), (1, 8, Some(0)));
@@ -358,15 +359,15 @@ fn a_weak_detection_that_never_moves_stays_tentative_until_it_scores_high() {
 fn a_weak_object_coming_towards_the_camera_is_tracked() {
     // A vehicle on the camera's axis: its centre hardly moves, its box grows 20 % a frame.
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
-    let seen: Vec<bool> = (0..5)
+    let seen: Vec<bool> = (0..8)
         .map(|f| {
             let size = 40.0 * 1.2f64.powi(f);
             let b = boxed(300.0, 200.0 + 0.1 * size, size, 0.8 * size);
             !run_one(&mut t, Some((b, 0.45))).is_empty()
         })
         .collect();
-    // ln(1.2^3) = 0.55 >= 0.5 on the fourth detection.
-    assert_eq!(seen, [false, false, false, true, true]);
+    // ln(1.2^6) = 1.09 >= 1 on the seventh detection.
+    assert_eq!(seen, [false, false, false, false, false, false, true, true]);
 }
 
 #[test]
