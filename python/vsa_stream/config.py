@@ -333,7 +333,7 @@ class Camera(_Base):
     realtime: bool = True
     loop: bool = False
     enabled: bool = True
-    skip_loop_filter: bool = True
+    skip_loop_filter: bool | None = None
     zones: list[Zone] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
     motion: MotionConfig | None = None
@@ -355,6 +355,9 @@ class TrackingConfig(_Base):
     new_track_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.6
     lost_s: Annotated[float, msgspec.Meta(gt=0.0, le=600.0)] = 2.0
     min_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    tentative_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.3
+    tentative_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    tentative_travel: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 1.0
 
 
 class DetectorConfig(_Base):
@@ -828,6 +831,26 @@ def _looks_like_a_broken_url(url: str) -> bool:
     return "@" in path or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*(:/?|//)", path))
 
 
+def _tracking_problems(tracking: TrackingConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    at = ("tracking",)
+    if tracking.low_score > tracking.high_score:
+        return [
+            (
+                (*at, "low_score"),
+                f"must not exceed high_score ({tracking.high_score:g}), got {tracking.low_score:g}",
+            )
+        ]
+    if tracking.tentative_score > tracking.new_track_score:
+        return [
+            (
+                (*at, "tentative_score"),
+                f"must not exceed new_track_score ({tracking.new_track_score:g}), "
+                f"got {tracking.tentative_score:g}",
+            )
+        ]
+    return []
+
+
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     seen_cameras: dict[str, int] = {}
@@ -921,6 +944,7 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                         f"unknown detector {name!r}; detectors: {known}",
                     )
                 )
+    problems.extend(_tracking_problems(config.tracking))
     problems.extend(_server_problems(config.server))
     problems.extend(_audit_problems(config))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
