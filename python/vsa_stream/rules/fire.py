@@ -1,31 +1,135 @@
 """``fire``: a fire start, from flame-colour and flicker evidence or fire/smoke detections.
 
-Per zone (or the whole frame), the condition holds in a frame when at least ``min_cells``
-cells of the Rust fire evidence inside the zone score ``min_score`` or more, or when a
-detection of ``classes`` (a user's fire/smoke model) scores ``min_class_score`` there. An
-event opens once the condition has held ``min_duration_s`` and the fire has grown: the
-fire-coloured area of the zone in the newer half of that period is at least ``1 + min_growth``
-times the older half's (the default −0.2 lets a steady fire through but not a fading one).
+A flame flickers in place: its base stays where it is, its fire-coloured area never vanishes
+and tends to grow, and its flicker is irregular. A sign, a beacon, a person in orange
+clothes or a car's lights either blink periodically or move. So the rule works on *regions*,
+8-connected groups of cells of the Rust fire evidence inside the zone (or the whole frame)
+that score ``min_score`` or more, followed from frame to frame by overlap. A region counts
+(the condition holds) when
 
-False-positive controls: the Rust score itself needs flame colour, flicker and a steady
-presence, so a red sign (no flicker), a flashing emergency light (on/off, not flickering
-flame) and a dim reflection score low; ``min_duration_s``; growth; zones to watch only where
-a fire matters.
+- it has at least ``min_cells`` cells *and* covers at least ``min_area`` of the frame's
+  cells: one 16-pixel cell of colour noise is not a fire, and the bar scales with the frame;
+- its cells are not under a tracked object of ``ignore_classes`` (persons, vehicles) for most
+  of the last second: orange overalls or a car's lights move with their box;
+- its fire-coloured cells are not periodic: the Rust kernel's per-cell ``periodicity`` (the
+  strongest autocorrelation of a cell's colour fraction beyond its first zero crossing, over
+  a few seconds) averaged over the region stays below ``max_periodicity``; neon signs,
+  beacons and indicators blink with a single strong period, flames do not.
+
+The event opens once one region has been seen at least ``min_duration_s``, at a stable place
+(the spread of its centroid over that time at most ``max_drift`` of its size, or a cell), and
+the fire has grown: the fire-coloured area of the counted regions in the newer half of the
+condition is at least ``1 + min_growth`` times the older half's (the default −0.2 lets a
+steady fire through but not a fading one). A detection of ``classes`` (a user's fire/smoke
+model) scoring ``min_class_score`` also holds the condition, without those region checks.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from vsa_stream.config import FireRule, Zone
 from vsa_stream.events import Event
-from vsa_stream.observation import Detection, Observation
+from vsa_stream.observation import Detection, FireEvidence, Observation
 from vsa_stream.rules.common import CellMasks, Zones, matches_class, whole_frame_key
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 
 __all__ = ["FireRunner"]
+
+# A region missing for up to this long keeps its history (a flame's cells drop under the
+# score for a few frames).
+_REGION_GRACE_S = 0.6
+# Time constant of the per-cell share of time under a tracked person or vehicle.
+_COVER_TAU_S = 1.0
+# How far back the centroid and periodicity of a region are judged.
+_RECENT_S = 3.0
+# A cell at least this fire-coloured belongs to a region's area.
+_COLOURED = 0.05
+
+
+@dataclass(slots=True)
+class _Region:
+    """One fire-coloured region followed over frames.
+
+    ``cells`` is its connected fire-coloured area, ``hot`` the cells of it that score; the
+    recent history holds ``(time, row, col, periodicity)``: the score-weighted centroid of the
+    hot cells and their colour-weighted periodicity.
+    """
+
+    cells: NDArray[np.bool_]
+    hot: NDArray[np.bool_]
+    born_s: float
+    last_s: float
+    recent: deque[tuple[float, float, float, float]] = field(default_factory=deque)
+
+    def drift(self) -> float:
+        """RMS distance of the recent hot-cell centroids from their mean, in cells."""
+        if len(self.recent) < 2:
+            return 0.0
+        pts = np.array([(r, c) for _, r, c, _ in self.recent])
+        return float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+    def periodicity(self) -> float:
+        """Mean periodicity of the hot cells over the recent history."""
+        return sum(p for *_, p in self.recent) / max(1, len(self.recent))
+
+
+class _Regions:
+    """Follows the fire-coloured regions of one zone from frame to frame by overlap."""
+
+    def __init__(self) -> None:
+        self.regions: list[_Region] = []
+
+    def update(
+        self, time_s: float, fire: FireEvidence, hot: NDArray[np.bool_], coloured: NDArray[np.bool_]
+    ) -> list[_Region]:
+        """Matches this frame's fire-coloured components holding a hot cell to the regions;
+        returns those seen now."""
+        components = [c for c in _components(coloured | hot) if bool((c & hot).any())]
+        self.regions = [r for r in self.regions if time_s - r.last_s <= _REGION_GRACE_S + 1e-6]
+        grown = [_dilate(r.cells) for r in self.regions]
+        seen: list[_Region] = []
+        absorbed: set[int] = set()
+        for comp in components:
+            overlapping = [
+                i for i, g in enumerate(grown) if i not in absorbed and bool((g & comp).any())
+            ]
+            region_hot = comp & hot
+            if overlapping:
+                # a merge keeps the oldest history
+                i = min(overlapping, key=lambda k: self.regions[k].born_s)
+                absorbed.update(k for k in overlapping if k != i)
+                grown[i] = np.zeros_like(comp)  # taken
+                region = self.regions[i]
+                region.cells, region.hot, region.last_s = comp, region_hot, time_s
+            else:
+                region = _Region(comp, region_hot, time_s, time_s)
+                self.regions.append(region)
+            rows, cols = np.nonzero(region_hot)
+            w = fire.score[rows, cols].astype(np.float64)
+            colour = fire.colour[rows, cols].astype(np.float64)
+            period = 0.0
+            if fire.periodicity is not None:
+                p = fire.periodicity[rows, cols].astype(np.float64)
+                period = float((colour * p).sum() / max(float(colour.sum()), 1e-9))
+            region.recent.append(
+                (
+                    time_s,
+                    float((rows * w).sum() / w.sum()),
+                    float((cols * w).sum() / w.sum()),
+                    period,
+                )
+            )
+            while region.recent[0][0] < time_s - _RECENT_S:
+                region.recent.popleft()
+            seen.append(region)
+        self.regions = [r for i, r in enumerate(self.regions) if i not in absorbed]
+        return seen
 
 
 class FireRunner:
@@ -38,6 +142,9 @@ class FireRunner:
         self._zones = Zones(rule.zones, zones)
         self._cells = CellMasks(self._zones)
         self._area: dict[str, deque[tuple[float, float]]] = {}
+        self._regions: dict[str, _Regions] = {}
+        self._cover: NDArray[np.float32] | None = None
+        self._last_s: float | None = None
         timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(camera_id, "fire", timing, storm, clear_reason="no fire seen")
 
@@ -49,37 +156,68 @@ class FireRunner:
             for d in obs.detections
             if matches_class(d, rule.classes, blobs=False) and d.score >= rule.min_class_score
         ]
-        masks = (
-            self._cells.masks(obs, obs.fire.cell, obs.fire.score.shape)
-            if obs.fire is not None
-            else {}
-        )
+        masks: dict[str | None, NDArray[np.bool_]] = {}
+        free: NDArray[np.bool_] | None = None
+        if obs.fire is not None:
+            masks = self._cells.masks(obs, obs.fire.cell, obs.fire.score.shape)
+            free = self._uncovered(obs, obs.fire)
+        self._last_s = obs.time_s
         triggers: list[Trigger] = []
         for zone in self._zones.of(obs):
             key = whole_frame_key if zone is None else zone.id
             hits = classified if zone is None else zone.inside(classified)
-            trigger = self._judge(obs, key, masks.get(None if zone is None else zone.id), hits)
+            mask = masks.get(None if zone is None else zone.id)
+            watch = None if free is None or mask is None else free & mask
+            trigger = self._judge(obs, key, watch, hits)
             if trigger is None:
                 continue
             trigger.zone_id = None if zone is None else zone.id
             triggers.append(trigger)
         return self.lifecycle.step(obs, triggers)
 
+    def _uncovered(self, obs: Observation, fire: FireEvidence) -> NDArray[np.bool_]:
+        """Cells not under a tracked object of ``ignore_classes`` for most of the last second."""
+        covered = _covered(obs, fire.cell, fire.score.shape, self.rule.ignore_classes)
+        if self._cover is None or self._cover.shape != covered.shape:
+            self._cover = covered.astype(np.float32)
+        else:
+            dt = 0.0 if self._last_s is None else max(0.0, obs.time_s - self._last_s)
+            a = np.float32(1.0 - math.exp(-dt / _COVER_TAU_S))
+            self._cover += a * (covered.astype(np.float32) - self._cover)
+        return np.asarray(self._cover < 0.5)
+
     def _judge(
-        self, obs: Observation, key: str, mask: np.ndarray | None, hits: list[Detection]
+        self,
+        obs: Observation,
+        key: str,
+        watch: NDArray[np.bool_] | None,
+        hits: list[Detection],
     ) -> Trigger | None:
         rule = self.rule
         boxes = [obs.normalised(d) for d in hits]
         values: dict[str, float] = {}
         area = 0.0
-        cells = 0
         fire = obs.fire
-        if fire is not None and mask is not None:
-            hot = (fire.score >= rule.min_score) & mask
-            cells = int(hot.sum())
-            if cells >= rule.min_cells:
-                rows, cols = np.nonzero(hot)
-                c = fire.cell
+        counted: list[_Region] = []
+        ready = bool(hits)
+        if fire is not None and watch is not None:
+            hot = (fire.score >= rule.min_score) & watch
+            coloured = (fire.colour >= _COLOURED) & watch
+            tracker = self._regions.setdefault(key, _Regions())
+            pixel = fire.cell * fire.cell / float(obs.width * obs.height)
+            for region in tracker.update(obs.time_s, fire, hot, coloured):
+                if int(region.hot.sum()) < rule.min_cells:
+                    continue
+                if float(fire.colour[region.cells].sum()) * pixel < rule.min_area:
+                    continue
+                if region.periodicity() >= rule.max_periodicity:
+                    continue
+                counted.append(region)
+        if counted:
+            assert fire is not None
+            c = fire.cell
+            for region in counted:
+                rows, cols = np.nonzero(region.hot)
                 boxes.append(
                     obs.normalised_box(
                         float(cols.min() * c),
@@ -88,10 +226,15 @@ class FireRunner:
                         float(min(obs.height, (rows.max() + 1) * c)),
                     )
                 )
-                area = float(fire.colour[mask].sum())
-                values["score"] = round(float(fire.score[hot].max()), 3)
-                values["cells"] = float(cells)
-        if cells < rule.min_cells and not hits:
+                area += float(fire.colour[region.cells].sum())
+                aged = obs.time_s - region.born_s >= rule.min_duration_s - 1e-6
+                reach = max(1.0, rule.max_drift * math.sqrt(float(region.cells.sum())))
+                ready = ready or (aged and region.drift() <= reach)
+            values["score"] = round(max(float(fire.score[r.hot].max()) for r in counted), 3)
+            values["cells"] = float(max(int(r.hot.sum()) for r in counted))
+            values["drift"] = round(min(r.drift() for r in counted), 3)
+            values["periodicity"] = round(min(r.periodicity() for r in counted), 3)
+        if not counted and not hits:
             return None
         if hits:
             values["class_score"] = round(max(d.score for d in hits), 3)
@@ -110,12 +253,63 @@ class FireRunner:
             values=values,
             track_ids=[d.track_id for d in hits if d.track_id is not None],
             peak=("score", "cells"),
-            ready=growth >= rule.min_growth,
+            ready=ready and growth >= rule.min_growth,
         )
 
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:
         """Close every open event (end of stream, shutdown)."""
         return self.lifecycle.finish(obs, reason)
+
+
+def _covered(
+    obs: Observation, cell: int, shape: tuple[int, int], classes: list[str]
+) -> NDArray[np.bool_]:
+    """Cells whose centre lies inside the box of a detected object of ``classes``."""
+    out = np.zeros(shape, dtype=bool)
+    rows, cols = shape
+    for d in obs.detections:
+        if d.label is None or d.label not in classes:
+            continue
+        c0 = max(0, math.ceil(d.x0 / cell - 0.5))
+        c1 = min(cols, math.floor(d.x1 / cell - 0.5) + 1)
+        r0 = max(0, math.ceil(d.y0 / cell - 0.5))
+        r1 = min(rows, math.floor(d.y1 / cell - 0.5) + 1)
+        if c0 < c1 and r0 < r1:
+            out[r0:r1, c0:c1] = True
+    return out
+
+
+def _dilate(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``mask`` grown by one cell in the 8 directions."""
+    padded = np.pad(mask, 1)
+    rows, cols = mask.shape
+    out = np.zeros_like(mask)
+    for dr in range(3):
+        for dc in range(3):
+            out |= padded[dr : dr + rows, dc : dc + cols]
+    return out
+
+
+def _components(mask: NDArray[np.bool_]) -> list[NDArray[np.bool_]]:
+    """The 8-connected components of ``mask``, each as a mask of the same shape."""
+    label = np.zeros(mask.shape, dtype=np.int32)
+    rows, cols = mask.shape
+    out: list[NDArray[np.bool_]] = []
+    for r0, c0 in zip(*np.nonzero(mask), strict=True):
+        if label[r0, c0]:
+            continue
+        n = len(out) + 1
+        label[r0, c0] = n
+        stack = [(int(r0), int(c0))]
+        while stack:
+            r, c = stack.pop()
+            for rr in range(max(0, r - 1), min(rows, r + 2)):
+                for cc in range(max(0, c - 1), min(cols, c + 2)):
+                    if mask[rr, cc] and not label[rr, cc]:
+                        label[rr, cc] = n
+                        stack.append((rr, cc))
+        out.append(label == n)
+    return out
 
 
 def _growth(areas: list[float]) -> float:
