@@ -1202,7 +1202,8 @@ class FireResult:
     def periodicity(self) -> NDArray[np.float32]:
         """Periodicity in [0, 1] of each cell's colour fraction over ``period_window`` frames:
         its highest autocorrelation beyond the first zero crossing (a blinking sign or beacon is
-        near 1, a flame's aperiodic flicker low; 0 until half the history is filled)."""
+        near 1, a flame's aperiodic flicker low; NaN until half the history is filled, all 0
+        with ``period_window=0``)."""
     @property
     def best_score(self) -> float:
         """Highest cell score."""
@@ -1243,7 +1244,7 @@ class FireDetector:
         window: int = 30,
         threshold: float = 0.5,
         tau: int = 40,
-        period_window: int = 120,
+        period_window: int = 180,
     ) -> Self: ...
     def update(
         self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]

@@ -67,7 +67,8 @@ class FireEvidence:
         colour: ``(rows, cols)`` float32 fire-coloured fraction of each cell in this frame.
         growth: ``(rows, cols)`` float32 change of the colour fraction over the window.
         periodicity: ``(rows, cols)`` float32 in [0, 1], how periodic each cell's colour
-            fraction has been over the last seconds (blinking signs, beacons); None: unknown.
+            fraction has been over the last seconds (blinking signs, beacons); NaN where not
+            known yet (a camera's first seconds); None: not measured.
     """
 
     cell: int

@@ -43,12 +43,12 @@ class SceneSignals:
             self._flow = _core.MotionField(width, height, cell=16)
         if "fire" in self.needs:
             # a window of about a second of analysed frames (the kernel's 30 suit 30 fps), and
-            # four seconds of history to tell a periodic blinker from a flame
+            # six seconds of history to tell a periodic blinker from a flame
             self._fire = _core.FireDetector(
                 width,
                 height,
                 window=max(10, round(self.fps)),
-                period_window=max(20, round(4.0 * self.fps)),
+                period_window=max(20, round(6.0 * self.fps)),
             )
         if "static_objects" in self.needs:
             self._static_frames = max(5, round(5.0 * self.fps))

@@ -46,8 +46,10 @@ __all__ = ["FireRunner"]
 _REGION_GRACE_S = 0.6
 # Time constant of the per-cell share of time under a tracked person or vehicle.
 _COVER_TAU_S = 1.0
-# How far back the centroid and periodicity of a region are judged.
+# How far back the centroid of a region is judged, and its periodicity (the kernel's is
+# already over six seconds; a second of it smooths the per-frame noise).
 _RECENT_S = 3.0
+_PERIOD_S = 1.0
 # A cell at least this fire-coloured belongs to a region's area.
 _COLOURED = 0.05
 
@@ -75,8 +77,13 @@ class _Region:
         return float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
     def periodicity(self) -> float:
-        """Mean periodicity of the hot cells over the recent history."""
-        return sum(p for *_, p in self.recent) / max(1, len(self.recent))
+        """Mean periodicity of the hot cells over the last second (NaN: not known yet)."""
+        last = [
+            p
+            for t, *_, p in self.recent
+            if t >= self.last_s - _PERIOD_S - 1e-6 and not math.isnan(p)
+        ]
+        return sum(last) / len(last) if last else math.nan
 
 
 class _Regions:
@@ -229,11 +236,14 @@ class FireRunner:
                 area += float(fire.colour[region.cells].sum())
                 aged = obs.time_s - region.born_s >= rule.min_duration_s - 1e-6
                 reach = max(1.0, rule.max_drift * math.sqrt(float(region.cells.sum())))
-                ready = ready or (aged and region.drift() <= reach)
+                known = not math.isnan(region.periodicity())
+                ready = ready or (aged and known and region.drift() <= reach)
             values["score"] = round(max(float(fire.score[r.hot].max()) for r in counted), 3)
             values["cells"] = float(max(int(r.hot.sum()) for r in counted))
             values["drift"] = round(min(r.drift() for r in counted), 3)
-            values["periodicity"] = round(min(r.periodicity() for r in counted), 3)
+            known = [p for r in counted if not math.isnan(p := r.periodicity())]
+            if known:
+                values["periodicity"] = round(min(known), 3)
         if not counted and not hits:
             return None
         if hits:

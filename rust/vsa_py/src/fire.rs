@@ -51,7 +51,7 @@ pub(crate) struct FireDetector {
 impl FireDetector {
     #[new]
     #[pyo3(signature = (
-        width, height, *, cell = 16, window = 30, threshold = 0.5, tau = 40, period_window = 120
+        width, height, *, cell = 16, window = 30, threshold = 0.5, tau = 40, period_window = 180
     ))]
     fn new(
         width: i64,

@@ -33,7 +33,7 @@ pub struct FireConfig {
     pub window: usize,
     /// Score at which a cell counts as fire.
     pub threshold: f32,
-    /// Frames of the periodicity history (0: no periodicity); computed once half of it is
+    /// Frames of the periodicity history (0: no periodicity, all 0); NaN until half of it is
     /// filled.
     pub period_window: usize,
     /// The colour rule.
@@ -46,7 +46,7 @@ impl Default for FireConfig {
             cell: 16,
             window: 30,
             threshold: 0.5,
-            period_window: 120,
+            period_window: 180,
             rule: ColourRule::default(),
         }
     }
@@ -61,7 +61,8 @@ pub struct FireFrame {
     pub flicker: Vec<f32>,
     /// Growth: mean fraction of the newer half of the window minus the older half.
     pub growth: Vec<f32>,
-    /// Periodicity in `[0, 1]` of the colour fraction over the `period_window` history.
+    /// Periodicity in `[0, 1]` of the colour fraction over the `period_window` history (NaN
+    /// while less than half of it is filled: not known yet).
     pub periodicity: Vec<f32>,
     /// Fire score in `[0, 1]`.
     pub score: Vec<f32>,
@@ -286,8 +287,12 @@ impl FireDetector {
         let pw = self.config.period_window;
         let n = (self.frames.min(pw as u64)) as usize;
         let cells = self.cols * self.rows;
-        if pw == 0 || n < (pw / 2).max(8) {
+        if pw == 0 {
             self.out.periodicity.fill(0.0);
+            return;
+        }
+        if n < (pw / 2).max(8) {
+            self.out.periodicity.fill(f32::NAN);
             return;
         }
         let newest = ((self.frames - 1) % pw as u64) as usize;
@@ -486,11 +491,20 @@ mod tests {
         assert!(f < 0.5, "flame {f}");
         assert!(g < 0.5, "growing {g}");
         assert_eq!(s, 0.0, "steady {s}");
-        // nothing before half of the history is filled
+        // not known before half of the history is filled
         let mut early = new();
         for t in 0..19usize {
             run(&mut early, frame((t / 4) % 2 == 0, 200, 4));
-            assert_eq!(at(&early), 0.0);
+            assert!(at(&early).is_nan());
+        }
+        let off = FireConfig {
+            period_window: 0,
+            ..FireConfig::default()
+        };
+        let mut none = FireDetector::new(64, 64, off).unwrap();
+        for t in 0..40usize {
+            run(&mut none, frame((t / 4) % 2 == 0, 200, 4));
+            assert_eq!(none.last().periodicity[cell], 0.0);
         }
     }
 
