@@ -52,14 +52,17 @@ _RECENT_S = 3.0
 _PERIOD_S = 1.0
 # A cell at least this fire-coloured belongs to a region's area.
 _COLOURED = 0.05
+# Hysteresis: a region starts at a cell scoring ``min_score`` and lives on while one of its
+# cells scores this share of it (a small flame's score hovers around the threshold).
+_KEEP = 0.7
 
 
 @dataclass(slots=True)
 class _Region:
     """One fire-coloured region followed over frames.
 
-    ``cells`` is its connected fire-coloured area, ``hot`` the cells of it that score; the
-    recent history holds ``(time, row, col, periodicity)``: the score-weighted centroid of the
+    ``cells`` is its connected fire-coloured area, ``hot`` the cells of it that score (at least
+    ``_KEEP`` of ``min_score`` once it is born); the recent history holds ``(time, row, col, periodicity)``: the score-weighted centroid of the
     hot cells and their colour-weighted periodicity.
     """
 
@@ -93,11 +96,17 @@ class _Regions:
         self.regions: list[_Region] = []
 
     def update(
-        self, time_s: float, fire: FireEvidence, hot: NDArray[np.bool_], coloured: NDArray[np.bool_]
+        self,
+        time_s: float,
+        fire: FireEvidence,
+        hot: NDArray[np.bool_],
+        warm: NDArray[np.bool_],
+        coloured: NDArray[np.bool_],
     ) -> list[_Region]:
-        """Matches this frame's fire-coloured components holding a hot cell to the regions;
-        returns those seen now."""
-        components = [c for c in _components(coloured | hot) if bool((c & hot).any())]
+        """Matches this frame's fire-coloured components to the regions: a component with a
+        ``warm`` cell keeps a region alive, one with a ``hot`` cell may start one. Returns the
+        regions seen now."""
+        components = [c for c in _components(coloured | warm) if bool((c & warm).any())]
         self.regions = [r for r in self.regions if time_s - r.last_s <= _REGION_GRACE_S + 1e-6]
         grown = [_dilate(r.cells) for r in self.regions]
         seen: list[_Region] = []
@@ -106,7 +115,9 @@ class _Regions:
             overlapping = [
                 i for i, g in enumerate(grown) if i not in absorbed and bool((g & comp).any())
             ]
-            region_hot = comp & hot
+            region_hot = comp & warm
+            if not overlapping and not bool((comp & hot).any()):
+                continue
             if overlapping:
                 # a merge keeps the oldest history
                 i = min(overlapping, key=lambda k: self.regions[k].born_s)
@@ -209,10 +220,11 @@ class FireRunner:
         ready = bool(hits)
         if fire is not None and watch is not None:
             hot = (fire.score >= rule.min_score) & watch
+            warm = (fire.score >= _KEEP * rule.min_score) & watch
             coloured = (fire.colour >= _COLOURED) & watch
             tracker = self._regions.setdefault(key, _Regions())
             pixel = fire.cell * fire.cell / float(obs.width * obs.height)
-            for region in tracker.update(obs.time_s, fire, hot, coloured):
+            for region in tracker.update(obs.time_s, fire, hot, warm, coloured):
                 if int(region.hot.sum()) < rule.min_cells:
                     continue
                 if float(fire.colour[region.cells].sum()) * pixel < rule.min_area:
