@@ -172,21 +172,27 @@ def test_periodicity_matches_numpy_reference() -> None:
     rng = np.random.default_rng(7)
     det = FireDetector(64, 48, cell=16, window=4, period_window=24)
     fractions = []
+    scored = 0
     for t in range(40):
         y = np.full((48, 64), 90, np.uint8)
         u = np.full((24, 32), 128, np.uint8)
         v = np.full((24, 32), 128, np.uint8)
-        width = (8, 6, 2, 0, 2, 6)[t % 6] if t < 20 else int(rng.integers(0, 9))
+        # a chase (periodic), then a flame (random width and brightness)
+        width = (8, 6, 3, 1, 3, 6)[t % 6] if t < 20 else int(rng.integers(1, 9))
         u[0:8, 0:width] = 80
         v[0:8, 0:width] = 180
-        y[0:16, 0 : 2 * width] = 200
+        y[0:16, 0 : 2 * width] = 150 + 12 * width if t < 20 else int(rng.integers(140, 250))
         r = det.update(y, u, v)
         fractions.append(float(r.colour[0, 0]))
         if t < 11:
             assert np.isnan(r.periodicity[0, 0])  # fewer than half of 24 frames
-        else:
+        elif r.score[0, 0] > 0.0:
+            scored += 1
             want = reference(np.array(fractions[-24:], np.float64))
             assert float(r.periodicity[0, 0]) == pytest.approx(want, abs=1e-4)
+        else:
+            assert float(r.periodicity[0, 0]) == 0.0  # only computed where the cell scores
+    assert scored > 20
     with pytest.raises(ValueError, match="period_window"):
         FireDetector(64, 48, period_window=-1)
 

@@ -1202,8 +1202,8 @@ class FireResult:
     def periodicity(self) -> NDArray[np.float32]:
         """Periodicity in [0, 1] of each cell's colour fraction over ``period_window`` frames:
         its highest autocorrelation beyond the first zero crossing (a blinking sign or beacon is
-        near 1, a flame's aperiodic flicker low; NaN until half the history is filled, all 0
-        with ``period_window=0``)."""
+        near 1, a flame's aperiodic flicker low; NaN until half the history is filled, 0 where
+        ``score`` is 0, all 0 with ``period_window=0``)."""
     @property
     def best_score(self) -> float:
         """Highest cell score."""

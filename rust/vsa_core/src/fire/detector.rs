@@ -18,7 +18,8 @@
 //! repeats one on/off cycle, so its series correlates strongly with itself one period later
 //! (close to 1); a flame's flicker is broadband and aperiodic, its autocorrelation dies out
 //! after the first crossing. A series that never crosses zero (a steady trend, a growing fire)
-//! or barely varies has periodicity 0. The score does not use it: rules judge it per region.
+//! or barely varies has periodicity 0, and so has a cell whose fire score is 0 (it is computed
+//! only where the score is positive). The score does not use it: rules judge it per region.
 
 use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
 use super::FireError;
@@ -62,7 +63,7 @@ pub struct FireFrame {
     /// Growth: mean fraction of the newer half of the window minus the older half.
     pub growth: Vec<f32>,
     /// Periodicity in `[0, 1]` of the colour fraction over the `period_window` history (NaN
-    /// while less than half of it is filled: not known yet).
+    /// while less than half of it is filled: not known yet; 0 where the score is 0).
     pub periodicity: Vec<f32>,
     /// Fire score in `[0, 1]`.
     pub score: Vec<f32>,
@@ -297,6 +298,11 @@ impl FireDetector {
         }
         let newest = ((self.frames - 1) % pw as u64) as usize;
         for i in 0..cells {
+            // only where the cell looks like fire at all: the rest of the frame costs nothing
+            if self.out.score[i] <= 0.0 {
+                self.out.periodicity[i] = 0.0;
+                continue;
+            }
             self.series.clear();
             for k in 0..n {
                 // oldest first: the n slots ending at `newest`
@@ -472,8 +478,10 @@ mod tests {
         let at = |d: &FireDetector| d.last().periodicity[cell];
         let (mut b, mut f, mut g, mut s) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
         for t in 0..120usize {
-            // a neon letter: on 4 frames, off 4 (of the cell's fraction, the periodic part)
-            run(&mut blink, frame((t / 4) % 2 == 0, 200, 4));
+            // a chase-lit neon letter: its lit part sweeps wide and narrow, brighter and dimmer,
+            // in an 8-frame cycle (it scores like a flame: never dark, flickering)
+            let phase = [0usize, 1, 2, 3, 4, 3, 2, 1][t % 8];
+            run(&mut blink, frame(true, 150 + 22 * phase as u8, phase));
             let j = (rng.uniform() * 12.0) as usize;
             run(&mut flame, frame(true, 200, j));
             run(&mut grow, frame(true, 200, t / 10));
@@ -487,6 +495,7 @@ mod tests {
                 );
             }
         }
+        assert!(blink.last().score[cell] > 0.5, "the chase scores");
         assert!(b > 0.8, "blinker {b}");
         assert!(f < 0.5, "flame {f}");
         assert!(g < 0.5, "growing {g}");
