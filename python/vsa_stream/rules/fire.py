@@ -62,8 +62,9 @@ class _Region:
     """One fire-coloured region followed over frames.
 
     ``cells`` is its connected fire-coloured area, ``hot`` the cells of it that score (at least
-    ``_KEEP`` of ``min_score`` once it is born); the recent history holds ``(time, row, col, periodicity)``: the score-weighted centroid of the
-    hot cells and their colour-weighted periodicity.
+    ``_KEEP`` of ``min_score`` once it is born); the recent history holds ``(time, row, col,
+    periodicity)``: the score-weighted centroid of the hot cells and their colour-weighted
+    periodicity.
     """
 
     cells: NDArray[np.bool_]
@@ -253,9 +254,9 @@ class FireRunner:
             values["score"] = round(max(float(fire.score[r.hot].max()) for r in counted), 3)
             values["cells"] = float(max(int(r.hot.sum()) for r in counted))
             values["drift"] = round(min(r.drift() for r in counted), 3)
-            known = [p for r in counted if not math.isnan(p := r.periodicity())]
-            if known:
-                values["periodicity"] = round(min(known), 3)
+            periods = [p for r in counted if not math.isnan(p := r.periodicity())]
+            if periods:
+                values["periodicity"] = round(min(periods), 3)
         if not counted and not hits:
             return None
         if hits:
