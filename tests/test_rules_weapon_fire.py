@@ -163,6 +163,8 @@ def test_fire_coloured_region_moving_with_a_tracked_person_never_alerts() -> Non
         for t in range(60)
     ]
     assert run(fire(), person, size=(640, 480)) == []
+    # ... by the box that carries it alone, whatever the drift allowed
+    assert run(fire(max_drift=100.0), person, size=(640, 480)) == []
     # the same shirt without a detector: the region itself travels (centroid drift)
     alone: Frames = [([], {"fire": evidence(shirt(t), rng)}) for t in range(60)]
     assert run(fire(), alone, size=(640, 480)) == []
@@ -175,6 +177,14 @@ def test_fire_coloured_region_moving_with_a_tracked_person_never_alerts() -> Non
         for t in range(60)
     ]
     (opened,) = opens(run(fire(), beside, size=(640, 480)))
+    assert opened.evidence.stream_time_s == pytest.approx(2.0)
+    # a person standing at a flame, their box over it (a firefighter lighting it): the flame
+    # does not travel with the box, so it is no shirt
+    tending = [
+        ([box(488, 112, 60, 100, label="person", track_id=2)], {"fire": evidence(flame, rng)})
+        for flame in [block(5, 29, 2, 2)] * 60
+    ]
+    (opened,) = opens(run(fire(), tending, size=(640, 480)))
     assert opened.evidence.stream_time_s == pytest.approx(2.0)
 
 

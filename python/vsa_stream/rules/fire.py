@@ -2,18 +2,23 @@
 
 A flame flickers in place: its base stays where it is, its fire-coloured area never vanishes
 and tends to grow, and its flicker is irregular. A sign, a beacon, a person in orange
-clothes or a car's lights either blink periodically or move. So the rule works on *regions*,
-8-connected groups of cells of the Rust fire evidence inside the zone (or the whole frame)
-that score ``min_score`` or more, followed from frame to frame by overlap. A region counts
-(the condition holds) when
+clothes or a car's lights either blink periodically or move. So the rule works on *regions*:
+8-connected groups of fire-coloured cells of the Rust fire evidence inside the zone (or the
+whole frame) holding a cell that scores ``min_score``, followed from frame to frame by overlap
+(a region lives on while one of its cells scores 0.7 of ``min_score``). A region counts (the
+condition holds) when
 
-- it has at least ``min_cells`` cells *and* covers at least ``min_area`` of the frame's
-  cells: one 16-pixel cell of colour noise is not a fire, and the bar scales with the frame;
-- its cells are not under a tracked object of ``ignore_classes`` (persons, vehicles) for most
-  of the last second: orange overalls or a car's lights move with their box;
+- it has at least ``min_cells`` scoring cells *and* its fire-coloured pixels cover at least
+  ``min_area`` of the frame: one 16-pixel cell of colour noise is not a fire, and the bar
+  scales with the frame;
+- it is not carried by a tracked object of ``ignore_classes`` (persons, vehicles): one tracked
+  box holding most of its scoring cells over the last two seconds while that box moved (orange
+  clothes, a load, a car's lights travel with their box; a person standing by a fire does not
+  hide it);
 - its fire-coloured cells are not periodic: the Rust kernel's per-cell ``periodicity`` (the
   strongest autocorrelation of a cell's colour fraction beyond its first zero crossing, over
-  a few seconds) averaged over the region stays below ``max_periodicity``; neon signs,
+  six seconds) averaged over the region's scoring cells and its last second stays below
+  ``max_periodicity``; neon signs,
   beacons and indicators blink with a single strong period, flames do not.
 
 The event opens once one region has been seen at least ``min_duration_s``, at a stable place
@@ -44,8 +49,11 @@ __all__ = ["FireRunner"]
 # A region missing for up to this long keeps its history (a flame's cells drop under the
 # score for a few frames).
 _REGION_GRACE_S = 0.6
-# Time constant of the per-cell share of time under a tracked person or vehicle.
-_COVER_TAU_S = 1.0
+# A box moved when its centre travelled this share of its height (or _MOVED_PX pixels).
+_MOVED = 0.25
+_MOVED_PX = 16.0
+# How far back a region's carrier (a tracked box holding most of its hot cells) is judged.
+_CARRY_S = 2.0
 # How far back the centroid of a region is judged, and its periodicity (the kernel's is
 # already over six seconds; a second of it smooths the per-frame noise).
 _RECENT_S = 3.0
@@ -72,6 +80,9 @@ class _Region:
     born_s: float
     last_s: float
     recent: deque[tuple[float, float, float, float]] = field(default_factory=deque)
+    # (time, track id, box centre x, centre y, height) of the tracked box holding most of the
+    # hot cells, or (time, None, ...) when none does
+    carriers: deque[tuple[float, int | None, float, float, float]] = field(default_factory=deque)
 
     def drift(self) -> float:
         """RMS distance of the recent hot-cell centroids from their mean, in cells."""
@@ -79,6 +90,38 @@ class _Region:
             return 0.0
         pts = np.array([(r, c) for _, r, c, _ in self.recent])
         return float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
+
+    def carry(self, time_s: float, boxes: list[Detection], cell: int) -> None:
+        """Records which tracked box (if any) holds at least half of the hot cells now."""
+        rows, cols = np.nonzero(self.hot)
+        xs, ys = (cols + 0.5) * cell, (rows + 0.5) * cell
+        best: tuple[float, Detection | None] = (0.5, None)
+        for d in boxes:
+            share = float(((xs >= d.x0) & (xs < d.x1) & (ys >= d.y0) & (ys < d.y1)).mean())
+            if share >= best[0]:
+                best = (share, d)
+        d = best[1]
+        if d is None:
+            self.carriers.append((time_s, None, 0.0, 0.0, 0.0))
+        else:
+            cx, cy = d.center
+            self.carriers.append((time_s, d.track_id, cx, cy, d.y1 - d.y0))
+        while self.carriers[0][0] < time_s - _CARRY_S:
+            self.carriers.popleft()
+
+    def carried(self) -> bool:
+        """Whether one tracked box held the region most of the last seconds *and moved*: the
+        fire-coloured thing travels with a person or a vehicle (clothes, a load, lights)."""
+        ids = [k for _, k, *_ in self.carriers if k is not None]
+        if not ids:
+            return False
+        track = max(set(ids), key=ids.count)
+        if 2 * ids.count(track) < len(self.carriers):
+            return False
+        path = [(x, y, h) for _, k, x, y, h in self.carriers if k == track]
+        (x0, y0, _), (x1, y1, _) = path[0], path[-1]
+        height = sum(h for *_, h in path) / len(path)
+        return math.hypot(x1 - x0, y1 - y0) >= max(_MOVED_PX, _MOVED * height)
 
     def periodicity(self) -> float:
         """Mean periodicity of the hot cells over the last second (NaN: not known yet)."""
@@ -162,8 +205,6 @@ class FireRunner:
         self._cells = CellMasks(self._zones)
         self._area: dict[str, deque[tuple[float, float]]] = {}
         self._regions: dict[str, _Regions] = {}
-        self._cover: NDArray[np.float32] | None = None
-        self._last_s: float | None = None
         timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(camera_id, "fire", timing, storm, clear_reason="no fire seen")
 
@@ -176,34 +217,24 @@ class FireRunner:
             if matches_class(d, rule.classes, blobs=False) and d.score >= rule.min_class_score
         ]
         masks: dict[str | None, NDArray[np.bool_]] = {}
-        free: NDArray[np.bool_] | None = None
         if obs.fire is not None:
             masks = self._cells.masks(obs, obs.fire.cell, obs.fire.score.shape)
-            free = self._uncovered(obs, obs.fire)
-        self._last_s = obs.time_s
+        carriers = [
+            d
+            for d in obs.detections
+            if d.track_id is not None and d.label is not None and d.label in rule.ignore_classes
+        ]
         triggers: list[Trigger] = []
         for zone in self._zones.of(obs):
             key = whole_frame_key if zone is None else zone.id
             hits = classified if zone is None else zone.inside(classified)
             mask = masks.get(None if zone is None else zone.id)
-            watch = None if free is None or mask is None else free & mask
-            trigger = self._judge(obs, key, watch, hits)
+            trigger = self._judge(obs, key, mask, hits, carriers)
             if trigger is None:
                 continue
             trigger.zone_id = None if zone is None else zone.id
             triggers.append(trigger)
         return self.lifecycle.step(obs, triggers)
-
-    def _uncovered(self, obs: Observation, fire: FireEvidence) -> NDArray[np.bool_]:
-        """Cells not under a tracked object of ``ignore_classes`` for most of the last second."""
-        covered = _covered(obs, fire.cell, fire.score.shape, self.rule.ignore_classes)
-        if self._cover is None or self._cover.shape != covered.shape:
-            self._cover = covered.astype(np.float32)
-        else:
-            dt = 0.0 if self._last_s is None else max(0.0, obs.time_s - self._last_s)
-            a = np.float32(1.0 - math.exp(-dt / _COVER_TAU_S))
-            self._cover += a * (covered.astype(np.float32) - self._cover)
-        return np.asarray(self._cover < 0.5)
 
     def _judge(
         self,
@@ -211,6 +242,7 @@ class FireRunner:
         key: str,
         watch: NDArray[np.bool_] | None,
         hits: list[Detection],
+        carriers: list[Detection],
     ) -> Trigger | None:
         rule = self.rule
         boxes = [obs.normalised(d) for d in hits]
@@ -226,11 +258,14 @@ class FireRunner:
             tracker = self._regions.setdefault(key, _Regions())
             pixel = fire.cell * fire.cell / float(obs.width * obs.height)
             for region in tracker.update(obs.time_s, fire, hot, warm, coloured):
+                region.carry(obs.time_s, carriers, fire.cell)
                 if int(region.hot.sum()) < rule.min_cells:
                     continue
                 if float(fire.colour[region.cells].sum()) * pixel < rule.min_area:
                     continue
                 if region.periodicity() >= rule.max_periodicity:
+                    continue
+                if region.carried():
                     continue
                 counted.append(region)
         if counted:
@@ -282,24 +317,6 @@ class FireRunner:
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:
         """Close every open event (end of stream, shutdown)."""
         return self.lifecycle.finish(obs, reason)
-
-
-def _covered(
-    obs: Observation, cell: int, shape: tuple[int, int], classes: list[str]
-) -> NDArray[np.bool_]:
-    """Cells whose centre lies inside the box of a detected object of ``classes``."""
-    out = np.zeros(shape, dtype=bool)
-    rows, cols = shape
-    for d in obs.detections:
-        if d.label is None or d.label not in classes:
-            continue
-        c0 = max(0, math.ceil(d.x0 / cell - 0.5))
-        c1 = min(cols, math.floor(d.x1 / cell - 0.5) + 1)
-        r0 = max(0, math.ceil(d.y0 / cell - 0.5))
-        r1 = min(rows, math.floor(d.y1 / cell - 0.5) + 1)
-        if c0 < c1 and r0 < r1:
-            out[r0:r1, c0:c1] = True
-    return out
 
 
 def _dilate(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
