@@ -96,10 +96,10 @@ class _Region:
         rows, cols = np.nonzero(self.hot)
         xs, ys = (cols + 0.5) * cell, (rows + 0.5) * cell
         best: tuple[float, Detection | None] = (0.5, None)
-        for d in boxes:
-            share = float(((xs >= d.x0) & (xs < d.x1) & (ys >= d.y0) & (ys < d.y1)).mean())
+        for b in boxes:
+            share = float(((xs >= b.x0) & (xs < b.x1) & (ys >= b.y0) & (ys < b.y1)).mean())
             if share >= best[0]:
-                best = (share, d)
+                best = (share, b)
         d = best[1]
         if d is None:
             self.carriers.append((time_s, None, 0.0, 0.0, 0.0))
