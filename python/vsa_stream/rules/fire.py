@@ -150,7 +150,7 @@ class _Regions:
         """Matches this frame's fire-coloured components to the regions: a component with a
         ``warm`` cell keeps a region alive, one with a ``hot`` cell may start one. Returns the
         regions seen now."""
-        components = [c for c in _components(coloured | warm) if bool((c & warm).any())]
+        components = _components(coloured | warm, warm)
         self.regions = [r for r in self.regions if time_s - r.last_s <= _REGION_GRACE_S + 1e-6]
         grown = [_dilate(r.cells) for r in self.regions]
         seen: list[_Region] = []
@@ -330,25 +330,31 @@ def _dilate(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     return out
 
 
-def _components(mask: NDArray[np.bool_]) -> list[NDArray[np.bool_]]:
-    """The 8-connected components of ``mask``, each as a mask of the same shape."""
-    label = np.zeros(mask.shape, dtype=np.int32)
-    rows, cols = mask.shape
+def _components(mask: NDArray[np.bool_], seeds: NDArray[np.bool_]) -> list[NDArray[np.bool_]]:
+    """The 8-connected components of ``mask`` holding a cell of ``seeds`` (a subset of it),
+    each as a mask of the same shape. Only those components are walked."""
+    rows, cols = np.nonzero(mask)
+    todo = set(zip(rows.tolist(), cols.tolist(), strict=True))
     out: list[NDArray[np.bool_]] = []
-    for r0, c0 in zip(*np.nonzero(mask), strict=True):
-        if label[r0, c0]:
-            continue
-        n = len(out) + 1
-        label[r0, c0] = n
-        stack = [(int(r0), int(c0))]
+    for r0, c0 in zip(*(a.tolist() for a in np.nonzero(seeds)), strict=True):
+        if (r0, c0) not in todo:
+            continue  # in a component found already
+        todo.discard((r0, c0))
+        stack, members = [(r0, c0)], [(r0, c0)]
         while stack:
             r, c = stack.pop()
-            for rr in range(max(0, r - 1), min(rows, r + 2)):
-                for cc in range(max(0, c - 1), min(cols, c + 2)):
-                    if mask[rr, cc] and not label[rr, cc]:
-                        label[rr, cc] = n
-                        stack.append((rr, cc))
-        out.append(label == n)
+            for n in (
+                (r - 1, c - 1), (r - 1, c), (r - 1, c + 1), (r, c - 1),
+                (r, c + 1), (r + 1, c - 1), (r + 1, c), (r + 1, c + 1),
+            ):  # fmt: skip
+                if n in todo:
+                    todo.discard(n)
+                    stack.append(n)
+                    members.append(n)
+        comp = np.zeros(mask.shape, dtype=bool)
+        rr, cc = zip(*members, strict=True)
+        comp[list(rr), list(cc)] = True
+        out.append(comp)
     return out
 
 
