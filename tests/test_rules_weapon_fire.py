@@ -236,3 +236,22 @@ def test_periodic_chasing_sign_never_alerts_a_flame_does() -> None:
         r = det.update(*planes(t, "flicker", rng))
         flame.append(([], {"fire": FireEvidence(16, r.score, r.colour, r.growth, r.periodicity)}))
     assert len(opens(run(fire(), flame, fps=10, size=(160, 120)))) == 1
+
+
+def test_small_flame_hovering_around_the_threshold_alerts() -> None:
+    """A small flame whose cells score 0.6 for half a second, then 0.4 for 0.8 s, and so on:
+    the region lives on while it scores 0.7 of ``min_score`` (hysteresis), so it alerts."""
+    rng = np.random.default_rng(5)
+    frames: Frames = []
+    for t in range(60):
+        ev = evidence(block(12, 12, 2, 2), rng)
+        ev.score[ev.score > 0] = 0.6 if t % 13 < 5 else 0.4
+        frames.append(([], {"fire": ev}))
+    (opened,) = opens(run(fire(), frames, size=(640, 480)))
+    assert opened.evidence.stream_time_s == pytest.approx(2.0)
+    # cells falling to 0.3 between the bursts: each burst is a new region, never 2 s old
+    for _, signals in frames:
+        ev = signals["fire"]
+        assert isinstance(ev, FireEvidence)
+        ev.score[(ev.score > 0) & (ev.score < 0.5)] = 0.3
+    assert run(fire(), frames, size=(640, 480)) == []
