@@ -251,7 +251,7 @@ def test_small_flame_hovering_around_the_threshold_alerts() -> None:
     assert opened.evidence.stream_time_s == pytest.approx(2.0)
     # cells falling to 0.3 between the bursts: each burst is a new region, never 2 s old
     for _, signals in frames:
-        ev = signals["fire"]
-        assert isinstance(ev, FireEvidence)
-        ev.score[(ev.score > 0) & (ev.score < 0.5)] = 0.3
+        low = signals["fire"]
+        assert isinstance(low, FireEvidence)
+        low.score[(low.score > 0) & (low.score < 0.5)] = 0.3
     assert run(fire(), frames, size=(640, 480)) == []
