@@ -20,12 +20,14 @@ from vsa_stream import config as config_mod
 from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
+from vsa_stream.detection.pose import load_pose
 from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
 from vsa_stream.tracking import TrackRow, write_mot
 
@@ -161,6 +163,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", metavar="OUT", help="write the scores as JSON")
     ev.add_argument("--min-precision", type=float, metavar="P", help="exit 1 below P")
     ev.add_argument("--min-recall", type=float, metavar="R", help="exit 1 below R")
+    from vsa_stream.cli_outbox import add_outbox_commands
+
+    add_outbox_commands(sub)
+
     from vsa_stream.bench.cli import add_parser as add_bench_parser
 
     add_bench_parser(sub)
@@ -193,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if command == "audit":
             return _audit_verify(args.file)
+        if command == "outbox":
+            from vsa_stream.cli_outbox import outbox_command
+
+            return outbox_command(args)
         if command == "eval":
             _logging(args, None, default_level="warning")
             return _eval(args)
@@ -234,6 +244,12 @@ def _check(args: argparse.Namespace) -> int:
             where = f"detectors[{i}].model ({detector.id})"
             print(f"error: {args.config}: {where}: {exc}", file=sys.stderr)
             return 2
+    if config.pose is not None:
+        try:
+            load_pose(config.pose)
+        except ModelError as exc:
+            print(f"error: {args.config}: {exc}", file=sys.stderr)
+            return 2
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)
     print(
@@ -259,6 +275,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
         ) from None
+    try:
+        check_private_dir(private_dir(config.state_dir))
+    except OSError as exc:
+        raise ConfigError(str(exc), path="state_dir", source=args.config) from None
     try:
         outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     except OSError as exc:

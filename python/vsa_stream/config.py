@@ -58,6 +58,7 @@ __all__ = [
     "MqttSink",
     "OutboxConfig",
     "PersonDownRule",
+    "PoseConfig",
     "Privacy",
     "Rule",
     "ScheduleWindow",
@@ -222,7 +223,8 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
 
 
 class PersonDownRule(_Base, tag="person_down", tag_field="type"):
-    """A person track that falls, then stays low and still for ``min_down_s``."""
+    """A person who falls, then stays low and still for ``min_down_s``; or who is found lying
+    still, without a fall seen, for ``min_lying_s``."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
     exclude_zones: list[_ID] = msgspec.field(default_factory=list)
@@ -234,6 +236,8 @@ class PersonDownRule(_Base, tag="person_down", tag_field="type"):
     lying_aspect: Annotated[float, msgspec.Meta(gt=0.0, le=10.0)] = 1.2
     max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.3
     min_down_s: _Seconds = 5.0
+    min_lying_s: _Seconds = 30.0
+    relink_s: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 3.0
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 60.0
 
@@ -355,7 +359,10 @@ class DetectorConfig(_Base):
     ``fps`` is each camera's detection rate (a camera's ``detect_fps`` overrides it); with
     ``gating``, a camera whose foreground shows no motion is not detected again until
     ``max_interval_s`` has passed. One onnxruntime session serves every camera, in batches of
-    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise.
+    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise. With
+    ``regions``, a frame shrunk at least ``region_min_shrink`` times into the model input is
+    also detected on up to ``max_regions`` crops at the model's resolution around its moving
+    blobs and small tracked objects (see :mod:`vsa_stream.detection.regions`).
     """
 
     id: _ID
@@ -364,6 +371,19 @@ class DetectorConfig(_Base):
     gating: bool = True
     max_interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 2.0
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    regions: bool = True
+    max_regions: Annotated[int, msgspec.Meta(ge=1, le=16)] = 4
+    region_min_shrink: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 2.0
+
+
+class PoseConfig(_Base):
+    """A single-person pose model (MoveNet-like: one RGB crop in, 17 COCO keypoints out), run
+    by ``person_down`` only on crops of candidate persons, never on every person."""
+
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    min_keypoint_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25
+    max_crops_per_frame: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    intra_op_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
 
 
 class StdoutSink(_Base):
@@ -379,8 +399,14 @@ class JsonlSink(_Base):
     fsync: bool = True
 
 
-#: Event types that are health signals, not detections (may be used in webhook filters).
-SYSTEM_EVENTS: tuple[str, ...] = ("camera_offline", "camera_online", "camera_tampered")
+#: Event types that are health and control signals, not detections (may be used in webhook
+#: filters): ``alert_storm`` is the summary a camera's storm control emits.
+SYSTEM_EVENTS: tuple[str, ...] = (
+    "camera_offline",
+    "camera_online",
+    "camera_tampered",
+    "alert_storm",
+)
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -457,6 +483,11 @@ class Privacy(_Base):
     legal_profile: Literal["fr-2023"] = "fr-2023"
     snapshots: bool = False
     blur_persons: bool = True
+    #: Why snapshots keep persons visible: required with ``blur_persons: false`` (logged and
+    #: audited at every start).
+    blur_off_reason: Annotated[str, msgspec.Meta(min_length=10, max_length=500)] | None = None
+    blur_vehicles: bool = True
+    blur_hold_s: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 3.0
     retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
 
 
@@ -475,6 +506,7 @@ class Config(_Base):
     motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
     detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
     tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
+    pose: PoseConfig | None = None
     sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
     state_dir: Annotated[str, msgspec.Meta(min_length=1)] = "vsa-state"
     outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
@@ -693,7 +725,7 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
     if field:
         path = (*path, field.group(2))
         if field.group(1) == "contains unknown":
-            return path, "unknown key" + _known_keys_hint(path[:-1])
+            return path, "unknown key" + _known_keys_hint(path[:-1], data)
         return path, "required field is missing"
     length = _LENGTH.match(message)
     value = _lookup(data, path)
@@ -704,48 +736,56 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
         relation = {">=": "at least", "<=": "at most", "": "exactly"}[length.group(1)]
         return path, f"expected {relation} {bound} {noun}, got {len(value)}"
     message = message.replace("`", "")
-    secret = any(p in ("secrets", "password") for p in path if isinstance(p, str))
+    secret = any(p in _SECRET_FIELDS for p in path if isinstance(p, str))
     if value is not None and not isinstance(value, dict | list) and not secret:
         message += f" (value: {redact_text(repr(value))})"
     return path, message[:1].lower() + message[1:]
 
 
-def _known_keys_hint(path: tuple[str | int, ...]) -> str:
-    struct = _struct_at(path)
+#: Fields whose values never appear in an error message.
+_SECRET_FIELDS = ("secrets", "password", "token", "tokens")
+
+
+def _known_keys_hint(path: tuple[str | int, ...], data: Any) -> str:
+    struct = _struct_at(path, data)
     if struct is None:
         return ""
     return "; expected one of: " + ", ".join(struct.__struct_fields__)
 
 
-def _struct_at(path: tuple[str | int, ...]) -> type[msgspec.Struct] | None:
-    """The Struct type found at ``path`` of a Config (ignoring list indices)."""
+def _struct_at(path: tuple[str | int, ...], data: Any) -> type[msgspec.Struct] | None:
+    """The Struct type found at ``path`` of a Config; a tagged union (the rules) resolves to
+    the member whose tag the document's ``type`` names there."""
     current: Any = Config
-    for part in path:
+    for depth, part in enumerate(path):
         if isinstance(part, int):
             continue
-        hints = msgspec.structs.fields(current)
-        by_name = {f.name: f.type for f in hints}
+        by_name = {f.name: f.type for f in msgspec.structs.fields(current)}
         if part not in by_name:
             return None
-        current = _unwrap(by_name[part])
-        if current is None:
+        members = _structs_in(by_name[part])
+        if len(members) > 1:
+            # the item of this field that the path goes on into: its tag picks the member
+            item = _lookup(data, path[: depth + 2] if _indexed(path, depth) else path[: depth + 1])
+            tag = item.get("type") if isinstance(item, dict) else None
+            members = [m for m in members if m.__struct_config__.tag == tag]
+        if len(members) != 1:
             return None
+        current = members[0]
     return current if isinstance(current, type) and issubclass(current, msgspec.Struct) else None
 
 
-def _unwrap(tp: Any) -> Any:
-    """The Struct inside ``list[X]``, ``X | None``, ``Annotated[X, ...]``; None otherwise."""
-    for _ in range(4):
-        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
-            return tp
-        args = [a for a in getattr(tp, "__args__", ()) if a is not type(None)]
-        if getattr(tp, "__metadata__", None) is not None:
-            tp = tp.__origin__
-        elif args:
-            tp = args[0]
-        else:
-            return None
-    return None
+def _indexed(path: tuple[str | int, ...], depth: int) -> bool:
+    return depth + 1 < len(path) and isinstance(path[depth + 1], int)
+
+
+def _structs_in(tp: Any) -> list[type[msgspec.Struct]]:
+    """The Struct types inside ``list[X]``, ``X | Y | None``, ``Annotated[X, ...]``."""
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return [tp]
+    if getattr(tp, "__metadata__", None) is not None:
+        return _structs_in(tp.__origin__)
+    return [s for arg in getattr(tp, "__args__", ()) for s in _structs_in(arg)]
 
 
 def _format_path(path: tuple[str | int, ...]) -> str:
@@ -761,6 +801,16 @@ _SCHEMES = (
     "file", "rtsp", "rtsps", "rtmp", "http", "https", "tcp", "udp", "rtp", "srt",
     "replay",  # recorded detections, for load tests (vsa_stream.sources.replay)
 )  # fmt: skip
+
+
+def _looks_like_a_broken_url(url: str) -> bool:
+    """A file path that does not exist and has the marks of a URL whose ``://`` is mistyped
+    (``rtsp//user:pw@host``, ``rtsp:/host``): a config error rather than a camera that fails
+    with "no such file" at run time."""
+    path = url.removeprefix("file://")
+    if os.path.exists(path):
+        return False
+    return "@" in path or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*(:/?|//)", path))
 
 
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
@@ -783,6 +833,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     (*at, "url"),
                     f"unsupported URL scheme {scheme!r} in {redact_url(camera.url)}; "
                     f"expected a file path or one of: {', '.join(_SCHEMES)}",
+                )
+            )
+        elif scheme == "file" and _looks_like_a_broken_url(camera.url):
+            problems.append(
+                (
+                    (*at, "url"),
+                    f"{redact_url(camera.url)} is neither an existing file nor a URL: write "
+                    "scheme://host/path (rtsp://, http://, ...)",
                 )
             )
         if camera.supervision.backoff_min_s > camera.supervision.backoff_max_s:
@@ -866,6 +924,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         problem = _writable_file_problem(config.outbox.path)
         if problem:
             problems.append((("outbox", "path"), problem))
+    if not config.privacy.blur_persons and config.privacy.blur_off_reason is None:
+        problems.append(
+            (
+                ("privacy", "blur_persons"),
+                "false keeps persons recognisable in snapshots: give the reason in "
+                "privacy.blur_off_reason (it is logged and audited at every start)",
+            )
+        )
     return problems
 
 
@@ -1072,16 +1138,12 @@ def _polygon_problems(zone: Zone) -> list[tuple[tuple[str | int, ...], str]]:
             )
         elif x < 0 or y < 0:
             problems.append((("polygon", n), f"pixel coordinates must be >= 0, got ({x}, {y})"))
-    if not problems and _area(zone.polygon) == 0.0:
-        problems.append((("polygon",), "polygon has zero area (its points are collinear)"))
+    if not problems:
+        try:  # the very check the geometry kernels make: the rules will use this polygon
+            _core.validate_polygon(np.asarray(zone.polygon, dtype=np.float64))
+        except ValueError as exc:
+            problems.append((("polygon",), str(exc)))
     return problems
-
-
-def _area(points: list[_Point]) -> float:
-    total = 0.0
-    for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True):
-        total += x0 * y1 - x1 * y0
-    return abs(total) / 2.0
 
 
 def dumps_schema() -> bytes:

@@ -28,6 +28,7 @@ from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.server import ApiContext, ApiServer, Authenticator, monitor_loop_lag
 from vsa_stream.sinks import Sink
 
@@ -57,6 +58,7 @@ class Daemon:
         source: where the configuration came from (recorded in the audit log).
 
     Raises:
+        PermissionError: the state folder is open to other users.
         OSError: the audit log, or the API's address, cannot be opened.
     """
 
@@ -65,6 +67,7 @@ class Daemon:
     ) -> None:
         self.config = config
         self.source = source
+        check_private_dir(private_dir(config.state_dir))
         self.audit = AuditLog(audit_path(config))
         privacy = config.privacy
         self.evidence = (
@@ -72,6 +75,8 @@ class Daemon:
                 os.path.join(config.state_dir, "evidence"),
                 blur_persons=privacy.blur_persons,
                 retention_days=privacy.retention_days,
+                blur_vehicles=privacy.blur_vehicles,
+                hold_s=privacy.blur_hold_s,
             )
             if privacy.snapshots
             else None
@@ -103,9 +108,16 @@ class Daemon:
                 "server": self.server.url if self.server else None,
                 "snapshots": config.privacy.snapshots,
                 "blur_persons": config.privacy.blur_persons,
+                "blur_off_reason": config.privacy.blur_off_reason,
+                "blur_vehicles": config.privacy.blur_vehicles,
                 "retention_days": config.privacy.retention_days,
             },
         )
+        if config.privacy.snapshots and not config.privacy.blur_persons:
+            self._log.warning(
+                "snapshots keep persons recognisable (privacy.blur_persons: false)",
+                reason=config.privacy.blur_off_reason,
+            )
         if self.server is not None and self.server.ctx.auth.open:
             self._log.warning("http api without tokens: anonymous read-only access on loopback")
         async with anyio.create_task_group() as tg:
