@@ -555,6 +555,14 @@ mod tests {
             ..FireConfig::default()
         };
         assert!(FireDetector::new(64, 64, long).is_err());
+        let huge = FireConfig {
+            cell: 2,
+            window: 2,
+            period_window: 10_000,
+            ..FireConfig::default()
+        };
+        let err = FireDetector::new(4096, 4096, huge).unwrap_err();
+        assert!(err.to_string().contains("period_window"), "{err}");
         let mut d = FireDetector::new(64, 64, FireConfig::default()).unwrap();
         let y = vec![0u8; 32 * 32];
         let c = vec![0u8; 16 * 16];
