@@ -22,7 +22,7 @@ from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
 from vsa_stream.detection.pose import load_pose
 from vsa_stream.detection.spec import ENGINE_CLASSES
-from vsa_stream.engine import Engine, EngineResult
+from vsa_stream.engine import Engine, EngineResult, model_classes
 from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
@@ -237,9 +237,10 @@ def _check(args: argparse.Namespace) -> int:
         print("error: check needs CONFIG (or --schema)", file=sys.stderr)
         return 2
     config = config_mod.load(args.config)
+    produced: dict[str, frozenset[str]] = {}
     for i, detector in enumerate(config.detectors):
         try:
-            load_model(detector.model)
+            produced[detector.id] = model_classes(load_model(detector.model))
         except ModelError as exc:
             where = f"detectors[{i}].model ({detector.id})"
             print(f"error: {args.config}: {where}: {exc}", file=sys.stderr)
@@ -249,6 +250,11 @@ def _check(args: argparse.Namespace) -> int:
             load_pose(config.pose)
         except ModelError as exc:
             print(f"error: {args.config}: {exc}", file=sys.stderr)
+            return 2
+    for i, camera in enumerate(config.cameras):
+        ids = config.detectors_for(camera)
+        for path, message in config_mod.class_problems(camera, {d: produced[d] for d in ids}):
+            print(f"error: {args.config}: cameras[{i}].{path}: {message}", file=sys.stderr)
             return 2
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)

@@ -24,7 +24,7 @@ import math
 import os
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -71,6 +71,7 @@ __all__ = [
     "WebhookEndpoint",
     "WrongWayRule",
     "Zone",
+    "class_problems",
     "json_schema",
     "load",
     "loads",
@@ -220,6 +221,8 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
     min_duration_s: _Seconds = 1.0
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 30.0
+    surge_speed: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 1.5
+    min_persons: Annotated[float, msgspec.Meta(ge=1.0, le=1000.0)] = 3.0
 
 
 class PersonDownRule(_Base, tag="person_down", tag_field="type"):
@@ -252,7 +255,7 @@ class DensityRule(_Base, tag="density", tag_field="type"):
     )
     warning: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 2.0
     alert: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 4.0
-    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 5.0
+    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] | None = None
     smooth_s: Annotated[float, msgspec.Meta(ge=0.0, le=600.0)] = 2.0
     min_duration_s: _Seconds = 10.0
     exit_grace_s: _Seconds = 5.0
@@ -341,6 +344,9 @@ class Camera(_Base):
     detectors: list[_ID] | None = None
     detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
     supervision: Supervision = msgspec.field(default_factory=Supervision)
+    #: Watch for tampering (covered, moved, defocused): ``camera_tampered`` events. Always on
+    #: where an ``abandoned_object`` rule runs the dual-rate background it needs.
+    tamper: bool = False
 
 
 class TrackingConfig(_Base):
@@ -995,6 +1001,59 @@ def _detector_classes(rule: Rule) -> list[str] | None:
     if isinstance(rule, DensityRule) and rule.source == "tracks":
         return rule.classes
     return None
+
+
+def class_problems(
+    camera: Camera, produced: Mapping[str, Collection[str]]
+) -> list[tuple[str, str]]:
+    """Rules of ``camera`` that need detector classes none of its detectors produces.
+
+    Checked once the models are loaded (``vsa-stream check``, the engine at start): only a
+    model says which classes it has. With detectors, a camera's objects are their detections
+    (no motion blobs), so every rule filtering on ``classes`` needs one of them produced,
+    except ``fire`` (flame colour needs no class), ``density`` from occupancy and
+    ``abandoned_object`` with static evidence.
+
+    Args:
+        camera: a validated camera.
+        produced: each detector of the camera -> the engine classes its model produces (its
+            class map); no detector: nothing to check.
+
+    Returns:
+        ``(path, message)`` per problem, the path relative to the camera (``rules[1].classes``).
+
+    Example:
+        >>> cam = Camera(id="c", url="v.mp4", rules=[WeaponRule()])
+        >>> class_problems(cam, {"coco": ["person", "vehicle", "bag"]})[0][0]
+        'rules[0].classes'
+    """
+    if not produced:
+        return []
+    made = {c for classes in produced.values() for c in classes}
+    problems: list[tuple[str, str]] = []
+    for k, rule in enumerate(camera.rules):
+        if isinstance(rule, FireRule | CrowdMovementRule) or (
+            isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence
+        ):
+            continue
+        if (isinstance(rule, DensityRule) and rule.source != "tracks") or made.intersection(
+            rule.classes
+        ):
+            continue
+        kind = rule.__struct_config__.tag
+        detectors = "; ".join(
+            f"{d} produces {', '.join(sorted(classes)) or 'nothing'}"
+            for d, classes in produced.items()
+        )
+        problems.append(
+            (
+                _format_path(("rules", k, "classes")),
+                f"the {kind} rule needs class {' or '.join(rule.classes)}, which no detector of "
+                f"camera {camera.id!r} produces ({detectors}); give the camera a detector whose "
+                "model has it (or map a model class to it with class_map)",
+            )
+        )
+    return problems
 
 
 def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...], str]]:

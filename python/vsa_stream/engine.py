@@ -35,11 +35,13 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule
+from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule, class_problems
 from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.names import class_table
 from vsa_stream.detection.pose import PoseModel, load_pose
 from vsa_stream.detection.scheduler import DetectorService
-from vsa_stream.errors import ModelError
+from vsa_stream.detection.spec import ENGINE_CLASSES
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
@@ -69,6 +71,16 @@ class EngineResult:
     elapsed_s: float = 0.0
     stopped_by_signal: bool = False
     undelivered: int = 0
+
+
+def model_classes(model: Model) -> frozenset[str]:
+    """The engine classes a loaded detector produces (its class map over the model's classes)."""
+    engine, thresholds = class_table(model.spec, model.class_names)
+    return frozenset(
+        ENGINE_CLASSES[int(e)]
+        for e, t in zip(engine, thresholds, strict=True)
+        if e >= 0 and t < math.inf
+    )
 
 
 class Engine:
@@ -138,6 +150,7 @@ class Engine:
         self._ended: list[CameraStatus] = []
         self._stopping = anyio.Event()
         self._accepting = anyio.Event()
+        self._loading = anyio.Lock()  # one model load at a time: none loaded twice
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
@@ -257,19 +270,11 @@ class Engine:
         if camera.id in self._done:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
+        await self.load_models(camera, config)
         ids = config.detectors_for(camera)
-        for detector_id in ids:
-            if detector_id not in self.detectors:
-                dconf = config.detector(detector_id)
-                try:
-                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
-                except ModelError as exc:
-                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
-                service = self._service(detector_id, dconf, model)
-                self.detectors[detector_id] = service
-                service.start()
-        if config.pose is not None and self.pose is None and _wants_pose(camera):
-            self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
+        produced = {d: model_classes(self.detectors[d].model) for d in ids}
+        for path, message in class_problems(camera, produced):
+            raise ConfigError(message, path=f"cameras[{camera.id}].{path}")
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -286,6 +291,30 @@ class Engine:
 
         tg.start_soon(run)
         return pipeline.status
+
+    async def load_models(self, camera: Camera, config: Config | None = None) -> None:
+        """Load (once) the detectors and pose model ``camera`` needs, settings from ``config``
+        (default: the engine's). :meth:`start_camera` calls it; a caller that must not hold a
+        lock for seconds (a cluster node, whose lease renewals wait on its lock) calls it first.
+
+        Raises:
+            ModelError: a model cannot be loaded, naming its config field.
+        """
+        config = config if config is not None else self.config
+        async with self._loading:
+            for detector_id in config.detectors_for(camera):
+                if detector_id in self.detectors:
+                    continue
+                dconf = config.detector(detector_id)
+                try:
+                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                except ModelError as exc:
+                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
+                service = self._service(detector_id, dconf, model)
+                self.detectors[detector_id] = service
+                service.start()
+            if config.pose is not None and self.pose is None and _wants_pose(camera):
+                self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
 
     async def stop_camera(self, camera_id: str) -> CameraStatus | None:
         """Stop a camera started with :meth:`start_camera` and wait until it has ended (its
@@ -323,12 +352,21 @@ class Engine:
                 self._log.error("pose model unavailable", error=pose_error)
             else:
                 self._log.info("pose model loaded", model=repr(self.pose))
+        produced = {d: model_classes(s.model) for d, s in self.detectors.items()}
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
+            unfit = [
+                f"{path}: {message}"
+                for path, message in class_problems(
+                    camera, {d: produced[d] for d in ids if d in produced}
+                )
+            ]
             error = None
             if missing:
                 error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+            elif unfit:
+                error = f"configuration error: {unfit[0]}"
             elif pose_error is not None and _wants_pose(camera):
                 error = f"pose model unavailable: {pose_error}"
             if error is not None:
