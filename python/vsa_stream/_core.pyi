@@ -1226,6 +1226,12 @@ class FireResult:
     def score(self) -> NDArray[np.float32]:
         """Fire score in [0, 1] (0 until the window is full)."""
     @property
+    def periodicity(self) -> NDArray[np.float32]:
+        """Periodicity in [0, 1] of each cell's colour fraction over ``period_window`` frames:
+        its highest autocorrelation beyond the first zero crossing (a blinking sign or beacon is
+        near 1, a flame's aperiodic flicker low; NaN until half the history is filled, 0 where
+        ``score`` is 0, all 0 with ``period_window=0``)."""
+    @property
     def best_score(self) -> float:
         """Highest cell score."""
     @property
@@ -1250,6 +1256,7 @@ class FireDetector:
         window: frames in the sliding window (>= 2).
         threshold: score at which ``alarm`` is set.
         tau: minimum ``|Cb - Cr|`` of a fire-coloured sample.
+        period_window: frames of the periodicity history (0: none), at most 10000.
 
     Raises:
         ValueError: a bad parameter.
@@ -1264,6 +1271,7 @@ class FireDetector:
         window: int = 30,
         threshold: float = 0.5,
         tau: int = 40,
+        period_window: int = 180,
     ) -> Self: ...
     def update(
         self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]

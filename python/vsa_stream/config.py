@@ -192,6 +192,10 @@ class FireRule(_Base, tag="fire", tag_field="type"):
     min_score: _Fraction = 0.5
     min_cells: Annotated[int, msgspec.Meta(ge=1)] = 1
     min_growth: Annotated[float, msgspec.Meta(ge=-1.0, le=100.0)] = -0.2
+    min_area: _Fraction = 0.001
+    max_periodicity: _Fraction = 0.6
+    max_drift: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.5
+    ignore_classes: list[str] = msgspec.field(default_factory=lambda: ["person", "vehicle"])
     classes: list[str] = msgspec.field(default_factory=lambda: ["fire", "smoke"])
     min_class_score: _Fraction = 0.5
     min_duration_s: _Seconds = 2.0

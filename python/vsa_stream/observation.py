@@ -77,12 +77,16 @@ class FireEvidence:
         score: ``(rows, cols)`` float32 fire score in [0, 1].
         colour: ``(rows, cols)`` float32 fire-coloured fraction of each cell in this frame.
         growth: ``(rows, cols)`` float32 change of the colour fraction over the window.
+        periodicity: ``(rows, cols)`` float32 in [0, 1], how periodic each cell's colour
+            fraction has been over the last seconds (blinking signs, beacons); NaN where not
+            known yet (a camera's first seconds); None: not measured.
     """
 
     cell: int
     score: NDArray[np.float32]
     colour: NDArray[np.float32]
     growth: NDArray[np.float32]
+    periodicity: NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True, slots=True)

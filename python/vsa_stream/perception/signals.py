@@ -43,8 +43,14 @@ class SceneSignals:
         if "flow" in self.needs:
             self._flow = _core.MotionField(width, height, cell=16)
         if "fire" in self.needs:
-            # a window of about a second of analysed frames (the kernel's 30 suit 30 fps)
-            self._fire = _core.FireDetector(width, height, window=max(10, round(self.fps)))
+            # a window of about a second of analysed frames (the kernel's 30 suit 30 fps), and
+            # six seconds of history to tell a periodic blinker from a flame
+            self._fire = _core.FireDetector(
+                width,
+                height,
+                window=max(10, round(self.fps)),
+                period_window=max(20, round(6.0 * self.fps)),
+            )
         if self.needs & {"static_objects", "tamper"}:
             self._static_frames = max(5, round(5.0 * self.fps))
             self._background = _core.DualBackground(
@@ -71,7 +77,9 @@ class SceneSignals:
                 pass  # a bare luma frame (tests): no colour, no fire evidence
             else:
                 fire = self._fire.update(frame.luma, u, v)
-                out["fire"] = FireEvidence(16, fire.score, fire.colour, fire.growth)
+                out["fire"] = FireEvidence(
+                    16, fire.score, fire.colour, fire.growth, fire.periodicity
+                )
         if self._background is not None:
             self._background.update(frame.luma)
             if "tamper" in self.needs:

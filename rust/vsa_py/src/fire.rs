@@ -20,6 +20,8 @@ pub(crate) struct FireResult {
     #[pyo3(get)]
     score: Py<PyArray2<f32>>,
     #[pyo3(get)]
+    periodicity: Py<PyArray2<f32>>,
+    #[pyo3(get)]
     best_score: f32,
     #[pyo3(get)]
     best_cell: (usize, usize),
@@ -48,7 +50,9 @@ pub(crate) struct FireDetector {
 #[pymethods]
 impl FireDetector {
     #[new]
-    #[pyo3(signature = (width, height, *, cell = 16, window = 30, threshold = 0.5, tau = 40))]
+    #[pyo3(signature = (
+        width, height, *, cell = 16, window = 30, threshold = 0.5, tau = 40, period_window = 180
+    ))]
     fn new(
         width: i64,
         height: i64,
@@ -56,6 +60,7 @@ impl FireDetector {
         window: i64,
         threshold: f64,
         tau: i64,
+        period_window: i64,
     ) -> PyResult<Self> {
         let pos = |name: &str, v: i64| {
             usize::try_from(v)
@@ -67,6 +72,7 @@ impl FireDetector {
             cell: pos("cell", cell)?,
             window: pos("window", window)?,
             threshold: threshold as f32,
+            period_window: pos("period_window", period_window)?,
             rule: ColourRule { tau },
         };
         fire::FireDetector::new(pos("width", width)?, pos("height", height)?, config)
@@ -112,6 +118,7 @@ impl FireDetector {
             flicker: owned_2d(py, out.flicker.clone(), rows, cols)?.unbind(),
             growth: owned_2d(py, out.growth.clone(), rows, cols)?.unbind(),
             score: owned_2d(py, out.score.clone(), rows, cols)?.unbind(),
+            periodicity: owned_2d(py, out.periodicity.clone(), rows, cols)?.unbind(),
             best_score,
             best_cell: (best / cols, best % cols),
             best_box: self.inner.cell_box(best),
@@ -139,13 +146,15 @@ impl FireDetector {
     fn __repr__(&self) -> String {
         let c = self.inner.config();
         format!(
-            "FireDetector({}, {}, cell={}, window={}, threshold={}, tau={}; frames={})",
+            "FireDetector({}, {}, cell={}, window={}, threshold={}, tau={}, period_window={}; \
+             frames={})",
             self.inner.width(),
             self.inner.height(),
             c.cell,
             c.window,
             c.threshold,
             c.rule.tau,
+            c.period_window,
             self.inner.frames()
         )
     }

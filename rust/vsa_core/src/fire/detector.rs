@@ -11,6 +11,15 @@
 //! fraction and the cell's brightness jump, but the pavement pixels that stay visible keep
 //! their brightness) and an on/off blinking light (zero half of the time, low persistence) all
 //! score low.
+//!
+//! Over a longer history (`period_window` frames, a few seconds) each cell also gets a
+//! *periodicity*: the highest normalised autocorrelation of its colour fraction at a lag beyond
+//! the first zero crossing (lags up to half the history). A neon sign, a beacon or an indicator
+//! repeats one on/off cycle, so its series correlates strongly with itself one period later
+//! (close to 1); a flame's flicker is broadband and aperiodic, its autocorrelation dies out
+//! after the first crossing. A series that never crosses zero (a steady trend, a growing fire)
+//! or barely varies has periodicity 0, and so has a cell whose fire score is 0 (it is computed
+//! only where the score is positive). The score does not use it: rules judge it per region.
 
 use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
 use super::FireError;
@@ -25,6 +34,9 @@ pub struct FireConfig {
     pub window: usize,
     /// Score at which a cell counts as fire.
     pub threshold: f32,
+    /// Frames of the periodicity history (0: no periodicity, all 0); NaN until half of it is
+    /// filled.
+    pub period_window: usize,
     /// The colour rule.
     pub rule: ColourRule,
 }
@@ -35,6 +47,7 @@ impl Default for FireConfig {
             cell: 16,
             window: 30,
             threshold: 0.5,
+            period_window: 180,
             rule: ColourRule::default(),
         }
     }
@@ -49,6 +62,9 @@ pub struct FireFrame {
     pub flicker: Vec<f32>,
     /// Growth: mean fraction of the newer half of the window minus the older half.
     pub growth: Vec<f32>,
+    /// Periodicity in `[0, 1]` of the colour fraction over the `period_window` history (NaN
+    /// while less than half of it is filled: not known yet; 0 where the score is 0).
+    pub periodicity: Vec<f32>,
     /// Fire score in `[0, 1]`.
     pub score: Vec<f32>,
     /// Index of the highest-scoring cell, and its score.
@@ -73,6 +89,10 @@ pub struct FireDetector {
     /// Ring buffers `[slot * cells + cell]` of fraction and mean luma of the fire samples.
     frac: Vec<f32>,
     mean_y: Vec<f32>,
+    /// Ring buffer `[slot * cells + cell]` of the fraction over `period_window` frames.
+    history: Vec<f32>,
+    /// One cell's series, oldest first (scratch).
+    series: Vec<f32>,
     frames: u64,
     out: FireFrame,
 }
@@ -96,6 +116,12 @@ impl FireDetector {
                 config.window
             )));
         }
+        if config.period_window > 10_000 {
+            return Err(FireError::BadParameter(format!(
+                "period_window must be in [0, 10000] frames, got {}",
+                config.period_window
+            )));
+        }
         if !config.threshold.is_finite() {
             return Err(FireError::BadParameter("threshold must be finite".into()));
         }
@@ -117,6 +143,13 @@ impl FireDetector {
                 config.window
             )));
         }
+        if cells.saturating_mul(config.period_window) > MAX_RING {
+            return Err(FireError::BadParameter(format!(
+                "{cells} cells × a period_window of {} frames is more than the {MAX_RING} samples \
+                 a detector keeps: use larger cells or a shorter period_window",
+                config.period_window
+            )));
+        }
         Ok(Self {
             width,
             height,
@@ -127,11 +160,14 @@ impl FireDetector {
             luma: try_filled(0, cw * ch)?,
             frac: try_filled(0.0, cells.saturating_mul(config.window))?,
             mean_y: try_filled(0.0, cells.saturating_mul(config.window))?,
+            history: try_filled(0.0, cells.saturating_mul(config.period_window))?,
+            series: Vec::with_capacity(config.period_window),
             frames: 0,
             out: FireFrame {
                 colour: vec![0.0; cells],
                 flicker: vec![0.0; cells],
                 growth: vec![0.0; cells],
+                periodicity: vec![0.0; cells],
                 score: vec![0.0; cells],
                 best: (0, 0.0),
             },
@@ -164,10 +200,12 @@ impl FireDetector {
         self.frames = 0;
         self.frac.fill(0.0);
         self.mean_y.fill(0.0);
+        self.history.fill(0.0);
         for v in [
             &mut self.out.colour,
             &mut self.out.flicker,
             &mut self.out.growth,
+            &mut self.out.periodicity,
             &mut self.out.score,
         ] {
             v.fill(0.0);
@@ -247,9 +285,45 @@ impl FireDetector {
                 self.mean_y[slot * cells + i] = lsum[gc] as f32 / fire[gc].max(1) as f32;
             }
         }
+        let pw = self.config.period_window;
+        if pw > 0 {
+            let ps = (self.frames % pw as u64) as usize;
+            self.history[ps * cells..(ps + 1) * cells].copy_from_slice(&self.out.colour);
+        }
         self.frames += 1;
         self.score(slot);
+        self.periodicity();
         Ok(&self.out)
+    }
+
+    /// Per cell: the highest autocorrelation of the fraction beyond its first zero crossing.
+    fn periodicity(&mut self) {
+        let pw = self.config.period_window;
+        let n = (self.frames.min(pw as u64)) as usize;
+        let cells = self.cols * self.rows;
+        if pw == 0 {
+            self.out.periodicity.fill(0.0);
+            return;
+        }
+        if n < (pw / 2).max(8) {
+            self.out.periodicity.fill(f32::NAN);
+            return;
+        }
+        let newest = ((self.frames - 1) % pw as u64) as usize;
+        for i in 0..cells {
+            // only where the cell looks like fire at all: the rest of the frame costs nothing
+            if self.out.score[i] <= 0.0 {
+                self.out.periodicity[i] = 0.0;
+                continue;
+            }
+            self.series.clear();
+            for k in 0..n {
+                // oldest first: the n slots ending at `newest`
+                let s = (newest + pw + 1 + k - n) % pw;
+                self.series.push(self.history[s * cells + i]);
+            }
+            self.out.periodicity[i] = periodicity(&mut self.series);
+        }
     }
 
     fn score(&mut self, newest: usize) {
@@ -310,6 +384,44 @@ impl FireDetector {
     }
 }
 
+/// The highest normalised autocorrelation of `x` at a lag between its first zero crossing and
+/// `len / 2` (unbiased: each lag's mean product over the variance), in `[0, 1]`; 0 for a series
+/// that barely varies or never decorrelates. `x` is centred in place.
+fn periodicity(x: &mut [f32]) -> f32 {
+    let n = x.len();
+    if n < 4 {
+        return 0.0;
+    }
+    let mean = x.iter().sum::<f32>() / n as f32;
+    let mut var = 0.0f32;
+    for v in x.iter_mut() {
+        *v -= mean;
+        var += *v * *v;
+    }
+    var /= n as f32;
+    // a fraction varying by less than 1 % of the cell: nothing blinks there
+    if var < 1e-4 {
+        return 0.0;
+    }
+    let mut crossed = false;
+    let mut best = 0.0f32;
+    for lag in 1..=n / 2 {
+        let r = x[..n - lag]
+            .iter()
+            .zip(&x[lag..])
+            .map(|(a, b)| a * b)
+            .sum::<f32>()
+            / (n - lag) as f32
+            / var;
+        if !crossed {
+            crossed = r <= 0.0;
+        } else {
+            best = best.max(r);
+        }
+    }
+    best.clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,12 +479,90 @@ mod tests {
     }
 
     #[test]
+    fn blinking_cell_is_periodic_flickering_and_growing_cells_are_not() {
+        let mut rng = Rng::new(5);
+        let config = FireConfig {
+            period_window: 40,
+            ..FireConfig::default()
+        };
+        let new = || FireDetector::new(64, 64, config).unwrap();
+        let (mut blink, mut flame, mut grow, mut steady) = (new(), new(), new(), new());
+        let cell = 4 + 1; // the orange square's cell: (1, 1) of the 4×4 grid
+        let at = |d: &FireDetector| d.last().periodicity[cell];
+        let (mut b, mut f, mut g, mut s) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for t in 0..120usize {
+            // a chase-lit neon letter: its lit part sweeps wide and narrow, brighter and dimmer,
+            // in an 8-frame cycle (it scores like a flame: never dark, flickering)
+            let phase = [0usize, 1, 2, 3, 4, 3, 2, 1][t % 8];
+            run(&mut blink, frame(true, 150 + 22 * phase as u8, phase));
+            let j = (rng.uniform() * 12.0) as usize;
+            run(&mut flame, frame(true, 200, j));
+            run(&mut grow, frame(true, 200, t / 10));
+            run(&mut steady, frame(true, 200, 4));
+            if t >= 40 {
+                (b, f, g, s) = (
+                    b.max(at(&blink)),
+                    f.max(at(&flame)),
+                    g.max(at(&grow)),
+                    s.max(at(&steady)),
+                );
+            }
+        }
+        assert!(blink.last().score[cell] > 0.5, "the chase scores");
+        assert!(b > 0.8, "blinker {b}");
+        assert!(f < 0.5, "flame {f}");
+        assert!(g < 0.5, "growing {g}");
+        assert_eq!(s, 0.0, "steady {s}");
+        // not known before half of the history is filled
+        let mut early = new();
+        for t in 0..19usize {
+            run(&mut early, frame((t / 4) % 2 == 0, 200, 4));
+            assert!(at(&early).is_nan());
+        }
+        let off = FireConfig {
+            period_window: 0,
+            ..FireConfig::default()
+        };
+        let mut none = FireDetector::new(64, 64, off).unwrap();
+        for t in 0..40usize {
+            run(&mut none, frame((t / 4) % 2 == 0, 200, 4));
+            assert_eq!(none.last().periodicity[cell], 0.0);
+        }
+    }
+
+    #[test]
+    fn periodicity_of_plain_series() {
+        let mut square: Vec<f32> = (0..60)
+            .map(|t| f32::from(u8::from((t / 5) % 2 == 0)))
+            .collect();
+        assert!(periodicity(&mut square) > 0.9);
+        let mut ramp: Vec<f32> = (0..60).map(|t| t as f32 / 60.0).collect();
+        assert_eq!(periodicity(&mut ramp), 0.0);
+        let mut flat = vec![0.3f32; 60];
+        assert_eq!(periodicity(&mut flat), 0.0);
+        assert_eq!(periodicity(&mut [1.0, 0.0]), 0.0);
+    }
+
+    #[test]
     fn bad_config_and_sizes_are_errors() {
         let bad = FireConfig {
             cell: 3,
             ..FireConfig::default()
         };
         assert!(FireDetector::new(64, 64, bad).is_err());
+        let long = FireConfig {
+            period_window: 10_001,
+            ..FireConfig::default()
+        };
+        assert!(FireDetector::new(64, 64, long).is_err());
+        let huge = FireConfig {
+            cell: 2,
+            window: 2,
+            period_window: 10_000,
+            ..FireConfig::default()
+        };
+        let err = FireDetector::new(4096, 4096, huge).unwrap_err();
+        assert!(err.to_string().contains("period_window"), "{err}");
         let mut d = FireDetector::new(64, 64, FireConfig::default()).unwrap();
         let y = vec![0u8; 32 * 32];
         let c = vec![0u8; 16 * 16];
