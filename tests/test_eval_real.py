@@ -260,6 +260,15 @@ def test_eval_real_refuses_a_changed_clip_and_a_missing_config(
     assert "fire/clip.mp4: the file" in capsys.readouterr().err
     assert main(["eval", "--real", str(small_set), "--configs", str(tmp_path / "none")]) == 2
     assert "--configs" in capsys.readouterr().err
+    # a model missing from --models fails the command with the engine's reason
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "default.yaml").write_text(
+        "detectors: [{id: people, model: {path: '${VSA_MODELS:-.}/yolox_nano.onnx'}}]\n"
+        "cameras: [{id: c, url: x, rules: [{type: person_down}]}]\n"
+    )
+    argv = ["--configs", str(tmp_path / "configs"), "--models", str(tmp_path), "--clips", "fire/*"]
+    assert main(["eval", "--real", str(small_set), *argv]) == 1
+    assert f"{tmp_path}/yolox_nano.onnx does not exist" in capsys.readouterr().err
     assert main(["eval"]) == 2
 
 

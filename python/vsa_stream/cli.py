@@ -508,6 +508,9 @@ def _eval(args: argparse.Namespace) -> int:
         except FileNotFoundError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except RuntimeError as exc:  # a scenario's camera failed
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         seeds_used = sorted({r.seed for r in sets["synthetic"] if r.seed is not None})
         tuned = sorted(set(seeds_used) & set(evaluate.TUNING_SEEDS))
         print(
@@ -535,6 +538,9 @@ def _eval(args: argparse.Namespace) -> int:
         except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except RuntimeError as exc:  # a clip's camera failed (a missing model, a bad file)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         hours = sum(r.duration_s for r in sets[name]) / 3600.0
         print(f"{name}: {len(sets[name])} real clips, {hours * 60:.1f} min, from {path}")
         payload.append({"name": name, "truth": str(path), "clips": [r.name for r in sets[name]]})
