@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -51,6 +52,13 @@ def check(keys: list[bytes], headers: dict[str, str], body: bytes) -> str | None
     return "no valid signature"
 
 
+class Server(ThreadingHTTPServer):
+    # vsa-stream keeps up to 16 deliveries in flight per sink (several sinks may share this
+    # receiver): the standard library's backlog of 5 would reset connections.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -64,6 +72,9 @@ def main() -> None:
         raise SystemExit("give --secret or set WEBHOOK_SECRET")
     keys = [key_of(s) for s in secrets]
     seen: set[str] = set()
+    # Requests are handled in threads: one lock makes "seen before?" and the printed line one
+    # step, so a revision delivered twice at once is printed once and lines never interleave.
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -80,10 +91,12 @@ def main() -> None:
                 self.send_response(401)
             else:
                 msg_id = headers["webhook-id"]
-                if msg_id not in seen:
-                    seen.add(msg_id)
-                    event = json.loads(body)["data"]
-                    print(msg_id, event["type"], event["camera_id"], flush=True)
+                event = json.loads(body)["data"]
+                with lock:
+                    if msg_id not in seen:
+                        seen.add(msg_id)
+                        sys.stdout.write(f"{msg_id} {event['type']} {event['camera_id']}\n")
+                        sys.stdout.flush()
                 self.send_response(204)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -91,7 +104,7 @@ def main() -> None:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server = Server((args.host, args.port), Handler)
     print(f"listening on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -140,3 +140,48 @@ cameras:
     assert "smaller than the downscale factor" in tiny_status.error
     assert (good.state, good.decoded) == ("ended", 300)
     assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]
+
+
+def test_a_stream_too_large_for_the_kernels_fails_alone(
+    clips: dict[str, tuple[Path, Truth]], tmp_path: Path
+) -> None:
+    """A 16,400-pixel-wide stream (over the kernels' 16,384 a side) fails its camera with a
+    reason; the process survives and the other camera runs on."""
+    wide = tmp_path / "wide.mkv"
+    with av.open(str(wide), "w") as out:
+        stream = out.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 16_400, 16, "yuvj420p"
+        for _ in range(5):
+            plane = np.zeros((24, 16_400), np.uint8)
+            frame = av.VideoFrame.from_ndarray(plane, format="yuv420p").reformat(format="yuvj420p")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    video, _ = clips["intruder"]
+    cfg = config.loads(
+        f"""
+cameras:
+  - id: wide
+    url: {json.dumps(str(wide))}
+    realtime: false
+  - id: good
+    url: {json.dumps(str(video))}
+    realtime: false
+    zones: [{{id: restricted, polygon: {ZONE}}}]
+    rules: [{{type: intrusion, zones: [restricted]}}]
+"""
+    )
+    sink = Collect()
+    engine = Engine(cfg, [sink])
+    result = anyio.run(engine.run)
+    wide_status, good = result.cameras
+    assert wide_status.state == "failed"
+    assert wide_status.error is not None
+    assert "16400×16 is too large" in wide_status.error
+    assert (good.state, good.decoded) == ("ended", 300)
+    assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]
+    # events are counted per camera (and type and state)
+    metrics = engine.metrics.exposition().decode()
+    assert 'vsa_events_total{camera="good",state="open",type="intrusion"} 1.0' in metrics
+    assert 'camera="wide"' not in metrics.split("vsa_events_total", 1)[1].split("# HELP", 1)[0]

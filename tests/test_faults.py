@@ -169,7 +169,12 @@ def test_silent_server_is_offline_others_unaffected(clip: Path) -> None:
         assert silent.accepted >= 2
         assert s.decoded == 0
         assert "streaming" not in s.states
-        assert [e.type for e in run.sink.events] == ["camera_offline"]
+        # the offline event is closed when the engine stops, not left open forever
+        assert [(e.type, e.state, e.reason) for e in run.sink.events] == [
+            ("camera_offline", "open", run.sink.events[0].reason),
+            ("camera_offline", "closed", "engine stopped while the camera was offline"),
+        ]
+        assert run.sink.events[1].id == run.sink.events[0].id
         assert sb.states == ["connecting", "streaming", "stopped"]
         assert sb.decoded > 0
     finally:

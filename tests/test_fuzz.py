@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from vsa_stream import _core
@@ -315,8 +316,51 @@ _VALID: dict[str, tuple[Any, ...]] = {
 }
 
 
+# Frame-sized kernels, and how to build one for a (width, height).
+_SIZED: dict[str, Callable[[Any, Any], object]] = {
+    "DualBackground": lambda w, h: _core.DualBackground(w, h),
+    "FireDetector": lambda w, h: _core.FireDetector(w, h),
+    "MotionDetector": lambda w, h: _core.MotionDetector(w, h),
+    "MotionField": lambda w, h: _core.MotionField(w, h),
+    "Letterbox (image)": lambda w, h: _core.Letterbox(w, h, 416, 416),
+    "Letterbox (model input)": lambda w, h: _core.Letterbox(640, 480, w, h),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SIZED))
+@pytest.mark.parametrize(
+    "size",
+    [
+        # what `--hypothesis-seed=28` found: 0-d arrays of about 1e6 as width and height made
+        # MotionDetector allocate ~25 GB, and the failed allocation aborted the process
+        (np.array(999_431, np.int64), np.array(991_022, np.int32)),
+        (1_000_000, 1_000_000),
+        (16_385, 64),
+        (64, 16_385),
+        (16_384, 4_097),  # each side legal, the area over 2**26 pixels
+    ],
+)
+def test_absurd_frame_sizes_are_typed_errors(name: str, size: tuple[Any, Any]) -> None:
+    with pytest.raises(ValueError, match="too large"):
+        _SIZED[name](*size)
+
+
+def test_the_largest_frames_are_accepted() -> None:
+    assert _core.MotionDetector(7680, 4320).width == 7680  # 8K UHD
+    assert _core.Letterbox(16_384, 4_096, 416, 416).src_width == 16_384
+
+
 @pytest.mark.parametrize("name", sorted(_VALID))
 def test_kernel_classes_raise_typed_errors(name: str) -> None:
+    fuzz_class(name)
+
+
+def test_the_seed_that_aborted_the_process() -> None:
+    """``--hypothesis-seed=28`` drew a MotionDetector of about 1e6 x 1e6 and aborted pytest."""
+    fuzz_class("MotionDetector", seed=28)
+
+
+def fuzz_class(name: str, seed: int | None = None) -> None:
     cls = getattr(_core, name)
     methods = [
         m for m, v in vars(cls).items() if not m.startswith("_") and inspect.ismethoddescriptor(v)
@@ -336,4 +380,6 @@ def test_kernel_classes_raise_typed_errors(name: str) -> None:
             with contextlib.suppress(*TYPED):
                 fn(*args)
 
+    if seed is not None:
+        run = hypothesis_seed(seed)(run)
     run()

@@ -88,13 +88,20 @@ def test_live_alert_confirmed_from_the_page(browser: webdriver.Chrome, tmp_path:
 def test_a_viewer_cannot_review_from_the_page(browser: webdriver.Chrome, tmp_path: Path) -> None:
     clip = still_clip(tmp_path / "still.mp4")
     with running_daemon(api_config(tmp_path / "state", clip)) as run:
+        history = [make_event() for _ in range(3)]
+        run.inject(*history)
         wait = _login(browser, run.url, VIEWER)
         event = make_event()
         run.inject(event)
         item = (By.CSS_SELECTOR, f'li.alert[data-id="{event.id}"]')
         wait.until(ec.presence_of_element_located(item)).click()
         wait.until(ec.visibility_of_element_located((By.ID, "detail")))
-        browser.find_element(By.ID, "confirm").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "review-result"), "refused"))
+        assert not browser.find_element(By.ID, "confirm").is_displayed()
+        assert not browser.find_element(By.ID, "dismiss").is_displayed()
+        assert "operator token" in browser.find_element(By.ID, "viewer-note").text
+        shown = [
+            li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "li.alert")
+        ]
+        assert shown == [e.id for e in reversed([*history, event])]  # newest first
         with run.client(VIEWER) as http:
             assert http.get(f"/api/events/{event.id}").json()["review"] == "pending"

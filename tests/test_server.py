@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -70,7 +71,10 @@ def test_events_filters_pagination_and_one_event(tmp_path: Path, clip: Path) -> 
         run.inject(*events)
         run.inject(events[0].revised(state="updated"))
 
-        def ids(**params: str) -> list[str]:
+        def ids(**params: str) -> list[str]:  # oldest first
+            return list(reversed(served(**params)))
+
+        def served(**params: str) -> list[str]:  # in the order of the pages
             found: list[str] = []
             after: str | None = None
             while True:
@@ -82,6 +86,9 @@ def test_events_filters_pagination_and_one_event(tmp_path: Path, clip: Path) -> 
                     return found
 
         assert ids() == [e.id for e in events]
+        assert served(order="desc") == served() == [e.id for e in reversed(events)]
+        assert served(order="asc") == [e.id for e in events]
+        assert http.get("/api/events", params={"order": "up"}).status_code == 400
         assert ids(camera="cam") == [e.id for e in events[:8]]
         assert ids(type="fire") == [e.id for e in events[5:8]]
         assert ids(state="updated") == [events[0].id]
@@ -168,6 +175,89 @@ def test_event_stream_sends_new_revisions_and_resumes(tmp_path: Path, clip: Path
         ) as stream:
             mine = _sse_events(stream, 3)
         assert [e["id"] for _, e in mine] == [before.id, first.id, first.id]
+        for bad in ("abc", "-1", "1.5", ""):
+            refused = http.get("/api/stream", headers={"Last-Event-ID": bad})
+            assert refused.status_code == 400, bad
+            assert "Last-Event-ID" in refused.json()["error"]
+
+
+def test_dead_letters_listed_and_redriven_through_the_api(tmp_path: Path, clip: Path) -> None:
+    with running_daemon(api_config(tmp_path, clip)) as run:
+        event = make_event()
+        (row,) = run.inject(event)
+        outbox = run.daemon.engine.outbox
+        outbox.give_up("webhook:ops", row.seq, 8, "HTTP 500")  # what delivery does at the end
+        with run.client(VIEWER) as viewer:
+            dead = viewer.get("/api/outbox/dead").json()["dead"]
+            assert [(d["sink"], d["event_id"], d["attempts"]) for d in dead] == [
+                ("webhook:ops", event.id, 8)
+            ]
+            assert viewer.get("/api/outbox/dead", params={"sink": "x"}).json() == {"dead": []}
+            assert viewer.post("/api/outbox/redrive").status_code == 403
+        with run.client(OPERATOR) as operator:
+            assert operator.post("/api/outbox/redrive").json() == {"redriven": 1}
+            assert operator.get("/api/outbox/dead").json() == {"dead": []}
+        assert [r.attempts for r in outbox.retries("webhook:ops")] == [0]  # queued again
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    redrives = [e["data"] for e in audit if e["kind"] == "outbox_redrive"]
+    assert redrives == [{"actor": "alice", "sink": None, "count": 1}]
+
+
+def test_every_answer_is_in_the_openapi_document(tmp_path: Path, clip: Path) -> None:
+    """Each (path, method, status) the API answers, good requests and bad, is documented."""
+    answered: list[tuple[str, str, int]] = []
+
+    def record(response: httpx.Response) -> None:
+        answered.append((response.request.method, response.request.url.path, response.status_code))
+
+    cfg = api_config(tmp_path, clip)
+    cfg.privacy.snapshots = True
+    with running_daemon(cfg) as run:
+        event = make_event()
+        run.inject(event)
+        hooks = {"response": [record]}
+        with (
+            run.client(OPERATOR) as http,
+            run.client(VIEWER) as viewer,
+            run.client(None) as anonymous,
+        ):
+            for client in (http, viewer, anonymous):
+                client.event_hooks = hooks
+            for client in (http, viewer, anonymous):
+                client.get("/healthz")
+                client.get("/readyz")
+                client.get("/metrics")
+                client.get("/api/openapi.json")
+                client.get("/api/me")
+                client.get("/api/cameras")
+                client.get("/api/events")
+                client.get(f"/api/events/{event.id}")
+                client.get(f"/api/events/{event.id}/snapshot")
+                client.post(f"/api/events/{event.id}/review", json={"review": "confirmed"})
+                client.get("/api/stream", headers={"Last-Event-ID": "x"})
+                client.get("/api/outbox/dead")
+                client.post("/api/outbox/redrive")
+            http.get("/api/events", params={"limit": "0"})
+            http.get("/api/events/nope")
+            http.get("/api/events/nope/snapshot")
+            http.post(f"/api/events/{event.id}/review", content=b"{")
+            http.post(f"/api/events/{event.id}/review", json={"review": "maybe"})
+            http.post("/api/events/nope/review", json={"review": "confirmed"})
+            with http.stream("GET", "/api/stream") as stream:
+                record(stream)
+            doc = http.get("/api/openapi.json").json()
+    assert {status for _, _, status in answered} >= {200, 400, 401, 403, 404, 422}
+
+    def template(path: str) -> str:
+        for documented in doc["paths"]:
+            pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(documented)) + "$"
+            if re.match(pattern, path):
+                return str(documented)
+        raise AssertionError(f"{path} is not in the OpenAPI document")
+
+    for method, path, status in answered:
+        operation = doc["paths"][template(path)][method.lower()]
+        assert str(status) in operation["responses"], (method, path, status)
 
 
 def test_cameras_and_openapi(tmp_path: Path, clip: Path) -> None:
@@ -185,6 +275,7 @@ def test_cameras_and_openapi(tmp_path: Path, clip: Path) -> None:
             }
         ]
         assert {"decoded", "dropped", "reconnects", "decode_fps", "detection"} <= set(cam)
+        assert http.get("/api/me").json() == {"name": "screen", "role": "viewer"}
         doc = httpx.get(run.url + "/api/openapi.json").json()
         assert doc["openapi"] == "3.1.0"
         assert {"/api/events", "/api/events/{event_id}/review", "/api/stream"} <= set(doc["paths"])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -134,6 +136,58 @@ def test_the_last_failed_attempt_gives_up_and_keeps_the_revision_as_dead() -> No
     assert [r.attempts for r in box.retries("webhook:rx", dead=True)] == [2]
 
 
+def test_dead_letters_are_listed_counted_and_redriven(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    events = [make_event(), make_event(kind="fire")]
+    with receiver([SECRET], lambda d: (500, {})) as rx:
+        box = Outbox(path)
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 0])),
+            events,
+            box=box,
+            until=lambda: len(box.retries("webhook:rx", dead=True)) == 2,
+        )
+        metrics = delivery.metrics.exposition().decode()
+        assert 'vsa_delivery_dead{sink="webhook:rx"} 2.0' in metrics
+        assert delivery.undelivered() == 2  # the stop record counts dead letters
+        box.close()
+    assert main(["outbox", "dead", "--outbox", str(path)]) == 0
+    out = capsys.readouterr()
+    listed = sorted(line.split("\t")[1] for line in out.out.splitlines())
+    assert listed == sorted(f"{e.id}-1" for e in events)
+    assert "2 dead letters" in out.err
+    assert "500" in out.out  # the last error says why
+    assert main(["outbox", "dead", "--outbox", str(path), "--sink", "webhook:other"]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["outbox", "redrive", "--outbox", str(path)]) == 0
+    assert "2 dead letters re-queued" in capsys.readouterr().out
+    with receiver([SECRET]) as rx2:  # the receiver is fixed: the next run delivers them
+        box = Outbox(path)
+        deliver(
+            WebhookSink(endpoint(rx2.url)),
+            [],
+            box=box,
+            until=lambda: not box.retries("webhook:rx"),
+        )
+        assert sorted(d.webhook_id for d in rx2.snapshot()) == sorted(f"{e.id}-1" for e in events)
+    assert box.dead_letters() == []
+
+
+def test_waiting_retries_and_a_disabled_sink_count_as_undelivered() -> None:
+    with receiver([SECRET], lambda d: (503, {})) as rx:
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 3600])), [make_event()]
+        )
+    assert delivery.undelivered() == 1  # waiting an hour for its retry: not delivered
+    with receiver([SECRET], lambda d: (410, {})) as rx:
+        delivery = deliver(
+            WebhookSink(endpoint(rx.url, concurrency=1)), [make_event(), make_event()]
+        )
+    assert delivery.undelivered() == 2  # the receiver is gone: nothing reached it
+
+
 def test_410_disables_the_endpoint_until_its_url_changes(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
     with receiver([SECRET], lambda d: (410, {})) as rx:
@@ -195,6 +249,12 @@ def test_config_refuses_private_urls_and_bad_secrets_naming_the_field() -> None:
         )
     assert err.value.path == "sinks.webhooks[0].types[0]"
     assert "intrusion" in str(err.value)
+    # every event type the engine emits can be named, the storm summary included
+    storms = config.loads(
+        base + f"{{name: a, url: 'https://example.org/', secrets: [{SECRET}], "
+        "types: [alert_storm, camera_offline, camera_online]}"
+    )
+    assert storms.sinks.webhooks[0].types == ["alert_storm", "camera_offline", "camera_online"]
     ok = config.loads(
         base + f"{{name: a, url: 'http://127.0.0.1:9/x', secrets: [{SECRET}], allow_private: true}}"
     )
@@ -268,6 +328,51 @@ def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
         out, err = proc.communicate(timeout=10)
     assert f"{event.id}-1" in out.decode(), err.decode()
     assert "refused" in err.decode()
+
+
+def test_example_receiver_prints_each_alert_once_under_concurrent_deliveries() -> None:
+    """64 deliveries at once, each of 16 revisions sent 4 times (at-least-once delivery):
+    16 whole lines, one per revision."""
+    port = _free_port()
+    env = dict(os.environ, WEBHOOK_SECRET=SECRET)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    events = [make_event() for _ in range(16)]
+    barrier = threading.Barrier(64)
+
+    def post(index: int) -> int:
+        event = events[index % 16]
+        body = msgspec.json.encode({"type": f"event.{event.type}", "data": event})
+        msg_id = f"{event.id}-1"
+        now = int(time.time())
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(now),
+            "webhook-signature": sign([SECRET], msg_id, now, body),
+        }
+        barrier.wait(timeout=30)
+        return httpx.post(url, content=body, headers=headers, timeout=30).status_code
+
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(url)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            codes = list(pool.map(post, range(64)))
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+    assert codes == [204] * 64, err.decode()
+    lines = out.decode().splitlines()
+    assert sorted(lines) == sorted(f"{e.id}-1 {e.type} {e.camera_id}" for e in events)
 
 
 def test_daemon_delivers_camera_alerts_as_signed_webhooks_through_its_outbox(

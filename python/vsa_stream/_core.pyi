@@ -3,7 +3,9 @@
 Frames are taken as zero-copy numpy views through their strides (row padding allowed, the last
 axis must be contiguous) and the GIL is released while a kernel runs. Bad input raises
 :class:`vsa_stream.errors.FrameError` (a ``ValueError``); so does an internal failure of a
-kernel, which fails that call only.
+kernel, which fails that call only. A kernel sized on a frame refuses, with a ``ValueError``
+saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all (twice 8K UHD),
+and reports a refused allocation the same way: absurd dimensions never abort the process.
 """
 
 from collections.abc import Sequence

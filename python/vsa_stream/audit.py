@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vsa_stream.private import private_dir, private_file
+
 __all__ = ["GENESIS", "KINDS", "AuditLog", "Verification", "entry_hash", "verify"]
 
 #: The ``prev`` of the first entry.
@@ -73,7 +75,8 @@ class AuditLog:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)
         self._lock = threading.Lock()
         self._seq, self._prev = 0, GENESIS
         last = _last_line(self.path)

@@ -26,6 +26,7 @@ from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
 from vsa_stream.tracking import TrackRow, write_mot
 
@@ -192,6 +193,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--floors", metavar="FILE", help="exit 1 below these floors (JSON, per set and type)"
     )
+    from vsa_stream.cli_outbox import add_outbox_commands
+
+    add_outbox_commands(sub)
+
     from vsa_stream.bench.cli import add_parser as add_bench_parser
 
     add_bench_parser(sub)
@@ -224,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if command == "audit":
             return _audit_verify(args.file)
+        if command == "outbox":
+            from vsa_stream.cli_outbox import outbox_command
+
+            return outbox_command(args)
         if command == "eval":
             _logging(args, None, default_level="warning")
             return _eval(args)
@@ -290,6 +299,10 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
         ) from None
+    try:
+        check_private_dir(private_dir(config.state_dir))
+    except OSError as exc:
+        raise ConfigError(str(exc), path="state_dir", source=args.config) from None
     try:
         outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     except OSError as exc:

@@ -375,8 +375,14 @@ class JsonlSink(_Base):
     fsync: bool = True
 
 
-#: Event types that are health signals, not detections (may be used in webhook filters).
-SYSTEM_EVENTS: tuple[str, ...] = ("camera_offline", "camera_online", "camera_tampered")
+#: Event types that are health and control signals, not detections (may be used in webhook
+#: filters): ``alert_storm`` is the summary a camera's storm control emits.
+SYSTEM_EVENTS: tuple[str, ...] = (
+    "camera_offline",
+    "camera_online",
+    "camera_tampered",
+    "alert_storm",
+)
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -700,10 +706,14 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
         relation = {">=": "at least", "<=": "at most", "": "exactly"}[length.group(1)]
         return path, f"expected {relation} {bound} {noun}, got {len(value)}"
     message = message.replace("`", "")
-    secret = any(p in ("secrets", "password") for p in path if isinstance(p, str))
+    secret = any(p in _SECRET_FIELDS for p in path if isinstance(p, str))
     if value is not None and not isinstance(value, dict | list) and not secret:
         message += f" (value: {redact_text(repr(value))})"
     return path, message[:1].lower() + message[1:]
+
+
+#: Fields whose values never appear in an error message.
+_SECRET_FIELDS = ("secrets", "password", "token", "tokens")
 
 
 def _known_keys_hint(path: tuple[str | int, ...]) -> str:
@@ -759,6 +769,16 @@ _SCHEMES = (
 )  # fmt: skip
 
 
+def _looks_like_a_broken_url(url: str) -> bool:
+    """A file path that does not exist and has the marks of a URL whose ``://`` is mistyped
+    (``rtsp//user:pw@host``, ``rtsp:/host``): a config error rather than a camera that fails
+    with "no such file" at run time."""
+    path = url.removeprefix("file://")
+    if os.path.exists(path):
+        return False
+    return "@" in path or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*(:/?|//)", path))
+
+
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     seen_cameras: dict[str, int] = {}
@@ -779,6 +799,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     (*at, "url"),
                     f"unsupported URL scheme {scheme!r} in {redact_url(camera.url)}; "
                     f"expected a file path or one of: {', '.join(_SCHEMES)}",
+                )
+            )
+        elif scheme == "file" and _looks_like_a_broken_url(camera.url):
+            problems.append(
+                (
+                    (*at, "url"),
+                    f"{redact_url(camera.url)} is neither an existing file nor a URL: write "
+                    "scheme://host/path (rtsp://, http://, ...)",
                 )
             )
         if camera.supervision.backoff_min_s > camera.supervision.backoff_max_s:

@@ -28,6 +28,7 @@ from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.server import ApiContext, ApiServer, Authenticator, monitor_loop_lag
 from vsa_stream.sinks import Sink
 
@@ -57,6 +58,7 @@ class Daemon:
         source: where the configuration came from (recorded in the audit log).
 
     Raises:
+        PermissionError: the state folder is open to other users.
         OSError: the audit log, or the API's address, cannot be opened.
     """
 
@@ -65,6 +67,7 @@ class Daemon:
     ) -> None:
         self.config = config
         self.source = source
+        check_private_dir(private_dir(config.state_dir))
         self.audit = AuditLog(audit_path(config))
         privacy = config.privacy
         self.evidence = (

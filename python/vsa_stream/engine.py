@@ -421,7 +421,9 @@ class Engine:
             else:
                 self.result.events += len(batch)
                 for event in batch:
-                    self.metrics.events.labels(type=event.type, state=event.state).inc()
+                    self.metrics.events.labels(
+                        camera=event.camera_id, type=event.type, state=event.state
+                    ).inc()
                 return
 
     async def _watch_signals(self, scope: anyio.CancelScope) -> None:

@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
+from vsa_stream.private import private_dir, write_private
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["PERSON_LABELS", "EvidenceStore", "encode_jpeg", "pixelate"]
@@ -163,9 +164,9 @@ class EvidenceStore:
             try:
                 data = encode_jpeg(rgb)
                 for target in paths:
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                    private_dir(target.parent)
                     partial = target.with_suffix(".part")
-                    partial.write_bytes(data)
+                    write_private(partial, data)
                     os.replace(partial, target)
                     self.written += 1
             except Exception as exc:

@@ -2,7 +2,9 @@
 
 Logs go to standard error (standard output carries alerts when the stdout sink is on). Every
 string in every event passes through :func:`~vsa_stream.redact.redact_text`, so a stream URL's
-password never reaches a log line, whoever logged it.
+password never reaches a log line, whoever logged it: the records of the standard library's
+``logging`` (uvicorn, asyncio, paho-mqtt, ...) go through the same processors and renderer, so
+they are JSON lines too, with their ``logger`` name.
 """
 
 from __future__ import annotations
@@ -66,19 +68,42 @@ def configure_logging(
         if use_json
         else structlog.dev.ConsoleRenderer(colors=tty)
     )
+    shared: list[structlog.types.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,  # tracebacks become text, then get redacted
+        _redact,
+    ]
+    _route_standard_logging(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        ),
+        out if stream is not None else _Stderr(),
+        _LEVELS.get(level, logging.INFO),
+    )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,  # tracebacks become text, then get redacted
-            _redact,
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(out if stream is not None else _Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler this module puts on the root logger (replaced at each configuration)."""
+
+
+def _route_standard_logging(formatter: logging.Formatter, stream: Any, level: int) -> None:
+    """Libraries' records through ``formatter``: warnings and above (everything in debug),
+    since their information lines (a request made, a server started) are not the daemon's."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+    handler = _Handler(stream)
+    handler.setFormatter(formatter)
+    root.addHandler(handler)
+    root.setLevel(level if level == logging.DEBUG else max(level, logging.WARNING))
 
 
 def get_logger(**context: Any) -> structlog.typing.FilteringBoundLogger:

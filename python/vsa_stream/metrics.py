@@ -13,8 +13,8 @@ Metric names start with ``vsa_``; labels never carry anything about a person.
 
 Example:
     >>> m = Metrics()
-    >>> m.events.labels(type="intrusion", state="open").inc()
-    >>> b'vsa_events_total{state="open",type="intrusion"} 1.0' in m.exposition()
+    >>> m.events.labels(camera="gate", type="intrusion", state="open").inc()
+    >>> b'vsa_events_total{camera="gate",state="open",type="intrusion"} 1.0' in m.exposition()
     True
 """
 
@@ -54,8 +54,8 @@ class Metrics:
         r = self.registry
         self.events = Counter(
             "vsa_events",
-            "Event revisions emitted, by type and state.",
-            ["type", "state"],
+            "Event revisions emitted, by camera, type and state.",
+            ["camera", "type", "state"],
             registry=r,
         )
         self.inference_seconds = Histogram(

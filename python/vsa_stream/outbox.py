@@ -49,6 +49,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.events import Event, Review, decode, encode
+from vsa_stream.private import private_dir, private_file
 
 __all__ = ["Outbox", "RetryRow", "Row", "SinkCursor"]
 
@@ -131,6 +132,21 @@ class RetryRow:
     due_at: float
 
 
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A revision whose every delivery attempt to ``sink`` failed: kept for an operator, who
+    may re-queue it (:meth:`Outbox.redrive`)."""
+
+    sink: str
+    seq: int
+    event_id: str
+    revision: int
+    type: str
+    camera_id: str
+    attempts: int
+    last_error: str
+
+
 class Outbox:
     """The outbox database (see the module docstring).
 
@@ -152,7 +168,12 @@ class Outbox:
         self.path = os.fspath(path)
         self.durable = self.path != ":memory:"
         if self.durable:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives its -wal and -shm files the database file's mode: 0600 from here on
+            private_dir(Path(self.path).parent)
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.chmod(self.path + suffix, 0o600)
         try:
             self._db = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -321,10 +342,12 @@ class Outbox:
         review: str | None = None,
         after_id: str | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> list[Event]:
-        """The latest revision of each event, by id (time order), filtered, one page.
+        """The latest revision of each event, by id (time order, or newest first), filtered,
+        one page.
 
-        Pass the last id of a page as ``after_id`` to get the next one.
+        Pass the last id of a page as ``after_id`` to get the next one (in either order).
         """
         where: list[str] = []
         params: list[object] = []
@@ -338,12 +361,12 @@ class Outbox:
                 where.append(f"{column} = ?")
                 params.append(value)
         if after_id is not None:
-            where.append("id > ?")
+            where.append("id < ?" if newest_first else "id > ?")
             params.append(after_id)
         sql = "SELECT body FROM events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id LIMIT ?"
+        sql += " ORDER BY id DESC LIMIT ?" if newest_first else " ORDER BY id LIMIT ?"
         params.append(max(0, limit))
         with self._lock:
             found = self._db.execute(sql, params).fetchall()
@@ -427,6 +450,48 @@ class Outbox:
                 (sink, int(dead)),
             ).fetchall()
         return [RetryRow(sink, int(s), int(a), float(d)) for s, a, d in found]
+
+    def retry_counts(self) -> dict[str, tuple[int, int]]:
+        """Per sink: (revisions waiting for a retry, dead letters)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT sink, SUM(dead = 0), SUM(dead = 1) FROM retries GROUP BY sink"
+            ).fetchall()
+        return {str(s): (int(w), int(d)) for s, w, d in found}
+
+    def dead_letters(self, sink: str | None = None) -> list[DeadLetter]:
+        """The dead letters (of ``sink``, or of every sink), oldest revision first."""
+        sql = (
+            "SELECT r.sink, r.seq, v.event_id, v.revision, r.attempts, r.last_error, v.body "
+            "FROM retries r JOIN revisions v ON v.seq = r.seq WHERE r.dead = 1"
+        )
+        params: list[object] = []
+        if sink is not None:
+            sql += " AND r.sink = ?"
+            params.append(sink)
+        with self._lock:
+            found = self._db.execute(sql + " ORDER BY r.seq, r.sink", params).fetchall()
+        out = []
+        for name, seq, event_id, revision, attempts, error, body in found:
+            event = decode(body)
+            out.append(
+                DeadLetter(
+                    str(name), int(seq), str(event_id), int(revision), event.type,
+                    event.camera_id, int(attempts), str(error),
+                )
+            )  # fmt: skip
+        return out
+
+    def redrive(self, sink: str | None = None, *, now: float | None = None) -> int:
+        """Re-queue the dead letters (of ``sink``, or of every sink) for delivery now, with a
+        fresh retry schedule; returns how many. A running daemon sends them within a second."""
+        sql = "UPDATE retries SET dead = 0, attempts = 0, due_at = ? WHERE dead = 1"
+        params: list[object] = [time.time() if now is None else now]
+        if sink is not None:
+            sql += " AND sink = ?"
+            params.append(sink)
+        with self._lock:
+            return int(self._db.execute(sql, params).rowcount)
 
     # --- housekeeping -----------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ import re
 __all__ = ["redact_text", "redact_url"]
 
 # The user information of a URL runs to the LAST "@" before the path: FFmpeg reads
-# "rtsp://admin:p@ss@cam/" as user "admin", password "p@ss".
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#\s]*)@")
+# "rtsp://admin:p@ss@cam/" as user "admin", password "p@ss". A mistyped separator
+# ("rtsp//admin:pw@cam", "rtsp:/admin:pw@cam", "rtsp:admin:pw@cam") still hides the password.
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*(?::/{0,2}|//))(?P<info>[^/?#\s]*)@")
 _SECRET_PARAM = re.compile(
     r"(?P<key>[?&;](?:password|passwd|pwd|pass|passphrase|token|access_token|auth|key|apikey"
     r"|api_key|secret|signature|sig)=)(?P<value>[^&;#\s]*)",
@@ -41,7 +42,7 @@ def redact_url(url: str) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` with the credentials of every URL in it replaced by ``***``."""
-    if "://" not in text and "=" not in text:
+    if "@" not in text and "=" not in text:
         return text
     text = _USERINFO.sub(_mask_userinfo, text)
     return _SECRET_PARAM.sub(lambda m: f"{m['key']}***", text)

@@ -201,6 +201,25 @@ class DecodeSupervisor:
                 break
             backoff = min(backoff * 2.0, self.timing.backoff_max_s)
         self._end_attempt()
+        self._close_offline("engine stopped while the camera was offline")
+
+    def _close_offline(self, reason: str) -> None:
+        """Close the open ``camera_offline`` event, if any: none outlives the camera's run."""
+        with self._lock:
+            offline, self._offline_event = self._offline_event, None
+            self.status.offline = False
+        if offline is None:
+            return
+        now = time.time()
+        self.emit(
+            offline.revised(
+                state="closed",
+                updated_at=now,
+                ended_at=now,
+                end_s=self._last_time_s,
+                reason=reason,
+            )
+        )
 
     def _start(self, number: int) -> _Attempt:
         attempt = _Attempt(number)

@@ -9,6 +9,7 @@ nothing more than their status.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -126,13 +127,16 @@ def build_app(ctx: ApiContext) -> Starlette:
 
     async def list_events(request: Request, who: Principal) -> Response:
         q = request.query_params
-        unknown = set(q) - {"camera", "type", "state", "review", "after", "limit"}
+        unknown = set(q) - {"camera", "type", "state", "review", "after", "limit", "order"}
         if unknown:
             return _error(400, f"unknown query parameter {sorted(unknown)[0]!r}")
         if q.get("state") is not None and q["state"] not in _STATES:
             return _error(400, f"state must be one of {', '.join(_STATES)}")
         if q.get("review") is not None and q["review"] not in _REVIEWS:
             return _error(400, f"review must be one of {', '.join(_REVIEWS)}")
+        order = q.get("order", "desc")
+        if order not in ("desc", "asc"):
+            return _error(400, "order must be desc (newest first, the default) or asc")
         try:
             limit = int(q.get("limit", "100"))
         except ValueError:
@@ -147,6 +151,7 @@ def build_app(ctx: ApiContext) -> Starlette:
                 review=q.get("review"),
                 after_id=q.get("after"),
                 limit=limit + 1,
+                newest_first=order == "desc",
             )
         )
         more = len(events) > limit
@@ -203,13 +208,30 @@ def build_app(ctx: ApiContext) -> Starlette:
         await audit("evidence_access", {"actor": who.name, "event_id": event.id, "kind": kind})
         return Response(data, 200, {"Cache-Control": "no-store"}, "image/jpeg")
 
+    async def dead_letters(request: Request, who: Principal) -> Response:
+        sink = request.query_params.get("sink")
+        letters = await outbox.call(outbox.dead_letters, sink)
+        return _json({"dead": [dataclasses.asdict(d) for d in letters]})
+
+    async def redrive(request: Request, who: Principal) -> Response:
+        sink = request.query_params.get("sink")
+        count = await outbox.call(outbox.redrive, sink)
+        await audit("outbox_redrive", {"actor": who.name, "sink": sink, "count": count})
+        log.info("dead letters re-queued", count=count, sink=sink, actor=who.name)
+        return _json({"redriven": count})
+
+    async def me(request: Request, who: Principal) -> Response:
+        return _json({"name": who.name, "role": who.role})
+
     async def cameras(request: Request, who: Principal) -> Response:
         return _json({"cameras": _cameras(engine)})
 
     async def stream(request: Request, who: Principal) -> Response:
         camera = request.query_params.get("camera")
         last = request.headers.get("last-event-id")
-        start = int(last) if last is not None and last.isdigit() else outbox.head
+        if last is not None and not (last.isascii() and last.isdigit()):
+            return _error(400, "Last-Event-ID must be the id (a number) of an event of this stream")
+        start = int(last) if last is not None else outbox.head
         return StreamingResponse(
             _revisions(ctx, start, camera),
             media_type="text/event-stream",
@@ -244,6 +266,9 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/api/events/{event_id}/review", _guard(ctx, "operator", review), methods=["POST"]),
         Route("/api/events/{event_id}/snapshot", _guard(ctx, "operator", snapshot)),
         Route("/api/cameras", _guard(ctx, "viewer", cameras)),
+        Route("/api/me", _guard(ctx, "viewer", me)),
+        Route("/api/outbox/dead", _guard(ctx, "viewer", dead_letters)),
+        Route("/api/outbox/redrive", _guard(ctx, "operator", redrive), methods=["POST"]),
         Route("/api/stream", _guard(ctx, "viewer", stream)),
         Route("/operator", page),
         Route("/operator/{name}", static),

@@ -98,7 +98,8 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/events": {
             "get": {
-                "summary": "Latest revision of each event, oldest first, one page (viewer)",
+                "summary": "Latest revision of each event, newest first (or `order=asc`), one "
+                "page (viewer)",
                 "security": viewer,
                 "parameters": [
                     _param("camera", "camera id"),
@@ -108,6 +109,11 @@ def openapi_document() -> dict[str, Any]:
                         "review", "review state", {"enum": ["pending", "confirmed", "dismissed"]}
                     ),
                     _param("after", "the `next` of the previous page"),
+                    _param(
+                        "order",
+                        "desc: newest first (default); asc: oldest first",
+                        {"enum": ["desc", "asc"]},
+                    ),
                     _param("limit", "page size", {"type": "integer", "minimum": 1, "maximum": 500}),
                 ],
                 "responses": {"200": _json(_ref("EventPage"), "a page"), "400": _ERROR, **_AUTH},
@@ -132,6 +138,7 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json(_ref("Event"), "the new revision"),
+                    "400": _ERROR | {"description": "the body is not JSON"},
                     "404": _ERROR,
                     "422": _ERROR,
                     **_AUTH,
@@ -157,14 +164,67 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object"}, "cameras"), **_AUTH},
             }
         },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This document (no token)",
+                "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+            }
+        },
+        "/api/outbox/dead": {
+            "get": {
+                "summary": "Dead letters: revisions every delivery attempt to a sink failed "
+                "(viewer)",
+                "security": viewer,
+                "parameters": [_param("sink", "only this sink (e.g. webhook:ops)")],
+                "responses": {"200": _json({"type": "object"}, "{dead: [...]}"), **_AUTH},
+            }
+        },
+        "/api/outbox/redrive": {
+            "post": {
+                "summary": "Re-queue the dead letters with a fresh retry schedule; audited "
+                "(operator)",
+                "security": viewer,
+                "parameters": [_param("sink", "only this sink")],
+                "responses": {"200": _json({"type": "object"}, "{redriven: N}"), **_AUTH},
+            }
+        },
+        "/api/me": {
+            "get": {
+                "summary": "The token's name and role, so a client shows only what it may do "
+                "(viewer)",
+                "security": viewer,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "name": {"type": "string"},
+                                "role": {"enum": ["viewer", "operator"]},
+                            },
+                        },
+                        "who",
+                    ),
+                    **_AUTH,
+                },
+            }
+        },
         "/api/stream": {
             "get": {
                 "summary": "Server-sent events: each new revision (`event: revision`, id = seq; "
                 "send Last-Event-ID to resume) (viewer)",
                 "security": viewer,
-                "parameters": [_param("camera", "only this camera")],
+                "parameters": [
+                    _param("camera", "only this camera"),
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "description": "the id of the last revision received, to resume",
+                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    },
+                ],
                 "responses": {
                     "200": {"description": "event stream", "content": {"text/event-stream": {}}},
+                    "400": _ERROR | {"description": "a Last-Event-ID that is not a number"},
                     **_AUTH,
                 },
             }

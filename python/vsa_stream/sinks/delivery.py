@@ -124,8 +124,11 @@ class Delivery:
         return sum(s.failures for s in self._states)
 
     def undelivered(self) -> int:
-        """Revisions not yet handed over, summed over enabled sinks (they stay in the outbox)."""
-        return sum(s.lag(self.outbox.head, time.time())[1] for s in self._states)
+        """Revisions a sink has not had yet, summed over sinks (they stay in the outbox): past
+        its cursor (all of them for a sink disabled by a 410), waiting for a retry, or dead."""
+        head = self.outbox.head
+        counts = self.outbox.retry_counts()
+        return sum(max(0, head - s.cursor) + sum(counts.get(s.name, (0, 0))) for s in self._states)
 
     def _collect(self) -> Iterable[GaugeMetricFamily]:
         now = time.time()
@@ -149,6 +152,17 @@ class Delivery:
             ["sink"],
             [([s.name], float(s.disabled is not None)) for s in self._states],
         )
+        counts = self.outbox.retry_counts()
+        for index, name, text in (
+            (0, "vsa_delivery_retrying", "Revisions waiting for a retry, per sink."),
+            (1, "vsa_delivery_dead", "Dead letters (every attempt failed), per sink."),
+        ):
+            yield gauge(
+                name,
+                text,
+                ["sink"],
+                [([s.name], float(counts.get(s.name, (0, 0))[index])) for s in self._states],
+            )
 
     # --- accepting --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from vsa_stream.events import Event, encode
+from vsa_stream.private import private_dir
 
 __all__ = ["JsonlSink"]
 
@@ -15,8 +16,8 @@ __all__ = ["JsonlSink"]
 class JsonlSink:
     """Appends one JSON line per event revision; with ``fsync`` each survives a power cut.
 
-    The file is opened in append mode, so several runs add to the same file; the parent
-    directory is created if needed.
+    The file is opened in append mode, so several runs add to the same file; it is ``0600``
+    (alerts are personal data), and its folder is created ``0700`` if needed.
     """
 
     name = "jsonl"
@@ -24,8 +25,9 @@ class JsonlSink:
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.path = Path(path)
         self.fsync = fsync
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        private_dir(self.path.parent)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(self._fd, 0o600)
 
     _torn = False  # a write failed half-way: the next line starts on a fresh line
 

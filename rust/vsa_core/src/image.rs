@@ -7,6 +7,11 @@
 
 use std::fmt;
 
+/// The longest side, in pixels, of a plane any kernel accepts (8K UHD is 7680 wide).
+pub const MAX_SIDE: usize = 16_384;
+/// The most pixels a plane any kernel accepts may hold: 2²⁶, twice 8K UHD.
+pub const MAX_PIXELS: usize = 1 << 26;
+
 /// Why a plane, or an operation on it, was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlaneError {
@@ -22,6 +27,11 @@ pub enum PlaneError {
         height: usize,
         stride: usize,
     },
+    /// A side over [`MAX_SIDE`] or an area over [`MAX_PIXELS`]: no camera sends such frames,
+    /// and the buffers sized on them could exhaust the memory.
+    Oversize { width: usize, height: usize },
+    /// A buffer could not be allocated (the allocator refused `bytes` bytes).
+    OutOfMemory { bytes: usize },
     /// A downscale factor of zero.
     ZeroFactor,
     /// The factor is larger than the plane, so the downscaled plane would be empty.
@@ -52,6 +62,12 @@ impl fmt::Display for PlaneError {
                     "plane {width}×{height} with stride {stride} is too large"
                 )
             }
+            Self::Oversize { width, height } => write!(
+                f,
+                "frame {width}×{height} is too large: at most {MAX_SIDE} pixels a side and \
+                 {MAX_PIXELS} pixels"
+            ),
+            Self::OutOfMemory { bytes } => write!(f, "cannot allocate {bytes} bytes"),
             Self::ZeroFactor => write!(f, "downscale factor must be at least 1"),
             Self::FactorTooLarge {
                 factor,
@@ -66,6 +82,30 @@ impl fmt::Display for PlaneError {
 }
 
 impl std::error::Error for PlaneError {}
+
+/// Checks that a `width × height` frame is within [`MAX_SIDE`] and [`MAX_PIXELS`] (and not
+/// empty). Every kernel that sizes buffers on a frame calls this first, so that absurd
+/// dimensions (a corrupt stream header, a caller's mistake) are an error, not an abort.
+pub fn check_frame_size(width: usize, height: usize) -> Result<(), PlaneError> {
+    if width == 0 || height == 0 {
+        return Err(PlaneError::Empty { width, height });
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
+        return Err(PlaneError::Oversize { width, height });
+    }
+    Ok(())
+}
+
+/// A vector of `len` copies of `value`, or [`PlaneError::OutOfMemory`] when the allocator
+/// refuses: `vec![value; len]` would abort the process instead.
+pub fn try_filled<T: Clone>(value: T, len: usize) -> Result<Vec<T>, PlaneError> {
+    let bytes = len.saturating_mul(std::mem::size_of::<T>());
+    let mut out = Vec::new();
+    out.try_reserve_exact(len)
+        .map_err(|_| PlaneError::OutOfMemory { bytes })?;
+    out.resize(len, value);
+    Ok(out)
+}
 
 /// A borrowed 8-bit plane with a row stride in bytes.
 #[derive(Debug, Clone, Copy)]

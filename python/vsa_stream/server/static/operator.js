@@ -3,7 +3,9 @@
 // No build step, no external resource.
 "use strict";
 
-const state = { token: "", events: new Map(), cameras: new Map(), selected: null, abort: null };
+const state = {
+  token: "", role: null, events: new Map(), cameras: new Map(), selected: null, abort: null,
+};
 const $ = (id) => document.getElementById(id);
 
 function headers(extra) {
@@ -50,7 +52,11 @@ function upsert(ev) {
     const when = document.createElement("div");
     when.className = "when";
     li.append(review, title, when);
-    $("alerts").prepend(li);
+    // Newest first: event ids grow with time (UUIDv7), whether they come from a page of the
+    // history or from the live stream.
+    const list = $("alerts");
+    const older = Array.from(list.children).find((other) => other.dataset.id < ev.id);
+    list.insertBefore(li, older || null);
   }
   li.dataset.review = ev.review;
   li.dataset.state = ev.state;
@@ -175,10 +181,21 @@ async function loadCameras() {
   }
 }
 
+// A viewer token cannot review: the page shows no review controls to it.
+async function loadRole() {
+  const r = await api("/api/me");
+  state.role = r.ok ? (await r.json()).role : null;
+  const operator = state.role === "operator";
+  $("review-controls").hidden = !operator;
+  $("viewer-note").hidden = operator;
+}
+
 async function loadEvents() {
   let after = null;
   for (let page = 0; page < 20; page++) {
-    const q = "/api/events?limit=500" + (after ? "&after=" + encodeURIComponent(after) : "");
+    // Newest first, so the newest 10,000 events are shown however many are stored.
+    const q = "/api/events?order=desc&limit=500" +
+      (after ? "&after=" + encodeURIComponent(after) : "");
     const r = await api(q);
     if (!r.ok) return;
     const data = await r.json();
@@ -230,6 +247,7 @@ async function connect(event) {
   sessionStorage.setItem("vsa-token", state.token);
   setStatus("idle", "connecting");
   try {
+    await loadRole();
     await loadCameras();
     await loadEvents();
   } catch (e) {

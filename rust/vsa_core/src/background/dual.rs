@@ -1,7 +1,7 @@
 //! Fast and slow per-pixel background models with noise variance and the tampering signal.
 
 use super::statics::StaticEvidence;
-use crate::image::{downscale_area_into, downscaled_size, PlaneView};
+use crate::image::{check_frame_size, downscale_area_into, downscaled_size, try_filled, PlaneView};
 use crate::motion::{close_open, Blob, Labeller, MotionError};
 
 const HIST_LEN: usize = 512;
@@ -159,6 +159,7 @@ impl DualBackground {
     /// A model for `width × height` luma planes.
     pub fn new(width: usize, height: usize, config: DualConfig) -> Result<Self, MotionError> {
         config.validate()?;
+        check_frame_size(width, height)?;
         let (sw, sh) = downscaled_size(width, height, config.factor)?;
         let n = sw * sh;
         let min_small = config.min_area.div_ceil(config.factor * config.factor);
@@ -168,15 +169,15 @@ impl DualBackground {
             config,
             sw,
             sh,
-            small: vec![0; n],
-            prev: vec![0; n],
-            fast: vec![0.0; n],
-            slow: vec![0.0; n],
-            var: vec![0.0; n],
-            fast_mask: vec![0; n],
-            slow_mask: vec![0; n],
-            moving: vec![0; n],
-            scratch: vec![0; n],
+            small: try_filled(0, n)?,
+            prev: try_filled(0, n)?,
+            fast: try_filled(0.0, n)?,
+            slow: try_filled(0.0, n)?,
+            var: try_filled(0.0, n)?,
+            fast_mask: try_filled(0, n)?,
+            slow_mask: try_filled(0, n)?,
+            moving: try_filled(0, n)?,
+            scratch: try_filled(0, n)?,
             histogram: Box::new([0; HIST_LEN]),
             labeller: Labeller::new(),
             statics: StaticEvidence::new(

@@ -18,7 +18,7 @@
 //! never rounded.
 
 use super::{invalid, DetectError};
-use crate::image::PlaneView;
+use crate::image::{check_frame_size, PlaneView};
 
 /// Where the content lies in the model input and how to map model boxes back to the source.
 ///
@@ -60,6 +60,12 @@ impl Letterbox {
                 "cannot fit a {src_width}×{src_height} image into a {dst_width}×{dst_height} \
                  input: sizes must be positive"
             )));
+        }
+        for (what, w, h) in [
+            ("image", src_width, src_height),
+            ("model input", dst_width, dst_height),
+        ] {
+            check_frame_size(w, h).map_err(|e| invalid(format!("{what}: {e}")))?;
         }
         let (content_width, content_height) = if keep_ratio {
             let r =

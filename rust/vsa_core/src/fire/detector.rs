@@ -14,7 +14,7 @@
 
 use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
 use super::FireError;
-use crate::image::PlaneView;
+use crate::image::{check_frame_size, try_filled, PlaneView};
 
 /// Parameters of a [`FireDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,14 +77,13 @@ pub struct FireDetector {
     out: FireFrame,
 }
 
+/// The most (cell, frame) samples of the ring buffers: 2²⁶ (256 MiB each as `f32`).
+const MAX_RING: usize = 1 << 26;
+
 impl FireDetector {
     /// A detector for `width × height` frames.
     pub fn new(width: usize, height: usize, config: FireConfig) -> Result<Self, FireError> {
-        if width == 0 || height == 0 {
-            return Err(FireError::BadParameter(format!(
-                "frame size must be positive, got {width}×{height}"
-            )));
-        }
+        check_frame_size(width, height)?;
         if config.cell < 2 || config.cell % 2 != 0 {
             return Err(FireError::BadParameter(format!(
                 "cell must be an even number of pixels >= 2, got {}",
@@ -111,6 +110,13 @@ impl FireDetector {
             }
         }
         let cells = cols * rows;
+        if cells.saturating_mul(config.window) > MAX_RING {
+            return Err(FireError::BadParameter(format!(
+                "{cells} cells × a window of {} frames is more than the {MAX_RING} samples a \
+                 detector keeps: use larger cells or a shorter window",
+                config.window
+            )));
+        }
         Ok(Self {
             width,
             height,
@@ -118,9 +124,9 @@ impl FireDetector {
             cols,
             rows,
             counts,
-            luma: vec![0; cw * ch],
-            frac: vec![0.0; cells * config.window],
-            mean_y: vec![0.0; cells * config.window],
+            luma: try_filled(0, cw * ch)?,
+            frac: try_filled(0.0, cells.saturating_mul(config.window))?,
+            mean_y: try_filled(0.0, cells.saturating_mul(config.window))?,
             frames: 0,
             out: FireFrame {
                 colour: vec![0.0; cells],

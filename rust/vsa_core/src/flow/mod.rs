@@ -17,7 +17,7 @@ mod stats;
 
 use std::fmt;
 
-use crate::image::{PlaneError, PlaneView};
+use crate::image::{check_frame_size, PlaneError, PlaneView};
 
 pub use pyramid::{Level, Pyramid};
 pub use stats::{flow_stats, FlowStats};
@@ -111,6 +111,7 @@ impl FlowConfig {
     /// Checks the ranges, and that a `width × height` frame holds at least one cell.
     pub fn validate(&self, width: usize, height: usize) -> Result<(), FlowError> {
         let bad = |name, reason: String| Err(FlowError::InvalidParameter { name, reason });
+        check_frame_size(width, height)?;
         if self.cell < 4 {
             return bad("cell", format!("must be at least 4, got {}", self.cell));
         }

@@ -1,6 +1,7 @@
 //! Running-average background with selective update and global illumination compensation.
 
 use super::MotionError;
+use crate::image::{check_frame_size, try_filled};
 
 /// How much slower a foreground pixel learns than a background pixel.
 pub const FOREGROUND_SLOWDOWN: f32 = 10.0;
@@ -31,15 +32,13 @@ pub struct BackgroundModel {
 impl BackgroundModel {
     /// An empty model for `width × height` planes; `alpha` must be in `(0, 1]`.
     pub fn new(width: usize, height: usize, alpha: f32) -> Result<Self, MotionError> {
-        if width == 0 || height == 0 {
-            return Err(MotionError::invalid("width/height", "must be positive"));
-        }
+        check_frame_size(width, height)?;
         check_alpha(alpha)?;
         Ok(Self {
             width,
             height,
             alpha,
-            background: vec![0.0; width * height],
+            background: try_filled(0.0, width * height)?,
             initialised: false,
             histogram: Box::new([0; HIST_LEN]),
             bins: Vec::new(),

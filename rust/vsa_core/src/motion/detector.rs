@@ -1,7 +1,7 @@
 //! The per-camera motion detector.
 
 use super::{close_open, BackgroundModel, Blob, Labeller, MotionError};
-use crate::image::{downscale_area_into, downscaled_size, PlaneView};
+use crate::image::{check_frame_size, downscale_area_into, downscaled_size, try_filled, PlaneView};
 
 /// Parameters of a [`MotionDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,6 +80,7 @@ impl MotionDetector {
     /// A detector for `width × height` luma planes.
     pub fn new(width: usize, height: usize, config: MotionConfig) -> Result<Self, MotionError> {
         config.validate()?;
+        check_frame_size(width, height)?;
         let (small_width, small_height) = downscaled_size(width, height, config.factor)?;
         let n = small_width * small_height;
         Ok(Self {
@@ -88,9 +89,9 @@ impl MotionDetector {
             config,
             small_width,
             small_height,
-            small: vec![0; n],
-            mask: vec![0; n],
-            scratch: vec![0; n],
+            small: try_filled(0, n)?,
+            mask: try_filled(0, n)?,
+            scratch: try_filled(0, n)?,
             model: BackgroundModel::new(small_width, small_height, config.alpha)?,
             labeller: Labeller::new(),
             frames: 0,
