@@ -64,7 +64,9 @@ from vsa_stream.synth.truth import load_truth
 
 __all__ = [
     "ON_TIME_S",
+    "TUNING_SEEDS",
     "TYPES",
+    "Floor",
     "Interval",
     "ScenarioResult",
     "TypeScore",
@@ -72,10 +74,14 @@ __all__ = [
     "clip_lines",
     "fresh_seed_base",
     "generate_suite",
+    "load_floors",
     "markdown",
+    "parallel_map",
     "rule_threshold",
+    "rule_thresholds",
     "run_scenario",
     "run_suite",
+    "scan_events",
     "score",
 ]
 
@@ -176,10 +182,12 @@ def generate_suite(
     job_list = [
         (n, str(root / f"{n}-s{seed}"), seed, width, height, fps) for seed in seeds for n in names
     ]
-    return [Path(p) for p in _map(_render_one, job_list, jobs)]
+    return [Path(p) for p in parallel_map(_render_one, job_list, jobs)]
 
 
-def _map(fn: Any, items: list[Any], jobs: int) -> list[Any]:
+def parallel_map(fn: Any, items: list[Any], jobs: int) -> list[Any]:
+    """``fn`` over ``items`` in ``jobs`` spawned processes (in this one when ``jobs`` <= 1),
+    results in order. ``fn`` must be a module-level function (it is pickled)."""
     if jobs <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     ctx = multiprocessing.get_context("spawn")
@@ -341,7 +349,7 @@ def run_suite(suite: str | os.PathLike[str], *, jobs: int = 2) -> list[ScenarioR
     folders = scenario_folders(suite)
     if not folders:
         raise FileNotFoundError(f"no scenario (*/truth.json) in {suite}")
-    outputs = dict(_map(_run_one, [str(f) for f in folders], jobs))
+    outputs = dict(parallel_map(_run_one, [str(f) for f in folders], jobs))
     results = []
     for folder in folders:
         truth = load_truth(folder / "truth.json")

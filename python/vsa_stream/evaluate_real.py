@@ -36,7 +36,7 @@ from vsa_stream.config import SITUATIONS, Config
 from vsa_stream.evaluate import (
     Interval,
     ScenarioResult,
-    _map,
+    parallel_map,
     rule_thresholds,
     scan_events,
 )
@@ -229,7 +229,7 @@ def run_real(
     # the longest clips first: two processes finish together
     order = sorted(names, key=lambda n: -table[n].duration_s)
     jobs_list = [(n, str(chosen[n]), str(root / n), models_dir) for n in order]
-    outputs = dict(_map(_run_clip, jobs_list, jobs))
+    outputs = dict(parallel_map(_run_clip, jobs_list, jobs))
     results = []
     for name in names:
         clip = table[name]
