@@ -20,7 +20,7 @@ from vsa_stream.evaluate import (
     load_floors,
     score,
 )
-from vsa_stream.evaluate_real import config_path, load_clip_truth, run_real
+from vsa_stream.evaluate.real import config_path, load_clip_truth, run_real
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.synth.situations import render_scenario
 

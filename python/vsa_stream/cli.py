@@ -492,7 +492,8 @@ def _synth(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     import json
 
-    from vsa_stream import evaluate, evaluate_real
+    from vsa_stream import evaluate
+    from vsa_stream.evaluate import real as evaluate_real
 
     if args.suite is None and not args.real:
         print("error: eval needs SUITE_DIR, --real TRUTH, or both", file=sys.stderr)

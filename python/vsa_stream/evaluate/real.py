@@ -33,13 +33,8 @@ import msgspec
 
 from vsa_stream import config as config_mod
 from vsa_stream.config import SITUATIONS, Config
-from vsa_stream.evaluate import (
-    Interval,
-    ScenarioResult,
-    parallel_map,
-    rule_thresholds,
-    scan_events,
-)
+from vsa_stream.evaluate.score import Interval, ScenarioResult, rule_thresholds
+from vsa_stream.evaluate.suite import parallel_map, scan_events
 from vsa_stream.events import decode, encode
 
 __all__ = [

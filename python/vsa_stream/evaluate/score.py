@@ -1,15 +1,8 @@
-"""``vsa-stream eval``: run labelled clips through the engine and score them per situation.
+"""Matching alerts to truth, the metrics per situation, floors and the table.
 
-Two kinds of clip sets are scored the same way:
-
-- the synthetic *scenario suite*: a folder holding ``standin.onnx`` (the stand-in detector,
-  see :mod:`vsa_stream.synth.standin`) and one folder per scenario and seed with ``video.mp4``,
-  ``truth.json`` and ``config.yaml`` (:func:`generate_suite`, :func:`run_suite`);
-- a set of *real annotated clips* with one ``truth.json`` for the set and configs chosen per
-  clip or per group of clips (:mod:`vsa_stream.evaluate_real`).
-
-Every clip is scanned with the real engine (as ``vsa-stream scan`` does, several in parallel
-processes) and :func:`score` matches the alerts to the truth, per type. A truth interval has an
+A synthetic scene (:mod:`vsa_stream.evaluate.suite`) and a real clip
+(:mod:`vsa_stream.evaluate.real`) are both a :class:`ScenarioResult`, scored the same way.
+:func:`score` matches the alerts to the truth, per type. A truth interval has an
 onset (the situation starts), a time from which it holds (the person lies on the floor, the bag
 is unattended) and an end; a synthetic scene's onset and holding time are the same.
 
@@ -32,24 +25,19 @@ judged on T that have no truth interval of type T, over the total duration of th
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import statistics
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import anyio
 import msgspec
 
-from vsa_stream import config as config_mod
 from vsa_stream.config import (
     SITUATIONS,
     AbandonedObjectRule,
     Camera,
-    Config,
     CrowdMovementRule,
     DensityRule,
     FireRule,
@@ -59,12 +47,11 @@ from vsa_stream.config import (
     WeaponRule,
     WrongWayRule,
 )
-from vsa_stream.events import Event, encode
-from vsa_stream.synth.truth import load_truth
+from vsa_stream.events import Event
 
 __all__ = [
     "ON_TIME_S",
-    "TUNING_SEEDS",
+    "TOLERANCE_S",
     "TYPES",
     "Floor",
     "Interval",
@@ -72,24 +59,16 @@ __all__ = [
     "TypeScore",
     "below_floors",
     "clip_lines",
-    "fresh_seed_base",
-    "generate_suite",
     "load_floors",
     "markdown",
-    "parallel_map",
     "rule_threshold",
     "rule_thresholds",
-    "run_scenario",
-    "run_suite",
-    "scan_events",
     "score",
 ]
 
 TYPES = SITUATIONS  # every situation of the closed set is scored
 TOLERANCE_S = 2.0
 ON_TIME_S = 2.0  # an alert is on time up to this long after from_s + the rule's threshold
-#: The seeds the suite's rules and scenes were tuned on; fresh seeds start above.
-TUNING_SEEDS = range(10)
 
 
 def rule_threshold(rule: Rule, fps: float) -> float:
@@ -126,142 +105,6 @@ def rule_thresholds(camera: Camera) -> dict[str, float]:
     return out
 
 
-# --------------------------------------------------------------------------- generating
-
-
-def fresh_seed_base() -> int:
-    """A random first seed above the tuning seeds (0-9), for a suite no one tuned on.
-
-    Print it with the results: ``--seed-base`` replays the run.
-    """
-    import random
-
-    return random.SystemRandom().randrange(TUNING_SEEDS.stop, 100_000)
-
-
-def _render_one(job: tuple[str, str, int, int, int, float]) -> str:
-    from vsa_stream.synth.situations import render_scenario
-
-    name, folder, seed, width, height, fps = job
-    render_scenario(name, folder, seed=seed, width=width, height=height, fps=fps)
-    return folder
-
-
-def generate_suite(
-    folder: str | os.PathLike[str],
-    *,
-    seeds: Sequence[int] = (10, 11, 12),
-    scenarios: Sequence[str] | None = None,
-    width: int = 384,
-    height: int = 216,
-    fps: float = 10.0,
-    jobs: int = 2,
-) -> list[Path]:
-    """Render every scenario (or ``scenarios``) for every seed into ``folder``.
-
-    Each goes to ``folder/<scenario>-s<seed>/``; the stand-in detector to
-    ``folder/standin.onnx`` (needs the ``onnx`` package: ``pip install vsa_stream[eval]``).
-    Seeds 0-9 are the ones the suite was tuned on: measure on others (:func:`fresh_seed_base`).
-
-    Raises:
-        ValueError: an unknown scenario, or a negative seed.
-        ModuleNotFoundError: ``onnx`` is not installed.
-    """
-    from vsa_stream.synth.situations import SITUATIONS, STANDIN_MODEL
-    from vsa_stream.synth.standin import build_standin_detector
-
-    names = list(SITUATIONS) if scenarios is None else list(scenarios)
-    unknown = [n for n in names if n not in SITUATIONS]
-    if unknown:
-        raise ValueError(f"unknown scenario {unknown[0]!r}; known: {', '.join(SITUATIONS)}")
-    if any(seed < 0 for seed in seeds):
-        raise ValueError(f"seeds must be >= 0, got {min(seeds)}")
-    root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
-    build_standin_detector(root / STANDIN_MODEL)
-    job_list = [
-        (n, str(root / f"{n}-s{seed}"), seed, width, height, fps) for seed in seeds for n in names
-    ]
-    return [Path(p) for p in parallel_map(_render_one, job_list, jobs)]
-
-
-def parallel_map(fn: Any, items: list[Any], jobs: int) -> list[Any]:
-    """``fn`` over ``items`` in ``jobs`` spawned processes (in this one when ``jobs`` <= 1),
-    results in order. ``fn`` must be a module-level function (it is pickled)."""
-    if jobs <= 1 or len(items) <= 1:
-        return [fn(item) for item in items]
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        return list(pool.map(fn, items))
-
-
-# --------------------------------------------------------------------------- running
-
-
-class _Collect:
-    """A sink keeping every revision in memory."""
-
-    name = "eval"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        return None
-
-
-def scan_events(config: Config, where: str) -> list[Event]:
-    """Scan the first camera of ``config`` with the engine; its event revisions.
-
-    Raises:
-        RuntimeError: the camera failed (``where`` names it in the message).
-    """
-    from vsa_stream.engine import Engine
-    from vsa_stream.log import configure_logging
-
-    configure_logging(level="warning", fmt="json")
-    sink = _Collect()
-    engine = Engine(config, [sink], scan=True)
-    result = anyio.run(engine.run)
-    status = result.cameras[0]
-    if status.state == "failed":
-        raise RuntimeError(f"{where}: {status.error}")
-    return sink.events
-
-
-def scenario_config(folder: str | os.PathLike[str]) -> Config:
-    """The config of a scenario folder, its video and model paths resolved."""
-    folder = Path(folder)
-    config = config_mod.load(folder / "config.yaml")
-    camera = config.cameras[0]
-    camera = msgspec.structs.replace(
-        camera, url=str(folder / camera.url), realtime=False, enabled=True
-    )
-    detectors = [
-        msgspec.structs.replace(
-            d, model=msgspec.structs.replace(d.model, path=str((folder / d.model.path).resolve()))
-        )
-        for d in config.detectors
-    ]
-    return msgspec.structs.replace(config, cameras=[camera], detectors=detectors)
-
-
-def run_scenario(folder: str | os.PathLike[str]) -> list[Event]:
-    """Scan one scenario with the engine; writes and returns its event revisions."""
-    events = scan_events(scenario_config(folder), str(folder))
-    with open(Path(folder) / "events.jsonl", "wb") as f:
-        for event in events:
-            f.write(encode(event) + b"\n")
-    return events
-
-
-def _run_one(folder: str) -> tuple[str, list[bytes]]:
-    return folder, [encode(e) for e in run_scenario(folder)]
-
-
 Box = tuple[float, float, float, float]
 
 
@@ -293,6 +136,7 @@ def _overlaps(box: Box | None, boxes: Sequence[Box]) -> bool:
     return any(b[0] <= x1 and b[2] >= x0 and b[1] <= y1 and b[3] >= y0 for b in boxes)
 
 
+@dataclass
 @dataclass
 class ScenarioResult:
     """A clip's truth, rules and alerts (a scenario of the suite, or a real clip)."""
@@ -331,42 +175,6 @@ class ScenarioResult:
                 if e.state == "open" and e.type in self.thresholds
             ],
         }
-
-
-def scenario_folders(suite: str | os.PathLike[str]) -> list[Path]:
-    """The scenario folders of a suite (those holding a ``truth.json``), sorted."""
-    return sorted(p.parent for p in Path(suite).glob("*/truth.json"))
-
-
-def run_suite(suite: str | os.PathLike[str], *, jobs: int = 2) -> list[ScenarioResult]:
-    """Scan every scenario of ``suite``, ``jobs`` at a time.
-
-    Raises:
-        FileNotFoundError: no scenario in ``suite``.
-    """
-    from vsa_stream.events import decode
-
-    folders = scenario_folders(suite)
-    if not folders:
-        raise FileNotFoundError(f"no scenario (*/truth.json) in {suite}")
-    outputs = dict(parallel_map(_run_one, [str(f) for f in folders], jobs))
-    results = []
-    for folder in folders:
-        truth = load_truth(folder / "truth.json")
-        config = scenario_config(folder)
-        results.append(
-            ScenarioResult(
-                name=truth.scenario,
-                folder=str(folder),
-                seed=truth.seed,
-                fps=truth.fps,
-                duration_s=truth.n_frames / truth.fps,
-                truth=[Interval(e.type, e.start_s, e.start_s, e.end_s) for e in truth.events],
-                thresholds=rule_thresholds(config.cameras[0]),
-                events=[decode(line) for line in outputs[str(folder)]],
-            )
-        )
-    return results
 
 
 # --------------------------------------------------------------------------- scoring
