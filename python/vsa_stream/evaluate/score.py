@@ -419,7 +419,8 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def markdown(sets: Mapping[str, Mapping[str, TypeScore]]) -> str:
-    """One table of every set's types judged on at least one clip, in Markdown."""
+    """One table of every set's types judged on at least one clip, in Markdown (``–``: no
+    value, such as the recall of a type without positives or the precision without alerts)."""
     lines = [
         "| set | type | clips | positives | TP | FP | FN | repeats | precision | recall "
         "| on time | latency median s | latency p95 s | from holds median s "
@@ -433,7 +434,9 @@ def markdown(sets: Mapping[str, Mapping[str, TypeScore]]) -> str:
             d = s.as_dict()
             lines.append(
                 f"| {name} | `{s.type}` | {s.scenarios} | {s.positives} | {s.tp} | {s.fp} "
-                f"| {s.fn} | {s.repeats} | {s.precision:.3f} | {s.recall:.3f} "
+                f"| {s.fn} | {s.repeats} "
+                f"| {_fmt(s.precision if s.tp + s.fp else None, 3)} "
+                f"| {_fmt(s.recall if s.positives else None, 3)} "
                 f"| {_fmt(s.on_time_rate, 3)} "
                 f"| {_fmt(d['latency_median_s'])} | {_fmt(d['latency_p95_s'])} "
                 f"| {_fmt(d['latency_from_median_s'])} "
