@@ -242,8 +242,10 @@ def nanodet(
     dst: tuple[int, int],
     reg_max: int = 7,
     offset: float = 0.5,
+    strides: tuple[int, ...] = (8, 16, 32),
 ) -> tuple[F64, F64, I64]:
-    cells, st = grid(dst, (8, 16, 32), offset)
+    """A GFL head: NanoDet's, or PicoDet's with ``strides=(8, 16, 32, 64)``."""
+    cells, st = grid(dst, strides, offset)
     scores = np.concatenate([c.reshape(-1, c.shape[-1]) for c in cls])
     logits = np.concatenate([d.reshape(-1, d.shape[-1]) for d in dis]).astype(np.float64)
     logits = logits.reshape(len(logits), 4, reg_max + 1)

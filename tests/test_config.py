@@ -426,3 +426,35 @@ def test_server_section() -> None:
         )
     with pytest.raises(ConfigError, match=r"server\.tokens\[0\]\.role"):
         config.loads(base + f"server: {{tokens: [{{name: a, token: {'a' * 16}, role: admin}}]}}")
+
+
+def test_zones_are_checked_with_the_kernels_own_polygon_check() -> None:
+    """A self-intersecting zone (a bow tie) is refused: the geometry kernels would refuse it."""
+    bow_tie = "[[0, 0], [0.5, 0.5], [0.5, 0], [0, 0.25]]"
+    with pytest.raises(ConfigError) as err:
+        config.loads(f"cameras: [{{id: c, url: a.mp4, zones: [{{id: z, polygon: {bow_tie}}}]}}]")
+    assert err.value.path == "cameras[0].zones[0].polygon"
+    assert "self-intersecting" in str(err.value)
+    with pytest.raises(ConfigError, match="zero area"):
+        config.loads(
+            "cameras: [{id: c, url: a.mp4, zones: [{id: z, polygon: [[0,0],[0.5,0],[1,0]]}]}]"
+        )
+
+
+@pytest.mark.parametrize(
+    ("rule", "own", "other"),
+    [
+        ("{type: intrusion, zones: [z], min_dwel_s: 3}", "min_dwell_s", "direction_deg"),
+        ("{type: fire, min_duraton_s: 3}", "min_duration_s", "direction_deg"),
+        ("{type: person_down, min_down: 3}", "min_down_s", "direction_deg"),
+    ],
+)
+def test_an_unknown_rule_key_lists_the_fields_of_that_rule(rule: str, own: str, other: str) -> None:
+    zone = "[[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]"
+    text = f"cameras: [{{id: c, url: a.mp4, zones: [{{id: z, polygon: {zone}}}], rules: [{rule}]}}]"
+    with pytest.raises(ConfigError) as err:
+        config.loads(text)
+    assert "unknown key; expected one of:" in str(err.value)
+    fields = str(err.value).split("expected one of:")[1]
+    assert own in fields
+    assert other not in fields

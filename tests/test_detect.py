@@ -247,6 +247,53 @@ def test_decode_nanodet_matches_reference(offset: float) -> None:
     assert_same(got, expected)
 
 
+def test_decode_picodet_head_matches_reference() -> None:
+    # PicoDet-S 416: a fourth level at stride 64 whose 7x7 grid overhangs the input (416 / 64 =
+    # 6.5), on a 720p frame resized to the whole input (no letterbox).
+    rng = np.random.default_rng(9)
+    dst, src = (416, 416), (1280, 720)
+    strides = (8, 16, 32, 64)
+    sizes = [-(-dst[0] // s) * -(-dst[1] // s) for s in strides]
+    assert sizes == [2704, 676, 169, 49]
+    cls = [(rng.uniform(0, 1, (1, k, 80)) ** 6).astype(np.float32) for k in sizes]
+    dis = [rng.normal(0, 2, (1, k, 32)).astype(np.float32) for k in sizes]
+    lb = Letterbox(*src, *dst, keep_ratio=False)
+    geo = ref.letterbox(src, dst, False, False)
+    got = decode_nanodet(cls, dis, lb, score_threshold=0.35, iou_threshold=0.6, strides=strides)
+    expected = ref.finish(*ref.nanodet(cls, dis, dst, strides=strides), geo, src, 0.35, 0.6)
+    assert_same(got, expected)
+    assert (got.boxes[:, 2] <= 1280).all()
+    assert (got.boxes[:, 3] <= 720).all()
+
+
+def test_preprocess_yuv_720p_for_picodet_matches_reference() -> None:
+    # Plain resize: the 16:9 frame fills the square input, nothing is padded.
+    y, u, v = yuv(np.random.default_rng(2), 1280, 720)
+    tensor, lb = preprocess_yuv420p(
+        y, u, v, (416, 416), keep_ratio=False, mean=NANO_MEAN, std=NANO_STD
+    )
+    expected = ref.preprocess_yuv(y, u, v, (416, 416), keep=False, mean=NANO_MEAN, std=NANO_STD)
+    np.testing.assert_allclose(tensor, expected, atol=1e-4, rtol=0)
+    assert (lb.content_width, lb.content_height, lb.pad_x, lb.pad_y) == (416, 416, 0, 0)
+
+
+def test_an_empty_or_one_pixel_crop_never_crashes_a_kernel() -> None:
+    # A detection region clipped at the frame's edge can be tiny or empty: an error (empty)
+    # or a valid input (one pixel), never a crash.
+    y, u, v = yuv(np.random.default_rng(3), 64, 48)
+    for sl in (np.s_[48:, :], np.s_[:, 64:], np.s_[10:10, 5:9]):
+        with pytest.raises(FrameError, match="empty"):
+            preprocess_yuv420p(y[sl], u[sl], v[sl], (416, 416))
+    for keep in (True, False):
+        tensor, lb = preprocess_yuv420p(
+            y[47:, 63:], u[23:, 31:], v[23:, 31:], (416, 416), keep_ratio=keep
+        )
+        assert np.isfinite(tensor).all()
+        assert (lb.src_width, lb.src_height) == (1, 1)
+        d = decode_yolox(np.zeros((1, anchors((416, 416)), 85), np.float32), lb)
+        assert len(d) == 0
+
+
 def test_decoders_reject_bad_outputs() -> None:
     lb = Letterbox(*SRC, *DST)
     good = np.zeros((1, anchors(DST), 85), np.float32)

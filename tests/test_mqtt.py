@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -50,6 +51,9 @@ class Broker:
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {folder}/\nlog_dest stderr\n"
+            # run as the test's user: started as root, mosquitto would switch to the user
+            # "mosquitto", which cannot write the persistence file into the test's folder
+            f"user {getpass.getuser()}\n"
         )
         self.conf = conf
         self.proc: subprocess.Popen[bytes] | None = None
@@ -168,6 +172,41 @@ def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
     assert first_seen == [e.id for e in events], "in order, duplicates aside"
     assert delivery.failures >= 1  # the outage was noticed and retried, not skipped
     assert sub.payloads("vsa/_engine/status")[-1] == b"offline"
+
+
+def test_delivery_resumes_soon_after_a_long_outage(
+    broker: Broker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After 20 s without a broker, delivery resumes within about a second of its return
+    (it waited up to 30 s: paho's reconnection backoff and the ordered retry backoff both grew
+    during the outage). The bound below is a hang guard with room for a loaded machine."""
+    event = make_event()
+
+    async def main() -> tuple[float, int]:
+        sink = MqttSink(mqtt_config(broker.port, client_id="vsa-outage"))
+        delivery = Delivery(Outbox(), [sink], Metrics(), drain_s=60)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(delivery.run)
+            await anyio.to_thread.run_sync(broker.stop)
+            await delivery.accept([event])
+            await anyio.sleep(20)  # the sink keeps failing; backoffs grow
+            assert delivery.undelivered() == 1
+            await anyio.to_thread.run_sync(broker.start)
+            back = time.monotonic()
+            with anyio.fail_after(60):
+                while delivery.undelivered():
+                    await anyio.sleep(0.05)
+            resumed = time.monotonic() - back
+            delivery.finish()
+        await sink.aclose()
+        return resumed, delivery.failures
+
+    resumed, failures = anyio.run(main)
+    assert resumed < 5.0
+    # every failure is counted, but a long outage is not a log line a second
+    logged = capsys.readouterr().err.count('"delivery failed"')
+    assert failures >= 15
+    assert 4 <= logged <= 6  # attempts 1, 2, 3, 4, 8, 16
 
 
 def test_camera_status_is_retained_online_then_offline(

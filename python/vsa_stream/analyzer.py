@@ -78,7 +78,7 @@ class Analyzer:
         detections: list[Detection]
         if self.objects is not None:
             moving = bool(blobs) or self.perception.warming_up
-            detections, detected = self.objects.update(frame, moving=moving)
+            detections, detected = self.objects.update(frame, moving=moving, blobs=blobs)
         else:
             assert self.blobs is not None
             if blobs and self.camera_motion.moving(frame.luma, frame.time_s):

@@ -351,7 +351,10 @@ class DetectorConfig(_Base):
     ``fps`` is each camera's detection rate (a camera's ``detect_fps`` overrides it); with
     ``gating``, a camera whose foreground shows no motion is not detected again until
     ``max_interval_s`` has passed. One onnxruntime session serves every camera, in batches of
-    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise.
+    up to ``max_batch`` frames when the model takes a batch, in round-robin otherwise. With
+    ``regions``, a frame shrunk at least ``region_min_shrink`` times into the model input is
+    also detected on up to ``max_regions`` crops at the model's resolution around its moving
+    blobs and small tracked objects (see :mod:`vsa_stream.detection.regions`).
     """
 
     id: _ID
@@ -360,6 +363,9 @@ class DetectorConfig(_Base):
     gating: bool = True
     max_interval_s: Annotated[float, msgspec.Meta(gt=0.0, le=3600.0)] = 2.0
     max_batch: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    regions: bool = True
+    max_regions: Annotated[int, msgspec.Meta(ge=1, le=16)] = 4
+    region_min_shrink: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 2.0
 
 
 class StdoutSink(_Base):
@@ -695,7 +701,7 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
     if field:
         path = (*path, field.group(2))
         if field.group(1) == "contains unknown":
-            return path, "unknown key" + _known_keys_hint(path[:-1])
+            return path, "unknown key" + _known_keys_hint(path[:-1], data)
         return path, "required field is missing"
     length = _LENGTH.match(message)
     value = _lookup(data, path)
@@ -716,42 +722,46 @@ def _explain(text: str, data: Any) -> tuple[tuple[str | int, ...], str]:
 _SECRET_FIELDS = ("secrets", "password", "token", "tokens")
 
 
-def _known_keys_hint(path: tuple[str | int, ...]) -> str:
-    struct = _struct_at(path)
+def _known_keys_hint(path: tuple[str | int, ...], data: Any) -> str:
+    struct = _struct_at(path, data)
     if struct is None:
         return ""
     return "; expected one of: " + ", ".join(struct.__struct_fields__)
 
 
-def _struct_at(path: tuple[str | int, ...]) -> type[msgspec.Struct] | None:
-    """The Struct type found at ``path`` of a Config (ignoring list indices)."""
+def _struct_at(path: tuple[str | int, ...], data: Any) -> type[msgspec.Struct] | None:
+    """The Struct type found at ``path`` of a Config; a tagged union (the rules) resolves to
+    the member whose tag the document's ``type`` names there."""
     current: Any = Config
-    for part in path:
+    for depth, part in enumerate(path):
         if isinstance(part, int):
             continue
-        hints = msgspec.structs.fields(current)
-        by_name = {f.name: f.type for f in hints}
+        by_name = {f.name: f.type for f in msgspec.structs.fields(current)}
         if part not in by_name:
             return None
-        current = _unwrap(by_name[part])
-        if current is None:
+        members = _structs_in(by_name[part])
+        if len(members) > 1:
+            # the item of this field that the path goes on into: its tag picks the member
+            item = _lookup(data, path[: depth + 2] if _indexed(path, depth) else path[: depth + 1])
+            tag = item.get("type") if isinstance(item, dict) else None
+            members = [m for m in members if m.__struct_config__.tag == tag]
+        if len(members) != 1:
             return None
+        current = members[0]
     return current if isinstance(current, type) and issubclass(current, msgspec.Struct) else None
 
 
-def _unwrap(tp: Any) -> Any:
-    """The Struct inside ``list[X]``, ``X | None``, ``Annotated[X, ...]``; None otherwise."""
-    for _ in range(4):
-        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
-            return tp
-        args = [a for a in getattr(tp, "__args__", ()) if a is not type(None)]
-        if getattr(tp, "__metadata__", None) is not None:
-            tp = tp.__origin__
-        elif args:
-            tp = args[0]
-        else:
-            return None
-    return None
+def _indexed(path: tuple[str | int, ...], depth: int) -> bool:
+    return depth + 1 < len(path) and isinstance(path[depth + 1], int)
+
+
+def _structs_in(tp: Any) -> list[type[msgspec.Struct]]:
+    """The Struct types inside ``list[X]``, ``X | Y | None``, ``Annotated[X, ...]``."""
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return [tp]
+    if getattr(tp, "__metadata__", None) is not None:
+        return _structs_in(tp.__origin__)
+    return [s for arg in getattr(tp, "__args__", ()) for s in _structs_in(arg)]
 
 
 def _format_path(path: tuple[str | int, ...]) -> str:
@@ -1096,16 +1106,12 @@ def _polygon_problems(zone: Zone) -> list[tuple[tuple[str | int, ...], str]]:
             )
         elif x < 0 or y < 0:
             problems.append((("polygon", n), f"pixel coordinates must be >= 0, got ({x}, {y})"))
-    if not problems and _area(zone.polygon) == 0.0:
-        problems.append((("polygon",), "polygon has zero area (its points are collinear)"))
+    if not problems:
+        try:  # the very check the geometry kernels make: the rules will use this polygon
+            _core.validate_polygon(np.asarray(zone.polygon, dtype=np.float64))
+        except ValueError as exc:
+            problems.append((("polygon",), str(exc)))
     return problems
-
-
-def _area(points: list[_Point]) -> float:
-    total = 0.0
-    for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True):
-        total += x0 * y1 - x1 * y0
-    return abs(total) / 2.0
 
 
 def dumps_schema() -> bytes:

@@ -258,7 +258,10 @@ class Engine:
         for detector_id in ids:
             if detector_id not in self.detectors:
                 dconf = config.detector(detector_id)
-                model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                try:
+                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                except ModelError as exc:
+                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
                 service = self._service(detector_id, dconf, model)
                 self.detectors[detector_id] = service
                 service.start()
@@ -301,7 +304,7 @@ class Engine:
             try:
                 model = await anyio.to_thread.run_sync(load_model, dconf.model)
             except ModelError as exc:
-                broken[detector_id] = str(exc)
+                broken[detector_id] = f"{_model_field(config, detector_id)}: {exc}"
                 self._log.error("detector unavailable", detector=detector_id, error=str(exc))
                 continue
             self._log.info("detector loaded", detector=detector_id, model=repr(model))
@@ -439,3 +442,9 @@ class Engine:
                     self._log.warning("second signal: stopping now")
                     if self._outer_scope is not None:
                         self._outer_scope.cancel()
+
+
+def _model_field(config: Config, detector_id: str) -> str:
+    """The config field of a detector's model, as errors name it: ``detectors[i].model``."""
+    i = next(i for i, d in enumerate(config.detectors) if d.id == detector_id)
+    return f"detectors[{i}].model"

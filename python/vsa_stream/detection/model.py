@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 from vsa_stream import _core
 from vsa_stream.detection.layouts import Decoder, cells, detect_layout, preprocessing_for
 from vsa_stream.detection.names import class_table, resolve_names
+from vsa_stream.detection.regions import Region, crop, cut_by_edge, seen_closer
 from vsa_stream.detection.spec import ENGINE_CLASSES, ModelSpec
 from vsa_stream.errors import ModelError
 
@@ -63,6 +65,7 @@ class Model:
         # onnxruntime's pool threads otherwise escape it), and the number of runs.
         self.inference_cpu_s = 0.0
         self.runs = 0
+        self.region_images = 0  # crops of frames detected besides the whole frames
         self._engine, self._thresholds = class_table(spec, class_names)
         finite = self._thresholds[np.isfinite(self._thresholds)]
         if finite.size == 0:
@@ -82,6 +85,7 @@ class Model:
             "pad_value": pre.pad_value if spec.pad_value is None else spec.pad_value,
             "mean": spec.mean or pre.mean,
             "std": spec.std or pre.std,
+            "keep_ratio": pre.keep_ratio,
         }
 
     def __repr__(self) -> str:
@@ -101,13 +105,26 @@ class Model:
     ) -> list[ModelDetection]:
         """Decoded, suppressed, mapped and thresholded detections of one image's outputs."""
         d = self.decoder.decode(outputs, letterbox, self._floor, self.spec.nms_iou)
-        if len(d) == 0:
+        return self._select(d.boxes, d.scores, d.class_ids, across=False)
+
+    def _select(
+        self,
+        boxes: NDArray[np.float64],
+        scores: NDArray[np.float64],
+        ids: NDArray[np.int64],
+        *,
+        across: bool,
+    ) -> list[ModelDetection]:
+        """Thresholds, NMS across images when ``across`` (several regions of one frame), NMS
+        across model classes of one engine class, then the best ``max_detections``."""
+        if len(scores) == 0:
             return []
-        ids, scores = d.class_ids, d.scores
         keep = np.flatnonzero(scores >= self._thresholds[ids])
+        if across and len(keep) > 1:
+            keep = keep[_core.nms(boxes[keep], scores[keep], self.spec.nms_iou, ids[keep])]
         if self._merges and len(keep) > 1:
             kept = _core.nms(
-                d.boxes[keep],
+                boxes[keep],
                 scores[keep].astype(np.float64),
                 self.spec.nms_iou,
                 self._engine[ids[keep]].astype(np.int64),
@@ -122,22 +139,74 @@ class Model:
                 engine,
                 ids[keep].tolist(),
                 scores[keep].tolist(),
-                d.boxes[keep].tolist(),
+                boxes[keep].tolist(),
                 strict=True,
             )
         ]
 
+    def _images(self, planes: Planes, regions: Sequence[Region]) -> list[_Image]:
+        """The whole frame, then each non-empty region, as model inputs."""
+        tensor, lb = self.preprocess(planes)
+        images = [_Image(tensor, lb, (0, 0), None)]
+        for region in regions:
+            cropped = crop(planes, region)
+            if cropped is None:
+                continue
+            sub, origin = cropped
+            tensor, lb = self.preprocess(sub)
+            x0, y0 = origin
+            images.append(
+                _Image(tensor, lb, origin, (x0, y0, x0 + lb.src_width, y0 + lb.src_height))
+            )
+        self.region_images += len(images) - 1
+        return images
+
+    def _merge(
+        self, images: Sequence[_Image], outputs: Sequence[Sequence[NDArray[np.float32]]]
+    ) -> list[ModelDetection]:
+        """Detections of one frame from the outputs of its images (frame first, then regions)."""
+        if len(images) == 1:
+            return self.postprocess(outputs[0], images[0].letterbox)
+        frame = (images[0].letterbox.src_width, images[0].letterbox.src_height)
+        regions = [i.region for i in images if i.region is not None]
+        boxes, scores, ids = [], [], []
+        for image, out in zip(images, outputs, strict=True):
+            d = self.decoder.decode(out, image.letterbox, self._floor, self.spec.nms_iou)
+            b = d.boxes + np.array([*image.origin, *image.origin], np.float64)
+            if image.region is None:
+                keep = ~seen_closer(b, regions)
+            else:
+                keep = ~cut_by_edge(b, image.region, frame)
+            boxes.append(b[keep])
+            scores.append(d.scores[keep])
+            ids.append(d.class_ids[keep])
+        return self._select(
+            np.concatenate(boxes), np.concatenate(scores), np.concatenate(ids), across=True
+        )
+
     def detect(
-        self, y: NDArray[np.uint8], u: NDArray[np.uint8], v: NDArray[np.uint8]
+        self,
+        y: NDArray[np.uint8],
+        u: NDArray[np.uint8],
+        v: NDArray[np.uint8],
+        regions: Sequence[Region] = (),
     ) -> list[ModelDetection]:
         """Detections of one yuv420p frame (planes may be strided views), best first.
+
+        Args:
+            y, u, v: the frame's planes.
+            regions: ``(x0, y0, x1, y1)`` crops of the frame (see
+                :mod:`~vsa_stream.detection.regions`) to detect on besides the whole frame;
+                their detections are merged with the frame's in frame pixels. A region is
+                clipped to the frame; an empty one is skipped.
 
         Raises:
             FrameError: planes of the wrong dtype or shape.
         """
-        tensor, lb = self.preprocess((y, u, v))
-        outputs = self._run(tensor)
-        return self.postprocess(outputs, lb)
+        images = self._images((y, u, v), regions)
+        if self.batched and len(images) > 1:
+            return self._merge(images, self._run_many([i.tensor for i in images]))
+        return self._merge(images, [self._run(i.tensor) for i in images])
 
     def _run(self, tensor: NDArray[np.float32]) -> list[NDArray[np.float32]]:
         cpu = time.thread_time()
@@ -146,18 +215,38 @@ class Model:
         self.runs += 1
         return outputs
 
-    def detect_batch(self, frames: Sequence[Planes]) -> list[list[ModelDetection]]:
-        """Detections of several frames (of any sizes): one inference when the model takes a
-        batch, one per frame otherwise."""
+    def _run_many(self, tensors: Sequence[NDArray[np.float32]]) -> list[list[NDArray[np.float32]]]:
+        """Outputs of each input, in one inference (a batched model)."""
+        outputs = self._run(np.concatenate(tensors))
+        return [[o[i : i + 1] for o in outputs] for i in range(len(tensors))]
+
+    def detect_batch(
+        self, frames: Sequence[Planes], regions: Sequence[Sequence[Region]] | None = None
+    ) -> list[list[ModelDetection]]:
+        """Detections of several frames (of any sizes), each with its regions (as in
+        :meth:`detect`): one inference when the model takes a batch, one per image otherwise."""
+        wanted = list(regions) if regions is not None else [()] * len(frames)
+        if len(wanted) != len(frames):
+            raise ValueError(f"{len(frames)} frames but {len(wanted)} region lists")
         if not self.batched or len(frames) < 2:
-            return [self.detect(*f) for f in frames]
-        prepared = [self.preprocess(f) for f in frames]
-        batch = np.concatenate([t for t, _ in prepared])
-        outputs = self._run(batch)
-        return [
-            self.postprocess([o[i : i + 1] for o in outputs], lb)
-            for i, (_, lb) in enumerate(prepared)
-        ]
+            return [self.detect(*f, regions=r) for f, r in zip(frames, wanted, strict=True)]
+        images = [self._images(f, r) for f, r in zip(frames, wanted, strict=True)]
+        outputs = self._run_many([i.tensor for per in images for i in per])
+        results, at = [], 0
+        for per in images:
+            results.append(self._merge(per, outputs[at : at + len(per)]))
+            at += len(per)
+        return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Image:
+    """One model input of a frame: the whole frame or one region of it."""
+
+    tensor: NDArray[np.float32]
+    letterbox: _core.Letterbox
+    origin: tuple[int, int]  # of the image in the frame
+    region: Region | None  # None: the whole frame
 
 
 def _fixed(dim: object) -> int | None:

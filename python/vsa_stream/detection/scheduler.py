@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vsa_stream.detection.model import Model, ModelDetection, Planes
+from vsa_stream.detection.regions import Region
 from vsa_stream.errors import FrameError, VsaError
 
 __all__ = ["CameraDetectionStats", "DetectionRequest", "DetectorService", "SupersededError"]
@@ -49,12 +50,24 @@ class CameraDetectionStats:
 class DetectionRequest:
     """One frame of one camera waiting for (or holding) its detections."""
 
-    __slots__ = ("camera_id", "detections", "done", "error", "frame_index", "planes", "submitted")
+    __slots__ = (
+        "camera_id",
+        "detections",
+        "done",
+        "error",
+        "frame_index",
+        "planes",
+        "regions",
+        "submitted",
+    )
 
-    def __init__(self, camera_id: str, frame_index: int, planes: Planes) -> None:
+    def __init__(
+        self, camera_id: str, frame_index: int, planes: Planes, regions: Sequence[Region] = ()
+    ) -> None:
         self.camera_id = camera_id
         self.frame_index = frame_index
         self.planes: Planes | None = planes
+        self.regions = tuple(regions)
         self.submitted = time.monotonic()
         self.done = threading.Event()
         self.detections: list[ModelDetection] | None = None
@@ -149,14 +162,17 @@ class DetectorService:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5.0)
 
-    def submit(self, camera_id: str, frame_index: int, planes: Planes) -> DetectionRequest:
-        """Queue one frame of ``camera_id``; replaces that camera's unserved request, if any.
+    def submit(
+        self, camera_id: str, frame_index: int, planes: Planes, regions: Sequence[Region] = ()
+    ) -> DetectionRequest:
+        """Queue one frame of ``camera_id``, with the regions to detect on besides the whole
+        frame (see :meth:`Model.detect`); replaces that camera's unserved request, if any.
 
         Raises:
             KeyError: the camera was never added.
             VsaError: the service is closed.
         """
-        request = DetectionRequest(camera_id, frame_index, planes)
+        request = DetectionRequest(camera_id, frame_index, planes, regions)
         with self._cond:
             if self._closed:
                 raise VsaError(f"detector {self.name} is stopped")
@@ -220,12 +236,15 @@ class DetectorService:
         for request in batch:
             assert request.planes is not None  # only a finished request drops its planes
             planes.append(request.planes)
+        regions = [request.regions for request in batch]
         wall0, cpu0 = time.perf_counter(), time.thread_time()
         try:
-            results: list[list[ModelDetection] | Exception] = list(self.model.detect_batch(planes))
+            results: list[list[ModelDetection] | Exception] = list(
+                self.model.detect_batch(planes, regions)
+            )
         except Exception:
             # One bad frame must fail only itself: serve the batch again frame by frame.
-            results = [self._detect_one(p) for p in planes]
+            results = [self._detect_one(p, r) for p, r in zip(planes, regions, strict=True)]
         wall = time.perf_counter() - wall0
         self.busy_s += wall
         self.busy_cpu_s += time.thread_time() - cpu0
@@ -244,9 +263,11 @@ class DetectorService:
                 stats.latency_s += now - request.submitted
                 request._finish(result)
 
-    def _detect_one(self, planes: Planes) -> list[ModelDetection] | Exception:
+    def _detect_one(
+        self, planes: Planes, regions: Sequence[Region]
+    ) -> list[ModelDetection] | Exception:
         try:
-            return self.model.detect(*planes)
+            return self.model.detect(*planes, regions=regions)
         except FrameError as exc:
             return exc
         except Exception as exc:  # onnxruntime's own errors: this frame only

@@ -20,7 +20,7 @@ __all__ = [
     "ModelSpec",
 ]
 
-Layout = Literal["auto", "yolox", "yolov5", "yolov8", "nanodet"]
+Layout = Literal["auto", "yolox", "yolov5", "yolov8", "nanodet", "picodet"]
 EngineClass = Literal["person", "vehicle", "bag", "weapon", "fire", "smoke"]
 ENGINE_CLASSES: tuple[EngineClass, ...] = ("person", "vehicle", "bag", "weapon", "fire", "smoke")
 
@@ -53,12 +53,14 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
         providers: onnxruntime execution providers, in order of preference.
         intra_op_threads: onnxruntime threads inside one operator.
         inter_op_threads: onnxruntime threads across operators.
-        order: channel order of the input; None: the layout's (BGR for YOLOX/NanoDet, RGB for
-            YOLOv5/v8).
+        order: channel order of the input; None: the layout's (BGR for YOLOX/NanoDet/PicoDet,
+            RGB for YOLOv5/v8).
         mean: per-channel mean in 0-255 units, in ``order``; None: the layout's.
-        std: per-channel divisor; None: the layout's (NanoDet's, or 255 for YOLOv5/v8).
+        std: per-channel divisor; None: the layout's (NanoDet's and PicoDet's, or 255 for
+            YOLOv5/v8).
         pad_value: letterbox padding in 0-255 units; None: 114.
         center: centre the letterboxed frame; None: the layout's (YOLOv5/v8 centre it).
+            PicoDet is never letterboxed: its frames are resized to the whole input.
     """
 
     path: str

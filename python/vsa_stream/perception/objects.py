@@ -13,11 +13,17 @@ an overloaded detector serves every camera in turn and their rates fall evenly.
 Each detector has its own tracker, so a person model and a weapon model never make each
 other's tracks look lost; track ids of detector ``k`` (0-based, in the camera's list) are
 ``k * 1_000_000 + id``. Without a detector, the motion blobs are tracked (class-less).
+
+A frame much larger than a detector's input also goes with *regions* (when the detector's
+``regions`` is on): crops at the model's resolution around the detector's small tracked
+objects and the frame's moving blobs, so that small objects are seen at full resolution (see
+:mod:`vsa_stream.detection.regions`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +31,7 @@ import numpy as np
 from vsa_stream._core import Tracker
 from vsa_stream.config import DetectorConfig, TrackingConfig
 from vsa_stream.detection.model import ModelDetection
+from vsa_stream.detection.regions import Region, plan_regions
 from vsa_stream.detection.scheduler import DetectionRequest, DetectorService, SupersededError
 from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.errors import FrameError, VsaError
@@ -151,13 +158,16 @@ class ObjectPerception:
                 _Lane(service, config, 1.0 / fps, _tracker(tracking, fps), k * TRACK_ID_STRIDE)
             )
 
-    def update(self, frame: Frame, moving: bool) -> tuple[list[Detection], bool]:
+    def update(
+        self, frame: Frame, moving: bool, blobs: Sequence[Detection] = ()
+    ) -> tuple[list[Detection], bool]:
         """The camera's tracked objects after ``frame``, and whether any detector's result was
         applied on this frame (False: the objects are those of an earlier frame).
 
         Args:
             frame: the frame being analysed.
             moving: whether its foreground shows motion (for gating).
+            blobs: its moving blobs, in frame pixels (seeds of detection regions).
 
         Raises:
             FrameError: the frame's planes cannot be read (nothing is submitted).
@@ -178,13 +188,41 @@ class ObjectPerception:
                 planes = frame.yuv420p()
             except ValueError as exc:
                 raise FrameError(str(exc)) from exc
-            lane.request = lane.service.submit(self.camera_id, frame.index, planes)
+            regions = self._regions(lane, frame, blobs)
+            lane.request = lane.service.submit(self.camera_id, frame.index, planes, regions)
             lane.last_submit_s = frame.time_s
             if self.wait:
                 lane.request.done.wait()
                 fresh |= self._apply(lane)
         objects = [d for lane in self._lanes for d in lane.objects]
         return objects, fresh
+
+    @staticmethod
+    def _regions(lane: _Lane, frame: Frame, blobs: Sequence[Detection]) -> list[Region]:
+        """Regions around the lane's tracked objects, then the blobs, largest first. A blob
+        centred inside a tracked object is that object moving (a limb of a person seen whole):
+        it adds no seed of its own."""
+        config = lane.config
+        if not config.regions:
+            return []
+        known = lane.objects
+        unknown = [
+            b
+            for b in blobs
+            if not any(
+                o.x0 <= (b.x0 + b.x1) / 2 <= o.x1 and o.y0 <= (b.y0 + b.y1) / 2 <= o.y1
+                for o in known
+            )
+        ]
+        by_area = sorted(unknown, key=lambda b: (b.x1 - b.x0) * (b.y1 - b.y0), reverse=True)
+        seeds = [(d.x0, d.y0, d.x1, d.y1) for d in [*known, *by_area]]
+        return plan_regions(
+            (frame.width, frame.height),
+            lane.service.model.input_size,
+            seeds,
+            max_regions=config.max_regions,
+            min_shrink=config.region_min_shrink,
+        )
 
     def _due(self, lane: _Lane, time_s: float, moving: bool) -> bool:
         since = time_s - lane.last_submit_s

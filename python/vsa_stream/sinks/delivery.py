@@ -328,6 +328,8 @@ class Delivery:
     def _failed(self, st: _SinkState, row: Row, exc: BaseException, attempt: int) -> None:
         st.failures += 1
         self.metrics.delivery_failures.labels(sink=st.name).inc()
+        if attempt > 3 and attempt & (attempt - 1):
+            return  # a long outage is logged at attempts 1, 2, 3, 4, 8, 16, ...; all are counted
         self._log.warning(
             "delivery failed",
             sink=st.name,

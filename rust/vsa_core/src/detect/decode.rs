@@ -425,6 +425,56 @@ mod tests {
     }
 
     #[test]
+    fn picodet_head_decodes_on_a_partial_stride_64_grid() {
+        // PicoDet-S 416: strides 8/16/32/64; 416 / 64 = 6.5, so the last grid is 7×7 (its
+        // last row and column of cells lie partly outside the input). Plain resize of a
+        // 1280×720 frame: the scales differ per axis.
+        let lb = Letterbox::fit(1280, 720, 416, 416, false, false).unwrap();
+        let strides = [8, 16, 32, 64];
+        let sizes: Vec<usize> = strides
+            .iter()
+            .map(|s| 416usize.div_ceil(*s).pow(2))
+            .collect();
+        assert_eq!(sizes, [2704, 676, 169, 49]);
+        let (classes, bins) = (3, 8);
+        let mut cls: Vec<Vec<f32>> = sizes.iter().map(|n| vec![0.0; n * classes]).collect();
+        let mut dis: Vec<Vec<f32>> = sizes.iter().map(|n| vec![0.0; n * 4 * bins]).collect();
+        let a = 6 * 7 + 6; // stride 64, cell (6, 6): centre (416, 416) with offset 0.5
+        cls[3][a * classes + 2] = 0.9;
+        for side in 0..4 {
+            let logits = &mut dis[3][(a * 4 + side) * bins..(a * 4 + side + 1) * bins];
+            logits.fill(-50.0);
+            logits[1] = 50.0; // one bin: 64 input pixels on every side
+        }
+        let levels: Vec<NanoDetLevel<'_>> = (0..4)
+            .map(|i| NanoDetLevel {
+                cls: &cls[i],
+                dis: &dis[i],
+                anchors: sizes[i],
+            })
+            .collect();
+        let g = NanoDetParams {
+            strides: strides.to_vec(),
+            reg_max: 7,
+            center_offset: 0.5,
+        };
+        let dets = decode_nanodet(&levels, classes, &lb, &g, &params()).unwrap();
+        assert_eq!(dets.len(), 1);
+        assert_eq!(dets[0].class_id, 2);
+        // Input box [352, 352, 480, 480] → source, clipped to the 1280×720 frame.
+        let b = dets[0].bbox;
+        let (sx, sy) = (1280.0 / 416.0, 720.0 / 416.0);
+        assert!((b[0] - 352.0 * sx).abs() < 1e-6 && (b[1] - 352.0 * sy).abs() < 1e-6);
+        assert_eq!([b[2], b[3]], [1280.0, 720.0]);
+        let short = NanoDetLevel {
+            anchors: 36,
+            ..levels[3]
+        };
+        let three = [levels[0], levels[1], levels[2], short];
+        assert!(decode_nanodet(&three, classes, &lb, &g, &params()).is_err());
+    }
+
+    #[test]
     fn boxes_in_the_padding_are_dropped() {
         let lb = Letterbox::fit(100, 50, 100, 100, true, false).unwrap(); // content 100×50
         let data = [50.0, 80.0, 10.0, 10.0, 1.0, 1.0];

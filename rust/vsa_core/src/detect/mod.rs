@@ -3,8 +3,10 @@
 //! - [`preprocess`]: a decoded frame (yuv420p planes, or a packed BGR/RGB image) to the model's
 //!   NCHW float32 input in one pass: bilinear letterbox resize, colour conversion and
 //!   per-channel normalisation, with the [`Letterbox`] that maps boxes back.
-//! - [`decode`]: raw outputs of YOLOX, YOLOv5, YOLOv8/YOLO11 and NanoDet (GFL) to scored boxes
-//!   in original image pixels, after a score threshold and [`nms`].
+//! - [`decode`]: raw outputs of YOLOX, YOLOv5, YOLOv8/YOLO11 and GFL heads (NanoDet; PicoDet,
+//!   the same head with a fourth, stride-64 level) to scored boxes in original image pixels,
+//!   after a score threshold and [`nms`]. A plain resize (PicoDet's pre-processing) is a
+//!   [`Letterbox`] fitted without keeping the aspect ratio.
 //! - [`nms`]: greedy non-maximum suppression, class-aware or class-agnostic.
 //!
 //! Boxes are `[x1, y1, x2, y2]` in continuous pixel coordinates: pixel `(x, y)` covers

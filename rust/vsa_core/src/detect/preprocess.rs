@@ -452,6 +452,52 @@ mod tests {
     }
 
     #[test]
+    fn plain_resize_stretches_and_normalises_without_padding() {
+        // PicoDet: the frame fills the whole input, no pad value is written.
+        let (w, h) = (8, 2);
+        let yp: Vec<u8> = (0..w * h)
+            .map(|i| if i % w < w / 2 { 16 } else { 235 })
+            .collect();
+        let cp = vec![128u8; (w / 2) * (h / 2)];
+        let y = PlaneView::packed(&yp, w, h).unwrap();
+        let c = PlaneView::packed(&cp, w / 2, h / 2).unwrap();
+        let lb = Letterbox::fit(w, h, 2, 4, false, false).unwrap();
+        assert_eq!((lb.content_width, lb.content_height), (2, 4));
+        assert_eq!((lb.scale_x, lb.scale_y), (0.25, 2.0));
+        let norm = Normalize {
+            order: ChannelOrder::Bgr,
+            mean: [103.53, 116.28, 123.675],
+            std: [57.375, 57.12, 58.395],
+            pad_value: 114.0,
+        };
+        let mut out = vec![f32::NAN; lb.tensor_len()];
+        yuv420p_to_tensor(&y, &c, &c, &lb, YuvMatrix::Bt601, false, &norm, &mut out).unwrap();
+        // Each output column samples 4 source columns' centre: black left, white right.
+        for row in 0..4 {
+            let (left, right) = (out[row * 2], out[row * 2 + 1]);
+            assert!((left - (0.0 - 103.53) / 57.375).abs() < 1e-4, "{left}");
+            assert!((right - (255.0 - 103.53) / 57.375).abs() < 1e-4, "{right}");
+        }
+        assert!(out.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn a_one_pixel_crop_fills_the_input() {
+        // The corner crop of a frame (a detection region at the edge) may be tiny.
+        let (yp, cp) = ([200u8], [128u8]);
+        let y = PlaneView::packed(&yp, 1, 1).unwrap();
+        let c = PlaneView::packed(&cp, 1, 1).unwrap();
+        for keep in [true, false] {
+            let lb = Letterbox::fit(1, 1, 416, 416, keep, false).unwrap();
+            let mut out = vec![0.0; lb.tensor_len()];
+            let norm = Normalize::identity(ChannelOrder::Bgr);
+            yuv420p_to_tensor(&y, &c, &c, &lb, YuvMatrix::Bt601, false, &norm, &mut out).unwrap();
+            let v = (200.0 - 16.0) * 255.0 / 219.0;
+            assert!(out.iter().all(|&o| (o - v).abs() < 1e-3));
+        }
+    }
+
+    #[test]
     fn mismatched_sizes_are_errors() {
         let yp = vec![0u8; 16];
         let y = PlaneView::packed(&yp, 4, 4).unwrap();
