@@ -20,6 +20,7 @@ from vsa_stream import config as config_mod
 from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
+from vsa_stream.detection.pose import load_pose
 from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.errors import ConfigError, ModelError
@@ -273,6 +274,12 @@ def _check(args: argparse.Namespace) -> int:
         except ModelError as exc:
             where = f"detectors[{i}].model ({detector.id})"
             print(f"error: {args.config}: {where}: {exc}", file=sys.stderr)
+            return 2
+    if config.pose is not None:
+        try:
+            load_pose(config.pose)
+        except ModelError as exc:
+            print(f"error: {args.config}: {exc}", file=sys.stderr)
             return 2
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)

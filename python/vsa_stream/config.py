@@ -58,6 +58,7 @@ __all__ = [
     "MqttSink",
     "OutboxConfig",
     "PersonDownRule",
+    "PoseConfig",
     "Privacy",
     "Rule",
     "ScheduleWindow",
@@ -218,7 +219,8 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
 
 
 class PersonDownRule(_Base, tag="person_down", tag_field="type"):
-    """A person track that falls, then stays low and still for ``min_down_s``."""
+    """A person who falls, then stays low and still for ``min_down_s``; or who is found lying
+    still, without a fall seen, for ``min_lying_s``."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
     exclude_zones: list[_ID] = msgspec.field(default_factory=list)
@@ -230,6 +232,8 @@ class PersonDownRule(_Base, tag="person_down", tag_field="type"):
     lying_aspect: Annotated[float, msgspec.Meta(gt=0.0, le=10.0)] = 1.2
     max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.3
     min_down_s: _Seconds = 5.0
+    min_lying_s: _Seconds = 30.0
+    relink_s: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 3.0
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 60.0
 
@@ -368,6 +372,16 @@ class DetectorConfig(_Base):
     region_min_shrink: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 2.0
 
 
+class PoseConfig(_Base):
+    """A single-person pose model (MoveNet-like: one RGB crop in, 17 COCO keypoints out), run
+    by ``person_down`` only on crops of candidate persons, never on every person."""
+
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    min_keypoint_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25
+    max_crops_per_frame: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    intra_op_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+
+
 class StdoutSink(_Base):
     """Alerts as JSON lines on standard output."""
 
@@ -465,6 +479,11 @@ class Privacy(_Base):
     legal_profile: Literal["fr-2023"] = "fr-2023"
     snapshots: bool = False
     blur_persons: bool = True
+    #: Why snapshots keep persons visible: required with ``blur_persons: false`` (logged and
+    #: audited at every start).
+    blur_off_reason: Annotated[str, msgspec.Meta(min_length=10, max_length=500)] | None = None
+    blur_vehicles: bool = True
+    blur_hold_s: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 3.0
     retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
 
 
@@ -483,6 +502,7 @@ class Config(_Base):
     motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
     detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
     tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
+    pose: PoseConfig | None = None
     sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
     state_dir: Annotated[str, msgspec.Meta(min_length=1)] = "vsa-state"
     outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
@@ -900,6 +920,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         problem = _writable_file_problem(config.outbox.path)
         if problem:
             problems.append((("outbox", "path"), problem))
+    if not config.privacy.blur_persons and config.privacy.blur_off_reason is None:
+        problems.append(
+            (
+                ("privacy", "blur_persons"),
+                "false keeps persons recognisable in snapshots: give the reason in "
+                "privacy.blur_off_reason (it is logged and audited at every start)",
+            )
+        )
     return problems
 
 

@@ -75,6 +75,8 @@ class Daemon:
                 os.path.join(config.state_dir, "evidence"),
                 blur_persons=privacy.blur_persons,
                 retention_days=privacy.retention_days,
+                blur_vehicles=privacy.blur_vehicles,
+                hold_s=privacy.blur_hold_s,
             )
             if privacy.snapshots
             else None
@@ -106,9 +108,16 @@ class Daemon:
                 "server": self.server.url if self.server else None,
                 "snapshots": config.privacy.snapshots,
                 "blur_persons": config.privacy.blur_persons,
+                "blur_off_reason": config.privacy.blur_off_reason,
+                "blur_vehicles": config.privacy.blur_vehicles,
                 "retention_days": config.privacy.retention_days,
             },
         )
+        if config.privacy.snapshots and not config.privacy.blur_persons:
+            self._log.warning(
+                "snapshots keep persons recognisable (privacy.blur_persons: false)",
+                reason=config.privacy.blur_off_reason,
+            )
         if self.server is not None and self.server.ctx.auth.open:
             self._log.warning("http api without tokens: anonymous read-only access on loopback")
         async with anyio.create_task_group() as tg:

@@ -35,8 +35,9 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig
+from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule
 from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.pose import PoseModel, load_pose
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import ModelError
 from vsa_stream.events import Event
@@ -122,6 +123,8 @@ class Engine:
             (s.camera_id, s.state) for s in [p.status for p in self._pipelines] + self._unstarted
         ]
         self.detectors: dict[str, DetectorService] = {}
+        #: The pose model of ``person_down`` (``pose`` config), loaded when a camera needs it.
+        self.pose: PoseModel | None = None
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
         self._unstarted: list[CameraStatus] = []
@@ -246,7 +249,7 @@ class Engine:
 
         Raises:
             RuntimeError: the engine is not running in dynamic mode, or the camera runs.
-            ModelError: a detector the camera needs cannot be loaded.
+            ModelError: a detector (or the pose model) the camera needs cannot be loaded.
         """
         tg, emit = self._cameras_tg, self._emit
         if tg is None or emit is None or self._stopping.is_set():
@@ -265,6 +268,8 @@ class Engine:
                 service = self._service(detector_id, dconf, model)
                 self.detectors[detector_id] = service
                 service.start()
+        if config.pose is not None and self.pose is None and _wants_pose(camera):
+            self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -309,12 +314,26 @@ class Engine:
                 continue
             self._log.info("detector loaded", detector=detector_id, model=repr(model))
             self.detectors[detector_id] = self._service(detector_id, dconf, model)
+        pose_error = None
+        if config.pose is not None and any(_wants_pose(c) for c in cameras):
+            try:
+                self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
+            except ModelError as exc:
+                pose_error = str(exc)
+                self._log.error("pose model unavailable", error=pose_error)
+            else:
+                self._log.info("pose model loaded", model=repr(self.pose))
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
+            error = None
             if missing:
+                error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+            elif pose_error is not None and _wants_pose(camera):
+                error = f"pose model unavailable: {pose_error}"
+            if error is not None:
                 status = CameraStatus(camera.id, state="failed")
-                status.error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+                status.error = error
                 self._log.error("camera not started", camera_id=camera.id, error=status.error)
                 self._unstarted.append(status)
                 continue
@@ -342,6 +361,7 @@ class Engine:
             observe=self.observe,
             evidence=self.evidence,
             guard=guard,
+            pose=self.pose,
         )
 
     def _service(self, detector_id: str, config: DetectorConfig, model: Model) -> DetectorService:
@@ -448,3 +468,8 @@ def _model_field(config: Config, detector_id: str) -> str:
     """The config field of a detector's model, as errors name it: ``detectors[i].model``."""
     i = next(i for i, d in enumerate(config.detectors) if d.id == detector_id)
     return f"detectors[{i}].model"
+
+
+def _wants_pose(camera: Camera) -> bool:
+    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
+    return any(isinstance(rule, PersonDownRule) for rule in camera.rules)

@@ -201,6 +201,10 @@ class Outbox:
         """Close the database (a WAL checkpoint happens on close)."""
         with self._lock:
             self._db.close()
+            self.closed = True
+
+    #: True once :meth:`close` ran (metrics scraped after an engine ended read nothing more).
+    closed = False
 
     # --- accepting revisions ----------------------------------------------------------------
 
@@ -452,8 +456,10 @@ class Outbox:
         return [RetryRow(sink, int(s), int(a), float(d)) for s, a, d in found]
 
     def retry_counts(self) -> dict[str, tuple[int, int]]:
-        """Per sink: (revisions waiting for a retry, dead letters)."""
+        """Per sink: (revisions waiting for a retry, dead letters); empty once closed."""
         with self._lock:
+            if self.closed:
+                return {}
             found = self._db.execute(
                 "SELECT sink, SUM(dead = 0), SUM(dead = 1) FROM retries GROUP BY sink"
             ).fetchall()
