@@ -275,9 +275,10 @@ def test_eval_real_refuses_a_changed_clip_and_a_missing_config(
 @pytest.mark.shared
 def test_dev_configs_are_valid_and_name_the_shipped_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VSA_MODELS", str(shared_path("models", "yolox_nano.onnx").parent))
-    assert main(["check", str(DEV_CONFIGS / "default.yaml")]) == 0
-    text = (DEV_CONFIGS / "default.yaml").read_text()
-    assert "${VSA_MODELS:-../shared/models}/yolox_nano.onnx" in text
+    for configs in (DEV_CONFIGS, REPO / "examples" / "dev-pose"):
+        assert main(["check", str(configs / "default.yaml")]) == 0
+        text = (configs / "default.yaml").read_text()
+        assert "${VSA_MODELS:-../shared/models}/yolox_nano.onnx" in text
 
 
 # --------------------------------------------------------------------------- the real dev set
