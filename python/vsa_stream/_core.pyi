@@ -1085,6 +1085,14 @@ class StaticCandidate:
     @property
     def evidence(self) -> float:
         """Mean evidence of its pixels, in frames."""
+    @property
+    def presence(self) -> float:
+        """Which image holds its outline, in [0, 1]: the contrast across its boundary in the
+        current frame over that in the current frame plus the slow background. Above 0.5 an
+        object arrived; below, a ghost (something of the background left)."""
+    @property
+    def ghost(self) -> bool:
+        """``presence < 0.5``: the region is where something that was there has left."""
     def __repr__(self) -> str: ...
 
 @final

@@ -23,6 +23,7 @@ from vsa_stream.perception import (
 )
 from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
+from vsa_stream.tamper import TamperWatch
 
 __all__ = ["Analyzer"]
 
@@ -69,6 +70,7 @@ class Analyzer:
             self.blobs = BlobTracker(tracking, camera.fps)
             self.camera_motion = CameraMotion()
         self.rules: list[RuleRunner] = build_rules(camera)
+        self.tamper = TamperWatch(camera.id)
         needs = needed_signals(camera)
         self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
         self._foreground = "foreground" in needs
@@ -149,6 +151,7 @@ class Analyzer:
         events: list[Event] = []
         for rule in self.rules:
             events.extend(rule.update(obs))
+        events.extend(self.tamper.update(obs))
         return events
 
     @property
@@ -161,4 +164,5 @@ class Analyzer:
         events: list[Event] = []
         for rule in self.rules:
             events.extend(rule.finish(self._last, reason))
+        events.extend(self.tamper.finish(self._last, reason))
         return events

@@ -337,6 +337,9 @@ class Camera(_Base):
     detectors: list[_ID] | None = None
     detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
     supervision: Supervision = msgspec.field(default_factory=Supervision)
+    #: Watch for tampering (covered, moved, defocused): ``camera_tampered`` events. Always on
+    #: where an ``abandoned_object`` rule runs the dual-rate background it needs.
+    tamper: bool = False
 
 
 class TrackingConfig(_Base):

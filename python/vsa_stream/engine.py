@@ -138,6 +138,7 @@ class Engine:
         self._ended: list[CameraStatus] = []
         self._stopping = anyio.Event()
         self._accepting = anyio.Event()
+        self._loading = anyio.Lock()  # one model load at a time: none loaded twice
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
@@ -257,19 +258,7 @@ class Engine:
         if camera.id in self._done:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
-        ids = config.detectors_for(camera)
-        for detector_id in ids:
-            if detector_id not in self.detectors:
-                dconf = config.detector(detector_id)
-                try:
-                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
-                except ModelError as exc:
-                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
-                service = self._service(detector_id, dconf, model)
-                self.detectors[detector_id] = service
-                service.start()
-        if config.pose is not None and self.pose is None and _wants_pose(camera):
-            self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
+        await self.load_models(camera, config)
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -286,6 +275,30 @@ class Engine:
 
         tg.start_soon(run)
         return pipeline.status
+
+    async def load_models(self, camera: Camera, config: Config | None = None) -> None:
+        """Load (once) the detectors and pose model ``camera`` needs, settings from ``config``
+        (default: the engine's). :meth:`start_camera` calls it; a caller that must not hold a
+        lock for seconds (a cluster node, whose lease renewals wait on its lock) calls it first.
+
+        Raises:
+            ModelError: a model cannot be loaded, naming its config field.
+        """
+        config = config if config is not None else self.config
+        async with self._loading:
+            for detector_id in config.detectors_for(camera):
+                if detector_id in self.detectors:
+                    continue
+                dconf = config.detector(detector_id)
+                try:
+                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                except ModelError as exc:
+                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
+                service = self._service(detector_id, dconf, model)
+                self.detectors[detector_id] = service
+                service.start()
+            if config.pose is not None and self.pose is None and _wants_pose(camera):
+                self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
 
     async def stop_camera(self, camera_id: str) -> CameraStatus | None:
         """Stop a camera started with :meth:`start_camera` and wait until it has ended (its

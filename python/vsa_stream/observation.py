@@ -17,6 +17,7 @@ __all__ = [
     "Posture",
     "PostureProbe",
     "StaticObject",
+    "Tampering",
 ]
 
 
@@ -91,6 +92,10 @@ class StaticObject:
     Attributes:
         x0, y0, x1, y1: its box in pixels.
         since_s: stream time at which it became still.
+        presence: which image holds its outline, in [0, 1]: near 1 the current frame (an
+            object arrived), below 0.5 the old background (a ghost: something that was there
+            has left), around 0.5 both (a change of light on what was there). 1 when not
+            measured.
     """
 
     x0: float
@@ -98,6 +103,22 @@ class StaticObject:
     x1: float
     y1: float
     since_s: float
+    presence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tampering:
+    """The camera-tampering signal of a frame.
+
+    Attributes:
+        flag: the condition has held long enough to be reported.
+        reason: ``covered``, ``moved`` or ``defocused`` (None: nothing unusual).
+        score: strength of the strongest indicator, in [0, 1].
+    """
+
+    flag: bool
+    reason: str | None
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +187,7 @@ class Observation:
     fire: FireEvidence | None = None
     static_objects: list[StaticObject] | None = None
     foreground: Foreground | None = None
+    tamper: Tampering | None = None
     # A pose model bound to this frame, when one is configured and a rule asks for it.
     posture: PostureProbe | None = None
 
