@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
@@ -35,11 +35,13 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule
+from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule, class_problems
 from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.names import class_table
 from vsa_stream.detection.pose import PoseModel, load_pose
 from vsa_stream.detection.scheduler import DetectorService
-from vsa_stream.errors import ModelError
+from vsa_stream.detection.spec import ENGINE_CLASSES
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
@@ -69,6 +71,16 @@ class EngineResult:
     elapsed_s: float = 0.0
     stopped_by_signal: bool = False
     undelivered: int = 0
+
+
+def model_classes(model: Model) -> frozenset[str]:
+    """The engine classes a loaded detector produces (its class map over the model's classes)."""
+    engine, thresholds = class_table(model.spec, model.class_names)
+    return frozenset(
+        ENGINE_CLASSES[int(e)]
+        for e, t in zip(engine, thresholds, strict=True)
+        if e >= 0 and t < math.inf
+    )
 
 
 class Engine:
@@ -125,6 +137,9 @@ class Engine:
         self.detectors: dict[str, DetectorService] = {}
         #: The pose model of ``person_down`` (``pose`` config), loaded when a camera needs it.
         self.pose: PoseModel | None = None
+        #: Awaited once the cameras have ended, before the sinks are told that no more
+        #: revisions come (the daemon's last audit checkpoint); at most 5 s.
+        self.before_finish: Callable[[], Awaitable[None]] | None = None
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
         self._unstarted: list[CameraStatus] = []
@@ -259,6 +274,10 @@ class Engine:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
         await self.load_models(camera, config)
+        ids = config.detectors_for(camera)
+        produced = {d: model_classes(self.detectors[d].model) for d in ids}
+        for path, message in class_problems(camera, produced):
+            raise ConfigError(message, path=f"cameras[{camera.id}].{path}")
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -336,12 +355,21 @@ class Engine:
                 self._log.error("pose model unavailable", error=pose_error)
             else:
                 self._log.info("pose model loaded", model=repr(self.pose))
+        produced = {d: model_classes(s.model) for d, s in self.detectors.items()}
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
+            unfit = [
+                f"{path}: {message}"
+                for path, message in class_problems(
+                    camera, {d: produced[d] for d in ids if d in produced}
+                )
+            ]
             error = None
             if missing:
                 error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+            elif unfit:
+                error = f"configuration error: {unfit[0]}"
             elif pose_error is not None and _wants_pose(camera):
                 error = f"pose model unavailable: {pose_error}"
             if error is not None:
@@ -438,6 +466,12 @@ class Engine:
                             break
                     await self._accept(batch)
         finally:
+            if self.before_finish is not None:
+                with anyio.move_on_after(5.0, shield=True):
+                    try:
+                        await self.before_finish()
+                    except Exception as exc:
+                        self._log.error("before finishing", error=f"{type(exc).__name__}: {exc}")
             self.delivery.finish()
 
     async def _accept(self, batch: list[Event]) -> None:

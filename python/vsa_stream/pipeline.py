@@ -88,7 +88,10 @@ class CameraPipeline:
             options=camera.options,
             realtime=camera.realtime and not scan,
             loop=camera.loop and not scan,
-            skip_loop_filter=camera.skip_loop_filter,
+            # Unset: deblock the frames a detector sees (scores), skip it for motion alone.
+            skip_loop_filter=(
+                not detectors if camera.skip_loop_filter is None else camera.skip_loop_filter
+            ),
             frame_threads=scan,
             open_timeout_s=camera.supervision.open_timeout_s,
             read_timeout_s=camera.supervision.read_timeout_s,

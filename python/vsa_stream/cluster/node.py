@@ -55,7 +55,7 @@ from vsa_stream.cluster.store import (
 )
 from vsa_stream.config import Camera, Config
 from vsa_stream.engine import Engine
-from vsa_stream.errors import ModelError
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.pipeline import CameraStatus
@@ -435,7 +435,7 @@ class Node:
             self._frames.pop(camera_id, None)
             try:
                 status = await self.engine.start_camera(camera, settings, guard=self.guard)
-            except (ModelError, KeyError) as exc:
+            except (ModelError, ConfigError, KeyError) as exc:  # a rule its detectors cannot serve
                 del self.owned[camera_id]
                 self._failed[camera_id] = config
                 self._log.error("camera not started", camera_id=camera_id, error=str(exc))

@@ -57,7 +57,7 @@ def build_rule(camera: Camera, rule: Rule, storm: StormGuard | None = None) -> R
     if isinstance(rule, FireRule):
         return FireRunner(cid, rule, zones, storm)
     if isinstance(rule, CrowdMovementRule):
-        return CrowdMovementRunner(cid, rule, zones, storm)
+        return CrowdMovementRunner(cid, rule, zones, storm, cal)
     if isinstance(rule, PersonDownRule):
         return PersonDownRunner(cid, rule, zones, storm)
     if isinstance(rule, DensityRule):
@@ -84,6 +84,6 @@ def needed_signals(camera: Camera) -> frozenset[str]:
             needs.add("fire")
         elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:
             needs.update(("static_objects", "tamper"))
-        elif isinstance(rule, DensityRule) and rule.source == "occupancy":
-            needs.add("foreground")
+        elif isinstance(rule, DensityRule):
+            needs.add("foreground")  # occupancy, and the estimate where tracks cannot count
     return frozenset(needs)
