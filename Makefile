@@ -2,7 +2,7 @@
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
 
-.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean
+.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean eval
 
 ## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
 develop:
@@ -26,6 +26,10 @@ lint:
 	$(PYTHON) -m mypy
 	$(PYTHON) -m mypy.stubtest vsa_stream._core
 	lint-imports
+
+## eval: one fresh seed of the synthetic suite and the real dev set of ../shared, one table (docs/eval.md); exit 1 below tests/dev_floors.json
+eval:
+	vsa-stream eval $$(mktemp -d) --generate --quick --real ../shared/data/dev --floors tests/dev_floors.json
 
 ## fmt: apply cargo fmt and ruff format
 fmt:

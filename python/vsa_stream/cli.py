@@ -168,17 +168,48 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser(
         "eval",
-        help="run the scenario suite through the engine, print precision/recall per type",
+        help="score the engine on labelled clips (synthetic suite, real clips): one table",
+        description="run the synthetic scenario suite SUITE_DIR and/or a set of real annotated "
+        "clips (--real) through the engine; print precision, recall, on-time rate, latency and "
+        "false alerts per hour per situation, one row per set and type (docs/eval.md)",
     )
-    ev.add_argument("suite", metavar="SUITE_DIR")
+    ev.add_argument("suite", metavar="SUITE_DIR", nargs="?", help="the synthetic suite folder")
     ev.add_argument("--generate", action="store_true", help="render the suite first")
-    ev.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 (default 3)")
+    ev.add_argument("--seeds", type=int, default=3, metavar="N", help="N seeds (default 3)")
+    ev.add_argument(
+        "--seed-base",
+        type=int,
+        metavar="S",
+        help="render seeds S..S+N-1 (default: a random S >= 10, printed; 0-9 were tuned on)",
+    )
     ev.add_argument("--quick", action="store_true", help="one seed only (same as --seeds 1)")
     ev.add_argument("--scenarios", metavar="A,B", help="only these scenarios (with --generate)")
+    ev.add_argument(
+        "--real",
+        metavar="TRUTH",
+        action="append",
+        default=[],
+        help="real clips: a folder holding truth.json, or the truth file (repeatable)",
+    )
+    ev.add_argument(
+        "--configs",
+        metavar="DIR",
+        default="examples/dev",
+        help="configs of the real clips: <clip>.yaml, <group>.yaml or default.yaml "
+        "(default examples/dev)",
+    )
+    ev.add_argument("--models", metavar="DIR", help="sets ${VSA_MODELS} in those configs")
+    ev.add_argument("--clips", metavar="GLOB", help="only the real clips matching (falls/*)")
     ev.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel processes")
     ev.add_argument("--json", metavar="OUT", help="write the scores as JSON")
+    ev.add_argument(
+        "--per-clip", action="store_true", help="list each real clip's truth and alerts"
+    )
     ev.add_argument("--min-precision", type=float, metavar="P", help="exit 1 below P")
     ev.add_argument("--min-recall", type=float, metavar="R", help="exit 1 below R")
+    ev.add_argument(
+        "--floors", metavar="FILE", help="exit 1 below these floors (JSON, per set and type)"
+    )
     from vsa_stream.cli_outbox import add_outbox_commands
 
     add_outbox_commands(sub)
@@ -530,42 +561,103 @@ def _eval(args: argparse.Namespace) -> int:
     import json
 
     from vsa_stream import evaluate
+    from vsa_stream.evaluate import real as evaluate_real
 
-    if args.generate:
-        seeds = range(1 if args.quick else args.seeds)
-        names = None if args.scenarios is None else args.scenarios.split(",")
+    if args.suite is None and not args.real:
+        print("error: eval needs SUITE_DIR, --real TRUTH, or both", file=sys.stderr)
+        return 2
+    try:
+        floors = {} if args.floors is None else evaluate.load_floors(args.floors)
+    except ValueError as exc:
+        print(f"error: --floors: {exc}", file=sys.stderr)
+        return 2
+    sets: dict[str, list[evaluate.ScenarioResult]] = {}
+    payload: list[dict[str, object]] = []
+    if args.suite is not None:
+        if args.generate:
+            count = 1 if args.quick else args.seeds
+            base = evaluate.fresh_seed_base() if args.seed_base is None else args.seed_base
+            names = None if args.scenarios is None else args.scenarios.split(",")
+            try:
+                evaluate.generate_suite(
+                    args.suite, seeds=range(base, base + count), scenarios=names, jobs=args.jobs
+                )
+            except (ValueError, ModuleNotFoundError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
         try:
-            evaluate.generate_suite(args.suite, seeds=list(seeds), scenarios=names, jobs=args.jobs)
-        except (ValueError, ModuleNotFoundError) as exc:
+            sets["synthetic"] = evaluate.run_suite(args.suite, jobs=args.jobs)
+        except FileNotFoundError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    try:
-        results = evaluate.run_suite(args.suite, jobs=args.jobs)
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    scores = evaluate.score(results)
-    seeds_used = sorted({r.seed for r in results})
-    print(f"{len(results)} scenario runs, seeds {', '.join(map(str, seeds_used))}\n")
-    print(evaluate.markdown(scores))
-    misses = [m for s in scores.values() for m in (f"{s.type}: {x}" for x in s.misses)]
-    if misses:
-        print("\n" + "\n".join(f"- {m}" for m in misses))
+        except RuntimeError as exc:  # a scenario's camera failed
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        seeds_used = sorted({r.seed for r in sets["synthetic"] if r.seed is not None})
+        tuned = sorted(set(seeds_used) & set(evaluate.TUNING_SEEDS))
+        print(
+            f"synthetic: {len(sets['synthetic'])} scenario runs, seeds "
+            f"{', '.join(map(str, seeds_used))}"
+            + (f" (tuned on: {', '.join(map(str, tuned))})" if tuned else "")
+        )
+        payload.append(
+            {
+                "name": "synthetic",
+                "suite": str(args.suite),
+                "seeds": seeds_used,
+                "scenarios": sorted({r.name for r in sets["synthetic"]}),
+            }
+        )
+    for truth in args.real:
+        try:
+            path = evaluate_real.truth_file(truth)
+            name = path.parent.name or "real"
+            if name in sets:
+                name = str(path)
+            sets[name] = evaluate_real.run_real(
+                path, configs=args.configs, models=args.models, clips=args.clips, jobs=args.jobs
+            )
+        except (FileNotFoundError, ValueError) as exc:  # ConfigError is a ValueError
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except RuntimeError as exc:  # a clip's camera failed (a missing model, a bad file)
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        hours = sum(r.duration_s for r in sets[name]) / 3600.0
+        print(f"{name}: {len(sets[name])} real clips, {hours * 60:.1f} min, from {path}")
+        payload.append({"name": name, "truth": str(path), "clips": [r.name for r in sets[name]]})
+    scores = {name: evaluate.score(results) for name, results in sets.items()}
+    print("\n" + evaluate.markdown(scores))
+    if args.per_clip:
+        for name, results in sets.items():
+            if name != "synthetic":
+                print(f"\n{name}, per clip (truth: type onset/from-to):")
+                print("\n".join(f"- {line}" for line in evaluate.clip_lines(results)))
+    for name, per_type in scores.items():
+        misses = [f"{s.type}: {m}" for s in per_type.values() for m in s.misses]
+        if misses:
+            print(f"\n{name}:\n" + "\n".join(f"- {m}" for m in misses))
     if args.json:
-        payload = {
-            "seeds": seeds_used,
-            "scenarios": sorted({r.name for r in results}),
-            "types": [s.as_dict() for s in scores.values()],
-        }
+        for entry in payload:
+            entry["types"] = [s.as_dict() for s in scores[str(entry["name"])].values()]
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
+            json.dump({"sets": payload}, f, indent=2)
     failed = [
-        s.type
-        for s in scores.values()
-        if (args.min_precision is not None and s.precision < args.min_precision)
-        or (args.min_recall is not None and s.recall < args.min_recall)
+        f"{name}: {s.type}"
+        for name, per_type in scores.items()
+        for s in per_type.values()
+        if s.scenarios
+        and (
+            (args.min_precision is not None and s.precision < args.min_precision)
+            or (args.min_recall is not None and s.recall < args.min_recall)
+        )
     ]
+    for name, set_floors in floors.items():
+        if name in scores:
+            failed += [
+                f"{name}: {line}" for line in evaluate.below_floors(scores[name], set_floors)
+            ]
     if failed:
-        print(f"below the floors: {', '.join(failed)}", file=sys.stderr)
+        print("below the floors:\n" + "\n".join(f"- {f}" for f in failed), file=sys.stderr)
         return 1
     return 0
