@@ -218,7 +218,7 @@ def test_no_answer_in_time_and_garbage_answers_are_errors() -> None:
     with server(lambda _, __: b"SSH-2.0-OpenSSH_9.2\r\n\r\n") as seen:
         (garbage,) = post_in_turn(Http1Client(seen.url), 1)
     assert isinstance(garbage, HttpError)
-    assert "not an HTTP/1 answer" in str(garbage)
+    assert "malformed HTTP/1.1 answer: illegal status line" in str(garbage)
     big = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n" + b"x" * 5000
     with server(lambda _, __: big) as seen:
         (too_big,) = post_in_turn(Http1Client(seen.url, max_body=1000), 1)

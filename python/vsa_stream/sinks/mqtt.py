@@ -9,6 +9,10 @@
   A camera's retained status is only current while this says ``online``. (Camera ids cannot
   start with ``_``, so ``_engine`` is never a camera.)
 
+With ``tls``, the broker's certificate is checked against the system's CA store plus
+``ca_file`` (see :mod:`vsa_stream.tls`), its name included; ``cert_file`` (and ``key_file``)
+authenticate the daemon to a broker that requires client certificates.
+
 paho reconnects by itself, every second, after the broker goes away; while it is away, ``send``
 fails at once and the outbox retries in order every second (:attr:`MqttSink.policy`), so
 nothing is lost or reordered and delivery resumes within about a second of the broker's return.
@@ -30,6 +34,7 @@ from vsa_stream.config import MqttSink as MqttConfig
 from vsa_stream.events import Event, encode
 from vsa_stream.log import get_logger
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy
+from vsa_stream.tls import client_context
 
 __all__ = ["MqttSink", "camera_status"]
 
@@ -74,8 +79,10 @@ class MqttSink:
         self._client.will_set(self.engine_topic, "offline", qos=1, retain=True)
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
-        if config.tls:
-            self._client.tls_set()
+        if config.tls:  # the system's CAs plus ca_file; a client certificate if given
+            self._client.tls_set_context(
+                client_context(config.ca_file, config.cert_file, config.key_file)
+            )
         # A broker that comes back is used within a second: one TCP connection attempt a second
         # while it is away costs nothing, and alerts wait for it.
         self._client.reconnect_delay_set(min_delay=1, max_delay=1)
