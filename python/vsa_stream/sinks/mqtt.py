@@ -21,6 +21,7 @@ nothing is lost or reordered and delivery resumes within about a second of the b
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -45,6 +46,19 @@ _STATUS_POLL_S = 0.5
 
 _ONLINE = frozenset({"streaming"})
 _OFFLINE = frozenset({"backoff", "ended", "stopped", "failed"})
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when its handshake fails: paho drops such a socket without closing it
+    (a file descriptor and a ResourceWarning per attempt, every second, while a broker's
+    certificate is refused)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def camera_status(state: str) -> str | None:
@@ -80,9 +94,9 @@ class MqttSink:
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
         if config.tls:  # the system's CAs plus ca_file; a client certificate if given
-            self._client.tls_set_context(
-                client_context(config.ca_file, config.cert_file, config.key_file)
-            )
+            context = client_context(config.ca_file, config.cert_file, config.key_file)
+            context.sslsocket_class = _ClosingSSLSocket
+            self._client.tls_set_context(context)
         # A broker that comes back is used within a second: one TCP connection attempt a second
         # while it is away costs nothing, and alerts wait for it.
         self._client.reconnect_delay_set(min_delay=1, max_delay=1)
