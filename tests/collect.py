@@ -6,15 +6,21 @@ from vsa_stream.events import Event
 
 
 class Collect:
-    """A sink that keeps what it gets (``events``), under the sink name ``name``."""
+    """A sink that keeps what it gets (``events``; the audit checkpoints in ``checkpoints``),
+    under the sink name ``name``."""
 
     def __init__(self, name: str = "collect") -> None:
         self.name = name
         self.events: list[Event] = []
+        #: The daemon's ``audit_checkpoint`` revisions, kept apart from the alerts.
+        self.checkpoints: list[Event] = []
         self.closed = False
 
     async def send(self, event: Event) -> None:
-        self.events.append(event)
+        if event.type == "audit_checkpoint":
+            self.checkpoints.append(event)
+        else:
+            self.events.append(event)
 
     async def aclose(self) -> None:
         self.closed = True

@@ -71,6 +71,22 @@ def test_abandoned_bag_becomes_candidate_then_goes_when_taken() -> None:
     )
 
 
+def test_a_bag_put_down_is_present_and_one_taken_away_is_a_ghost() -> None:
+    """The candidate's outline is in the frame for a bag put down, and in the old background
+    for a bag that was there from the start and was taken (a ghost)."""
+    rng = np.random.default_rng(2)
+    scene = background()
+    with_bag = _with(scene, (np.full((20, 24), 45.0), 150, 170))
+    for before, after, ghost in [(scene, with_bag, False), (with_bag, scene, True)]:
+        bg = model()
+        warm(bg, before, rng)
+        for _ in range(60):
+            bg.update(render(after, rng))
+        (c,) = bg.static_candidates()
+        assert c.ghost is ghost, c
+        assert (c.presence < 0.4) if ghost else (c.presence > 0.6), c
+
+
 def _with(scene: np.ndarray, *patches: tuple[np.ndarray, int, int]) -> np.ndarray:
     frame = scene.copy()
     for patch, x, y in patches:

@@ -26,6 +26,7 @@ import nats.js.errors
 import pytest
 
 from nats_cluster import PYTHON_SRC, Daemon, NatsCluster, wait_until
+from tiny_detector import build_slow_loading_detector
 from vsa_stream.cluster import admin, assign
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, connect
 from vsa_stream.outbox import Outbox
@@ -351,6 +352,29 @@ def test_paused_daemon_fences_itself(
     assert all(r["epoch"] == lost[str(r["camera"])] for r in fenced)
     # No camera analysed by two nodes at once.
     check_no_overlap(records)
+
+
+def test_a_slow_model_load_does_not_fence_the_node(
+    video: Path, nats_cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """Loading a detector takes longer than the lease's TTL (as a GPU provider's start-up can):
+    the node goes on renewing its lease meanwhile, so it never fences itself."""
+    model = build_slow_loading_detector(tmp_path / "slow.onnx", ["person"])
+    fleet = fleet_yaml(video, 1) + (
+        f"detectors:\n  - id: slow\n    model: {{path: {model}}}\n    fps: 2\n    gating: false\n"
+    )
+    apply(nats_cluster, tmp_path, fleet)
+    (daemon,) = start_daemons(tmp_path, nats_cluster, 1)
+    try:
+        wait_until(lambda: all_analysing(nats_cluster, 1), 120)
+        time.sleep(2 * TTL_S)  # renewals after the load: the lease holds
+        assert all_analysing(nats_cluster, 1)
+    finally:
+        daemon.stop()
+    log = daemon.log.read_text()
+    assert "camera started" in log
+    assert "fenced" not in log, log[-3000:]
+    assert all(r["reason"] != "fenced" for r in daemon.ownership())
 
 
 def check_no_overlap(records: list[dict[str, Any]]) -> None:

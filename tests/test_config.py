@@ -458,3 +458,95 @@ def test_an_unknown_rule_key_lists_the_fields_of_that_rule(rule: str, own: str, 
     fields = str(err.value).split("expected one of:")[1]
     assert own in fields
     assert other not in fields
+
+
+def test_a_rule_needing_classes_no_detector_of_its_camera_produces_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tiny_detector import build_bright_detector
+
+    people = build_bright_detector(tmp_path / "people.onnx", ["person"])
+    knives = build_bright_detector(tmp_path / "knives.onnx", ["knife"])
+
+    def check(rules: str, detectors: str = "[coco]") -> int:
+        file = tmp_path / "c.yaml"
+        file.write_text(
+            f"""
+detectors:
+  - {{id: coco, model: {{path: {people}}}}}
+  - {{id: knives, model: {{path: {knives}, class_map: {{weapon: [knife]}}}}}}
+cameras:
+  - id: hall
+    url: hall.mp4
+    detectors: {detectors}
+    zones: [{{id: all, polygon: [[0, 0], [1, 0], [1, 1]]}}]
+    rules: {rules}
+"""
+        )
+        return main(["check", str(file)])
+
+    assert check("[{type: weapon}]") == 2
+    err = capsys.readouterr().err
+    assert "cameras[0].rules[0].classes" in err
+    assert "weapon rule needs class weapon" in err
+    assert "coco produces person" in err
+    # density from tracks and person_down need persons: a weapon model alone has none
+    assert check("[{type: person_down}]", "[knives]") == 2
+    assert "person_down rule needs class person" in capsys.readouterr().err
+    # with detectors, intrusion sees only their classes: vehicles are never seen here
+    assert check("[{type: intrusion, zones: [all], classes: [vehicle]}]") == 2
+    assert "intrusion rule needs class vehicle" in capsys.readouterr().err
+    # what the detectors produce is fine; fire needs no class
+    assert check("[{type: weapon}, {type: person_down}, {type: fire}]", "[coco, knives]") == 0
+
+
+def test_the_engine_refuses_a_camera_whose_rules_its_detectors_cannot_serve(
+    tmp_path: Path,
+) -> None:
+    import anyio
+
+    from tiny_detector import build_bright_detector
+    from vsa_stream.engine import Engine
+
+    people = build_bright_detector(tmp_path / "people.onnx", ["person"])
+    cfg = config.loads(
+        f"""
+detectors: [{{id: coco, model: {{path: {people}}}}}]
+cameras: [{{id: hall, url: {tmp_path / "none.mp4"}, rules: [{{type: weapon}}]}}]
+sinks: {{jsonl: {{path: {tmp_path / "e.jsonl"}}}}}
+"""
+    )
+    result = anyio.run(Engine(cfg, [], scan=True).run)
+    (status,) = result.cameras
+    assert status.state == "failed"
+    assert status.error is not None
+    assert "rules[0].classes" in status.error
+    assert "weapon rule needs class weapon" in status.error
+
+
+def test_a_cluster_worker_refuses_to_start_a_camera_its_detectors_cannot_serve(
+    tmp_path: Path,
+) -> None:
+    import anyio
+
+    from tiny_detector import build_bright_detector
+    from vsa_stream.engine import Engine
+
+    people = build_bright_detector(tmp_path / "people.onnx", ["person"])
+    shared = config.loads(
+        f"detectors: [{{id: coco, model: {{path: {people}}}}}]\nsinks: {{}}", cluster_node=True
+    )
+    hall = config.Camera(id="hall", url=str(tmp_path / "none.mp4"), rules=[config.WeaponRule()])
+    engine = Engine(shared, [], dynamic=True)
+
+    async def drive() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            await engine.wait_accepting()
+            with pytest.raises(ConfigError, match="weapon rule needs class weapon") as info:
+                await engine.start_camera(hall, shared)
+            assert info.value.path == "cameras[hall].rules[0].classes"
+            assert engine.running() == {}
+            engine.stop()
+
+    anyio.run(drive)

@@ -185,3 +185,52 @@ cameras:
     metrics = engine.metrics.exposition().decode()
     assert 'vsa_events_total{camera="good",state="open",type="intrusion"} 1.0' in metrics
     assert 'camera="wide"' not in metrics.split("vsa_events_total", 1)[1].split("# HELP", 1)[0]
+
+
+def _tampered_clip(clip: Path, out: Path, covered: tuple[int, int]) -> Path:
+    """``clip`` with frames ``covered`` (a range of indices) replaced by a dark, flat view (a
+    hand or a cloth over the lens)."""
+    rng = np.random.default_rng(3)
+    with av.open(str(clip)) as src, av.open(str(out), "w") as dst:
+        stream = dst.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for index, frame in enumerate(src.decode(video=0)):
+            rgb = frame.to_ndarray(format="rgb24")
+            if covered[0] <= index < covered[1]:
+                rgb = np.clip(14 + rng.normal(0, 2, rgb.shape), 0, 255).astype(np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                dst.mux(packet)
+        for packet in stream.encode():
+            dst.mux(packet)
+    return out
+
+
+@pytest.mark.parametrize("watch", [True, False])
+def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) -> None:
+    """The lens is covered from 4 s to 8 s of a 12 s scene: with ``tamper: true`` one
+    ``camera_tampered`` event opens (reason ``covered``) about a second later and closes when
+    the view is back; without it, nothing."""
+    from vsa_stream.synth import render
+
+    clip = tmp_path / "walkers.mp4"
+    render("walkers", clip, width=320, height=240, duration_s=12.0)
+    video = _tampered_clip(clip, tmp_path / "covered.mp4", (100, 200))  # 25 fps
+    cfg = config.loads(
+        f"cameras: [{{id: cam, url: {json.dumps(str(video))}, realtime: false, fps: 10, "
+        f"tamper: {str(watch).lower()}}}]"
+    )
+    sink = Collect()
+    anyio.run(Engine(cfg, [sink]).run)
+    tampered = sink.of("cam", "camera_tampered")
+    if not watch:
+        assert tampered == []
+        return
+    assert [(e.state, e.reason) for e in tampered] == [
+        ("open", "covered"),
+        ("closed", "view restored"),
+    ]
+    opened, closed = tampered
+    assert 4.0 < opened.start_s < 6.0
+    assert closed.end_s is not None
+    assert 8.0 <= closed.end_s < 10.0
+    assert opened.evidence.values["score"] > 0.5

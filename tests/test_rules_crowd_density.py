@@ -6,6 +6,7 @@ import numpy as np
 
 from scripted import Script, box, opens, run
 from vsa_stream.config import Calibration, CrowdMovementRule, DensityRule, Zone
+from vsa_stream.events import encode
 from vsa_stream.observation import Detection, FlowField, Foreground
 from vsa_stream.rules.crowd_movement import CrowdMovementRunner
 from vsa_stream.rules.density import DensityRunner
@@ -99,6 +100,71 @@ def test_minimum_area_of_the_zone() -> None:
         frames.append(([], {"flow": f}))
     r = CrowdMovementRunner("cam", CrowdMovementRule(zones=["corner"]), [zone])
     assert run(r, frames, size=SIZE) == []
+
+
+def people(height: float, n: int = 4) -> list[Detection]:
+    """A few persons the detector sees, ``height`` px tall, spread over the frame."""
+    return [
+        box(30 + 60 * k, 60 + 40 * (k % 3), 0.4 * height, height, label="person", track_id=k)
+        for k in range(n)
+    ]
+
+
+def test_a_scene_that_starts_in_a_surge_alerts_without_a_baseline() -> None:
+    rng = np.random.default_rng(11)
+    # persons 48 px tall; the crowd runs one way at 10 px/frame: 100 px/s, 2.1 body heights/s
+    frames: Script = [(people(48), {"flow": field(rng, "run", 10.0)}) for _ in range(60)]
+    events = run(crowd(), frames, size=SIZE)
+    (opened,) = opens(events)
+    assert opened.start_s <= 0.2
+    assert opened.evidence.stream_time_s <= 1.0 + 2.0  # min_duration_s, plus at most 2 s
+    encode(opened)  # plain numbers: it goes to the sinks
+    v = opened.evidence.values
+    assert v["kind_running"] == 1.0
+    assert v["speed_bh_s"] >= 1.5
+    assert v["persons_moving"] >= 3.0
+    # the same crowd walking one way (0.6 body heights/s), or milling, is no surge
+    walking: Script = [(people(48), {"flow": field(rng, "run", 3.0)}) for _ in range(60)]
+    assert run(crowd(), walking, size=SIZE) == []
+    milling: Script = [(people(48), {"flow": field(rng, "calm", 3.0)}) for _ in range(60)]
+    assert run(crowd(), milling, size=SIZE) == []
+
+
+def test_a_calibrated_camera_judges_the_surge_in_metres_per_second() -> None:
+    # 20 px per metre everywhere: a person is 34 px tall; no person detections at all
+    cal = Calibration(
+        image_points=[(0, 0), (256, 0), (256, 192), (0, 192)],
+        ground_points=[(0, 0), (12.8, 0), (12.8, 9.6), (0, 9.6)],
+        units="pixels",
+    )
+    rng = np.random.default_rng(12)
+    frames: Script = [([], {"flow": field(rng, "run", 8.0)}) for _ in range(40)]  # 4 m/s
+    r = CrowdMovementRunner("cam", CrowdMovementRule(), [], calibration=cal)
+    (opened,) = opens(run(r, frames, size=SIZE))
+    assert abs(opened.evidence.values["person_height_px"] - 34.0) < 0.5
+    encode(opened)
+    assert opened.evidence.stream_time_s <= 3.0
+
+
+def test_one_person_running_is_never_a_crowd_movement() -> None:
+    # a still scene, then one person close to the camera (100 px tall: 15 % of the frame's
+    # cells) runs across it, seen by the detector
+    still = FlowField(
+        CELL,
+        np.zeros((ROWS, COLS, 2), np.float32),
+        np.full((ROWS, COLS), 0.9, np.float32),
+        np.zeros((ROWS, COLS), np.float32),
+    )
+    frames: Script = [(people(100, 1), {"flow": still}) for _ in range(300)]
+    for i in range(50):
+        f = np.zeros((ROWS, COLS, 2), np.float32)
+        col = 1 + (i // 10)
+        f[2:9, col : col + 4] = (8.0, 0.0)
+        runner_box = box((col + 2) * CELL, 9 * CELL, 40, 100, label="person", track_id=0)
+        frames.append(
+            ([runner_box], {"flow": FlowField(CELL, f, still.confidence, still.divergence)})
+        )
+    assert run(crowd(), frames, size=SIZE) == []
 
 
 # --- density -------------------------------------------------------------------------------
@@ -211,3 +277,67 @@ def test_a_few_cells_of_strong_divergence_are_no_dispersal() -> None:
     # the mean divergence is about 0.05, far above the baseline, but 10 % of the cells are no
     # crowd spreading out: most of them must agree
     assert run(crowd(), script, size=SIZE) == []
+
+
+# A camera high above a square: the zone (the central 400x300 px of 800x600) is 30 m² on the
+# ground, and a standing person is 40 px tall (16 px wide) there.
+SQUARE = Zone(
+    id="plaza", polygon=[(0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75)], area_m2=30.0
+)
+
+
+def packed_crowd(rng: np.random.Generator, n: int) -> tuple[list[Detection], Foreground]:
+    """``n`` persons at random in the zone: the foreground mask they cover (factor 4), and the
+    5 of them the detector sees."""
+    mask = np.zeros((150, 200), np.uint8)
+    feet = np.stack([rng.uniform(208, 592, n), rng.uniform(190, 450, n)], axis=1)
+    for x, y in feet:
+        mask[int(y - 40) // 4 : int(y) // 4, int(x - 8) // 4 : int(x + 8) // 4] = 255
+    seen = [
+        box(float(x), float(y), 16, 40, label="person", track_id=k)
+        for k, (x, y) in enumerate(feet[:5])
+    ]
+    return seen, Foreground(4, mask)
+
+
+def test_density_of_a_crowd_the_detector_sees_only_a_few_of() -> None:
+    rng = np.random.default_rng(21)
+    frames: Script = []
+    for _ in range(150):  # 120 persons on 30 m²: 4 per m², the detector sees 5 of them
+        seen, fg = packed_crowd(rng, 120)
+        frames.append((seen, {"foreground": fg}))
+    r = DensityRunner("cam", DensityRule(zones=["plaza"], min_duration_s=5.0), [SQUARE])
+    events = run(r, frames)
+    (opened,) = opens(events)
+    v = opened.evidence.values
+    assert v["persons"] == 5.0  # counting tracks alone: 0.17 per m²
+    encode(opened)
+    assert 3.0 <= v["density_average"] <= 5.0
+    assert v["density_peak"] >= v["density_average"]
+    assert any(e.evidence.values["level"] == 2.0 for e in events)  # the alert level
+    # a sparse crowd (20 persons: 0.7 per m²) stays quiet
+    sparse: Script = []
+    for _ in range(150):
+        seen, fg = packed_crowd(rng, 20)
+        sparse.append((seen, {"foreground": fg}))
+    r = DensityRunner("cam", DensityRule(zones=["plaza"], min_duration_s=5.0), [SQUARE])
+    assert run(r, sparse) == []
+
+
+def test_a_scene_cut_resets_density_instead_of_alerting() -> None:
+    def cover(fraction: float) -> dict[str, object]:
+        m = np.zeros((150, 200), np.uint8)
+        m[: round(150 * fraction)] = 255
+        return {"foreground": Foreground(4, m)}
+
+    none: list[Detection] = []
+    # an edited video: a cut makes the whole view foreground, which the background model then
+    # unlearns over 4 s; later a crowd gathers for real over 3 s and stays
+    frames: Script = [(none, cover(0.05))] * 50
+    frames += [(none, cover(1.0 - 0.9 * i / 40)) for i in range(40)]
+    frames += [(none, cover(0.05))] * 50
+    frames += [(none, cover(0.05 + 0.55 * i / 30)) for i in range(30)]
+    frames += [(none, cover(0.6))] * 100
+    r = density(source="occupancy", min_duration_s=2.0)
+    (opened,) = opens(run(r, frames))
+    assert opened.start_s >= 14.0  # the real crowd, not the cut at 5 s

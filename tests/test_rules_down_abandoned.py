@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scripted import Script, box, opens, run
 from vsa_stream.config import AbandonedObjectRule, PersonDownRule, Zone
-from vsa_stream.observation import Detection, StaticObject
+from vsa_stream.observation import Detection, Posture, StaticObject
 from vsa_stream.rules.abandoned_object import AbandonedObjectRunner
 from vsa_stream.rules.person_down import PersonDownRunner
 
@@ -172,3 +174,120 @@ def test_lying_down_over_four_seconds_is_not_a_fall() -> None:
     # 0.25 of the person's upright height, which is what a fall is measured against
     script = [[person(*STAND)]] * 20 + morph(STAND, LIE, 4.0) + [[person(*LIE)]] * 100
     assert run(down(), script) == []
+
+
+# --- person_down across detector misses, without a fall, with a pose model -------------------
+
+LOW_LIE = (120.0, 40.0)
+
+
+def lying_posture(box: tuple[float, float, float, float]) -> Posture:
+    return Posture(lying=True, bent=False, torso_deg=85.0, legs_deg=80.0, score=0.6, box=box)
+
+
+def bent_posture(box: tuple[float, float, float, float]) -> Posture:
+    return Posture(lying=False, bent=True, torso_deg=80.0, legs_deg=10.0, score=0.6, box=box)
+
+
+class ScriptedPose:
+    """Postures for boxes, as a pose model bound to each frame would give them; counts crops."""
+
+    def __init__(self, answer: Callable[[tuple[float, float, float, float]], Posture | None]):
+        self.answer = answer
+        self.crops = 0
+
+    def __call__(self, box: tuple[float, float, float, float]) -> Posture | None:
+        self.crops += 1
+        return self.answer(box)
+
+
+def test_person_lost_while_falling_and_found_lying_under_a_new_track_alerts_once() -> None:
+    # the detector loses track 1 a moment into the collapse (its top edge only 0.15 down),
+    # finds nobody for 0.5 s, then a wide box where they were, under a new track id
+    script = [[person(*STAND)]] * 20 + morph(STAND, (45.0, 102.0), 0.2)
+    script += [[]] * 5 + [[person(*LOW_LIE, cx=420, bottom=425, tid=2)]] * 100
+    events = run(down(), script)
+    (opened,) = opens(events)
+    v = opened.evidence.values
+    assert v["relinked"] == 1.0
+    assert 2.1 <= v["fall_s"] <= 2.8  # the fall is dated from the loss of track 1
+    assert v["drop"] >= 0.4  # from the standing box to the box found lying
+    assert opened.evidence.track_ids == [2]
+    assert abs(opened.evidence.stream_time_s - opened.start_s - 5.0) < 1e-6
+    # the same person, far from where track 1 was lost, is somebody else: no fall to carry
+    elsewhere = script[:27] + [[person(*LOW_LIE, cx=700, bottom=425, tid=2)]] * 100
+    assert run(down(), elsewhere) == []
+
+
+def test_fallen_person_the_detector_no_longer_sees_is_presumed_down_until_seen_up() -> None:
+    fall = [[person(*STAND)]] * 20 + morph(STAND, (80.0, 60.0), 0.4)
+    (opened,) = opens(run(down(min_down_s=2.0), fall + [[]] * 60))
+    assert opened.evidence.values["unseen_s"] >= 2.0
+    assert opened.evidence.track_ids == [1]
+    # standing again a moment later, under a new track: up, no alert
+    up = fall + [[]] * 10 + [[person(*STAND, cx=410, tid=3)]] * 60
+    assert run(down(min_down_s=2.0), up) == []
+
+
+def test_person_found_lying_still_without_a_fall_alerts_after_min_lying_s() -> None:
+    script = [[person(*LOW_LIE, tid=4)]] * 400
+    (opened,) = opens(run(down(min_lying_s=30.0), script))
+    assert "fall_s" not in opened.evidence.values
+    assert abs(opened.evidence.stream_time_s - 30.0) < 0.05
+    assert opened.evidence.values["lying_s"] >= 30.0
+    assert run(down(min_lying_s=45.0), script) == []  # 40 s is not long enough for 45 s
+    on_bench = [[person(*LOW_LIE, cx=100, tid=4)]] * 400
+    assert run(down(min_lying_s=30.0, exclude_zones=["bench"]), on_bench) == []
+
+
+def test_kneeling_after_a_quick_drop_is_not_down_when_the_pose_model_sees_it() -> None:
+    # on all fours: a wide box after a fast drop looks like a fall to the box alone
+    kneel = (100.0, 70.0)
+    script = [[person(*STAND)]] * 20 + morph(STAND, kneel, 0.3) + [[person(*kneel)]] * 100
+    assert len(opens(run(down(), script))) == 1  # box only: a false alarm
+    pose = ScriptedPose(bent_posture)
+    assert run(down(), [(dets, {"posture": pose}) for dets in script]) == []
+    assert 0 < pose.crops <= 45  # about three crops per second of the candidate, not every frame
+
+
+def test_pose_model_finds_the_fallen_person_the_detector_lost() -> None:
+    def floor(box: tuple[float, float, float, float]) -> Posture | None:
+        # a person lying across the floor below where the standing box was
+        return lying_posture((340.0, 385.0, 470.0, 425.0)) if box[3] >= 420 else None
+
+    pose = ScriptedPose(floor)
+    script = [[person(*STAND)]] * 20 + morph(STAND, (45.0, 102.0), 0.2) + [[]] * 100
+    frames = [(dets, {"posture": pose}) for dets in script]
+    (opened,) = opens(run(down(), frames))
+    v = opened.evidence.values
+    assert v["relinked"] == 1.0
+    assert v["torso_deg"] == 85.0
+    assert opened.evidence.boxes == [(340 / 800, 385 / 600, 470 / 800, 425 / 600)]
+    # without the pose model the lost person is never seen down (the drop was too small)
+    assert run(down(), script) == []
+
+
+def test_pose_model_is_not_asked_about_people_walking_or_standing() -> None:
+    pose = ScriptedPose(lying_posture)
+    walk = [
+        [person(*STAND, cx=200 + 4 * k, tid=1), person(*STAND, cx=600, tid=2)] for k in range(100)
+    ]
+    assert run(down(), [(dets, {"posture": pose}) for dets in walk]) == []
+    assert pose.crops == 0
+
+
+def test_walking_out_of_the_side_of_the_picture_is_no_fall() -> None:
+    # the box is cut by the right border as the person leaves: it shrinks, then vanishes
+    def at_edge(w: float, h: float) -> Detection:
+        return Detection(800 - w, 420 - h, 800.0, 420.0, label="person", track_id=5)
+
+    script = [[at_edge(40, 120)]] * 20 + [[at_edge(30 - 5 * k, 120 - 20 * k)] for k in range(4)]
+    assert run(down(min_down_s=2.0), [*script, *[[]] * 60]) == []
+
+
+def test_pose_model_is_asked_about_a_wide_box_a_few_times_a_second_not_every_frame() -> None:
+    # someone seated with arms spread, a box wider than tall for 10 s, never lying
+    pose = ScriptedPose(bent_posture)
+    seated = [[person(*LOW_LIE, tid=6)]] * 100
+    assert run(down(), [(dets, {"posture": pose}) for dets in seated]) == []
+    assert pose.crops <= 35  # at most one crop per 0.3 s, not one per frame (100)

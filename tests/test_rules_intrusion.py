@@ -112,3 +112,35 @@ def test_schedule_end_closes_an_ongoing_intrusion() -> None:
     assert [e.state for e in events] == ["open", "closed"]
     assert events[1].end_s is not None
     assert abs(events[1].end_s - 4.9) < 1e-9
+
+
+def person(track_id: int) -> Detection:
+    return Detection(700.0, 300.0, 740.0, 420.0, label="person", track_id=track_id)
+
+
+def test_a_different_person_is_not_delayed_by_the_previous_ones_cooldown() -> None:
+    # person 1 stays 1.5 s and leaves; person 2 enters 1 s after that event closed, well
+    # inside the zone's 10 s cooldown
+    first = [[person(1)]] * 15 + [[]] * 15
+    second = [[person(2)]] * 40 + [[]] * 10
+    events = feed(runner(min_dwell_s=1.0, exit_grace_s=0.5, cooldown_s=10.0), first + second)
+    opened = [e for e in events if e.state == "open"]
+    assert len(opened) == 2
+    assert opened[0].id != opened[1].id
+    assert opened[1].evidence.track_ids == [2]
+    assert opened[1].start_s == 3.0  # dated from person 2 entering
+    # its first alert reaches the sinks within min_dwell_s + 1 s of its arrival
+    assert opened[1].evidence.stream_time_s - 3.0 <= 1.0 + 1.0
+
+
+def test_the_same_person_coming_back_within_the_cooldown_does_not_alert_again() -> None:
+    visit = [[person(1)]] * 15 + [[]] * 15
+    events = feed(runner(min_dwell_s=1.0, exit_grace_s=0.5, cooldown_s=10.0), visit * 3)
+    assert len([e for e in events if e.state == "open"]) == 1
+    # a newcomer joining the returning person during the cooldown is alerted
+    back = [[person(1)]] * 5 + [[person(1), person(2)]] * 20
+    events = feed(runner(min_dwell_s=1.0, exit_grace_s=0.5, cooldown_s=10.0), visit + back)
+    opened = [e for e in events if e.state == "open"]
+    assert len(opened) == 2
+    assert opened[1].evidence.track_ids == [1, 2]
+    assert opened[1].start_s == 3.5

@@ -6,6 +6,7 @@ import math
 
 from scripted import box, opens, run
 from vsa_stream.config import Calibration, WrongWayRule, Zone
+from vsa_stream.events import encode
 from vsa_stream.observation import Detection
 from vsa_stream.rules.wrong_way import WrongWayRunner
 
@@ -116,3 +117,81 @@ def test_a_jittering_box_drifting_against_the_direction_is_not_a_walk() -> None:
     # the same drift without the jumps is a walk against the direction
     steady = [[box(600 - 30 * i / 10, 400, 30, 80, label="person", track_id=1)] for i in range(40)]
     assert len(opens(run(runner(), steady))) == 1
+
+
+# A lane band across the picture (y 250..350 of 800x600), traffic allowed to the right.
+BAND = Zone(
+    id="lane", polygon=[(0.0, 250 / 600), (1.0, 250 / 600), (1.0, 350 / 600), (0.0, 350 / 600)]
+)
+
+
+def band_runner() -> WrongWayRunner:
+    return WrongWayRunner("cam", WrongWayRule(zones=["lane"], direction_deg=0.0), [BAND])
+
+
+def car(x: float, y: float) -> list[Detection]:
+    """A car seen from above, 40 px wide, its bottom centre at (x, y)."""
+    return [box(x, y, 40, 60, label="vehicle", track_id=7)]
+
+
+def test_a_car_turning_across_the_lane_is_not_wrong_way() -> None:
+    # it drives left in the opposite lane (y 200), then turns left (a quarter circle of radius
+    # 100 around (400, 300)) across the band into a side road going down: while it crosses the
+    # band its heading sweeps from 150° to 90°, all outside the 60° cone around 0°
+    frames = [car(600 - 10 * i, 200) for i in range(20)]
+    frames += [
+        car(400 + 100 * math.cos(math.radians(a)), 300 + 100 * math.sin(math.radians(a)))
+        for a in range(-90, -181, -6)
+    ]
+    frames += [car(300, 300 + 10 * i) for i in range(1, 30)]
+    assert run(band_runner(), frames) == []
+
+
+def test_a_car_grazing_the_lane_edge_is_not_wrong_way() -> None:
+    # driving left in its own lane, its bottom centre 5 px over the band's edge for 4 s
+    assert run(band_runner(), [car(700 - 10 * i, 255) for i in range(40)]) == []
+    # the same car in the middle of the band is against the direction
+    (opened,) = opens(run(band_runner(), [car(700 - 10 * i, 310) for i in range(40)]))
+    encode(opened)  # plain numbers: it goes to the sinks
+    assert opened.evidence.values["along_px"] >= 30.0
+    assert opened.evidence.values["turn_deg"] <= 5.0
+
+
+def test_the_cooldown_does_not_hold_back_another_walker() -> None:
+    # walker 1 goes the wrong way for 3 s and leaves; walker 2 does the same 2 s after that
+    # event closed, well inside the zone's 10 s cooldown
+    first = walk(700, 400, -50, 0, 3, tid=1) + [[]] * 30
+    second = walk(700, 300, -50, 0, 4, tid=2) + [[]] * 20
+    events = run(runner(), first + second)
+    opened = opens(events)
+    assert [e.evidence.track_ids for e in opened] == [[1], [2]]
+    # judged once 1 s old, held 0.5 s: as soon as the first walker's alert was
+    assert abs(opened[1].evidence.stream_time_s - 6.0 - 1.5) < 0.11
+    # the first walker coming back the wrong way within the cooldown is held back
+    back = walk(700, 400, -50, 0, 3, tid=1)
+    assert len(opens(run(runner(), first + back))) == 1
+
+
+def test_a_walker_whose_track_breaks_is_not_alerted_twice() -> None:
+    # the tracker loses the walker for 4 s (behind others) and starts a new track where it has
+    # walked to by then: the second fragment is the same walker, held back by the cooldown
+    first = walk(700, 400, -50, 0, 2.5, tid=1)
+    second = [
+        [box(d.center[0] - 325, d.y1, 30, 80, label="person", track_id=2)]
+        for (d,) in walk(700, 400, -50, 0, 3, tid=2)
+    ]
+    events = run(runner(), first + [[]] * 40 + second + [[]] * 20)
+    assert [e.state for e in events].count("open") == 1
+
+
+def test_the_last_alerts_walker_does_not_prop_up_a_newcomers_brief_condition() -> None:
+    # walker 1 goes the wrong way, is lost for 1.5 s (its event closes) and is found again
+    # with its id, still going the wrong way: held back by the cooldown. Meanwhile another
+    # track is against for only 0.3 s (under min_duration_s): alone it would not alert, and
+    # walker 1 must not hold its condition up into a second alert
+    first = walk(700, 400, -50, 0, 3, tid=1)
+    found = walk(475, 400, -50, 0, 3, tid=1)
+    brief = walk(700, 200, -50, 0, 1.3, tid=5)
+    frames = first + [[]] * 15 + [a + b for a, b in zip(found, brief + [[]] * 30, strict=False)]
+    events = run(runner(), frames)
+    assert [e.evidence.track_ids for e in opens(events)] == [[1]]

@@ -43,8 +43,11 @@ cameras:
     zones: [{id: y, polygon: [[0, 0], [1, 0], [1, 1]]}]
 """
     a, b = loads(text).cameras
-    assert needed_signals(a) == {"flow", "fire", "static_objects", "foreground"}
+    # the dual background of static objects measures tampering too
+    assert needed_signals(a) == {"flow", "fire", "static_objects", "foreground", "tamper"}
     assert needed_signals(b) == frozenset()
+    watched = loads("cameras: [{id: c, url: c.mp4, tamper: true}]").cameras[0]
+    assert needed_signals(watched) == {"tamper"}
     assert (
         SceneSignals(needed_signals(b), 10.0).observe(frame_of(0, np.zeros((96, 128), np.uint8)))
         == {}

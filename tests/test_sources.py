@@ -12,7 +12,13 @@ import av
 import numpy as np
 import pytest
 
+from tiny_detector import build_bright_detector
+from vsa_stream import config
+from vsa_stream.config import DetectorConfig, MotionConfig
+from vsa_stream.detection import ModelSpec, load_model
+from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import SourceError
+from vsa_stream.pipeline import CameraPipeline
 from vsa_stream.sources import VideoSource, is_network_url, luma_view
 
 
@@ -132,3 +138,22 @@ def test_timestamps_that_jump_back_are_made_continuous(tmp_path: Path) -> None:
     assert all(b - a == pytest.approx(1 / 25) for a, b in itertools.pairwise(times))
     assert source.stats.time_jumps == 1
     assert [f.index for f in frames] == list(range(len(frames)))
+
+
+def test_a_camera_with_a_detector_decodes_with_deblocking(tmp_path: Path) -> None:
+    # Measured on real clips (docs/config.md, skip_loop_filter): skipping H.264 deblocking
+    # costs the detector scores and confident persons; motion analysis does not need it.
+    model = load_model(ModelSpec(path=build_bright_detector(tmp_path / "b.onnx", ["person"])))
+    lane = (DetectorService("d", model), DetectorConfig(id="d", model=ModelSpec(path="unused")))
+
+    def skips(text: str, detectors: bool) -> bool:
+        camera = config.loads(f"cameras: [{{id: a, url: a.mp4{text}}}]", env={}).cameras[0]
+        pipeline = CameraPipeline(
+            camera, MotionConfig(), lambda _: None, detectors=[lane] if detectors else None
+        )
+        return pipeline.source.skip_loop_filter
+
+    assert not skips("", detectors=True)
+    assert skips("", detectors=False)
+    assert skips(", skip_loop_filter: true", detectors=True)
+    assert not skips(", skip_loop_filter: false", detectors=False)

@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
 
+from vsa_stream import config
 from vsa_stream._core import Tracker, linear_assignment
-from vsa_stream.errors import FrameError
+from vsa_stream.config import TrackingConfig
+from vsa_stream.errors import ConfigError, FrameError
+from vsa_stream.perception.objects import RecordedTracker
 
 CONFIRMED, LOST = 1, 2
 
@@ -205,3 +208,77 @@ def test_bad_parameters_raise_value_error() -> None:
         Tracker(frame_rate=0.0)
     with pytest.raises(ValueError, match="min_hits"):
         Tracker(min_hits=0)
+
+
+def walker(frame: int) -> NDArray[np.float64]:
+    """One person (30 x 60 px) walking right, 12 px per update (5 detections/s)."""
+    return np.array([box(100 + 12 * frame, 200)], dtype=np.float64)
+
+
+def test_an_object_seen_every_frame_at_weak_scores_is_tracked_within_a_second() -> None:
+    # A detector scoring a far or dark person 0.35-0.55, never reaching new_track_thresh.
+    scores = [0.38, 0.52, 0.41, 0.55, 0.36, 0.47, 0.44, 0.50]
+    tracker = Tracker(frame_rate=5.0)
+    reported = [tracker.update(walker(f), np.array([s])).ids.tolist() for f, s in enumerate(scores)]
+    # Matched 3 times in a row (tentative_hits), then once it has moved its size (42 px).
+    assert reported == [[], [], [], [], [1], [1], [1], [1]]
+    # Until confirmed, it is there only for whoever asks for tentative tracks.
+    tracker = Tracker(frame_rate=5.0)
+    batch = tracker.update(walker(0), np.array([0.4]), include_tentative=True)
+    assert (batch.ids.tolist(), batch.states.tolist()) == ([1], [0])
+
+
+def test_weak_one_frame_detections_never_become_tracks() -> None:
+    tracker = Tracker(frame_rate=5.0)
+    rng = np.random.default_rng(7)
+    for f in range(300):
+        # A weak false detection somewhere new in most frames (a reflection, a shadow).
+        n = int(rng.integers(0, 3))
+        centres = rng.uniform([0, 0], [640, 480], size=(n, 2))
+        boxes = np.array([box(x, y) for x, y in centres], dtype=np.float64).reshape(-1, 4)
+        batch = tracker.update(boxes, rng.uniform(0.3, 0.59, n))
+        assert len(batch) == 0, f"frame {f}"
+    # Twice at the same place, then gone, is not enough either (tentative_hits = 3).
+    for scores in ([0.5], [0.5], []):
+        batch = tracker.update(walker(0)[: len(scores)], np.array(scores))
+        assert len(batch) == 0
+
+
+def test_weak_starts_can_be_switched_off_and_are_checked() -> None:
+    tracker = Tracker(frame_rate=5.0, tentative_thresh=0.6)
+    for f in range(10):
+        assert len(tracker.update(walker(f), np.array([0.5]))) == 0
+    with pytest.raises(ValueError, match=re.escape("tentative_thresh (0.7) must not exceed")):
+        Tracker(tentative_thresh=0.7)
+    with pytest.raises(ValueError, match="tentative_hits"):
+        Tracker(tentative_hits=0)
+
+
+def test_the_tracking_section_reaches_a_camera_tracker_and_is_checked() -> None:
+    weak = [(tuple(walker(f)[0].tolist()), 0.45) for f in range(6)]
+
+    def tracked(tracking: TrackingConfig) -> list[list[int | None]]:
+        recorded = RecordedTracker(tracking, 5.0, "person")
+        return [[d.track_id for d in recorded.track([b], [s])] for b, s in weak]
+
+    assert tracked(TrackingConfig()) == [[], [], [], [], [1], [1]]
+    assert tracked(TrackingConfig(tentative_travel=0.0)) == [[], [], [1], [1], [1], [1]]
+    assert tracked(TrackingConfig(tentative_travel=0.0, tentative_hits=4)) == [[]] * 3 + [[1]] * 3
+    assert tracked(TrackingConfig(tentative_score=0.6)) == [[]] * 6
+    text = "cameras: [{id: a, url: a.mp4}]\ntracking: {new_track_score: 0.5, tentative_score: 0.55}"
+    with pytest.raises(ConfigError) as info:
+        config.loads(text, source="c.yaml", env={})
+    assert info.value.path == "tracking.tentative_score"
+    assert "must not exceed new_track_score (0.5)" in info.value.message
+
+
+def test_a_weak_detection_that_stays_in_place_is_not_reported() -> None:
+    # A sign the detector takes for a person at 0.48-0.51 in every frame (PETS 2009 has one).
+    sign = np.array([box(25, 80, 11, 21)], dtype=np.float64)
+    tracker = Tracker(frame_rate=10.0)
+    for f in range(200):
+        assert len(tracker.update(sign + f % 2, np.array([0.48 + 0.01 * (f % 4)]))) == 0
+    still = Tracker(frame_rate=10.0, tentative_travel=0.0)
+    assert [len(still.update(sign, np.array([0.5]))) for _ in range(4)] == [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="tentative_travel"):
+        Tracker(tentative_travel=-0.5)

@@ -287,11 +287,17 @@ class Tracker:
 
     Each update predicts every track with a constant-velocity Kalman filter on
     ``(cx, cy, w, h)``, matches high-score detections to confirmed and lost tracks, then
-    low-score detections to the confirmed tracks left, then the high-score detections left to
-    tentative tracks, each by optimal assignment on ``1 - IoU`` (with a centre-distance
-    fallback for small or fast objects) under a cost limit; a high-score detection left over
-    starts a tentative track, confirmed after ``min_hits`` consecutive matches (at once on the
-    first frame). Detections only match tracks of their class. Lost tracks are kept
+    low-score detections to the confirmed tracks left, then the detections left scoring at
+    least ``min(track_high_thresh, tentative_thresh)`` to tentative tracks, each by optimal
+    assignment on ``1 - IoU`` (with a centre-distance fallback for small or fast objects)
+    under a cost limit; a detection left over at ``new_track_thresh`` or more starts a
+    tentative track, confirmed after ``min_hits`` consecutive matches (at once on the first
+    frame); one left over in ``[tentative_thresh, new_track_thresh)`` starts a tentative track
+    confirmed after ``tentative_hits`` consecutive matches once it has moved
+    ``tentative_travel`` (a moving object the detector sees in every frame at weak scores is
+    tracked; a one-frame false detection, or a sign weakly taken for a person, never is). Tentative
+    tracks are reported only with ``include_tentative``. Detections only match tracks of
+    their class. Lost tracks are kept
     ``lost_s`` seconds. Deterministic: the same detections give the same ids.
 
     Privacy: no appearance features; ids are small integers local to this tracker.
@@ -310,6 +316,14 @@ class Tracker:
         path_length: anchor points remembered per track (see :meth:`path`).
         fallback: centre-distance matching for small or fast objects.
         fuse_score: weigh IoU by the detection score in the first association.
+        tentative_thresh: lowest score that starts a tentative track (``<=
+            new_track_thresh``; equal: weak detections never start a track).
+        tentative_hits: consecutive matches that confirm a track started below
+            ``new_track_thresh`` (>= 1).
+        tentative_travel: how far such a track must also have moved, unless it matched a
+            detection at ``new_track_thresh``: its centre's shift from where it started in box
+            sizes ``sqrt(w * h)`` plus ``|ln(size / first size)|`` (0: no need to move). A weak
+            detection that stays in place is usually a fixed structure taken for an object.
 
     Raises:
         ValueError: a parameter out of range.
@@ -339,6 +353,9 @@ class Tracker:
         path_length: int = 32,
         fallback: bool = True,
         fuse_score: bool = False,
+        tentative_thresh: float = 0.3,
+        tentative_hits: int = 3,
+        tentative_travel: float = 1.0,
     ) -> Self: ...
     def update(
         self,
@@ -1085,6 +1102,14 @@ class StaticCandidate:
     @property
     def evidence(self) -> float:
         """Mean evidence of its pixels, in frames."""
+    @property
+    def presence(self) -> float:
+        """Which image holds its outline, in [0, 1]: the contrast across its boundary in the
+        current frame over that in the current frame plus the slow background. Above 0.5 an
+        object arrived; below, a ghost (something of the background left)."""
+    @property
+    def ghost(self) -> bool:
+        """``presence < 0.5``: the region is where something that was there has left."""
     def __repr__(self) -> str: ...
 
 @final

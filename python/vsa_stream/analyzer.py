@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
+from vsa_stream.config import Camera, DetectorConfig, MotionConfig, PersonDownRule, TrackingConfig
+from vsa_stream.detection.pose import FramePose, PoseModel
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
@@ -22,6 +23,7 @@ from vsa_stream.perception import (
 )
 from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
+from vsa_stream.tamper import TamperWatch
 
 __all__ = ["Analyzer"]
 
@@ -37,6 +39,7 @@ class Analyzer:
             none: the motion blobs are the objects.
         wait: wait for each detection result (a scan) instead of collecting it later.
         observe: called with every observation (``vsa-stream scan --mot-out`` writes tracks).
+        pose: a pose model for ``person_down`` to ask about candidate persons of a frame.
     """
 
     def __init__(
@@ -48,8 +51,12 @@ class Analyzer:
         detectors: list[tuple[DetectorService, DetectorConfig]] | None = None,
         wait: bool = False,
         observe: Callable[[Observation], None] | None = None,
+        pose: PoseModel | None = None,
     ) -> None:
         self.camera_id = camera.id
+        # only a person_down rule asks for postures; a camera without one never crops
+        wants_pose = any(isinstance(rule, PersonDownRule) for rule in camera.rules)
+        self.pose = pose if wants_pose else None
         self.observe = observe
         tracking = tracking if tracking is not None else TrackingConfig()
         self.perception = MotionPerception(motion, camera.id)
@@ -63,10 +70,14 @@ class Analyzer:
             self.blobs = BlobTracker(tracking, camera.fps)
             self.camera_motion = CameraMotion()
         self.rules: list[RuleRunner] = build_rules(camera)
+        self.tamper = TamperWatch(camera.id)
         needs = needed_signals(camera)
         self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
         self._foreground = "foreground" in needs
         self.analysed = 0
+        #: Crops the pose model estimated for this camera, and the time they took.
+        self.pose_crops = 0
+        self.pose_s = 0.0
         self._last: Observation | None = None
         self._tracking = tracking
         self._fps = camera.fps
@@ -88,6 +99,9 @@ class Analyzer:
         signals = self.signals.observe(frame)
         if self._foreground:
             signals["foreground"] = self.perception.foreground()
+        pose = None
+        if self.pose is not None:
+            pose = signals["posture"] = FramePose(self.pose, frame.yuv420p)
         obs = Observation(
             self.camera_id,
             frame.index,
@@ -99,7 +113,11 @@ class Analyzer:
             detected=detected,
             **signals,
         )
-        return self._apply_rules(obs)
+        events = self._apply_rules(obs)
+        if pose is not None:
+            self.pose_crops += pose.crops
+            self.pose_s += pose.seconds
+        return events
 
     def process_recorded(
         self,
@@ -133,6 +151,7 @@ class Analyzer:
         events: list[Event] = []
         for rule in self.rules:
             events.extend(rule.update(obs))
+        events.extend(self.tamper.update(obs))
         return events
 
     @property
@@ -145,4 +164,5 @@ class Analyzer:
         events: list[Event] = []
         for rule in self.rules:
             events.extend(rule.finish(self._last, reason))
+        events.extend(self.tamper.finish(self._last, reason))
         return events

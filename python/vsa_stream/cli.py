@@ -20,8 +20,9 @@ from vsa_stream import config as config_mod
 from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
+from vsa_stream.detection.pose import load_pose
 from vsa_stream.detection.spec import ENGINE_CLASSES
-from vsa_stream.engine import Engine, EngineResult
+from vsa_stream.engine import Engine, EngineResult, model_classes
 from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import configure_logging
 from vsa_stream.observation import Observation
@@ -90,13 +91,29 @@ def _parser() -> argparse.ArgumentParser:
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     audit_verify = audit_sub.add_parser(
         "verify",
-        help="check the audit log's hash chain (exit 0: intact, 1: broken)",
-        description="Check every entry's SHA-256 and its link to the entry before; names the "
-        "first broken entry.",
+        help="check the audit log (exit 0: intact; 1 unreadable, 3 entry hash, 4 keyed MAC, "
+        "5 chain link, 6 head anchor, 7 key missing)",
+        description="Check every entry's SHA-256, its HMAC (with the key), its link to the "
+        "entry before, and the file against its head anchored in the outbox database or a "
+        "checkpoint (truncation); names the first failure and the guarantee that failed.",
     )
     audit_verify.add_argument(
-        "file", metavar="FILE", nargs="?", default="vsa-state/audit.jsonl",
-        help="the audit log (default: vsa-state/audit.jsonl)",
+        "file", metavar="FILE", nargs="?", default=None,
+        help="the audit log (default: <state_dir>/audit.jsonl of --config, else "
+        "vsa-state/audit.jsonl)",
+    )  # fmt: skip
+    audit_verify.add_argument(
+        "--config", metavar="C",
+        help="take the log, the key (audit.key_file / key_env) and the outbox from this config",
+    )  # fmt: skip
+    audit_verify.add_argument("--key-file", metavar="F", help="the audit key file")
+    audit_verify.add_argument("--key-env", metavar="VAR", help="the variable holding the key")
+    audit_verify.add_argument(
+        "--outbox", metavar="DB", help="the outbox database holding the anchored head"
+    )
+    audit_verify.add_argument(
+        "--head", metavar="H",
+        help="a head to check against: SEQ:HASH[:MAC], or a checkpoint's reason",
     )  # fmt: skip
 
     scan = sub.add_parser("scan", help="analyse a video file as fast as possible")
@@ -197,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return verify_command(args)
         if command == "audit":
-            return _audit_verify(args.file)
+            return _audit_verify(args)
         if command == "outbox":
             from vsa_stream.cli_outbox import outbox_command
 
@@ -236,12 +253,24 @@ def _check(args: argparse.Namespace) -> int:
         print("error: check needs CONFIG (or --schema)", file=sys.stderr)
         return 2
     config = config_mod.load(args.config)
+    produced: dict[str, frozenset[str]] = {}
     for i, detector in enumerate(config.detectors):
         try:
-            load_model(detector.model)
+            produced[detector.id] = model_classes(load_model(detector.model))
         except ModelError as exc:
             where = f"detectors[{i}].model ({detector.id})"
             print(f"error: {args.config}: {where}: {exc}", file=sys.stderr)
+            return 2
+    if config.pose is not None:
+        try:
+            load_pose(config.pose)
+        except ModelError as exc:
+            print(f"error: {args.config}: {exc}", file=sys.stderr)
+            return 2
+    for i, camera in enumerate(config.cameras):
+        ids = config.detectors_for(camera)
+        for path, message in config_mod.class_problems(camera, {d: produced[d] for d in ids}):
+            print(f"error: {args.config}: cameras[{i}].{path}: {message}", file=sys.stderr)
             return 2
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)
@@ -291,23 +320,62 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if result.cameras and len(failed) == len(result.cameras) else 0
 
 
-def _audit_verify(path: str) -> int:
-    from vsa_stream.audit import verify
+def _audit_verify(args: argparse.Namespace) -> int:
+    from vsa_stream.audit import AuditHead, parse_head, read_key, verify
+    from vsa_stream.config import load
 
+    path, key_file, key_env, outbox_path = args.file, args.key_file, args.key_env, args.outbox
+    if args.config is not None:
+        config = load(args.config)
+        path = path or os.path.join(config.state_dir, "audit.jsonl")
+        if key_file is None and key_env is None:
+            key_file, key_env = config.audit.key_file, config.audit.key_env
+        outbox_path = outbox_path or config.outbox_path()
+    path = path or "vsa-state/audit.jsonl"
     try:
-        result = verify(path)
+        key = read_key(key_file=key_file, key_env=key_env)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    head: AuditHead | None = None
+    if args.head is not None:
+        try:
+            head = parse_head(args.head)
+        except ValueError as exc:
+            print(f"error: --head: {exc}", file=sys.stderr)
+            return 2
+    elif outbox_path is not None:
+        from vsa_stream.outbox import Outbox
+
+        if not os.path.exists(outbox_path):
+            print(f"error: no outbox database {outbox_path}", file=sys.stderr)
+            return 2
+        box = Outbox(outbox_path)
+        try:
+            head = box.audit_head()
+        finally:
+            box.close()
+    try:
+        result = verify(path, key=key, head=head)
     except OSError as exc:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
         return 1
+    checked = [
+        f"{result.keyed} keyed" if key is not None else "no key",
+        f"{result.unkeyed} unkeyed" if result.unkeyed else "",
+        f"anchored at seq {head.seq}" if head is not None else "no anchor",
+    ]
+    detail = ", ".join(c for c in checked if c)
     if result.ok:
-        print(f"{path}: ok ({result.entries} entries, chain intact)")
+        print(f"{path}: ok ({result.entries} entries, chain intact; {detail})")
         return 0
+    where = f"line {result.broken_line}" if result.broken_line is not None else "the end"
     print(
-        f"{path}: broken at line {result.broken_line}: {result.reason} "
-        f"({result.entries} entries before it are intact)",
+        f"{path}: {result.failure} failed at {where}: {result.reason} "
+        f"({result.entries} entries before it are intact; {detail})",
         file=sys.stderr,
     )
-    return 1
+    return result.exit_code
 
 
 def _run_engine(config: Config, sinks: list[Sink], *, scan: bool) -> EngineResult:

@@ -23,8 +23,9 @@ import ipaddress
 import math
 import os
 import re
+import stat
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -45,6 +46,7 @@ __all__ = [
     "SITUATIONS",
     "AbandonedObjectRule",
     "ApiToken",
+    "AuditConfig",
     "Calibration",
     "Camera",
     "Config",
@@ -59,6 +61,7 @@ __all__ = [
     "MqttSink",
     "OutboxConfig",
     "PersonDownRule",
+    "PoseConfig",
     "Privacy",
     "Rule",
     "ScheduleWindow",
@@ -72,6 +75,7 @@ __all__ = [
     "WebhookEndpoint",
     "WrongWayRule",
     "Zone",
+    "class_problems",
     "json_schema",
     "load",
     "loads",
@@ -218,10 +222,13 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
     min_duration_s: _Seconds = 1.0
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 30.0
+    surge_speed: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 1.5
+    min_persons: Annotated[float, msgspec.Meta(ge=1.0, le=1000.0)] = 3.0
 
 
 class PersonDownRule(_Base, tag="person_down", tag_field="type"):
-    """A person track that falls, then stays low and still for ``min_down_s``."""
+    """A person who falls, then stays low and still for ``min_down_s``; or who is found lying
+    still, without a fall seen, for ``min_lying_s``."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
     exclude_zones: list[_ID] = msgspec.field(default_factory=list)
@@ -233,6 +240,8 @@ class PersonDownRule(_Base, tag="person_down", tag_field="type"):
     lying_aspect: Annotated[float, msgspec.Meta(gt=0.0, le=10.0)] = 1.2
     max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 0.3
     min_down_s: _Seconds = 5.0
+    min_lying_s: _Seconds = 30.0
+    relink_s: Annotated[float, msgspec.Meta(ge=0.0, le=10.0)] = 3.0
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 60.0
 
@@ -247,7 +256,7 @@ class DensityRule(_Base, tag="density", tag_field="type"):
     )
     warning: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 2.0
     alert: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 4.0
-    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 5.0
+    full_density: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] | None = None
     smooth_s: Annotated[float, msgspec.Meta(ge=0.0, le=600.0)] = 2.0
     min_duration_s: _Seconds = 10.0
     exit_grace_s: _Seconds = 5.0
@@ -327,7 +336,7 @@ class Camera(_Base):
     realtime: bool = True
     loop: bool = False
     enabled: bool = True
-    skip_loop_filter: bool = True
+    skip_loop_filter: bool | None = None
     zones: list[Zone] = msgspec.field(default_factory=list)
     rules: list[Rule] = msgspec.field(default_factory=list)
     motion: MotionConfig | None = None
@@ -336,6 +345,9 @@ class Camera(_Base):
     detectors: list[_ID] | None = None
     detect_fps: Annotated[float, msgspec.Meta(gt=0.0, le=120.0)] | None = None
     supervision: Supervision = msgspec.field(default_factory=Supervision)
+    #: Watch for tampering (covered, moved, defocused): ``camera_tampered`` events. Always on
+    #: where an ``abandoned_object`` rule runs the dual-rate background it needs.
+    tamper: bool = False
 
 
 class TrackingConfig(_Base):
@@ -346,6 +358,9 @@ class TrackingConfig(_Base):
     new_track_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.6
     lost_s: Annotated[float, msgspec.Meta(gt=0.0, le=600.0)] = 2.0
     min_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 2
+    tentative_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.3
+    tentative_hits: Annotated[int, msgspec.Meta(ge=1, le=100)] = 3
+    tentative_travel: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 1.0
 
 
 class DetectorConfig(_Base):
@@ -371,6 +386,16 @@ class DetectorConfig(_Base):
     region_min_shrink: Annotated[float, msgspec.Meta(ge=1.0, le=100.0)] = 2.0
 
 
+class PoseConfig(_Base):
+    """A single-person pose model (MoveNet-like: one RGB crop in, 17 COCO keypoints out), run
+    by ``person_down`` only on crops of candidate persons, never on every person."""
+
+    model: Annotated[str, msgspec.Meta(min_length=1)]
+    min_keypoint_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.25
+    max_crops_per_frame: Annotated[int, msgspec.Meta(ge=1, le=64)] = 4
+    intra_op_threads: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+
+
 class StdoutSink(_Base):
     """Alerts as JSON lines on standard output."""
 
@@ -385,12 +410,14 @@ class JsonlSink(_Base):
 
 
 #: Event types that are health and control signals, not detections (may be used in webhook
-#: filters): ``alert_storm`` is the summary a camera's storm control emits.
+#: filters): ``alert_storm`` is the summary a camera's storm control emits; ``audit_checkpoint``
+#: carries the audit log's signed head (camera ``_audit``), never shown to operators as an alert.
 SYSTEM_EVENTS: tuple[str, ...] = (
     "camera_offline",
     "camera_online",
     "camera_tampered",
     "alert_storm",
+    "audit_checkpoint",
 )
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -496,7 +523,20 @@ class Privacy(_Base):
     legal_profile: Literal["fr-2023"] = "fr-2023"
     snapshots: bool = False
     blur_persons: bool = True
+    #: Why snapshots keep persons visible: required with ``blur_persons: false`` (logged and
+    #: audited at every start).
+    blur_off_reason: Annotated[str, msgspec.Meta(min_length=10, max_length=500)] | None = None
+    blur_vehicles: bool = True
+    blur_hold_s: Annotated[float, msgspec.Meta(ge=0.0, le=30.0)] = 3.0
     retention_days: Annotated[float, msgspec.Meta(gt=0.0, le=30.0)] = 7.0
+
+
+class AuditConfig(_Base):
+    """The audit log's key (HMAC-SHA256 chain) and its checkpoints to the sinks."""
+
+    key_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    key_env: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    checkpoint_every_s: Annotated[float, msgspec.Meta(ge=10.0, le=86400.0)] = 300.0
 
 
 class LoggingConfig(_Base):
@@ -514,11 +554,13 @@ class Config(_Base):
     motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
     detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
     tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
+    pose: PoseConfig | None = None
     sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
     state_dir: Annotated[str, msgspec.Meta(min_length=1)] = "vsa-state"
     outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
+    audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
 
     def motion_for(self, camera: Camera) -> MotionConfig:
         """The motion settings of ``camera``: its own when given, else the global ones."""
@@ -820,6 +862,26 @@ def _looks_like_a_broken_url(url: str) -> bool:
     return "@" in path or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*(:/?|//)", path))
 
 
+def _tracking_problems(tracking: TrackingConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    at = ("tracking",)
+    if tracking.low_score > tracking.high_score:
+        return [
+            (
+                (*at, "low_score"),
+                f"must not exceed high_score ({tracking.high_score:g}), got {tracking.low_score:g}",
+            )
+        ]
+    if tracking.tentative_score > tracking.new_track_score:
+        return [
+            (
+                (*at, "tentative_score"),
+                f"must not exceed new_track_score ({tracking.new_track_score:g}), "
+                f"got {tracking.tentative_score:g}",
+            )
+        ]
+    return []
+
+
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     seen_cameras: dict[str, int] = {}
@@ -913,7 +975,9 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                         f"unknown detector {name!r}; detectors: {known}",
                     )
                 )
+    problems.extend(_tracking_problems(config.tracking))
     problems.extend(_server_problems(config.server))
+    problems.extend(_audit_problems(config))
     stdout_on = config.sinks.stdout is not None and config.sinks.stdout.enabled
     sinks = config.sinks
     if not stdout_on and sinks.jsonl is None and not sinks.webhooks and sinks.mqtt is None:
@@ -933,6 +997,14 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         problem = _writable_file_problem(config.outbox.path)
         if problem:
             problems.append((("outbox", "path"), problem))
+    if not config.privacy.blur_persons and config.privacy.blur_off_reason is None:
+        problems.append(
+            (
+                ("privacy", "blur_persons"),
+                "false keeps persons recognisable in snapshots: give the reason in "
+                "privacy.blur_off_reason (it is logged and audited at every start)",
+            )
+        )
     return problems
 
 
@@ -996,6 +1068,59 @@ def _detector_classes(rule: Rule) -> list[str] | None:
     if isinstance(rule, DensityRule) and rule.source == "tracks":
         return rule.classes
     return None
+
+
+def class_problems(
+    camera: Camera, produced: Mapping[str, Collection[str]]
+) -> list[tuple[str, str]]:
+    """Rules of ``camera`` that need detector classes none of its detectors produces.
+
+    Checked once the models are loaded (``vsa-stream check``, the engine at start): only a
+    model says which classes it has. With detectors, a camera's objects are their detections
+    (no motion blobs), so every rule filtering on ``classes`` needs one of them produced,
+    except ``fire`` (flame colour needs no class), ``density`` from occupancy and
+    ``abandoned_object`` with static evidence.
+
+    Args:
+        camera: a validated camera.
+        produced: each detector of the camera -> the engine classes its model produces (its
+            class map); no detector: nothing to check.
+
+    Returns:
+        ``(path, message)`` per problem, the path relative to the camera (``rules[1].classes``).
+
+    Example:
+        >>> cam = Camera(id="c", url="v.mp4", rules=[WeaponRule()])
+        >>> class_problems(cam, {"coco": ["person", "vehicle", "bag"]})[0][0]
+        'rules[0].classes'
+    """
+    if not produced:
+        return []
+    made = {c for classes in produced.values() for c in classes}
+    problems: list[tuple[str, str]] = []
+    for k, rule in enumerate(camera.rules):
+        if isinstance(rule, FireRule | CrowdMovementRule) or (
+            isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence
+        ):
+            continue
+        if (isinstance(rule, DensityRule) and rule.source != "tracks") or made.intersection(
+            rule.classes
+        ):
+            continue
+        kind = rule.__struct_config__.tag
+        detectors = "; ".join(
+            f"{d} produces {', '.join(sorted(classes)) or 'nothing'}"
+            for d, classes in produced.items()
+        )
+        problems.append(
+            (
+                _format_path(("rules", k, "classes")),
+                f"the {kind} rule needs class {' or '.join(rule.classes)}, which no detector of "
+                f"camera {camera.id!r} produces ({detectors}); give the camera a detector whose "
+                "model has it (or map a model class to it with class_map)",
+            )
+        )
+    return problems
 
 
 def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...], str]]:
@@ -1067,6 +1192,28 @@ def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]
                     )
                 )
     return problems
+
+
+def _audit_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
+    """The audit key file must exist, be private, and live outside the state folder (whoever
+    can write the log there would read the key beside it)."""
+    audit = config.audit
+    if audit.key_file is not None and audit.key_env is not None:
+        return [(("audit", "key_env"), "give key_file or key_env, not both")]
+    if audit.key_file is None:
+        return []
+    at: tuple[str | int, ...] = ("audit", "key_file")
+    key = Path(audit.key_file).resolve()
+    state = Path(config.state_dir).resolve()
+    if key == state or state in key.parents:
+        return [(at, f"the audit key must be kept outside state_dir ({config.state_dir})")]
+    try:
+        mode = stat.S_IMODE(key.stat().st_mode)
+    except OSError as exc:
+        return [(at, f"cannot read the audit key: {exc.strerror or exc}")]
+    if mode & 0o077:
+        return [(at, f"the audit key is open to other users (mode {mode:04o}): chmod 600 it")]
+    return []
 
 
 def _server_problems(server: ServerConfig) -> list[tuple[tuple[str | int, ...], str]]:

@@ -9,22 +9,30 @@ API, the event-loop lag monitor, the evidence retention job and the audit log.
                 └─ retention job (privacy.snapshots) hourly, deletes old evidence
 
 The audit log (``<state_dir>/audit.jsonl``) gets the daemon's start with the SHA-256 of its
-configuration, its stop, every review, every evidence read and every retention deletion.
+configuration, its stop, every review, every evidence read, every retention deletion and the
+API's failed authentications. With ``audit.key_file`` or ``audit.key_env`` its chain is keyed
+(HMAC-SHA256); without, it is a plain chain and every start logs a warning. Its head is
+anchored in the outbox database after each entry and sent to the sinks as an
+``audit_checkpoint`` revision at start, every ``audit.checkpoint_every_s`` when it moved, and
+at stop, so a log cut short is found (``vsa-stream audit verify``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 
 import anyio
 import anyio.to_thread
 import msgspec
 
 from vsa_stream import __version__
-from vsa_stream.audit import AuditLog
+from vsa_stream.audit import AuditHead, AuditLog, checkpoint_event, read_key
 from vsa_stream.config import Config
 from vsa_stream.engine import Engine, EngineResult
+from vsa_stream.errors import ConfigError
+from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.outbox import Outbox
@@ -60,6 +68,7 @@ class Daemon:
     Raises:
         PermissionError: the state folder is open to other users.
         OSError: the audit log, or the API's address, cannot be opened.
+        ConfigError: the audit key cannot be read (``audit.key_file`` / ``audit.key_env``).
     """
 
     def __init__(
@@ -68,18 +77,31 @@ class Daemon:
         self.config = config
         self.source = source
         check_private_dir(private_dir(config.state_dir))
-        self.audit = AuditLog(audit_path(config))
+        self._log = get_logger()
+        self.outbox = outbox
+        audit = config.audit
+        try:
+            key = read_key(key_file=audit.key_file, key_env=audit.key_env)
+        except (OSError, ValueError) as exc:
+            field = "audit.key_file" if audit.key_file is not None else "audit.key_env"
+            raise ConfigError(f"cannot use the audit key: {exc}", path=field) from None
+        self.audit = AuditLog(audit_path(config), key=key, on_head=self._anchor)
+        self._checkpoint: Event | None = None
+        self._checkpoint_lock = anyio.Lock()
         privacy = config.privacy
         self.evidence = (
             EvidenceStore(
                 os.path.join(config.state_dir, "evidence"),
                 blur_persons=privacy.blur_persons,
                 retention_days=privacy.retention_days,
+                blur_vehicles=privacy.blur_vehicles,
+                hold_s=privacy.blur_hold_s,
             )
             if privacy.snapshots
             else None
         )
         self.engine = Engine(config, sinks, outbox=outbox, evidence=self.evidence)
+        self.engine.before_finish = self._final_checkpoint
         self.server: ApiServer | None = None
         if config.server.enabled:
             ctx = ApiContext(
@@ -91,24 +113,40 @@ class Daemon:
             )
             self.server = ApiServer(ctx, config.server.host, config.server.port)
             self.server.bind()
-        self._log = get_logger()
 
     async def run(self, *, handle_signals: bool = True) -> EngineResult:
         """Run until the engine stops; the API shuts down after it."""
         config = self.config
+        if not self.audit.keyed:
+            self._log.warning(
+                "audit log unkeyed: whoever can write the state folder can rewrite it "
+                "undetected (set audit.key_file or audit.key_env)"
+            )
+        anchor = await self.outbox.call(self.outbox.audit_head)
+        cut = await anyio.to_thread.run_sync(self.audit.check_anchor, anchor)
+        if cut is not None:
+            self._log.error("audit log cut short: it ends before its anchored head", **cut["data"])
         await anyio.to_thread.run_sync(
             self.audit.append,
             "daemon_start",
             {
+                "audit_keyed": self.audit.keyed,
                 "version": __version__,
                 "config_sha256": config_sha256(config),
                 "config_source": self.source,
                 "server": self.server.url if self.server else None,
                 "snapshots": config.privacy.snapshots,
                 "blur_persons": config.privacy.blur_persons,
+                "blur_off_reason": config.privacy.blur_off_reason,
+                "blur_vehicles": config.privacy.blur_vehicles,
                 "retention_days": config.privacy.retention_days,
             },
         )
+        if config.privacy.snapshots and not config.privacy.blur_persons:
+            self._log.warning(
+                "snapshots keep persons recognisable (privacy.blur_persons: false)",
+                reason=config.privacy.blur_off_reason,
+            )
         if self.server is not None and self.server.ctx.auth.open:
             self._log.warning("http api without tokens: anonymous read-only access on loopback")
         async with anyio.create_task_group() as tg:
@@ -125,6 +163,7 @@ class Daemon:
                 if self.evidence is not None:
                     with anyio.CancelScope(shield=True):
                         await anyio.to_thread.run_sync(self.evidence.close)
+        await anyio.to_thread.run_sync(lambda: self.audit.flush_auth_failures(all=True))
         await anyio.to_thread.run_sync(
             self.audit.append,
             "daemon_stop",
@@ -136,6 +175,7 @@ class Daemon:
         with scope:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(monitor_loop_lag, self.engine.metrics.loop_lag_seconds)
+                tg.start_soon(self._checkpoints)
                 if self.evidence is not None:
                     tg.start_soon(self._retention, self.evidence)
 
@@ -157,3 +197,42 @@ class Daemon:
                         },
                     )
             await anyio.sleep(RETENTION_EVERY_S)
+
+    # --- the audit log's anchors ----------------------------------------------------------
+
+    def _anchor(self, head: AuditHead) -> None:
+        """Keep the audit head in the outbox database (called after each entry)."""
+        if not self.outbox.durable or self.outbox.closed:
+            return
+        try:
+            self.outbox.set_audit_head(head)
+        except sqlite3.Error as exc:
+            self._log.error("audit head not anchored", seq=head.seq, error=str(exc))
+
+    async def _checkpoints(self) -> None:
+        """A checkpoint at start, then every ``audit.checkpoint_every_s`` when the head moved;
+        failed authentications counted but not yet written are written first."""
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.audit.flush_auth_failures)
+                await self._send_checkpoint(final=False)
+            except Exception as exc:  # the outbox or the log cannot be written: try again later
+                self._log.error("audit checkpoint failed", error=f"{type(exc).__name__}: {exc}")
+            await anyio.sleep(self.config.audit.checkpoint_every_s)
+
+    async def _final_checkpoint(self) -> None:
+        await anyio.to_thread.run_sync(lambda: self.audit.flush_auth_failures(all=True))
+        await self._send_checkpoint(final=True)
+
+    async def _send_checkpoint(self, *, final: bool) -> None:
+        async with self._checkpoint_lock:
+            previous = self._checkpoint
+            if previous is not None and previous.state == "closed":
+                return
+            head = self.audit.head
+            moved = previous is None or previous.evidence.values.get("audit_seq") != head.seq
+            if not final and not moved:
+                return  # nothing written since the last checkpoint
+            event = checkpoint_event(head, previous, final=final)
+            rows = await self.engine.delivery.accept([event])
+            self._checkpoint = rows[0].event if rows else event

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 import anyio
@@ -35,10 +35,13 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig
+from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule, class_problems
 from vsa_stream.detection.model import Model, load_model
+from vsa_stream.detection.names import class_table
+from vsa_stream.detection.pose import PoseModel, load_pose
 from vsa_stream.detection.scheduler import DetectorService
-from vsa_stream.errors import ModelError
+from vsa_stream.detection.spec import ENGINE_CLASSES
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
@@ -68,6 +71,16 @@ class EngineResult:
     elapsed_s: float = 0.0
     stopped_by_signal: bool = False
     undelivered: int = 0
+
+
+def model_classes(model: Model) -> frozenset[str]:
+    """The engine classes a loaded detector produces (its class map over the model's classes)."""
+    engine, thresholds = class_table(model.spec, model.class_names)
+    return frozenset(
+        ENGINE_CLASSES[int(e)]
+        for e, t in zip(engine, thresholds, strict=True)
+        if e >= 0 and t < math.inf
+    )
 
 
 class Engine:
@@ -122,6 +135,11 @@ class Engine:
             (s.camera_id, s.state) for s in [p.status for p in self._pipelines] + self._unstarted
         ]
         self.detectors: dict[str, DetectorService] = {}
+        #: The pose model of ``person_down`` (``pose`` config), loaded when a camera needs it.
+        self.pose: PoseModel | None = None
+        #: Awaited once the cameras have ended, before the sinks are told that no more
+        #: revisions come (the daemon's last audit checkpoint); at most 5 s.
+        self.before_finish: Callable[[], Awaitable[None]] | None = None
         self._log = get_logger()
         self._pipelines: list[CameraPipeline] = []
         self._unstarted: list[CameraStatus] = []
@@ -135,6 +153,7 @@ class Engine:
         self._ended: list[CameraStatus] = []
         self._stopping = anyio.Event()
         self._accepting = anyio.Event()
+        self._loading = anyio.Lock()  # one model load at a time: none loaded twice
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
         )
@@ -246,7 +265,7 @@ class Engine:
 
         Raises:
             RuntimeError: the engine is not running in dynamic mode, or the camera runs.
-            ModelError: a detector the camera needs cannot be loaded.
+            ModelError: a detector (or the pose model) the camera needs cannot be loaded.
         """
         tg, emit = self._cameras_tg, self._emit
         if tg is None or emit is None or self._stopping.is_set():
@@ -254,17 +273,11 @@ class Engine:
         if camera.id in self._done:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
+        await self.load_models(camera, config)
         ids = config.detectors_for(camera)
-        for detector_id in ids:
-            if detector_id not in self.detectors:
-                dconf = config.detector(detector_id)
-                try:
-                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
-                except ModelError as exc:
-                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
-                service = self._service(detector_id, dconf, model)
-                self.detectors[detector_id] = service
-                service.start()
+        produced = {d: model_classes(self.detectors[d].model) for d in ids}
+        for path, message in class_problems(camera, produced):
+            raise ConfigError(message, path=f"cameras[{camera.id}].{path}")
         pipeline = self._pipeline(camera, config, emit, guard)
         done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
@@ -281,6 +294,30 @@ class Engine:
 
         tg.start_soon(run)
         return pipeline.status
+
+    async def load_models(self, camera: Camera, config: Config | None = None) -> None:
+        """Load (once) the detectors and pose model ``camera`` needs, settings from ``config``
+        (default: the engine's). :meth:`start_camera` calls it; a caller that must not hold a
+        lock for seconds (a cluster node, whose lease renewals wait on its lock) calls it first.
+
+        Raises:
+            ModelError: a model cannot be loaded, naming its config field.
+        """
+        config = config if config is not None else self.config
+        async with self._loading:
+            for detector_id in config.detectors_for(camera):
+                if detector_id in self.detectors:
+                    continue
+                dconf = config.detector(detector_id)
+                try:
+                    model = await anyio.to_thread.run_sync(load_model, dconf.model)
+                except ModelError as exc:
+                    raise ModelError(f"{_model_field(config, detector_id)}: {exc}") from exc
+                service = self._service(detector_id, dconf, model)
+                self.detectors[detector_id] = service
+                service.start()
+            if config.pose is not None and self.pose is None and _wants_pose(camera):
+                self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
 
     async def stop_camera(self, camera_id: str) -> CameraStatus | None:
         """Stop a camera started with :meth:`start_camera` and wait until it has ended (its
@@ -309,12 +346,35 @@ class Engine:
                 continue
             self._log.info("detector loaded", detector=detector_id, model=repr(model))
             self.detectors[detector_id] = self._service(detector_id, dconf, model)
+        pose_error = None
+        if config.pose is not None and any(_wants_pose(c) for c in cameras):
+            try:
+                self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
+            except ModelError as exc:
+                pose_error = str(exc)
+                self._log.error("pose model unavailable", error=pose_error)
+            else:
+                self._log.info("pose model loaded", model=repr(self.pose))
+        produced = {d: model_classes(s.model) for d, s in self.detectors.items()}
         for camera in cameras:
             ids = config.detectors_for(camera)
             missing = [d for d in ids if d in broken]
+            unfit = [
+                f"{path}: {message}"
+                for path, message in class_problems(
+                    camera, {d: produced[d] for d in ids if d in produced}
+                )
+            ]
+            error = None
             if missing:
+                error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+            elif unfit:
+                error = f"configuration error: {unfit[0]}"
+            elif pose_error is not None and _wants_pose(camera):
+                error = f"pose model unavailable: {pose_error}"
+            if error is not None:
                 status = CameraStatus(camera.id, state="failed")
-                status.error = f"detector {missing[0]} unavailable: {broken[missing[0]]}"
+                status.error = error
                 self._log.error("camera not started", camera_id=camera.id, error=status.error)
                 self._unstarted.append(status)
                 continue
@@ -342,6 +402,7 @@ class Engine:
             observe=self.observe,
             evidence=self.evidence,
             guard=guard,
+            pose=self.pose,
         )
 
     def _service(self, detector_id: str, config: DetectorConfig, model: Model) -> DetectorService:
@@ -405,6 +466,12 @@ class Engine:
                             break
                     await self._accept(batch)
         finally:
+            if self.before_finish is not None:
+                with anyio.move_on_after(5.0, shield=True):
+                    try:
+                        await self.before_finish()
+                    except Exception as exc:
+                        self._log.error("before finishing", error=f"{type(exc).__name__}: {exc}")
             self.delivery.finish()
 
     async def _accept(self, batch: list[Event]) -> None:
@@ -448,3 +515,8 @@ def _model_field(config: Config, detector_id: str) -> str:
     """The config field of a detector's model, as errors name it: ``detectors[i].model``."""
     i = next(i for i, d in enumerate(config.detectors) if d.id == detector_id)
     return f"detectors[{i}].model"
+
+
+def _wants_pose(camera: Camera) -> bool:
+    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
+    return any(isinstance(rule, PersonDownRule) for rule in camera.rules)

@@ -2,8 +2,11 @@
 
 Minimisation (DESIGN.md, invariant 4): nothing is stored unless ``privacy.snapshots: true``.
 Then, when an event opens and when it closes, the analysis thread takes the frame it has just
-analysed as RGB and pixelates the boxes of every person and every unclassified motion blob of
-that frame (``privacy.blur_persons``, on by default); a writer thread then encodes it to JPEG
+analysed as RGB and pixelates (``privacy.blur_persons``, on by default) the boxes of every
+person, every vehicle (its plate; ``privacy.blur_vehicles``) and every unclassified motion blob
+seen on that camera in the last ``privacy.blur_hold_s`` seconds (a person the detector missed
+on this very frame, or whose track was just lost, is still hidden), and, on a camera without a
+detector, every foreground region of the frame; a writer thread then encodes it to JPEG
 with PyAV and writes it (two images per event at most; the analysis never waits for the encoder,
 and a snapshot that finds the writer 16 images behind is dropped and logged). Files live in
 ``<state_dir>/evidence/<camera>/<event id>-<open|closed>.jpg`` and are deleted
@@ -20,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import re
@@ -35,14 +39,18 @@ from numpy.typing import NDArray
 
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
-from vsa_stream.observation import Observation
+from vsa_stream.observation import Foreground, Observation
 from vsa_stream.private import private_dir, write_private
 from vsa_stream.sources.frame import Frame
 
-__all__ = ["PERSON_LABELS", "EvidenceStore", "encode_jpeg", "pixelate"]
+__all__ = ["PERSON_LABELS", "VEHICLE_LABELS", "EvidenceStore", "encode_jpeg", "pixelate"]
 
 #: Detection labels treated as persons (plus every unclassified motion blob).
 PERSON_LABELS = frozenset({"person"})
+#: Detection labels pixelated with ``privacy.blur_vehicles`` (number plates).
+VEHICLE_LABELS = frozenset({"vehicle"})
+
+_Box = tuple[int, int, int, int]
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KINDS = ("open", "closed")
@@ -102,15 +110,28 @@ class EvidenceStore:
 
     Args:
         folder: where snapshots go (``<state_dir>/evidence``).
-        blur_persons: pixelate persons and unclassified blobs.
+        blur_persons: pixelate persons and unclassified blobs (and foreground without a
+            detector).
         retention_days: age after which :meth:`prune` deletes a snapshot.
+        blur_vehicles: pixelate vehicles too.
+        hold_s: what was seen this many seconds (stream time) before the frame is hidden too.
     """
 
     def __init__(
-        self, folder: str | os.PathLike[str], *, blur_persons: bool, retention_days: float
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        blur_persons: bool,
+        retention_days: float,
+        blur_vehicles: bool = True,
+        hold_s: float = 3.0,
     ) -> None:
         self.folder = Path(folder)
         self.blur_persons = blur_persons
+        self.labels = PERSON_LABELS | (VEHICLE_LABELS if blur_vehicles else frozenset())
+        self.hold_s = hold_s
+        # per camera: (stream time, boxes to hide) of the recent frames, oldest first
+        self._recent: dict[str, collections.deque[tuple[float, list[_Box]]]] = {}
         self.retention_s = retention_days * 86400.0
         self.written = 0
         self.dropped = 0
@@ -126,11 +147,30 @@ class EvidenceStore:
             return None
         return self.folder / camera_id / f"{event_id}-{kind}.jpg"
 
+    def remember(self, observation: Observation | None) -> None:
+        """Called by the analysis thread after every analysed frame: keeps the boxes to hide
+        of the last ``hold_s`` seconds of its camera (a few boxes a frame)."""
+        if observation is None or not self.blur_persons:
+            return
+        recent = self._recent.setdefault(observation.camera_id, collections.deque())
+        while recent and (
+            recent[0][0] < observation.time_s - self.hold_s or recent[0][0] > observation.time_s
+        ):
+            recent.popleft()  # too old, or from before a rewind (a looped file)
+        recent.append((observation.time_s, _boxes(observation, self.labels)))
+
     def capture(
-        self, frame: Frame, observation: Observation | None, events: Sequence[Event]
+        self,
+        frame: Frame,
+        observation: Observation | None,
+        events: Sequence[Event],
+        *,
+        foreground: Foreground | None = None,
     ) -> None:
         """Called by the analysis thread after a frame: a snapshot per event that opened or
-        closed on it. Never raises: a failed snapshot is logged and the alert goes on."""
+        closed on it, with what :meth:`remember` kept and this frame's boxes hidden, and the
+        ``foreground`` regions (given on a camera without a detector). Never raises: a failed
+        snapshot is logged and the alert goes on."""
         wanted = [e for e in events if e.state in _KINDS]
         if not wanted:
             return
@@ -140,8 +180,13 @@ class EvidenceStore:
             return
         try:
             rgb = _rgb(frame)
-            if self.blur_persons and observation is not None:
-                pixelate(rgb, _person_boxes(observation))
+            if self.blur_persons:
+                boxes = _boxes(observation, self.labels) if observation is not None else []
+                recent = self._recent.get(wanted[0].camera_id, ())
+                boxes += [box for _, kept in recent for box in kept]
+                if foreground is not None:
+                    boxes += _foreground_boxes(foreground)
+                pixelate(rgb, boxes)
         except Exception as exc:
             self._log.error("snapshot failed", camera_id=wanted[0].camera_id, error=repr(exc))
             return
@@ -196,11 +241,27 @@ class EvidenceStore:
         return deleted
 
 
-def _person_boxes(observation: Observation) -> list[tuple[int, int, int, int]]:
-    """Pixel boxes of persons and unclassified blobs, a little enlarged."""
+def _foreground_boxes(foreground: Foreground, cell: int = 4) -> list[_Box]:
+    """Pixel boxes of the foreground mask's cells (``cell`` × ``cell`` mask pixels each)."""
+    mask = np.asarray(foreground.mask) > 0
+    h, w = mask.shape
+    rows, cols = -(-h // cell), -(-w // cell)
+    padded = np.zeros((rows * cell, cols * cell), dtype=bool)
+    padded[:h, :w] = mask
+    hit = padded.reshape(rows, cell, cols, cell).any(axis=(1, 3))
+    side = cell * foreground.factor
+    return [
+        (int(c * side), int(r * side), int((c + 1) * side), int((r + 1) * side))
+        for r, c in zip(*np.nonzero(hit), strict=True)
+    ]
+
+
+def _boxes(observation: Observation, labels: frozenset[str]) -> list[_Box]:
+    """Pixel boxes of the objects with ``labels`` and of unclassified blobs, a little
+    enlarged."""
     boxes = []
     for d in observation.detections:
-        if d.label is None or d.label in PERSON_LABELS:
+        if d.label is None or d.label in labels:
             pad_x, pad_y = 0.1 * (d.x1 - d.x0), 0.1 * (d.y1 - d.y0)
             boxes.append(
                 (

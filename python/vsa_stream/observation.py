@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Detection", "FireEvidence", "FlowField", "Foreground", "Observation", "StaticObject"]
+__all__ = [
+    "Detection",
+    "FireEvidence",
+    "FlowField",
+    "Foreground",
+    "Observation",
+    "Posture",
+    "PostureProbe",
+    "StaticObject",
+    "Tampering",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,10 @@ class StaticObject:
     Attributes:
         x0, y0, x1, y1: its box in pixels.
         since_s: stream time at which it became still.
+        presence: which image holds its outline, in [0, 1]: near 1 the current frame (an
+            object arrived), below 0.5 the old background (a ghost: something that was there
+            has left), around 0.5 both (a change of light on what was there). 1 when not
+            measured.
     """
 
     x0: float
@@ -88,6 +103,22 @@ class StaticObject:
     x1: float
     y1: float
     since_s: float
+    presence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tampering:
+    """The camera-tampering signal of a frame.
+
+    Attributes:
+        flag: the condition has held long enough to be reported.
+        reason: ``covered``, ``moved`` or ``defocused`` (None: nothing unusual).
+        score: strength of the strongest indicator, in [0, 1].
+    """
+
+    flag: bool
+    reason: str | None
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +130,48 @@ class Foreground:
 
 
 @dataclass(frozen=True, slots=True)
+class Posture:
+    """How one person's body lies in one frame, from a pose model run on a crop around them.
+
+    Only these derived measures leave the pose stage: never the keypoints themselves, which
+    are not stored and say nothing of who the person is.
+
+    Attributes:
+        lying: the body is along the ground (torso and legs far from vertical).
+        bent: the torso is far from vertical but the legs are upright: kneeling, bending
+            over, on all fours (not lying, whatever the box looks like).
+        torso_deg: angle of the shoulders-to-hips axis from the image vertical (0: upright,
+            90: horizontal).
+        legs_deg: angle of the hips-to-ankles (or knees) axis from the vertical; None when no
+            leg joint was seen.
+        score: mean score of the keypoints used.
+        box: ``(x0, y0, x1, y1)`` pixels around the confident keypoints (the person's extent).
+    """
+
+    lying: bool
+    bent: bool
+    torso_deg: float
+    legs_deg: float | None
+    score: float
+    box: tuple[float, float, float, float]
+
+
+class PostureProbe(Protocol):
+    """The posture of the person in a pixel box of the current frame (None: no confident
+    pose there, or the frame's pose budget is spent). Costs a model run: call it only for
+    candidates."""
+
+    def __call__(self, box: tuple[float, float, float, float]) -> Posture | None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """Everything rules learn from one analysed frame.
 
     ``detections`` are the camera's tracked objects; ``detected`` is False when no detector
     result arrived on this frame, so they are those of an earlier frame (a detector runs
-    slower than the analysis, or motion gating skipped it).
+    slower than the analysis, or motion gating skipped it). ``posture``, when a pose model is
+    configured, estimates the posture of a person in a box of this frame, on demand.
     """
 
     camera_id: str
@@ -120,6 +187,9 @@ class Observation:
     fire: FireEvidence | None = None
     static_objects: list[StaticObject] | None = None
     foreground: Foreground | None = None
+    tamper: Tampering | None = None
+    # A pose model bound to this frame, when one is configured and a rule asks for it.
+    posture: PostureProbe | None = None
 
     def normalised(self, d: Detection) -> tuple[float, float, float, float]:
         """The box of ``d`` in 0..1 coordinates of this frame."""

@@ -5,7 +5,8 @@ One SQLite database in WAL mode holds:
 - ``revisions``: every accepted revision, in acceptance order (``seq``), with its JSON body;
 - ``events``: the latest revision of each event id (what an API lists and filters);
 - ``cursors``: per sink, the last ``seq`` handed over, and whether the sink is disabled;
-- ``retries``: per sink, revisions whose delivery failed and is scheduled again.
+- ``retries``: per sink, revisions whose delivery failed and is scheduled again;
+- ``audit_head``: the audit log's last entry (seq, hash, MAC), its anchor outside the file.
 
 The outbox is the source of truth for revision numbers: a revision arriving with a number that is
 already taken (an operator's review raced the rule's next update) is renumbered after the latest
@@ -48,6 +49,7 @@ from typing import Literal, TypeVar
 import anyio.to_thread
 import msgspec
 
+from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
 from vsa_stream.events import Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 
@@ -95,6 +97,13 @@ CREATE TABLE IF NOT EXISTS retries (
     PRIMARY KEY (sink, seq)
 );
 CREATE INDEX IF NOT EXISTS retries_due ON retries (sink, dead, due_at);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    mac TEXT,
+    updated_at REAL NOT NULL
+);
 """
 
 
@@ -352,9 +361,10 @@ class Outbox:
         one page.
 
         Pass the last id of a page as ``after_id`` to get the next one (in either order).
+        ``audit_checkpoint`` events (not alerts) are listed only when ``type`` asks for them.
         """
-        where: list[str] = []
-        params: list[object] = []
+        where: list[str] = [] if type is not None else ["type != ?"]
+        params: list[object] = [] if type is not None else [CHECKPOINT_TYPE]
         for column, value in (
             ("camera_id", camera_id),
             ("type", type),
@@ -498,6 +508,24 @@ class Outbox:
             params.append(sink)
         with self._lock:
             return int(self._db.execute(sql, params).rowcount)
+
+    # --- the audit log's anchor -------------------------------------------------------------
+
+    def set_audit_head(self, head: AuditHead) -> None:
+        """Anchor the audit log's head (:class:`~vsa_stream.audit.AuditLog` ``on_head``)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO audit_head (id, seq, hash, mac, updated_at) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, "
+                "mac = excluded.mac, updated_at = excluded.updated_at",
+                (head.seq, head.hash, head.mac, time.time()),
+            )
+
+    def audit_head(self) -> AuditHead | None:
+        """The anchored audit head, None when no entry was ever anchored here."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash, mac FROM audit_head WHERE id = 1").fetchone()
+        return None if row is None else AuditHead(int(row[0]), str(row[1]), row[2])
 
     # --- housekeeping -----------------------------------------------------------------------
 

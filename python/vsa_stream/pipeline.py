@@ -24,6 +24,7 @@ import anyio
 
 from vsa_stream.analyzer import Analyzer
 from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
+from vsa_stream.detection.pose import PoseModel
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import FrameError, SourceError
 from vsa_stream.events import Event
@@ -58,6 +59,7 @@ class CameraPipeline:
         evidence: where snapshots of opening and closing events go (``privacy.snapshots``).
         guard: called before each frame is analysed; the frame is skipped while it returns
             False (cluster fencing: a node whose lease may have expired analyses nothing).
+        pose: the pose model ``person_down`` asks about candidate persons (``pose`` config).
     """
 
     def __init__(
@@ -72,9 +74,11 @@ class CameraPipeline:
         observe: Callable[[Observation], None] | None = None,
         evidence: EvidenceStore | None = None,
         guard: Callable[[], bool] | None = None,
+        pose: PoseModel | None = None,
     ) -> None:
         self.camera = camera
         self.evidence = evidence
+        self._detected = bool(detectors)  # a detector classifies this camera's objects
         self.guard = guard
         self.emit = emit
         self.scan = scan
@@ -84,7 +88,10 @@ class CameraPipeline:
             options=camera.options,
             realtime=camera.realtime and not scan,
             loop=camera.loop and not scan,
-            skip_loop_filter=camera.skip_loop_filter,
+            # Unset: deblock the frames a detector sees (scores), skip it for motion alone.
+            skip_loop_filter=(
+                not detectors if camera.skip_loop_filter is None else camera.skip_loop_filter
+            ),
             frame_threads=scan,
             open_timeout_s=camera.supervision.open_timeout_s,
             read_timeout_s=camera.supervision.read_timeout_s,
@@ -96,7 +103,13 @@ class CameraPipeline:
             "block" if offline else "latest", 2 if offline else 1
         )
         self.analyzer = Analyzer(
-            camera, motion, tracking=tracking, detectors=detectors, wait=scan, observe=observe
+            camera,
+            motion,
+            tracking=tracking,
+            detectors=detectors,
+            wait=scan,
+            observe=observe,
+            pose=pose,
         )
         self._stop = threading.Event()  # a stop was asked for
         self._halt = threading.Event()  # the decoder must end (stop, failure, end of analysis)
@@ -152,7 +165,14 @@ class CameraPipeline:
             dropped=status.dropped,
             bad_frames=status.bad_frames,
             decode_fps=round(status.decode_fps, 1),
+            **self._pose_stats(),
         )
+
+    def _pose_stats(self) -> dict[str, float]:
+        analyzer = self.analyzer
+        if analyzer.pose is None:
+            return {}
+        return {"pose_crops": analyzer.pose_crops, "pose_s": round(analyzer.pose_s, 3)}
 
     def _fail(self, error: str) -> None:
         self.status.set_state("failed", redact_text(error))
@@ -254,8 +274,16 @@ class CameraPipeline:
                     self._log.warning("frame rejected", frame=frame.index, error=str(exc))
                     continue
                 self.status.analysed += 1
-                if self.evidence is not None and events:
-                    self.evidence.capture(frame, self.analyzer.last, events)
+                if self.evidence is not None:
+                    self.evidence.remember(self.analyzer.last)
+                    if events:
+                        foreground = None if self._detected else self.analyzer.perception
+                        self.evidence.capture(
+                            frame,
+                            self.analyzer.last,
+                            events,
+                            foreground=foreground.foreground() if foreground else None,
+                        )
                 for event in events:
                     self.emit(event)
         except Exception as exc:  # never let one camera's analysis take the others down

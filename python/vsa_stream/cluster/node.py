@@ -55,7 +55,7 @@ from vsa_stream.cluster.store import (
 )
 from vsa_stream.config import Camera, Config
 from vsa_stream.engine import Engine
-from vsa_stream.errors import ModelError
+from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.pipeline import CameraStatus
@@ -396,6 +396,20 @@ class Node:
     ) -> None:
         assert self.engine is not None
         camera_id = camera.id
+        settings = msgspec.structs.replace(
+            self.local,
+            motion=shared.motion,
+            tracking=shared.tracking,
+            detectors=shared.detectors,
+        )
+        # Models load before the lock: a load of several seconds (a GPU provider's start-up)
+        # would hold up the lease renewals, which take the lock, and fence this node.
+        try:
+            await self.engine.load_models(camera, settings)
+        except (ModelError, KeyError) as exc:
+            self._failed[camera_id] = config
+            self._log.error("camera not started", camera_id=camera_id, error=str(exc))
+            return
         async with self._lock:
             if self._left or self.engine.stopping or not self.guard():
                 return
@@ -418,16 +432,10 @@ class Node:
             if not self.guard():
                 del self.owned[camera_id]
                 return
-            settings = msgspec.structs.replace(
-                self.local,
-                motion=shared.motion,
-                tracking=shared.tracking,
-                detectors=shared.detectors,
-            )
             self._frames.pop(camera_id, None)
             try:
                 status = await self.engine.start_camera(camera, settings, guard=self.guard)
-            except (ModelError, KeyError) as exc:
+            except (ModelError, ConfigError, KeyError) as exc:  # a rule its detectors cannot serve
                 del self.owned[camera_id]
                 self._failed[camera_id] = config
                 self._log.error("camera not started", camera_id=camera_id, error=str(exc))

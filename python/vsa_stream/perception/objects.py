@@ -55,6 +55,9 @@ def _tracker(config: TrackingConfig, frame_rate: float, *, min_hits: int | None 
         new_track_thresh=config.new_track_score,
         lost_s=config.lost_s,
         min_hits=config.min_hits if min_hits is None else min_hits,
+        tentative_thresh=config.tentative_score,
+        tentative_hits=config.tentative_hits,
+        tentative_travel=config.tentative_travel,
     )
 
 

@@ -1,4 +1,5 @@
-"""Scene signals for the rules that need them: motion field, fire evidence, static objects.
+"""Scene signals for the rules that need them: motion field, fire evidence, static objects,
+tampering.
 
 Each is computed only when a rule of the camera reads it (see
 :func:`vsa_stream.rules.needed_signals`), by the Rust kernels, and handed to the rules as plain
@@ -11,7 +12,7 @@ from collections.abc import Collection
 from typing import Any
 
 from vsa_stream import _core
-from vsa_stream.observation import FireEvidence, FlowField, StaticObject
+from vsa_stream.observation import FireEvidence, FlowField, StaticObject, Tampering
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["SceneSignals"]
@@ -21,7 +22,7 @@ class SceneSignals:
     """The scene signals ``needs`` asks for, for one camera's frames.
 
     Args:
-        needs: names among ``flow``, ``fire``, ``static_objects``.
+        needs: names among ``flow``, ``fire``, ``static_objects``, ``tamper``.
         fps: frames analysed per second (turns static evidence, in frames, into seconds).
         factor: luma downscale of the static-object background (the camera's motion
             ``factor``: small objects of small frames need 2).
@@ -44,7 +45,7 @@ class SceneSignals:
         if "fire" in self.needs:
             # a window of about a second of analysed frames (the kernel's 30 suit 30 fps)
             self._fire = _core.FireDetector(width, height, window=max(10, round(self.fps)))
-        if "static_objects" in self.needs:
+        if self.needs & {"static_objects", "tamper"}:
             self._static_frames = max(5, round(5.0 * self.fps))
             self._background = _core.DualBackground(
                 width, height, factor=self.factor, static_frames=self._static_frames
@@ -73,6 +74,10 @@ class SceneSignals:
                 out["fire"] = FireEvidence(16, fire.score, fire.colour, fire.growth)
         if self._background is not None:
             self._background.update(frame.luma)
+            if "tamper" in self.needs:
+                t = self._background.tamper
+                out["tamper"] = Tampering(t.flag, t.reason, t.score)
+        if self._background is not None and "static_objects" in self.needs:
             out["static_objects"] = [
                 StaticObject(
                     float(c.x0),
@@ -80,6 +85,7 @@ class SceneSignals:
                     float(c.x1),
                     float(c.y1),
                     frame.time_s - (c.age + self._static_frames) / self.fps,
+                    c.presence,
                 )
                 for c in self._background.static_candidates()
             ]

@@ -57,7 +57,7 @@ def build_rule(camera: Camera, rule: Rule, storm: StormGuard | None = None) -> R
     if isinstance(rule, FireRule):
         return FireRunner(cid, rule, zones, storm)
     if isinstance(rule, CrowdMovementRule):
-        return CrowdMovementRunner(cid, rule, zones, storm)
+        return CrowdMovementRunner(cid, rule, zones, storm, cal)
     if isinstance(rule, PersonDownRule):
         return PersonDownRunner(cid, rule, zones, storm)
     if isinstance(rule, DensityRule):
@@ -73,15 +73,17 @@ def build_rules(camera: Camera) -> list[RuleRunner]:
 
 def needed_signals(camera: Camera) -> frozenset[str]:
     """Scene signals the rules of ``camera`` read from observations: ``flow``, ``fire``,
-    ``static_objects``, ``foreground``. Perception computes only these."""
-    needs: set[str] = set()
+    ``static_objects``, ``foreground``, and ``tamper`` (the camera's ``tamper`` setting, or an
+    ``abandoned_object`` rule, whose dual-rate background gives it for free). Perception
+    computes only these."""
+    needs: set[str] = {"tamper"} if camera.tamper else set()
     for rule in camera.rules:
         if isinstance(rule, CrowdMovementRule):
             needs.update(("flow", "foreground"))
         elif isinstance(rule, FireRule):
             needs.add("fire")
         elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:
-            needs.add("static_objects")
-        elif isinstance(rule, DensityRule) and rule.source == "occupancy":
-            needs.add("foreground")
+            needs.update(("static_objects", "tamper"))
+        elif isinstance(rule, DensityRule):
+            needs.add("foreground")  # occupancy, and the estimate where tracks cannot count
     return frozenset(needs)

@@ -1,23 +1,44 @@
-"""``abandoned_object``: an object left still, with nobody near it ("owner gone").
+"""``abandoned_object``: an object left still after the person who brought it has gone.
 
 Objects come from the static-object evidence of the dual-rate background (regions that
 appeared and stayed still; ``use_static_evidence``) and from tracks of ``classes`` (a
 detector's ``bag``) whose centre has stayed within ``max_motion`` of their box diagonal. An
-object is *abandoned* once it has been still ``min_static_s`` and no person (nor, without a
-detector, any other moving blob) has come within ``owner_radius`` (a fraction of the frame
-width) for ``owner_gone_s``. The event closes when the object is taken (it disappears for
-``exit_grace_s``) or its owner comes back.
+object is *abandoned* once it has been still ``min_static_s`` and its *owner* has been away
+(farther than ``owner_radius``, a fraction of the frame width, from its box) for
+``owner_gone_s``. The event closes when the object is taken (it disappears for ``exit_grace_s``)
+or its owner comes back.
 
-False-positive controls: a static region covered by a person box is that person (sleeping,
-sitting, waiting), not an object; size limits ``min_size``..``max_size`` (fractions of the
-frame area: no crumbs, no furniture-sized blocks); ``exclude_zones`` (benches, shop fronts,
-bins); the owner-gone timer, so a bag at its owner's feet never alerts; one event per object.
+- **One object, one alert.** Static regions closer to each other than half the larger one's
+  size are fragments of one object; a region near an object already known (seen, hidden by a
+  passer-by, or gone less than ``cooldown_s`` ago) is that object again. The event is keyed by
+  the object, so its fragments, and its reappearance after an occlusion, never open another.
+- **The owner is who brought it.** When an object appears, the persons (tracks) that were
+  within ``owner_radius`` of it from a few seconds before to a second after are its owners;
+  only their absence counts. Strangers standing or waiting near it neither hold nor clear the
+  alert. An object nobody was near when it appeared (thrown, or seen from the first frames)
+  is held by anyone near it. An owner who stands still long enough to become part of the
+  background (no detector: no blob any more) is the still person next to the object.
+- **A still person is not an object.** A static region is that person (sitting, lying,
+  waiting) when it has a person's shape (tall, or long and flat), when a person's box seen there
+  within the last ``_PERSON_MEMORY_S`` covers it and it is most of that box, or when it has a
+  person's size at its place in the image (learnt from the persons detected there).
+- **Ghosts and light.** A region whose outline is not clearly the current frame's
+  (``StaticObject.presence`` below 0.6: something that was there at start has left, or light
+  changed on what was there) is not an object, for as long as it lasts.
+- **Other non-objects.** A region covered by a vehicle (parked), one that a blob of its own
+  size moved into (a vehicle or person that stopped; a bag arrives inside its carrier's larger
+  blob), one touching the frame border (cut: its extent is unknown).
+
+Further false-positive controls: size limits ``min_size``..``max_size`` (fractions of the frame
+area: no crumbs, no furniture-sized blocks); ``exclude_zones`` (benches, shop fronts, bins).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
 
 from vsa_stream.config import AbandonedObjectRule, Zone
 from vsa_stream.events import Event
@@ -28,6 +49,39 @@ from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 __all__ = ["AbandonedObjectRunner"]
 
 Box = tuple[float, float, float, float]
+
+#: A person seen this recently where a static region now is, and that large, is that region.
+_PERSON_MEMORY_S = 10.0
+#: Owners are the tracks near an object from this long before its appearance ...
+_OWNER_BEFORE_S = 5.0
+#: ... to this long after it (an object's appearance is dated by the static evidence).
+_OWNER_AFTER_S = 1.0
+#: How long the person tracks are kept to look back for owners.
+_HISTORY_S = 30.0
+#: After a passer-by hid a static object, the evidence needs this long to build up again
+#: (the background's 5 s of static evidence, plus the fast model's settling).
+_REBUILD_S = 8.0
+#: A static region is an object only when its outline is clearly the current frame's
+#: (``StaticObject.presence``): below 0.5 it is a ghost; around 0.5 both images have the
+#: outline, a change of light or shade on what was there (a neon's glow, a cloud).
+_MIN_PRESENCE = 0.6
+#: A blob at most this many times a region's area, over it, is that region moving.
+_OWN_SIZE = 3.0
+#: A blob within this factor of a region's area, moving into it, is that region arriving.
+_ALIKE = 1.5
+#: Fragments closer than this fraction of the larger one's longest side are one object.
+_MERGE_GAP = 0.5
+#: A static region at least this fraction of a person's height at its place, in height
+#: (sitting) or in width (lying), is a person.
+_SITTING, _LYING = 0.5, 0.7
+#: Without persons seen near a region, a person's height taken as this fraction of the frame's.
+_PERSON_FRAME = 0.5
+#: Aspect ratios (height / width, width / height) beyond which a region is a person's shape.
+_TALL, _FLAT = 1.8, 2.5
+#: A blob over an object that has not moved for this long is the object's own foreground.
+_BLOB_STILL_S = 2.0
+#: Heights of detected persons kept to learn a person's size at each height of the image.
+_SCALE_SAMPLES = 2000
 
 
 def _iou(a: Box, b: Box) -> float:
@@ -46,13 +100,55 @@ def _covered(obj: Box, by: Box) -> float:
     return ix * iy / area if area > 0 else 0.0
 
 
+def _gap(a: Box, b: Box) -> float:
+    """Distance between two boxes (0 when they touch or overlap)."""
+    dx = max(0.0, a[0] - b[2], b[0] - a[2])
+    dy = max(0.0, a[1] - b[3], b[1] - a[3])
+    return math.hypot(dx, dy)
+
+
+def _union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _side(a: Box) -> float:
+    return max(a[2] - a[0], a[3] - a[1])
+
+
+def _area(a: Box) -> float:
+    return (a[2] - a[0]) * (a[3] - a[1])
+
+
+def _fragments(a: Box, b: Box) -> bool:
+    """Whether ``a`` and ``b`` are parts of one object (they touch, or nearly)."""
+    return _gap(a, b) <= _MERGE_GAP * max(_side(a), _side(b))
+
+
 @dataclass(slots=True)
 class _Object:
+    key: str
     box: Box
     since_s: float  # still since
-    owner_s: float  # last time someone was near
-    seen_s: float
+    seen_s: float  # last frame seen
+    owner_s: float  # last time its owner (or, owner unknown, anyone) was near
     track_id: int | None = None
+    anchor: Box | None = None  # a tracked bag's box when it stopped
+    hidden_s: float = -math.inf  # last frame something moving covered it
+    owners: frozenset[int] | None = None  # track ids; None: not looked for yet
+    owner_known: bool = False  # False: nobody was near when it appeared
+
+
+@dataclass(slots=True)
+class _Region:
+    box: Box
+    since_s: float
+    track_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Past:
+    time_s: float
+    people: list[Detection] = field(default_factory=list)
 
 
 class AbandonedObjectRunner:
@@ -69,7 +165,14 @@ class AbandonedObjectRunner:
         self._zones = Zones(rule.zones, zones)
         self._excluded = Zones(rule.exclude_zones, zones)
         self._objects: dict[str, _Object] = {}
+        self._gone: dict[str, _Object] = {}  # left less than cooldown_s ago
+        self._history: deque[_Past] = deque()
+        self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
+        self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
+        self._rejected: dict[float, float] = {}  # since_s of outline-less regions: last seen
+        self._alone: dict[float, bool] = {}  # since_s of regions: moved in by themselves
         self._next = 1
+        self._now = 0.0
         timing = Timing(0.0, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(
             camera_id, "abandoned_object", timing, storm, clear_reason="owner back"
@@ -78,39 +181,52 @@ class AbandonedObjectRunner:
     def update(self, obs: Observation) -> list[Event]:
         """Feed one frame; returns the event revisions it produced."""
         rule = self.rule
-        now = obs.time_s
+        now = self._now = obs.time_s
         people = [d for d in obs.detections if d.label is None or d.label == "person"]
+        self._remember(now, people)
         bags = [
             d
             for d in obs.detections
             if d.track_id is not None and matches_class(d, rule.classes, blobs=False)
         ]
-        seen: set[str] = set()
-        for d in bags:
-            seen.add(self._follow_track(now, d))
+        regions = [_Region(_box(d), self._still_since(now, d), d.track_id) for d in bags]
+        still_people: list[_Region] = []
         if rule.use_static_evidence and obs.static_objects:
-            person_boxes = [_box(d) for d in obs.detections if d.label == "person"]
             for s in obs.static_objects:
-                box = (s.x0, s.y0, s.x1, s.y1)
-                if any(_covered(box, p) >= 0.3 for p in person_boxes):
-                    continue  # a person keeping still, not an object
-                if any(_iou(box, _box(b)) >= 0.3 for b in bags):
-                    continue  # the same object, followed as a track
-                seen.add(self._follow_static(now, box, s.since_s))
-        for key in [k for k, o in self._objects.items() if now - o.seen_s > rule.exit_grace_s]:
-            del self._objects[key]
+                region = _Region((s.x0, s.y0, s.x1, s.y1), s.since_s)
+                if s.since_s in self._rejected or s.presence < _MIN_PRESENCE:
+                    # no clear outline of its own, now or once: a ghost or a change of light
+                    self._rejected[s.since_s] = now
+                    continue
+                if not self._is_object(obs, region.box, s.since_s):
+                    if self._is_person(obs, region.box) and not any(
+                        d.label == "person" and _covered(region.box, _box(d)) >= 0.3 for d in people
+                    ):
+                        still_people.append(region)  # a person no detector sees
+                    continue
+                regions.append(region)
+        for since in [k for k, t in self._rejected.items() if now - t > rule.exit_grace_s]:
+            del self._rejected[since]
+        current = {s.since_s for s in obs.static_objects or []}
+        self._alone = {k: v for k, v in self._alone.items() if k in current}
+        self._match(now, _merge(regions))
+        self._hide(now, obs.detections)
+        self._expire(now)
         triggers: list[Trigger] = []
         reasons: dict[str, str] = {}
         frame_area = float(obs.width * obs.height)
         radius = rule.owner_radius * obs.width
-        for key in seen:
-            obj = self._objects[key]
-            size = (obj.box[2] - obj.box[0]) * (obj.box[3] - obj.box[1]) / frame_area
-            if not rule.min_size <= size <= rule.max_size or not self._watched(obs, obj.box):
-                continue
-            if any(self._near(obj.box, p, radius) for p in people):
+        open_keys = set(self.lifecycle.open_keys)
+        for key, obj in self._objects.items():
+            if self._owner_near(now, obj, people, still_people, radius):
                 obj.owner_s = now
                 reasons[key] = "owner back"
+                continue
+            hidden = obj.track_id is None and now - obj.hidden_s <= _REBUILD_S + rule.exit_grace_s
+            if obj.seen_s < now and not (hidden and key in open_keys):
+                continue  # out of sight: a hidden object holds its alert, never raises one
+            size = _area(obj.box) / frame_area
+            if not rule.min_size <= size <= rule.max_size or not self._watched(obs, obj.box):
                 continue
             still = now - obj.since_s
             alone = now - max(obj.owner_s, obj.since_s)
@@ -134,35 +250,256 @@ class AbandonedObjectRunner:
                 reasons[key] = "object removed"
         return self.lifecycle.step(obs, triggers, reasons)
 
-    def _follow_track(self, now: float, d: Detection) -> str:
-        key = f"track-{d.track_id}"
-        box = _box(d)
-        obj = self._objects.get(key)
-        if obj is None or _moved(obj.box, box) > self.rule.max_motion:
-            obj = _Object(box=box, since_s=now, owner_s=now, seen_s=now, track_id=d.track_id)
-            self._objects[key] = obj
-        obj.seen_s = now
-        return key
+    # --- what a region is ---------------------------------------------------------------
 
-    def _follow_static(self, now: float, box: Box, since_s: float) -> str:
-        best, best_iou = None, 0.3
-        for key, obj in self._objects.items():
-            if obj.track_id is None and (iou := _iou(obj.box, box)) >= best_iou:
-                best, best_iou = key, iou
-        if best is None:
-            best = f"static-{self._next}"
-            self._next += 1
-            self._objects[best] = _Object(box=box, since_s=since_s, owner_s=since_s, seen_s=now)
-        obj = self._objects[best]
-        obj.box, obj.seen_s = box, now
-        return best
+    def _is_object(self, obs: Observation, box: Box, since_s: float) -> bool:
+        alone = self._alone.get(since_s)
+        if alone is None:  # judged once per region: the way here is in the history then
+            alone = self._alone[since_s] = self._arrived_alone(box)
+        if alone:
+            return False  # it moved in by itself: a vehicle or a person that stopped
+        m = max(4.0, 0.01 * obs.width)
+        if box[0] <= m or box[1] <= m or box[2] >= obs.width - m or box[3] >= obs.height - m:
+            return False  # cut by the frame border
+        for d in obs.detections:
+            if d.label == "vehicle" and _covered(box, _box(d)) >= 0.5:
+                return False  # a parked vehicle
+        return not self._is_person(obs, box)
+
+    def _is_person(self, obs: Observation, box: Box) -> bool:
+        """Whether a static region is a person keeping still (see the module docstring)."""
+        if self._person_shaped(box, obs.height):
+            return True
+        return any(
+            _covered(box, _box(p)) >= 0.3
+            and _area(box) >= 0.6 * _area(_box(p))
+            and (p.label == "person" or self._person_shaped(_box(p), obs.height))
+            for past in self._history
+            if self._now - past.time_s <= _PERSON_MEMORY_S
+            for p in past.people
+        )
+
+    def _arrived_alone(self, box: Box) -> bool:
+        """Whether a blob of the region's own size moved into it from elsewhere (without a
+        detector; a bag put down arrives inside its carrier's larger blob)."""
+        area = _area(box)
+
+        def alike(d: Detection) -> bool:
+            return d.label is None and area / _ALIKE <= _area(_box(d)) <= _ALIKE * area
+
+        tracks = {
+            p.track_id
+            for past in self._history
+            for p in past.people
+            if alike(p) and _covered(box, _box(p)) >= 0.5
+        }
+        for track in tracks:
+            away = [
+                alike(p)
+                for past in self._history
+                for p in past.people
+                if p.track_id == track and _gap(box, _box(p)) > 0
+            ]
+            if len(away) >= 3 and 2 * sum(away) >= len(away):
+                return True  # most of its way here, it had the region's size
+        return False
+
+    def _person_shaped(self, box: Box, frame_h: int) -> bool:
+        """A person's shape (tall, or long and flat), or size at that height of the image."""
+        w, h = box[2] - box[0], box[3] - box[1]
+        if h >= _TALL * w or w >= _FLAT * h:
+            return True
+        near = [ph for y, ph in self._scale if abs(y - box[3]) <= 0.1 * frame_h]
+        if len(near) < 5:
+            return h >= _SITTING * _PERSON_FRAME * frame_h  # no person seen there yet
+        person_h = statistics.median(near)
+        return h >= _SITTING * person_h or w >= _LYING * person_h
+
+    # --- objects ------------------------------------------------------------------------
+
+    def _match(self, now: float, regions: list[_Region]) -> list[_Object]:
+        """Follows each merged region as a known object, a revived one, or a new one."""
+        matched: list[_Object] = []
+        open_keys = set(self.lifecycle.open_keys)
+        for region in regions:
+            known = [o for o in self._objects.values() if self._same(now, o, region.box)]
+            if region.track_id is not None:
+                known = [o for o in known if o.track_id in (None, region.track_id)]
+            if not known:
+                known = [o for o in self._gone.values() if self._same(now, o, region.box)]
+                for o in known:
+                    del self._gone[o.key]
+                    self._objects[o.key] = o
+            if known:
+                # the one alerted already, else the one most of the region is, else the oldest
+                obj = min(
+                    known,
+                    key=lambda o: (
+                        o.key not in open_keys,
+                        -_covered(region.box, o.box),
+                        o.since_s,
+                        o.key,
+                    ),
+                )
+                for other in known:
+                    if other is not obj:  # one object seen as two until now
+                        obj.owner_s = max(obj.owner_s, other.owner_s)
+                        if obj.owners is not None and other.owners is not None:
+                            obj.owners |= other.owners
+                            obj.owner_known |= other.owner_known
+                        del self._objects[other.key]
+                if region.track_id is not None and obj.track_id == region.track_id:
+                    obj.since_s = region.since_s  # a tracked bag: still since it stopped
+                elif region.track_id is not None:
+                    obj.anchor = region.box  # a static object now followed as a track
+                obj.box, obj.seen_s = region.box, now
+                obj.track_id = obj.track_id if region.track_id is None else region.track_id
+            else:
+                prefix = "static" if region.track_id is None else f"track-{region.track_id}"
+                obj = _Object(
+                    key=f"{prefix}-{self._next}",
+                    box=region.box,
+                    since_s=region.since_s,
+                    seen_s=now,
+                    owner_s=region.since_s,
+                    track_id=region.track_id,
+                    anchor=None if region.track_id is None else region.box,
+                )
+                self._next += 1
+                self._objects[obj.key] = obj
+            matched.append(obj)
+        return matched
+
+    def _same(self, now: float, obj: _Object, box: Box) -> bool:
+        """Whether a region is ``obj``: a fragment of it while it is in view, the same place
+        once it has been hidden or gone (it must overlap then)."""
+        if now - obj.seen_s <= self.rule.exit_grace_s:
+            return _fragments(obj.box, box)
+        return max(_covered(box, obj.box), _covered(obj.box, box)) >= 0.3
+
+    def _hide(self, now: float, detections: list[Detection]) -> None:
+        """Objects covered by something moving are hidden, not gone."""
+        for obj in self._objects.values():
+            if obj.seen_s < now and any(
+                _covered(obj.box, _box(d)) >= 0.3 and not self._still_blob(d) for d in detections
+            ):
+                obj.hidden_s = now
+
+    def _expire(self, now: float) -> None:
+        grace = self.rule.exit_grace_s
+        for key, obj in list(self._objects.items()):
+            rebuild = _REBUILD_S if obj.track_id is None else 0.0
+            if now - max(obj.seen_s, obj.hidden_s + rebuild) > grace:
+                del self._objects[key]
+                self._gone[key] = obj
+        for key, obj in list(self._gone.items()):
+            if now - obj.seen_s > self.rule.cooldown_s:
+                del self._gone[key]
+
+    def _still_since(self, now: float, d: Detection) -> float:
+        """When the tracked bag ``d`` stopped (now when it moves)."""
+        for obj in self._objects.values():
+            if obj.track_id == d.track_id and obj.anchor is not None:
+                if _moved(obj.anchor, _box(d)) <= self.rule.max_motion:
+                    return obj.since_s
+                obj.anchor, obj.owners, obj.owner_known = _box(d), None, False  # carried
+        return now
+
+    # --- owners -------------------------------------------------------------------------
+
+    def _remember(self, now: float, people: list[Detection]) -> None:
+        self._history.append(_Past(now, [p for p in people if p.track_id is not None]))
+        while self._history and now - self._history[0].time_s > _HISTORY_S:
+            self._history.popleft()
+        anchors: dict[int, tuple[Box, float]] = {}
+        for p in people:
+            if p.label == "person":
+                self._scale.append((p.y1, p.y1 - p.y0))
+            if p.label is None and p.track_id is not None:
+                anchor = self._blobs.get(p.track_id)
+                if anchor is None or _moved(anchor[0], _box(p)) > self.rule.max_motion:
+                    anchor = (_box(p), now)
+                anchors[p.track_id] = anchor
+        self._blobs = anchors
+
+    def _owners(self, now: float, obj: _Object, radius: float) -> None:
+        """Finds the tracks near ``obj`` when it appeared (once that moment has passed)."""
+        if obj.owners is not None or now < obj.since_s + _OWNER_AFTER_S:
+            return
+        near: set[int] = set()
+        for past in self._history:
+            if obj.since_s - _OWNER_BEFORE_S <= past.time_s <= obj.since_s + _OWNER_AFTER_S:
+                near.update(
+                    p.track_id
+                    for p in past.people
+                    if p.track_id is not None and self._near(obj.box, p, radius)
+                )
+        obj.owners, obj.owner_known = frozenset(near), bool(near)
+        for past in self._history:  # when they were last near it (before it was seen again)
+            if any(p.track_id in near and self._near(obj.box, p, radius) for p in past.people):
+                obj.owner_s = max(obj.owner_s, past.time_s)
+
+    def _owner_near(
+        self,
+        now: float,
+        obj: _Object,
+        people: list[Detection],
+        still_people: list[_Region],
+        radius: float,
+    ) -> bool:
+        self._owners(now, obj, radius)
+        if obj.owners is None or not obj.owner_known:
+            return any(self._near(obj.box, p, radius) for p in people)
+        self._follow_owner_blobs(obj, people)
+        if any(p.track_id in obj.owners and self._near(obj.box, p, radius) for p in people):
+            return True
+        # an owner keeping so still that the background took them: the still person who has
+        # been next to the object since before the owner was last seen there
+        return any(
+            s.since_s <= obj.owner_s + 1.0 and _gap(obj.box, s.box) <= radius for s in still_people
+        )
+
+    def _follow_owner_blobs(self, obj: _Object, people: list[Detection]) -> None:
+        """Motion blobs split and merge, and their track ids change then: a blob overlapping
+        where an owner's blob was on the previous frame is the owner too."""
+        assert obj.owners is not None
+        if len(self._history) < 2:
+            return
+        before = [
+            _box(p)
+            for p in self._history[-2].people
+            if p.label is None and p.track_id in obj.owners and not self._own_blob(obj.box, p)
+        ]
+        new = {
+            p.track_id
+            for p in people
+            if p.label is None
+            and p.track_id is not None
+            and p.track_id not in obj.owners
+            and not self._own_blob(obj.box, p)
+            and any(_iou(_box(p), b) >= 0.3 for b in before)
+        }
+        if new:
+            obj.owners = obj.owners | new
+
+    def _still_blob(self, d: Detection) -> bool:
+        """A motion blob that has not moved for ``_BLOB_STILL_S``."""
+        anchor = self._blobs.get(d.track_id) if d.track_id is not None else None
+        return d.label is None and anchor is not None and self._now - anchor[1] >= _BLOB_STILL_S
+
+    def _own_blob(self, obj: Box, d: Detection) -> bool:
+        """The object's own foreground blob: over it, and about its size or not moving."""
+        pb = _box(d)
+        return (
+            d.label is None
+            and _covered(obj, pb) >= 0.5
+            and (_area(pb) <= _OWN_SIZE * _area(obj) or self._still_blob(d))
+        )
 
     def _near(self, obj: Box, person: Detection, radius: float) -> bool:
-        if _covered(obj, _box(person)) >= 0.5 and person.label is None:
-            return False  # the object's own foreground blob
-        ox, oy = (obj[0] + obj[2]) / 2.0, (obj[1] + obj[3]) / 2.0
-        px, py = person.bottom_center
-        return math.hypot(px - ox, py - oy) <= radius
+        return not self._own_blob(obj, person) and _gap(obj, _box(person)) <= radius
+
+    # --- zones --------------------------------------------------------------------------
 
     def _watched(self, obs: Observation, box: Box) -> bool:
         d = Detection(*box)
@@ -180,6 +517,22 @@ class AbandonedObjectRunner:
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:
         """Close every open event (end of stream, shutdown)."""
         return self.lifecycle.finish(obs, reason)
+
+
+def _merge(regions: list[_Region]) -> list[_Region]:
+    """Joins the fragments of one object; a tracked bag absorbs the static regions on it."""
+    tracked = [r for r in regions if r.track_id is not None]
+    merged: list[_Region] = []
+    for r in regions:
+        if r.track_id is not None or any(_fragments(t.box, r.box) for t in tracked):
+            continue
+        for m in merged:
+            if _fragments(m.box, r.box):
+                m.box, m.since_s = _union(m.box, r.box), min(m.since_s, r.since_s)
+                break
+        else:
+            merged.append(_Region(r.box, r.since_s))
+    return tracked + merged
 
 
 def _box(d: Detection) -> Box:

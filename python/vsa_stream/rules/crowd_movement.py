@@ -12,6 +12,20 @@ of the zone moving:
 - ``dispersal`` / ``convergence``: divergence z ≥ ``z_threshold`` (≤ −) and
   ``|divergence| ≥ min_divergence``.
 
+Before the baseline exists the rule is not blind: with a person scale
+(:class:`~vsa_stream.rules.scale.PersonScale`: the camera's calibration, else the heights of
+the persons the detector saw lately), speeds are measured in body heights per second, a yardstick
+that needs no history. A frame is then anomalous when the moving cells cover at least
+``min_persons`` person-sized areas and move at ``surge_speed`` body heights per second or more
+either one way (``running``, coherence ≥ ``min_coherence``) or spreading out (gathering in) with
+most cells agreeing and ``|divergence| ≥ min_divergence`` (``dispersal``, ``convergence``); a
+scene that starts in a surge alerts after ``min_duration_s``. Fast flow in every direction with
+no structure waits for the baseline. Once the baseline exists it decides (the z-scores above):
+a camera where crowds always jog is judged against its own normal. With a scale, the
+``min_persons`` guard replaces ``min_area`` in both cases: one person running, however close to
+the camera, never starts a crowd movement (once a crowd started it, the condition goes on while
+one person-sized area still moves: a dispersing crowd soon leaves the zone).
+
 Anomalous frames and frames during an event are kept out of the baseline, so it does not learn
 the anomaly. False-positive controls: the baseline itself (a dense but calm crowd, or a
 platform at rush hour, is normal for its camera), robust statistics with floors (noise of an
@@ -30,11 +44,12 @@ from collections import deque
 import numpy as np
 from numpy.typing import NDArray
 
-from vsa_stream.config import CrowdMovementRule, Zone
+from vsa_stream.config import Calibration, CrowdMovementRule, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import FlowField, Observation
 from vsa_stream.rules.common import CellMasks, Zones, whole_frame_key
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.scale import PersonScale
 
 __all__ = ["CrowdMovementRunner", "robust_z"]
 
@@ -47,6 +62,18 @@ _DIVERGENCE_FLOOR = 0.005  # 1/frame: the smallest divergence spread
 _MIN_EGO_CELLS = 16  # confident cells needed to estimate the camera's own motion
 _DIVERGENCE_AGREEMENT = 0.6  # share of moving cells spreading (or gathering) for a dispersal
 _FOREGROUND_CELL = 0.05  # fraction of a cell's pixels in the foreground that makes it moving
+_PERSON_WIDTH = 0.4  # a standing person's box is about this fraction of its height wide
+
+
+def person_cells(height_px: float, cell: int) -> float:
+    """Flow cells one standing person of ``height_px`` touches (its box, plus the cell it
+    straddles on each axis).
+
+    Example:
+        >>> person_cells(80.0, 16)
+        18.0
+    """
+    return (_PERSON_WIDTH * height_px / cell + 1.0) * (height_px / cell + 1.0)
 
 
 def _foreground_cells(obs: Observation, flow: FlowField) -> NDArray[np.bool_] | None:
@@ -100,11 +127,15 @@ class CrowdMovementRunner:
         rule: CrowdMovementRule,
         zones: list[Zone],
         storm: StormGuard | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.rule = rule
         self._zones = Zones(rule.zones, zones)
         self._cells = CellMasks(self._zones)
         self._baselines: dict[str, _Baseline] = {}
+        self._scale = PersonScale(calibration)
+        self._last_s: float | None = None
+        self._dt = 0.0
         timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(
             camera_id, "crowd_movement", timing, storm, clear_reason="motion back to normal"
@@ -114,6 +145,9 @@ class CrowdMovementRunner:
         """Feed one frame; returns the event revisions it produced."""
         flow = obs.flow
         triggers: list[Trigger] = []
+        self._scale.observe(obs)
+        self._dt = 0.0 if self._last_s is None else obs.time_s - self._last_s
+        self._last_s = obs.time_s
         if flow is not None:
             masks = self._cells.masks(obs, flow.cell, flow.confidence.shape)
             for zone in self._zones.of(obs):
@@ -155,15 +189,36 @@ class CrowdMovementRunner:
             speed = divergence = coherence = 0.0
             outward = 0.5
         area = float(moving.sum()) / zone_cells
+        rows, cols = np.nonzero(used)
+        rows, cols = rows[moving], cols[moving]
         baseline = self._baselines.setdefault(key, _Baseline())
         kinds: list[str] = []
         values: dict[str, float] = {}
+        crowd = area >= rule.min_area
+        heights = None
+        if moving.any() and self._dt > 0.0:
+            c = flow.cell
+            centres = np.stack([(cols + 0.5) * c, (rows + 0.5) * c], axis=1).astype(np.float64)
+            heights = self._scale.heights(obs, centres)
+        if heights is not None and np.isfinite(heights).any():
+            known = np.isfinite(heights)
+            tall = float(np.median(heights[known]))
+            persons = float(moving.sum()) / person_cells(tall, flow.cell)
+            speed_bh = float((speeds[moving][known] / heights[known]).mean()) / self._dt
+            # a crowd starts the condition; once it holds, the movement goes on while at least
+            # one person-sized area still moves in the zone (a dispersing crowd leaves it)
+            held = self.lifecycle.since(key, obs.time_s) is not None
+            crowd = persons >= (1.0 if held else rule.min_persons)
+            values.update({"speed_bh_s": round(speed_bh, 2), "persons_moving": round(persons, 1)})
+            values["person_height_px"] = round(tall, 1)
+            if baseline.span(obs.time_s) < rule.min_baseline_s and crowd:
+                kinds += self._absolute(speed_bh, coherence, divergence, outward)
         if baseline.span(obs.time_s) >= rule.min_baseline_s:
             history = np.array(baseline.samples, dtype=np.float64)
             median_speed = float(np.median(history[:, 1]))
             speed_z = robust_z(speed, history[:, 1], max(_SPEED_FLOOR, 0.1 * median_speed))
             div_z = robust_z(divergence, history[:, 2], _DIVERGENCE_FLOOR)
-            if area >= rule.min_area:
+            if crowd:
                 if speed_z >= rule.z_threshold and speed >= rule.min_speed:
                     kinds.append("running" if coherence >= rule.min_coherence else "surge")
                 spread = div_z >= rule.z_threshold and divergence >= rule.min_divergence
@@ -172,24 +227,28 @@ class CrowdMovementRunner:
                 gather = div_z <= -rule.z_threshold and divergence <= -rule.min_divergence
                 if gather and 1.0 - outward >= _DIVERGENCE_AGREEMENT:
                     kinds.append("convergence")
-            kinds = [k for k in kinds if k in rule.kinds]
-            values = {
+            values.update(
+                {
+                    "speed_z": round(speed_z, 2),
+                    "baseline_speed": round(median_speed, 3),
+                    "divergence_z": round(div_z, 2),
+                }
+            )
+        kinds = [k for k in kinds if k in rule.kinds]
+        values.update(
+            {
                 "speed": round(speed, 3),
-                "speed_z": round(speed_z, 2),
-                "baseline_speed": round(median_speed, 3),
                 "divergence": round(divergence, 4),
-                "divergence_z": round(div_z, 2),
                 "coherence": round(coherence, 3),
                 "outward_fraction": round(outward, 3),
                 "moving_fraction": round(area, 3),
             }
+        )
         if not kinds:
             if self.lifecycle.since(key, obs.time_s) is None:
                 baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
             return None
         values.update({f"kind_{k}": 1.0 for k in kinds})
-        rows, cols = np.nonzero(used)
-        rows, cols = rows[moving], cols[moving]
         c = flow.cell
         box = obs.normalised_box(
             float(cols.min() * c),
@@ -201,8 +260,23 @@ class CrowdMovementRunner:
             key=key,
             boxes=[box],  # the moving cells of the zone
             values=values,
-            peak=("speed_z", "speed"),
+            peak=("speed_z", "speed", "speed_bh_s"),
         )
+
+    def _absolute(
+        self, speed_bh: float, coherence: float, divergence: float, outward: float
+    ) -> list[str]:
+        """The kinds a crowd's motion shows in body heights per second (no baseline yet)."""
+        rule = self.rule
+        if speed_bh < rule.surge_speed:
+            return []
+        if coherence >= rule.min_coherence:
+            return ["running"]
+        if divergence >= rule.min_divergence and outward >= _DIVERGENCE_AGREEMENT:
+            return ["dispersal"]
+        if divergence <= -rule.min_divergence and 1.0 - outward >= _DIVERGENCE_AGREEMENT:
+            return ["convergence"]
+        return []
 
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:
         """Close every open event (end of stream, shutdown)."""

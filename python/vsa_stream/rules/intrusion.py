@@ -4,8 +4,14 @@ Per zone: presence starts a dwell timer; once it reaches ``min_dwell_s`` an even
 dated from the first frame of presence (so the alert says when the intrusion began, not when
 it was confirmed); gaps shorter than ``exit_grace_s`` (a missed detection, an occlusion) do
 not end the presence; once the zone has been empty for ``exit_grace_s`` the event closes, and
-no new event opens in that zone for ``cooldown_s``. With a ``schedule``, presence only counts
-inside its time windows (local time of ``timezone``). The lifecycle is
+for ``cooldown_s`` no new event opens in that zone *for the same objects*: the cooldown keeps a
+person who steps out and back in (or whom the detector loses for a moment) from alerting twice,
+but it never delays a different person. A track the zone's last event did not contain that
+enters during the cooldown starts a fresh condition (a new key of the zone, see
+:class:`~vsa_stream.rules.keys.ZoneKeys`), with its own dwell timer, so its alert comes
+``min_dwell_s`` after it entered. Untracked detections (no track id) cannot be told apart and
+keep the zone's cooldown. With a ``schedule``, presence only counts inside its time windows
+(local time of ``timezone``). The lifecycle is
 :class:`~vsa_stream.rules.lifecycle.Lifecycle`'s.
 """
 
@@ -18,6 +24,7 @@ from vsa_stream.config import IntrusionRule, ScheduleWindow, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
 from vsa_stream.rules.common import Zones, matches_class
+from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 
 __all__ = ["IntrusionRunner", "in_schedule"]
@@ -71,6 +78,7 @@ class IntrusionRunner:
         self._tz = zoneinfo.ZoneInfo(rule.timezone)
         timing = Timing(rule.min_dwell_s, rule.exit_grace_s, rule.cooldown_s)
         self.lifecycle = Lifecycle(camera_id, "intrusion", timing, storm, clear_reason="zone empty")
+        self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
 
     def update(self, obs: Observation) -> list[Event]:
         """Feed one frame; returns the event revisions it produced."""
@@ -81,19 +89,25 @@ class IntrusionRunner:
                 hits = zone.inside(candidates)
                 if not hits:
                     continue
-                since = self.lifecycle.since(zone.id, obs.time_s)
+                track_ids = [d.track_id for d in hits if d.track_id is not None]
+                key = self._keys.key(zone.id, track_ids, obs.time_s)
+                if key is None:
+                    continue  # the last alert's objects, in its cooldown
+                since = self.lifecycle.since(key, obs.time_s)
                 dwell = 0.0 if since is None else obs.time_s - since
                 triggers.append(
                     Trigger(
-                        key=zone.id,
+                        key=key,
                         zone_id=zone.id,
                         boxes=[obs.normalised(d) for d in hits],
                         values={"dwell_s": round(dwell, 3), "objects": float(len(hits))},
-                        track_ids=[d.track_id for d in hits if d.track_id is not None],
+                        track_ids=track_ids,
                         peak=("objects",),
                     )
                 )
-        return self.lifecycle.step(obs, triggers)
+        events = self.lifecycle.step(obs, triggers)
+        self._keys.closed(events, obs.time_s)
+        return events
 
     def finish(self, obs: Observation | None, reason: str) -> list[Event]:
         """Close every open event (end of stream, shutdown)."""

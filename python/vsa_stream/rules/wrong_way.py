@@ -14,6 +14,22 @@ angle), classes, ``min_duration_s`` of sustained wrong-way motion, and straightn
 displacement over the window must be at least ``MIN_STRAIGHTNESS`` of the distance the anchor
 travelled (the box of a blob that jitters with a shaking camera or merges with others is not a
 walk).
+
+Only the part of a track that *stays in the lane* is judged: the trailing run of its anchors
+that lie inside the zone at least ``EDGE_MARGIN`` of the object's width from the zone's edge
+(an object driving in the lane has its anchor about half its width from either edge; one that
+grazes the edge from the next lane does not). Over that run the object must have moved
+``min_displacement_px`` *along* the lane's axis (the projection on the allowed direction, not
+the net distance: crossing the lane is not moving along it), and its heading must be
+consistent: the headings of the two halves of the run differ by at most ``MAX_TURN_DEG`` (a
+vehicle turning across lanes sweeps its heading through the cone, a wrong-way one keeps it).
+
+The zone's ``cooldown_s`` holds back the tracks of its last event only: another road user
+going the wrong way during it is alerted as usual (:class:`~vsa_stream.rules.keys.ZoneKeys`).
+A track that starts within ``_REJOIN_S`` of a wrong-way track being lost, near where that one
+would be by then at its measured velocity (``_REJOIN_HEIGHTS`` of its heights, plus
+``_REJOIN_DRIFT`` of the distance), is the same road user (the tracker lost it behind others
+and started again), not a newcomer: positions and velocities only, no appearance.
 """
 
 from __future__ import annotations
@@ -22,18 +38,49 @@ import itertools
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from vsa_stream import _core
 from vsa_stream.config import Calibration, WrongWayRule, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
+from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.scene import ZoneGeometry
 
-__all__ = ["MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
+__all__ = ["EDGE_MARGIN", "MAX_TURN_DEG", "MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
 
 #: Net displacement / path length over the window below which a track is not judged.
 MIN_STRAIGHTNESS = 0.5
+#: How far inside the zone an anchor must be to count as in the lane, in object widths.
+EDGE_MARGIN = 0.25
+#: Largest heading change (degrees) between the two halves of the judged run.
+MAX_TURN_DEG = 30.0
+_REJOIN_S = 5.0  # a track starting this soon after a wrong-way one was lost ...
+_REJOIN_HEIGHTS = 2.0  # ... this near (heights of the lost object) to where it would be ...
+_REJOIN_DRIFT = 0.25  # ... give or take this fraction of the distance it would have gone
+
+
+def edge_distance(points: NDArray[np.float64], polygon: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Distance (px) of each of the ``(N, 2)`` points to the nearest edge of ``polygon``.
+
+    Example:
+        >>> square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+        >>> edge_distance(np.array([[5.0, 2.0], [9.0, 9.0]]), square).tolist()
+        [2.0, 1.0]
+    """
+    a = polygon
+    b = np.roll(polygon, -1, axis=0)
+    ab = b - a  # (E, 2)
+    length2 = np.maximum((ab * ab).sum(axis=1), 1e-12)
+    ap = points[:, None, :] - a[None, :, :]  # (N, E, 2)
+    t = np.clip((ap * ab[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    nearest = a[None] + t[..., None] * ab[None]
+    out: NDArray[np.float64] = np.hypot(*(points[:, None, :] - nearest).transpose(2, 0, 1)).min(
+        axis=1
+    )
+    return out
 
 
 def lane_direction(lane: list[tuple[float, float]], x: float, y: float) -> float:
@@ -67,6 +114,18 @@ def _velocity(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, flo
     return float(v[0]), float(v[1])
 
 
+def _turn_deg(path: list[tuple[float, tuple[float, float]]]) -> float:
+    """Angle (degrees) between the displacements of the first and second halves of ``path``
+    (180 when either half did not move)."""
+    mid = len(path) // 2
+    (ax, ay), (bx, by), (cx, cy) = path[0][1], path[mid][1], path[-1][1]
+    first, second = (bx - ax, by - ay), (cx - bx, cy - by)
+    if math.hypot(*first) == 0.0 or math.hypot(*second) == 0.0:
+        return 180.0
+    a = math.atan2(first[1], first[0]) - math.atan2(second[1], second[0])
+    return abs(math.degrees((a + math.pi) % (2 * math.pi) - math.pi))
+
+
 class WrongWayRunner:
     """Runs one ``wrong_way`` rule of one camera over its zones."""
 
@@ -88,6 +147,11 @@ class WrongWayRunner:
         self.lifecycle = Lifecycle(
             camera_id, "wrong_way", timing, storm, clear_reason="no track against the direction"
         )
+        self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
+        self._born: dict[int, tuple[float, float, float]] = {}  # first time and centre
+        # last time against, centre, height, velocity (px/s)
+        self._against: dict[int, tuple[float, float, float, float, float, float]] = {}
+        self._alias: dict[int, int] = {}  # a fragment's track id -> the first fragment's
 
     def _lane(self, obs: Observation) -> list[tuple[float, float]] | None:
         if self.rule.lane is None:
@@ -111,35 +175,96 @@ class WrongWayRunner:
             d for d in obs.detections if d.track_id is not None and matches_class(d, rule.classes)
         ]
         self._history.add(obs.time_s, tracked)
+        for d in tracked:
+            assert d.track_id is not None
+            self._born.setdefault(d.track_id, (obs.time_s, *d.center))
         lane = self._lane(obs)
         ground = self._ground(obs)
         triggers: list[Trigger] = []
         for zone in self._zones.resolve(obs):
             against: list[tuple[Detection, dict[str, float]]] = []
             for d in zone.inside(tracked):
-                measured = self._judge(obs, d, zone.anchor, lane, ground)
+                measured = self._judge(obs, d, zone, lane, ground)
                 if measured is not None:
                     against.append((d, measured))
             if not against:
                 continue
             fastest = max(against, key=lambda a: a[1]["speed_px_s"])[1]
+            track_ids = [d.track_id for d, _ in against if d.track_id is not None]
+            persons = [self._rejoined(obs.time_s, d, m) for d, m in against]
+            key = self._keys.key(zone.id, persons, obs.time_s)
+            if key is None:
+                continue  # the last alert's road users, in its cooldown
             triggers.append(
                 Trigger(
-                    key=zone.id,
+                    key=key,
                     zone_id=zone.id,
                     boxes=[obs.normalised(d) for d, _ in against],
                     values={**fastest, "objects": float(len(against))},
-                    track_ids=[d.track_id for d, _ in against if d.track_id is not None],
+                    track_ids=track_ids,
                     peak=("speed_px_s",),
                 )
             )
-        return self.lifecycle.step(obs, triggers)
+        events = self.lifecycle.step(obs, triggers)
+        self._keys.closed(events, obs.time_s)
+        for tid in [t for t in self._born if t not in self._history.last_seen]:
+            del self._born[tid]
+        for tid in [t for t, v in self._against.items() if obs.time_s - v[0] > rule.cooldown_s]:
+            del self._against[tid]
+        return events
+
+    def _rejoined(self, now_s: float, d: Detection, measured: dict[str, float]) -> int:
+        """The track id standing for ``d``'s road user: that of a wrong-way track lost before
+        ``d``'s track began, near where it would have gone on at its speed (the tracker lost
+        it and started a new one), else its own. So a fragmented track does not pass for a
+        newcomer in the zone's cooldown."""
+        assert d.track_id is not None
+        tid = self._alias.get(d.track_id, d.track_id)
+        if d.track_id not in self._alias:
+            born_s, bx, by = self._born.get(d.track_id, (now_s, *d.center))
+            for old, (last_s, x, y, tall, vx, vy) in self._against.items():
+                gap = born_s - last_s
+                if old == d.track_id or not 0.0 <= gap <= _REJOIN_S:
+                    continue
+                miss = math.hypot(bx - (x + vx * gap), by - (y + vy * gap))
+                if miss <= _REJOIN_HEIGHTS * tall + _REJOIN_DRIFT * math.hypot(vx, vy) * gap:
+                    tid = self._alias.get(old, old)
+                    break
+            self._alias[d.track_id] = tid
+        heading = math.radians(measured["heading_deg"])
+        speed = measured["speed_px_s"]
+        self._against[d.track_id] = (
+            now_s,
+            *d.center,
+            d.y1 - d.y0,
+            speed * math.cos(heading),
+            speed * math.sin(heading),
+        )
+        return tid
+
+    def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
+        """The trailing run of the track's anchors that stay well inside ``zone``."""
+        assert d.track_id is not None
+        entries = self._history.path(d.track_id, -math.inf)
+        if not entries:
+            return []
+        points = np.array([anchor_of(p, zone.anchor) for _, p in entries], dtype=np.float64)
+        widths = np.array([p.x1 - p.x0 for _, p in entries], dtype=np.float64)
+        inside = zone.contains_points(points)
+        inside &= edge_distance(points, zone.polygon) >= EDGE_MARGIN * widths
+        start = len(entries)
+        while start > 0 and inside[start - 1]:
+            start -= 1
+        return [
+            (entries[i][0], (float(points[i, 0]), float(points[i, 1])))
+            for i in range(start, len(entries))
+        ]
 
     def _judge(
         self,
         obs: Observation,
         d: Detection,
-        anchor: str,
+        zone: ZoneGeometry,
         lane: list[tuple[float, float]] | None,
         ground: _core.Homography | None,
     ) -> dict[str, float] | None:
@@ -147,8 +272,8 @@ class WrongWayRunner:
         assert d.track_id is not None
         if self._history.age(d.track_id, obs.time_s) < rule.min_track_age_s:
             return None
-        path = [(t, anchor_of(p, anchor)) for t, p in self._history.path(d.track_id, -math.inf)]
-        if len(path) < 2:
+        path = self._in_lane(d, zone)
+        if len(path) < 3:
             return None
         (x0, y0), (x1, y1) = path[0][1], path[-1][1]
         travelled = sum(
@@ -160,6 +285,13 @@ class WrongWayRunner:
         vx, vy = _velocity(path)
         allowed = rule.direction_deg if lane is None else lane_direction(lane, x1, y1)
         assert allowed is not None
+        ux, uy = math.cos(math.radians(allowed)), math.sin(math.radians(allowed))
+        along = abs((x1 - x0) * ux + (y1 - y0) * uy)  # distance moved along the lane's axis
+        if along < rule.min_displacement_px:
+            return None  # crossing the lane, or not far enough along it
+        turn = _turn_deg(path)
+        if turn > MAX_TURN_DEG:
+            return None  # turning: its heading sweeps through the cone
         judged, against, heading, speed = _core.heading_check(
             np.array([[vx, vy]]),
             np.array([[x1 - x0, y1 - y0]]),
@@ -175,6 +307,8 @@ class WrongWayRunner:
             "allowed_deg": round(allowed, 1),
             "displacement_px": round(math.hypot(x1 - x0, y1 - y0), 1),
             "straightness": round(straightness, 3),
+            "along_px": round(along, 1),
+            "turn_deg": round(turn, 1),
         }
         if ground is not None and rule.min_displacement_m is not None:
             g = ground.to_ground(np.array([[x0, y0], [x1, y1]], dtype=np.float64))

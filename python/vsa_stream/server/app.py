@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from vsa_stream.audit import AuditLog
+from vsa_stream.audit import CHECKPOINT_TYPE, AuditLog
 from vsa_stream.config import Config
 from vsa_stream.engine import Engine
 from vsa_stream.events import encode
@@ -92,6 +92,13 @@ def _guard(
     async def endpoint(request: Request) -> Response:
         principal = ctx.auth.identify(request.headers.get("authorization"))
         if principal is None:
+            if ctx.audit is not None and "authorization" in request.headers:
+                # a credential was given and refused: audited (rate-limited), never its value
+                address = request.client.host if request.client else "unknown"
+                try:
+                    await anyio.to_thread.run_sync(ctx.audit.auth_failed, address, request.url.path)
+                except OSError as exc:
+                    get_logger().error("failed authentication not audited", error=str(exc))
             return _error(401, "unauthorized")
         if not principal.allows(role):
             return _error(403, "forbidden")
@@ -290,6 +297,8 @@ async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIt
         rows = await outbox.call(outbox.read_after, after, 256)
         for row in rows:
             after = row.seq
+            if row.event.type == CHECKPOINT_TYPE:
+                continue  # the audit log's anchor for the sinks, not an alert
             if camera is None or row.event.camera_id == camera:
                 yield b"id: %d\nevent: revision\ndata: %s\n\n" % (row.seq, row.body)
         if rows:

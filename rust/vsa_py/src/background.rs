@@ -112,14 +112,17 @@ pub(crate) struct StaticCandidate {
     first_frame: u64,
     age: u64,
     evidence: f32,
+    presence: f32,
+    ghost: bool,
 }
 
 #[pymethods]
 impl StaticCandidate {
     fn __repr__(&self) -> String {
         format!(
-            "StaticCandidate(x0={}, y0={}, x1={}, y1={}, area={}, age={}, evidence={:.1})",
-            self.x0, self.y0, self.x1, self.y1, self.area, self.age, self.evidence
+            "StaticCandidate(x0={}, y0={}, x1={}, y1={}, area={}, age={}, evidence={:.1}, \
+             presence={:.2})",
+            self.x0, self.y0, self.x1, self.y1, self.area, self.age, self.evidence, self.presence
         )
     }
 }
@@ -239,6 +242,8 @@ impl DualBackground {
                 first_frame: c.first_frame,
                 age: c.age,
                 evidence: c.evidence,
+                presence: c.presence,
+                ghost: c.is_ghost(),
             })
             .collect()
     }

@@ -137,7 +137,8 @@ impl Tracker {
         *, frame_rate = 30.0, track_high_thresh = 0.5, track_low_thresh = 0.1,
         new_track_thresh = 0.6, match_thresh = 0.8, low_match_thresh = 0.5,
         tentative_match_thresh = 0.7, lost_s = 1.0, min_hits = 2, path_length = 32,
-        fallback = true, fuse_score = false
+        fallback = true, fuse_score = false, tentative_thresh = 0.3, tentative_hits = 3,
+        tentative_travel = 1.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -153,9 +154,15 @@ impl Tracker {
         path_length: i64,
         fallback: bool,
         fuse_score: bool,
+        tentative_thresh: f64,
+        tentative_hits: i64,
+        tentative_travel: f64,
     ) -> PyResult<Self> {
         let min_hits = u32::try_from(min_hits)
             .map_err(|_| PyValueError::new_err(format!("min_hits must be >= 1, got {min_hits}")))?;
+        let tentative_hits = u32::try_from(tentative_hits).map_err(|_| {
+            PyValueError::new_err(format!("tentative_hits must be >= 1, got {tentative_hits}"))
+        })?;
         let path_length = usize::try_from(path_length).map_err(|_| {
             PyValueError::new_err(format!("path_length must be >= 0, got {path_length}"))
         })?;
@@ -164,11 +171,14 @@ impl Tracker {
             high_thresh: track_high_thresh,
             low_thresh: track_low_thresh,
             new_track_thresh,
+            tentative_thresh,
             match_thresh,
             low_match_thresh,
             tentative_match_thresh,
             lost_s,
             min_hits,
+            tentative_hits,
+            tentative_travel,
             path_length,
             fallback,
             fuse_score,
@@ -281,15 +291,17 @@ impl Tracker {
         let c = self.inner.config();
         format!(
             "Tracker(frame_rate={}, track_high_thresh={}, track_low_thresh={}, \
-             new_track_thresh={}, match_thresh={}, lost_s={}, min_hits={}, path_length={}; \
-             frame={}, tracks={})",
+             new_track_thresh={}, tentative_thresh={}, match_thresh={}, lost_s={}, min_hits={}, \
+             tentative_hits={}, path_length={}; frame={}, tracks={})",
             c.frame_rate,
             c.high_thresh,
             c.low_thresh,
             c.new_track_thresh,
+            c.tentative_thresh,
             c.match_thresh,
             c.lost_s,
             c.min_hits,
+            c.tentative_hits,
             c.path_length,
             self.inner.frame(),
             self.inner.tracks().count()

@@ -287,6 +287,7 @@ impl DualBackground {
         self.update_tamper(std, edge);
         self.statics
             .update(&self.slow_mask, &self.fast_mask, &self.moving, self.frames);
+        self.statics.measure_presence(&self.small, &self.slow);
         let f = self.config.factor;
         let min_small = self.config.min_area.div_ceil(f * f);
         let blobs = self
@@ -470,6 +471,46 @@ mod tests {
             assert_eq!(t.reason, Some(TamperReason::Covered));
             assert_eq!(t.flag, k >= 10, "{k}: {t:?}");
         }
+    }
+
+    /// `scene` with a dark 24×20 block at (150, 170).
+    fn with_block(scene: &[f64]) -> Vec<f64> {
+        let mut f = scene.to_vec();
+        for y in 170..190 {
+            for p in &mut f[y * W + 150..y * W + 174] {
+                *p = 40.0;
+            }
+        }
+        f
+    }
+
+    /// Candidates after `before` (warm-up) then 120 frames of `after`.
+    fn candidates_after(before: &[f64], after: &[f64]) -> Vec<crate::background::StaticCandidate> {
+        let mut rng = Rng::new(5);
+        let config = DualConfig {
+            static_frames: 30,
+            ..DualConfig::default()
+        };
+        let mut m = DualBackground::new(W, H, config).unwrap();
+        for _ in 0..40 {
+            run(&mut m, &noisy_frame(before, 0.0, 2.0, &mut rng));
+        }
+        for _ in 0..120 {
+            run(&mut m, &noisy_frame(after, 0.0, 2.0, &mut rng));
+        }
+        m.statics().candidates().to_vec()
+    }
+
+    #[test]
+    fn an_object_put_down_is_present_and_one_that_left_is_a_ghost() {
+        let scene = textured_scene(W, H);
+        let block = with_block(&scene);
+        let put = candidates_after(&scene, &block);
+        assert_eq!(put.len(), 1, "{put:?}");
+        assert!(put[0].presence > 0.6 && !put[0].is_ghost(), "{put:?}");
+        let left = candidates_after(&block, &scene);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert!(left[0].presence < 0.4 && left[0].is_ghost(), "{left:?}");
     }
 
     #[test]

@@ -16,6 +16,19 @@ pub struct StaticCandidate {
     pub age: u64,
     /// Mean evidence of its pixels, in frames.
     pub evidence: f32,
+    /// Which image holds the region's outline, in `[0, 1]`: the contrast across its boundary
+    /// in the current frame over that contrast in the current frame plus in the slow
+    /// background (see [`StaticEvidence::measure_presence`]). Above 0.5 an object is there
+    /// now (it arrived); below, the outline is the background's (a *ghost*: something that
+    /// was part of the background has left). 0.5 until measured, and when neither has any.
+    pub presence: f32,
+}
+
+impl StaticCandidate {
+    /// Whether the region is a ghost: its outline is in the old background, not the frame.
+    pub fn is_ghost(&self) -> bool {
+        self.presence < 0.5
+    }
 }
 
 /// Per-pixel static evidence on the downscaled plane, and the candidates above the threshold.
@@ -124,7 +137,63 @@ impl StaticEvidence {
                 first_frame,
                 age: frame - first_frame,
                 evidence: sum as f32 / b.area as f32,
+                presence: 0.5,
             });
+        }
+    }
+
+    /// Measures each candidate's [`presence`](StaticCandidate::presence): `frame` is the
+    /// current downscaled plane and `background` the slow model, both of the evidence map's
+    /// size (mismatched sizes leave the candidates unmeasured).
+    ///
+    /// The contrast across the region's boundary is measured on every pair of pixels, one on
+    /// the inside edge of the evidence mask and one two pixels outside it, separately for the
+    /// four sides (pairs looking right, left, down, up): per side the signed differences are
+    /// summed, so the floor's own texture mostly cancels and an outline (a step all along the
+    /// side) remains. An object put down has its outline in the current frame and not in the
+    /// background learnt before it came; a ghost (a parked car, a bin, a bag there at start
+    /// that left) has it the other way round, the current frame showing the floor continuing
+    /// across the region.
+    pub fn measure_presence(&mut self, frame: &[u8], background: &[f32]) {
+        let (w, h) = (self.width, self.height);
+        if frame.len() != w * h || background.len() != w * h {
+            return;
+        }
+        let f = self.factor.max(1);
+        for c in &mut self.candidates {
+            let (x0, y0) = (c.blob.x0 / f, c.blob.y0 / f);
+            let (x1, y1) = ((c.blob.x1 / f).min(w), (c.blob.y1 / f).min(h));
+            let (mut now, mut old) = ([0.0f64; 4], [0.0f64; 4]);
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let i = y * w + x;
+                    if self.mask[i] == 0 {
+                        continue;
+                    }
+                    // (neighbour on the edge, pixel two steps out) to the right, left, down, up
+                    let sides = [
+                        (x + 2 < w).then(|| (i + 1, i + 2)),
+                        (x >= 2).then(|| (i - 1, i - 2)),
+                        (y + 2 < h).then(|| (i + w, i + 2 * w)),
+                        (y >= 2).then(|| (i - w, i - 2 * w)),
+                    ];
+                    for (side, pair) in sides.into_iter().enumerate() {
+                        let Some((edge, o)) = pair else { continue };
+                        if self.mask[edge] != 0 || self.mask[o] != 0 {
+                            continue;
+                        }
+                        now[side] += f64::from(frame[i]) - f64::from(frame[o]);
+                        old[side] += f64::from(background[i] - background[o]);
+                    }
+                }
+            }
+            let now: f64 = now.iter().map(|v| v.abs()).sum();
+            let old: f64 = old.iter().map(|v| v.abs()).sum();
+            c.presence = if now + old > 0.0 {
+                (now / (now + old)) as f32
+            } else {
+                0.5
+            };
         }
     }
 }
@@ -168,5 +237,48 @@ mod tests {
             ev.update(&slow, &zero, m, f);
             assert!(ev.candidates().is_empty());
         }
+    }
+
+    /// A 16×16 plane of grey 100 with a dark 4×4 square at (6, 6) when `square`.
+    fn plane(square: bool) -> Vec<u8> {
+        let mut p = vec![100u8; 16 * 16];
+        if square {
+            for y in 6..10 {
+                for x in 6..10 {
+                    p[y * 16 + x] = 30;
+                }
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn presence_tells_an_object_put_down_from_a_ghost() {
+        let (w, h) = (16, 16);
+        let mut slow = vec![0u8; w * h];
+        for y in 6..10 {
+            for x in 6..10 {
+                slow[y * w + x] = 255;
+            }
+        }
+        let zero = vec![0u8; w * h];
+        let mut ev = StaticEvidence::new(w, h, 4, 3, 1, 4);
+        for f in 1..=3 {
+            ev.update(&slow, &zero, &zero, f);
+        }
+        assert_eq!(ev.candidates().len(), 1);
+        assert_eq!(ev.candidates()[0].presence, 0.5, "unmeasured");
+        let as_f32 = |p: Vec<u8>| p.into_iter().map(f32::from).collect::<Vec<_>>();
+        // Put down: the square is in the frame, the background is the bare floor.
+        ev.measure_presence(&plane(true), &as_f32(plane(false)));
+        let c = ev.candidates()[0];
+        assert!(c.presence > 0.9 && !c.is_ghost(), "{c:?}");
+        // Left: the background learnt the square, the frame shows the floor.
+        ev.measure_presence(&plane(false), &as_f32(plane(true)));
+        let c = ev.candidates()[0];
+        assert!(c.presence < 0.1 && c.is_ghost(), "{c:?}");
+        // Wrong sizes leave the candidates as they are.
+        ev.measure_presence(&[0u8; 4], &[0.0f32; 4]);
+        assert!(ev.candidates()[0].is_ghost());
     }
 }

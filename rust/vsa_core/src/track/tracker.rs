@@ -6,21 +6,29 @@
 //!    cost limit `match_thresh`;
 //! 3. matches low-score detections (`low_thresh <= score < high_thresh`) to the confirmed
 //!    tracks still unmatched, limit `low_match_thresh`; confirmed tracks left over become lost;
-//! 4. matches the high-score detections left to tentative tracks, limit
-//!    `tentative_match_thresh`; tentative tracks left over are removed;
-//! 5. starts a tentative track on every high-score detection left with
-//!    `score >= new_track_thresh` (confirmed at once on the very first frame, as ByteTrack);
+//! 4. matches the high-score detections left, and the low-score ones left with
+//!    `score >= tentative_thresh`, to tentative tracks, limit `tentative_match_thresh`;
+//!    tentative tracks left over are removed;
+//! 5. starts a tentative track on every detection left with `score >= tentative_thresh`
+//!    (one with `score >= new_track_thresh` is confirmed at once on the very first frame, as
+//!    ByteTrack), strong ones first, except a weak one (below `new_track_thresh`) on a
+//!    confirmed or lost track of its class, or on a track started in this frame (cost under
+//!    `match_thresh`);
 //! 6. removes lost tracks not seen for more than `lost_s` seconds.
 //!
-//! A tentative track is confirmed after `min_hits` consecutive matches. Detections only match
-//! tracks of their own class. Everything is deterministic: the same detections give the same
-//! ids.
+//! A tentative track started at `score >= new_track_thresh` is confirmed after `min_hits`
+//! consecutive matches; one started lower (a weak detection: a far, dark or partly hidden
+//! object) after `tentative_hits`, and only once it has moved `tentative_travel` box sizes
+//! from where it started (or matched a detection at `new_track_thresh`): a moving object the
+//! detector scores low but sees in every frame is tracked, while a one-frame false detection,
+//! or a fixed structure the detector keeps scoring weakly (a sign taken for a person), is not. Detections only match tracks
+//! of their own class. Everything is deterministic: the same detections give the same ids.
 
 use std::collections::VecDeque;
 use std::fmt;
 
 use super::assign::assign_sparse;
-use super::cost::{candidate_pairs, CostParams, TrackProbe, Xyxy};
+use super::cost::{candidate_pairs, iou, CostParams, TrackProbe, Xyxy};
 use super::kalman::KalmanBox;
 
 /// Parameters of a [`Tracker`] (ByteTrack's defaults).
@@ -32,8 +40,13 @@ pub struct TrackerConfig {
     pub high_thresh: f64,
     /// Detections below this score are ignored.
     pub low_thresh: f64,
-    /// An unmatched high-score detection starts a track only at or above this score.
+    /// An unmatched detection at or above this score starts a track confirmed after
+    /// `min_hits` consecutive matches.
     pub new_track_thresh: f64,
+    /// An unmatched detection in `[tentative_thresh, new_track_thresh)` starts a track
+    /// confirmed only after `tentative_hits` consecutive matches (`tentative_thresh ==
+    /// new_track_thresh`: weak detections never start a track).
+    pub tentative_thresh: f64,
     /// Cost limit (`1 − IoU`) of the first association.
     pub match_thresh: f64,
     /// Cost limit of the second (low-score) association.
@@ -44,6 +57,16 @@ pub struct TrackerConfig {
     pub lost_s: f64,
     /// Consecutive matches that confirm a tentative track.
     pub min_hits: u32,
+    /// Consecutive matches that confirm a track started by a weak detection.
+    pub tentative_hits: u32,
+    /// How far a track started by a weak detection must have moved before it is confirmed:
+    /// its centre's displacement from where it started in box sizes (`sqrt(w · h)`), plus
+    /// the change of its size (`|ln(size / first size)|`, for an object coming towards the
+    /// camera or going away); 0: not at all. A weak detection
+    /// that comes back at the same place in every frame is usually a fixed structure (a
+    /// sign, a pole) the detector takes for an object; it stays tentative until it moves or
+    /// scores `new_track_thresh`.
+    pub tentative_travel: f64,
     /// How many recent anchor points each track remembers.
     pub path_length: usize,
     /// Centre-distance fallback for small or fast objects (see [`super::cost`]).
@@ -59,11 +82,14 @@ impl Default for TrackerConfig {
             high_thresh: 0.5,
             low_thresh: 0.1,
             new_track_thresh: 0.6,
+            tentative_thresh: 0.3,
             match_thresh: 0.8,
             low_match_thresh: 0.5,
             tentative_match_thresh: 0.7,
             lost_s: 1.0,
             min_hits: 2,
+            tentative_hits: 3,
+            tentative_travel: 1.0,
             path_length: 32,
             fallback: true,
             fuse_score: false,
@@ -75,7 +101,7 @@ impl Default for TrackerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum TrackState {
-    /// Started, not yet matched `min_hits` times in a row.
+    /// Started, not yet matched `min_hits` (or `tentative_hits`) times in a row.
     Tentative = 0,
     /// Matched in the current frame (or confirmed and matched on its last frame).
     Confirmed = 1,
@@ -162,6 +188,13 @@ struct Track {
     age: u32,
     hits: u32,
     streak: u32,
+    /// Consecutive matches that confirm this track while tentative.
+    needed: u32,
+    /// Started by a weak detection and never matched one at `new_track_thresh`: it must also
+    /// travel `tentative_travel` from `origin` to be confirmed.
+    weak: bool,
+    /// Centre and size (`sqrt(w · h)`) of the first detection.
+    origin: [f64; 3],
     time_since_update: u32,
     det_index: Option<usize>,
     score: f64,
@@ -223,6 +256,8 @@ impl Tracker {
             ("track_high_thresh", c.high_thresh),
             ("track_low_thresh", c.low_thresh),
             ("new_track_thresh", c.new_track_thresh),
+            ("tentative_thresh", c.tentative_thresh),
+            ("tentative_travel", c.tentative_travel),
             ("match_thresh", c.match_thresh),
             ("low_match_thresh", c.low_match_thresh),
             ("tentative_match_thresh", c.tentative_match_thresh),
@@ -237,8 +272,23 @@ impl Tracker {
                 c.low_thresh, c.high_thresh
             ));
         }
+        if c.tentative_thresh > c.new_track_thresh {
+            return bad(format!(
+                "tentative_thresh ({}) must not exceed new_track_thresh ({})",
+                c.tentative_thresh, c.new_track_thresh
+            ));
+        }
         if c.min_hits == 0 {
             return bad("min_hits must be at least 1".into());
+        }
+        if c.tentative_travel < 0.0 {
+            return bad(format!(
+                "tentative_travel must be >= 0, got {}",
+                c.tentative_travel
+            ));
+        }
+        if c.tentative_hits == 0 {
+            return bad("tentative_hits must be at least 1".into());
         }
         let max_lost_frames = (c.lost_s * c.frame_rate).round().min(u32::MAX as f64) as u32;
         Ok(Self {
@@ -390,16 +440,23 @@ impl Tracker {
             }
         }
 
-        // Stage 3: remaining high-score detections against tentative tracks.
+        // Stage 3: the detections left that may start a track (high or weak) against tentative
+        // tracks, in detection order.
         let tentative: Vec<usize> = (0..self.tracks.len())
             .filter(|&k| self.tracks[k].state == TrackState::Tentative)
             .collect();
-        let left: Vec<usize> = high
+        let mut low_used = vec![false; low.len()];
+        for &(_, d) in &matched {
+            low_used[d] = true;
+        }
+        let mut left: Vec<usize> = high
             .iter()
             .zip(&high_used)
-            .filter(|(_, &u)| !u)
+            .chain(low.iter().zip(&low_used))
+            .filter(|&(&d, &u)| !u && scores[d] >= c.high_thresh.min(c.tentative_thresh))
             .map(|(&d, _)| d)
             .collect();
+        left.sort_unstable();
         let matched = self.associate(
             &tentative,
             &left,
@@ -435,12 +492,31 @@ impl Tracker {
         self.tracks = kept;
         self.removed = removed;
 
-        // New tracks, in detection order.
-        for (&d, used) in left.iter().zip(left_used) {
-            if used || scores[d] < c.new_track_thresh {
+        // New tracks: from strong detections, then from weak ones, each in detection order. A
+        // weak detection where a confirmed or lost track of its class is (a high-score
+        // detection there would have gone to it), or a track started in this frame, starts
+        // none: it is that object seen weakly, or a duplicate box of it.
+        let known = self.tracks.len();
+        let (strong, weak): (Vec<usize>, Vec<usize>) = left
+            .iter()
+            .zip(&left_used)
+            .filter(|&(&d, &used)| !used && scores[d] >= c.tentative_thresh)
+            .map(|(&d, _)| d)
+            .partition(|&d| scores[d] >= c.new_track_thresh);
+        for d in strong.into_iter().chain(weak) {
+            let strong = scores[d] >= c.new_track_thresh;
+            if !strong
+                && self.tracks.iter().enumerate().any(|(k, t)| {
+                    (k >= known || t.state != TrackState::Tentative)
+                        && t.class == classes[d]
+                        && 1.0 - iou(&t.kf.xyxy(), &boxes[d]) < c.match_thresh
+                })
+            {
                 continue;
             }
-            let state = if self.frame == 1 || c.min_hits <= 1 {
+            let needed = if strong { c.min_hits } else { c.tentative_hits };
+            let weak = !strong && c.tentative_travel > 0.0;
+            let state = if (strong && self.frame == 1) || (needed <= 1 && !weak) {
                 TrackState::Confirmed
             } else {
                 TrackState::Tentative
@@ -455,6 +531,9 @@ impl Tracker {
                 age: 1,
                 hits: 1,
                 streak: 1,
+                needed,
+                weak,
+                origin: centre_size(&boxes[d]),
                 time_since_update: 0,
                 det_index: Some(d),
                 score: scores[d],
@@ -492,8 +571,9 @@ impl Tracker {
     }
 
     fn hit(&mut self, k: usize, d: usize, boxes: &[Xyxy], scores: &[f64]) {
-        let min_hits = self.config.min_hits;
         let path_length = self.config.path_length;
+        let travel = self.config.tentative_travel;
+        let strong = scores[d] >= self.config.new_track_thresh;
         let t = &mut self.tracks[k];
         t.kf.update(boxes[d]);
         t.hits = t.hits.saturating_add(1);
@@ -501,13 +581,27 @@ impl Tracker {
         t.time_since_update = 0;
         t.det_index = Some(d);
         t.score = scores[d];
+        t.weak &= !strong;
         match t.state {
             TrackState::Lost => t.state = TrackState::Confirmed,
-            TrackState::Tentative if t.streak >= min_hits => t.state = TrackState::Confirmed,
+            TrackState::Tentative if t.streak >= t.needed => {
+                let [x, y, size] = centre_size(&boxes[d]);
+                let [x0, y0, size0] = t.origin;
+                let shift = (x - x0).hypot(y - y0) / size.max(1e-9);
+                let scale = (size.max(1e-9) / size0.max(1e-9)).ln().abs();
+                if !t.weak || shift + scale >= travel {
+                    t.state = TrackState::Confirmed;
+                }
+            }
             _ => {}
         }
         push_anchor(&mut t.path, &t.kf.xyxy(), path_length);
     }
+}
+
+fn centre_size(b: &Xyxy) -> [f64; 3] {
+    let size = ((b[2] - b[0]) * (b[3] - b[1])).sqrt();
+    [0.5 * (b[0] + b[2]), 0.5 * (b[1] + b[3]), size]
 }
 
 fn push_anchor(path: &mut VecDeque<[f64; 2]>, b: &Xyxy, max_len: usize) {

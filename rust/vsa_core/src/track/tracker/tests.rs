@@ -150,16 +150,18 @@ fn a_detection_of_another_class_does_not_continue_a_track() {
 }
 
 #[test]
-fn low_scores_continue_tracks_but_never_start_them() {
+fn scores_below_tentative_thresh_continue_tracks_but_never_start_them() {
     let mut t = Tracker::new(TrackerConfig::default()).unwrap();
-    t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.3], None)
-        .unwrap();
+    for _ in 0..5 {
+        t.update(&[boxed(10.0, 10.0, 20.0, 20.0)], &[0.2], None)
+            .unwrap();
+    }
     assert_eq!(t.tracks().count(), 0);
     for f in 0..5 {
         t.update(&[boxed(100.0 + f as f64, 10.0, 20.0, 20.0)], &[0.9], None)
             .unwrap();
     }
-    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.3], None)
+    t.update(&[boxed(105.0, 10.0, 20.0, 20.0)], &[0.2], None)
         .unwrap();
     let c = confirmed(&t);
     assert_eq!(c.len(), 1);
@@ -213,4 +215,182 @@ fn bad_input_is_an_error_and_changes_nothing() {
         ..TrackerConfig::default()
     };
     assert!(Tracker::new(bad).is_err());
+}
+
+/// Detections of one object (40 x 90 px) walking right `step` px a frame, scored `scores[f]`
+/// in frame `f`.
+fn walking(step: f64, scores: &[f64]) -> Vec<(Xyxy, f64)> {
+    scores
+        .iter()
+        .enumerate()
+        .map(|(f, &s)| (boxed(100.0 + step * f as f64, 200.0, 40.0, 90.0), s))
+        .collect()
+}
+
+fn run_one(t: &mut Tracker, det: Option<(Xyxy, f64)>) -> Vec<TrackView> {
+    match det {
+        Some((b, s)) => t.update(&[b], &[s], None).unwrap(),
+        None => t.update(&[], &[], None).unwrap(),
+    }
+    confirmed(t)
+}
+
+#[test]
+fn an_object_seen_every_frame_at_weak_scores_is_tracked_after_tentative_hits() {
+    // Never reaching new_track_thresh (0.6), from the very first frame.
+    // 16 px a frame (a walker at 5 detections/s): 64 px, more than its size, by the fifth.
+    let dets = walking(16.0, &[0.38, 0.45, 0.52, 0.41, 0.57, 0.36, 0.49, 0.44]);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let mut first = None;
+    for (f, &d) in dets.iter().enumerate() {
+        let c = run_one(&mut t, Some(d));
+        if first.is_none() && !c.is_empty() {
+            first = Some(f);
+        }
+    }
+    // Confirmed once matched 3 times in a row (tentative_hits) and moved its own size
+    // (tentative_travel), never before.
+    assert_eq!(first, Some(4));
+    let c = confirmed(&t);
+    assert_eq!(c.len(), 1);
+    assert_eq!((c[0].id, c[0].hits, c[0].det_index), (1, 8, Some(0)));
+    // Switched off: the same detections never start a track.
+    let off = TrackerConfig {
+        tentative_thresh: 0.6,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(off).unwrap();
+    for &d in &dets {
+        assert!(run_one(&mut t, Some(d)).is_empty());
+    }
+    assert_eq!(t.tracks().count(), 0);
+}
+
+#[test]
+fn a_track_started_high_is_continued_by_weaker_detections_while_tentative() {
+    // An ambulance scored 0.38-0.62: the one strong frame is not the first of the run.
+    let dets = walking(5.0, &[0.9, 0.62, 0.45, 0.40, 0.55, 0.42]);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    // Frame 1 has another object (confirmed at once); ours starts at frame 2.
+    t.update(&[boxed(500.0, 50.0, 30.0, 30.0)], &[0.9], None)
+        .unwrap();
+    let mut seen = Vec::new();
+    for &d in &dets[1..] {
+        seen.push(run_one(&mut t, Some(d)).iter().any(|v| v.id == 2));
+    }
+    // Started at 0.62 (min_hits = 2), confirmed by the 0.45 detection that follows.
+    assert_eq!(seen, [false, true, true, true, true]);
+}
+
+#[test]
+fn weak_blips_never_surface() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let mut rng = Rng::new(3);
+    for f in 0..200 {
+        // A weak false detection somewhere new in each frame, and nothing in every third.
+        let det = (f % 3 != 0).then(|| {
+            let b = boxed(
+                600.0 * rng.uniform(),
+                400.0 * rng.uniform(),
+                30.0 + 20.0 * rng.uniform(),
+                60.0,
+            );
+            (b, 0.3 + 0.29 * rng.uniform())
+        });
+        assert!(run_one(&mut t, det).is_empty(), "frame {f}");
+    }
+    // Two frames in a row at the same place are not enough either.
+    let b = boxed(300.0, 300.0, 40.0, 80.0);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for det in [Some((b, 0.5)), Some((b, 0.5)), None, Some((b, 0.5)), None] {
+        assert!(run_one(&mut t, det).is_empty());
+    }
+    assert_eq!(t.tracks().count(), 0);
+}
+
+#[test]
+fn tentative_settings_are_checked() {
+    let high = TrackerConfig {
+        tentative_thresh: 0.7,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(high).unwrap_err().to_string();
+    assert!(err.contains("tentative_thresh (0.7) must not exceed new_track_thresh (0.6)"));
+    let zero = TrackerConfig {
+        tentative_hits: 0,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(zero).unwrap_err().to_string();
+    assert!(err.contains("tentative_hits must be at least 1"));
+    let back = TrackerConfig {
+        tentative_travel: -1.0,
+        ..TrackerConfig::default()
+    };
+    let err = Tracker::new(back).unwrap_err().to_string();
+    assert!(err.contains("tentative_travel must be >= 0"));
+}
+
+#[test]
+fn a_weak_detection_that_never_moves_stays_tentative_until_it_scores_high() {
+    // A sign the detector scores 0.48-0.51 in every frame, jittering by a pixel.
+    let sign = |f: usize| boxed(25.0 + (f % 2) as f64, 80.0, 11.0, 21.0);
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    for f in 0..300 {
+        let s = 0.48 + 0.03 * (f % 3) as f64 / 2.0;
+        assert!(run_one(&mut t, Some((sign(f), s))).is_empty(), "frame {f}");
+    }
+    assert_eq!(t.tracks().next().unwrap().state, TrackState::Tentative);
+    // A person standing there scoring high once is confirmed at once (min_hits passed).
+    let c = run_one(&mut t, Some((sign(300), 0.7)));
+    assert_eq!(c.len(), 1);
+    // Without the travel condition, the sign is confirmed on its third detection.
+    let still = TrackerConfig {
+        tentative_travel: 0.0,
+        ..TrackerConfig::default()
+    };
+    let mut t = Tracker::new(still).unwrap();
+    let seen: Vec<bool> = (0..4)
+        .map(|f| !run_one(&mut t, Some((sign(f), 0.5))).is_empty())
+        .collect();
+    assert_eq!(seen, [false, false, true, true]);
+}
+
+#[test]
+fn a_weak_object_coming_towards_the_camera_is_tracked() {
+    // A vehicle on the camera's axis: its centre hardly moves, its box grows 20 % a frame.
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let seen: Vec<bool> = (0..8)
+        .map(|f| {
+            let size = 40.0 * 1.2f64.powi(f);
+            let b = boxed(300.0, 200.0 + 0.1 * size, size, 0.8 * size);
+            !run_one(&mut t, Some((b, 0.45))).is_empty()
+        })
+        .collect();
+    // ln(1.2^6) = 1.09 >= 1 on the seventh detection.
+    assert_eq!(seen, [false, false, false, false, false, false, true, true]);
+}
+
+#[test]
+fn weak_detections_of_a_tracked_or_lost_object_start_no_second_track() {
+    let mut t = Tracker::new(TrackerConfig::default()).unwrap();
+    let at = |f: usize| boxed(100.0 + 8.0 * f as f64, 200.0, 40.0, 90.0);
+    let mut ids = std::collections::BTreeSet::new();
+    for f in 0..30 {
+        let dets: Vec<(Xyxy, f64)> = match f {
+            // Tracked, with a weak duplicate box over its upper half (IoU 0.5).
+            0..=9 => {
+                let b = at(f);
+                vec![(b, 0.9), ([b[0], b[1], b[2], b[1] + 45.0], 0.45)]
+            }
+            // Hidden, then seen only weakly while lost, then strongly again.
+            10..=11 => vec![],
+            12..=19 => vec![(at(f), 0.45)],
+            _ => vec![(at(f), 0.9)],
+        };
+        let b: Vec<Xyxy> = dets.iter().map(|d| d.0).collect();
+        let s: Vec<f64> = dets.iter().map(|d| d.1).collect();
+        t.update(&b, &s, None).unwrap();
+        ids.extend(confirmed(&t).iter().map(|v| v.id));
+    }
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), [1]);
 }
