@@ -296,8 +296,8 @@ def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: 
     )
     broker.start()
     sub = Subscriber(broker.port)  # on the plain listener
-    tls = {"port": tls_port, "tls": True}
-    mine = {"cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}
+    tls: dict[str, object] = {"tls": True}
+    mine: dict[str, object] = {"cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}
     event = make_event()
 
     def logged(words: str) -> bool:  # a hang guard, not a timing: waits for the line
@@ -309,9 +309,10 @@ def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: 
         return False
 
     async def main() -> tuple[bool, bool]:
-        good = MqttSink(mqtt_config(**tls, client_id="good", ca_file=str(pki.ca), **mine))
-        untrusting = MqttSink(mqtt_config(**tls, client_id="untrusting", **mine))
-        anonymous = MqttSink(mqtt_config(**tls, client_id="anonymous", ca_file=str(pki.ca)))
+        ca = str(pki.ca)
+        good = MqttSink(mqtt_config(tls_port, **tls, client_id="good", ca_file=ca, **mine))
+        untrusting = MqttSink(mqtt_config(tls_port, **tls, client_id="untrusting", **mine))
+        anonymous = MqttSink(mqtt_config(tls_port, **tls, client_id="anonymous", ca_file=ca))
         delivery = Delivery(Outbox(), [good], Metrics(), drain_s=60)
         async with anyio.create_task_group() as tg:
             tg.start_soon(delivery.run)
