@@ -381,6 +381,8 @@ def test_well_formed_answers_keep_their_status_and_headers() -> None:
     def check(exchanges: list[tuple[int, dict[str, str], bytes, bool]]) -> None:
         current.clear()
         for status, headers, body, chunked in exchanges:
+            if status in (204, 304):  # never a body: its bytes would be a second answer
+                body, chunked = b"", False
             head = f"HTTP/1.1 {status} Whatever\r\n" + "".join(
                 f"{k}: {v}\r\n" for k, v in headers.items()
             )
