@@ -9,15 +9,20 @@ import subprocess
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 
+from collect import Collect
 from test_http1 import no_content, server
 from test_outbox import make_event
 from test_webhooks import endpoint
 from tls_files import OPENSSL, Pki, make_pki
 from vsa_stream import config
+from vsa_stream.daemon import Daemon
 from vsa_stream.errors import ConfigError
+from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import DeliveryError
+from vsa_stream.sinks.mqtt import MqttSink
 from vsa_stream.sinks.webhook import WebhookSink
 
 
@@ -169,3 +174,32 @@ def test_a_webhook_checks_the_name_even_with_its_ca_file(pki: Pki) -> None:
     assert isinstance(wrong_name, DeliveryError)
     assert "Hostname mismatch" in str(wrong_name)
     assert seen.requests == []
+
+
+def test_a_file_gone_since_the_check_fails_the_start_naming_the_field(
+    pki: Pki, tmp_path: Path
+) -> None:
+    key = tmp_path / "server.key"
+    key.write_bytes(pki.server_key.read_bytes())
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(pki.ca.read_bytes())
+    cfg = load(f"state_dir: '{tmp_path / 'state'}'\n" + server_tls(pki.server_cert, key))
+    key.unlink()
+    ca.unlink()
+    outbox = Outbox(cfg.outbox_path())
+    try:
+        with pytest.raises(ConfigError) as info:
+            Daemon(cfg, [Collect()], outbox, source="test")
+    finally:
+        outbox.close()
+    assert info.value.path == "server.tls.key"
+    assert "no such file" in info.value.message
+    with pytest.raises(ConfigError, match="webhook rx: no such file") as hook:
+        WebhookSink(endpoint("https://rx.example/in", ca_file=str(ca)))
+    assert hook.value.path == "sinks.webhooks"
+    gone = msgspec.convert(
+        {"host": "broker.example", "tls": True, "ca_file": str(ca)}, config.MqttSink
+    )
+    with pytest.raises(ConfigError, match="no such file") as mqtt:
+        MqttSink(gone)
+    assert mqtt.value.path == "sinks.mqtt.ca_file"

@@ -21,10 +21,11 @@ import anyio
 import uvicorn
 from prometheus_client import Gauge
 
+from vsa_stream.errors import ConfigError
 from vsa_stream.log import get_logger
 from vsa_stream.server.app import ApiContext, build_app
 from vsa_stream.server.hosts import is_loopback_host
-from vsa_stream.tls import server_context
+from vsa_stream.tls import TlsFileError, server_context
 
 __all__ = ["ApiServer", "monitor_loop_lag"]
 
@@ -65,11 +66,14 @@ class ApiServer:
         stored in ``port``).
 
         Raises:
-            TlsFileError: the certificate or the key cannot be used.
+            ConfigError: the certificate or the key cannot be used (``server.tls.*``).
             OSError: the address cannot be bound.
         """
         if not self._server.config.loaded:
-            self._server.config.load()
+            try:
+                self._server.config.load()
+            except TlsFileError as exc:  # changed since the configuration was checked
+                raise ConfigError(str(exc), path=f"server.tls.{exc.which}") from None
         family, kind, proto, _, address = socket.getaddrinfo(
             self.host.strip("[]"), self.port, type=socket.SOCK_STREAM
         )[0]

@@ -34,10 +34,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from vsa_stream.config import MqttSink as MqttConfig
+from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, encode
 from vsa_stream.log import get_logger
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy
-from vsa_stream.tls import client_context
+from vsa_stream.tls import TlsFileError, client_context
 
 __all__ = ["MqttSink", "camera_status"]
 
@@ -101,7 +102,10 @@ class MqttSink:
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
         if config.tls:  # the system's CAs plus ca_file; a client certificate if given
-            context = client_context(config.ca_file, config.cert_file, config.key_file)
+            try:
+                context = client_context(config.ca_file, config.cert_file, config.key_file)
+            except TlsFileError as exc:  # changed since the configuration was checked
+                raise ConfigError(str(exc), path=f"sinks.mqtt.{exc.which}_file") from None
             context.sslsocket_class = _closing_sockets(self._on_handshake_error)
             self._client.tls_set_context(context)
         # A broker that comes back is used within a second: one TCP connection attempt a second
