@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,8 +52,10 @@ def api_config(
     extra: str = "",
     camera: str = "    loop: true",
     zone: str = GATE,
+    server: str = "",
 ) -> config.Config:
-    """A daemon with the API on a free loopback port, an operator and a viewer token."""
+    """A daemon with the API on a free loopback port, an operator and a viewer token
+    (``server``: more lines of the ``server`` section, indented by two spaces)."""
     return config.loads(
         f"""
 cameras:
@@ -67,6 +70,7 @@ server:
   tokens:
     - {{name: alice, token: "${{OP_TOKEN}}", role: operator}}
     - {{name: screen, token: {VIEWER}, role: viewer}}
+{server}
 {extra}
 """,
         env={"OP_TOKEN": OPERATOR},
@@ -101,10 +105,12 @@ class Running:
     portal: anyio.from_thread.BlockingPortal
     url: str
     sink: Collect
+    #: How clients check the server's certificate (httpx's ``verify``).
+    verify: ssl.SSLContext | bool = True
 
     def client(self, token: str | None = OPERATOR) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=10.0)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=10.0, verify=self.verify)
 
     def inject(self, *events: Event) -> list[Row]:
         """Hand events to the engine as a camera would (committed, then delivered)."""
@@ -113,7 +119,7 @@ class Running:
 
 
 @contextmanager
-def running_daemon(cfg: config.Config) -> Iterator[Running]:
+def running_daemon(cfg: config.Config, verify: ssl.SSLContext | bool = True) -> Iterator[Running]:
     sink = Collect()
     outbox = Outbox(cfg.outbox_path())
     daemon = Daemon(cfg, [sink], outbox, source="test")
@@ -121,8 +127,9 @@ def running_daemon(cfg: config.Config) -> Iterator[Running]:
     try:
         with anyio.from_thread.start_blocking_portal() as portal:
             future = portal.start_task_soon(partial(daemon.run, handle_signals=False))
-            running = Running(daemon, portal, daemon.server.url, sink)
-            with httpx.Client(base_url=running.url) as probe:
+            url = daemon.server.url.replace("://0.0.0.0:", "://127.0.0.1:")  # a wildcard bind
+            running = Running(daemon, portal, url, sink, verify)
+            with httpx.Client(base_url=running.url, verify=verify) as probe:
                 for _ in range(400):  # a hang guard: ready within 20 s
                     try:
                         if probe.get("/readyz").status_code == 200:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import socket
 import ssl
@@ -15,8 +16,14 @@ from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from test_outbox import make_event
+from test_webhooks import endpoint
+from vsa_stream.sinks import DeliveryError
 from vsa_stream.sinks.http1 import Http1Client, HttpError, Response
+from vsa_stream.sinks.webhook import WebhookSink
 
 CLOSE = b"<close>"  # close the connection (alone: without answering; at the end: after)
 HANG = b"<hang>"  # never answer
@@ -218,7 +225,7 @@ def test_no_answer_in_time_and_garbage_answers_are_errors() -> None:
     with server(lambda _, __: b"SSH-2.0-OpenSSH_9.2\r\n\r\n") as seen:
         (garbage,) = post_in_turn(Http1Client(seen.url), 1)
     assert isinstance(garbage, HttpError)
-    assert "not an HTTP/1 answer" in str(garbage)
+    assert "malformed HTTP/1.1 answer: illegal status line" in str(garbage)
     big = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n" + b"x" * 5000
     with server(lambda _, __: big) as seen:
         (too_big,) = post_in_turn(Http1Client(seen.url, max_body=1000), 1)
@@ -261,3 +268,135 @@ def test_https_checks_the_certificate(tmp_path: Path) -> None:
     assert isinstance(untrusted, HttpError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted)
     assert len(seen.requests) == 2  # nothing was sent over the untrusted connection
+
+
+# --- fuzzing: malformed answers from a real loopback server --------------------------------
+
+_CODES = st.one_of(
+    st.integers(100, 599).map(str), st.sampled_from(["", "20", "2000", "-1", "0x1F", "٢٠٠", "2 0"])
+)
+_STATUS_LINE = st.one_of(
+    st.builds(
+        lambda version, code, reason: f"{version} {code} {reason}".encode(),
+        st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/2", "HTTP/1.x", "http/1.1", "HTTP/1.1 "]),
+        _CODES,
+        st.text(max_size=12),
+    ),
+    st.binary(max_size=30),
+)
+_NAMES = [b"content-length", b"Transfer-Encoding", b"connection", b"retry-after"]
+_VALUES = [b"0", b"5", b"-1", b"1, 2", b"99999999999999999999", b"chunked", b"gzip, chunked",
+           b"chunked, gzip", b"close", b"keep-alive", b"", b" 3 "]  # fmt: skip
+_HEADER = st.one_of(
+    st.tuples(st.sampled_from(_NAMES), st.sampled_from(_VALUES)),
+    st.tuples(st.binary(max_size=12), st.binary(max_size=20)),
+)
+
+
+def _chunked(pieces: list[tuple[bytes, str]], trailer: bytes) -> bytes:
+    out = b""
+    for data, size in pieces:
+        out += size.encode() + b"\r\n" + data + b"\r\n"
+    return out + b"0\r\n" + trailer + b"\r\n"
+
+
+_CHUNK = st.tuples(st.binary(max_size=20), st.sampled_from(["", "zz", "-1", "ffffffffffff"]))
+_BODY = st.one_of(
+    st.binary(max_size=60),
+    st.builds(
+        _chunked,
+        st.lists(
+            st.one_of(st.binary(max_size=20).map(lambda d: (d, f"{len(d):x}")), _CHUNK),
+            max_size=4,
+        ),
+        st.sampled_from([b"", b"x-t: 1\r\n", b"bad trailer\r\n"]),
+    ),
+)
+
+
+@st.composite
+def answers(draw: st.DrawFn) -> bytes:
+    """A mostly-HTTP answer: random status line, headers, body, line ends and truncation."""
+    eol = draw(st.sampled_from([b"\r\n", b"\n", b"\r"]))
+    head = draw(_STATUS_LINE) + eol
+    for name, value in draw(st.lists(_HEADER, max_size=5)):
+        head += name + draw(st.sampled_from([b": ", b":", b" : ", b""])) + value + eol
+    raw = head + eol + draw(_BODY)
+    if draw(st.booleans()):
+        raw = raw[: draw(st.integers(0, len(raw)))]
+    return raw
+
+
+def test_malformed_answers_are_delivery_errors_never_hangs_or_other_exceptions() -> None:
+    """Whatever the server answers before closing the connection, a webhook delivery ends with
+    success (a well-formed 2xx) or a DeliveryError, and never waits for its time-out."""
+    current = [b""]
+    with server(lambda _, __: current[0] + CLOSE) as seen:
+
+        @settings(max_examples=300, deadline=None, database=None)
+        @given(answers())
+        def check(answer: bytes) -> None:
+            current[0] = answer
+            sink = WebhookSink(endpoint(seen.url, timeout_s=60.0))
+
+            async def main() -> DeliveryError | None:
+                try:
+                    await sink.send(make_event())
+                except DeliveryError as exc:
+                    return exc
+                finally:
+                    await sink.aclose()
+                return None
+
+            outcome = anyio.run(main)
+            assert outcome is None or "within 60 s" not in str(outcome)
+            if outcome is None:  # only a complete, well-formed 2xx is a success
+                assert re.match(rb"HTTP/1\.[01] 2\d\d[ \r\n]", answer)
+
+        check()
+
+
+def test_well_formed_answers_keep_their_status_and_headers() -> None:
+    """The same answers, written well, parse to their status and headers, over one kept-alive
+    connection."""
+    current: list[bytes] = []
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(200, 599),
+                st.dictionaries(
+                    st.from_regex(r"x-[a-z0-9-]{1,10}", fullmatch=True),
+                    st.from_regex(r"[!-~]([ -~]{0,20}[!-~])?", fullmatch=True),
+                    max_size=4,
+                ),
+                st.binary(max_size=50),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def check(exchanges: list[tuple[int, dict[str, str], bytes, bool]]) -> None:
+        current.clear()
+        for status, headers, body, chunked in exchanges:
+            if status in (204, 304):  # never a body: its bytes would be a second answer
+                body, chunked = b"", False
+            head = f"HTTP/1.1 {status} Whatever\r\n" + "".join(
+                f"{k}: {v}\r\n" for k, v in headers.items()
+            )
+            if chunked:
+                framed = _chunked([(body, f"{len(body):x}")] if body else [], b"")
+                current.append(f"{head}transfer-encoding: chunked\r\n\r\n".encode() + framed)
+            else:
+                current.append(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
+        with server(lambda index, _: current[index]) as seen:
+            got = post_in_turn(Http1Client(seen.url, max_connections=1), len(exchanges))
+        assert seen.connections == 1
+        for response, (status, headers, _, _) in zip(got, exchanges, strict=True):
+            assert isinstance(response, Response)
+            assert response.status == status
+            assert {k: response.headers[k] for k in headers} == headers
+
+    check()

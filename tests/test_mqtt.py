@@ -23,10 +23,12 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from test_outbox import make_event
+from tls_files import make_pki
 from vsa_stream import config
 from vsa_stream.engine import Engine
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
+from vsa_stream.sinks.base import DeliveryError
 from vsa_stream.sinks.delivery import Delivery
 from vsa_stream.sinks.mqtt import MqttSink
 from vsa_stream.synth import Truth
@@ -44,7 +46,7 @@ def _free_port() -> int:
 class Broker:
     """A Mosquitto process with on-disk persistence, which can be stopped and started again."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra: str = "") -> None:
         self.port = _free_port()
         self.folder = folder
         conf = folder / "mosquitto.conf"
@@ -53,7 +55,7 @@ class Broker:
             f"persistence_location {folder}/\nlog_dest stderr\n"
             # run as the test's user: started as root, mosquitto would switch to the user
             # "mosquitto", which cannot write the persistence file into the test's folder
-            f"user {getpass.getuser()}\n"
+            f"user {getpass.getuser()}\n{extra}"
         )
         self.conf = conf
         self.proc: subprocess.Popen[bytes] | None = None
@@ -277,3 +279,68 @@ sinks:
             proc.kill()
             proc.wait()
         sub.close()
+
+
+def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: Path) -> None:
+    """A broker with a certificate of a private CA that requires client certificates: the sink
+    with ca_file and its certificate delivers; without ca_file it refuses the broker, without
+    a certificate the broker refuses it (both seen in the broker's log)."""
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed (Debian package mosquitto, .ci/apt-packages)")
+    pki = make_pki(tmp_path / "pki")
+    tls_port, log = _free_port(), tmp_path / "broker.log"
+    broker = Broker(
+        tmp_path,
+        f"listener {tls_port} 127.0.0.1\ncafile {pki.ca}\ncertfile {pki.server_cert}\n"
+        f"keyfile {pki.server_key}\nrequire_certificate true\nlog_dest file {log}\n",
+    )
+    broker.start()
+    sub = Subscriber(broker.port)  # on the plain listener
+    tls: dict[str, object] = {"tls": True}
+    mine: dict[str, object] = {"cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}
+    event = make_event()
+
+    def logged(words: str) -> bool:  # a hang guard, not a timing: waits for the line
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log.exists() and words in log.read_text():
+                return True
+            time.sleep(0.05)
+        return False
+
+    async def main() -> tuple[bool, bool]:
+        ca = str(pki.ca)
+        good = MqttSink(mqtt_config(tls_port, **tls, client_id="good", ca_file=ca, **mine))
+        untrusting = MqttSink(mqtt_config(tls_port, **tls, client_id="untrusting", **mine))
+        anonymous = MqttSink(mqtt_config(tls_port, **tls, client_id="anonymous", ca_file=ca))
+        delivery = Delivery(Outbox(), [good], Metrics(), drain_s=60)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(delivery.run)
+            await delivery.accept([event])
+            delivery.finish()
+        refused = await anyio.to_thread.run_sync(logged, "tlsv1 alert unknown ca")
+        no_cert = await anyio.to_thread.run_sync(logged, "peer did not return a certificate")
+        for sink in (untrusting, anonymous):
+            with pytest.raises(DeliveryError, match="not connected"):
+                await sink.send(event)
+        with anyio.fail_after(60):  # a hang guard: the reason comes with the next attempt
+            while True:
+                try:
+                    await untrusting.send(event)
+                except DeliveryError as exc:  # says why, not only "not connected"
+                    if "TLS: [SSL: CERTIFICATE_VERIFY_FAILED]" in str(exc):
+                        break
+                await anyio.sleep(0.05)
+        for sink in (good, untrusting, anonymous):
+            await sink.aclose()
+        return refused, no_cert
+
+    try:
+        refused, no_cert = anyio.run(main)
+        assert sub.wait(lambda m: event_ids(sub) == [event.id])
+    finally:
+        sub.close()
+        broker.stop()
+    assert refused, "the sink without ca_file did not refuse the broker's certificate"
+    assert no_cert, "the broker did not refuse the sink without a client certificate"
+    assert "New client connected from 127.0.0.1" in log.read_text()

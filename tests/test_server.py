@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from pathlib import Path
 
 import httpx
 import pytest
 
 from api_daemon import OPERATOR, VIEWER, api_config, make_event, running_daemon, still_clip
+from tls_files import make_pki
 from vsa_stream.audit import verify
 from vsa_stream.events import decode
 
@@ -291,3 +293,65 @@ def test_anonymous_viewer_on_loopback_without_tokens(tmp_path: Path, clip: Path)
         assert http.get(f"/api/events/{event.id}").status_code == 200
         review = http.post(f"/api/events/{event.id}/review", json={"review": "confirmed"})
         assert review.status_code == 403
+
+
+def test_https_with_a_verifying_client(tmp_path: Path, clip: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    tls = f"  tls: {{cert: {pki.server_cert}, key: {pki.server_key}}}"
+    trust = ssl.create_default_context(cafile=str(pki.ca))
+    with running_daemon(api_config(tmp_path, clip, server=tls), verify=trust) as run:
+        assert run.url.startswith("https://127.0.0.1:")
+        with run.client(VIEWER) as http:
+            assert http.get("/api/me").json() == {"name": "screen", "role": "viewer"}
+        with httpx.Client(base_url=run.url.replace("127.0.0.1", "localhost"), verify=trust) as h:
+            assert h.get("/healthz").json() == {"status": "ok"}  # the name in the certificate
+        with (
+            httpx.Client(base_url=run.url) as untrusting,  # the system's CAs: not ours
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            untrusting.get("/healthz")
+        plain = run.url.replace("https://", "http://")
+        with httpx.Client(base_url=plain) as cleartext, pytest.raises(httpx.TransportError):
+            cleartext.get("/healthz")  # no answer in clear on the TLS port
+
+
+def test_requests_naming_another_host_are_refused(tmp_path: Path, clip: Path) -> None:
+    extra = "  allowed_hosts: [cam.example.org, '[fd00::5]']"
+    with running_daemon(api_config(tmp_path, clip, server=extra)) as run, run.client() as http:
+        port = run.url.rsplit(":", 1)[1]
+        for host in ("127.0.0.1", f"localhost:{port}", f"[::1]:{port}", "CAM.example.org:443"):
+            assert http.get("/api/me", headers={"Host": host}).status_code == 200, host
+        assert http.get("/api/me", headers={"Host": "[FD00::5]"}).status_code == 200
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", "cam"):
+            refused = http.get("/api/events", headers={"Host": host})
+            assert refused.status_code == 421, host
+            assert "server.allowed_hosts" in refused.json()["error"]
+            assert http.get("/operator", headers={"Host": host}).status_code == 421
+            redrive = http.post("/api/outbox/redrive", headers={"Host": host})
+            assert redrive.status_code == 421
+            # the probes answer whatever the Host (load balancers probe by address)
+            assert http.get("/healthz", headers={"Host": host}).status_code == 200
+            assert http.get("/readyz", headers={"Host": host}).status_code == 200
+
+
+def test_a_network_bind_without_tls_warns_at_every_start(
+    tmp_path: Path, clip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warning = "http api served without TLS on a non-loopback address"
+    pki = make_pki(tmp_path / "pki")
+    tls = f"\n  tls: {{cert: {pki.server_cert}, key: {pki.server_key}}}"
+    trust = ssl.create_default_context(cafile=str(pki.ca))
+    for server, trusting, warned in (
+        ("  host: 0.0.0.0", True, 1),
+        ("  host: 0.0.0.0", True, 1),  # every start, not once per state folder
+        ("  host: 0.0.0.0" + tls, trust, 0),
+        ("  host: 127.0.0.1", True, 0),
+    ):
+        capsys.readouterr()
+        cfg = api_config(tmp_path, clip, server=server)
+        with running_daemon(cfg, verify=trusting) as run, run.client() as http:
+            assert http.get("/api/me").status_code == 200
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        warnings = [line for line in lines if line.get("event", "").startswith(warning)]
+        assert len(warnings) == warned, server
+        assert all(w["level"] == "warning" and "server.tls" in w["event"] for w in warnings)

@@ -38,6 +38,7 @@ from vsa_stream.config_yaml import YamlDocument, parse_yaml
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 from vsa_stream.redact import redact_text, redact_url
+from vsa_stream.tls import TlsFileError, check_server_files, client_context
 from vsa_stream.webhook_signature import parse_secret
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "Rule",
     "ScheduleWindow",
     "ServerConfig",
+    "ServerTls",
     "Sinks",
     "StdoutSink",
     "Supervision",
@@ -77,6 +79,7 @@ __all__ = [
     "json_schema",
     "load",
     "loads",
+    "normal_host_name",
 ]
 
 #: The closed set of situations of French law (loi JO 2023, décret 2023-828).
@@ -439,6 +442,7 @@ class WebhookEndpoint(_Base):
         msgspec.Meta(min_length=1, max_length=32),
     ] = msgspec.field(default_factory=lambda: list(WEBHOOK_RETRY_SCHEDULE_S))
     allow_private: bool = False
+    ca_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
 
 
 class MqttSink(_Base):
@@ -452,6 +456,9 @@ class MqttSink(_Base):
     tls: bool = False
     topic_prefix: Annotated[str, msgspec.Meta(pattern=r"^[^#+\s]+$")] = "vsa"
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    ca_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    cert_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    key_file: Annotated[str, msgspec.Meta(min_length=1)] | None = None
 
 
 class Sinks(_Base):
@@ -481,6 +488,13 @@ class ApiToken(_Base):
     role: Literal["viewer", "operator"] = "viewer"
 
 
+class ServerTls(_Base):
+    """The API's certificate (PEM, chain included) and its private key (PEM, unencrypted)."""
+
+    cert: Annotated[str, msgspec.Meta(min_length=1)]
+    key: Annotated[str, msgspec.Meta(min_length=1)]
+
+
 class ServerConfig(_Base):
     """The HTTP API and the operator page, served inside the daemon."""
 
@@ -488,6 +502,23 @@ class ServerConfig(_Base):
     host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
     tokens: list[ApiToken] = msgspec.field(default_factory=list)
+    tls: ServerTls | None = None
+    allowed_hosts: list[str] = msgspec.field(default_factory=list)
+
+    def host_names(self) -> frozenset[str]:
+        """The names a request's ``Host`` may give: the loopback names, ``host`` unless it is
+        a wildcard (``0.0.0.0``, ``::``), and ``allowed_hosts``; lower case, IPv6 without
+        brackets.
+
+        Example:
+            >>> sorted(ServerConfig(host="0.0.0.0", allowed_hosts=["Cam.example"]).host_names())
+            ['127.0.0.1', '::1', 'cam.example', 'localhost']
+        """
+        names = {"127.0.0.1", "localhost", "::1"}
+        if not _is_wildcard_host(self.host):
+            names.add(normal_host_name(self.host))
+        names.update(normal_host_name(name) for name in self.allowed_hosts)
+        return frozenset(names)
 
 
 class Privacy(_Base):
@@ -960,6 +991,8 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         if problem:
             problems.append((("sinks", "jsonl", "path"), problem))
     problems.extend(_webhook_problems(config))
+    if config.sinks.mqtt is not None:
+        problems.extend(_mqtt_problems(config.sinks.mqtt))
     if config.outbox.path is None:
         problem = _writable_file_problem(config.outbox_path())
         if problem:
@@ -1145,6 +1178,10 @@ def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]
                     "protect internal services); set allow_private: true to allow it",
                 )
             )
+        if hook.ca_file is not None:
+            if url.scheme != "https":
+                problems.append(((*at, "ca_file"), "a CA file is for an https:// URL"))
+            problems.extend(_tls_file_problems(at, ca_file=hook.ca_file))
         for k, secret in enumerate(hook.secrets):
             try:
                 parse_secret(secret)
@@ -1195,6 +1232,20 @@ def _server_problems(server: ServerConfig) -> list[tuple[tuple[str | int, ...], 
         if token.token in values:
             problems.append(((*at, "token"), f"same token as server.tokens[{values[token.token]}]"))
         values.setdefault(token.token, i)
+    if server.tls is not None:
+        try:
+            check_server_files(server.tls.cert, server.tls.key)
+        except TlsFileError as exc:
+            problems.append((("server", "tls", exc.which), str(exc)))
+    for i, name in enumerate(server.allowed_hosts):
+        if not _is_host_name(name):
+            problems.append(
+                (
+                    ("server", "allowed_hosts", i),
+                    f"expected a host name or an IP address (no scheme, port or wildcard), "
+                    f"got {name[:80]!r}",
+                )
+            )
     if server.enabled and not server.tokens and not _is_loopback_host(server.host):
         problems.append(
             (
@@ -1204,6 +1255,75 @@ def _server_problems(server: ServerConfig) -> list[tuple[tuple[str | int, ...], 
             )
         )
     return problems
+
+
+def _mqtt_problems(mqtt: MqttSink) -> list[tuple[tuple[str | int, ...], str]]:
+    at: tuple[str | int, ...] = ("sinks", "mqtt")
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name in ("ca_file", "cert_file", "key_file"):
+        if getattr(mqtt, name) is not None and not mqtt.tls:
+            problems.append(((*at, name), f"{name} needs tls: true"))
+    if mqtt.key_file is not None and mqtt.cert_file is None:
+        problems.append(((*at, "key_file"), "a key without its certificate: give cert_file"))
+    if not problems:
+        problems.extend(
+            _tls_file_problems(
+                at, ca_file=mqtt.ca_file, cert_file=mqtt.cert_file, key_file=mqtt.key_file
+            )
+        )
+    return problems
+
+
+def _tls_file_problems(
+    at: tuple[str | int, ...],
+    ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problem of the first unusable file of a client's TLS settings, under ``at``."""
+    try:
+        client_context(ca_file, cert_file, key_file)
+    except TlsFileError as exc:
+        if exc.which == "key" and key_file is None:
+            return [((*at, "cert_file"), f"{exc} (or give key_file)")]
+        return [((*at, f"{exc.which}_file"), str(exc))]
+    return []
+
+
+def normal_host_name(name: str) -> str:
+    """A host name as the API compares them: lower case, an IPv6 address without brackets,
+    no final dot.
+
+    Example:
+        >>> normal_host_name("[::1]"), normal_host_name("Cam.Example.")
+        ('::1', 'cam.example')
+    """
+    name = name.strip().lower()
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    return name.rstrip(".")
+
+
+_LABEL = r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+
+
+def _is_host_name(text: str) -> bool:
+    """True for a DNS name or an IP address (IPv6 with or without brackets)."""
+    name = normal_host_name(text)
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return bool(_HOST_NAME.match(name))
+    return True
+
+
+def _is_wildcard_host(host: str) -> bool:
+    """True for an address that binds every interface (``0.0.0.0``, ``::``)."""
+    try:
+        return ipaddress.ip_address(normal_host_name(host)).is_unspecified
+    except ValueError:
+        return False
 
 
 def _is_loopback_host(host: str) -> bool:

@@ -46,10 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 import msgspec
 
-from vsa_stream.bench.common import Steps, fmt, table
+from vsa_stream.bench.common import Steps, anchor, fmt, table
 from vsa_stream.config import WebhookEndpoint
 from vsa_stream.events import Event
 from vsa_stream.loadgen import synthetic_event
@@ -215,6 +214,7 @@ async def bare_client(url: str, events: list[Event]) -> dict[str, float]:
 
 
 async def bare_httpx(url: str, events: list[Event]) -> dict[str, float]:
+    httpx = anchor("httpx")  # the bench extra's: the daemon does not use it
     bodies = [msgspec.json.encode(e) for e in events]
     limiter = anyio.Semaphore(CONCURRENCY)
     started = time.perf_counter()

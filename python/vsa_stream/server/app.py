@@ -21,6 +21,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -33,6 +34,7 @@ from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import CONTENT_TYPE
 from vsa_stream.server.auth import Authenticator, Principal, Role
+from vsa_stream.server.hosts import HostGuard
 from vsa_stream.server.openapi import ReviewRequest, openapi_document
 
 __all__ = ["ApiContext", "ReviewRequest", "build_app"]
@@ -280,7 +282,8 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/operator", page),
         Route("/operator/{name}", static),
     ]
-    return Starlette(routes=routes)
+    hosts = Middleware(HostGuard, names=ctx.config.server.host_names())
+    return Starlette(routes=routes, middleware=[hosts])
 
 
 async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIterator[bytes]:

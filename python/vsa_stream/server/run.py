@@ -4,6 +4,11 @@ The daemon owns the signals (the engine drains its cameras on SIGINT / SIGTERM),
 own signal handling is turned off; :meth:`ApiServer.stop` ends it once the engine has stopped.
 The listening socket is bound by :meth:`ApiServer.bind` before the engine starts, so a port
 that is taken fails the start at once, and ``port: 0`` gets a free port (tests).
+
+With ``server.tls`` it serves HTTPS only (TLS 1.2 at least); the certificate and key are read
+at :meth:`ApiServer.bind`, so a file that changed since the configuration was checked also fails
+the start. A server bound to a non-loopback address without TLS logs a warning at every start:
+its tokens and alerts cross the network in clear.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ import anyio
 import uvicorn
 from prometheus_client import Gauge
 
+from vsa_stream.errors import ConfigError
 from vsa_stream.log import get_logger
 from vsa_stream.server.app import ApiContext, build_app
+from vsa_stream.server.hosts import is_loopback_host
+from vsa_stream.tls import TlsFileError, server_context
 
 __all__ = ["ApiServer", "monitor_loop_lag"]
 
@@ -29,15 +37,20 @@ class _Server(uvicorn.Server):
 
 
 class ApiServer:
-    """Serves the API of ``ctx`` on ``host:port`` until :meth:`stop`."""
+    """Serves the API of ``ctx`` on ``host:port`` until :meth:`stop` (HTTPS with
+    ``ctx.config.server.tls``)."""
 
     def __init__(self, ctx: ApiContext, host: str, port: int) -> None:
         self.ctx = ctx
         self.host = host
         self.port = port
+        self.tls = ctx.config.server.tls
         self._socket: socket.socket | None = None
+        tls = self.tls
         config = uvicorn.Config(
             build_app(ctx),
+            # our context (TLS 1.2 at least, Python's default ciphers), not uvicorn's
+            ssl_context_factory=(lambda *_: server_context(tls.cert, tls.key)) if tls else None,
             log_config=None,
             access_log=False,
             lifespan="off",
@@ -49,11 +62,18 @@ class ApiServer:
         self._server = _Server(config)
 
     def bind(self) -> None:
-        """Open the listening socket (``port`` 0: a free one, then stored in ``port``).
+        """Read the TLS files and open the listening socket (``port`` 0: a free one, then
+        stored in ``port``).
 
         Raises:
+            ConfigError: the certificate or the key cannot be used (``server.tls.*``).
             OSError: the address cannot be bound.
         """
+        if not self._server.config.loaded:
+            try:
+                self._server.config.load()
+            except TlsFileError as exc:  # changed since the configuration was checked
+                raise ConfigError(str(exc), path=f"server.tls.{exc.which}") from None
         family, kind, proto, _, address = socket.getaddrinfo(
             self.host.strip("[]"), self.port, type=socket.SOCK_STREAM
         )[0]
@@ -71,16 +91,23 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        """The base URL (``http://host:port``)."""
+        """The base URL (``http://host:port``, ``https://`` with TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     async def run(self) -> None:
         """Serve until :meth:`stop` (binds first if :meth:`bind` was not called)."""
         if self._socket is None:
             self.bind()
         assert self._socket is not None
-        get_logger().info("http api listening", url=self.url)
+        log = get_logger()
+        log.info("http api listening", url=self.url, tls=self.tls is not None)
+        if self.tls is None and not is_loopback_host(self.host):
+            log.warning(
+                "http api served without TLS on a non-loopback address: its tokens and alerts "
+                "cross the network in clear; set server.tls (cert, key)",
+                host=self.host,
+            )
         await self._server.serve(sockets=[self._socket])
 
     def stop(self) -> None:

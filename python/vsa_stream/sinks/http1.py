@@ -4,15 +4,23 @@ Webhook delivery sends many small POSTs to one origin and only needs the status 
 headers of each answer. A general client (httpx) spends most of a request's CPU time in its
 layers (request and response models, stream wrappers, a socket probe before each reuse); on a
 small machine that was the limit of the whole delivery path. This client does only what
-delivery needs:
+delivery needs, and leaves reading and checking answers to h11, a maintained sans-I/O HTTP/1.1
+implementation (uvicorn's):
 
-- one request per connection at a time, each written with a single ``write``;
+- one request per connection at a time, each written with a single ``write`` of bytes this
+  client formats (its target and fixed headers checked by h11 once, when the client is made;
+  the per-request headers are the caller's: webhook ids, times and signatures). h11 follows
+  each exchange from a request event with the same method, target and host and no body: the
+  framing of an answer depends only on the request's method and on whether it asked to close,
+  and formatting every request through h11 doubled the client's CPU time per request;
 - at most ``max_connections`` connections, idle ones reused (most recent first) for
   ``keepalive_s`` and closed after;
 - answers framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or the end of the
   connection; interim ``1xx`` answers skipped; bodies read and discarded (at most
-  ``max_body`` bytes), headers kept;
-- ``https`` with certificate and host name checks (certifi's CA bundle, as httpx uses);
+  ``max_body`` bytes), headers kept; an answer h11 finds malformed (or another transfer
+  coding than chunked) fails the request with :class:`HttpError`;
+- ``https`` with certificate and host name checks (the system's CA store by default, see
+  :func:`vsa_stream.tls.client_context`);
 - connecting to addresses given by the caller (the SSRF guard's, so that the address checked is
   the address used), or to the URL's host;
 - a POST on a reused connection that the server closed before answering anything is sent once
@@ -32,16 +40,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import h11
+
+from vsa_stream.tls import client_context
 
 __all__ = ["Http1Client", "HttpError", "Response"]
 
+# The largest answer head (status line and headers) read.
 _MAX_HEAD = 64 * 1024
-_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
+# How long closing waits for an idle connection to end.
+_CLOSE_S = 1.0
 
 
 class HttpError(Exception):
@@ -60,16 +76,8 @@ class Response:
     headers: dict[str, str]
 
 
-def _ssl_context() -> ssl.SSLContext:
-    try:
-        import certifi
-    except ImportError:  # pragma: no cover - certifi comes with httpx
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 class _Connection(asyncio.Protocol):
-    """One connection; parses the answer to the request in flight as bytes arrive."""
+    """One connection; h11 parses the answer to the request in flight as bytes arrive."""
 
     def __init__(self, max_body: int, timeout_s: float) -> None:
         self.max_body = max_body
@@ -77,14 +85,13 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self._buf = bytearray()
+        #: Set once the connection is gone (a TLS one needs the loop to say goodbye).
+        self.lost = asyncio.Event()
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
         self._waiter: asyncio.Future[Response] | None = None
-        self._state = _DONE
-        self._remaining = 0
         self._body = 0
         self._received = False
         self._response: Response | None = None
-        self._keep_alive = False
 
     # --- asyncio callbacks --------------------------------------------------------------
 
@@ -97,31 +104,30 @@ class _Connection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection is not usable any more
             return
         self._received = True
-        self._buf += data
-        try:
-            self._parse()
-        except HttpError as exc:
-            self._fail(exc)
+        self._h11.receive_data(data)
+        self._read()
 
     def eof_received(self) -> bool:
         return False  # close our side too; connection_lost follows
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.lost.set()
         if self._waiter is None or self._waiter.done():
             return
-        if self._state == _UNTIL_CLOSE and self._response is not None:
-            self._keep_alive = False
-            self._finish()
-        elif not self._received:
+        if not self._received:
             self._waiter.set_exception(_UnansweredError("connection closed before any answer"))
-        else:
+            return
+        self._h11.receive_data(b"")  # an answer framed by the end of the connection ends here
+        self._read()
+        if not self._waiter.done():
             self._waiter.set_exception(HttpError("connection closed in the middle of the answer"))
 
     # --- one exchange -------------------------------------------------------------------
 
-    async def exchange(self, request: bytes, deadline: float) -> Response:
-        """Send ``request`` and wait for the complete answer until ``deadline`` (loop time)."""
+    async def exchange(self, request: bytes, follow: h11.Request, deadline: float) -> Response:
+        """Send ``request`` and wait for the complete answer until ``deadline`` (loop time);
+        ``follow``: the request as h11 is told of it (see the module docstring)."""
         assert self.transport is not None
         if self.closed or self.transport.is_closing():
             raise _UnansweredError("connection already closed")
@@ -129,11 +135,14 @@ class _Connection(asyncio.Protocol):
         waiter: asyncio.Future[Response] = loop.create_future()
         self._waiter = waiter
         timer = loop.call_at(deadline, self._time_out)
-        self._buf.clear()
-        self._state = _HEAD
         self._received = False
         self._response = None
         self._body = 0
+        conn = self._h11
+        if conn.our_state is h11.DONE:
+            conn.start_next_cycle()  # only reached when both sides allowed it: see reusable
+        conn.send(follow)
+        conn.send(_END)
         self.transport.write(request)
         try:
             return await waiter
@@ -146,7 +155,14 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self._keep_alive and not self.closed and not self._buf
+        """Both sides finished the exchange, kept the connection alive, and nothing is left."""
+        conn = self._h11
+        return (
+            not self.closed
+            and conn.our_state is h11.DONE
+            and conn.their_state is h11.DONE
+            and not conn.trailing_data[0]
+        )
 
     def close(self) -> None:
         self.closed = True
@@ -163,131 +179,47 @@ class _Connection(asyncio.Protocol):
             self._waiter.set_exception(exc)
         self.close()
 
-    def _finish(self) -> None:
-        self._state = _DONE
-        if self._waiter is not None and not self._waiter.done() and self._response is not None:
-            self._waiter.set_result(self._response)
+    # --- the answer ---------------------------------------------------------------------
 
-    # --- the parser ---------------------------------------------------------------------
+    def _read(self) -> None:
+        """Take h11's events until it needs more bytes; the final one completes the waiter."""
+        try:
+            while self._next(self._h11.next_event()):
+                pass
+        except h11.RemoteProtocolError as exc:
+            self._fail(HttpError(f"malformed HTTP/1.1 answer: {exc}"))
+        except HttpError as exc:
+            self._fail(exc)
 
-    def _parse(self) -> None:
-        buf = self._buf
-        while True:
-            state = self._state
-            if state == _HEAD:
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buf) > _MAX_HEAD:
-                        raise HttpError("answer headers too large")
-                    return
-                head = bytes(buf[:end])
-                del buf[: end + 4]
-                self._head(head)
-            elif state == _LENGTH:
-                take = min(self._remaining, len(buf))
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return
-                self._finish()
-            elif state == _CHUNK_SIZE:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    if len(buf) > 1024:
-                        raise HttpError("bad chunk size line")
-                    return
-                size_text = bytes(buf[:end]).split(b";", 1)[0].strip()
-                del buf[: end + 2]
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise HttpError(f"bad chunk size {size_text[:20]!r}") from None
-                if size < 0:
-                    raise HttpError("bad chunk size")
-                self._count_body(size)
-                self._remaining = size
-                self._state = _CHUNK_DATA if size else _TRAILERS
-            elif state == _CHUNK_DATA:
-                take = min(self._remaining, len(buf))
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return
-                self._state = _CHUNK_END
-            elif state == _CHUNK_END:
-                if len(buf) < 2:
-                    return
-                if buf[:2] != b"\r\n":
-                    raise HttpError("chunk not followed by CRLF")
-                del buf[:2]
-                self._state = _CHUNK_SIZE
-            elif state == _TRAILERS:
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    if len(buf) > _MAX_HEAD:
-                        raise HttpError("answer trailers too large")
-                    return
-                del buf[: end + 2]
-                if end == 0:
-                    self._finish()
-            elif state == _UNTIL_CLOSE:
-                self._count_body(len(buf))
-                buf.clear()
-                return
-            else:  # _DONE: anything more is not ours
-                if buf:
-                    self._keep_alive = False
-                return
-
-    def _count_body(self, size: int) -> None:
-        self._body += size
-        if self._body > self.max_body:
-            raise HttpError(f"answer body larger than {self.max_body} bytes")
-
-    def _head(self, head: bytes) -> None:
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise HttpError(f"not an HTTP/1 answer: {lines[0][:60]!r}")
-        status = int(parts[1])
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep or not name or name != name.strip():
-                raise HttpError(f"bad header line {line[:60]!r}")
-            name = name.lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        if 100 <= status < 200:
-            if status == 101:
+    def _next(self, event: Any) -> bool:
+        """Handle one event of h11; False when there is nothing more to take now."""
+        if event is h11.NEED_DATA or event is h11.PAUSED:
+            return False
+        if isinstance(event, h11.Data):
+            self._body += len(event.data)
+            if self._body > self.max_body:
+                raise HttpError(f"answer body larger than {self.max_body} bytes")
+        elif isinstance(event, h11.Response):
+            headers: dict[str, str] = {}
+            for raw_name, raw_value in event.headers:
+                name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            self._response = Response(event.status_code, headers)
+        elif isinstance(event, h11.InformationalResponse):
+            if event.status_code == 101:
                 raise HttpError("unexpected protocol switch (101)")
-            return  # interim answer: the final one follows
-        connection = headers.get("connection", "").lower()
-        if parts[0] == "HTTP/1.0":
-            self._keep_alive = "keep-alive" in connection
-        else:
-            self._keep_alive = "close" not in connection
-        self._response = Response(status, headers)
-        coding = headers.get("transfer-encoding")
-        length = headers.get("content-length")
-        if status in (204, 304):
-            self._finish()
-        elif coding is not None:
-            if coding.lower().rsplit(",", 1)[-1].strip() != "chunked":
-                self._keep_alive = False
-                self._state = _UNTIL_CLOSE
-            else:
-                self._state = _CHUNK_SIZE
-        elif length is not None:
-            values = {v.strip() for v in length.split(",")}
-            if len(values) != 1 or not next(iter(values)).isdigit():
-                raise HttpError(f"bad content-length {length[:40]!r}")
-            self._remaining = int(values.pop())
-            self._count_body(self._remaining)
-            self._state = _LENGTH
-        else:
-            self._keep_alive = False
-            self._state = _UNTIL_CLOSE
+            # an interim answer (100 Continue, 103 Early Hints): the final one follows
+        elif isinstance(event, h11.EndOfMessage):
+            if self._waiter is not None and not self._waiter.done():
+                assert self._response is not None
+                self._waiter.set_result(self._response)
+            return False
+        elif isinstance(event, h11.ConnectionClosed):
+            raise HttpError("connection closed in the middle of the answer")
+        return True
+
+
+_END = h11.EndOfMessage()
 
 
 class Http1Client:
@@ -299,11 +231,12 @@ class Http1Client:
         timeout_s: deadline of one request, connecting included.
         keepalive_s: an idle connection older than this is closed, not reused.
         headers: sent with every request.
-        ssl_context: for ``https`` (default: certifi's CA bundle, host name checked).
+        ssl_context: for ``https`` (default: the system's CA store, host name checked).
         max_body: an answer body larger than this fails the request.
 
     Raises:
-        ValueError: not an ``http`` or ``https`` URL with a host.
+        ValueError: not an ``http`` or ``https`` URL with a host, or a target or header that
+            HTTP/1.1 does not allow.
     """
 
     def __init__(
@@ -327,7 +260,7 @@ class Http1Client:
         self.timeout_s = timeout_s
         self.keepalive_s = keepalive_s
         self.max_body = max_body
-        self._ssl = (ssl_context or _ssl_context()) if parts.scheme == "https" else None
+        self._ssl = (ssl_context or client_context()) if parts.scheme == "https" else None
         fixed = [("host", self.host_header), *headers]
         if parts.username is not None:
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
@@ -335,6 +268,14 @@ class Http1Client:
         self._prefix = (
             f"POST {self.target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fixed)
         ).encode("latin-1")
+        try:  # h11 checks the target and the fixed headers once
+            self._follow = h11.Request(
+                method=b"POST",
+                target=self.target.encode("latin-1"),
+                headers=[(k, v) for k, v in fixed] + [("content-length", "0")],
+            )
+        except h11.LocalProtocolError as exc:
+            raise ValueError(f"cannot send to this URL with these headers: {exc}") from None
         self._idle: list[_Connection] = []
         self._slots = asyncio.Semaphore(max(1, max_connections))
         self._closed = False
@@ -353,7 +294,7 @@ class Http1Client:
 
         Raises:
             HttpError: no complete answer within ``timeout_s`` (connection refused or lost,
-                not HTTP/1, time-out).
+                a malformed answer, time-out).
         """
         if self._closed:
             raise HttpError("client closed")
@@ -379,7 +320,7 @@ class Http1Client:
                 conn = await self._connect(addresses, deadline)
             done = False
             try:
-                response = await conn.exchange(request, deadline)
+                response = await conn.exchange(request, self._follow, deadline)
                 done = True
             except _UnansweredError:
                 if reused:
@@ -429,7 +370,13 @@ class Http1Client:
         raise HttpError(f"cannot connect to {self.hostname}:{self.port}: {'; '.join(errors)}")
 
     async def aclose(self) -> None:
-        """Close every idle connection; requests in flight close theirs when they end."""
+        """Close every idle connection (a TLS one is given a second to end cleanly);
+        requests in flight close theirs when they end."""
         self._closed = True
-        while self._idle:
-            self._idle.pop().close()
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        for conn in idle:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(conn.lost.wait(), _CLOSE_S)
+            conn.abort()

@@ -9,6 +9,12 @@
   A camera's retained status is only current while this says ``online``. (Camera ids cannot
   start with ``_``, so ``_engine`` is never a camera.)
 
+With ``tls``, the broker's certificate is checked against the system's CA store plus
+``ca_file`` (see :mod:`vsa_stream.tls`), its name included; ``cert_file`` (and ``key_file``)
+authenticate the daemon to a broker that requires client certificates. A refused handshake
+is logged once per distinct reason, and ``send``'s error says it (``not connected ... (TLS:
+certificate verify failed ...)``) while it lasts.
+
 paho reconnects by itself, every second, after the broker goes away; while it is away, ``send``
 fails at once and the outbox retries in order every second (:attr:`MqttSink.policy`), so
 nothing is lost or reordered and delivery resumes within about a second of the broker's return.
@@ -17,6 +23,7 @@ nothing is lost or reordered and delivery resumes within about a second of the b
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,9 +34,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from vsa_stream.config import MqttSink as MqttConfig
+from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, encode
 from vsa_stream.log import get_logger
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy
+from vsa_stream.tls import TlsFileError, client_context
 
 __all__ = ["MqttSink", "camera_status"]
 
@@ -40,6 +49,24 @@ _STATUS_POLL_S = 0.5
 
 _ONLINE = frozenset({"streaming"})
 _OFFLINE = frozenset({"backoff", "ended", "stopped", "failed"})
+
+
+def _closing_sockets(on_error: Callable[[BaseException], None]) -> type[ssl.SSLSocket]:
+    """A socket class that closes itself when its handshake fails and says why to
+    ``on_error``: paho drops such a socket without closing it (a file descriptor and a
+    ResourceWarning per attempt, every second, while a broker's certificate is refused) and
+    keeps the reason to itself."""
+
+    class _ClosingSSLSocket(ssl.SSLSocket):
+        def do_handshake(self, block: bool = False) -> None:
+            try:
+                super().do_handshake(block)
+            except BaseException as exc:
+                self.close()
+                on_error(exc)
+                raise
+
+    return _ClosingSSLSocket
 
 
 def camera_status(state: str) -> str | None:
@@ -74,8 +101,13 @@ class MqttSink:
         self._client.will_set(self.engine_topic, "offline", qos=1, retain=True)
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
-        if config.tls:
-            self._client.tls_set()
+        if config.tls:  # the system's CAs plus ca_file; a client certificate if given
+            try:
+                context = client_context(config.ca_file, config.cert_file, config.key_file)
+            except TlsFileError as exc:  # changed since the configuration was checked
+                raise ConfigError(str(exc), path=f"sinks.mqtt.{exc.which}_file") from None
+            context.sslsocket_class = _closing_sockets(self._on_handshake_error)
+            self._client.tls_set_context(context)
         # A broker that comes back is used within a second: one TCP connection attempt a second
         # while it is away costs nothing, and alerts wait for it.
         self._client.reconnect_delay_set(min_delay=1, max_delay=1)
@@ -85,16 +117,24 @@ class MqttSink:
         self._published: dict[str, str] = {}  # camera id -> status the broker has
         self._republish = False
         self._closed = False
+        self._tls_error: str | None = None  # why the last TLS handshake failed
         self._client.connect_async(config.host, config.port, keepalive=config.keepalive_s)
         self._client.loop_start()
 
     # --- paho callbacks (its network thread) --------------------------------------------------
+
+    def _on_handshake_error(self, exc: BaseException) -> None:
+        reason = str(exc)
+        if reason != self._tls_error:  # once per distinct reason, not every second
+            self._log.error("MQTT TLS handshake failed", error=reason)
+        self._tls_error = reason
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             self._log.error("MQTT connection refused", reason=str(reason))
             return
         self._log.info("MQTT connected", host=self.config.host, port=self.config.port)
+        self._tls_error = None
         client.publish(self.engine_topic, "online", qos=1, retain=True)
         with self._lock:
             self._republish = True
@@ -107,7 +147,8 @@ class MqttSink:
 
     def _publish(self, topic: str, payload: bytes | str, *, retain: bool = False) -> None:
         if not self._client.is_connected():
-            raise DeliveryError(f"not connected to {self.config.host}:{self.config.port}")
+            why = f" (TLS: {self._tls_error})" if self._tls_error else ""
+            raise DeliveryError(f"not connected to {self.config.host}:{self.config.port}{why}")
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         try:
             info.wait_for_publish(timeout=_PUBACK_TIMEOUT_S)

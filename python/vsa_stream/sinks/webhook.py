@@ -8,6 +8,9 @@ followed. 410 disables the endpoint; ``Retry-After`` is honoured on 429 and 503.
 ``concurrency`` requests are in flight, each on its own connection
 (:class:`~vsa_stream.sinks.http1.Http1Client`); proxies are not used.
 
+Trust (``https``): the system's CA store, plus the certificates of ``ca_file`` when the endpoint
+has one (see :mod:`vsa_stream.tls`); the server's name is always checked.
+
 SSRF guard: unless ``allow_private`` is set, the host is resolved before a request and refused
 when any of its addresses is private, loopback, link-local or otherwise not global.
 """
@@ -26,10 +29,12 @@ import msgspec
 
 from vsa_stream import __version__
 from vsa_stream.config import WebhookEndpoint
+from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, encode
 from vsa_stream.redact import redact_url
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError
 from vsa_stream.sinks.http1 import Http1Client, HttpError
+from vsa_stream.tls import TlsFileError, client_context
 from vsa_stream.webhook_signature import Signer
 
 __all__ = ["WebhookSink", "parse_retry_after"]
@@ -80,6 +85,14 @@ class WebhookSink:
             target=endpoint.url,
         )
         self._url = redact_url(endpoint.url)
+        try:
+            context = (
+                client_context(endpoint.ca_file)
+                if urlsplit(endpoint.url).scheme == "https"
+                else None
+            )
+        except TlsFileError as exc:  # changed since the configuration was checked
+            raise ConfigError(f"webhook {endpoint.name}: {exc}", path="sinks.webhooks") from None
         self._client = Http1Client(
             endpoint.url,
             max_connections=endpoint.concurrency,
@@ -88,6 +101,7 @@ class WebhookSink:
                 ("user-agent", f"vsa-stream/{__version__}"),
                 ("content-type", "application/json"),
             ],
+            ssl_context=context,
         )
         self._sign = Signer(endpoint.secrets)
         self._checked_until = 0.0
