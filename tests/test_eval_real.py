@@ -286,21 +286,31 @@ def test_dev_configs_are_valid_and_name_the_shipped_model(monkeypatch: pytest.Mo
 
 @pytest.mark.shared
 @pytest.mark.timeout(600)  # 3.7 min of video: 60 s at load 7, 95 s at load 12 (2 cores)
-def test_every_dev_clip_meets_the_floors(tmp_path: Path) -> None:
-    """Every clip of ../shared/data/dev through ``vsa-stream eval --real``, against the floors
-    of tests/dev_floors.json (what the engine measured when they were set; raise them as the
+@pytest.mark.parametrize(
+    ("configs", "floors"),
+    [
+        (DEV_CONFIGS, FLOORS),  # boxes only
+        (REPO / "examples" / "dev-pose", REPO / "tests" / "dev_pose_floors.json"),  # pose model
+    ],
+    ids=["boxes", "pose"],
+)
+def test_every_dev_clip_meets_the_floors(tmp_path: Path, configs: Path, floors: Path) -> None:
+    """Every clip of ../shared/data/dev through ``vsa-stream eval --real``, with and without the
+    pose second stage, against the floors of tests/dev_floors.json and
+    tests/dev_pose_floors.json (what the engine measured when they were set; raise them as the
     engine improves)."""
     dev = shared_path("data", "dev", "truth.json")
     models = shared_path("models", "yolox_nano.onnx").parent
+    shared_path("models", "pose", "movenet_singlepose_lightning_int8_4.onnx")
     out = tmp_path / "dev.json"
-    argv = ["eval", "--real", str(dev), "--configs", str(DEV_CONFIGS), "--models", str(models)]
-    status = main([*argv, "--floors", str(FLOORS), "--json", str(out), "--jobs", "2"])
+    argv = ["eval", "--real", str(dev), "--configs", str(configs), "--models", str(models)]
+    status = main([*argv, "--floors", str(floors), "--json", str(out), "--jobs", "2"])
     (entry,) = json.loads(out.read_text())["sets"]
     assert entry["clips"] == sorted(load_clip_truth(dev))  # every clip ran
     assert status == 0, [(t["type"], t["misses"]) for t in entry["types"] if t["scenarios"]]
-    floors = msgspec.json.decode(FLOORS.read_bytes())["dev"]
+    wanted = msgspec.json.decode(floors.read_bytes())["dev"]
     judged = {t["type"] for t in entry["types"] if t["scenarios"]}
-    assert set(floors) <= judged
+    assert set(wanted) <= judged
 
 
 def test_run_real_with_a_clip_glob_runs_only_those(small_set: Path) -> None:
