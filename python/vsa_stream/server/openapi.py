@@ -17,6 +17,7 @@ import msgspec
 
 from vsa_stream import __version__
 from vsa_stream.events import Event
+from vsa_stream.server.hosts import PROBES
 
 __all__ = ["ReviewRequest", "openapi_document"]
 
@@ -230,6 +231,13 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    # The Host allow-list (server/hosts.py) answers every route but the probes.
+    for path, operations in paths.items():
+        if path not in PROBES:
+            for operation in operations.values():
+                operation["responses"]["421"] = _ERROR | {
+                    "description": "the Host header is not an allowed name (server.allowed_hosts)"
+                }
     return {
         "openapi": "3.1.0",
         "info": {"title": "vsa_stream", "version": __version__},
