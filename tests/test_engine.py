@@ -103,68 +103,51 @@ def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
     assert json.loads(lines[0])["review"] == "pending"
 
 
+def _flat_clip(path: Path, codec: str, width: int, height: int, frames: int) -> Path:
+    """``frames`` black frames of ``width`` x ``height`` encoded with ``codec``."""
+    pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        plane = np.zeros((height * 3 // 2, width), np.uint8)
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(plane, format="yuv420p").reformat(format=pix_fmt)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("clip", "extra", "error"),
+    [
+        # a 16x8 stream cannot be downscaled by 16
+        (("tiny.mp4", "libx264", 16, 8, 10), "motion: {factor: 16}", "smaller than the downscale"),
+        # 16,400 px wide is over the kernels' 16,384 a side: an error, never an abort
+        (("wide.mkv", "mjpeg", 16_400, 16, 5), "", "16400×16 is too large"),
+    ],
+    ids=["too-small", "too-large"],
+)
 def test_an_analysis_failure_stops_only_its_camera(
-    clips: dict[str, tuple[Path, Truth]], tmp_path: Path
+    clips: dict[str, tuple[Path, Truth]],
+    tmp_path: Path,
+    clip: tuple[str, str, int, int, int],
+    extra: str,
+    error: str,
 ) -> None:
-    """A 16x8 stream cannot be downscaled by 16: that camera fails, the other one runs on."""
-    tiny = tmp_path / "tiny.mp4"
-    with av.open(str(tiny), "w") as out:
-        stream = out.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 16, 8, "yuv420p"
-        for _ in range(10):
-            frame = av.VideoFrame.from_ndarray(np.zeros((12, 16), np.uint8), format="yuv420p")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+    """A stream the kernels refuse fails its camera with the reason; the process survives and
+    the other camera runs on, its events counted per camera."""
+    name, codec, width, height, frames = clip
+    bad = _flat_clip(tmp_path / name, codec, width, height, frames)
     video, _ = clips["intruder"]
     cfg = config.loads(
         f"""
 cameras:
-  - id: tiny
-    url: {json.dumps(str(tiny))}
+  - id: bad
+    url: {json.dumps(str(bad))}
     realtime: false
-    motion: {{factor: 16}}
-  - id: good
-    url: {json.dumps(str(video))}
-    realtime: false
-    zones: [{{id: restricted, polygon: {ZONE}}}]
-    rules: [{{type: intrusion, zones: [restricted]}}]
-"""
-    )
-    sink = Collect()
-    result = anyio.run(Engine(cfg, [sink]).run)
-    tiny_status, good = result.cameras
-    assert tiny_status.state == "failed"
-    assert tiny_status.error is not None
-    assert "smaller than the downscale factor" in tiny_status.error
-    assert (good.state, good.decoded) == ("ended", 300)
-    assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]
-
-
-def test_a_stream_too_large_for_the_kernels_fails_alone(
-    clips: dict[str, tuple[Path, Truth]], tmp_path: Path
-) -> None:
-    """A 16,400-pixel-wide stream (over the kernels' 16,384 a side) fails its camera with a
-    reason; the process survives and the other camera runs on."""
-    wide = tmp_path / "wide.mkv"
-    with av.open(str(wide), "w") as out:
-        stream = out.add_stream("mjpeg", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 16_400, 16, "yuvj420p"
-        for _ in range(5):
-            plane = np.zeros((24, 16_400), np.uint8)
-            frame = av.VideoFrame.from_ndarray(plane, format="yuv420p").reformat(format="yuvj420p")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    video, _ = clips["intruder"]
-    cfg = config.loads(
-        f"""
-cameras:
-  - id: wide
-    url: {json.dumps(str(wide))}
-    realtime: false
+    {extra}
   - id: good
     url: {json.dumps(str(video))}
     realtime: false
@@ -175,16 +158,15 @@ cameras:
     sink = Collect()
     engine = Engine(cfg, [sink])
     result = anyio.run(engine.run)
-    wide_status, good = result.cameras
-    assert wide_status.state == "failed"
-    assert wide_status.error is not None
-    assert "16400×16 is too large" in wide_status.error
+    bad_status, good = result.cameras
+    assert bad_status.state == "failed"
+    assert bad_status.error is not None
+    assert error in bad_status.error
     assert (good.state, good.decoded) == ("ended", 300)
     assert [(e.camera_id, e.state) for e in sink.events] == [("good", "open"), ("good", "closed")]
-    # events are counted per camera (and type and state)
     metrics = engine.metrics.exposition().decode()
     assert 'vsa_events_total{camera="good",state="open",type="intrusion"} 1.0' in metrics
-    assert 'camera="wide"' not in metrics.split("vsa_events_total", 1)[1].split("# HELP", 1)[0]
+    assert 'camera="bad"' not in metrics.split("vsa_events_total", 1)[1].split("# HELP", 1)[0]
 
 
 def _tampered_clip(clip: Path, out: Path, covered: tuple[int, int]) -> Path:

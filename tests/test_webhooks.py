@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import contextlib
+import functools
 import json
 import os
 import socket
@@ -11,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import anyio
@@ -294,7 +296,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
+@contextlib.contextmanager
+def example_receiver() -> Iterator[tuple[str, list[str]]]:
+    """``examples/webhook_receiver.py`` on a free loopback port: (its URL, and once it has
+    stopped, its standard output and standard error)."""
     port = _free_port()
     env = dict(os.environ, WEBHOOK_SECRET=SECRET)
     proc = subprocess.Popen(
@@ -303,14 +308,24 @@ def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    url = f"http://127.0.0.1:{port}/"
+    output: list[str] = []
     try:
-        url = f"http://127.0.0.1:{port}/"
         for _ in range(200):
             try:
                 httpx.get(url)
                 break
             except httpx.ConnectError:
                 time.sleep(0.05)
+        yield url, output
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=10)
+        output += [out.decode(), err.decode()]
+
+
+def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
+    with example_receiver() as (url, output):
         event = make_event()
         deliver(WebhookSink(endpoint(url)), [event])
         forged = httpx.post(
@@ -323,29 +338,18 @@ def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
             },
         )
         assert forged.status_code == 401
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=10)
-    assert f"{event.id}-1" in out.decode(), err.decode()
-    assert "refused" in err.decode()
+    out, err = output
+    assert f"{event.id}-1" in out, err
+    assert "refused" in err
 
 
 def test_example_receiver_prints_each_alert_once_under_concurrent_deliveries() -> None:
     """64 deliveries at once, each of 16 revisions sent 4 times (at-least-once delivery):
     16 whole lines, one per revision."""
-    port = _free_port()
-    env = dict(os.environ, WEBHOOK_SECRET=SECRET)
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/"
     events = [make_event() for _ in range(16)]
     barrier = threading.Barrier(64)
 
-    def post(index: int) -> int:
+    def post(url: str, index: int) -> int:
         event = events[index % 16]
         body = msgspec.json.encode({"type": f"event.{event.type}", "data": event})
         msg_id = f"{event.id}-1"
@@ -358,21 +362,11 @@ def test_example_receiver_prints_each_alert_once_under_concurrent_deliveries() -
         barrier.wait(timeout=30)
         return httpx.post(url, content=body, headers=headers, timeout=30).status_code
 
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(url)
-                break
-            except httpx.ConnectError:
-                time.sleep(0.05)
-        with concurrent.futures.ThreadPoolExecutor(64) as pool:
-            codes = list(pool.map(post, range(64)))
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=10)
-    assert codes == [204] * 64, err.decode()
-    lines = out.decode().splitlines()
-    assert sorted(lines) == sorted(f"{e.id}-1 {e.type} {e.camera_id}" for e in events)
+    with example_receiver() as (url, output), concurrent.futures.ThreadPoolExecutor(64) as pool:
+        codes = list(pool.map(functools.partial(post, url), range(64)))
+    out, err = output
+    assert codes == [204] * 64, err
+    assert sorted(out.splitlines()) == sorted(f"{e.id}-1 {e.type} {e.camera_id}" for e in events)
 
 
 def test_daemon_delivers_camera_alerts_as_signed_webhooks_through_its_outbox(
