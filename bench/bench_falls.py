@@ -2,7 +2,7 @@
 
 Usage (from the repository root, ../shared beside it)::
 
-    python bench/bench_falls.py [--no-pose] [--min-down-s 1] [--json out.json] [CLIP ...]
+    python bench/bench_falls.py [--no-pose] [--min-down-s 1] [--json out.json] [--quick] [CLIP ...]
 
 Each clip of ``../shared/data/dev/falls`` and ``daily`` is scanned with YOLOX-nano (10
 detections per second), the ``person_down`` rule and, unless ``--no-pose``, the MoveNet pose
@@ -72,9 +72,14 @@ def main() -> int:
     parser.add_argument("--no-pose", action="store_true")
     parser.add_argument("--min-down-s", type=float, default=1.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--quick", action="store_true", help="one fall and one daily clip (CI checks it runs)"
+    )
     args = parser.parse_args()
     truth = json.loads((DEV / "truth.json").read_text())
     names = args.clips or [k for k in truth if k.startswith(("falls/", "daily/"))]
+    if args.quick and not args.clips:
+        names = [next(n for n in names if n.startswith(p)) for p in ("falls/", "daily/")]
     pose = ""
     if not args.no_pose:
         pose = f"pose: {{model: {SHARED}/models/pose/movenet_singlepose_lightning_int8_4.onnx}}"
