@@ -108,6 +108,7 @@ def _flat_clip(path: Path, codec: str, width: int, height: int, frames: int) -> 
     pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=25)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         plane = np.zeros((height * 3 // 2, width), np.uint8)
         for _ in range(frames):
