@@ -208,18 +208,8 @@ class DecodeSupervisor:
         with self._lock:
             offline, self._offline_event = self._offline_event, None
             self.status.offline = False
-        if offline is None:
-            return
-        now = time.time()
-        self.emit(
-            offline.revised(
-                state="closed",
-                updated_at=now,
-                ended_at=now,
-                end_s=self._last_time_s,
-                reason=reason,
-            )
-        )
+        if offline is not None:
+            self.emit(_closed(offline, self._last_time_s, reason))
 
     def _start(self, number: int) -> _Attempt:
         attempt = _Attempt(number)
@@ -360,15 +350,7 @@ class DecodeSupervisor:
         self._offline_event = None
         events: list[Event] = []
         if offline is not None:
-            events.append(
-                offline.revised(
-                    state="closed",
-                    updated_at=now,
-                    ended_at=now,
-                    end_s=frame.time_s,
-                    reason="camera back online",
-                )
-            )
+            events.append(_closed(offline, frame.time_s, "camera back online", now))
         down_s = now - offline.started_at if offline is not None else 0.0
         events.append(
             Event(
@@ -394,6 +376,12 @@ class DecodeSupervisor:
         self._log.info("camera online", offline_s=round(down_s, 1))
         for event in events:
             self.emit(event)
+
+
+def _closed(offline: Event, end_s: float, reason: str, now: float | None = None) -> Event:
+    """The closing revision of a ``camera_offline`` event."""
+    now = time.time() if now is None else now
+    return offline.revised(state="closed", updated_at=now, ended_at=now, end_s=end_s, reason=reason)
 
 
 def camera_metrics(statuses: Callable[[], list[CameraStatus]]) -> Callable[[], Iterable[Metric]]:

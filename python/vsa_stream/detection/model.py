@@ -254,27 +254,42 @@ def _fixed(dim: object) -> int | None:
 
 
 def _session(spec: ModelSpec) -> Any:
+    return open_session(
+        spec.path, spec.providers, intra_op_threads=spec.intra_op_threads,
+        inter_op_threads=spec.inter_op_threads,
+    )  # fmt: skip
+
+
+def open_session(
+    path: str, providers: Sequence[str], *, intra_op_threads: int, inter_op_threads: int = 1
+) -> Any:
+    """An onnxruntime session of the model at ``path`` (detectors and the pose model).
+
+    Raises:
+        ModelError: onnxruntime missing, no such file, providers unavailable, not a usable
+            ONNX model.
+    """
     try:
         ort: Any = importlib.import_module("onnxruntime")
     except ImportError as exc:  # pragma: no cover - a dependency
         raise ModelError("onnxruntime is not installed (pip install onnxruntime)") from exc
-    if not Path(spec.path).is_file():
-        raise ModelError(f"model file {spec.path} does not exist")
+    if not Path(path).is_file():
+        raise ModelError(f"file {path} does not exist")
     available = ort.get_available_providers()
-    missing = [p for p in spec.providers if p not in available]
+    missing = [p for p in providers if p not in available]
     if missing:
         raise ModelError(
             f"execution providers {missing} are not available in this onnxruntime; "
             f"available: {available}"
         )
     options = ort.SessionOptions()
-    options.intra_op_num_threads = spec.intra_op_threads
-    options.inter_op_num_threads = spec.inter_op_threads
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = inter_op_threads
     options.log_severity_level = 3  # exports listing weights as inputs warn once per weight
     try:
-        return ort.InferenceSession(spec.path, options, providers=spec.providers)
+        return ort.InferenceSession(path, options, providers=list(providers))
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"{spec.path} is not a usable ONNX model: {exc}") from exc
+        raise ModelError(f"{path} is not a usable ONNX model: {exc}") from exc
 
 
 def load_model(spec: ModelSpec) -> Model:

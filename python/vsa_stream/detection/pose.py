@@ -17,7 +17,6 @@ at the frame edge gives a clipped crop, an empty or degenerate box gives no post
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from numpy.typing import NDArray
 
 from vsa_stream import _core
 from vsa_stream.config import PoseConfig
+from vsa_stream.detection.model import open_session
 from vsa_stream.errors import ModelError
 from vsa_stream.observation import Posture
 
@@ -224,19 +224,11 @@ class FramePose:
 
 def _session(config: PoseConfig) -> Any:
     try:
-        ort: Any = importlib.import_module("onnxruntime")
-    except ImportError as exc:  # pragma: no cover - a dependency
-        raise ModelError("pose.model: onnxruntime is not installed") from exc
-    if not Path(config.model).is_file():
-        raise ModelError(f"pose.model: file {config.model} does not exist")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = config.intra_op_threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(config.model, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise ModelError(f"pose.model: {config.model} is not a usable ONNX model: {exc}") from exc
+        return open_session(
+            config.model, ["CPUExecutionProvider"], intra_op_threads=config.intra_op_threads
+        )
+    except ModelError as exc:
+        raise ModelError(f"pose.model: {exc}") from exc
 
 
 def load_pose(config: PoseConfig) -> PoseModel:

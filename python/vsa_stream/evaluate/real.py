@@ -33,7 +33,7 @@ import msgspec
 
 from vsa_stream import config as config_mod
 from vsa_stream.config import SITUATIONS, Config
-from vsa_stream.evaluate.score import Interval, ScenarioResult, rule_thresholds
+from vsa_stream.evaluate.score import Interval, ScenarioResult, read_json_object, rule_thresholds
 from vsa_stream.evaluate.suite import parallel_map, scan_events
 from vsa_stream.events import decode, encode
 
@@ -92,12 +92,7 @@ def load_clip_truth(path: str | os.PathLike[str]) -> dict[str, ClipTruth]:
     Raises:
         ValueError: the file is not valid; the message names the clip and the field.
     """
-    try:
-        raw = msgspec.json.decode(Path(path).read_bytes())
-    except (OSError, msgspec.DecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the truth: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected an object {{clip path: truth}}")
+    raw = read_json_object(path, "truth", "{clip path: truth}")
     clips: dict[str, ClipTruth] = {}
     for name, value in raw.items():
         if name.startswith("_"):

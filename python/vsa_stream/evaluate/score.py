@@ -336,6 +336,21 @@ class Floor(msgspec.Struct, forbid_unknown_fields=True):
     max_false_per_hour: float | None = None
 
 
+def read_json_object(path: str | os.PathLike[str], what: str, shape: str) -> dict[str, Any]:
+    """The JSON object in ``path`` (``what`` it holds, its ``shape``, name the problem).
+
+    Raises:
+        ValueError: the file cannot be read, is not JSON, or holds no object.
+    """
+    try:
+        raw = msgspec.json.decode(Path(path).read_bytes())
+    except (OSError, msgspec.DecodeError) as exc:
+        raise ValueError(f"{path}: cannot read the {what}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected an object {shape}")
+    return raw
+
+
 def load_floors(path: str | os.PathLike[str]) -> dict[str, dict[str, Floor]]:
     """A floors file: ``{set name: {type: {min_recall, min_precision, min_on_time,
     max_false_per_hour}}}`` (JSON; keys starting with ``_`` are comments).
@@ -343,12 +358,7 @@ def load_floors(path: str | os.PathLike[str]) -> dict[str, dict[str, Floor]]:
     Raises:
         ValueError: the file is not valid; the message names the field.
     """
-    try:
-        raw = msgspec.json.decode(Path(path).read_bytes())
-    except (OSError, msgspec.DecodeError) as exc:
-        raise ValueError(f"{path}: cannot read the floors: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected an object {{set: {{type: floors}}}}")
+    raw = read_json_object(path, "floors", "{set: {type: floors}}")
     out: dict[str, dict[str, Floor]] = {}
     for name, types in raw.items():
         if name.startswith("_"):
