@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -412,7 +413,9 @@ def _hold_the_gil(job: Callable[[], object], calls: int) -> int:
 
     The switch interval is set so long that a thread holding the GIL never hands it over by
     itself: the second thread can only run while the calling thread has released the GIL, in
-    ``job`` (the second thread sleeps between its steps, which releases the GIL back).
+    ``job`` (the second thread sleeps between its steps, which releases the GIL back). The
+    garbage collector is off meanwhile: a finalizer of an earlier test's object (a socket
+    closed) releases the GIL too, and would let the other thread run once.
     """
     steps = [0]
     stop = threading.Event()
@@ -426,6 +429,8 @@ def _hold_the_gil(job: Callable[[], object], calls: int) -> int:
     thread = threading.Thread(target=other)
     thread.start()
     time.sleep(0.05)  # the other thread is started and sleeping
+    gc.collect()
+    gc.disable()
     sys.setswitchinterval(1000.0)
     try:
         before = steps[0]
@@ -434,6 +439,7 @@ def _hold_the_gil(job: Callable[[], object], calls: int) -> int:
         during = steps[0] - before
     finally:
         sys.setswitchinterval(previous)
+        gc.enable()
         stop.set()
         thread.join()
     return during
