@@ -213,6 +213,9 @@ def _parser() -> argparse.ArgumentParser:
     from vsa_stream.cli_outbox import add_outbox_commands
 
     add_outbox_commands(sub)
+    from vsa_stream.cli_report import add_report_commands
+
+    add_report_commands(sub)
 
     from vsa_stream.bench.cli import add_parser as add_bench_parser
 
@@ -250,6 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from vsa_stream.cli_outbox import outbox_command
 
             return outbox_command(args)
+        if command == "report":
+            from vsa_stream.cli_report import report_command
+
+            return report_command(args)
         if command == "eval":
             _logging(args, None, default_level="warning")
             return _eval(args)

@@ -1,9 +1,12 @@
 """Events: what the engine tells an operator, and the wire format every sink carries.
 
 An event is one situation on one camera, with a lifecycle (``open`` → ``updated`` →
-``closed``) and a review state (``pending`` until an operator confirms or dismisses it). Each
-change is published as a new *revision* of the same event: the ``id`` never changes and is
-the delivery idempotency key. Ids are time-ordered UUIDs (version 7), so they sort by time.
+``closed``) and a review state: ``pending`` until an operator records a verdict (``confirmed``,
+``false_alarm`` with a cause from :data:`CAUSES`, or ``unclear``; ``dismissed`` is the verdict of
+earlier versions, which gave no cause: still accepted, and read as a false alarm of unknown
+cause). Each change is published as a new *revision* of the same event: the ``id`` never
+changes and is the delivery idempotency key. Ids are time-ordered UUIDs (version 7), so they
+sort by time.
 
 The event model knows no transport: sinks encode it with :func:`encode`.
 """
@@ -19,6 +22,9 @@ from typing import Literal
 import msgspec
 
 __all__ = [
+    "CAUSES",
+    "VERDICTS",
+    "Cause",
     "Event",
     "Evidence",
     "Review",
@@ -29,7 +35,34 @@ __all__ = [
 ]
 
 State = Literal["open", "updated", "closed"]
-Review = Literal["pending", "confirmed", "dismissed"]
+Review = Literal["pending", "confirmed", "false_alarm", "unclear", "dismissed"]
+#: What an operator may record (``dismissed``: the cause-less verdict of earlier versions).
+VERDICTS: tuple[Review, ...] = ("confirmed", "false_alarm", "unclear", "dismissed")
+Cause = Literal[
+    "reflection",
+    "light_or_beacon",
+    "sign_or_display",
+    "furniture_or_object",
+    "weather",
+    "animal",
+    "vehicle",
+    "person_not_in_danger",
+    "camera_problem",
+    "other",
+]
+#: Why an alert was a false alarm: the closed list an operator picks from (``false_alarm``).
+CAUSES: tuple[Cause, ...] = (
+    "reflection",
+    "light_or_beacon",
+    "sign_or_display",
+    "furniture_or_object",
+    "weather",
+    "animal",
+    "vehicle",
+    "person_not_in_danger",
+    "camera_problem",
+    "other",
+)
 
 
 class Evidence(msgspec.Struct, kw_only=True):
@@ -73,6 +106,8 @@ class Event(msgspec.Struct, kw_only=True):
     evidence: Evidence
     reason: str | None = None
     review_note: str | None = None
+    #: Why the alert was a false alarm (``review == "false_alarm"`` only).
+    review_cause: Cause | None = None
 
     def revised(self, **changes: object) -> Event:
         """The next revision of this event with ``changes`` applied."""

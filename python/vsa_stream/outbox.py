@@ -3,15 +3,18 @@
 One SQLite database in WAL mode holds:
 
 - ``revisions``: every accepted revision, in acceptance order (``seq``), with its JSON body;
-- ``events``: the latest revision of each event id (what an API lists and filters);
+- ``events``: the latest revision of each event id (what an API lists and filters), with when
+  its first revision and its first verdict were accepted (``opened_at``, ``reviewed_at``: what
+  the quality report's detection latency and time to first review are computed from);
 - ``cursors``: per sink, the last ``seq`` handed over, and whether the sink is disabled;
 - ``retries``: per sink, revisions whose delivery failed and is scheduled again;
 - ``audit_head``: the audit log's last entry (seq, hash, MAC), its anchor outside the file.
 
 The outbox is the source of truth for revision numbers: a revision arriving with a number that is
 already taken (an operator's review raced the rule's next update) is renumbered after the latest
-one, and keeps the latest review decision when it carries none. So a review recorded with
-:meth:`Outbox.review` and a later ``closed`` from the rule both reach every sink, in order.
+one, and keeps the latest review decision (verdict, note, cause) when it carries none. So a
+review recorded with :meth:`Outbox.review` and a later ``closed`` from the rule both reach
+every sink, in order.
 
 Every method is blocking (SQLite): the event loop calls them through a worker thread
 (:meth:`Outbox.call`). One connection, one lock: SQLite has one writer anyway, and every call is
@@ -50,10 +53,10 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
-from vsa_stream.events import Event, Review, decode, encode
+from vsa_stream.events import CAUSES, VERDICTS, Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 
-__all__ = ["Outbox", "RetryRow", "Row", "SinkCursor"]
+__all__ = ["EventFacts", "Outbox", "RetryRow", "Row", "SinkCursor"]
 
 _T = TypeVar("_T")
 
@@ -76,9 +79,13 @@ CREATE TABLE IF NOT EXISTS events (
     state TEXT NOT NULL,
     review TEXT NOT NULL,
     updated_at REAL NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    started_at REAL,
+    opened_at REAL,
+    reviewed_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera_id, id);
+CREATE INDEX IF NOT EXISTS events_started ON events (started_at);
 CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
 CREATE TABLE IF NOT EXISTS cursors (
     sink TEXT PRIMARY KEY,
@@ -120,6 +127,17 @@ class Row:
     def key(self) -> str:
         """The delivery idempotency key: event id and revision (``webhook-id``)."""
         return f"{self.event.id}-{self.event.revision}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """The latest revision of an event and when the outbox accepted its first revision
+    (``opened_at``) and its first verdict (``reviewed_at``); None where not recorded (an event
+    stored before these columns existed, or not reviewed yet)."""
+
+    event: Event
+    opened_at: float | None
+    reviewed_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +208,7 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.executescript(_SCHEMA)
+            self._add_columns()
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise OSError(f"cannot open outbox {self.path}: {exc}") from None
@@ -205,6 +224,13 @@ class Outbox:
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
         row = self._db.execute(sql, params).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def _add_columns(self) -> None:
+        """Give an ``events`` table created by an earlier version its newer columns."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        for column in ("started_at", "opened_at", "reviewed_at"):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE events ADD COLUMN {column} REAL")
 
     def close(self) -> None:
         """Close the database (a WAL checkpoint happens on close)."""
@@ -256,7 +282,10 @@ class Outbox:
             if event.review == "pending" and review != "pending":
                 previous = decode(latest[2])
                 event = msgspec.structs.replace(
-                    event, review=previous.review, review_note=previous.review_note
+                    event,
+                    review=previous.review,
+                    review_note=previous.review_note,
+                    review_cause=previous.review_cause,
                 )
         body = encode(event)
         cursor = self._db.execute(
@@ -266,9 +295,12 @@ class Outbox:
         seq = int(cursor.lastrowid or 0)
         self._db.execute(
             "INSERT INTO events (id, revision, seq, camera_id, type, state, review, updated_at, "
-            "body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "body, started_at, opened_at, reviewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET "
             "revision = excluded.revision, seq = excluded.seq, state = excluded.state, "
-            "review = excluded.review, updated_at = excluded.updated_at, body = excluded.body",
+            "review = excluded.review, updated_at = excluded.updated_at, body = excluded.body, "
+            "started_at = excluded.started_at, "
+            "reviewed_at = COALESCE(events.reviewed_at, excluded.reviewed_at)",
             (
                 event.id,
                 event.revision,
@@ -279,23 +311,40 @@ class Outbox:
                 event.review,
                 event.updated_at,
                 body,
+                event.started_at,
+                now,
+                None if event.review == "pending" else now,
             ),
         )
         return Row(seq, event, body, now)
 
-    def review(self, event_id: str, review: Review, note: str | None = None) -> Event:
-        """Record an operator's decision as a new revision (delivered like any other).
+    def review(
+        self, event_id: str, review: Review, note: str | None = None, cause: str | None = None
+    ) -> Event:
+        """Record an operator's verdict as a new revision (delivered like any other).
+
+        ``false_alarm`` needs a ``cause`` from :data:`~vsa_stream.events.CAUSES`; the other
+        verdicts take none. A later verdict replaces the verdict, note and cause; the time of
+        the first one stays (``reviewed_at`` of :meth:`facts`).
 
         Raises:
             KeyError: no event has this id.
-            ValueError: ``review`` is not ``confirmed`` or ``dismissed``.
+            ValueError: ``review`` is not a verdict, or ``cause`` does not fit it (the message
+                names the field).
         """
-        if review not in ("confirmed", "dismissed"):
-            raise ValueError(f"review must be 'confirmed' or 'dismissed', got {review!r}")
+        if review not in VERDICTS:
+            raise ValueError(f"review must be one of {', '.join(VERDICTS)}, got {review!r}")
+        if review == "false_alarm" and cause not in CAUSES:
+            given = "none given" if cause is None else f"got {cause!r}"
+            raise ValueError(f"cause: a false_alarm needs one of {', '.join(CAUSES)} ({given})")
+        if review != "false_alarm" and cause is not None:
+            raise ValueError(f"cause: only a false_alarm has a cause, not {review}")
         current = self.get_event(event_id)
         if current is None:
             raise KeyError(event_id)
-        revised = current.revised(review=review, review_note=note, updated_at=time.time())
+        revised = current.revised(
+            review=review, review_note=note, review_cause=cause, updated_at=time.time()
+        )
         return self.append([revised])[0].event
 
     # --- reading ----------------------------------------------------------------------------
@@ -385,6 +434,19 @@ class Outbox:
         with self._lock:
             found = self._db.execute(sql, params).fetchall()
         return [decode(b) for (b,) in found]
+
+    def facts(self, start: float, end: float) -> list[EventFacts]:
+        """Every event (latest revision) whose situation started in ``[start, end)`` or whose
+        interval overlaps it (a ``camera_offline`` that began before ``start``), by id, with
+        the acceptance times of its first revision and first verdict (the quality report)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT body, opened_at, reviewed_at FROM events WHERE type != ? AND "
+                "COALESCE(started_at, updated_at) < ? AND (COALESCE(started_at, updated_at) >= ? "
+                "OR state != 'closed' OR updated_at >= ?) ORDER BY id",
+                (CHECKPOINT_TYPE, end, start, start),
+            ).fetchall()
+        return [EventFacts(decode(b), o, r) for b, o, r in found]
 
     # --- cursors and retries ----------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from vsa_stream.server.openapi import ReviewRequest, openapi_document
 __all__ = ["ApiContext", "ReviewRequest", "build_app"]
 
 _STATES = ("open", "updated", "closed")
-_REVIEWS = ("pending", "confirmed", "dismissed")
+_REVIEWS = ("pending", "confirmed", "false_alarm", "unclear", "dismissed")
 _MAX_PAGE = 500
 # An idle event stream sends a comment this often (keeps proxies and clients from timing out).
 _KEEPALIVE_S = 15.0
@@ -181,13 +181,17 @@ def build_app(ctx: ApiContext) -> Starlette:
         except msgspec.ValidationError as exc:
             return _error(422, f"invalid review: {exc}")
         except msgspec.DecodeError:
-            return _error(400, "expected a JSON body {review: confirmed|dismissed, note}")
+            return _error(
+                400, "expected a JSON body {review: confirmed|false_alarm|unclear, cause, note}"
+            )
         if wanted.note is not None and len(wanted.note) > 2000:
             return _error(422, "note is longer than 2000 characters")
         try:
-            event = await engine.delivery.review(event_id, wanted.review, wanted.note)
+            event = await engine.delivery.review(event_id, wanted.review, wanted.note, wanted.cause)
         except KeyError:
             return _error(404, "no such event")
+        except ValueError as exc:
+            return _error(422, f"invalid review: {exc}")
         await audit(
             "review",
             {
@@ -195,10 +199,17 @@ def build_app(ctx: ApiContext) -> Starlette:
                 "event_id": event.id,
                 "revision": event.revision,
                 "review": event.review,
+                "cause": event.review_cause,
                 "note_sha256": hashlib.sha256((wanted.note or "").encode()).hexdigest(),
             },
         )
-        log.info("event reviewed", event_id=event.id, review=event.review, actor=who.name)
+        log.info(
+            "event reviewed",
+            event_id=event.id,
+            review=event.review,
+            cause=event.review_cause,
+            actor=who.name,
+        )
         return Response(encode(event), 200, media_type="application/json")
 
     async def snapshot(request: Request, who: Principal) -> Response:

@@ -16,17 +16,19 @@ from typing import Any, Literal
 import msgspec
 
 from vsa_stream import __version__
-from vsa_stream.events import Event
+from vsa_stream.events import Cause, Event
 from vsa_stream.server.hosts import PROBES
 
 __all__ = ["ReviewRequest", "openapi_document"]
 
 
 class ReviewRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """The body of ``POST /api/events/{id}/review``: the decision and an optional note."""
+    """The body of ``POST /api/events/{id}/review``: the verdict, for a ``false_alarm`` its
+    cause, and an optional note (``dismissed``: the cause-less verdict of earlier versions)."""
 
-    review: Literal["confirmed", "dismissed"]
+    review: Literal["confirmed", "false_alarm", "unclear", "dismissed"]
     note: str | None = None
+    cause: Cause | None = None
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -107,7 +109,9 @@ def openapi_document() -> dict[str, Any]:
                     _param("type", "event type (intrusion, camera_offline, ...)"),
                     _param("state", "lifecycle", {"enum": ["open", "updated", "closed"]}),
                     _param(
-                        "review", "review state", {"enum": ["pending", "confirmed", "dismissed"]}
+                        "review",
+                        "review state",
+                        {"enum": ["pending", "confirmed", "false_alarm", "unclear", "dismissed"]},
                     ),
                     _param("after", "the `next` of the previous page"),
                     _param(
@@ -130,7 +134,8 @@ def openapi_document() -> dict[str, Any]:
         },
         "/api/events/{event_id}/review": {
             "post": {
-                "summary": "Confirm or dismiss an event: a new revision to every sink (operator)",
+                "summary": "Record a verdict (confirmed, false_alarm with its cause, unclear): a "
+                "new revision to every sink (operator)",
                 "security": viewer,
                 "parameters": [event_id],
                 "requestBody": {

@@ -181,16 +181,20 @@ class Delivery:
         self._wake = anyio.Event()
         return rows
 
-    async def review(self, event_id: str, review: Review, note: str | None = None) -> Event:
-        """Record an operator's decision as a new revision and wake the sinks (see
+    async def review(
+        self, event_id: str, review: Review, note: str | None = None, cause: str | None = None
+    ) -> Event:
+        """Record an operator's verdict as a new revision and wake the sinks (see
         :meth:`Outbox.review`); returns the new revision.
 
         Raises:
             KeyError: no event has this id.
-            ValueError: ``review`` is not ``confirmed`` or ``dismissed``.
+            ValueError: ``review`` is not a verdict, or ``cause`` does not fit it.
         """
         await self._ready.wait()
-        event = await anyio.to_thread.run_sync(lambda: self.outbox.review(event_id, review, note))
+        event = await anyio.to_thread.run_sync(
+            lambda: self.outbox.review(event_id, review, note, cause)
+        )
         self._wake.set()
         self._wake = anyio.Event()
         return event

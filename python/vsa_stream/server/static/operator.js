@@ -61,7 +61,7 @@ function upsert(ev) {
   li.dataset.review = ev.review;
   li.dataset.state = ev.state;
   li.querySelector(".title").textContent = label(ev);
-  li.querySelector(".review").textContent = ev.review;
+  li.querySelector(".review").textContent = ev.review + (ev.review_cause ? ": " + ev.review_cause : "");
   li.querySelector(".when").textContent =
     new Date(ev.started_at * 1000).toLocaleTimeString() + " · " + ev.state;
   if (state.selected === ev.id) showDetail(ev, false);
@@ -83,7 +83,7 @@ async function showDetail(ev, loadImage) {
   const fields = $("detail-fields");
   fields.replaceChildren();
   const rows = [["id", ev.id], ["state", ev.state], ["review", ev.review],
-    ["note", ev.review_note || ""], ["started", new Date(ev.started_at * 1000).toLocaleString()],
+    ["cause", ev.review_cause || ""], ["note", ev.review_note || ""], ["started", new Date(ev.started_at * 1000).toLocaleString()],
     ["reason", ev.reason || ""]];
   for (const [k, v] of Object.entries(ev.evidence.values || {})) rows.push([k, String(v)]);
   for (const [k, v] of rows) {
@@ -139,7 +139,8 @@ async function drawEvidence(ev) {
   }
 }
 
-async function review(decision) {
+// A verdict: confirmed, unclear, or false_alarm with its cause (one button per cause).
+async function review(decision, cause) {
   const id = state.selected;
   if (!id) return;
   const out = $("review-result");
@@ -147,7 +148,7 @@ async function review(decision) {
     const r = await api("/api/events/" + encodeURIComponent(id) + "/review", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ review: decision, note: $("note").value || null }),
+      body: JSON.stringify({ review: decision, cause: cause || null, note: $("note").value || null }),
     });
     if (!r.ok) {
       out.textContent = "review failed: " + ((await r.json()).error || r.status);
@@ -155,7 +156,8 @@ async function review(decision) {
     }
     const ev = await r.json();
     upsert(ev);
-    out.textContent = "recorded: " + ev.review + " (revision " + ev.revision + ")";
+    out.textContent = "recorded: " + ev.review + (ev.review_cause ? " (" + ev.review_cause + ")" : "") +
+      ", revision " + ev.revision;
   } catch (e) {
     out.textContent = "review refused: " + e.message;
   }
@@ -259,7 +261,10 @@ async function connect(event) {
 document.addEventListener("DOMContentLoaded", () => {
   $("login").addEventListener("submit", connect);
   $("confirm").addEventListener("click", () => review("confirmed"));
-  $("dismiss").addEventListener("click", () => review("dismissed"));
+  $("unclear").addEventListener("click", () => review("unclear"));
+  for (const button of document.querySelectorAll("button[data-cause]")) {
+    button.addEventListener("click", () => review("false_alarm", button.dataset.cause));
+  }
   setInterval(() => { if (state.token || state.cameras.size) loadCameras().catch(() => {}); }, 5000);
   const saved = sessionStorage.getItem("vsa-token");
   if (saved) { $("token").value = saved; connect(null); }
