@@ -15,6 +15,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
 
 from api_daemon import OPERATOR, VIEWER, api_config, make_event, running_daemon, still_clip
+from vsa_stream.events import CAUSES
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
@@ -85,6 +86,33 @@ def test_live_alert_confirmed_from_the_page(browser: webdriver.Chrome, tmp_path:
         assert red[1] < 100
 
 
+def test_a_false_alarm_and_its_cause_in_one_click(
+    browser: webdriver.Chrome, tmp_path: Path
+) -> None:
+    clip = still_clip(tmp_path / "still.mp4")
+    with running_daemon(api_config(tmp_path / "state", clip)) as run:
+        event = make_event()
+        run.inject(event)
+        wait = _login(browser, run.url, OPERATOR)
+        item = (By.CSS_SELECTOR, f'li.alert[data-id="{event.id}"]')
+        wait.until(ec.presence_of_element_located(item)).click()
+        wait.until(ec.visibility_of_element_located((By.ID, "detail")))
+        causes = browser.find_elements(By.CSS_SELECTOR, "button[data-cause]")
+        assert [b.get_attribute("data-cause") for b in causes] == list(CAUSES)
+        browser.find_element(By.CSS_SELECTOR, 'button[data-cause="animal"]').click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "review-result"), "animal"))
+        with run.client(VIEWER) as http:
+            shown = http.get(f"/api/events/{event.id}").json()
+        assert (shown["review"], shown["review_cause"]) == ("false_alarm", "animal")
+        assert browser.find_element(*item).get_attribute("data-review") == "false_alarm"
+        assert "animal" in browser.find_element(By.ID, "detail-fields").text
+        browser.find_element(By.ID, "unclear").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "review-result"), "unclear"))
+        with run.client(VIEWER) as http:
+            shown = http.get(f"/api/events/{event.id}").json()
+        assert (shown["review"], shown["review_cause"]) == ("unclear", None)
+
+
 def test_a_viewer_cannot_review_from_the_page(browser: webdriver.Chrome, tmp_path: Path) -> None:
     clip = still_clip(tmp_path / "still.mp4")
     with running_daemon(api_config(tmp_path / "state", clip)) as run:
@@ -97,7 +125,8 @@ def test_a_viewer_cannot_review_from_the_page(browser: webdriver.Chrome, tmp_pat
         wait.until(ec.presence_of_element_located(item)).click()
         wait.until(ec.visibility_of_element_located((By.ID, "detail")))
         assert not browser.find_element(By.ID, "confirm").is_displayed()
-        assert not browser.find_element(By.ID, "dismiss").is_displayed()
+        assert not browser.find_element(By.ID, "unclear").is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, "button[data-cause]").is_displayed()
         assert "operator token" in browser.find_element(By.ID, "viewer-note").text
         shown = [
             li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "li.alert")

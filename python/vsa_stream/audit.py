@@ -273,6 +273,7 @@ class AuditLog:
         key: the HMAC key; None writes a plain SHA-256 chain.
         on_head: called with the new head after each entry (the daemon stores it in the outbox
             database); an error there is raised after the entry is written.
+        clock: the wall clock of the entries' ``at`` (a scripted run gives its own).
 
     Opening an existing file reads its last entry to go on with its chain; it does not verify
     the whole file (:func:`verify` does).
@@ -288,8 +289,10 @@ class AuditLog:
         *,
         key: bytes | None = None,
         on_head: Callable[[AuditHead], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
+        self._clock = clock
         self.key = key
         self.on_head = on_head
         private_dir(self.path.parent)
@@ -325,7 +328,7 @@ class AuditLog:
         with self._lock:
             entry: dict[str, Any] = {
                 "seq": self._seq + 1,
-                "at": round(time.time(), 6),
+                "at": round(self._clock(), 6),
                 "kind": kind,
                 "data": data,
                 "prev": self._prev,

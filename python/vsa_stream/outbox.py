@@ -85,7 +85,6 @@ CREATE TABLE IF NOT EXISTS events (
     reviewed_at REAL
 );
 CREATE INDEX IF NOT EXISTS events_camera ON events (camera_id, id);
-CREATE INDEX IF NOT EXISTS events_started ON events (started_at);
 CREATE INDEX IF NOT EXISTS events_updated ON events (updated_at);
 CREATE TABLE IF NOT EXISTS cursors (
     sink TEXT PRIMARY KEY,
@@ -181,6 +180,7 @@ class Outbox:
         path: the SQLite file (parent folders are created), or ``":memory:"`` for an outbox that
             orders and isolates sinks but survives nothing (``scan``, tests).
         synchronous: ``"full"`` (each commit survives a power cut) or ``"normal"`` (a crash).
+        clock: the wall clock of acceptance and review times (a scripted run gives its own).
 
     Raises:
         OSError: the database cannot be opened or created.
@@ -191,8 +191,10 @@ class Outbox:
         path: str | os.PathLike[str] = ":memory:",
         *,
         synchronous: Literal["full", "normal"] = "full",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = os.fspath(path)
+        self._clock = clock
         self.durable = self.path != ":memory:"
         if self.durable:
             # SQLite gives its -wal and -shm files the database file's mode: 0600 from here on
@@ -231,6 +233,7 @@ class Outbox:
         for column in ("started_at", "opened_at", "reviewed_at"):
             if column not in have:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column} REAL")
+        self._db.execute("CREATE INDEX IF NOT EXISTS events_started ON events (started_at)")
 
     def close(self) -> None:
         """Close the database (a WAL checkpoint happens on close)."""
@@ -250,7 +253,7 @@ class Outbox:
         one inherits the latest review decision (see the module docstring). Nothing is
         accepted unless the commit succeeds.
         """
-        now = time.time()
+        now = self._clock()
         rows: list[Row] = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -343,7 +346,7 @@ class Outbox:
         if current is None:
             raise KeyError(event_id)
         revised = current.revised(
-            review=review, review_note=note, review_cause=cause, updated_at=time.time()
+            review=review, review_note=note, review_cause=cause, updated_at=self._clock()
         )
         return self.append([revised])[0].event
 
