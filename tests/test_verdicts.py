@@ -33,13 +33,13 @@ def test_a_false_alarm_needs_a_cause_from_the_closed_list() -> None:
     box = Outbox()
     event = make_event()
     box.append([event])
-    with pytest.raises(ValueError, match="^cause: a false_alarm needs one of reflection"):
+    with pytest.raises(ValueError, match=r"^cause: a false_alarm needs one of reflection"):
         box.review(event.id, "false_alarm")
-    with pytest.raises(ValueError, match="^cause: a false_alarm needs .*got 'ghost'"):
+    with pytest.raises(ValueError, match=r"^cause: a false_alarm needs .*got 'ghost'"):
         box.review(event.id, "false_alarm", cause="ghost")
-    with pytest.raises(ValueError, match="^cause: only a false_alarm has a cause"):
+    with pytest.raises(ValueError, match=r"^cause: only a false_alarm has a cause"):
         box.review(event.id, "confirmed", cause="animal")
-    with pytest.raises(ValueError, match="^review must be one of"):
+    with pytest.raises(ValueError, match=r"^review must be one of"):
         box.review(event.id, "pending")
     for cause in CAUSES:
         reviewed = box.review(event.id, "false_alarm", note="seen", cause=cause)

@@ -174,7 +174,7 @@ def _figures(alerts: list[EventFacts], days: float, n_days: int, start: float) -
 
 
 def _iso(t: float, tz: tzinfo) -> str:
-    return datetime.fromtimestamp(t, tz).isoformat()
+    return datetime.fromtimestamp(t, tz).isoformat(timespec="seconds")
 
 
 def build_report(

@@ -4,6 +4,7 @@ bytes, which is what the signature covers."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -142,17 +143,19 @@ def to_markdown(report: Report) -> str:
 # --- HTML ------------------------------------------------------------------------------------
 
 
-def _svg_daily(f: Figures, title: str) -> str:
-    """Stacked bars: alerts per day, by verdict."""
+def _svg_daily(f: Figures, title: str, first_day: str) -> str:
+    """Stacked bars: alerts per day, by verdict, the days labelled from ``first_day`` (ISO)."""
     days = len(next(iter(f.daily.values()), []))
     if not days or not f.alerts:
         return ""
     totals = [sum(f.daily[c][d] for c in DAY_CLASSES) for d in range(days)]
     top = max(totals) or 1
     width, height, pad = 640, 180, 24
+    day0 = datetime.fromisoformat(first_day)
+    every = max(1, -(-days // 10))
     bar = (width - 2 * pad) / days
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 44}" '
         f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     for d in range(days):
@@ -167,14 +170,19 @@ def _svg_daily(f: Figures, title: str) -> str:
                 f'<rect x="{pad + d * bar:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
                 f'height="{h:.1f}" fill="{_COLOURS[c]}"><title>day {d + 1}: {n} {c}</title></rect>'
             )
+        if d % every == 0:
+            label = (day0 + timedelta(days=d)).strftime("%d %b")
+            parts.append(
+                f'<text x="{pad + d * bar:.1f}" y="{height + 11}" font-size="10">{label}</text>'
+            )
     parts.append(
-        f'<text x="{pad}" y="14" font-size="12">max {top} alerts a day; {days} days</text>'
+        f'<text x="{pad}" y="14" font-size="12">alerts a day (peak {top}), {days} days</text>'
     )
     x = pad
     for c in DAY_CLASSES:
         parts.append(
-            f'<rect x="{x}" y="{height + 14}" width="10" height="10" fill="{_COLOURS[c]}"/>'
-            f'<text x="{x + 14}" y="{height + 23}" font-size="11">{c}</text>'
+            f'<rect x="{x}" y="{height + 22}" width="10" height="10" fill="{_COLOURS[c]}"/>'
+            f'<text x="{x + 14}" y="{height + 31}" font-size="11">{c}</text>'
         )
         x += 110
     parts.append("</svg>")
@@ -209,7 +217,7 @@ def _html_table(head: tuple[str, ...] | list[str], rows: list[list[str]]) -> str
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
-def _camera_html(cam: CameraSection) -> str:
+def _camera_html(cam: CameraSection, first_day: str) -> str:
     rows = [_cells(r.situation, r.figures) for r in cam.situations]
     rows.append(_cells("all", cam.total))
     return (
@@ -217,7 +225,7 @@ def _camera_html(cam: CameraSection) -> str:
         f"<p>Availability {_pct(cam.availability)}: offline {_hours(cam.offline_s)} of "
         f"{_hours(cam.observed_s)} observed, {cam.outages} outages.</p>"
         + _html_table(_HEAD, rows)
-        + _svg_daily(cam.total, f"alerts per day on {cam.camera_id}, by verdict")
+        + _svg_daily(cam.total, f"alerts per day on {cam.camera_id}, by verdict", first_day)
         + "</section>"
     )
 
@@ -261,7 +269,7 @@ def to_html(report: Report) -> str:
         f"{escape(report.version)}{profile}.</p>",
         "<h2>All cameras</h2>",
         _html_table(_HEAD, [_cells("all situations", total)]),
-        _svg_daily(total, "alerts per day, every camera, by verdict"),
+        _svg_daily(total, "alerts per day, every camera, by verdict", report.window_from),
         "<h3>False-alarm causes</h3>",
         _svg_bars(causes, "false-alarm causes", max((v for _, v, _ in causes), default=0.0))
         or "<p>No false alarm.</p>",
@@ -269,7 +277,7 @@ def to_html(report: Report) -> str:
         _svg_bars(availability, "camera availability", 1.0),
         "<h2>Authorisations in force</h2>",
         auth,
-        *(_camera_html(c) for c in report.cameras),
+        *(_camera_html(c, report.window_from) for c in report.cameras),
         "<h2>Audit log</h2>",
         audit,
         "<h2>Definitions</h2><ul>",
