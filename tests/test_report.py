@@ -264,6 +264,8 @@ def test_usage_errors_name_what_is_wrong(
     assert "--from/--to" in capsys.readouterr().err
     assert main([*args, "--from", "2026-11-02", "--to", "2026-11-04", "--tz", "Mars/Olympus"]) == 2
     assert "--tz" in capsys.readouterr().err
+    assert main([*args, "--from", "2026-11-02", "--to", "2026-11-04", "--camera", "gat"]) == 2
+    assert "--camera: no camera 'gat'" in capsys.readouterr().err
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     no_key = ["report", "--outbox", str(tmp_path / "state" / "outbox.sqlite3")]
     assert main([*no_key, "--from", "2026-11-02", "--to", "2026-11-04"]) == 2

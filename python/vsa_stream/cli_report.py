@@ -136,6 +136,13 @@ def _report(args: argparse.Namespace, config: config_mod.Config | None, key: byt
     if window[1] <= window[0]:
         print("error: --to must come after --from", file=sys.stderr)
         return 2
+    if config is not None:
+        unknown = sorted(set(args.camera) - {c.id for c in config.cameras})
+        if unknown:
+            print(
+                f"error: --camera: no camera {unknown[0]!r} in the configuration", file=sys.stderr
+            )
+            return 2
     outbox_path = args.outbox or (config.outbox_path() if config is not None else None)
     if outbox_path is None:
         print("error: give --config or --outbox", file=sys.stderr)

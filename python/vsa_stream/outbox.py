@@ -233,6 +233,10 @@ class Outbox:
         for column in ("started_at", "opened_at", "reviewed_at"):
             if column not in have:
                 self._db.execute(f"ALTER TABLE events ADD COLUMN {column} REAL")
+        if "started_at" not in have:  # from the stored revisions (opened_at is not known)
+            self._db.execute(
+                "UPDATE events SET started_at = json_extract(CAST(body AS TEXT), '$.started_at')"
+            )
         self._db.execute("CREATE INDEX IF NOT EXISTS events_started ON events (started_at)")
 
     def close(self) -> None:
