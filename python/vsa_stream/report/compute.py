@@ -59,8 +59,9 @@ DEFINITIONS = (
     "'not_given'.",
     "Time to first review: from the alert's first revision accepted by the outbox to its first "
     "verdict; p50/p95 by linear interpolation.",
-    "Detection latency: from the first frame where the situation held to the alert's first "
-    "revision accepted (includes the rule's hold time).",
+    "Detection latency: from the first frame where the rule's condition held to the alert's "
+    "first revision accepted (includes the rule's hold time; abandoned_object's condition "
+    "already includes min_static_s).",
     "Availability: 1 - offline time / observed time, where observed time is when the daemon "
     "ran (audit log) and offline time comes from camera_offline events.",
 )

@@ -33,11 +33,26 @@ def _pct(x: float | None) -> str:
 
 
 def _s(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1f} s"
+    if x is None:
+        return "n/a"
+    return f"{x:.2f} s" if x < 10 else f"{x:.1f} s"
 
 
 def _hours(x: float) -> str:
+    """A duration in the unit that reads best (s, min, h)."""
+    if x < 120:
+        return f"{x:.0f} s"
+    if x < 7200:
+        return f"{x / 60:.1f} min"
     return f"{x / 3600:.1f} h"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _days(x: float) -> str:
+    return f"{x:g} day" + ("" if x == 1 else "s")
 
 
 def _causes(f: Figures) -> str:
@@ -98,7 +113,7 @@ def to_markdown(report: Report) -> str:
     out = [
         "# Quality report",
         "",
-        f"Period: {report.window_from} to {report.window_to} ({report.days:g} days). "
+        f"Period: {report.window_from} to {report.window_to} ({_days(report.days)}). "
         f"Generated {report.generated_at} by vsa-stream {report.version}"
         + (f", legal profile {report.legal_profile}." if report.legal_profile else "."),
         "",
@@ -120,7 +135,7 @@ def to_markdown(report: Report) -> str:
             f"## Camera {cam.camera_id}",
             "",
             f"Availability {_pct(cam.availability)}: offline {_hours(cam.offline_s)} of "
-            f"{_hours(cam.observed_s)} observed, {cam.outages} outages.",
+            f"{_hours(cam.observed_s)} observed, {_count(cam.outages, 'outage')}.",
             "",
         ]
         rows = [_cells(r.situation, r.figures) for r in cam.situations]
@@ -223,7 +238,7 @@ def _camera_html(cam: CameraSection, first_day: str) -> str:
     return (
         f"<section><h2>Camera {escape(cam.camera_id)}</h2>"
         f"<p>Availability {_pct(cam.availability)}: offline {_hours(cam.offline_s)} of "
-        f"{_hours(cam.observed_s)} observed, {cam.outages} outages.</p>"
+        f"{_hours(cam.observed_s)} observed, {_count(cam.outages, 'outage')}.</p>"
         + _html_table(_HEAD, rows)
         + _svg_daily(cam.total, f"alerts per day on {cam.camera_id}, by verdict", first_day)
         + "</section>"
@@ -265,7 +280,7 @@ def to_html(report: Report) -> str:
         f"<style>{_STYLE}</style></head><body>",
         "<h1>Quality report</h1>",
         f"<p>Period: {escape(report.window_from)} to {escape(report.window_to)} "
-        f"({report.days:g} days). Generated {escape(report.generated_at)} by vsa-stream "
+        f"({_days(report.days)}). Generated {escape(report.generated_at)} by vsa-stream "
         f"{escape(report.version)}{profile}.</p>",
         "<h2>All cameras</h2>",
         _html_table(_HEAD, [_cells("all situations", total)]),
