@@ -214,6 +214,11 @@ def test_a_tampered_report_fails_verify(tmp_path: Path, capsys: pytest.CaptureFi
         out.write_text(forged)
         assert main(["report", "verify", str(out), "--config", str(cfg)]) == 4
         assert "altered" in capsys.readouterr().err
+    # Re-indenting the JSON changes no value: still intact.
+    out = tmp_path / "report.json"
+    assert _report(cfg, out, "--format", "json") == 0
+    out.write_text(json.dumps(json.loads(out.read_text()), indent=None, sort_keys=True))
+    assert main(["report", "verify", str(out), "--config", str(cfg)]) == 0
     # Signed with another key; no signature at all.
     other = tmp_path / "other.key"
     other.write_text("another key, long enough for HMAC!!")
