@@ -62,10 +62,16 @@ def add_report_commands(sub: Any) -> None:
 
 
 def _key(args: argparse.Namespace, config: config_mod.Config | None) -> bytes | None:
-    key_file, key_env = args.key_file, args.key_env
-    if key_file is None and key_env is None and config is not None:
-        key_file, key_env = config.audit.key_file, config.audit.key_env
-    return read_key(key_file=key_file, key_env=key_env)
+    """The signing key: ``--key-file`` / ``--key-env``, else the configuration's audit key."""
+    if args.key_file is None and args.key_env is None:
+        return _audit_key(config)
+    return read_key(key_file=args.key_file, key_env=args.key_env)
+
+
+def _audit_key(config: config_mod.Config | None) -> bytes | None:
+    if config is None:
+        return None
+    return read_key(key_file=config.audit.key_file, key_env=config.audit.key_env)
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -153,8 +159,9 @@ def _report(args: argparse.Namespace, config: config_mod.Config | None, key: byt
     audit_path = args.audit_log or (
         os.path.join(config.state_dir, "audit.jsonl") if config is not None else None
     )
+    # The audit log is checked with its own key (the report may be signed with another).
     try:
-        audit_key = _key(argparse.Namespace(key_file=None, key_env=None), config) or key
+        audit_key = _audit_key(config) or key
     except (OSError, ValueError):
         audit_key = key
     try:
