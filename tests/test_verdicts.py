@@ -149,6 +149,14 @@ def test_the_api_records_a_verdict_with_its_cause_and_audits_it(tmp_path: Path) 
         listed = http.get("/api/events", params={"review": "false_alarm"}).json()["events"]
         assert [(e["id"], e["review_cause"]) for e in listed] == [(event.id, "reflection")]
         assert http.post(url, json={"review": "unclear"}).json()["review"] == "unclear"
+        metrics = http.get("/metrics").text
+        assert (
+            'vsa_reviews_total{camera="cam",cause="reflection",review="false_alarm",'
+            'type="intrusion"} 1.0' in metrics
+        )
+        assert 'vsa_reviews_total{camera="cam",cause="",review="unclear",type="intrusion"} 1.0' in (
+            metrics
+        )
         doc = http.get("/api/openapi.json").json()
         cause_schema = doc["components"]["schemas"]["ReviewRequest"]["properties"]["cause"]
         assert "animal" in json.dumps(cause_schema)

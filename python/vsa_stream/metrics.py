@@ -58,6 +58,12 @@ class Metrics:
             ["camera", "type", "state"],
             registry=r,
         )
+        self.reviews = Counter(
+            "vsa_reviews",
+            "Operator verdicts recorded, by camera, type, verdict and false-alarm cause.",
+            ["camera", "type", "review", "cause"],
+            registry=r,
+        )
         self.inference_seconds = Histogram(
             "vsa_inference_seconds",
             "Wall time of one detector inference (one batch), seconds.",

@@ -195,6 +195,9 @@ class Delivery:
         event = await anyio.to_thread.run_sync(
             lambda: self.outbox.review(event_id, review, note, cause)
         )
+        self.metrics.reviews.labels(
+            camera=event.camera_id, type=event.type, review=event.review, cause=cause or ""
+        ).inc()
         self._wake.set()
         self._wake = anyio.Event()
         return event
