@@ -9,13 +9,17 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vsa_stream.audit import AuditLog
 from vsa_stream.cli import main
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.outbox import Outbox
 from vsa_stream.report import Authorisation, build_report
+from vsa_stream.report.compute import quantile
 from vsa_stream.report.inputs import authorisations_from
 
 H, D = 3600.0, 86400.0
@@ -310,3 +314,11 @@ def test_the_authorisations_in_force_are_those_overlapping_the_window() -> None:
     with pytest.raises(ValueError, match=r"authorisations\[0\]: no end"):
         authorisations_from([{"reference": "x", "start": "2026-11-01"}])
     assert isinstance(known[0], Authorisation)
+
+
+@given(
+    st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=1, max_size=50),
+    st.sampled_from([0.5, 0.95]),
+)
+def test_percentiles_are_numpys_linear_ones(values: list[float], q: float) -> None:
+    assert quantile(values, q) == pytest.approx(float(np.quantile(values, q)), rel=1e-9, abs=1e-9)
