@@ -50,6 +50,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
+from vsa_stream.config_statistics import STATISTICS_TYPE
 from vsa_stream.events import Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 
@@ -361,10 +362,11 @@ class Outbox:
         one page.
 
         Pass the last id of a page as ``after_id`` to get the next one (in either order).
-        ``audit_checkpoint`` events (not alerts) are listed only when ``type`` asks for them.
+        ``audit_checkpoint`` and ``statistics`` events (not alerts) are listed only when
+        ``type`` asks for them.
         """
-        where: list[str] = [] if type is not None else ["type != ?"]
-        params: list[object] = [] if type is not None else [CHECKPOINT_TYPE]
+        where: list[str] = [] if type is not None else ["type NOT IN (?, ?)"]
+        params: list[object] = [] if type is not None else [CHECKPOINT_TYPE, STATISTICS_TYPE]
         for column, value in (
             ("camera_id", camera_id),
             ("type", type),
