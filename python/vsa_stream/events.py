@@ -56,7 +56,8 @@ class Evidence(msgspec.Struct, kw_only=True):
 class LineCount(msgspec.Struct, kw_only=True):
     """Crossings of one counting line in one direction by one class during an interval.
 
-    ``count`` is an integer, or ``"< k"`` when it is below the camera's ``min_count`` ``k``.
+    ``count`` is an integer, or ``"< k"`` when it is from 1 to ``k - 1``, ``k`` the camera's
+    ``min_count`` (a zero is written 0).
     """
 
     line: str
@@ -67,7 +68,8 @@ class LineCount(msgspec.Struct, kw_only=True):
 
 class ZoneOccupancy(msgspec.Struct, kw_only=True):
     """How many objects of one class stood in one zone during an interval: the mean over the
-    analysed frames and the peak, each a number or ``"< k"`` below ``min_count``."""
+    analysed frames and the peak, each a number, or ``"< k"`` when above 0 and below
+    ``min_count``."""
 
     zone: str
     object_class: str = msgspec.field(name="class")
@@ -85,7 +87,7 @@ class IntervalStats(msgspec.Struct, kw_only=True):
         interval_min: its length, minutes.
         complete: False when the camera analysed only part of it (started or stopped within).
         frames: frames analysed in it.
-        min_count: counts below this are written ``"< k"``.
+        min_count: counts above 0 and below this are written ``"< k"``.
         crossings: per line, direction and class.
         occupancy: per zone and class.
     """

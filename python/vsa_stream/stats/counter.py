@@ -6,7 +6,7 @@ kernel that follows each track's anchor across the line, with hysteresis), the c
 already counted (so a track crossing a line twice in the same direction counts once), and the
 interval's sums. When the wall clock enters the next interval, the finished one becomes a
 ``statistics`` revision (:class:`~vsa_stream.events.IntervalStats`): counts and occupancy,
-counts below ``min_count`` written ``"< k"``, and nothing else: no track id, no box, no frame.
+counts from 1 to ``min_count - 1`` written ``"< k"``, and nothing else: no track id, no box, no frame.
 
 Intervals are aligned on the clock (``floor(wall / length)``): a 15-minute interval runs from
 10:00 to 10:15. The first and the last interval of a run are partial (``complete: false``).
@@ -43,13 +43,15 @@ _FORGET_S = 3.0
 
 
 def shown(value: float, min_count: int) -> int | float | str:
-    """``value`` as published: ``"< k"`` when below ``min_count`` ``k``.
+    """``value`` as published: ``"< k"`` when above 0 and below ``min_count`` ``k`` (a zero,
+    nobody, singles nobody out and is published as it is; ``k = 1`` publishes every figure,
+    a mean occupancy of 0.4 included).
 
     Example:
-        >>> shown(3, 5), shown(7, 5), shown(0, 1)
-        ('< 5', 7, 0)
+        >>> shown(3, 5), shown(7, 5), shown(0, 5), shown(0.4, 1)
+        ('< 5', 7, 0, 0.4)
     """
-    return f"< {min_count}" if value < min_count else value
+    return f"< {min_count}" if min_count > 1 and 0 < value < min_count else value
 
 
 class _Line:
