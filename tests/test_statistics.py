@@ -3,6 +3,7 @@ on the clock, ``"< k"`` below ``min_count``, and nothing but aggregates in what 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +44,9 @@ def walker(tid: int, x: float, ys: Sequence[float], label: str = "person") -> li
     return [box(x, y, 30, 80, label=label, track_id=tid) for y in ys]
 
 
-def feed(counter: StatisticsCounter, frames: Sequence[Sequence[Detection]], start: int = 0) -> list[Event]:
+def feed(
+    counter: StatisticsCounter, frames: Sequence[Sequence[Detection]], start: int = 0
+) -> list[Event]:
     out: list[Event] = []
     for i, dets in enumerate(frames, start):
         out.extend(counter.update(observation(i, dets, FPS, SIZE, HOUR0)))
@@ -85,12 +88,13 @@ def test_crossings_are_counted_once_per_track_and_direction() -> None:
 def test_an_interval_is_reported_when_the_clock_enters_the_next_one() -> None:
     counter = StatisticsCounter(camera())
     first = [[d] for d in walker(1, 100, steps(200, 400))]
-    quiet = [[]] * (600 - len(first))  # the rest of the first minute
+    quiet: list[list[Detection]] = [[]] * (600 - len(first))  # the rest of the first minute
     second = [[d] for d in walker(2, 100, steps(200, 400))] + [[]] * 580
     events = feed(counter, first + quiet + second + [[]])
     assert [e.statistics.start for e in events if e.statistics] == [HOUR0, HOUR0 + 60.0]
     one, two = (e.statistics for e in events)
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert counts(one)[("door", "in", "person")] == 1
     assert counts(two)[("door", "in", "person")] == 1  # a new track, in a new minute
     assert (one.complete, two.complete) == (False, True)
@@ -122,8 +126,10 @@ def test_the_revision_carries_aggregates_only() -> None:
     feed(counter, [[d] for d in walker(987654321, 100, steps(200, 400))])
     (event,) = counter.finish()
     assert (event.type, event.state, event.camera_id) == (STATISTICS_TYPE, "closed", "cam")
-    assert event.evidence.boxes == [] and event.evidence.track_ids == []
-    assert event.evidence.frame_index == 0 and event.start_frame == 0
+    assert event.evidence.boxes == []
+    assert event.evidence.track_ids == []
+    assert event.evidence.frame_index == 0
+    assert event.start_frame == 0
     assert b"987654321" not in encode(event)  # no track id anywhere
 
 
@@ -164,7 +170,11 @@ def test_a_webhook_may_ask_for_statistics_only(tmp_path: Any) -> None:
         """
 cameras: [{id: c, url: v.mp4}]
 sinks:
-  webhooks: [{name: town, url: "https://example.org/h", secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], types: [statistics]}]
+  webhooks:
+    - name: town
+      url: "https://example.org/h"
+      secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+      types: [statistics]
 """
     )
     assert cfg.sinks.webhooks[0].types == ["statistics"]
@@ -178,11 +188,34 @@ def test_the_store_keeps_each_interval_once_for_its_retention() -> None:
     assert store.add(event)
     assert not store.add(event)  # delivered twice: stored once
     (row,) = store.query(camera_id="cam")
-    assert isinstance(row, CameraInterval) and row.frames == 20
+    assert isinstance(row, CameraInterval)
+    assert row.frames == 20
     assert store.query(since=HOUR0 + 60.0) == []
     csv_text = to_csv([row])
-    assert "cam,2023-11-14T" in csv_text and ",crossings,door,in,person,1,," in csv_text
+    assert "cam,2023-11-14T" in csv_text
+    assert ",crossings,door,in,person,1,," in csv_text
     assert store.prune({"cam": 1}, now=HOUR0 + 60.0 + 86400.0 - 1) == 0
     assert store.prune({"cam": 1}, now=HOUR0 + 60.0 + 86400.0 + 1) == 1
     assert store.query() == []
     store.close()
+
+
+def test_a_statistics_revision_never_takes_a_snapshot(tmp_path: Any) -> None:
+    import av
+    import numpy as np
+
+    from vsa_stream.evidence import EvidenceStore
+    from vsa_stream.sources.frame import Frame
+
+    counter = StatisticsCounter(camera())
+    feed(counter, [[d] for d in walker(1, 100, steps(200, 400))])
+    (event,) = counter.finish()
+    image = np.zeros((240, 320, 3), dtype=np.uint8)
+    video = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+    luma = np.asarray(video.to_ndarray()[:240], dtype=np.uint8)
+    frame = Frame(index=3, time_s=0.3, wall=time.monotonic(), luma=luma, keepalive=video)
+    store = EvidenceStore(tmp_path, blur_persons=True, retention_days=1)
+    store.capture(frame, observation(3, [], FPS, (320, 240), HOUR0), [event])
+    store.close()
+    assert store.written == 0
+    assert list(tmp_path.rglob("*")) == []

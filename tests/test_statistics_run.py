@@ -90,7 +90,7 @@ def json_documents(path: Path) -> list[Any]:
         try:
             tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
             for table in tables:
-                for row in db.execute(f"SELECT * FROM {table}"):  # noqa: S608 (names from the db)
+                for row in db.execute(f"SELECT * FROM {table}"):
                     for cell in row:
                         text = cell.decode() if isinstance(cell, bytes) else cell
                         if isinstance(text, str) and text[:1] in ("{", "["):
@@ -127,9 +127,9 @@ def test_exact_counts_and_nothing_but_aggregates_in_any_file(
     lines = json_documents(tmp_path / "out" / "events.jsonl")
     kinds = {e["type"] for e in lines}
     assert kinds <= {"statistics", "audit_checkpoint"}, kinds
-    assert sorted(json.dumps(e["statistics"], sort_keys=True) for e in lines if e["statistics"]) == sorted(
-        json.dumps(b, sort_keys=True) for b in bodies
-    )
+    assert sorted(
+        json.dumps(e["statistics"], sort_keys=True) for e in lines if e["statistics"]
+    ) == sorted(json.dumps(b, sort_keys=True) for b in bodies)
 
     # Prometheus: the last interval's counts
     exposition = daemon.engine.metrics.exposition().decode()
@@ -166,7 +166,8 @@ def test_api_serves_intervals_as_json_and_csv_to_viewers(tmp_path: Path, scene: 
         tmp_path / "state",
         clip,
         extra=f"detectors: [{{id: standin, model: {{path: {json.dumps(str(model))}}}}}]",
-        camera="    loop: true\n    statistics: {lines: [{id: kerb, points: [[0, 0.5], [1, 0.5]]}]}",
+        camera="    loop: true\n"
+        "    statistics: {lines: [{id: kerb, points: [[0, 0.5], [1, 0.5]]}]}",
     )
     now = time.time()
     start = now // 900 * 900 - 900

@@ -6,7 +6,8 @@ kernel that follows each track's anchor across the line, with hysteresis), the c
 already counted (so a track crossing a line twice in the same direction counts once), and the
 interval's sums. When the wall clock enters the next interval, the finished one becomes a
 ``statistics`` revision (:class:`~vsa_stream.events.IntervalStats`): counts and occupancy,
-counts from 1 to ``min_count - 1`` written ``"< k"``, and nothing else: no track id, no box, no frame.
+counts from 1 to ``min_count - 1`` written ``"< k"``, and nothing else: no track id, no box,
+no frame.
 
 Intervals are aligned on the clock (``floor(wall / length)``): a 15-minute interval runs from
 10:00 to 10:15. The first and the last interval of a run are partial (``complete: false``).

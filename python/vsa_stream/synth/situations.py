@@ -936,7 +936,14 @@ def render_scenario(
         raise ValueError(f"width and height must be even and >= 64, got {width}x{height}")
     scene = scene_for(name, seed)
     return render_scene(
-        scene, folder, name, SITUATIONS[name].summary, seed=seed, width=width, height=height, fps=fps
+        scene,
+        folder,
+        name,
+        SITUATIONS[name].summary,
+        seed=seed,
+        width=width,
+        height=height,
+        fps=fps,
     )
 
 
