@@ -16,7 +16,7 @@ import anyio
 import httpx
 import pytest
 
-from api_daemon import OPERATOR, VIEWER, api_config, running_daemon, still_clip
+from api_daemon import OPERATOR, VIEWER, api_config, make_event, running_daemon, still_clip
 from vsa_stream import config
 from vsa_stream.daemon import Daemon
 from vsa_stream.events import Event, Evidence, IntervalStats, LineCount, new_event_id
@@ -221,8 +221,17 @@ def test_api_serves_intervals_as_json_and_csv_to_viewers(tmp_path: Path, scene: 
             assert viewer.get("/api/stats", params={"camera": "other"}).json() == {"intervals": []}
             assert viewer.get("/api/stats", params={"from": "yesterday"}).status_code == 400
             assert viewer.get("/api/stats", params={"format": "xml"}).status_code == 400
-            # an aggregate is not an alert: not listed with the events
+            # an aggregate is not an alert: not listed with the events, not on the event stream
             assert viewer.get("/api/events").json()["events"] == []
+            alert = make_event()
+            run.inject(alert)
+            with viewer.stream("GET", "/api/stream", headers={"Last-Event-ID": "0"}) as stream:
+                first = next(
+                    json.loads(line[6:])
+                    for line in stream.iter_lines()
+                    if line.startswith("data: ")
+                )
+            assert (first["id"], first["type"]) == (alert.id, "intrusion")
         with run.client(OPERATOR) as operator:
             assert operator.get("/api/stats").status_code == 200
         assert httpx.get(run.url + "/api/stats").status_code == 401
