@@ -197,6 +197,10 @@ def test_the_store_keeps_each_interval_once_for_its_retention() -> None:
     assert store.prune({"cam": 1}, now=HOUR0 + 60.0 + 86400.0 - 1) == 0
     assert store.prune({"cam": 1}, now=HOUR0 + 60.0 + 86400.0 + 1) == 1
     assert store.query() == []
+    store.add(event)
+    # a camera no longer configured: its intervals go after the default year
+    assert store.prune({}, now=HOUR0 + 60.0 + 365 * 86400.0 - 1) == 0
+    assert store.prune({}, now=HOUR0 + 60.0 + 365 * 86400.0 + 1) == 1
     store.close()
 
 

@@ -110,7 +110,12 @@ class Daemon:
         self.statistics: StatisticsStore | None = None
         if keep := retention_days(config):
             self.statistics = StatisticsStore(statistics_path(config))
+            self.statistics.prune(keep)
             sinks = [*sinks, StatisticsSink(self.statistics, keep)]
+        elif os.path.exists(statistics_path(config)):  # no camera counts now: the kept expire
+            kept = StatisticsStore(statistics_path(config))
+            kept.prune({})
+            kept.close()
         self.engine = Engine(config, sinks, outbox=outbox, evidence=self.evidence)
         self.engine.before_finish = self._final_checkpoint
         self.server: ApiServer | None = None
