@@ -152,6 +152,7 @@ def test_exact_counts_and_nothing_but_aggregates_in_any_file(
     ], names
     read = {}
     for path in written:
+        assert path.stat().st_mode & 0o777 == 0o600, path  # personal or not, private
         read[path.name] = len(json_documents(path))
         for doc in json_documents(path):
             pairs: list[tuple[str, Any]] = []
