@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -223,3 +224,12 @@ def test_a_statistics_revision_never_takes_a_snapshot(tmp_path: Any) -> None:
     store.close()
     assert store.written == 0
     assert list(tmp_path.rglob("*")) == []
+
+
+def test_the_statistics_example_is_valid() -> None:
+    root = Path(__file__).resolve().parent.parent
+    cfg = config.load(root / "examples" / "statistics.yaml")
+    (cam,) = cfg.cameras
+    assert cam.rules == []
+    assert cam.statistics is not None
+    assert cam.statistics.lines[0].directions == ["westward", "eastward"]
