@@ -102,6 +102,21 @@ def test_an_interval_is_reported_when_the_clock_enters_the_next_one() -> None:
     assert counter.finish()[0].statistics.frames == 1  # type: ignore[union-attr]
 
 
+def test_an_interval_with_the_camera_away_is_not_complete() -> None:
+    counter = StatisticsCounter(camera())  # offline_after_s: 30 s by default
+    events = []
+    for t in range(240):  # minute 0: partial (started); 1: complete; 2: a 40 s hole
+        if not 130 <= t < 170:
+            events += counter.update(observation(t, [], 1.0, SIZE, HOUR0))
+    assert [
+        (e.statistics.start - HOUR0, e.statistics.complete) for e in events if e.statistics
+    ] == [
+        (0.0, False),
+        (60.0, True),
+        (120.0, False),
+    ]
+
+
 def test_counts_below_min_count_are_written_as_less_than_k() -> None:
     counter = StatisticsCounter(camera(min_count=3))
     frames: list[list[Detection]] = [[] for _ in range(20)]

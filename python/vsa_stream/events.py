@@ -85,7 +85,8 @@ class IntervalStats(msgspec.Struct, kw_only=True):
         start: the interval's start, Unix seconds (a multiple of its length).
         end: its end, Unix seconds.
         interval_min: its length, minutes.
-        complete: False when the camera analysed only part of it (started or stopped within).
+        complete: False when the camera analysed only part of it (started or stopped within,
+            or away longer than its ``supervision.offline_after_s``).
         frames: frames analysed in it.
         min_count: counts above 0 and below this are written ``"< k"``.
         crossings: per line, direction and class.

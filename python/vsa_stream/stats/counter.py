@@ -10,7 +10,9 @@ counts from 1 to ``min_count - 1`` written ``"< k"``, and nothing else: no track
 no frame.
 
 Intervals are aligned on the clock (``floor(wall / length)``): a 15-minute interval runs from
-10:00 to 10:15. The first and the last interval of a run are partial (``complete: false``).
+10:00 to 10:15. The first and the last interval of a run are partial (``complete: false``), and
+so is an interval in which the camera was away (two analysed frames further apart than its
+``supervision.offline_after_s``).
 """
 
 from __future__ import annotations
@@ -101,6 +103,10 @@ class StatisticsCounter:
         self._frame = 0
         self._slot: int | None = None
         self._complete = False
+        # A longer wait between two analysed frames means the camera was away (offline):
+        # the intervals it spans were not seen throughout.
+        self._max_gap_s = camera.supervision.offline_after_s
+        self._prev_wall: float | None = None
         self._reset()
         #: The last interval reported (metrics read it), and how many were reported.
         self.last: IntervalStats | None = None
@@ -118,14 +124,19 @@ class StatisticsCounter:
         """Count one frame's observation; returns the revision of an interval that ended."""
         slot = math.floor(obs.wall_time / self.period_s)
         out: list[Event] = []
+        prev, self._prev_wall = self._prev_wall, obs.wall_time
+        seen = prev is not None and obs.wall_time - prev <= self._max_gap_s
         if self._slot is None:
             self._slot = slot
         elif slot != self._slot:
             if self._frames:
-                out.append(self._report(complete=self._complete and slot == self._slot + 1))
-            self._complete = slot == self._slot + 1  # the new interval is seen from its start
+                out.append(self._report(complete=self._complete and seen))
+            # the new interval is seen from its start when the camera ran across the boundary
+            self._complete = seen and slot == self._slot + 1
             self._slot = slot
             self._reset()
+        elif not seen:
+            self._complete = False
         self._count(obs)
         return out
 
