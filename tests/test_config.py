@@ -13,6 +13,7 @@ import pytest
 
 from vsa_stream import config
 from vsa_stream.cli import main
+from vsa_stream.config_statistics import CountingLine, Statistics
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 
@@ -373,6 +374,8 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         config.DensityRule,
         config.AbandonedObjectRule,
         config.Calibration,
+        Statistics,
+        CountingLine,
         config.MotionConfig,
         config.DetectorConfig,
         config.TrackingConfig,

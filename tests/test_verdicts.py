@@ -48,6 +48,17 @@ def test_a_false_alarm_needs_a_cause_from_the_closed_list() -> None:
     box.close()
 
 
+def test_a_statistics_interval_cannot_be_reviewed_and_is_not_in_the_report() -> None:
+    box = Outbox()
+    interval = make_event(kind="statistics", state="closed")
+    alert = make_event()
+    box.append([interval, alert])
+    with pytest.raises(ValueError, match=r"^review: a statistics interval is an aggregate"):
+        box.review(interval.id, "confirmed")
+    assert [f.event.id for f in box.facts(0.0, 2e10)] == [alert.id]
+    box.close()
+
+
 def test_a_late_rule_revision_keeps_the_verdict_and_its_cause_and_the_first_review_time() -> None:
     clock = Clock(1000.0)
     box = Outbox(clock=clock)

@@ -23,6 +23,7 @@ from vsa_stream.perception import (
 )
 from vsa_stream.rules import RuleRunner, build_rules, needed_signals
 from vsa_stream.sources.frame import Frame
+from vsa_stream.stats.counter import StatisticsCounter
 from vsa_stream.tamper import TamperWatch
 
 __all__ = ["Analyzer"]
@@ -70,6 +71,8 @@ class Analyzer:
             self.blobs = BlobTracker(tracking, camera.fps)
             self.camera_motion = CameraMotion()
         self.rules: list[RuleRunner] = build_rules(camera)
+        #: Counting and occupancy per interval (``statistics``), None without the section.
+        self.statistics = StatisticsCounter(camera) if camera.statistics is not None else None
         self.tamper = TamperWatch(camera.id)
         needs = needed_signals(camera)
         self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
@@ -152,6 +155,8 @@ class Analyzer:
         for rule in self.rules:
             events.extend(rule.update(obs))
         events.extend(self.tamper.update(obs))
+        if self.statistics is not None:
+            events.extend(self.statistics.update(obs))
         return events
 
     @property
@@ -165,4 +170,6 @@ class Analyzer:
         for rule in self.rules:
             events.extend(rule.finish(self._last, reason))
         events.extend(self.tamper.finish(self._last, reason))
+        if self.statistics is not None:
+            events.extend(self.statistics.finish())
         return events

@@ -34,6 +34,12 @@ import msgspec
 import numpy as np
 
 from vsa_stream import _core
+from vsa_stream.config_statistics import (
+    STATISTICS_TYPE,
+    Statistics,
+    statistics_class_problems,
+    statistics_problems,
+)
 from vsa_stream.config_yaml import YamlDocument, parse_yaml
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
@@ -352,6 +358,9 @@ class Camera(_Base):
     #: Watch for tampering (covered, moved, defocused): ``camera_tampered`` events. Always on
     #: where an ``abandoned_object`` rule runs the dual-rate background it needs.
     tamper: bool = False
+    #: Counting lines and occupancy zones reported per interval (aggregates only); a purpose
+    #: of its own, not one of the eight situations (:mod:`vsa_stream.config_statistics`).
+    statistics: Statistics | None = None
 
 
 class TrackingConfig(_Base):
@@ -956,6 +965,13 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
             problems.extend(
                 ((*at, "calibration", *p), m) for p, m in _calibration_problems(camera.calibration)
             )
+        if camera.statistics is not None:
+            problems.extend(
+                ((*at, "statistics", *p), m)
+                for p, m in statistics_problems(
+                    camera.statistics, list(zone_ids), bool(config.detectors_for(camera))
+                )
+            )
     if not any(camera.enabled for camera in config.cameras):
         problems.append((("cameras",), "every camera has enabled: false; nothing would run"))
     detector_ids: dict[str, int] = {}
@@ -1124,6 +1140,14 @@ def class_problems(
                 "model has it (or map a model class to it with class_map)",
             )
         )
+    if camera.statistics is not None:
+        made_by = "; ".join(
+            f"{d} produces {', '.join(sorted(c)) or 'nothing'}" for d, c in produced.items()
+        )
+        problems.extend(
+            (_format_path(("statistics", *p)), m)
+            for p, m in statistics_class_problems(camera.statistics, made, made_by)
+        )
     return problems
 
 
@@ -1159,7 +1183,7 @@ def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...],
 def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     names: dict[str, int] = {}
-    known_types = (*LEGAL_PROFILES[config.privacy.legal_profile], *SYSTEM_EVENTS)
+    known_types = (*LEGAL_PROFILES[config.privacy.legal_profile], *SYSTEM_EVENTS, STATISTICS_TYPE)
     for i, hook in enumerate(config.sinks.webhooks):
         at: tuple[str | int, ...] = ("sinks", "webhooks", i)
         if hook.name in names:

@@ -39,6 +39,12 @@ from vsa_stream.outbox import Outbox
 from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.server import ApiContext, ApiServer, Authenticator, monitor_loop_lag
 from vsa_stream.sinks import Sink
+from vsa_stream.stats.store import (
+    StatisticsSink,
+    StatisticsStore,
+    retention_days,
+    statistics_path,
+)
 
 __all__ = ["RETENTION_EVERY_S", "Daemon", "audit_path", "config_sha256"]
 
@@ -100,6 +106,16 @@ class Daemon:
             if privacy.snapshots
             else None
         )
+        # Statistics (aggregates per interval) are stored by a sink of their own.
+        self.statistics: StatisticsStore | None = None
+        if keep := retention_days(config):
+            self.statistics = StatisticsStore(statistics_path(config))
+            self.statistics.prune(keep)
+            sinks = [*sinks, StatisticsSink(self.statistics, keep)]
+        elif os.path.exists(statistics_path(config)):  # no camera counts now: the kept expire
+            kept = StatisticsStore(statistics_path(config))
+            kept.prune({})
+            kept.close()
         self.engine = Engine(config, sinks, outbox=outbox, evidence=self.evidence)
         self.engine.before_finish = self._final_checkpoint
         self.server: ApiServer | None = None
@@ -110,6 +126,7 @@ class Daemon:
                 Authenticator(config.server.tokens),
                 audit=self.audit,
                 evidence=self.evidence,
+                statistics=self.statistics,
             )
             self.server = ApiServer(ctx, config.server.host, config.server.port)
             self.server.bind()

@@ -51,6 +51,7 @@ from vsa_stream.outbox import Outbox
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
+from vsa_stream.stats.metrics import statistics_metrics
 from vsa_stream.supervisor import camera_metrics
 
 __all__ = ["Engine", "EngineResult"]
@@ -156,6 +157,11 @@ class Engine:
         self._loading = anyio.Lock()  # one model load at a time: none loaded twice
         self.metrics.add_collector(
             camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
+        )
+        self.metrics.add_collector(
+            statistics_metrics(
+                lambda: [s for p in self._pipelines if (s := p.analyzer.statistics) is not None]
+            )
         )
 
     def camera_statuses(self) -> list[CameraStatus]:

@@ -27,8 +27,11 @@ __all__ = [
     "Cause",
     "Event",
     "Evidence",
+    "IntervalStats",
+    "LineCount",
     "Review",
     "State",
+    "ZoneOccupancy",
     "decode",
     "encode",
     "new_event_id",
@@ -83,6 +86,56 @@ class Evidence(msgspec.Struct, kw_only=True):
     track_ids: list[int] = msgspec.field(default_factory=list)
 
 
+class LineCount(msgspec.Struct, kw_only=True):
+    """Crossings of one counting line in one direction by one class during an interval.
+
+    ``count`` is an integer, or ``"< k"`` when it is from 1 to ``k - 1``, ``k`` the camera's
+    ``min_count`` (a zero is written 0).
+    """
+
+    line: str
+    direction: str
+    object_class: str = msgspec.field(name="class")
+    count: int | str
+
+
+class ZoneOccupancy(msgspec.Struct, kw_only=True):
+    """How many objects of one class stood in one zone during an interval: the mean over the
+    analysed frames and the peak, each a number, or ``"< k"`` when above 0 and below
+    ``min_count``."""
+
+    zone: str
+    object_class: str = msgspec.field(name="class")
+    mean: float | str
+    peak: int | str
+
+
+class IntervalStats(msgspec.Struct, kw_only=True):
+    """The aggregates of one camera over one interval (a ``statistics`` revision): counts and
+    occupancy only, never a track, a box or an image.
+
+    Attributes:
+        start: the interval's start, Unix seconds (a multiple of its length).
+        end: its end, Unix seconds.
+        interval_min: its length, minutes.
+        complete: False when the camera analysed only part of it (started or stopped within,
+            or away longer than its ``supervision.offline_after_s``).
+        frames: frames analysed in it.
+        min_count: counts above 0 and below this are written ``"< k"``.
+        crossings: per line, direction and class.
+        occupancy: per zone and class.
+    """
+
+    start: float
+    end: float
+    interval_min: int
+    complete: bool
+    frames: int
+    min_count: int
+    crossings: list[LineCount] = msgspec.field(default_factory=list)
+    occupancy: list[ZoneOccupancy] = msgspec.field(default_factory=list)
+
+
 class Event(msgspec.Struct, kw_only=True):
     """One revision of an event (see the module docstring).
 
@@ -108,6 +161,8 @@ class Event(msgspec.Struct, kw_only=True):
     review_note: str | None = None
     #: Why the alert was a false alarm (``review == "false_alarm"`` only).
     review_cause: Cause | None = None
+    #: The aggregates of a ``statistics`` revision (None for every other type).
+    statistics: IntervalStats | None = None
 
     def revised(self, **changes: object) -> Event:
         """The next revision of this event with ``changes`` applied."""

@@ -37,6 +37,7 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
+from vsa_stream.config_statistics import STATISTICS_TYPE
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Foreground, Observation
@@ -171,7 +172,8 @@ class EvidenceStore:
         closed on it, with what :meth:`remember` kept and this frame's boxes hidden, and the
         ``foreground`` regions (given on a camera without a detector). Never raises: a failed
         snapshot is logged and the alert goes on."""
-        wanted = [e for e in events if e.state in _KINDS]
+        # a statistics revision is an aggregate, never a reason to keep an image
+        wanted = [e for e in events if e.state in _KINDS and e.type != STATISTICS_TYPE]
         if not wanted:
             return
         targets = [self.path(e.camera_id, e.id, e.state) for e in wanted]

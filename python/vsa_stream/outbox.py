@@ -53,6 +53,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
+from vsa_stream.config_statistics import STATISTICS_TYPE
 from vsa_stream.events import CAUSES, VERDICTS, Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 
@@ -349,6 +350,8 @@ class Outbox:
         current = self.get_event(event_id)
         if current is None:
             raise KeyError(event_id)
+        if current.type == STATISTICS_TYPE:
+            raise ValueError("review: a statistics interval is an aggregate, not an alert to review")
         revised = current.revised(
             review=review, review_note=note, review_cause=cause, updated_at=self._clock()
         )
@@ -417,10 +420,11 @@ class Outbox:
         one page.
 
         Pass the last id of a page as ``after_id`` to get the next one (in either order).
-        ``audit_checkpoint`` events (not alerts) are listed only when ``type`` asks for them.
+        ``audit_checkpoint`` and ``statistics`` events (not alerts) are listed only when
+        ``type`` asks for them.
         """
-        where: list[str] = [] if type is not None else ["type != ?"]
-        params: list[object] = [] if type is not None else [CHECKPOINT_TYPE]
+        where: list[str] = [] if type is not None else ["type NOT IN (?, ?)"]
+        params: list[object] = [] if type is not None else [CHECKPOINT_TYPE, STATISTICS_TYPE]
         for column, value in (
             ("camera_id", camera_id),
             ("type", type),
@@ -448,10 +452,10 @@ class Outbox:
         the acceptance times of its first revision and first verdict (the quality report)."""
         with self._lock:
             found = self._db.execute(
-                "SELECT body, opened_at, reviewed_at FROM events WHERE type != ? AND "
+                "SELECT body, opened_at, reviewed_at FROM events WHERE type NOT IN (?, ?) AND "
                 "COALESCE(started_at, updated_at) < ? AND (COALESCE(started_at, updated_at) >= ? "
                 "OR state != 'closed' OR updated_at >= ?) ORDER BY id",
-                (CHECKPOINT_TYPE, end, start, start),
+                (CHECKPOINT_TYPE, STATISTICS_TYPE, end, start, start),
             ).fetchall()
         return [EventFacts(decode(b), o, r) for b, o, r in found]
 

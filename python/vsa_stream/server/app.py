@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditLog
 from vsa_stream.config import Config
+from vsa_stream.config_statistics import STATISTICS_TYPE
 from vsa_stream.engine import Engine
 from vsa_stream.events import encode
 from vsa_stream.evidence import EvidenceStore
@@ -36,6 +37,8 @@ from vsa_stream.metrics import CONTENT_TYPE
 from vsa_stream.server.auth import Authenticator, Principal, Role
 from vsa_stream.server.hosts import HostGuard
 from vsa_stream.server.openapi import ReviewRequest, openapi_document
+from vsa_stream.server.stats_api import statistics_handler
+from vsa_stream.stats.store import StatisticsStore
 
 __all__ = ["ApiContext", "ReviewRequest", "build_app"]
 
@@ -68,6 +71,8 @@ class ApiContext:
     auth: Authenticator
     audit: AuditLog | None = None
     evidence: EvidenceStore | None = None
+    #: The statistics intervals (``/api/stats``); None when no camera has statistics.
+    statistics: StatisticsStore | None = None
     #: Set when the server shuts down: open event streams end.
     closing: anyio.Event = field(default_factory=anyio.Event)
 
@@ -290,6 +295,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/api/outbox/dead", _guard(ctx, "viewer", dead_letters)),
         Route("/api/outbox/redrive", _guard(ctx, "operator", redrive), methods=["POST"]),
         Route("/api/stream", _guard(ctx, "viewer", stream)),
+        Route("/api/stats", _guard(ctx, "viewer", statistics_handler(lambda: ctx.statistics))),
         Route("/operator", page),
         Route("/operator/{name}", static),
     ]
@@ -308,8 +314,8 @@ async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIt
         rows = await outbox.call(outbox.read_after, after, 256)
         for row in rows:
             after = row.seq
-            if row.event.type == CHECKPOINT_TYPE:
-                continue  # the audit log's anchor for the sinks, not an alert
+            if row.event.type in (CHECKPOINT_TYPE, STATISTICS_TYPE):
+                continue  # the audit log's anchor, or aggregates, for the sinks: not alerts
             if camera is None or row.event.camera_id == camera:
                 yield b"id: %d\nevent: revision\ndata: %s\n\n" % (row.seq, row.body)
         if rows:

@@ -18,6 +18,7 @@ import msgspec
 from vsa_stream import __version__
 from vsa_stream.events import Cause, Event
 from vsa_stream.server.hosts import PROBES
+from vsa_stream.server.stats_api import statistics_openapi
 
 __all__ = ["ReviewRequest", "openapi_document"]
 
@@ -236,6 +237,8 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    paths["/api/stats"], stats_schemas = statistics_openapi()
+    components.update(stats_schemas)
     # The Host allow-list (server/hosts.py) answers every route but the probes.
     for path, operations in paths.items():
         if path not in PROBES:

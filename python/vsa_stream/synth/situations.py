@@ -41,6 +41,7 @@ __all__ = [
     "ScenarioInfo",
     "Scene",
     "render_scenario",
+    "render_scene",
 ]
 
 Box = tuple[float, float, float, float]
@@ -934,6 +935,31 @@ def render_scenario(
     if width < 64 or height < 64 or width % 2 or height % 2:
         raise ValueError(f"width and height must be even and >= 64, got {width}x{height}")
     scene = scene_for(name, seed)
+    return render_scene(
+        scene,
+        folder,
+        name,
+        SITUATIONS[name].summary,
+        seed=seed,
+        width=width,
+        height=height,
+        fps=fps,
+    )
+
+
+def render_scene(
+    scene: Scene,
+    folder: str | os.PathLike[str],
+    name: str,
+    summary: str,
+    *,
+    seed: int = 0,
+    width: int = 384,
+    height: int = 216,
+    fps: float = 10.0,
+) -> Truth:
+    """Render a scripted ``scene`` into ``folder`` as :func:`render_scenario` does (``name``
+    and ``summary`` label it in the truth and the config's first line)."""
     out = FsPath(folder)
     out.mkdir(parents=True, exist_ok=True)
     n_frames = round(scene.duration_s * fps)
@@ -1023,6 +1049,6 @@ def render_scenario(
     )
     dump_truth(truth, out / "truth.json")
     with open(out / "config.yaml", "w", encoding="utf-8") as f:
-        f.write(f"# scenario {name}, seed {seed}: {SITUATIONS[name].summary}\n")
+        f.write(f"# scenario {name}, seed {seed}: {summary}\n")
         yaml.safe_dump(config_for(scene, width, height, fps), f, sort_keys=False)
     return truth
