@@ -351,7 +351,7 @@ class Outbox:
         if current is None:
             raise KeyError(event_id)
         if current.type == STATISTICS_TYPE:
-            raise ValueError("review: a statistics interval is an aggregate, not an alert to review")
+            raise ValueError("review: a statistics interval is an aggregate, not an alert")
         revised = current.revised(
             review=review, review_note=note, review_cause=cause, updated_at=self._clock()
         )
