@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(run)
     add_cluster_commands(sub)
 
+    from vsa_stream.cli_reload import add_reload_command
+
+    add_reload_command(sub)
+
     check = sub.add_parser("check", help="validate a configuration")
     check.add_argument("config", metavar="CONFIG", nargs="?")
     check.add_argument("--schema", action="store_true", help="print the JSON Schema and exit")
@@ -227,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command
         if command == "check":
             return _check(args)
+        if command == "reload":
+            from vsa_stream.cli_reload import reload_command
+
+            return reload_command(args)
         if command == "run":
             return _run(args)
         if command == "scan":
