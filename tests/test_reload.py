@@ -27,7 +27,7 @@ import pytest
 
 from api_daemon import GATE, OPERATOR, VIEWER, make_event, still_clip
 from collect import Collect
-from receiver import receiver
+from receiver import Delivery, receiver
 from tiny_detector import build_bright_detector
 from vsa_stream import config
 from vsa_stream.analyzer import Analyzer
@@ -36,6 +36,7 @@ from vsa_stream.daemon import Daemon, audit_path, config_sha256, pid_path
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
+from vsa_stream.pipeline import CameraPipeline
 from vsa_stream.reload import ReloadReport
 from vsa_stream.sinks import Sink, build_sinks
 from vsa_stream.webhook_signature import SignatureError
@@ -103,7 +104,7 @@ class Running:
         report: ReloadReport = self.portal.call(self.daemon.reload, actor)
         return report
 
-    def pipelines(self) -> dict[str, object]:
+    def pipelines(self) -> dict[str, CameraPipeline]:
         return dict(self.daemon.engine.running())
 
     def wait_streaming(self, *camera_ids: str) -> None:
@@ -152,8 +153,8 @@ def audit_entries(cfg_path: Path, kind: str) -> list[dict[str, object]]:
 
 
 def test_a_rule_taken_out_closes_its_events_reconfigured_and_the_others_go_on() -> None:
-    zones = [Zone(id="gate", polygon=[[0, 0], [1, 0], [1, 1], [0, 1]])]
-    zones.append(Zone(id="all", polygon=[[0, 0], [1, 0], [1, 1], [0, 1]]))
+    square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    zones = [Zone(id="gate", polygon=square), Zone(id="all", polygon=square)]
     gate = IntrusionRule(zones=["gate"], min_dwell_s=0.3)
     every = IntrusionRule(zones=["all"], min_dwell_s=0.3)
     camera = Camera(id="cam", url="replay://x", zones=zones, rules=[gate, every])
@@ -283,7 +284,7 @@ def test_rules_change_keeps_the_stream_and_not_a_frame_is_lost(
         assert after["b"] is before["b"]
         assert after["a"].source is sources["a"]
         assert after["a"].camera.rules == run.daemon.config.cameras[0].rules
-        assert [r.zones for r in after["a"].camera.rules] == [["all"]]  # type: ignore[union-attr]
+        assert [r.zones for r in after["a"].camera.rules] == [["all"]]
         for _ in range(600):  # until each camera analysed 10 more frames (a hang guard)
             with lock:
                 if all(len(v) > at_reload[c] + 10 for c, v in seen.items()):
@@ -343,8 +344,8 @@ def test_cameras_added_removed_and_restarted(tmp_path: Path, clip: Path, standin
         assert after["c"] is not before["c"]
         assert after["c"].camera.fps == 5
         assert [s.camera_id for s in run.daemon.engine.camera_statuses()] == ["a", "c", "d"]
-        assert before["b"].status.state == "stopped"  # type: ignore[attr-defined]
-        assert before["c"].status.state == "stopped"  # type: ignore[attr-defined]
+        assert before["b"].status.state == "stopped"
+        assert before["c"].status.state == "stopped"
         wait_for(lambda: run.sink.of("b")[-1].state == "closed", "b's event was not closed")
         last = run.sink.of("b")[-1]
         assert (last.id, last.reason) == (open_on_b.id, "reconfigured")
@@ -353,12 +354,12 @@ def test_cameras_added_removed_and_restarted(tmp_path: Path, clip: Path, standin
 def test_a_webhook_secret_rotated_loses_no_revision_and_keeps_its_ids(
     tmp_path: Path, clip: Path
 ) -> None:
-    def slow(_: object) -> tuple[int, dict[str, str]]:
+    def slow(_: Delivery) -> tuple[int, dict[str, str]]:
         time.sleep(0.02)  # revisions in flight when the sink is rebuilt
         return 204, {}
 
     old_secret, new_secret = "whsec_" + "b2xk" * 8, "whsec_" + "bmV3" * 8
-    with receiver([old_secret, new_secret], slow) as hook:  # type: ignore[arg-type]
+    with receiver([old_secret, new_secret], slow) as hook:
 
         def webhook(secret: str) -> str:
             return (

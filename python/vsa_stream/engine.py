@@ -275,7 +275,7 @@ class Engine:
         """
         tg, emit = self._cameras_tg, self._emit
         if tg is None or emit is None or self._stopping.is_set():
-            raise RuntimeError("start_camera needs a running engine")
+            raise RuntimeError("start_camera needs a running engine (dynamic, or reloading)")
         if camera.id in self._done:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
