@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -321,6 +322,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # until the daemon listens for it (a reload), a SIGHUP must not end the process
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        return _run_daemon(args)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _run_daemon(args: argparse.Namespace) -> int:
     if args.cluster is not None:
         from vsa_stream.cli_cluster import run_cluster
 

@@ -253,11 +253,14 @@ class Daemon:
         """
         async with self._reloading:
             report = await self._reload(actor)
-        await anyio.to_thread.run_sync(
-            self.audit.append,
-            "config_reload" if report.ok else "config_reload_rejected",
-            msgspec.to_builtins(report),
-        )
+        try:
+            await anyio.to_thread.run_sync(
+                self.audit.append,
+                "config_reload" if report.ok else "config_reload_rejected",
+                msgspec.to_builtins(report),
+            )
+        except OSError as exc:
+            self._log.error("configuration reload not audited", error=str(exc))
         return report
 
     async def _reload(self, actor: str) -> ReloadReport:
@@ -311,30 +314,40 @@ class Daemon:
     async def _reload_on_sighup(self) -> None:
         """Reload on each SIGHUP; ``<state_dir>/daemon.pid`` names this process meanwhile."""
         config = self.config
-        with anyio.open_signal_receiver(signal.SIGHUP) as signals:
-            pid_file = pid_path(config)
-            await anyio.to_thread.run_sync(_write_private, pid_file, f"{os.getpid()}\n".encode())
-            try:
-                async for _ in signals:
-                    request = await anyio.to_thread.run_sync(_take_request, config)
-                    actor = request.actor if request is not None else "signal:SIGHUP"
-                    report = await self.reload(actor)
-                    result = ReloadResult(
-                        request=request.id if request is not None else None,
-                        at=time.time(),
-                        report=report,
+        pid_file = pid_path(config)
+        try:
+            with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+                try:
+                    pid = f"{os.getpid()}\n".encode()
+                    await anyio.to_thread.run_sync(_write_private, pid_file, pid)
+                except OSError as exc:
+                    self._log.error(
+                        "pid file not written: vsa-stream reload cannot find this "
+                        "daemon (SIGHUP still reloads)",
+                        error=str(exc),
                     )
-                    try:
-                        await anyio.to_thread.run_sync(
-                            _write_private,
-                            reload_result_path(config),
-                            msgspec.json.encode(result),
-                        )
-                    except OSError as exc:
-                        self._log.error("reload report not written", error=str(exc))
-            finally:
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(_remove_pid, pid_file)
+                async for _ in signals:
+                    with anyio.CancelScope(shield=True):  # a stop waits for a reload under way
+                        await self._answer_sighup(config)
+        finally:
+            # asyncio puts back the default action, which ends the process: a SIGHUP while the
+            # daemon drains its sinks must not cut that short
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_remove_pid, pid_file)
+
+    async def _answer_sighup(self, config: Config) -> None:
+        request = await anyio.to_thread.run_sync(_take_request, config)
+        report = await self.reload(request.actor if request is not None else "signal:SIGHUP")
+        result = ReloadResult(
+            request=request.id if request is not None else None, at=time.time(), report=report
+        )
+        try:
+            await anyio.to_thread.run_sync(
+                _write_private, reload_result_path(config), msgspec.json.encode(result)
+            )
+        except OSError as exc:
+            self._log.error("reload report not written", error=str(exc))
 
     async def _retention(self, evidence: EvidenceStore) -> None:
         while True:
