@@ -546,3 +546,23 @@ def _user() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+def test_a_cluster_daemon_ignores_sighup(tmp_path: Path) -> None:
+    """systemd's ExecReload on a cluster daemon: logged, the daemon goes on (its cameras
+    change with ``vsa-stream cluster apply``)."""
+    from nats_cluster import Daemon as ClusterDaemon
+    from nats_cluster import NatsCluster, wait_until
+
+    with NatsCluster(tmp_path / "nats", size=1) as cluster:
+        node = ClusterDaemon(tmp_path / "d0", "d0", cluster.urls)
+        node.start()
+        try:
+            wait_until(lambda: b"joined the cluster" in node.log.read_bytes(), 60)
+            node.signal(signal.SIGHUP)
+            wait_until(lambda: b"SIGHUP ignored" in node.log.read_bytes(), 30)
+            assert node.proc is not None
+            assert node.proc.poll() is None
+        finally:
+            status = node.stop()
+    assert status == 0, node.log.read_text()[-2000:]
