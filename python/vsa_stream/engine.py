@@ -12,7 +12,8 @@ Without an ``outbox`` the engine keeps one in memory: same order, nothing durabl
 With ``dynamic=True`` (cluster mode) the engine starts with no camera and runs until it is
 stopped; cameras are started and stopped while it runs (:meth:`Engine.start_camera`,
 :meth:`Engine.stop_camera`), each with an optional guard that a frame must pass to be analysed
-(the cluster's fencing).
+(the cluster's fencing). A static engine's cameras are started and stopped the same way by a
+configuration reload (:mod:`vsa_stream.reload`).
 
 SIGINT or SIGTERM stops the cameras (their open events are closed and emitted), drains the
 event stream into the sinks and returns, within a few seconds; a second signal stops at once,
