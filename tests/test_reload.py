@@ -566,3 +566,30 @@ def test_a_cluster_daemon_ignores_sighup(tmp_path: Path) -> None:
         finally:
             status = node.stop()
     assert status == 0, node.log.read_text()[-2000:]
+
+
+def test_a_detector_changed_restarts_only_its_cameras(tmp_path: Path, clip: Path) -> None:
+    model = json.dumps(build_bright_detector(tmp_path / "bright.onnx", ["person"]))
+    detector = f"detectors: [{{id: bright, model: {{path: {model}}}, fps: 5}}]\n"
+    path = write_config(
+        tmp_path / "vsa.yaml",
+        camera_yaml("a", clip, extra="    detectors: [bright]")
+        + camera_yaml("b", clip, extra="    detectors: []"),
+        detector,
+    )
+    with running(path) as run:
+        run.wait_streaming("a", "b")
+        before = run.pipelines()
+        service = run.daemon.engine.detectors["bright"]
+        path.write_text(path.read_text().replace("fps: 5}", "fps: 2}"))
+        report = run.reload()
+        assert report.ok, report.error
+        assert report.restarted == ["a"]
+        assert report.detectors_loaded == ["bright"]
+        assert report.rules_swapped == report.started == report.stopped == []
+        run.wait_streaming("a", "b")
+        after = run.daemon.engine.running()
+        assert after["b"] is before["b"]
+        assert after["a"] is not before["a"]
+        assert run.daemon.engine.detectors["bright"] is not service
+        assert run.daemon.engine.detectors["bright"].model is not service.model

@@ -112,12 +112,6 @@ class ReloadPlan:
             restart_required=list(self.restart_required),
         )
 
-    async def discard(self) -> None:
-        """Release what was prepared for a plan that will not be applied."""
-        for sink in self.sinks_add:
-            with anyio.CancelScope(shield=True):
-                await sink.aclose()
-
 
 def _encode(value: object) -> bytes:
     return msgspec.json.encode(value, order="deterministic")
@@ -246,7 +240,7 @@ async def plan(engine: Engine, old: Config, new: Config) -> ReloadPlan:
     result.sinks_rebuilt = sorted(n for n in was.keys() & will.keys() if was[n] != will[n])
     added = sorted(will.keys() - was.keys())
     result.sinks_remove = sorted(was.keys() - will.keys()) + result.sinks_rebuilt
-    try:
+    try:  # last: nothing after it can reject the plan, so no sink is opened for nothing
         result.sinks_add = build_sinks(_only(config.sinks, set(added + result.sinks_rebuilt)))
     except OSError as exc:
         raise ConfigError(f"cannot open: {exc}", path="sinks.jsonl.path") from None
