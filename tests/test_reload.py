@@ -545,7 +545,10 @@ def _rejected(cfg: config.Config) -> bool:
 def _user() -> str:
     import getpass
 
-    return getpass.getuser()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 def test_a_cluster_daemon_ignores_sighup(tmp_path: Path) -> None:
