@@ -431,6 +431,7 @@ def test_settings_that_need_a_restart_are_kept_and_reported(tmp_path: Path, clip
         assert report.restart_required == ["state_dir", "logging"]
         assert run.daemon.config.state_dir == state
         assert run.daemon.config.logging.level == "info"
+        assert b"vsa_config_restart_required 1.0" in run.daemon.engine.metrics.exposition()
 
 
 # --- the HTTP API -------------------------------------------------------------------------
@@ -468,6 +469,12 @@ def test_reload_through_the_api_needs_an_operator(tmp_path: Path, clip: Path) ->
         assert answer.json()["field"] == "cameras[0].loop"
         assert set(run.daemon.engine.running()) == {"a", "b"}
         path.write_text(good)
+        metrics = httpx.get(
+            url + "/metrics", headers={"Authorization": f"Bearer {VIEWER}"}, timeout=30
+        ).text
+        assert 'vsa_config_reloads_total{result="applied"} 1.0' in metrics
+        assert 'vsa_config_reloads_total{result="rejected"} 1.0' in metrics
+        assert "vsa_config_restart_required 0.0" in metrics
     assert [e["actor"] for e in audit_entries(path, "config_reload")] == ["api:alice"]
     assert [e["actor"] for e in audit_entries(path, "config_reload_rejected")] == ["api:alice"]
 

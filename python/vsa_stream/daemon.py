@@ -36,6 +36,7 @@ import time
 import anyio
 import anyio.to_thread
 import msgspec
+from prometheus_client import Counter, Gauge
 
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
@@ -157,6 +158,17 @@ class Daemon:
             else None
         )
         self.engine = Engine(config, sinks, outbox=outbox, evidence=self.evidence)
+        self._reloads = Counter(
+            "vsa_config_reloads",
+            "Configuration reloads, by result (applied, rejected: nothing changed).",
+            ["result"],
+            registry=self.engine.metrics.registry,
+        )
+        self._restart_required = Gauge(
+            "vsa_config_restart_required",
+            "1 when the configuration file changes settings that only a restart applies.",
+            registry=self.engine.metrics.registry,
+        )
         self.engine.before_finish = self._final_checkpoint
         self.server: ApiServer | None = None
         if config.server.enabled:
@@ -253,6 +265,9 @@ class Daemon:
         """
         async with self._reloading:
             report = await self._reload(actor)
+        self._reloads.labels(result="applied" if report.ok else "rejected").inc()
+        if report.ok:
+            self._restart_required.set(1.0 if report.restart_required else 0.0)
         try:
             await anyio.to_thread.run_sync(
                 self.audit.append,
