@@ -603,3 +603,39 @@ def test_a_detector_changed_restarts_only_its_cameras(tmp_path: Path, clip: Path
         assert after["a"] is not before["a"]
         assert run.daemon.engine.detectors["bright"] is not service
         assert run.daemon.engine.detectors["bright"].model is not service.model
+
+
+def test_sinks_added_and_removed(tmp_path: Path, clip: Path) -> None:
+    secret = "whsec_" + "c2lu" * 8
+    with receiver([secret]) as first, receiver([secret]) as second:
+
+        def hooks(*urls: tuple[str, str]) -> str:
+            lines = "".join(
+                f"    - {{name: {name}, url: {json.dumps(url)}, secrets: [{json.dumps(secret)}], "
+                "allow_private: true}\n"
+                for name, url in urls
+            )
+            return f"sinks:\n  webhooks:\n{lines}"
+
+        path = write_config(
+            tmp_path / "vsa.yaml", camera_yaml("a", clip), hooks(("one", first.url))
+        )
+        with running(path, sinks=build_sinks(config.load(path).sinks)) as run:
+            accept = run.daemon.engine.delivery.accept
+            before = [r.key for r in run.portal.call(accept, [make_event(), make_event()])]
+            assert first.wait_for(len(before))
+            path.write_text(
+                path.read_text().replace(hooks(("one", first.url)), hooks(("two", second.url)))
+            )
+            report = run.reload()
+            assert report.ok, report.error
+            assert (report.sinks_added, report.sinks_removed) == (["webhook:two"], ["webhook:one"])
+            after = [r.key for r in run.portal.call(accept, [make_event(), make_event()])]
+            assert second.wait_for(len(after))
+            wait_for(
+                lambda: set(after) <= {d.webhook_id for d in second.snapshot()}, "not delivered"
+            )
+            assert [s.name for s in run.daemon.engine.sinks] == ["collect", "webhook:two"]
+    # the new sink starts with what is accepted from its start; the removed one gets nothing more
+    assert not set(before) & {d.webhook_id for d in second.snapshot()}
+    assert not set(after) & {d.webhook_id for d in first.snapshot()}
