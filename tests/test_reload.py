@@ -186,6 +186,13 @@ def test_a_rule_taken_out_closes_its_events_reconfigured_and_the_others_go_on() 
     )
     # the new gate rule (5 s dwell) has not opened yet after 2 s
     assert not [e for e in events if e.zone_id == "gate"]
+    # a zone moved: the rules reading it start again, the others go on
+    half = [(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (0.0, 0.5)]
+    moved = msgspec_replace(analyzer.camera, zones=[Zone(id="gate", polygon=half), zones[1]])
+    gate_runner, all_runner = analyzer.rules[1], analyzer.rules[0]
+    assert analyzer.reconfigure(moved) == []  # the new gate rule had nothing open
+    assert analyzer.rules[0] is all_runner
+    assert analyzer.rules[1] is not gate_runner
     finished = analyzer.finish("engine stopped")
     assert {(e.id, e.reason) for e in finished} == {(opened["all"].id, "engine stopped")}
 
