@@ -306,13 +306,16 @@ class Delivery:
                 scope.cancel()
         for st in taken:
             await st.stopped.wait()
-            self._states.remove(st)
+        fresh = []
         for sink in add:
             st = _SinkState(sink, sink.name, getattr(sink, "policy", None) or DeliveryPolicy())
             cursor = await self.outbox.call(self.outbox.cursor, st.name, st.policy.target)
             st.cursor = st.persisted = cursor.seq
             st.disabled = cursor.disabled_reason
-            self._states.append(st)
+            fresh.append(st)
+        # One swap, no wait in it: pruning and the metrics always see every cursor in use.
+        self._states = [s for s in self._states if s not in taken] + fresh
+        for st in fresh:
             workers.start_soon(self._run_worker, st)
             self._watch(st)
         self._wake.set()
