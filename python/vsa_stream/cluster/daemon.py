@@ -58,9 +58,12 @@ async def serve(
 
 async def _ignore_sighup(log: Any) -> None:
     """A SIGHUP (systemd's ``ExecReload``) must not end a cluster daemon: it is logged."""
-    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
-        async for _ in signals:
-            log.warning(
-                "SIGHUP ignored: in cluster mode cameras change with `vsa-stream cluster "
-                "apply`; this daemon's own configuration changes at a restart"
-            )
+    try:
+        with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+            async for _ in signals:
+                log.warning(
+                    "SIGHUP ignored: in cluster mode cameras change with `vsa-stream cluster "
+                    "apply`; this daemon's own configuration changes at a restart"
+                )
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # asyncio put back the default: ending
