@@ -239,6 +239,7 @@ def test_every_answer_is_in_the_openapi_document(tmp_path: Path, clip: Path) -> 
                 client.get("/api/stream", headers={"Last-Event-ID": "x"})
                 client.get("/api/outbox/dead")
                 client.post("/api/outbox/redrive")
+                client.post("/api/config/reload")
             http.get("/api/events", params={"limit": "0"})
             http.get("/api/events/nope")
             http.get("/api/events/nope/snapshot")

@@ -8,7 +8,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from vsa_stream.config import Camera, DetectorConfig, MotionConfig, PersonDownRule, TrackingConfig
+import msgspec
+
+from vsa_stream.config import (
+    Camera,
+    DetectorConfig,
+    MotionConfig,
+    PersonDownRule,
+    Rule,
+    TrackingConfig,
+)
 from vsa_stream.detection.pose import FramePose, PoseModel
 from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.events import Event
@@ -21,12 +30,12 @@ from vsa_stream.perception import (
     RecordedTracker,
     SceneSignals,
 )
-from vsa_stream.rules import RuleRunner, build_rules, needed_signals
+from vsa_stream.rules import RuleRunner, StormGuard, build_rule, needed_signals
 from vsa_stream.sources.frame import Frame
 from vsa_stream.stats.counter import StatisticsCounter
 from vsa_stream.tamper import TamperWatch
 
-__all__ = ["Analyzer"]
+__all__ = ["Analyzer", "wants_pose"]
 
 
 class Analyzer:
@@ -55,9 +64,9 @@ class Analyzer:
         pose: PoseModel | None = None,
     ) -> None:
         self.camera_id = camera.id
+        self.camera = camera
         # only a person_down rule asks for postures; a camera without one never crops
-        wants_pose = any(isinstance(rule, PersonDownRule) for rule in camera.rules)
-        self.pose = pose if wants_pose else None
+        self.pose = pose if wants_pose(camera) else None
         self.observe = observe
         tracking = tracking if tracking is not None else TrackingConfig()
         self.perception = MotionPerception(motion, camera.id)
@@ -70,13 +79,16 @@ class Analyzer:
         else:
             self.blobs = BlobTracker(tracking, camera.fps)
             self.camera_motion = CameraMotion()
-        self.rules: list[RuleRunner] = build_rules(camera)
+        self._storm = StormGuard(camera.id, camera.max_alerts_per_minute)
+        self.rules: list[RuleRunner] = [build_rule(camera, r, self._storm) for r in camera.rules]
+        self._rule_keys = [_rule_key(camera, r) for r in camera.rules]
         #: Counting and occupancy per interval (``statistics``), None without the section.
         self.statistics = StatisticsCounter(camera) if camera.statistics is not None else None
         self.tamper = TamperWatch(camera.id)
         needs = needed_signals(camera)
         self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
         self._foreground = "foreground" in needs
+        self._factor = motion.factor
         self.analysed = 0
         #: Crops the pose model estimated for this camera, and the time they took.
         self.pose_crops = 0
@@ -173,3 +185,62 @@ class Analyzer:
         if self.statistics is not None:
             events.extend(self.statistics.finish())
         return events
+
+    def reconfigure(self, camera: Camera, pose: PoseModel | None = None) -> list[Event]:
+        """Swap the rules for those of ``camera`` (same id, same stream), between two frames.
+
+        A rule whose settings, and the zones and calibration it reads, are unchanged keeps
+        its runner and its open events; every other old rule closes its open events with the
+        reason ``reconfigured``, and the new ones start afresh. Scene signals the new rules
+        need and the old ones did not are computed from the next frame on (they warm up as at
+        a start); a change of ``max_alerts_per_minute`` renews every rule.
+
+        Returns the closing revisions of the rules taken out.
+        """
+        events: list[Event] = []
+        storm = self._storm
+        if camera.max_alerts_per_minute != storm.max_per_minute:
+            storm = StormGuard(camera.id, camera.max_alerts_per_minute)
+        kept: dict[int, RuleRunner] = {}
+        old = list(zip(self._rule_keys, self.rules, strict=True))
+        new_keys = [_rule_key(camera, r) for r in camera.rules]
+        for i, key in enumerate(new_keys):
+            if storm is not self._storm:
+                break
+            for j, (old_key, runner) in enumerate(old):
+                if old_key == key:
+                    kept[i] = runner
+                    del old[j]
+                    break
+        for _, runner in old:
+            events.extend(runner.finish(self._last, "reconfigured"))
+        if storm is not self._storm:
+            events.extend(self._storm.tick(self._last, final=True))
+        self._storm = storm
+        self.rules = [
+            kept[i] if i in kept else build_rule(camera, rule, storm)
+            for i, rule in enumerate(camera.rules)
+        ]
+        self._rule_keys = new_keys
+        needs = needed_signals(camera)
+        if needs != needed_signals(self.camera):
+            self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=self._factor)
+            self._foreground = "foreground" in needs
+        self.pose = pose if wants_pose(camera) else None
+        self.camera = camera
+        return events
+
+
+def wants_pose(camera: Camera) -> bool:
+    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
+    return any(isinstance(rule, PersonDownRule) for rule in camera.rules)
+
+
+def _rule_key(camera: Camera, rule: Rule) -> bytes:
+    """What a rule's runner depends on: the rule, the zones it reads (every zone when it
+    names none), the calibration and the storm limit; equal keys, same behaviour."""
+    named = set(rule.zones) | set(getattr(rule, "exclude_zones", ()))
+    zones = [z for z in camera.zones if not named or z.id in named]
+    return msgspec.json.encode(
+        [rule, zones, camera.calibration, camera.max_alerts_per_minute], order="deterministic"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("config", metavar="CONFIG", nargs="?")
     add_run_options(run)
     add_cluster_commands(sub)
+
+    from vsa_stream.cli_reload import add_reload_command
+
+    add_reload_command(sub)
 
     check = sub.add_parser("check", help="validate a configuration")
     check.add_argument("config", metavar="CONFIG", nargs="?")
@@ -230,6 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args.command
         if command == "check":
             return _check(args)
+        if command == "reload":
+            from vsa_stream.cli_reload import reload_command
+
+            return reload_command(args)
         if command == "run":
             return _run(args)
         if command == "scan":
@@ -320,6 +329,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # until the daemon listens for it (a reload), a SIGHUP must not end the process
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        return _run_daemon(args)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+
+def _run_daemon(args: argparse.Namespace) -> int:
     if args.cluster is not None:
         from vsa_stream.cli_cluster import run_cluster
 

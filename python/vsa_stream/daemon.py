@@ -6,7 +6,15 @@ API, the event-loop lag monitor, the evidence retention job and the audit log.
     Daemon.run ─┬─ Engine.run (cameras ─► outbox ─► sinks)
                 ├─ ApiServer (server.enabled)       reads the engine, reviews through it
                 ├─ monitor_loop_lag                 vsa_event_loop_lag_seconds
-                └─ retention job (privacy.snapshots) hourly, deletes old evidence
+                ├─ retention job (privacy.snapshots) hourly, deletes old evidence
+                └─ SIGHUP watcher                   reloads the configuration file
+
+SIGHUP, ``vsa-stream reload`` (which signals the process named by ``<state_dir>/daemon.pid``)
+and ``POST /api/config/reload`` load the configuration file again and apply only what changed
+(:mod:`vsa_stream.reload`); an invalid file changes nothing. Each attempt is audited
+(``config_reload`` with the old and new configuration hashes and who asked, or
+``config_reload_rejected`` with the error) and its report written to
+``<state_dir>/reload.json``.
 
 The audit log (``<state_dir>/audit.jsonl``) gets the daemon's start with the SHA-256 of its
 configuration, its stop, every review, every evidence read, every retention deletion and the
@@ -21,13 +29,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
+import time
 
 import anyio
 import anyio.to_thread
 import msgspec
+from prometheus_client import Counter, Gauge
 
 from vsa_stream import __version__
+from vsa_stream import config as config_mod
+from vsa_stream import reload as reload_mod
 from vsa_stream.audit import AuditHead, AuditLog, checkpoint_event, read_key
 from vsa_stream.config import Config
 from vsa_stream.engine import Engine, EngineResult
@@ -36,7 +49,8 @@ from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.outbox import Outbox
-from vsa_stream.private import check_private_dir, private_dir
+from vsa_stream.private import check_private_dir, private_dir, private_file
+from vsa_stream.reload import ReloadReport
 from vsa_stream.server import ApiContext, ApiServer, Authenticator, monitor_loop_lag
 from vsa_stream.sinks import Sink
 from vsa_stream.stats.store import (
@@ -46,7 +60,16 @@ from vsa_stream.stats.store import (
     statistics_path,
 )
 
-__all__ = ["RETENTION_EVERY_S", "Daemon", "audit_path", "config_sha256"]
+__all__ = [
+    "RETENTION_EVERY_S",
+    "Daemon",
+    "ReloadRequest",
+    "audit_path",
+    "config_sha256",
+    "pid_path",
+    "reload_request_path",
+    "reload_result_path",
+]
 
 #: How often the retention job looks for expired evidence, seconds.
 RETENTION_EVERY_S = 3600.0
@@ -55,6 +78,37 @@ RETENTION_EVERY_S = 3600.0
 def audit_path(config: Config) -> str:
     """The audit log of a configuration: ``<state_dir>/audit.jsonl``."""
     return os.path.join(config.state_dir, "audit.jsonl")
+
+
+def pid_path(config: Config) -> str:
+    """The running daemon's process id: ``<state_dir>/daemon.pid`` (SIGHUP reloads it)."""
+    return os.path.join(config.state_dir, "daemon.pid")
+
+
+def reload_request_path(config: Config) -> str:
+    """Who asks for the next SIGHUP reload: ``<state_dir>/reload-request.json``."""
+    return os.path.join(config.state_dir, "reload-request.json")
+
+
+def reload_result_path(config: Config) -> str:
+    """The report of the last reload: ``<state_dir>/reload.json``."""
+    return os.path.join(config.state_dir, "reload.json")
+
+
+class ReloadRequest(msgspec.Struct, kw_only=True):
+    """Left by ``vsa-stream reload`` before its SIGHUP: who asks, and the id its answer in
+    ``reload.json`` carries."""
+
+    id: str
+    actor: str
+
+
+class ReloadResult(msgspec.Struct, kw_only=True):
+    """``<state_dir>/reload.json``: the last reload's report, and the request it answers."""
+
+    request: str | None
+    at: float
+    report: ReloadReport
 
 
 def config_sha256(config: Config) -> str:
@@ -82,6 +136,9 @@ class Daemon:
     ) -> None:
         self.config = config
         self.source = source
+        #: The file a reload reads: ``source`` when it names one.
+        self.config_path = source if source is not None and os.path.isfile(source) else None
+        self._reloading = anyio.Lock()
         check_private_dir(private_dir(config.state_dir))
         self._log = get_logger()
         self.outbox = outbox
@@ -117,6 +174,17 @@ class Daemon:
             kept.prune({})
             kept.close()
         self.engine = Engine(config, sinks, outbox=outbox, evidence=self.evidence)
+        self._reloads = Counter(
+            "vsa_config_reloads",
+            "Configuration reloads, by result (applied, rejected: nothing changed).",
+            ["result"],
+            registry=self.engine.metrics.registry,
+        )
+        self._restart_required = Gauge(
+            "vsa_config_restart_required",
+            "1 when the configuration file changes settings that only a restart applies.",
+            registry=self.engine.metrics.registry,
+        )
         self.engine.before_finish = self._final_checkpoint
         self.server: ApiServer | None = None
         if config.server.enabled:
@@ -127,6 +195,7 @@ class Daemon:
                 audit=self.audit,
                 evidence=self.evidence,
                 statistics=self.statistics,
+                reload=self.reload,
             )
             self.server = ApiServer(ctx, config.server.host, config.server.port)
             self.server.bind()
@@ -170,7 +239,7 @@ class Daemon:
             if self.server is not None:
                 tg.start_soon(self.server.run)
             helpers = anyio.CancelScope()
-            tg.start_soon(self._helpers, helpers)
+            tg.start_soon(self._helpers, helpers, handle_signals)
             try:
                 result = await self.engine.run(handle_signals=handle_signals)
             finally:
@@ -188,13 +257,129 @@ class Daemon:
         )
         return result
 
-    async def _helpers(self, scope: anyio.CancelScope) -> None:
+    async def _helpers(self, scope: anyio.CancelScope, handle_signals: bool = True) -> None:
         with scope:
             async with anyio.create_task_group() as tg:
+                if handle_signals:
+                    tg.start_soon(self._reload_on_sighup)
                 tg.start_soon(monitor_loop_lag, self.engine.metrics.loop_lag_seconds)
                 tg.start_soon(self._checkpoints)
                 if self.evidence is not None:
                     tg.start_soon(self._retention, self.evidence)
+
+    # --- reloading the configuration ------------------------------------------------------
+
+    async def reload(self, actor: str) -> ReloadReport:
+        """Load the configuration file again and apply what changed (see
+        :mod:`vsa_stream.reload`); one reload at a time.
+
+        Args:
+            actor: who asked (``api:<token name>``, ``cli:<user>``, ``signal:SIGHUP``).
+
+        Returns:
+            the report; ``ok`` False (with ``error`` and ``field``) when the file is invalid
+            or cannot run, in which case nothing changed.
+        """
+        async with self._reloading:
+            report = await self._reload(actor)
+        self._reloads.labels(result="applied" if report.ok else "rejected").inc()
+        if report.ok:
+            self._restart_required.set(1.0 if report.restart_required else 0.0)
+        try:
+            await anyio.to_thread.run_sync(
+                self.audit.append,
+                "config_reload" if report.ok else "config_reload_rejected",
+                msgspec.to_builtins(report),
+            )
+        except OSError as exc:
+            self._log.error("configuration reload not audited", error=str(exc))
+        return report
+
+    async def _reload(self, actor: str) -> ReloadReport:
+        old = self.config
+        old_sha = config_sha256(old)
+        try:
+            if self.config_path is None:
+                raise ConfigError("the daemon was not started from a configuration file")
+            if not self.engine.cameras_running:
+                raise ConfigError("the daemon is not running its cameras (starting or stopping)")
+            new = await anyio.to_thread.run_sync(config_mod.load, self.config_path)
+            prepared = await reload_mod.plan(self.engine, old, new)
+        except ConfigError as exc:
+            self._log.error(
+                "configuration reload rejected: nothing changed",
+                field=exc.path or None,
+                error=str(exc),
+                actor=actor,
+            )
+            return ReloadReport(
+                ok=False, actor=actor, old_sha256=old_sha, error=str(exc), field=exc.path or None
+            )
+        new_sha = config_sha256(prepared.config)
+        report = prepared.report(actor, old_sha, new_sha)
+        try:
+            await reload_mod.apply(self.engine, prepared)
+        except Exception as exc:  # a camera that cannot start now: the rest is applied
+            report.error = f"partly applied: {type(exc).__name__}: {exc}"
+            self._log.error("configuration reload partly applied", error=report.error)
+        self.config = prepared.config
+        if self.server is not None:
+            self.server.ctx.config = prepared.config
+        self._log.info(
+            "configuration reloaded",
+            actor=actor,
+            old_sha256=old_sha,
+            new_sha256=new_sha,
+            started=report.started,
+            stopped=report.stopped,
+            restarted=report.restarted,
+            rules_swapped=report.rules_swapped,
+            sinks_rebuilt=report.sinks_rebuilt,
+        )
+        if report.restart_required:
+            self._log.warning(
+                "settings that change only at a restart were kept as they run",
+                fields=report.restart_required,
+            )
+        return report
+
+    async def _reload_on_sighup(self) -> None:
+        """Reload on each SIGHUP; ``<state_dir>/daemon.pid`` names this process meanwhile."""
+        config = self.config
+        pid_file = pid_path(config)
+        try:
+            with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+                try:
+                    pid = f"{os.getpid()}\n".encode()
+                    await anyio.to_thread.run_sync(_write_private, pid_file, pid)
+                except OSError as exc:
+                    self._log.error(
+                        "pid file not written: vsa-stream reload cannot find this "
+                        "daemon (SIGHUP still reloads)",
+                        error=str(exc),
+                    )
+                async for _ in signals:
+                    with anyio.CancelScope(shield=True):  # a stop waits for a reload under way
+                        await self._answer_sighup(config)
+        finally:
+            # asyncio puts back the default action, which ends the process: a SIGHUP while the
+            # daemon drains its sinks must not cut that short
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_remove_pid, pid_file)
+
+    async def _answer_sighup(self, config: Config) -> None:
+        request = await anyio.to_thread.run_sync(_take_request, config)
+        report = await self.reload(request.actor if request is not None else "signal:SIGHUP")
+        result = ReloadResult(
+            request=request.id if request is not None else None, at=time.time(), report=report
+        )
+        try:
+            await anyio.to_thread.run_sync(
+                _write_private, reload_result_path(config), msgspec.json.encode(result)
+            )
+        except OSError as exc:
+            self._log.error("reload report not written", error=str(exc))
 
     async def _retention(self, evidence: EvidenceStore) -> None:
         while True:
@@ -253,3 +438,34 @@ class Daemon:
             event = checkpoint_event(head, previous, final=final)
             rows = await self.engine.delivery.accept([event])
             self._checkpoint = rows[0].event if rows else event
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once (a ``0600`` file)."""
+    temporary = f"{path}.{os.getpid()}.tmp"
+    private_file(temporary)
+    with open(temporary, "wb") as out:
+        out.write(data)
+    os.replace(temporary, path)
+
+
+def _take_request(config: Config) -> ReloadRequest | None:
+    """The request ``vsa-stream reload`` left (removed once read), if any."""
+    path = reload_request_path(config)
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+        os.remove(path)
+        return msgspec.json.decode(data, type=ReloadRequest)
+    except (OSError, msgspec.DecodeError):
+        return None
+
+
+def _remove_pid(path: str) -> None:
+    try:
+        with open(path, encoding="ascii") as file:
+            if file.read().strip() != str(os.getpid()):
+                return  # another daemon's
+        os.remove(path)
+    except OSError:
+        pass

@@ -12,7 +12,8 @@ Without an ``outbox`` the engine keeps one in memory: same order, nothing durabl
 With ``dynamic=True`` (cluster mode) the engine starts with no camera and runs until it is
 stopped; cameras are started and stopped while it runs (:meth:`Engine.start_camera`,
 :meth:`Engine.stop_camera`), each with an optional guard that a frame must pass to be analysed
-(the cluster's fencing).
+(the cluster's fencing). A static engine's cameras are started and stopped the same way by a
+configuration reload (:mod:`vsa_stream.reload`).
 
 SIGINT or SIGTERM stops the cameras (their open events are closed and emitted), drains the
 event stream into the sinks and returns, within a few seconds; a second signal stops at once,
@@ -182,6 +183,11 @@ class Engine:
         """True once a stop was asked for (:meth:`stop` or a signal)."""
         return self._stopping.is_set()
 
+    @property
+    def cameras_running(self) -> bool:
+        """True while cameras can be started and stopped (running, not stopping)."""
+        return self._cameras_tg is not None and not self._stopping.is_set()
+
     def stop(self) -> None:
         """Ask every camera to stop (safe to call from the event loop only)."""
         for pipeline in self._pipelines:
@@ -219,10 +225,10 @@ class Engine:
                     outer.start_soon(self._watch_signals, watcher)
                 with anyio.CancelScope() as self._cameras_scope:
                     async with send, anyio.create_task_group() as cameras:
+                        self._cameras_tg = cameras  # a reload starts cameras here too
                         for pipeline in self._pipelines:
-                            cameras.start_soon(pipeline.run)
+                            self._launch(pipeline, keep=True)
                         if self.dynamic:
-                            self._cameras_tg = cameras
                             cameras.start_soon(self._stopping.wait)
                             self._accepting.set()
                 self._cameras_tg = None
@@ -261,7 +267,8 @@ class Engine:
         *,
         guard: Callable[[], bool] | None = None,
     ) -> CameraStatus:
-        """Start ``camera`` in a running dynamic engine; returns its (live) status.
+        """Start ``camera`` in a running engine (dynamic, or reloading its configuration);
+        returns its (live) status.
 
         Args:
             camera: the camera; its id must not be running already.
@@ -270,12 +277,12 @@ class Engine:
             guard: called before each frame is analysed; a frame is skipped while it is False.
 
         Raises:
-            RuntimeError: the engine is not running in dynamic mode, or the camera runs.
+            RuntimeError: the engine is not running (or stopping), or the camera runs.
             ModelError: a detector (or the pose model) the camera needs cannot be loaded.
         """
         tg, emit = self._cameras_tg, self._emit
         if tg is None or emit is None or self._stopping.is_set():
-            raise RuntimeError("start_camera needs a running engine with dynamic=True")
+            raise RuntimeError("start_camera needs a running engine (dynamic, or reloading)")
         if camera.id in self._done:
             raise RuntimeError(f"camera {camera.id!r} is already running")
         config = shared if shared is not None else self.config
@@ -285,21 +292,34 @@ class Engine:
         for path, message in class_problems(camera, produced):
             raise ConfigError(message, path=f"cameras[{camera.id}].{path}")
         pipeline = self._pipeline(camera, config, emit, guard)
-        done = self._done[camera.id] = anyio.Event()
         self._pipelines.append(pipeline)
+        self._launch(pipeline, keep=not self.dynamic)
+        return pipeline.status
+
+    def _launch(self, pipeline: CameraPipeline, *, keep: bool) -> None:
+        """Run ``pipeline`` in the cameras' task group; ``keep``: its status stays listed
+        once it has ended (a static engine's cameras), else it moves to the ended ones."""
+        assert self._cameras_tg is not None
+        camera_id = pipeline.camera.id
+        done = self._done[camera_id] = anyio.Event()
 
         async def run() -> None:
             try:
                 await pipeline.run()
             finally:
-                self._pipelines.remove(pipeline)
-                self._ended.append(pipeline.status)
-                del self._ended[:-1000]
-                del self._done[camera.id]
+                if not keep:
+                    self._retire(pipeline)
+                if self._done.get(camera_id) is done:
+                    del self._done[camera_id]
                 done.set()
 
-        tg.start_soon(run)
-        return pipeline.status
+        self._cameras_tg.start_soon(run)
+
+    def _retire(self, pipeline: CameraPipeline) -> None:
+        if pipeline in self._pipelines:
+            self._pipelines.remove(pipeline)
+            self._ended.append(pipeline.status)
+            del self._ended[:-1000]
 
     async def load_models(self, camera: Camera, config: Config | None = None) -> None:
         """Load (once) the detectors and pose model ``camera`` needs, settings from ``config``
@@ -325,16 +345,38 @@ class Engine:
             if config.pose is not None and self.pose is None and _wants_pose(camera):
                 self.pose = await anyio.to_thread.run_sync(load_pose, config.pose)
 
-    async def stop_camera(self, camera_id: str) -> CameraStatus | None:
-        """Stop a camera started with :meth:`start_camera` and wait until it has ended (its
-        open events closed and emitted); None when it was not running."""
+    async def stop_camera(
+        self, camera_id: str, reason: str = "engine stopped"
+    ) -> CameraStatus | None:
+        """Stop a camera and wait until it has ended (its open events closed and emitted with
+        ``reason``); its status leaves :meth:`camera_statuses`. None when it was not running
+        (a camera that could not start is forgotten)."""
+        self._unstarted = [s for s in self._unstarted if s.camera_id != camera_id]
         done = self._done.get(camera_id)
         pipeline = self.running().get(camera_id)
-        if done is None or pipeline is None:
+        if pipeline is None:
             return None
-        pipeline.stop()
-        await done.wait()
+        if done is not None:
+            pipeline.stop(reason)
+            await done.wait()
+        self._retire(pipeline)
         return pipeline.status
+
+    def install_detector(self, detector_id: str, config: DetectorConfig, model: Model) -> None:
+        """Serve a loaded ``model`` as detector ``detector_id`` (replacing, and closing, the
+        one of that id: the cameras using it must have been stopped)."""
+        self.remove_detector(detector_id)
+        service = self._service(detector_id, config, model)
+        # a new dict: the metrics read this one from a worker thread
+        self.detectors = {**self.detectors, detector_id: service}
+        service.start()
+
+    def remove_detector(self, detector_id: str) -> None:
+        """Close detector ``detector_id`` if it is served (no camera may still use it)."""
+        if detector_id in self.detectors:
+            detectors = dict(self.detectors)
+            detectors.pop(detector_id).close()
+            self.detectors = detectors
 
     async def _start_cameras(self, emit: Callable[[Event], None]) -> None:
         """Load the detectors the enabled cameras use, then build the cameras' pipelines."""

@@ -112,17 +112,31 @@ class CameraPipeline:
             pose=pose,
         )
         self._stop = threading.Event()  # a stop was asked for
+        self._stop_reason = "engine stopped"
+        # Held while a frame is analysed and its events emitted: rules swap between frames.
+        self._analysing = threading.Lock()
         self._halt = threading.Event()  # the decoder must end (stop, failure, end of analysis)
         self._log = get_logger(camera_id=camera.id)
         self.supervisor = DecodeSupervisor(
             camera, self.source, self.status, self._sample, emit, self._halt
         )
 
-    def stop(self) -> None:
-        """Ask both threads to end; open events are closed and emitted."""
+    def stop(self, reason: str = "engine stopped") -> None:
+        """Ask both threads to end; open events are closed and emitted with ``reason``."""
+        self._stop_reason = reason
         self._stop.set()
         self._halt.set()
         self.slot.close()
+
+    def reconfigure(self, camera: Camera, pose: PoseModel | None = None) -> None:
+        """Swap the rules and zones for those of ``camera`` between two frames, the stream
+        going on (blocking: call it from a worker thread); closing revisions of the rules
+        taken out are emitted (see :meth:`Analyzer.reconfigure`)."""
+        with self._analysing:
+            events = self.analyzer.reconfigure(camera, pose)
+            self.camera = camera
+            for event in events:
+                self.emit(event)
 
     async def run(self) -> CameraStatus:
         """Run until the stream ends, fails, or :meth:`stop`; never raises for a bad stream."""
@@ -233,17 +247,18 @@ class CameraPipeline:
                 self.status.decoded += 1
                 if self.guard is not None and not self.guard():
                     continue
-                events = self.analyzer.process_recorded(
-                    index,
-                    (index - 1) * period,
-                    size,
-                    [b.box for b in boxes],
-                    [b.score for b in boxes],
-                    replay.label,
-                )
-                self.status.analysed += 1
-                for event in events:
-                    self.emit(event)
+                with self._analysing:
+                    events = self.analyzer.process_recorded(
+                        index,
+                        (index - 1) * period,
+                        size,
+                        [b.box for b in boxes],
+                        [b.score for b in boxes],
+                        replay.label,
+                    )
+                    self.status.analysed += 1
+                    for event in events:
+                        self.emit(event)
         except Exception as exc:  # never let one camera's analysis take the others down
             self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
         self._close_events()
@@ -251,12 +266,34 @@ class CameraPipeline:
     def _close_events(self) -> None:
         """Close whatever the rules have open, saying why the analysis ended."""
         if self._stop.is_set():
-            reason = "engine stopped"
+            reason = self._stop_reason
         elif self.status.state == "failed":
             reason = "camera failed"
         else:
             reason = "stream ended"
-        for event in self.analyzer.finish(reason):
+        with self._analysing:
+            for event in self.analyzer.finish(reason):
+                self.emit(event)
+
+    def _analyse_frame(self, frame: Frame) -> None:
+        try:
+            events = self.analyzer.process(frame)
+        except FrameError as exc:
+            self.status.bad_frames += 1
+            self._log.warning("frame rejected", frame=frame.index, error=str(exc))
+            return
+        self.status.analysed += 1
+        if self.evidence is not None:
+            self.evidence.remember(self.analyzer.last)
+            if events:
+                foreground = None if self._detected else self.analyzer.perception
+                self.evidence.capture(
+                    frame,
+                    self.analyzer.last,
+                    events,
+                    foreground=foreground.foreground() if foreground else None,
+                )
+        for event in events:
             self.emit(event)
 
     def _analyse(self) -> None:
@@ -267,25 +304,8 @@ class CameraPipeline:
                     break
                 if self.guard is not None and not self.guard():
                     continue
-                try:
-                    events = self.analyzer.process(frame)
-                except FrameError as exc:
-                    self.status.bad_frames += 1
-                    self._log.warning("frame rejected", frame=frame.index, error=str(exc))
-                    continue
-                self.status.analysed += 1
-                if self.evidence is not None:
-                    self.evidence.remember(self.analyzer.last)
-                    if events:
-                        foreground = None if self._detected else self.analyzer.perception
-                        self.evidence.capture(
-                            frame,
-                            self.analyzer.last,
-                            events,
-                            foreground=foreground.foreground() if foreground else None,
-                        )
-                for event in events:
-                    self.emit(event)
+                with self._analysing:
+                    self._analyse_frame(frame)
         except Exception as exc:  # never let one camera's analysis take the others down
             self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
         finally:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from typing import Any
+
 import anyio
 
 from vsa_stream.cluster.alerts import AlertStreamSink
@@ -42,6 +45,7 @@ async def serve(
         engine = Engine(config, [*sinks, stream], outbox=outbox, dynamic=True, observe=node.observe)
         async with anyio.create_task_group() as tg:
             tg.start_soon(node.run, engine)
+            tg.start_soon(_ignore_sighup, log)
             result = await engine.run()
             # The node left when the engine began to stop; this ends it in any case (also
             # when the engine stopped before it could take cameras).
@@ -50,3 +54,16 @@ async def serve(
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
             await nc.close()
+
+
+async def _ignore_sighup(log: Any) -> None:
+    """A SIGHUP (systemd's ``ExecReload``) must not end a cluster daemon: it is logged."""
+    try:
+        with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+            async for _ in signals:
+                log.warning(
+                    "SIGHUP ignored: in cluster mode cameras change with `vsa-stream cluster "
+                    "apply`; this daemon's own configuration changes at a restart"
+                )
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # asyncio put back the default: ending

@@ -34,6 +34,7 @@ from vsa_stream.events import encode
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import CONTENT_TYPE
+from vsa_stream.reload import ReloadReport
 from vsa_stream.server.auth import Authenticator, Principal, Role
 from vsa_stream.server.hosts import HostGuard
 from vsa_stream.server.openapi import ReviewRequest, openapi_document
@@ -75,6 +76,8 @@ class ApiContext:
     statistics: StatisticsStore | None = None
     #: Set when the server shuts down: open event streams end.
     closing: anyio.Event = field(default_factory=anyio.Event)
+    #: Reloads the daemon's configuration file, given who asks (``POST /api/config/reload``).
+    reload: Callable[[str], Awaitable[ReloadReport]] | None = None
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -245,6 +248,14 @@ def build_app(ctx: ApiContext) -> Starlette:
         log.info("dead letters re-queued", count=count, sink=sink, actor=who.name)
         return _json({"redriven": count})
 
+    async def reload(request: Request, who: Principal) -> Response:
+        if ctx.reload is None:
+            return _error(503, "this server cannot reload a configuration")
+        report = await ctx.reload(f"api:{who.name}")
+        return Response(
+            msgspec.json.encode(report), 200 if report.ok else 422, None, "application/json"
+        )
+
     async def me(request: Request, who: Principal) -> Response:
         return _json({"name": who.name, "role": who.role})
 
@@ -294,6 +305,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/api/me", _guard(ctx, "viewer", me)),
         Route("/api/outbox/dead", _guard(ctx, "viewer", dead_letters)),
         Route("/api/outbox/redrive", _guard(ctx, "operator", redrive), methods=["POST"]),
+        Route("/api/config/reload", _guard(ctx, "operator", reload), methods=["POST"]),
         Route("/api/stream", _guard(ctx, "viewer", stream)),
         Route("/api/stats", _guard(ctx, "viewer", statistics_handler(lambda: ctx.statistics))),
         Route("/operator", page),

@@ -17,6 +17,7 @@ import msgspec
 
 from vsa_stream import __version__
 from vsa_stream.events import Cause, Event
+from vsa_stream.reload import ReloadReport
 from vsa_stream.server.hosts import PROBES
 from vsa_stream.server.stats_api import statistics_openapi
 
@@ -60,7 +61,7 @@ def _param(name: str, description: str, schema: dict[str, Any] | None = None) ->
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document (a fresh dict each call)."""
     (_, components) = msgspec.json.schema_components(
-        [Event, ReviewRequest], ref_template="#/components/schemas/{name}"
+        [Event, ReviewRequest, ReloadReport], ref_template="#/components/schemas/{name}"
     )
     components["Error"] = {
         "type": "object",
@@ -193,6 +194,19 @@ def openapi_document() -> dict[str, Any]:
                 "security": viewer,
                 "parameters": [_param("sink", "only this sink")],
                 "responses": {"200": _json({"type": "object"}, "{redriven: N}"), **_AUTH},
+            }
+        },
+        "/api/config/reload": {
+            "post": {
+                "summary": "Load the configuration file again and apply only what changed; "
+                "invalid: nothing changes; audited (operator)",
+                "security": viewer,
+                "responses": {
+                    "200": _json(_ref("ReloadReport"), "applied: what started, stopped, ..."),
+                    "422": _json(_ref("ReloadReport"), "rejected, nothing changed (error, field)"),
+                    "503": _ERROR | {"description": "the daemon has no configuration file"},
+                    **_AUTH,
+                },
             }
         },
         "/api/me": {

@@ -19,8 +19,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import anyio
+import anyio.abc
+import anyio.to_thread
 from prometheus_client.core import GaugeMetricFamily
 
 from vsa_stream.events import Event, Review
@@ -48,6 +51,13 @@ def _jitter(delay: float) -> float:
     return delay * random.uniform(0.8, 1.2) if delay > 0 else 0.0
 
 
+def _scope(st: _SinkState) -> anyio.CancelScope:
+    """A new cancel scope of ``st``'s tasks, cancelled when the sink is taken out."""
+    scope = anyio.CancelScope()
+    st.scopes.append(scope)
+    return scope
+
+
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
@@ -65,6 +75,10 @@ class _SinkState:
     finished: set[int] = field(default_factory=set)
     failures: int = 0
     delivered: int = 0
+    # Cancelled to take the sink out (a reload): its worker's and its camera watch's;
+    # ``stopped`` is set once the worker has saved its cursor.
+    scopes: list[anyio.CancelScope] = field(default_factory=list)
+    stopped: anyio.Event = field(default_factory=anyio.Event)
 
     def enabled(self) -> bool:
         return self.disabled is None
@@ -115,6 +129,8 @@ class Delivery:
         self._ready = anyio.Event()
         self._finishing = False
         self._finish_event = anyio.Event()
+        self._workers: anyio.abc.TaskGroup | None = None
+        self._side: anyio.abc.TaskGroup | None = None
         self._log = get_logger()
         metrics.add_collector(self._collect)
 
@@ -232,10 +248,12 @@ class Delivery:
             side = anyio.CancelScope()
             tg.start_soon(self._side_tasks, side)
             async with anyio.create_task_group() as workers:
+                self._workers = workers
                 for state in self._states:
-                    workers.start_soon(self._worker, state)
+                    workers.start_soon(self._run_worker, state)
                 await self._finish_event.wait()
                 workers.cancel_scope.deadline = anyio.current_time() + self.drain_s
+            self._workers = None
             side.cancel()
         left = self.undelivered()
         if left:
@@ -244,19 +262,83 @@ class Delivery:
     async def _side_tasks(self, scope: anyio.CancelScope) -> None:
         with scope:
             async with anyio.create_task_group() as tg:
+                self._side = tg
                 tg.start_soon(self._prune_loop)
                 for state in self._states:
-                    watch = getattr(state.sink, "watch_cameras", None)
-                    if watch is not None:
-                        tg.start_soon(watch, self.camera_states)
+                    self._watch(state)
+
+    def _watch(self, st: _SinkState) -> None:
+        """Start the sink's ``watch_cameras`` (if it has one), ended with its worker."""
+        watch = getattr(st.sink, "watch_cameras", None)
+        if watch is None or self._side is None:
+            return
+
+        async def run() -> None:
+            with _scope(st):
+                await watch(self.camera_states)
+
+        self._side.start_soon(run)
+
+    async def _run_worker(self, st: _SinkState) -> None:
+        try:
+            with _scope(st):
+                await self._worker(st)
+        finally:
+            st.stopped.set()
+
+    async def reconfigure(self, add: Sequence[Sink], remove: Iterable[str]) -> list[Sink]:
+        """Take the sinks named in ``remove`` out and put ``add`` in, while delivering (a
+        configuration reload); returns the sinks taken out, for the caller to close.
+
+        A sink taken out stops at once and saves its cursor: what it had in flight is sent
+        again by whoever takes its name, with the same ids (at least once, as after a crash).
+        A sink added under a name the outbox knows (settings changed: a rotated secret, a new
+        URL) starts from that name's cursor and keeps its scheduled retries, so no revision is
+        lost; a sink under a new name starts with the revisions accepted from now on.
+
+        Raises:
+            ValueError: two sinks would have the same name.
+            RuntimeError: :meth:`run` is not delivering (not started, or finishing).
+        """
+        workers = self._workers
+        if workers is None or self._finishing:
+            raise RuntimeError("sinks can only be replaced while delivering")
+        gone = set(remove)
+        names = [s.name for s in self._states if s.name not in gone] + [s.name for s in add]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sink names must be unique, got {names}")
+        taken = [s for s in self._states if s.name in gone]
+        for st in taken:
+            for scope in st.scopes:
+                scope.cancel()
+        for st in taken:
+            await st.stopped.wait()
+        fresh = []
+        for sink in add:
+            st = _SinkState(sink, sink.name, getattr(sink, "policy", None) or DeliveryPolicy())
+            cursor = await self.outbox.call(self.outbox.cursor, st.name, st.policy.target)
+            st.cursor = st.persisted = cursor.seq
+            st.disabled = cursor.disabled_reason
+            fresh.append(st)
+        # One swap, no wait in it: pruning and the metrics always see every cursor in use.
+        self._states = [s for s in self._states if s not in taken] + fresh
+        for st in fresh:
+            workers.start_soon(self._run_worker, st)
+            self._watch(st)
+        self._wake.set()
+        self._wake = anyio.Event()
+        return [st.sink for st in taken]
 
     async def _prune_loop(self) -> None:
-        names = [s.name for s in self._states]
         while True:
+            names = [s.name for s in self._states]
             try:
                 deleted = await anyio.to_thread.run_sync(
-                    lambda: self.outbox.prune(
-                        self.keep_delivered_s, names, keep_events_s=self.keep_events_s
+                    partial(
+                        self.outbox.prune,
+                        self.keep_delivered_s,
+                        names,
+                        keep_events_s=self.keep_events_s,
                     )
                 )
                 if deleted:
