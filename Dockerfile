@@ -34,7 +34,7 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 vsa \
     && useradd --system --uid 10001 --gid vsa --home-dir /var/lib/vsa --no-create-home \
         --shell /usr/sbin/nologin vsa \
-    && install -d -o vsa -g vsa -m 0750 /var/lib/vsa \
+    && install -d -o vsa -g vsa -m 0700 /var/lib/vsa \
     && install -d -m 0755 /etc/vsa
 COPY --from=build /dist/ /tmp/dist/
 # --only-binary: every dependency comes as a wheel; nothing is compiled in this stage.
