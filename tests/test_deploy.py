@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from api_daemon import api_config, running_daemon, still_clip
+from vsa_stream import config
+from vsa_stream.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 UNIT = ROOT / "examples" / "deploy" / "vsa-stream.service"
+EXAMPLE = ROOT / "examples" / "deploy" / "vsa.yaml"
 #: Where the unit expects the wheel's console script (a virtual environment in /opt).
 UNIT_BINARY = "/opt/vsa-stream/bin/vsa-stream"
 
@@ -134,6 +137,24 @@ def test_container_health_check_follows_the_daemon(tmp_path: Path) -> None:
         url = f"{run.url}/healthz"
         assert probe(url) == 0
     assert probe(url) != 0  # the daemon stopped: unhealthy
+
+
+def test_deployment_example_configuration_fits_the_image_and_the_unit() -> None:
+    env = {
+        "CAMERA_URL": "rtsp://192.0.2.1:554/stream1",
+        "VSA_OPERATOR_TOKEN": "operator-token-0123456789",
+        "VSA_VIEWER_TOKEN": "viewer-token-0123456789",
+    }
+    cfg = config.load(EXAMPLE, env=env)
+    assert cfg.server.enabled  # the health check's /healthz
+    assert (cfg.server.host, cfg.server.port) == ("127.0.0.1", 8080)
+    assert config.load(EXAMPLE, env={**env, "VSA_HOST": "0.0.0.0"}).server.host == "0.0.0.0"
+    # Relative: in the image's volume and the unit's StateDirectory (their working directory).
+    assert not os.path.isabs(cfg.state_dir)
+    assert cfg.sinks.jsonl is not None
+    assert cfg.sinks.jsonl.path.startswith(cfg.state_dir + "/")  # writable under the unit
+    with pytest.raises(ConfigError, match="CAMERA_URL"):  # a secret forgotten: named
+        config.load(EXAMPLE, env={k: v for k, v in env.items() if k != "CAMERA_URL"})
 
 
 # --- the systemd unit -------------------------------------------------------------------------
