@@ -3,7 +3,8 @@
 No container engine runs on the development machine nor in CI, so the image itself is not built
 here (``docs/operations.md`` says so): the container file is linted by hadolint, its essentials
 are read from it, and its health check command is run against a real daemon. The unit is checked
-by ``systemd-analyze`` (``verify``, and ``security`` for its exposure). The wheel the image
+by ``systemd-analyze`` (``verify``, and ``security`` for its exposure), and the daemon is run
+within the file-system confinement the unit sets (a private mount namespace). The wheel the image
 installs is built and installed without Rust by ``.ci/wheel``.
 """
 
@@ -235,3 +236,57 @@ def test_systemd_unit_is_hardened_and_reloads_with_sighup(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert re.search(r"Overall exposure level for vsa-stream\.service: [01]\.\d OK", result.stdout)
+
+
+CONFINE = """
+set -e
+if [ -n "$1" ]; then mount --bind "$1" "$1"; fi
+mount -o remount,bind,ro /
+cd "$2"
+exec "$3" -m vsa_stream run "$4"
+"""
+
+
+def test_daemon_runs_within_the_units_file_system_confinement(tmp_path: Path) -> None:
+    """``ProtectSystem=strict`` with ``ReadWritePaths`` = ``WorkingDirectory``: the file system
+    read-only but for the state folder (a private mount namespace, as systemd builds it). The
+    daemon must need nothing else writable: no cache, no home, no temporary file."""
+    if os.geteuid() != 0:
+        pytest.skip("building a mount namespace needs root (CI runs as root)")
+    settings = unit_settings(UNIT.read_text(encoding="utf-8"))
+    writable = settings["Service.ReadWritePaths"][-1].split()
+    assert settings["Service.WorkingDirectory"][-1] in writable
+    home = tmp_path / "var-lib-vsa"  # stands for /var/lib/vsa
+    home.mkdir(mode=0o700)
+    text = EXAMPLE.read_text(encoding="utf-8").replace("port: 8080", "port: 0")
+    (tmp_path / "vsa.yaml").write_text(text, encoding="utf-8")
+    env = {
+        **os.environ,
+        "CAMERA_URL": str(still_clip(tmp_path / "clip.mp4")),
+        "VSA_OPERATOR_TOKEN": "operator-token-0123456789",
+        "VSA_VIEWER_TOKEN": "viewer-token-0123456789",
+        "HOME": str(tmp_path / "no-home"),
+    }
+
+    def confined(writable_home: bool) -> subprocess.CompletedProcess[str]:
+        unshare = [tool("unshare"), "--mount", "--propagation", "private"]
+        bind = str(home) if writable_home else ""
+        config_file = str(tmp_path / "vsa.yaml")
+        return subprocess.run(
+            [*unshare, "sh", "-c", CONFINE, "sh", bind, str(home), sys.executable, config_file],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    refused = confined(writable_home=False)  # the confinement is real: nothing writable
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "cannot create files" in refused.stderr
+    result = confined(writable_home=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = home / "vsa-state"
+    assert {p.name for p in state.iterdir()} >= {"outbox.sqlite3", "audit.jsonl"}
+    assert '"camera finished"' in result.stderr
+    assert not (tmp_path / "no-home").exists()
