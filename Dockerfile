@@ -23,10 +23,12 @@ RUN apt-get update \
         make python3 python3-venv \
     && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/build
+# The build environment first on PATH, as an activated one is: maturin finds zig through it.
+ENV PATH=/opt/build/bin:$PATH
 WORKDIR /src
 COPY . .
 # The wheel as CI builds it (maturin, linked by zig against glibc 2.17: manylinux_2_17).
-RUN PIP_NO_CACHE_DIR=1 make wheel PYTHON=/opt/build/bin/python \
+RUN PIP_NO_CACHE_DIR=1 make wheel \
     && mkdir /dist && cp dist/vsa_stream-*.whl /dist/
 
 # --- runtime: the wheel on a slim Python, run by an unprivileged user -------------------------
