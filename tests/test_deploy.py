@@ -243,17 +243,29 @@ set -e
 if [ -n "$1" ]; then mount --bind "$1" "$1"; fi
 mount -o remount,bind,ro /
 cd "$2"
-exec "$3" -m vsa_stream run "$4"
+exec "$3" -c "$5" run "$4"
+"""
+#: ``MemoryDenyWriteExecute=true`` as the kernel enforces it (``PR_SET_MDWE``, Linux 6.3+; kept
+#: across exec): no mapping both writable and executable, none made executable later.
+MDWE_THEN_CLI = """
+import ctypes, os, runpy, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    sys.exit(f"PR_SET_MDWE: {os.strerror(ctypes.get_errno())} (Linux 6.3+ needed)")
+sys.argv[0] = "vsa-stream"
+runpy.run_module("vsa_stream", run_name="__main__")
 """
 
 
 def test_daemon_runs_within_the_units_file_system_confinement(tmp_path: Path) -> None:
     """``ProtectSystem=strict`` with ``ReadWritePaths`` = ``WorkingDirectory``: the file system
-    read-only but for the state folder (a private mount namespace, as systemd builds it). The
-    daemon must need nothing else writable: no cache, no home, no temporary file."""
+    read-only but for the state folder (a private mount namespace, as systemd builds it), and
+    ``MemoryDenyWriteExecute``. The daemon must need nothing else writable (no cache, no home,
+    no temporary file) and no writable executable memory."""
     if os.geteuid() != 0:
         pytest.skip("building a mount namespace needs root (CI runs as root)")
     settings = unit_settings(UNIT.read_text(encoding="utf-8"))
+    assert settings["Service.MemoryDenyWriteExecute"] == ["true"]
     writable = settings["Service.ReadWritePaths"][-1].split()
     assert settings["Service.WorkingDirectory"][-1] in writable
     home = tmp_path / "var-lib-vsa"  # stands for /var/lib/vsa
@@ -269,11 +281,11 @@ def test_daemon_runs_within_the_units_file_system_confinement(tmp_path: Path) ->
     }
 
     def confined(writable_home: bool) -> subprocess.CompletedProcess[str]:
-        unshare = [tool("unshare"), "--mount", "--propagation", "private"]
+        unshare = [tool("unshare"), "--mount", "--propagation", "private", "sh", "-c", CONFINE]
         bind = str(home) if writable_home else ""
-        config_file = str(tmp_path / "vsa.yaml")
+        args = [bind, str(home), sys.executable, str(tmp_path / "vsa.yaml"), MDWE_THEN_CLI]
         return subprocess.run(
-            [*unshare, "sh", "-c", CONFINE, "sh", bind, str(home), sys.executable, config_file],
+            [*unshare, "sh", *args],
             env=env,
             capture_output=True,
             text=True,
