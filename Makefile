@@ -1,12 +1,20 @@
 # Task runner. Run inside a virtual environment (python -m venv .venv && . .venv/bin/activate).
 PYTHON ?= python
 PIP := $(PYTHON) -m pip
+# The wheel's platform tag: any Linux with glibc 2.17 or newer (CentOS 7+, Debian 8+, Ubuntu 14.04+).
+MANYLINUX ?= manylinux_2_17
 
-.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean eval
+.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean eval wheel
 
 ## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
 develop:
 	$(PIP) install -q -e '.[test,lint,bench]'
+
+## wheel: the abi3 wheel (CPython >= 3.11; installing it needs no Rust) in dist/, linked by zig
+## against glibc 2.17 so that its manylinux tag holds (maturin's compliance check, auditwheel's rules)
+wheel:
+	$(PIP) install -q 'maturin>=1.7,<2' 'ziglang>=0.13'
+	$(PYTHON) -m maturin build --release --locked --zig --compatibility $(MANYLINUX) --out dist
 
 ## test: everything, Rust then Python (what CI runs, with lint)
 test: develop test-rust test-python
