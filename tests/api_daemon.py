@@ -58,6 +58,7 @@ def api_config(
     (``server``: more lines of the ``server`` section, indented by two spaces)."""
     return config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: cam
     url: {json.dumps(str(video))}

@@ -22,7 +22,7 @@ ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
 
 
 def write_config(path: Path, cameras: str, sinks: str = "stdout: {}") -> Path:
-    path.write_text(f"cameras:\n{cameras}\nsinks:\n  {sinks}\n")
+    path.write_text(f"privacy: {{legal_profile: lab}}\ncameras:\n{cameras}\nsinks:\n  {sinks}\n")
     return path
 
 

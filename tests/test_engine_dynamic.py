@@ -21,6 +21,7 @@ ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
 def camera(video: Path, camera_id: str) -> config.Camera:
     cfg = config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: {camera_id}
     url: {json.dumps(str(video))}

@@ -187,7 +187,7 @@ def test_retention_is_capped_at_30_days() -> None:
     assert config.loads(base % 30).privacy.retention_days == 30
     with pytest.raises(ConfigError, match=r"privacy\.retention_days"):
         config.loads(base % 31)
-    defaults = config.loads("cameras: [{id: c, url: v.mp4}]").privacy
+    defaults = config.loads("privacy: {legal_profile: lab}\ncameras: [{id: c, url: v.mp4}]").privacy
     assert (defaults.snapshots, defaults.blur_persons) == (False, True)
 
 

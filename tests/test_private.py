@@ -91,6 +91,7 @@ def test_a_state_folder_open_to_others_is_refused_at_start(
     os.chmod(state, 0o755)
     config = tmp_path / "daemon.yaml"
     config.write_text(
+        "privacy: {legal_profile: lab}\n"
         f"cameras: [{{id: cam, url: {json.dumps(str(video))}, realtime: false}}]\n"
         f"state_dir: {json.dumps(str(state))}\n"
     )

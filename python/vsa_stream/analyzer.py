@@ -21,7 +21,7 @@ from vsa_stream.perception import (
     RecordedTracker,
     SceneSignals,
 )
-from vsa_stream.rules import RuleRunner, build_rules, needed_signals
+from vsa_stream.rules import RuleRunner, StormGuard, build_rule, needed_signals
 from vsa_stream.sources.frame import Frame
 from vsa_stream.tamper import TamperWatch
 
@@ -69,7 +69,12 @@ class Analyzer:
         else:
             self.blobs = BlobTracker(tracking, camera.fps)
             self.camera_motion = CameraMotion()
-        self.rules: list[RuleRunner] = build_rules(camera)
+        self._camera = camera
+        self._storm = StormGuard(camera.id, camera.max_alerts_per_minute)
+        self.rules: list[RuleRunner] = [build_rule(camera, r, self._storm) for r in camera.rules]
+        self._kinds = [rule.__struct_config__.tag for rule in camera.rules]
+        #: The situations whose rules run (None: all of them); see :meth:`authorise`.
+        self.situations: frozenset[str] | None = None
         self.tamper = TamperWatch(camera.id)
         needs = needed_signals(camera)
         self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=motion.factor)
@@ -83,8 +88,12 @@ class Analyzer:
         self._fps = camera.fps
         self._recorded: RecordedTracker | None = None
 
-    def process(self, frame: Frame) -> list[Event]:
-        """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing."""
+    def process(self, frame: Frame, wall: float | None = None) -> list[Event]:
+        """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing.
+
+        ``wall`` is the frame's decode time on the engine's clock (Unix seconds); by default
+        the system clock's.
+        """
         blobs = self.perception.detect(frame)
         detections: list[Detection]
         if self.objects is not None:
@@ -95,7 +104,8 @@ class Analyzer:
             if blobs and self.camera_motion.moving(frame.luma, frame.time_s):
                 blobs = []  # the whole view slides: its blobs are not objects
             detections, detected = self.blobs.track(blobs), True
-        wall = time.time() - (time.monotonic() - frame.wall)
+        if wall is None:
+            wall = time.time() - (time.monotonic() - frame.wall)
         signals = self.signals.observe(frame)
         if self._foreground:
             signals["foreground"] = self.perception.foreground()
@@ -127,6 +137,7 @@ class Analyzer:
         boxes: list[tuple[float, float, float, float]],
         scores: list[float],
         label: str,
+        wall: float | None = None,
     ) -> list[Event]:
         """Analyse one frame of recorded detections (a replay source, for load tests): the
         boxes go through a tracker and every rule, with no frame, motion or scene signal."""
@@ -136,7 +147,7 @@ class Analyzer:
             self.camera_id,
             index,
             time_s,
-            time.time(),
+            time.time() if wall is None else wall,
             size[0],
             size[1],
             self._recorded.track(boxes, scores),
@@ -149,9 +160,30 @@ class Analyzer:
             self.observe(obs)
         self.analysed += 1
         events: list[Event] = []
-        for rule in self.rules:
-            events.extend(rule.update(obs))
+        for kind, rule in zip(self._kinds, self.rules, strict=True):
+            if self.situations is None or kind in self.situations:
+                events.extend(rule.update(obs))
         events.extend(self.tamper.update(obs))
+        return events
+
+    def authorise(self, situations: frozenset[str] | None, reason: str) -> list[Event]:
+        """Run only the rules of ``situations`` from now on (None: every rule).
+
+        A rule leaving the set has its open events closed with ``reason`` and is rebuilt, so it
+        starts afresh (no dwell or baseline carried over a gap) when it comes back. With an
+        empty set the camera's own health watch (tampering) is closed too: the camera analyses
+        nothing until it is authorised again.
+        """
+        events: list[Event] = []
+        for i, kind in enumerate(self._kinds):
+            was = self.situations is None or kind in self.situations
+            if was and situations is not None and kind not in situations:
+                events.extend(self.rules[i].finish(self._last, reason))
+                self.rules[i] = build_rule(self._camera, self._camera.rules[i], self._storm)
+        if situations is not None and not situations:
+            events.extend(self.tamper.finish(self._last, reason))
+            self.tamper = TamperWatch(self.camera_id)
+        self.situations = situations
         return events
 
     @property
