@@ -72,7 +72,7 @@ class Analyzer:
         self._camera = camera
         self._storm = StormGuard(camera.id, camera.max_alerts_per_minute)
         self.rules: list[RuleRunner] = [build_rule(camera, r, self._storm) for r in camera.rules]
-        self._kinds = [rule.__struct_config__.tag for rule in camera.rules]
+        self._kinds = [str(rule.__struct_config__.tag) for rule in camera.rules]
         #: The situations whose rules run (None: all of them); see :meth:`authorise`.
         self.situations: frozenset[str] | None = None
         self.tamper = TamperWatch(camera.id)

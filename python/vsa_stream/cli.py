@@ -315,7 +315,7 @@ def _check(args: argparse.Namespace) -> int:
     for warning in authorisation_warnings(
         config.authorisations,
         [c.id for c in config.cameras if c.enabled],
-        {c.id: [r.__struct_config__.tag for r in c.rules] for c in config.cameras},
+        {c.id: [str(r.__struct_config__.tag) for r in c.rules] for c in config.cameras},
         time.time(),
     ):
         print(f"warning: {args.config}: {warning}", file=sys.stderr)

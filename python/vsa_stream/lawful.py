@@ -87,7 +87,7 @@ class AuthorisationGate:
         self.enforced = PROFILE_LIMITS[profile].required or bool(config.authorisations)
         self.schedule = Schedule(config.authorisations)
         self._everything = frozenset(LEGAL_PROFILES[profile])
-        self._configured = sorted({rule.__struct_config__.tag for rule in camera.rules})
+        self._configured = sorted({str(rule.__struct_config__.tag) for rule in camera.rules})
         self._last: tuple[frozenset[str] | None, tuple[str, ...]] | None = None
         self._open: Event | None = None
         self._frame = (0, 0.0)

@@ -141,7 +141,7 @@ def render_notice(config: Config, lang: Lang = "fr") -> str:
     for camera in config.cameras:
         if not camera.enabled:
             continue
-        configured = [rule.__struct_config__.tag for rule in camera.rules]
+        configured = [str(rule.__struct_config__.tag) for rule in camera.rules]
         kinds = _camera_situations(config, camera.id, configured)
         place = notice.places.get(camera.id, _t("place_unknown", lang))
         detected = ", ".join(_situation(k, lang) for k in kinds) or _t("nothing", lang)
@@ -158,9 +158,9 @@ def render_notice(config: Config, lang: Lang = "fr") -> str:
         )
         zone = f" ({auth.timezone})" if auth.timezone else f" (UTC{start.strftime('%z')})"
         issuer = f", {_t('by', lang)} {auth.issuer}" if auth.issuer else ""
-        kinds = ", ".join(_situation(k, lang) for k in auth.situations)
+        allows = ", ".join(_situation(k, lang) for k in auth.situations)
         sep = " ; " if lang == "fr" else "; "
-        detail = sep.join((f"{when}{zone}", ", ".join(auth.cameras), kinds))
+        detail = sep.join((f"{when}{zone}", ", ".join(auth.cameras), allows))
         lines.append("- " + _pair(f"**{auth.reference}**{issuer}", detail, lang))
     privacy = config.privacy
     lines += ["", _t("retention", lang), ""]
