@@ -38,7 +38,7 @@ def test_cameras_start_and_stop_while_the_engine_runs(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, _ = small_intruder
-    base = config.loads("sinks: {}", cluster_node=True)
+    base = config.loads("privacy: {legal_profile: lab}\nsinks: {}", cluster_node=True)
     sink = Collect()
     engine = Engine(base, [sink], dynamic=True)
     fenced = {"b": True}

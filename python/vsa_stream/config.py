@@ -12,7 +12,7 @@ and, where it can, the YAML line:
 4. cross-field checks (unique ids, zones a rule names exist, polygon geometry, ...).
 
 Example:
-    >>> cfg = loads("privacy: {legal_profile: lab}\ncameras: [{id: cam1, url: video.mp4}]")
+    >>> cfg = loads("privacy: {legal_profile: lab}\\ncameras: [{id: cam1, url: video.mp4}]")
     >>> cfg.cameras[0].fps
     10.0
 """
