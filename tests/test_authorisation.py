@@ -258,3 +258,10 @@ def test_an_unauthorised_camera_says_so_in_the_api_metrics_mqtt_and_audit_log(
     assert change["data"]["camera"] == "cam"
     assert change["data"]["change"] == "stop"
     assert change["data"]["unauthorised"] == []
+
+
+def test_webhook_filters_accept_the_health_event() -> None:
+    hook = "{name: ops, url: 'https://alerts.example.org/vsa', secrets: [whsec_%s], types: [%s]}"
+    text = LAB + "cameras: [{id: a, url: a.mp4}]\nsinks: {webhooks: [" + hook + "]}\n"
+    cfg = config.loads(text % ("A" * 44, "camera_unauthorised, intrusion"))
+    assert cfg.sinks.webhooks[0].types == ["camera_unauthorised", "intrusion"]
