@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -265,3 +266,14 @@ def test_webhook_filters_accept_the_health_event() -> None:
     text = LAB + "cameras: [{id: a, url: a.mp4}]\nsinks: {webhooks: [" + hook + "]}\n"
     cfg = config.loads(text % ("A" * 44, "camera_unauthorised, intrusion"))
     assert cfg.sinks.webhooks[0].types == ["camera_unauthorised", "intrusion"]
+
+
+def test_the_lab_profile_refuses_a_pipe_that_may_carry_a_live_stream(tmp_path: Path) -> None:
+    fifo = tmp_path / "live.pipe"
+    os.mkfifo(fifo)
+    cfg = config.loads(LAB + f"cameras: [{{id: cam, url: {json.dumps(str(fifo))}}}]\n")
+    result = anyio.run(Engine(cfg, [], scan=True).run)
+    (status,) = result.cameras
+    assert status.state == "failed"
+    assert "reads recorded files only" in str(status.error)
+    assert status.decoded == 0

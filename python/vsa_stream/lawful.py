@@ -35,6 +35,8 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -87,10 +89,30 @@ class AuthorisationGate:
         self.enforced = PROFILE_LIMITS[profile].required or bool(config.authorisations)
         self.schedule = Schedule(config.authorisations)
         self._everything = frozenset(LEGAL_PROFILES[profile])
+        self._profile = profile
+        self._recorded_only = not PROFILE_LIMITS[profile].live_sources
         self._configured = sorted({str(rule.__struct_config__.tag) for rule in camera.rules})
         self._last: tuple[frozenset[str] | None, tuple[str, ...]] | None = None
         self._open: Event | None = None
         self._frame = (0, 0.0)
+
+    def refusal(self, url: str) -> str | None:
+        """Why the profile refuses to read ``url`` at all, or None. Under ``lab`` (recorded
+        files only) a path that exists and is not a regular file (a device, a named pipe fed
+        by a live stream) is refused; live URL schemes are refused by the configuration."""
+        if not self._recorded_only or ("://" in url and not url.startswith("file://")):
+            return None
+        path = url.removeprefix("file://")
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return None  # a missing file fails when it is opened, saying so
+        if stat.S_ISREG(mode):
+            return None
+        return (
+            f"privacy.legal_profile {self._profile} reads recorded files only: {path} is not a "
+            "regular file (a device or a pipe may carry a live stream)"
+        )
 
     def check(self, now: float, frame_index: int, time_s: float) -> Decision:
         """Decide about the frame ``frame_index`` (stream time ``time_s``) at ``now``."""

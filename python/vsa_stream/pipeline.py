@@ -143,6 +143,11 @@ class CameraPipeline:
         status.started = time.monotonic()
         self._log.info("camera starting", url=self.source.display_url, scan=self.scan)
         self._decode_done = anyio.Event()
+        refused = self.gate.refusal(self.camera.url) if self.gate is not None else None
+        if refused is not None:
+            self._fail(refused)
+            self._finished()
+            return status
         if is_replay_url(self.camera.url):
             try:
                 await run_in_daemon_thread(self._replay, name=f"replay-{self.camera.id}")
