@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -15,13 +16,14 @@ import pytest
 from api_daemon import VIEWER, api_config, running_daemon, still_clip
 from authorised import LAB
 from collect import Collect
+from test_mqtt import MOSQUITTO, Broker, Subscriber
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.engine import Engine
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
-from vsa_stream.sinks.mqtt import camera_status
+from vsa_stream.sinks.mqtt import MqttSink, camera_status
 from vsa_stream.synth import Truth
 
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
@@ -277,3 +279,55 @@ def test_the_lab_profile_refuses_a_pipe_that_may_carry_a_live_stream(tmp_path: P
     assert status.state == "failed"
     assert "reads recorded files only" in str(status.error)
     assert status.decoded == 0
+
+
+@pytest.fixture
+def mqtt_broker(tmp_path: Path) -> Iterator[Broker]:
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed (Debian package mosquitto, .ci/apt-packages)")
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_mqtt_publishes_the_unauthorised_status(
+    mqtt_broker: Broker, small_intruder: tuple[Path, Truth]
+) -> None:
+    broker = mqtt_broker
+    video, _ = small_intruder
+    later = time.time() + 86400
+    cfg = config.loads(
+        f"""
+privacy: {{legal_profile: lab}}
+cameras: [{{id: cam, url: {json.dumps(str(video))}, loop: true}}]
+sinks:
+  mqtt: {{host: 127.0.0.1, port: {broker.port}, client_id: vsa-engine}}
+authorisations: [{{reference: A, start: '{_iso(later)}', end: '{_iso(later + 3600)}',
+                   cameras: [cam], situations: [intrusion]}}]
+"""
+    )
+    mqtt = cfg.sinks.mqtt
+    assert mqtt is not None
+    sub = Subscriber(broker.port)
+
+    async def main() -> bool:
+        engine = Engine(cfg, [MqttSink(mqtt)])
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            seen = await anyio.to_thread.run_sync(
+                lambda: sub.wait(lambda m: b"unauthorised" in sub.payloads("vsa/cam/status"))
+            )
+            engine.stop()
+        return seen
+
+    try:
+        assert anyio.run(main)
+        assert b"online" not in sub.payloads("vsa/cam/status")
+        health = sub.payloads("vsa/cam/camera_unauthorised")
+        assert health
+        assert json.loads(health[0])["state"] == "open"
+    finally:
+        sub.close()
