@@ -331,3 +331,24 @@ authorisations: [{{reference: A, start: '{_iso(later)}', end: '{_iso(later + 360
         assert json.loads(health[0])["state"] == "open"
     finally:
         sub.close()
+
+
+def test_an_ongoing_alert_is_closed_when_its_authorisation_ends(
+    small_intruder: tuple[Path, Truth],
+) -> None:
+    video, truth = small_intruder
+    (entry,) = [e for e in truth.events if e.type == "intrusion"]
+    t0, step = 1796112000.0, 0.1  # the frame sampled at stream time k/10 is read at t0 + k + 1
+    k_end = round((entry.start_s + 2.5) * 10)  # the intruder is still in the zone then
+    assert entry.end_s > (k_end + 1) / 10
+    head = (
+        f"authorisations: [{{reference: A, start: '{_iso_ms(t0)}', "
+        f"end: '{_iso_ms(t0 + (k_end + 0.5) * step)}', cameras: [cam], situations: [intrusion]}}]\n"
+    )
+    _, events, _ = scan(video, head, SteppingClock(t0, step))
+    intrusion = [e for e in events if e.type == "intrusion"]
+    assert [e.state for e in intrusion] == ["open", "closed"]
+    closed = intrusion[-1]
+    assert closed.reason == "outside the authorisations in force"
+    assert closed.end_s is not None
+    assert closed.end_s < entry.end_s
