@@ -194,7 +194,7 @@ def _start_servers(server: str, folder: Path, size: int) -> list[subprocess.Pope
 
 def _fleet_yaml(det: Path, cameras: int, fps: float) -> str:
     frames = len(DetectionReplay.open(f"replay://{det}").frames)
-    lines = ["cameras:"]
+    lines = ["privacy: {legal_profile: lab}", "cameras:"]
     for i in range(cameras):
         start = 1 + (i * 37) % frames  # spread: cameras replay different moments
         lines.append(

@@ -81,6 +81,7 @@ def config_for(video: Path, cameras: int, gating: bool, fps: float) -> Any:
     )
     return config_mod.loads(
         f"""
+privacy: {{legal_profile: lab}}
 detectors:
   - id: people
     model: {{path: '{MODEL}'}}

@@ -26,6 +26,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEV = SHARED / "data" / "dev"
 
 CONFIG = """
+privacy: {{legal_profile: lab}}
 detectors:
   - id: people
     model: {{path: {models}/yolox_nano.onnx}}

@@ -43,6 +43,7 @@ from vsa_stream.synth import render
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = """\
+privacy: {{legal_profile: lab}}
 cameras:
   - id: bench
     url: {url}

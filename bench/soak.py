@@ -97,6 +97,10 @@ async def soak(
             server.kill()
 
 
+def _iso(when: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
 async def _run(
     servers: list[FfmpegServer],
     video: Path,
@@ -113,7 +117,16 @@ async def _run(
         for i, s in enumerate(servers)
     )
     events = video.parent / "events.jsonl"  # validated only: the sink below counts
-    cfg = config_mod.loads(f"cameras:\n{cameras}\nsinks: {{jsonl: {{path: '{events}'}}}}")
+    # live streams under fr-2023: an authorisation covering the soak (a day each side of now)
+    start, end = time.time() - 86400, time.time() + 86400
+    ids = ", ".join(f"s{i}" for i in range(len(servers)))
+    authorisation = (
+        f"authorisations: [{{reference: soak, start: '{_iso(start)}', end: '{_iso(end)}', "
+        f"cameras: [{ids}], situations: [intrusion]}}]"
+    )
+    cfg = config_mod.loads(
+        f"cameras:\n{cameras}\nsinks: {{jsonl: {{path: '{events}'}}}}\n{authorisation}"
+    )
     sink = CountingSink()
     engine = Engine(cfg, [sink])
     samples: list[Sample] = []

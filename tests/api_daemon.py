@@ -56,8 +56,11 @@ def api_config(
 ) -> config.Config:
     """A daemon with the API on a free loopback port, an operator and a viewer token
     (``server``: more lines of the ``server`` section, indented by two spaces)."""
+    # recorded files: the lab profile (``extra`` giving privacy says it itself)
+    lab = "" if "privacy:" in extra else "privacy: {legal_profile: lab}"
     return config.loads(
         f"""
+{lab}
 cameras:
   - id: cam
     url: {json.dumps(str(video))}

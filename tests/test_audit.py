@@ -396,7 +396,7 @@ def test_cli_verify_takes_log_key_and_anchor_from_the_config(
     state, key = tmp_path / "state", _key_file(tmp_path)
     cfg = tmp_path / "vsa.yaml"
     cfg.write_text(
-        f"cameras: [{{id: cam, url: {json.dumps(str(clip))}}}]\n"
+        f"privacy: {{legal_profile: lab}}\ncameras: [{{id: cam, url: {json.dumps(str(clip))}}}]\n"
         f"state_dir: {json.dumps(str(state))}\n"
         f"audit: {{key_file: {json.dumps(str(key))}}}\n"
     )

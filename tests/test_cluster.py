@@ -69,7 +69,7 @@ def fleet_yaml(
         for i in range(count)
         if i not in skip
     )
-    return f"cameras:\n{cameras}\n"
+    return f"privacy: {{legal_profile: lab}}\ncameras:\n{cameras}\n"
 
 
 def options(cluster: NatsCluster) -> ClusterOptions:

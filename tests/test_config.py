@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from authorised import LAB
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.config_statistics import CountingLine, Statistics
@@ -39,6 +40,13 @@ cameras:
 sinks:
   stdout: {}
   jsonl: {path: /tmp/events.jsonl}
+authorisations:
+  - reference: "arrêté 2026-0042"
+    start: 2026-12-01
+    end: 2026-12-31
+    timezone: Europe/Paris
+    cameras: [gate, hall]
+    situations: [intrusion]
 """
 
 
@@ -58,7 +66,7 @@ def test_good_config_loads_with_env_substitution() -> None:
 
 
 def test_env_default_and_escape() -> None:
-    text = "cameras: [{id: a, url: '${NOPE:-/v.mp4}'}]\nsinks: {jsonl: {path: 'c$$x'}}"
+    text = "cameras: [{id: a, url: '${NOPE:-/v.mp4}'}]\nsinks: {jsonl: {path: 'c$$x'}}\n" + LAB
     cfg = config.loads(text, env={})
     assert cfg.cameras[0].url == "/v.mp4"
     assert cfg.sinks.jsonl is not None
@@ -389,6 +397,8 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
         config.ApiToken,
         config.Privacy,
         config.LoggingConfig,
+        config.Authorisation,
+        config.Notice,
     ):
         for name in struct.__struct_fields__:
             assert f"`{name}`" in reference, f"docs/config.md lacks {struct.__name__}.{name}"
@@ -409,7 +419,7 @@ def test_alerts_example_is_valid() -> None:
 
 
 def test_server_section() -> None:
-    base = "cameras: [{id: c, url: v.mp4}]\n"
+    base = LAB + "cameras: [{id: c, url: v.mp4}]\n"
     enabled = config.loads(base + "server: {enabled: true}").server
     assert (enabled.enabled, enabled.host, enabled.tokens) == (True, "127.0.0.1", [])
     with pytest.raises(ConfigError, match=r"server\.host: 0\.0\.0\.0 is not a loopback"):
@@ -475,6 +485,7 @@ def test_a_rule_needing_classes_no_detector_of_its_camera_produces_is_a_config_e
         file = tmp_path / "c.yaml"
         file.write_text(
             f"""
+privacy: {{legal_profile: lab}}
 detectors:
   - {{id: coco, model: {{path: {people}}}}}
   - {{id: knives, model: {{path: {knives}, class_map: {{weapon: [knife]}}}}}}
@@ -514,6 +525,7 @@ def test_the_engine_refuses_a_camera_whose_rules_its_detectors_cannot_serve(
     people = build_bright_detector(tmp_path / "people.onnx", ["person"])
     cfg = config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 detectors: [{{id: coco, model: {{path: {people}}}}}]
 cameras: [{{id: hall, url: {tmp_path / "none.mp4"}, rules: [{{type: weapon}}]}}]
 sinks: {{jsonl: {{path: {tmp_path / "e.jsonl"}}}}}

@@ -54,6 +54,7 @@ def test_sigkill_mid_burst_loses_no_event(tmp_path: Path) -> None:
         config = tmp_path / "load.yaml"
         config.write_text(
             f"""
+privacy: {{legal_profile: lab}}
 cameras: [{{id: unused, url: unused.mp4}}]
 state_dir: {json.dumps(str(tmp_path / "state"))}
 outbox: {{drain_s: 300}}

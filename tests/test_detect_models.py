@@ -177,6 +177,7 @@ detectors:
   - {{id: people, model: {{path: {yolox}}}}}
   - {{id: pose, model: {{path: {pose}}}}}
   - {{id: pico, model: {{path: {yolox}, layout: picodet}}}}
+privacy: {{legal_profile: lab}}
 cameras:
   - {{id: a, url: a.mp4, detectors: [pose]}}
   - {{id: b, url: b.mp4, detectors: [pico]}}

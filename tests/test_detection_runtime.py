@@ -255,6 +255,7 @@ detectors:
     model: {{path: {model}}}
     fps: 10
     gating: false
+privacy: {{legal_profile: lab}}
 cameras:
   - id: cam
     url: unused.mp4
@@ -294,6 +295,7 @@ detectors:
   - id: weapons
     model: {{path: {model}, class_map: {{weapon: [knife]}}, score_thresholds: {{weapon: 0.8}}}}
     fps: 10
+privacy: {{legal_profile: lab}}
 cameras: [{{id: cam, url: unused.mp4}}]
 """,
     )
@@ -315,6 +317,7 @@ def test_a_broken_detector_stops_only_the_cameras_that_use_it(
 detectors:
   - {{id: good, model: {{path: {model}}}, fps: 10}}
   - {{id: broken, model: {{path: {tmp_path / "missing.onnx"}}}}}
+privacy: {{legal_profile: lab}}
 cameras:
   - {{id: a, url: {video}, detectors: [good]}}
   - {{id: b, url: {video}, detectors: [broken]}}
@@ -342,7 +345,7 @@ def test_check_loads_every_detector(tmp_path: Path, capsys: pytest.CaptureFixtur
     config = write_config(
         tmp_path / "c.yaml",
         f"detectors: [{{id: people, model: {{path: {not_onnx}}}}}]\n"
-        "cameras: [{id: a, url: a.mp4}]\n",
+        "privacy: {legal_profile: lab}\ncameras: [{id: a, url: a.mp4}]\n",
     )
     assert main(["check", str(config)]) == 2
     err = capsys.readouterr().err
@@ -380,6 +383,7 @@ def test_scan_tracks_the_pets_pedestrians(tmp_path: Path, name: str, floor: floa
         tmp_path / "c.yaml",
         f"""
 detectors: [{{id: people, model: {{path: {model}}}, fps: 5, gating: false}}]
+privacy: {{legal_profile: lab}}
 cameras: [{{id: pets, url: unused.avi, fps: 10}}]
 """,
     )

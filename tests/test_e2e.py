@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from authorised import LAB, authorised
 from vsa_stream.cli import main
 from vsa_stream.demo import demo_config_text
 from vsa_stream.events import Event, decode
@@ -21,8 +22,9 @@ from vsa_stream.synth import Truth
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
 
 
-def write_config(path: Path, cameras: str, sinks: str = "stdout: {}") -> Path:
-    path.write_text(f"cameras:\n{cameras}\nsinks:\n  {sinks}\n")
+def write_config(path: Path, cameras: str, sinks: str = "stdout: {}", head: str = LAB) -> Path:
+    """``head``: the lawful frame (the lab profile for files, else authorisations)."""
+    path.write_text(f"{head}cameras:\n{cameras}\nsinks:\n  {sinks}\n")
     return path
 
 
@@ -114,7 +116,9 @@ def test_daemon_one_bad_camera_never_stops_the_others(
             camera("good", video, realtime=False),
         ]
     )
-    cfg = write_config(tmp_path / "c.yaml", cameras, f"jsonl: {{path: {json.dumps(str(out))}}}")
+    live = authorised(["missing", "garbage", "audio-only", "unreachable", "good"])
+    sinks = f"jsonl: {{path: {json.dumps(str(out))}}}"
+    cfg = write_config(tmp_path / "c.yaml", cameras, sinks, head=live)
     proc = subprocess.Popen(
         [sys.executable, "-m", "vsa_stream", "--log-format", "json", "run", str(cfg)],
         cwd=tmp_path,  # the outbox goes to ./vsa-state

@@ -25,6 +25,7 @@ ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
 def make_config(video: Path, fps: float) -> config.Config:
     return config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: cam
     url: {json.dumps(str(video))}
@@ -144,6 +145,7 @@ def test_an_analysis_failure_stops_only_its_camera(
     video, _ = clips["intruder"]
     cfg = config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: bad
     url: {json.dumps(str(bad))}
@@ -199,6 +201,7 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
     render("walkers", clip, width=320, height=240, duration_s=12.0)
     video = _tampered_clip(clip, tmp_path / "covered.mp4", (100, 200))  # 25 fps
     cfg = config.loads(
+        "privacy: {legal_profile: lab}\n"
         f"cameras: [{{id: cam, url: {json.dumps(str(video))}, realtime: false, fps: 10, "
         f"tamper: {str(watch).lower()}}}]"
     )

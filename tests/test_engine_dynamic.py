@@ -21,6 +21,7 @@ ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
 def camera(video: Path, camera_id: str) -> config.Camera:
     cfg = config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: {camera_id}
     url: {json.dumps(str(video))}
@@ -37,7 +38,7 @@ def test_cameras_start_and_stop_while_the_engine_runs(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, _ = small_intruder
-    base = config.loads("sinks: {}", cluster_node=True)
+    base = config.loads("privacy: {legal_profile: lab}\nsinks: {}", cluster_node=True)
     sink = Collect()
     engine = Engine(base, [sink], dynamic=True)
     fenced = {"b": True}

@@ -89,6 +89,7 @@ def test_eval_command_prints_one_table_of_the_suite_and_real_clips(
     configs = tmp_path / "configs"
     configs.mkdir()
     (configs / "default.yaml").write_text(
+        "privacy: {legal_profile: lab}\n"
         "cameras: [{id: c, url: x, motion: {factor: 2, min_area: 36},\n"
         "  rules: [{type: fire, min_duration_s: 2}]}]\n"
     )

@@ -216,6 +216,7 @@ def small_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     configs = root / "configs"
     configs.mkdir()
     (configs / "default.yaml").write_text(
+        "privacy: {legal_profile: lab}\n"
         "cameras: [{id: c, url: x, motion: {factor: 2, min_area: 36},\n"
         "  rules: [{type: fire, min_duration_s: 2}]}]\n"
     )
@@ -235,7 +236,9 @@ def test_eval_real_scores_a_clip_set_and_writes_json(small_set: Path, tmp_path: 
     assert fire["false_per_hour"] == 0.0
     assert math.isclose(fire["negative_h"], 0.0, abs_tol=0.01)  # one short clip without fire
     # a group config judges the sign on nothing: the fire clip alone is scored
-    (small_set / "configs" / "signs.yaml").write_text("cameras: [{id: c, url: x, rules: []}]\n")
+    (small_set / "configs" / "signs.yaml").write_text(
+        "privacy: {legal_profile: lab}\ncameras: [{id: c, url: x, rules: []}]\n"
+    )
     try:
         assert main(["eval", "--real", str(small_set / "truth.json"), "--configs", configs,
                      "--json", str(out)]) == 0  # fmt: skip
@@ -264,7 +267,7 @@ def test_eval_real_refuses_a_changed_clip_and_a_missing_config(
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "default.yaml").write_text(
         "detectors: [{id: people, model: {path: '${VSA_MODELS:-.}/yolox_nano.onnx'}}]\n"
-        "cameras: [{id: c, url: x, rules: [{type: person_down}]}]\n"
+        "privacy: {legal_profile: lab}\ncameras: [{id: c, url: x, rules: [{type: person_down}]}]\n"
     )
     argv = ["--configs", str(tmp_path / "configs"), "--models", str(tmp_path), "--clips", "fire/*"]
     assert main(["eval", "--real", str(small_set), *argv]) == 1

@@ -116,13 +116,16 @@ def test_keeping_persons_visible_needs_a_reason_logged_and_audited(
 ) -> None:
     video, _ = small_intruder
     rules = "    realtime: false\n    rules: [{type: intrusion, zones: [gate]}]"
-    off = "privacy: {snapshots: true, blur_persons: false}"
+    off = "privacy: {legal_profile: lab, snapshots: true, blur_persons: false}"
     with pytest.raises(ConfigError) as err:
         api_config(tmp_path / "state", video, extra=off, camera=rules, zone=ZONE)
     assert err.value.path == "privacy.blur_persons"
     assert "blur_off_reason" in str(err.value)
     reason = "court order 2026-117: faces needed by the investigating judge"
-    extra = f"privacy: {{snapshots: true, blur_persons: false, blur_off_reason: '{reason}'}}"
+    extra = (
+        "privacy: {legal_profile: lab, snapshots: true, blur_persons: false, "
+        f"blur_off_reason: '{reason}'}}"
+    )
     _run_once(api_config(tmp_path / "state", video, extra=extra, camera=rules, zone=ZONE))
     assert "snapshots keep persons recognisable" in capsys.readouterr().err
     audit = [
@@ -183,11 +186,11 @@ def test_retention_deletes_only_old_evidence(tmp_path: Path) -> None:
 
 
 def test_retention_is_capped_at_30_days() -> None:
-    base = "cameras: [{id: c, url: v.mp4}]\nprivacy: {retention_days: %s}"
+    base = "cameras: [{id: c, url: v.mp4}]\nprivacy: {legal_profile: lab, retention_days: %s}"
     assert config.loads(base % 30).privacy.retention_days == 30
     with pytest.raises(ConfigError, match=r"privacy\.retention_days"):
         config.loads(base % 31)
-    defaults = config.loads("cameras: [{id: c, url: v.mp4}]").privacy
+    defaults = config.loads("privacy: {legal_profile: lab}\ncameras: [{id: c, url: v.mp4}]").privacy
     assert (defaults.snapshots, defaults.blur_persons) == (False, True)
 
 
@@ -206,7 +209,9 @@ def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
     video, _ = small_intruder
     state = tmp_path / "state"
     jsonl = json.dumps(str(tmp_path / "events.jsonl"))
-    privacy = f"privacy: {{snapshots: true}}\nsinks: {{jsonl: {{path: {jsonl}}}}}"
+    privacy = (
+        f"privacy: {{legal_profile: lab, snapshots: true}}\nsinks: {{jsonl: {{path: {jsonl}}}}}"
+    )
     rules = "    realtime: false\n    rules: [{type: intrusion, zones: [gate]}]"
     _run_once(api_config(state, video, extra=privacy, camera=rules, zone=ZONE))
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
@@ -219,7 +224,9 @@ def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
 
     # Later run: the API serves the stored snapshot, to operators only, each read audited.
     still = still_clip(tmp_path / "still.mp4")
-    with running_daemon(api_config(state, still, extra="privacy: {snapshots: true}")) as run:
+    with running_daemon(
+        api_config(state, still, extra="privacy: {legal_profile: lab, snapshots: true}")
+    ) as run:
         url = f"/api/events/{event_id}/snapshot"
         with run.client(VIEWER) as viewer:
             assert viewer.get(url).status_code == 403

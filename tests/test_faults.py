@@ -21,6 +21,7 @@ from pathlib import Path
 import anyio.from_thread
 import pytest
 
+from authorised import authorised
 from collect import Collect
 from loopback import CorruptingRelay, FfmpegServer, RtspServer, SilentServer
 from vsa_stream import config
@@ -43,7 +44,7 @@ def make_config(
     lines = ["cameras:"]
     for cam_id, url in cameras.items():
         lines.append(f"  - {{id: {cam_id}, url: '{url}', fps: {fps}, supervision: {supervision}}}")
-    return config.loads("\n".join(lines))
+    return config.loads("\n".join(lines) + "\n" + authorised(cameras))
 
 
 class Running:

@@ -201,6 +201,7 @@ def scan_fire(video: Path, tmp_path: Path) -> list[Event]:
     """The ``fire`` rule with its defaults, through ``vsa-stream scan``; the open revisions."""
     config = tmp_path / "fire.yaml"
     config.write_text(
+        "privacy: {legal_profile: lab}\n"
         "cameras:\n  - id: cam\n    url: placeholder\n    rules:\n      - {type: fire}\n"
     )
     out = tmp_path / "events.jsonl"

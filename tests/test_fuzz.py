@@ -224,7 +224,10 @@ def test_check_on_arbitrary_text(
 def test_health_event_types_are_not_rules(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = "cameras: [{id: c, url: v.mp4, rules: [{type: camera_offline, zones: [z]}]}]"
+    text = (
+        "privacy: {legal_profile: lab}\n"
+        "cameras: [{id: c, url: v.mp4, rules: [{type: camera_offline, zones: [z]}]}]"
+    )
     assert check(text, tmp_path)[0] == 2
     err = capsys.readouterr().err
     assert "cameras[0].rules[0].type" in err

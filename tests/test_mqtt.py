@@ -217,6 +217,7 @@ def test_camera_status_is_retained_online_then_offline(
     video, _ = small_intruder
     cfg = config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras: [{{id: cam, url: {json.dumps(str(video))}, loop: true}}]
 sinks:
   mqtt: {{host: 127.0.0.1, port: {broker.port}, client_id: vsa-engine}}
@@ -255,6 +256,7 @@ def test_last_will_says_offline_when_the_daemon_is_killed(broker: Broker, tmp_pa
     cfg = tmp_path / "mqtt.yaml"
     cfg.write_text(
         f"""
+privacy: {{legal_profile: lab}}
 cameras: [{{id: unused, url: unused.mp4}}]
 state_dir: {json.dumps(str(tmp_path / "state"))}
 sinks:

@@ -156,6 +156,7 @@ def test_check_and_scan_refuse_a_detector_given_as_pose_model(
     config.write_text(
         f"""
 pose: {{model: {detector}}}
+privacy: {{legal_profile: lab}}
 cameras:
   - id: a
     url: a.mp4
@@ -220,6 +221,7 @@ def test_engine_keeps_a_person_down_camera_off_when_its_pose_model_is_refused(
         f"""
 detectors: [{{id: people, model: {{path: {detector}}}}}]
 pose: {{model: {bad}}}
+privacy: {{legal_profile: lab}}
 cameras:
   - {{id: down, url: {tmp_path / "none.mp4"}, rules: [{{type: person_down}}]}}
 """

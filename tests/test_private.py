@@ -46,7 +46,10 @@ def test_state_files_are_private_whatever_the_umask(
     video, _ = small_intruder
     state = tmp_path / "deep" / "state"
     events = tmp_path / "out" / "events.jsonl"
-    extra = f"privacy: {{snapshots: true}}\nsinks: {{jsonl: {{path: {json.dumps(str(events))}}}}}"
+    extra = (
+        "privacy: {legal_profile: lab, snapshots: true}\n"
+        f"sinks: {{jsonl: {{path: {json.dumps(str(events))}}}}}"
+    )
     rules = "    realtime: false\n    rules: [{type: intrusion, zones: [gate]}]"
     cfg = api_config(state, video, extra=extra, camera=rules, zone=ZONE)
     outbox = Outbox(cfg.outbox_path())
@@ -91,6 +94,7 @@ def test_a_state_folder_open_to_others_is_refused_at_start(
     os.chmod(state, 0o755)
     config = tmp_path / "daemon.yaml"
     config.write_text(
+        "privacy: {legal_profile: lab}\n"
         f"cameras: [{{id: cam, url: {json.dumps(str(video))}, realtime: false}}]\n"
         f"state_dir: {json.dumps(str(state))}\n"
     )

@@ -98,6 +98,7 @@ def test_daemon_stderr_stays_json_lines_when_uvicorn_logs(tmp_path: Path) -> Non
     clip = still_clip(tmp_path / "still.mp4")
     cfg = tmp_path / "daemon.yaml"
     cfg.write_text(
+        "privacy: {legal_profile: lab}\n"
         f"cameras: [{{id: cam, url: {json.dumps(str(clip))}, loop: true}}]\n"
         f"state_dir: {json.dumps(str(tmp_path / 'state'))}\n"
         "server: {enabled: true, port: 0}\n"
@@ -136,7 +137,7 @@ def test_config_errors_never_echo_a_token_or_a_password() -> None:
     short = "s3cr3t-tok"
     with pytest.raises(ConfigError) as err:
         config.loads(
-            "cameras: [{id: c, url: a.mp4}]\n"
+            "privacy: {legal_profile: lab}\ncameras: [{id: c, url: a.mp4}]\n"
             f"server: {{enabled: true, tokens: [{{name: a, token: {short}, role: viewer}}]}}"
         )
     assert err.value.path == "server.tokens[0].token"
@@ -144,7 +145,7 @@ def test_config_errors_never_echo_a_token_or_a_password() -> None:
     # a URL whose "://" is mistyped is no file path: an error naming the field, password masked
     for url in ("rtsp//admin:hunter2@10.0.0.5/live", "rtsp:/admin:hunter2@10.0.0.5/live"):
         with pytest.raises(ConfigError) as err:
-            config.loads(f"cameras: [{{id: c, url: '{url}'}}]")
+            config.loads(f"privacy: {{legal_profile: lab}}\ncameras: [{{id: c, url: '{url}'}}]")
         assert err.value.path == "cameras[0].url"
         assert "neither an existing file nor a URL" in str(err.value)
         assert "hunter2" not in str(err.value)

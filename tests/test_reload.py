@@ -27,6 +27,7 @@ import msgspec
 import pytest
 
 from api_daemon import GATE, OPERATOR, VIEWER, make_event, still_clip
+from authorised import LAB
 from collect import Collect
 from receiver import Delivery, receiver
 from tiny_detector import build_bright_detector
@@ -91,7 +92,7 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 def write_config(path: Path, cameras: str, extra: str = "") -> Path:
     state = path.parent / "state"
-    path.write_text(f"cameras:{cameras}\nstate_dir: {json.dumps(str(state))}\n{extra}")
+    path.write_text(f"{LAB}cameras:{cameras}\nstate_dir: {json.dumps(str(state))}\n{extra}")
     return path
 
 
@@ -337,7 +338,7 @@ def test_cameras_added_removed_and_restarted(tmp_path: Path, clip: Path, standin
         wait_for(lambda: bool(run.sink.of("b", "intrusion")), "b's event never opened")
         open_on_b = run.sink.of("b", "intrusion")[0]
         path.write_text(
-            f"cameras:{camera_yaml('a', clip)}"
+            f"{LAB}cameras:{camera_yaml('a', clip)}"
             + camera_yaml("c", clip, extra="    fps: 5")  # its analysis rate: a restart
             + camera_yaml("d", clip)
             + f"state_dir: {json.dumps(str(tmp_path / 'state'))}\n"
@@ -463,7 +464,7 @@ def test_reload_through_the_api_needs_an_operator(tmp_path: Path, clip: Path) ->
 
         assert post(VIEWER).status_code == 403
         path.write_text(
-            f"cameras:{camera_yaml('a', clip)}{camera_yaml('b', clip)}"
+            f"{LAB}cameras:{camera_yaml('a', clip)}{camera_yaml('b', clip)}"
             f"state_dir: {json.dumps(str(tmp_path / 'state'))}\n{server}"
         )
         answer = post(OPERATOR)
@@ -508,7 +509,7 @@ def test_sighup_and_the_reload_command(tmp_path: Path, clip: Path) -> None:
             time.sleep(0.05)
         assert daemon.poll() is None
         path.write_text(
-            f"cameras:{camera_yaml('a', clip)}{camera_yaml('b', clip)}"
+            f"{LAB}cameras:{camera_yaml('a', clip)}{camera_yaml('b', clip)}"
             f"state_dir: {json.dumps(str(tmp_path / 'state'))}\n"
         )
         done = subprocess.run(

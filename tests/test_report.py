@@ -121,6 +121,9 @@ cameras:
     url: {json.dumps(str(tmp_path / "hall.mp4"))}
     zones: [{{id: floor, polygon: [[0, 0], [1, 0], [1, 1]]}}]
     rules: [{{type: fire}}, {{type: intrusion, zones: [floor]}}]
+authorisations:
+  - {{reference: PP-2026-1101, start: 2026-11-01, end: 2026-11-30, timezone: Europe/Paris,
+     cameras: [gate, hall], situations: [intrusion, fire]}}
 state_dir: {json.dumps(str(state))}
 audit: {{key_file: {json.dumps(str(key))}}}
 """
@@ -192,7 +195,12 @@ def test_the_report_of_a_scripted_run_gives_the_expected_figures(tmp_path: Path)
     assert (audit["head_seq"], audit["check"]) == (4, "ok")
     last = json.loads((tmp_path / "state" / "audit.jsonl").read_text().splitlines()[-1])
     assert audit["head_hash"] == last["hash"]
-    assert report["authorisations_source"] == "this configuration has none"
+    # The configuration's authorisation, its dates resolved in its own time zone.
+    assert report["authorisations_source"] == "configuration"
+    [auth] = report["authorisations"]
+    assert (auth["reference"], auth["cameras"]) == ("PP-2026-1101", ["gate", "hall"])
+    assert auth["start"] == "2026-11-01T00:00:00+01:00"
+    assert auth["end"] == "2026-12-01T00:00:00+01:00"  # the whole of 30 November
     # One camera only.
     only = tmp_path / "gate.json"
     assert _report(cfg, only, "--format", "json", "--camera", "gate") == 0

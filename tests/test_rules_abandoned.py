@@ -149,6 +149,7 @@ def test_a_region_of_a_persons_size_at_its_place_is_a_person() -> None:
 # --- the real corridor clip ---------------------------------------------------------------
 
 CORRIDOR = """
+privacy: {legal_profile: lab}
 cameras:
   - id: cam
     url: placeholder

@@ -11,6 +11,7 @@ from vsa_stream.cli import main
 from vsa_stream.events import Event, decode
 
 SIGNAL_RULES = """
+privacy: {legal_profile: lab}
 cameras:
   - id: cam
     url: placeholder
@@ -87,6 +88,7 @@ def test_traffic_with_a_person_detector_has_no_fire_person_down_or_abandoned_ale
         f"""
 detectors:
   - {{id: coco, model: {{path: {model}}}, fps: 5}}
+privacy: {{legal_profile: lab}}
 cameras:
   - id: traffic
     url: placeholder

@@ -25,6 +25,7 @@ def frame_of(
 
 def test_needed_signals_follow_the_rules() -> None:
     text = """
+privacy: {legal_profile: lab}
 cameras:
   - id: a
     url: a.mp4
@@ -46,7 +47,9 @@ cameras:
     # the dual background of static objects measures tampering too
     assert needed_signals(a) == {"flow", "fire", "static_objects", "foreground", "tamper"}
     assert needed_signals(b) == frozenset()
-    watched = loads("cameras: [{id: c, url: c.mp4, tamper: true}]").cameras[0]
+    watched = loads(
+        "privacy: {legal_profile: lab}\ncameras: [{id: c, url: c.mp4, tamper: true}]"
+    ).cameras[0]
     assert needed_signals(watched) == {"tamper"}
     assert (
         SceneSignals(needed_signals(b), 10.0).observe(frame_of(0, np.zeros((96, 128), np.uint8)))

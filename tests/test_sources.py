@@ -147,7 +147,9 @@ def test_a_camera_with_a_detector_decodes_with_deblocking(tmp_path: Path) -> Non
     lane = (DetectorService("d", model), DetectorConfig(id="d", model=ModelSpec(path="unused")))
 
     def skips(text: str, detectors: bool) -> bool:
-        camera = config.loads(f"cameras: [{{id: a, url: a.mp4{text}}}]", env={}).cameras[0]
+        camera = config.loads(
+            f"privacy: {{legal_profile: lab}}\ncameras: [{{id: a, url: a.mp4{text}}}]", env={}
+        ).cameras[0]
         pipeline = CameraPipeline(
             camera, MotionConfig(), lambda _: None, detectors=[lane] if detectors else None
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from authorised import authorised
 from vsa_stream import config
 from vsa_stream.engine import Engine, EngineResult
 from vsa_stream.sources import VideoSource
@@ -119,7 +120,9 @@ def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
                 conn.sendall(data)
 
     threading.Thread(target=serve, daemon=True).start()
-    cfg = config.loads(f"cameras: [{{id: live, url: 'tcp://127.0.0.1:{port}', fps: 100}}]")
+    cfg = config.loads(
+        f"cameras: [{{id: live, url: 'tcp://127.0.0.1:{port}', fps: 100}}]\n" + authorised(["live"])
+    )
     engine = Engine(cfg, [])
 
     async def scenario() -> EngineResult:

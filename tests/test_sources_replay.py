@@ -26,6 +26,7 @@ def camera_config(det: Path, *, zone_x0: float) -> config.Config:
     zone = f"[[{zone_x0}, 0.0], [1.0, 0.0], [1.0, 1.0], [{zone_x0}, 1.0]]"
     return config.loads(
         f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: replayed
     url: {json.dumps(f"replay://{det}")}

@@ -183,7 +183,7 @@ cameras:
 
 def test_a_webhook_may_ask_for_statistics_only(tmp_path: Any) -> None:
     cfg = config.loads(
-        """
+        """privacy: {legal_profile: lab}
 cameras: [{id: c, url: v.mp4}]
 sinks:
   webhooks:

@@ -12,6 +12,7 @@ import anyio
 import msgspec
 import pytest
 
+from authorised import authorised
 from collect import Collect
 from test_http1 import no_content, server
 from test_outbox import make_event
@@ -48,7 +49,8 @@ def bad(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> dict[str, Path]:
 
 
 def load(text: str) -> config.Config:
-    return config.loads("cameras: [{id: cam, url: rtsp://cam.example/live}]\n" + text, env={})
+    live = "cameras: [{id: cam, url: rtsp://cam.example/live}]\n" + authorised(["cam"])
+    return config.loads(live + text, env={})
 
 
 def refused(text: str) -> ConfigError:

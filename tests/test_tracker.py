@@ -265,7 +265,10 @@ def test_the_tracking_section_reaches_a_camera_tracker_and_is_checked() -> None:
     assert tracked(TrackingConfig(tentative_travel=0.0)) == [[], [], [1], [1], [1], [1]]
     assert tracked(TrackingConfig(tentative_travel=0.0, tentative_hits=4)) == [[]] * 3 + [[1]] * 3
     assert tracked(TrackingConfig(tentative_score=0.6)) == [[]] * 6
-    text = "cameras: [{id: a, url: a.mp4}]\ntracking: {new_track_score: 0.5, tentative_score: 0.55}"
+    text = (
+        "privacy: {legal_profile: lab}\n"
+        "cameras: [{id: a, url: a.mp4}]\ntracking: {new_track_score: 0.5, tentative_score: 0.55}"
+    )
     with pytest.raises(ConfigError) as info:
         config.loads(text, source="c.yaml", env={})
     assert info.value.path == "tracking.tentative_score"

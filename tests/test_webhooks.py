@@ -233,7 +233,9 @@ def test_ssrf_guard_refuses_a_name_resolving_to_loopback() -> None:
 
 
 def test_config_refuses_private_urls_and_bad_secrets_naming_the_field() -> None:
-    base = "cameras: [{id: c, url: v.mp4}]\nsinks:\n  webhooks:\n    - "
+    base = (
+        "privacy: {legal_profile: lab}\ncameras: [{id: c, url: v.mp4}]\nsinks:\n  webhooks:\n    - "
+    )
     with pytest.raises(ConfigError) as err:
         config.loads(base + f"{{name: a, url: 'http://10.1.2.3/x', secrets: [{SECRET}]}}")
     assert err.value.path == "sinks.webhooks[0].url"
@@ -378,6 +380,7 @@ def test_daemon_delivers_camera_alerts_as_signed_webhooks_through_its_outbox(
         cfg = tmp_path / "daemon.yaml"
         cfg.write_text(
             f"""
+privacy: {{legal_profile: lab}}
 cameras:
   - id: gate
     url: {json.dumps(str(video))}

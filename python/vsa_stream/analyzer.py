@@ -82,6 +82,9 @@ class Analyzer:
         self._storm = StormGuard(camera.id, camera.max_alerts_per_minute)
         self.rules: list[RuleRunner] = [build_rule(camera, r, self._storm) for r in camera.rules]
         self._rule_keys = [_rule_key(camera, r) for r in camera.rules]
+        self._kinds = [str(rule.__struct_config__.tag) for rule in camera.rules]
+        #: The situations whose rules run (None: all of them); see :meth:`authorise`.
+        self.situations: frozenset[str] | None = None
         #: Counting and occupancy per interval (``statistics``), None without the section.
         self.statistics = StatisticsCounter(camera) if camera.statistics is not None else None
         self.tamper = TamperWatch(camera.id)
@@ -98,8 +101,12 @@ class Analyzer:
         self._fps = camera.fps
         self._recorded: RecordedTracker | None = None
 
-    def process(self, frame: Frame) -> list[Event]:
-        """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing."""
+    def process(self, frame: Frame, wall: float | None = None) -> list[Event]:
+        """Analyse one frame. A frame the kernel rejects raises FrameError and changes nothing.
+
+        ``wall`` is the frame's decode time on the engine's clock (Unix seconds); by default
+        the system clock's.
+        """
         blobs = self.perception.detect(frame)
         detections: list[Detection]
         if self.objects is not None:
@@ -110,7 +117,8 @@ class Analyzer:
             if blobs and self.camera_motion.moving(frame.luma, frame.time_s):
                 blobs = []  # the whole view slides: its blobs are not objects
             detections, detected = self.blobs.track(blobs), True
-        wall = time.time() - (time.monotonic() - frame.wall)
+        if wall is None:
+            wall = time.time() - (time.monotonic() - frame.wall)
         signals = self.signals.observe(frame)
         if self._foreground:
             signals["foreground"] = self.perception.foreground()
@@ -142,6 +150,7 @@ class Analyzer:
         boxes: list[tuple[float, float, float, float]],
         scores: list[float],
         label: str,
+        wall: float | None = None,
     ) -> list[Event]:
         """Analyse one frame of recorded detections (a replay source, for load tests): the
         boxes go through a tracker and every rule, with no frame, motion or scene signal."""
@@ -151,7 +160,7 @@ class Analyzer:
             self.camera_id,
             index,
             time_s,
-            time.time(),
+            time.time() if wall is None else wall,
             size[0],
             size[1],
             self._recorded.track(boxes, scores),
@@ -164,11 +173,34 @@ class Analyzer:
             self.observe(obs)
         self.analysed += 1
         events: list[Event] = []
-        for rule in self.rules:
-            events.extend(rule.update(obs))
-        events.extend(self.tamper.update(obs))
+        for kind, rule in zip(self._kinds, self.rules, strict=True):
+            if self.situations is None or kind in self.situations:
+                events.extend(rule.update(obs))
+        if self.situations is None or self.situations:  # an unauthorised camera only counts
+            events.extend(self.tamper.update(obs))
         if self.statistics is not None:
             events.extend(self.statistics.update(obs))
+        return events
+
+    def authorise(self, situations: frozenset[str] | None, reason: str) -> list[Event]:
+        """Run only the rules of ``situations`` from now on (None: every rule).
+
+        A rule leaving the set has its open events closed with ``reason`` and is rebuilt, so it
+        starts afresh (no dwell or baseline carried over a gap) when it comes back. With an
+        empty set the camera's own health watch (tampering) is closed too: the camera analyses
+        nothing until it is authorised again, except its statistics (aggregates, not one of
+        the eight situations), which go on.
+        """
+        events: list[Event] = []
+        for i, kind in enumerate(self._kinds):
+            was = self.situations is None or kind in self.situations
+            if was and situations is not None and kind not in situations:
+                events.extend(self.rules[i].finish(self._last, reason))
+                self.rules[i] = build_rule(self.camera, self.camera.rules[i], self._storm)
+        if situations is not None and not situations:
+            events.extend(self.tamper.finish(self._last, reason))
+            self.tamper = TamperWatch(self.camera_id)
+        self.situations = situations
         return events
 
     @property
@@ -222,6 +254,7 @@ class Analyzer:
             for i, rule in enumerate(camera.rules)
         ]
         self._rule_keys = new_keys
+        self._kinds = [str(rule.__struct_config__.tag) for rule in camera.rules]
         needs = needed_signals(camera)
         if needs != needed_signals(self.camera):
             self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=self._factor)

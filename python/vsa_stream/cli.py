@@ -10,6 +10,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import msgspec
 
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
+from vsa_stream.authorisation import authorisation_warnings
 from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
@@ -221,6 +223,9 @@ def _parser() -> argparse.ArgumentParser:
     from vsa_stream.cli_report import add_report_commands
 
     add_report_commands(sub)
+    from vsa_stream.notice import add_notice_command
+
+    add_notice_command(sub)
 
     from vsa_stream.bench.cli import add_parser as add_bench_parser
 
@@ -258,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return verify_command(args)
         if command == "audit":
             return _audit_verify(args)
+        if command == "notice":
+            from vsa_stream.notice import notice_command
+
+            return notice_command(args)
         if command == "outbox":
             from vsa_stream.cli_outbox import outbox_command
 
@@ -319,6 +328,13 @@ def _check(args: argparse.Namespace) -> int:
         for path, message in config_mod.class_problems(camera, {d: produced[d] for d in ids}):
             print(f"error: {args.config}: cameras[{i}].{path}: {message}", file=sys.stderr)
             return 2
+    for warning in authorisation_warnings(
+        config.authorisations,
+        [c.id for c in config.cameras if c.enabled],
+        {c.id: [str(r.__struct_config__.tag) for r in c.rules] for c in config.cameras},
+        time.time(),
+    ):
+        print(f"warning: {args.config}: {warning}", file=sys.stderr)
     zones = sum(len(c.zones) for c in config.cameras)
     rules = sum(len(c.rules) for c in config.cameras)
     print(
@@ -450,7 +466,8 @@ def _scan(args: argparse.Namespace) -> int:
                 raise ConfigError(f"no camera {args.camera!r} in {args.config}; cameras: {known}")
         camera = cameras[0]
     else:
-        config = config_mod.loads("cameras: [{id: scan, url: scan}]")
+        # a recorded file: the lab profile (an authorisation is for live cameras)
+        config = config_mod.loads("privacy: {legal_profile: lab}\ncameras: [{id: scan, url: scan}]")
         camera = config.cameras[0]
     camera = msgspec.structs.replace(camera, url=os.fspath(Path(args.video)), enabled=True)
     config = msgspec.structs.replace(config, cameras=[camera])

@@ -115,6 +115,7 @@ def _verify(path: str, key: bytes) -> int:
 
 
 def _report(args: argparse.Namespace, config: config_mod.Config | None, key: bytes) -> int:
+    from vsa_stream.authorisation import period
     from vsa_stream.outbox import Outbox
     from vsa_stream.report.compute import build_report, runs_from_audit
     from vsa_stream.report.inputs import (
@@ -183,14 +184,24 @@ def _report(args: argparse.Namespace, config: config_mod.Config | None, key: byt
         except OSError as exc:
             print(f"error: cannot read the audit log {audit_path}: {exc}", file=sys.stderr)
             return 1
-    # The authorisations section of the configuration, where this version has one.
-    declared = getattr(config, "authorisations", None) if config is not None else None
+    # The configuration's authorisations, each period resolved in its own time zone (a date
+    # alone: its midnight; an end date: the whole day).
+    declared = list(config.authorisations) if config is not None else []
     try:
-        authorisations = authorisations_from(declared or [])
+        authorisations = authorisations_from(
+            {
+                "reference": a.reference,
+                "start": period(a)[0],
+                "end": period(a)[1],
+                "cameras": a.cameras,
+                "situations": a.situations,
+            }
+            for a in declared
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    source = "configuration" if declared is not None else "this configuration has none"
+    source = "configuration" if declared else "this configuration has none"
     report = build_report(
         facts,
         window=window,

@@ -12,7 +12,7 @@ and, where it can, the YAML line:
 4. cross-field checks (unique ids, zones a rule names exist, polygon geometry, ...).
 
 Example:
-    >>> cfg = loads("cameras: [{id: cam1, url: video.mp4, zones: [], rules: []}]")
+    >>> cfg = loads("privacy: {legal_profile: lab}\\ncameras: [{id: cam1, url: video.mp4}]")
     >>> cfg.cameras[0].fps
     10.0
 """
@@ -34,6 +34,12 @@ import msgspec
 import numpy as np
 
 from vsa_stream import _core
+from vsa_stream.authorisation import (
+    PROFILE_LIMITS,
+    Authorisation,
+    authorisation_problems,
+    dates_as_text,
+)
 from vsa_stream.config_statistics import (
     STATISTICS_TYPE,
     Statistics,
@@ -53,6 +59,7 @@ __all__ = [
     "AbandonedObjectRule",
     "ApiToken",
     "AuditConfig",
+    "Authorisation",
     "Calibration",
     "Camera",
     "Config",
@@ -65,6 +72,7 @@ __all__ = [
     "LoggingConfig",
     "MotionConfig",
     "MqttSink",
+    "Notice",
     "OutboxConfig",
     "PersonDownRule",
     "PoseConfig",
@@ -100,8 +108,9 @@ SITUATIONS: tuple[str, ...] = (
     "abandoned_object",
 )
 
-#: Which situation types each legal profile allows.
-LEGAL_PROFILES: dict[str, tuple[str, ...]] = {"fr-2023": SITUATIONS}
+#: Which situation types each legal profile allows (``lab``: recorded files only, see
+#: :data:`vsa_stream.authorisation.PROFILE_LIMITS`).
+LEGAL_PROFILES: dict[str, tuple[str, ...]] = {"fr-2023": SITUATIONS, "lab": SITUATIONS}
 
 #: Situation types this version of the engine can run.
 IMPLEMENTED: tuple[str, ...] = SITUATIONS
@@ -431,6 +440,7 @@ SYSTEM_EVENTS: tuple[str, ...] = (
     "camera_tampered",
     "alert_storm",
     "audit_checkpoint",
+    "camera_unauthorised",
 )
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -533,7 +543,7 @@ class ServerConfig(_Base):
 class Privacy(_Base):
     """Legal profile and data minimisation."""
 
-    legal_profile: Literal["fr-2023"] = "fr-2023"
+    legal_profile: Literal["fr-2023", "lab"] = "fr-2023"
     snapshots: bool = False
     blur_persons: bool = True
     #: Why snapshots keep persons visible: required with ``blur_persons: false`` (logged and
@@ -559,6 +569,23 @@ class LoggingConfig(_Base):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class Notice(_Base):
+    """What ``vsa-stream notice`` tells the public besides what the configuration already says
+    (cameras, situations, authorisations, retention): who is responsible and how to exercise
+    one's rights."""
+
+    controller: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    contact: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    dpo: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    places: dict[str, Annotated[str, msgspec.Meta(min_length=1, max_length=300)]] = msgspec.field(
+        default_factory=dict
+    )
+    complaints: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] = (
+        "CNIL, 3 place de Fontenoy, 75007 Paris, www.cnil.fr"
+    )
+
+
 class Config(_Base):
     """The whole configuration of one daemon."""
 
@@ -574,6 +601,8 @@ class Config(_Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
+    authorisations: list[Authorisation] = msgspec.field(default_factory=list)
+    notice: Notice | None = None
 
     def motion_for(self, camera: Camera) -> MotionConfig:
         """The motion settings of ``camera``: its own when given, else the global ones."""
@@ -659,6 +688,7 @@ def loads(
             )
         data = {**data, "cameras": [{"id": "cluster-node", "url": "cluster"}]}
     _check_rule_types(doc, data)
+    data = dates_as_text(data)
     try:
         config = msgspec.convert(data, Config, strict=True)
     except msgspec.ValidationError as exc:
@@ -667,8 +697,8 @@ def loads(
             message, path=_format_path(path), line=doc.line_of(path), source=source
         ) from None
     for path, message in _semantic_problems(config):
-        if cluster_node and path == ("sinks",):
-            continue  # the ALERTS stream is a sink
+        if cluster_node and path in (("sinks",), ("authorisations",)):
+            continue  # the ALERTS stream is a sink; authorisations come with the cameras
         raise ConfigError(message, path=_format_path(path), line=doc.line_of(path), source=source)
     return config
 
@@ -898,6 +928,7 @@ def _tracking_problems(tracking: TrackingConfig) -> list[tuple[tuple[str | int, 
 def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     seen_cameras: dict[str, int] = {}
+    live_ok = PROFILE_LIMITS[config.privacy.legal_profile].live_sources
     for i, camera in enumerate(config.cameras):
         at: tuple[str | int, ...] = ("cameras", i)
         if camera.id in seen_cameras:
@@ -915,6 +946,15 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                     (*at, "url"),
                     f"unsupported URL scheme {scheme!r} in {redact_url(camera.url)}; "
                     f"expected a file path or one of: {', '.join(_SCHEMES)}",
+                )
+            )
+        elif scheme not in ("file", "replay") and not live_ok:
+            problems.append(
+                (
+                    (*at, "url"),
+                    f"the legal profile {config.privacy.legal_profile} analyses recorded files "
+                    f"only, not a live stream ({scheme}://): a live camera needs "
+                    "privacy.legal_profile: fr-2023 and an authorisation",
                 )
             )
         elif scheme == "file" and _looks_like_a_broken_url(camera.url):
@@ -1017,6 +1057,19 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
         problem = _writable_file_problem(config.outbox.path)
         if problem:
             problems.append((("outbox", "path"), problem))
+    problems.extend(
+        authorisation_problems(
+            config.authorisations,
+            config.privacy.legal_profile,
+            [c.id for c in config.cameras],
+            LEGAL_PROFILES[config.privacy.legal_profile],
+            watching=any(c.rules or c.statistics is None for c in config.cameras),
+        )
+    )
+    if config.notice is not None:
+        for camera_id in config.notice.places:
+            if camera_id not in seen_cameras:
+                problems.append((("notice", "places", camera_id), f"unknown camera {camera_id!r}"))
     if not config.privacy.blur_persons and config.privacy.blur_off_reason is None:
         problems.append(
             (

@@ -186,6 +186,7 @@ class Daemon:
             registry=self.engine.metrics.registry,
         )
         self.engine.before_finish = self._final_checkpoint
+        self.engine.on_authorisation = self._audit_authorisation
         self.server: ApiServer | None = None
         if config.server.enabled:
             ctx = ApiContext(
@@ -226,6 +227,8 @@ class Daemon:
                 "blur_off_reason": config.privacy.blur_off_reason,
                 "blur_vehicles": config.privacy.blur_vehicles,
                 "retention_days": config.privacy.retention_days,
+                "legal_profile": config.privacy.legal_profile,
+                "authorisations": [msgspec.to_builtins(auth) for auth in config.authorisations],
             },
         )
         if config.privacy.snapshots and not config.privacy.blur_persons:
@@ -256,6 +259,13 @@ class Daemon:
             {"events": result.events, "undelivered": result.undelivered},
         )
         return result
+
+    def _audit_authorisation(self, record: dict[str, object]) -> None:
+        """An authorisation change of a camera (from its analysis thread): into the audit log."""
+        try:
+            self.audit.append("authorisation", record)
+        except OSError as exc:
+            self._log.error("authorisation change not audited", error=str(exc), **record)
 
     async def _helpers(self, scope: anyio.CancelScope, handle_signals: bool = True) -> None:
         with scope:

@@ -45,6 +45,7 @@ from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.errors import ConfigError, ModelError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
+from vsa_stream.lawful import AuthorisationGate
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics, counter, gauge
 from vsa_stream.observation import Observation
@@ -97,6 +98,8 @@ class Engine:
         evidence: where cameras store snapshots (``privacy.snapshots``); none when None.
         dynamic: start no camera of ``config``; run until stopped, cameras being started and
             stopped with :meth:`start_camera` and :meth:`stop_camera` (cluster mode).
+        clock: the engine's clock (Unix seconds): which authorisations are in force, and the
+            events' times. Read once per frame about to be analysed; tests drive it.
 
     A detector that cannot be loaded (a :class:`~vsa_stream.errors.ModelError`) stops only the
     cameras that use it: they end ``failed`` with the reason, the others run.
@@ -112,8 +115,13 @@ class Engine:
         outbox: Outbox | None = None,
         evidence: EvidenceStore | None = None,
         dynamic: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self.clock = clock
+        #: Called with each camera's authorisation changes (audit records), from the
+        #: analysis threads; the daemon writes them to the audit log.
+        self.on_authorisation: Callable[[dict[str, object]], None] | None = None
         self.evidence = evidence
         self.dynamic = dynamic
         #: True once every enabled camera's pipeline was built (or refused).
@@ -451,6 +459,9 @@ class Engine:
             evidence=self.evidence,
             guard=guard,
             pose=self.pose,
+            gate=AuthorisationGate(camera, config),
+            clock=self.clock,
+            on_audit=self.on_authorisation,
         )
 
     def _service(self, detector_id: str, config: DetectorConfig, model: Model) -> DetectorService:

@@ -29,6 +29,7 @@ from vsa_stream.detection.scheduler import DetectorService
 from vsa_stream.errors import FrameError, SourceError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
+from vsa_stream.lawful import AuthorisationGate
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
@@ -60,6 +61,12 @@ class CameraPipeline:
         guard: called before each frame is analysed; the frame is skipped while it returns
             False (cluster fencing: a node whose lease may have expired analyses nothing).
         pose: the pose model ``person_down`` asks about candidate persons (``pose`` config).
+        gate: the camera's authorisations (:mod:`vsa_stream.lawful`), asked before each frame;
+            None: every frame is analysed with every rule.
+        clock: the engine's clock (Unix seconds), read once per frame that reaches analysis;
+            the authorisations and the events' times follow it.
+        on_audit: called with each authorisation change's audit record (from the analysis
+            thread).
     """
 
     def __init__(
@@ -75,8 +82,14 @@ class CameraPipeline:
         evidence: EvidenceStore | None = None,
         guard: Callable[[], bool] | None = None,
         pose: PoseModel | None = None,
+        gate: AuthorisationGate | None = None,
+        clock: Callable[[], float] = time.time,
+        on_audit: Callable[[dict[str, object]], None] | None = None,
     ) -> None:
         self.camera = camera
+        self.gate = gate
+        self.clock = clock
+        self.on_audit = on_audit
         self.evidence = evidence
         self._detected = bool(detectors)  # a detector classifies this camera's objects
         self.guard = guard
@@ -144,6 +157,11 @@ class CameraPipeline:
         status.started = time.monotonic()
         self._log.info("camera starting", url=self.source.display_url, scan=self.scan)
         self._decode_done = anyio.Event()
+        refused = self.gate.refusal(self.camera.url) if self.gate is not None else None
+        if refused is not None:
+            self._fail(refused)
+            self._finished()
+            return status
         if is_replay_url(self.camera.url):
             try:
                 await run_in_daemon_thread(self._replay, name=f"replay-{self.camera.id}")
@@ -247,7 +265,10 @@ class CameraPipeline:
                 self.status.decoded += 1
                 if self.guard is not None and not self.guard():
                     continue
+                now = self.clock()
                 with self._analysing:
+                    if not self._authorised(now, index, (index - 1) * period):
+                        continue
                     events = self.analyzer.process_recorded(
                         index,
                         (index - 1) * period,
@@ -255,6 +276,7 @@ class CameraPipeline:
                         [b.box for b in boxes],
                         [b.score for b in boxes],
                         replay.label,
+                        wall=now,
                     )
                     self.status.analysed += 1
                     for event in events:
@@ -274,10 +296,13 @@ class CameraPipeline:
         with self._analysing:
             for event in self.analyzer.finish(reason):
                 self.emit(event)
+            if self.gate is not None:
+                for event in self.gate.finish(self.clock(), f"camera ended: {reason}"):
+                    self.emit(event)
 
-    def _analyse_frame(self, frame: Frame) -> None:
+    def _analyse_frame(self, frame: Frame, wall: float) -> None:
         try:
-            events = self.analyzer.process(frame)
+            events = self.analyzer.process(frame, wall=wall)
         except FrameError as exc:
             self.status.bad_frames += 1
             self._log.warning("frame rejected", frame=frame.index, error=str(exc))
@@ -296,6 +321,36 @@ class CameraPipeline:
         for event in events:
             self.emit(event)
 
+    def _authorised(self, now: float, index: int, time_s: float) -> bool:
+        """Ask the gate about the frame at ``now``; apply a change (rules, state, health event,
+        audit record). False: the frame must not be analysed."""
+        if self.gate is None:
+            return True
+        decision = self.gate.check(now, index, time_s)
+        if decision.change is not None:
+            status = self.status
+            status.unauthorised = not decision.analyse
+            status.authorised = sorted(decision.situations) if decision.analyse else []
+            status.authorisations = list((decision.audit or {}).get("references", []))
+            if status.state in ("streaming", "unauthorised"):
+                status.set_state("streaming")  # reads unauthorised while it is
+            reason = "outside the authorisations in force"
+            situations = decision.situations if decision.analyse else frozenset()
+            for event in self.analyzer.authorise(situations, reason):
+                self.emit(event)
+            self._log.info(
+                "authorisation " + decision.change,
+                situations=status.authorised,
+                references=status.authorisations,
+            )
+            if self.on_audit is not None and decision.audit is not None:
+                self.on_audit(decision.audit)
+        for event in decision.events:
+            self.emit(event)
+        # Statistics (aggregates, not one of the eight situations) go on outside every
+        # authorisation; the analyzer then runs none of the camera's rules.
+        return decision.analyse or self.analyzer.statistics is not None
+
     def _analyse(self) -> None:
         try:
             while not self._stop.is_set():
@@ -304,8 +359,11 @@ class CameraPipeline:
                     break
                 if self.guard is not None and not self.guard():
                     continue
+                now = self.clock()
                 with self._analysing:
-                    self._analyse_frame(frame)
+                    if not self._authorised(now, frame.index, frame.time_s):
+                        continue
+                    self._analyse_frame(frame, wall=now - (time.monotonic() - frame.wall))
         except Exception as exc:  # never let one camera's analysis take the others down
             self._fail(f"analysis failed: {type(exc).__name__}: {exc}")
         finally:

@@ -51,7 +51,15 @@ __all__ = [
 ]
 
 CameraState = Literal[
-    "starting", "connecting", "streaming", "stalled", "backoff", "ended", "stopped", "failed"
+    "starting",
+    "connecting",
+    "streaming",
+    "stalled",
+    "backoff",
+    "ended",
+    "stopped",
+    "failed",
+    "unauthorised",
 ]
 #: Every camera state, in the order of the ``vsa_camera_state`` metric.
 STATES: tuple[CameraState, ...] = (
@@ -63,9 +71,10 @@ STATES: tuple[CameraState, ...] = (
     "ended",
     "stopped",
     "failed",
+    "unauthorised",
 )
 #: System health event types (not situations: never configurable as rules).
-HEALTH_EVENTS = ("camera_offline", "camera_online")
+HEALTH_EVENTS = ("camera_offline", "camera_online", "camera_unauthorised")
 
 # How often the watchdog looks at a camera, seconds.
 _TICK_S = 0.1
@@ -96,6 +105,13 @@ class CameraStatus:
     stalls: int = 0
     abandoned_threads: int = 0
     offline: bool = False
+    #: No authorisation in force covers the camera: frames are decoded, none is analysed; the
+    #: state says ``unauthorised`` instead of ``streaming`` (see :mod:`vsa_stream.lawful`).
+    unauthorised: bool = False
+    #: The situations the authorisations in force allow now (None: no authorisation applies,
+    #: every rule runs); the references of those authorisations.
+    authorised: list[str] | None = None
+    authorisations: list[str] = field(default_factory=list)
     started: float = 0.0
     finished: float = 0.0
     history: list[tuple[float, CameraState]] = field(default_factory=list)
@@ -107,7 +123,12 @@ class CameraStatus:
         return self.decoded / elapsed if elapsed > 0 else 0.0
 
     def set_state(self, state: CameraState, error: str | None = None) -> None:
-        """Move to ``state`` (recorded in ``history`` when it changes)."""
+        """Move to ``state`` (recorded in ``history`` when it changes); a stream that flows while
+        the camera is unauthorised reads ``unauthorised``."""
+        if state == "streaming" and self.unauthorised:
+            state = "unauthorised"
+        elif state == "unauthorised" and not self.unauthorised:
+            state = "streaming"
         if state != self.state:
             self.history.append((time.monotonic(), state))
             del self.history[:-_HISTORY]

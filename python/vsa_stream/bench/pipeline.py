@@ -234,7 +234,10 @@ def _config(video: Path, streams: int, s: Settings, yolox: bool) -> config_mod.C
         if yolox
         else ""
     )
-    return config_mod.loads(f"{detectors}cameras:\n{cameras}\n", source="bench pipeline")
+    return config_mod.loads(
+        f"privacy: {{legal_profile: lab}}\n{detectors}cameras:\n{cameras}\n",
+        source="bench pipeline",
+    )
 
 
 class _Clock:

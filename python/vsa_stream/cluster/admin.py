@@ -134,7 +134,13 @@ async def apply(options: ClusterOptions, config: Config) -> ApplyResult:
             await store.config.delete(f"cam.{camera_id}")
             result.removed.append(camera_id)
         shared = encode(
-            SharedConfig(motion=config.motion, tracking=config.tracking, detectors=config.detectors)
+            SharedConfig(
+                motion=config.motion,
+                tracking=config.tracking,
+                detectors=config.detectors,
+                legal_profile=config.privacy.legal_profile,
+                authorisations=config.authorisations,
+            )
         )
         if encode(await store.shared()) != shared:
             await store.config.put("shared", shared)

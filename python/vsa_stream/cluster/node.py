@@ -401,6 +401,11 @@ class Node:
             motion=shared.motion,
             tracking=shared.tracking,
             detectors=shared.detectors,
+            privacy=msgspec.structs.replace(
+                self.local.privacy,
+                legal_profile="lab" if shared.legal_profile == "lab" else "fr-2023",
+            ),
+            authorisations=shared.authorisations,
         )
         # Models load before the lock: a load of several seconds (a GPU provider's start-up)
         # would hold up the lease renewals, which take the lock, and fence this node.

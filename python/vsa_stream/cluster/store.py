@@ -33,7 +33,14 @@ from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 from nats.js.kv import KeyValue
 
-from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
+from vsa_stream.config import (
+    Authorisation,
+    Camera,
+    DetectorConfig,
+    MotionConfig,
+    Privacy,
+    TrackingConfig,
+)
 from vsa_stream.log import get_logger
 
 __all__ = [
@@ -123,6 +130,10 @@ class SharedConfig(msgspec.Struct, kw_only=True):
     motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
     tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
     detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
+    #: The fleet's legal profile and authorisations: every node gates its cameras with them
+    #: (a record written before they existed reads fr-2023 with none: nothing analyses).
+    legal_profile: str = Privacy().legal_profile
+    authorisations: list[Authorisation] = msgspec.field(default_factory=list)
 
 
 _ENCODER = msgspec.json.Encoder()

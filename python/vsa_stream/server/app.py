@@ -381,6 +381,8 @@ def _cameras(engine: Engine) -> list[dict[str, Any]]:
                 "state": status.state,
                 "error": status.error,
                 "offline": status.offline,
+                "authorised": status.authorised,
+                "authorisations": status.authorisations,
                 "history": [
                     {"at": round(now_wall - (now_mono - t), 3), "state": state}
                     for t, state in status.history

@@ -76,6 +76,8 @@ def camera_status(state: str) -> str | None:
         >>> camera_status("streaming"), camera_status("backoff"), camera_status("connecting")
         ('online', 'offline', None)
     """
+    if state == "unauthorised":
+        return "unauthorised"  # online, analysing nothing: outside every authorisation
     if state in _ONLINE:
         return "online"
     if state in _OFFLINE:
