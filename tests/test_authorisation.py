@@ -352,3 +352,21 @@ def test_an_ongoing_alert_is_closed_when_its_authorisation_ends(
     assert closed.reason == "outside the authorisations in force"
     assert closed.end_s is not None
     assert closed.end_s < entry.end_s
+
+
+def test_a_camera_that_only_counts_needs_no_authorisation() -> None:
+    # Statistics (counting, occupancy) are the use open to communes, not one of the eight.
+    head = "detectors: [{id: coco, model: {path: m.onnx}}]\ncameras:\n"
+    counts = (
+        "  - {id: a, url: rtsp://cam.example/live, %s"
+        "statistics: {lines: [{id: kerb, points: [[0, 0.5], [1, 0.5]]}], classes: [person]}}\n"
+    )
+    assert config.loads(head + counts % "").cameras[0].statistics is not None
+    # ... but a camera with a rule beside its statistics, or with nothing at all, still does.
+    for text in (
+        head + counts % "rules: [{type: fire}], ",
+        head + counts % "" + "  - {id: b, url: rtsp://cam.example/other}\n",
+    ):
+        with pytest.raises(ConfigError) as info:
+            config.loads(text)
+        assert info.value.path == "authorisations"

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import httpx
+import msgspec
 import pytest
 
 from api_daemon import OPERATOR, VIEWER, api_config, make_event, running_daemon, still_clip
@@ -238,3 +239,38 @@ def test_api_serves_intervals_as_json_and_csv_to_viewers(tmp_path: Path, scene: 
         assert httpx.get(run.url + "/api/stats").status_code == 401
         doc = httpx.get(run.url + "/api/openapi.json").json()
         assert "/api/stats" in doc["paths"]
+
+
+def test_an_unauthorised_camera_still_counts_and_runs_none_of_its_rules(
+    scene: tuple[Path, Path, dict[str, int]], tmp_path: Path
+) -> None:
+    # The camera also has an intrusion rule, under fr-2023, with an authorisation that has
+    # ended: its rule must not run (no alert, the camera_unauthorised health event instead),
+    # and its statistics, which are not one of the eight situations, go on exactly.
+    video, model, crossings = scene
+    counting = counting_config(tmp_path, video, model)
+    text = msgspec.yaml.encode(msgspec.to_builtins(counting)).decode()
+    assert "rules: []" in text
+    assert "authorisations: []" in text
+    cfg = config.loads(
+        text.replace(
+            "rules: []", "rules: [{type: intrusion, zones: [below], min_dwell_s: 0}]", 1
+        ).replace(
+            "authorisations: []",
+            "authorisations: [{reference: ended, start: '2020-01-01', end: '2020-01-31', "
+            "timezone: UTC, "
+            "cameras: [street], situations: [intrusion]}]",
+        )
+    )
+    assert cfg.cameras[0].rules
+    assert cfg.privacy.legal_profile == "fr-2023"
+    run_daemon(cfg)
+    lines = json_documents(tmp_path / "out" / "events.jsonl")
+    kinds = {e["type"] for e in lines}
+    assert "intrusion" not in kinds, kinds
+    assert "camera_unauthorised" in kinds, kinds
+    total = {"down": 0, "up": 0}
+    for event in lines:
+        for c in (event["statistics"] or {}).get("crossings", []):
+            total[c["direction"]] += c["count"]
+    assert total == crossings
