@@ -98,7 +98,8 @@ def test_camera_input_holds_the_frame_at_the_square_inputs_scale(
     assert got == expected
     scale = min(416 / frame[0], 416 / frame[1])
     assert min(got[0] / frame[0], got[1] / frame[1]) >= scale - 1e-9  # never shrunk more
-    assert got[0] % 32 == 0 and got[1] % 32 == 0
+    assert got[0] % 32 == 0
+    assert got[1] % 32 == 0
 
 
 def test_camera_input_rejects_empty_sizes() -> None:
@@ -116,8 +117,8 @@ def test_protobuf_round_trip_keeps_the_model_byte_for_byte(tmp_path: Path) -> No
 
 def test_reshaped_model_runs_at_the_new_size(tmp_path: Path) -> None:
     data = Path(build_pooled(tmp_path / "p.onnx")).read_bytes()
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     with pytest.raises(Exception, match="images"):  # the model as saved refuses 64x32
-        session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
         session.run(None, {"images": np.zeros((1, 3, 32, 64), np.float32)})
     edited = reshaped(data, "images", (64, 32))
     session = ort.InferenceSession(edited, providers=["CPUExecutionProvider"])
@@ -240,7 +241,8 @@ def test_yolox_regions_use_the_camera_shape() -> None:
 def test_nanodet_whose_graph_fixes_its_size_keeps_its_input_and_says_why() -> None:
     model = load_model(ModelSpec(path=str(shared_path("models", "nanodet_m_320.onnx"))))
     assert model.input_for((1280, 720)) == (320, 320)
-    assert model.input_note is not None and "does not run at 320x192" in model.input_note
+    assert model.input_note is not None
+    assert "does not run at 320x192" in model.input_note
     model.detect(*planes_of(1280, 720))  # and still detects
 
 
@@ -268,13 +270,15 @@ def test_optional_provider_runs_when_installed_or_is_refused_with_what_to_instal
         try:
             model = load_model(spec)
         except ModelError as exc:  # built in, but no device here: refused, never the CPU
-            assert "could not start" in str(exc)
+            message = str(exc)
         else:
-            assert model.session.get_providers()[0] == full
+            message = model.session.get_providers()[0]
+        assert message == full or "could not start" in message
         return
     with pytest.raises(ModelError, match="providers") as err:
         load_model(spec)
-    assert full in str(err.value) and hint in str(err.value)
+    assert full in str(err.value)
+    assert hint in str(err.value)
 
 
 def test_unknown_provider_is_a_config_error_naming_the_field(tmp_path: Path) -> None:

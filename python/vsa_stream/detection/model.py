@@ -347,7 +347,11 @@ def open_session(
     options.inter_op_num_threads = inter_op_threads
     options.log_severity_level = 3  # exports listing weights as inputs warn once per weight
     try:
-        session = ort.InferenceSession(data if data is not None else path, options, wanted)
+        session = ort.InferenceSession(
+            data if data is not None else path,
+            options,
+            [_with_options(p, intra_op_threads) for p in wanted],
+        )
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"{path} is not a usable ONNX model: {exc}") from exc
     # onnxruntime falls back to the CPU, with a warning only, when a provider it has cannot
@@ -359,6 +363,14 @@ def open_session(
             f"{session.get_providers()} instead); check the device and its drivers"
         )
     return session
+
+
+def _with_options(provider: str, threads: int) -> str | tuple[str, dict[str, str]]:
+    """A provider with the options that keep it to the session's threads: OpenVINO otherwise
+    takes every core."""
+    if provider == "OpenVINOExecutionProvider" and threads > 0:
+        return (provider, {"num_of_threads": str(threads)})
+    return provider
 
 
 def load_model(spec: ModelSpec) -> Model:

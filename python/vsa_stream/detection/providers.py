@@ -2,8 +2,9 @@
 
 A spec names providers in order of preference, by onnxruntime's own names
 (``CPUExecutionProvider``) or by the short ones below. OpenVINO, CUDA and TensorRT come with
-other onnxruntime builds (``onnxruntime-openvino``, ``onnxruntime-gpu``) that replace the
-default CPU wheel; none of them is required. A provider asked for but absent is an error saying
+other onnxruntime builds (``onnxruntime-openvino``, ``onnxruntime-gpu``) whose files replace
+those of the default CPU wheel (one ``onnxruntime`` package: the last installed wins); none of
+them is required. A provider asked for but absent is an error saying
 what to install, never a silent fall back to the CPU: a camera sized for a GPU would otherwise
 run, overloaded, on the CPU.
 """
@@ -23,8 +24,9 @@ SHORT_NAMES: dict[str, str] = {
 }
 
 _INSTALL: dict[str, str] = {
-    "OpenVINOExecutionProvider": "pip install 'vsa-stream[openvino]' (onnxruntime-openvino, "
-    "which replaces the onnxruntime wheel: pip uninstall onnxruntime first)",
+    "OpenVINOExecutionProvider": "pip install 'vsa-stream[openvino]', then pip install "
+    "--force-reinstall --no-deps onnxruntime-openvino (it replaces the files of the onnxruntime "
+    "wheel, which pip installs too)",
     "CUDAExecutionProvider": "pip install onnxruntime-gpu (which replaces the onnxruntime "
     "wheel) on a machine with an NVIDIA GPU, CUDA and cuDNN",
     "TensorrtExecutionProvider": "pip install onnxruntime-gpu (which replaces the onnxruntime "
