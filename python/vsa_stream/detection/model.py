@@ -33,7 +33,7 @@ from vsa_stream.detection.providers import resolve
 from vsa_stream.detection.regions import Region, crop, cut_by_edge, seen_closer
 from vsa_stream.detection.shapes import camera_input, envelope, reshaped
 from vsa_stream.detection.spec import ENGINE_CLASSES, ModelSpec
-from vsa_stream.errors import ModelError
+from vsa_stream.errors import FrameError, ModelError
 
 __all__ = ["Model", "ModelDetection", "Planes", "load_model"]
 
@@ -134,7 +134,7 @@ class Model:
         ``size`` (default: :meth:`input_for` the frame)."""
         y, u, v = planes
         if size is None:
-            size = self.input_for((y.shape[1], y.shape[0]))
+            size = self.input_for(_frame_size(y))
         return _core.preprocess_yuv420p(y, u, v, size, **self._pre)
 
     def postprocess(
@@ -242,7 +242,7 @@ class Model:
         Raises:
             FrameError: planes of the wrong dtype or shape.
         """
-        images = self._images((y, u, v), regions, self.input_for((y.shape[1], y.shape[0])))
+        images = self._images((y, u, v), regions, self.input_for(_frame_size(y)))
         if self.batched and len(images) > 1:
             return self._merge(images, self._run_many([i.tensor for i in images]))
         return self._merge(images, [self._run(i.tensor) for i in images])
@@ -286,7 +286,7 @@ class Model:
             raise ValueError(f"{len(frames)} frames but {len(wanted)} region lists")
         if not self.batched or len(frames) < 2:
             return [self.detect(*f, regions=r) for f, r in zip(frames, wanted, strict=True)]
-        size = envelope([self.input_for((f[0].shape[1], f[0].shape[0])) for f in frames])
+        size = envelope([self.input_for(_frame_size(f[0])) for f in frames])
         images = [self._images(f, r, size) for f, r in zip(frames, wanted, strict=True)]
         outputs = self._run_many([i.tensor for per in images for i in per])
         results, at = [], 0
@@ -294,6 +294,18 @@ class Model:
             results.append(self._merge(per, outputs[at : at + len(per)]))
             at += len(per)
         return results
+
+
+def _frame_size(y: NDArray[np.uint8]) -> tuple[int, int]:
+    """``(width, height)`` of a frame from its luma plane.
+
+    Raises:
+        FrameError: the plane is not a non-empty 2-D array.
+    """
+    shape: tuple[int, ...] = tuple(getattr(y, "shape", ()))
+    if len(shape) != 2 or min(shape) <= 0:
+        raise FrameError(f"the luma plane must be a non-empty 2-D array, got shape {shape}")
+    return int(shape[1]), int(shape[0])
 
 
 @dataclass(frozen=True, slots=True)
