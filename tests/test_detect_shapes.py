@@ -32,13 +32,13 @@ U8 = NDArray[np.uint8]
 Planes = tuple[U8, U8, U8]
 
 
-def build_pooled(path: Path, side: int = 64) -> str:
+def build_pooled(path: Path, side: int = 64, batch: int | str = 1) -> str:
     """A YOLOX-layout model (1 class) with a fixed ``side`` x ``side`` input whose anchor count
     follows its input: a 1x1 convolution to 6 channels, average-pooled at strides 8, 16, 32,
     each reshaped to (1, 6, -1), concatenated and transposed to (1, anchors, 6)."""
-    x = helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, [1, 3, side, side])
+    x = helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, [batch, 3, side, side])
     cells = sum((side // s) ** 2 for s in (8, 16, 32))
-    out = helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [1, cells, 6])
+    out = helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [batch, cells, 6])
     weight = np.full((6, 3, 1, 1), -1e-3, np.float32)
     nodes = [helper.make_node("Conv", ["images", "w"], ["f"])]
     levels = []
@@ -52,7 +52,7 @@ def build_pooled(path: Path, side: int = 64) -> str:
     nodes.append(helper.make_node("Transpose", ["c"], ["output"], perm=[0, 2, 1]))
     inits = [
         onnx.numpy_helper.from_array(weight, "w"),
-        helper.make_tensor("flat", onnx.TensorProto.INT64, [3], [1, 6, -1]),
+        helper.make_tensor("flat", onnx.TensorProto.INT64, [3], [0, 6, -1]),  # 0: the batch
     ]
     graph = helper.make_graph(nodes, "pooled", [x], [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -154,6 +154,16 @@ def test_group_input_only_grows_and_keeps_one_shape(tmp_path: Path) -> None:
     assert model.input_for((720, 1280)) == (128, 128)  # a portrait camera: the model's own
     frames = [planes_of(256, 64), planes_of(1280, 720, 1)]
     assert model.detect_batch(frames) == [[], []]
+
+
+def test_a_batch_of_cameras_of_different_shapes_runs_as_one_inference(tmp_path: Path) -> None:
+    path = build_pooled(tmp_path / "b.onnx", 128, batch="N")
+    model = load_model(ModelSpec(path=path, class_names=["person"]))
+    assert model.batched
+    frames = [planes_of(256, 64), planes_of(1280, 720, 1), planes_of(640, 480, 2)]
+    assert model.detect_batch(frames) == [[], [], []]
+    assert model.runs == 1  # one tensor of three 128x96 inputs
+    assert model.session_for((128, 96)).get_inputs()[0].shape == ["N", 3, 96, 128]
 
 
 def test_input_shape_model_keeps_the_models_input(tmp_path: Path) -> None:
