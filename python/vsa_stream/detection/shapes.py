@@ -22,6 +22,7 @@ engine needs no ``onnx`` package at run time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 __all__ = ["camera_input", "envelope", "reshaped"]
@@ -47,7 +48,7 @@ def camera_input(frame: tuple[int, int], model: tuple[int, int], stride: int) ->
     def fit(content: float, bound: int) -> int:
         # The content rounds to whole pixels as the letterbox rounds it; a bound that is not a
         # multiple of the stride (a model's own odd size) stays the bound.
-        cells = -(-round(content) // stride) * stride
+        cells = -(-math.floor(content + 0.5) // stride) * stride  # half up, as the letterbox
         return min(bound, max(stride, cells))
 
     return fit(fw * scale, mw), fit(fh * scale, mh)
