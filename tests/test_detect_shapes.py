@@ -16,10 +16,13 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from conftest import shared_path
 from vsa_stream import config as config_mod
+from vsa_stream._core import Letterbox
 from vsa_stream.detection import ModelDetection, ModelSpec, load_model
 from vsa_stream.detection.regions import plan_regions
 from vsa_stream.detection.shapes import _dump, _parse, camera_input, reshaped
@@ -100,6 +103,27 @@ def test_camera_input_holds_the_frame_at_the_square_inputs_scale(
     assert min(got[0] / frame[0], got[1] / frame[1]) >= scale - 1e-9  # never shrunk more
     assert got[0] % 32 == 0
     assert got[1] % 32 == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(16, 4000),
+    st.integers(16, 4000),
+    st.sampled_from([(416, 416), (320, 320), (640, 640), (640, 384), (300, 300)]),
+)
+def test_a_frame_fills_the_camera_input_as_it_fills_the_models(
+    fw: int, fh: int, model: tuple[int, int]
+) -> None:
+    """The letterbox puts the same content (size and scale) in both inputs: only padding is
+    cut, so the model sees the same pixels."""
+    size = camera_input((fw, fh), model, 32)
+    assert size[0] <= model[0]
+    assert size[1] <= model[1]
+    ours, theirs = Letterbox(fw, fh, *size), Letterbox(fw, fh, *model)
+    assert (ours.content_width, ours.content_height) == (
+        theirs.content_width,
+        theirs.content_height,
+    )
 
 
 def test_camera_input_rejects_empty_sizes() -> None:

@@ -46,9 +46,10 @@ def camera_input(frame: tuple[int, int], model: tuple[int, int], stride: int) ->
     scale = min(mw / fw, mh / fh)
 
     def fit(content: float, bound: int) -> int:
-        # The content rounds to whole pixels as the letterbox rounds it; a bound that is not a
-        # multiple of the stride (a model's own odd size) stays the bound.
-        cells = -(-math.floor(content + 0.5) // stride) * stride  # half up, as the letterbox
+        # At least the unrounded content, so that the letterbox's scale (the smaller of the two
+        # ratios input / frame) stays the model input's; a bound that is not a multiple of the
+        # stride (a model's own odd size) stays the bound.
+        cells = math.ceil(content / stride - 1e-9) * stride
         return min(bound, max(stride, cells))
 
     return fit(fw * scale, mw), fit(fh * scale, mh)
