@@ -74,7 +74,9 @@ def quiet_clip(path: Path) -> None:
             out.mux(packet)
 
 
-def config_for(video: Path, cameras: int, gating: bool, fps: float) -> Any:
+def config_for(
+    video: Path, cameras: int, gating: bool, fps: float, input_shape: str = "camera"
+) -> Any:
     cams = ", ".join(
         f"{{id: cam{i}, url: '{video}', loop: true, realtime: true, fps: 10}}"
         for i in range(cameras)
@@ -84,7 +86,7 @@ def config_for(video: Path, cameras: int, gating: bool, fps: float) -> Any:
 privacy: {{legal_profile: lab}}
 detectors:
   - id: people
-    model: {{path: '{MODEL}'}}
+    model: {{path: '{MODEL}', input_shape: {input_shape}}}
     fps: {fps}
     gating: {str(gating).lower()}
     max_interval_s: 2
@@ -100,9 +102,15 @@ def cpu_s() -> float:
 
 
 def measure(
-    video: Path, cameras: int, gating: bool, fps: float, seconds: float, out: Path
+    video: Path,
+    cameras: int,
+    gating: bool,
+    fps: float,
+    seconds: float,
+    out: Path,
+    input_shape: str = "camera",
 ) -> dict[str, Any]:
-    config = config_for(video, cameras, gating, fps)
+    config = config_for(video, cameras, gating, fps, input_shape)
     objects = [0]
 
     def observe(obs: Observation) -> None:
@@ -159,6 +167,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 and 2 cameras, a few seconds")
     parser.add_argument("--seconds", type=float, default=None, help="measured window per run")
     parser.add_argument("--fps", type=float, default=10.0, help="detections asked per camera")
+    parser.add_argument(
+        "--input-shape",
+        choices=("camera", "model"),
+        default="camera",
+        help="the detector's input: shaped like the cameras (default) or the model's own",
+    )
     args = parser.parse_args()
     if not MODEL.exists() or not PETS.exists():
         print(f"{SHARED} lacks yolox_nano.onnx or the PETS recording; nothing to measure")
@@ -175,8 +189,9 @@ def main() -> None:
         for scene, video in scenes.items():
             for cameras in counts:
                 for gating in (False, True):
+                    events = Path(tmp) / "events.jsonl"
                     row = measure(
-                        video, cameras, gating, args.fps, seconds, Path(tmp) / "events.jsonl"
+                        video, cameras, gating, args.fps, seconds, events, args.input_shape
                     )
                     row["scene"] = scene
                     rows.append(row)
@@ -203,6 +218,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "model": MODEL.name,
         "asked_per_camera_fps": args.fps,
+        "input_shape": args.input_shape,
         "window_s": seconds,
         "warmup_s": WARMUP_S,
         "rows": rows,

@@ -400,7 +400,9 @@ class Engine:
                 broken[detector_id] = f"{_model_field(config, detector_id)}: {exc}"
                 self._log.error("detector unavailable", detector=detector_id, error=str(exc))
                 continue
-            self._log.info("detector loaded", detector=detector_id, model=repr(model))
+            self._log.info(
+                "detector loaded", detector=detector_id, model=repr(model), input=model.input_note
+            )
             self.detectors[detector_id] = self._service(detector_id, dconf, model)
         pose_error = None
         if config.pose is not None and any(_wants_pose(c) for c in cameras):

@@ -403,8 +403,40 @@ def _i420(w: int, h: int, rng: np.random.Generator) -> tuple[list[NDArray[np.uin
     return planes, i420
 
 
+def _real_yolox_outputs(count: int) -> list[tuple[NDArray[np.float32], Any]]:
+    """YOLOX-nano's raw outputs (416x416) on ``count`` PETS 2009 frames and their letterboxes,
+    when the model (``$VSA_BENCH_MODEL``, default ``../shared/models/yolox_nano.onnx``) and the
+    clip beside it (``../shared/data``) are there; none otherwise."""
+    import av
+
+    from vsa_stream.detection import ModelSpec, load_model
+
+    default = os.path.join("..", "shared", "models", "yolox_nano.onnx")
+    model_path = os.environ.get("VSA_BENCH_MODEL", default)
+    video = os.path.join(os.path.dirname(model_path), "..", "data", "pets09_s2l1_480x360.avi")
+    if not (os.path.exists(model_path) and os.path.exists(video)):
+        return []
+    model = load_model(ModelSpec(path=model_path, input_shape="model"))
+    out: list[tuple[NDArray[np.float32], Any]] = []
+    with av.open(video) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i % 20:
+                continue
+            p = np.asarray(frame.reformat(format="yuv420p").to_ndarray(), np.uint8)
+            h, w = frame.height, frame.width
+            u = p[h : h + h // 4].reshape(h // 2, w // 2)
+            v = p[h + h // 4 :].reshape(h // 2, w // 2)
+            tensor, lb = model.preprocess((p[:h], u, v))
+            (raw,) = model.session.run(None, {model.input_name: tensor})
+            out.append((np.asarray(raw, np.float32), lb))
+            if len(out) == count:
+                break
+    return out
+
+
 def prepost(plan: _Plan, steps: Steps) -> list[Row]:
-    """preprocess_yuv420p vs OpenCV + numpy; decode_yolox (+NMS) vs numpy."""
+    """preprocess_yuv420p vs OpenCV + numpy; decode_yolox (+NMS) vs numpy, on synthetic outputs
+    (a few hundred candidates: the kernel under load) and on real ones (what a frame costs)."""
     cv2 = anchor("cv2")
     rng = np.random.default_rng(0)
     rows: list[Row] = []
@@ -440,10 +472,11 @@ def prepost(plan: _Plan, steps: Steps) -> list[Row]:
         reference = partial(numpy_yolox, out, lb, 0.3, 0.45)
         best = _interleaved({"ours": decode, "theirs": reference}, plan.rounds, plan.repeat)
         got, want = len(decode()), reference()
+        candidates = int(((out[0, :, 4:5] * out[0, :, 5:]).max(1) >= 0.3).sum())
         rows.append(
             _row(
                 "prepost",
-                f"YOLOX {size} ({anchors_n} anchors)",
+                f"YOLOX {size} ({anchors_n} anchors), synthetic: {candidates} candidates",
                 "decode_yolox + NMS",
                 best["ours"],
                 "numpy decode + greedy NMS",
@@ -454,8 +487,37 @@ def prepost(plan: _Plan, steps: Steps) -> list[Row]:
                 detections_anchor=want,
             )
         )
+        if size == 416 and (real := _real_yolox_outputs(4 if plan.quick else 20)):
+            rows.append(_real_decode_row(real, plan))
         steps.done()
     return rows
+
+
+def _real_decode_row(real: list[tuple[NDArray[np.float32], Any]], plan: _Plan) -> Row:
+    """decode_yolox + NMS against numpy over YOLOX-nano's outputs of real frames."""
+
+    def ours() -> int:
+        return sum(len(_core.decode_yolox(o, lb, score_threshold=0.3)) for o, lb in real)
+
+    def theirs() -> int:
+        return sum(numpy_yolox(o, lb, 0.3, 0.45) for o, lb in real)
+
+    best = _interleaved({"ours": ours, "theirs": theirs}, plan.rounds, plan.repeat)
+    got, want = ours(), theirs()
+    candidates = [int(((o[0, :, 4:5] * o[0, :, 5:]).max(1) >= 0.3).sum()) for o, _ in real]
+    return _row(
+        "prepost",
+        f"YOLOX 416, real: {len(real)} PETS09 frames, median "
+        f"{int(np.median(candidates))} candidates",
+        "decode_yolox + NMS",
+        best["ours"],
+        "numpy decode + greedy NMS",
+        best["theirs"],
+        len(real),
+        f"detections {got} vs {want}",
+        detections_ours=got,
+        detections_anchor=want,
+    )
 
 
 _RUNNERS: dict[str, Callable[[_Plan, Steps], list[Row]]] = {

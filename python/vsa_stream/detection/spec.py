@@ -12,6 +12,8 @@ from typing import Literal
 
 import msgspec
 
+from vsa_stream.detection.providers import provider_name
+
 __all__ = [
     "DEFAULT_CLASS_MAP",
     "ENGINE_CLASSES",
@@ -50,7 +52,12 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
         default_threshold: score floor of the engine classes not in ``score_thresholds``.
         nms_iou: IoU above which a box of the same model class is suppressed.
         max_detections: at most this many detections per frame, best first.
-        providers: onnxruntime execution providers, in order of preference.
+        input_shape: ``camera``: the input follows the frames of the cameras sharing the
+            model (same scale as the model's own input, less padding; see
+            :mod:`~vsa_stream.detection.shapes`); ``model``: always the model's own input.
+        providers: onnxruntime execution providers, in order of preference: full names
+            (``CPUExecutionProvider``) or short ones (``cpu``, ``openvino``, ``cuda``,
+            ``tensorrt``; see :mod:`~vsa_stream.detection.providers`).
         intra_op_threads: onnxruntime threads inside one operator.
         inter_op_threads: onnxruntime threads across operators.
         order: channel order of the input; None: the layout's (BGR for YOLOX/NanoDet/PicoDet,
@@ -72,6 +79,7 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
     default_threshold: float = 0.3
     nms_iou: float = 0.45
     max_detections: int = 100
+    input_shape: Literal["camera", "model"] = "camera"
     providers: list[str] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
     intra_op_threads: int = 1
     inter_op_threads: int = 1
@@ -97,6 +105,8 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
             raise ValueError("thread counts must be >= 0 (0: onnxruntime's default)")
         if not self.providers:
             raise ValueError("providers must name at least one execution provider")
+        for name in self.providers:
+            provider_name(name)  # a name neither short nor onnxruntime's is a ValueError
         if self.std is not None and any(s == 0 for s in self.std):
             raise ValueError("std must not contain zero")
 

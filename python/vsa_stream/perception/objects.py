@@ -221,7 +221,7 @@ class ObjectPerception:
         seeds = [(d.x0, d.y0, d.x1, d.y1) for d in [*known, *by_area]]
         return plan_regions(
             (frame.width, frame.height),
-            lane.service.model.input_size,
+            lane.service.model.input_for((frame.width, frame.height)),
             seeds,
             max_regions=config.max_regions,
             min_shrink=config.region_min_shrink,
