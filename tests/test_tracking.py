@@ -14,12 +14,13 @@ from numpy.typing import NDArray
 from trackers import ByteTrackTracker
 
 from conftest import shared_path
+from tiny_detector import build_bright_detector, render_square
 from vsa_stream._core import Tracker
 from vsa_stream.cli import main
 from vsa_stream.detection import ModelSpec, load_model
 from vsa_stream.errors import ConfigError
 from vsa_stream.sources.frame import yuv420p_views
-from vsa_stream.tracking import MotFrame, TrackRow, read_mot, track_frames
+from vsa_stream.tracking import MotFrame, MotPredictor, TrackRow, read_mot, track_frames
 
 Boxes = list[tuple[int, list[float]]]
 
@@ -182,3 +183,45 @@ def test_a_sign_weakly_taken_for_a_person_never_becomes_a_track() -> None:
     assert sign_tracked(Tracker(frame_rate=10.0)) == 0
     # The travel condition is what keeps it out.
     assert sign_tracked(Tracker(frame_rate=10.0, tentative_travel=0.0)) > 80
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_scan_with_a_detector_on_every_other_frame_writes_moving_boxes_on_every_frame(
+    tmp_path: Path,
+) -> None:
+    # A 30 px wide object moving 8 px per frame; the detector runs at 5/s on a 10 fps video.
+    # Between two results the MOT file carries the object on at its velocity: a box held where
+    # the last result left it would overlap the object by IoU 0.58 only.
+    video = tmp_path / "square.mp4"
+    truth = render_square(video, velocity=(8.0, 0.0), frames=30)
+    model = build_bright_detector(tmp_path / "bright.onnx", ["person"])
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"detectors: [{{id: bright, model: {{path: {model}}}, fps: 5, gating: false}}]\n"
+        "cameras: [{id: cam, url: unused.mp4}]\n"
+    )
+    tracks = tmp_path / "tracks.txt"
+    argv = ["scan", str(video), "--config", str(config), "--mot-out", str(tracks)]
+    assert main([*argv, "--out", str(tmp_path / "e.jsonl")]) == 0
+    rows = read_mot(tracks)
+    assert sorted(rows) == list(range(1, len(truth) + 1))  # every frame
+    for frame, (boxes, _) in rows.items():
+        assert len(boxes) == 1
+        if frame >= 3:  # from its second result on, the object's velocity is known
+            assert box_iou(tuple(boxes[0]), truth[frame - 1]) > 0.8, frame
+
+
+def test_predictor_holds_an_object_seen_once_and_stops_moving_after_max_frames() -> None:
+    predictor = MotPredictor(max_frames=2)
+    predictor.observe(1, [(1, (0.0, 0.0, 10.0, 10.0))])
+    assert predictor.predict(2) == [(1, (0.0, 0.0, 10.0, 10.0))]
+    predictor.observe(2, [(1, (2.0, 0.0, 12.0, 10.0)), (2, (50.0, 50.0, 60.0, 60.0))])
+    assert predictor.predict(9) == [(1, (6.0, 0.0, 16.0, 10.0)), (2, (50.0, 50.0, 60.0, 60.0))]
+    predictor.observe(3, [])  # a result without objects: nothing is carried on
+    assert predictor.predict(4) == []

@@ -384,6 +384,7 @@ impl Tracker {
         let params = CostParams {
             fallback: c.fallback,
             small_px: 16.0,
+            fallback_min_score: c.new_track_thresh,
             fuse_score: c.fuse_score,
         };
         let plain = CostParams {
