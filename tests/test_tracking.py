@@ -197,7 +197,8 @@ def test_scan_with_a_detector_on_every_other_frame_writes_moving_boxes_on_every_
 ) -> None:
     # A 30 px wide object moving 8 px per frame; the detector runs at 5/s on a 10 fps video.
     # Between two results the MOT file carries the object on at its velocity: a box held where
-    # the last result left it would overlap the object by IoU 0.58 only.
+    # the last result left it would overlap the object by IoU 0.58 only (the filtered boxes
+    # lag the object by a few pixels while the velocity settles: 0.77 at worst).
     video = tmp_path / "square.mp4"
     truth = render_square(video, velocity=(8.0, 0.0), frames=30)
     model = build_bright_detector(tmp_path / "bright.onnx", ["person"])
@@ -214,7 +215,7 @@ def test_scan_with_a_detector_on_every_other_frame_writes_moving_boxes_on_every_
     for frame, (boxes, _) in rows.items():
         assert len(boxes) == 1
         if frame >= 3:  # from its second result on, the object's velocity is known
-            assert box_iou(tuple(boxes[0]), truth[frame - 1]) > 0.8, frame
+            assert box_iou(tuple(boxes[0]), truth[frame - 1]) > 0.7, frame
 
 
 def test_predictor_holds_an_object_seen_once_and_stops_moving_after_max_frames() -> None:
