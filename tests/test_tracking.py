@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import av
@@ -23,6 +24,9 @@ from vsa_stream.sources.frame import yuv420p_views
 from vsa_stream.tracking import MotFrame, MotPredictor, TrackRow, read_mot, track_frames
 
 Boxes = list[tuple[int, list[float]]]
+
+MOT_FLOORS = Path(__file__).parent / "mot_floors.json"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
 def iou_distance(gt: NDArray[np.float64], hyp: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -226,3 +230,62 @@ def test_predictor_holds_an_object_seen_once_and_stops_moving_after_max_frames()
     assert predictor.predict(9) == [(1, (6.0, 0.0, 16.0, 10.0)), (2, (50.0, 50.0, 60.0, 60.0))]
     predictor.observe(3, [])  # a result without objects: nothing is carried on
     assert predictor.predict(4) == []
+
+
+def mot_floor(sequence: str) -> dict[str, float]:
+    floors: dict[str, dict[str, float]] = json.loads(MOT_FLOORS.read_text())
+    return floors[sequence]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("sequence", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_tracker_keeps_its_mot_floors_on_the_public_detections(sequence: str) -> None:
+    folder = shared_path("data", "mot", sequence)
+    frames = read_mot(folder / "det.txt")
+    gt = read_gt(folder / "gt.txt")
+    last = max(max(frames), max(gt))
+    mota, idf1 = mota_idf1(gt, track_frames(frames, Tracker(frame_rate=25.0), last_frame=last), last)
+    floor = mot_floor(sequence)
+    assert mota >= floor["min_mota"], f"{sequence}: MOTA {mota:.3f}"
+    assert idf1 >= floor["min_idf1"], f"{sequence}: IDF1 {idf1:.3f}"
+
+
+@pytest.mark.shared
+def test_pets_example_scan_keeps_its_mot_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # examples/pets.yaml as shipped (YOLOX-nano, the tracker's defaults) on PETS 2009 S2.L1,
+    # every frame of the scan's MOT file against the MOT15 public detections taken as truth (the
+    # ground truth itself is not in ../shared): the score follows the ground truth's closely
+    # (before the sign-post fix 0.690 here, 0.698 against the ground truth; after 0.801 and
+    # 0.805; docs/eval.md).
+    monkeypatch.setenv("VSA_MODELS", str(shared_path("models", "yolox_nano.onnx").parent))
+    video = shared_path("data", "pets09_s2l1_480x360.avi")
+    tracks = tmp_path / "tracks.txt"
+    argv = ["scan", str(video), "--config", str(EXAMPLES / "pets.yaml"), "--mot-out", str(tracks)]
+    assert main([*argv, "--mot-classes", "person", "--out", str(tmp_path / "e.jsonl")]) == 0
+    scale = 480 / 768  # MOT15 boxes are in the original 768x576 frames
+    truth: dict[int, Boxes] = {}
+    detections = shared_path("data", "mot", "PETS09-S2L1", "det.txt").read_text().splitlines()
+    for k, line in enumerate(detections):
+        f = line.split(",")
+        truth.setdefault(int(f[0]), []).append((k, [float(v) * scale for v in f[2:6]]))
+    rows = [
+        (frame, int(i), (b[0], b[1], b[2] - b[0], b[3] - b[1]))
+        for frame, (boxes, ids) in read_tracks(tracks).items()
+        for b, i in zip(boxes.tolist(), ids, strict=True)
+    ]
+    mota, _ = mota_idf1(truth, rows, 795)  # detections have no identities: no IDF1
+    assert mota >= mot_floor("PETS09-S2L1")["min_mota"], f"PETS09-S2L1: MOTA {mota:.3f}"
+
+
+def read_tracks(path: Path) -> dict[int, tuple[NDArray[np.float64], list[int]]]:
+    """A MOT tracks file: frame -> ((N, 4) boxes ``(x0, y0, x1, y1)``, ids)."""
+    out: dict[int, tuple[list[list[float]], list[int]]] = {}
+    for line in path.read_text().splitlines():
+        f = line.split(",")
+        x, y, w, h = (float(v) for v in f[2:6])
+        boxes, ids = out.setdefault(int(f[0]), ([], []))
+        boxes.append([x, y, x + w, y + h])
+        ids.append(int(f[1]))
+    return {k: (np.array(b, dtype=np.float64), i) for k, (b, i) in out.items()}
