@@ -244,7 +244,8 @@ def test_tracker_keeps_its_mot_floors_on_the_public_detections(sequence: str) ->
     frames = read_mot(folder / "det.txt")
     gt = read_gt(folder / "gt.txt")
     last = max(max(frames), max(gt))
-    mota, idf1 = mota_idf1(gt, track_frames(frames, Tracker(frame_rate=25.0), last_frame=last), last)
+    rows = track_frames(frames, Tracker(frame_rate=25.0), last_frame=last)
+    mota, idf1 = mota_idf1(gt, rows, last)
     floor = mot_floor(sequence)
     assert mota >= floor["min_mota"], f"{sequence}: MOTA {mota:.3f}"
     assert idf1 >= floor["min_idf1"], f"{sequence}: IDF1 {idf1:.3f}"
