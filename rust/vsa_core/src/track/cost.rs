@@ -6,13 +6,14 @@
 //! matched anyway: `0.5 + 0.25 · d / R`, where `R = max(w, h) + 2·speed` for a fast track (speed in px/frame
 //! above half its smaller side) and `R = 2·max(w, h) + 2·speed` for a small box (smaller side
 //! under 16 px), so a fallback pair never beats a real overlap of IoU ≥ 0.5, is gated like any
-//! other pair, and never joins a box of a very different size. Only a confident detection
-//! (score at least `fallback_min_score`, the tracker's `new_track_thresh`) is linked without
-//! overlap: a track whose object has left the picture or gone behind something is otherwise
-//! handed over to a weak detection nearby that is not its object (on PETS 2009 a blue sign
-//! post that YOLOX-nano scores about 0.5 as a person took over the track of every walker who
-//! left the picture past it, then held it for the rest of the video). Pairs of different
-//! classes have no cost (never matched).
+//! other pair, and never joins a box of a very different size. Only a detection scoring at
+//! least `fallback_min_score` is linked without overlap: the tracker asks `new_track_thresh`
+//! of its confirmed and lost tracks (tentative ones, not reported yet, may follow weak
+//! detections), because a track whose object has left the picture or gone behind something
+//! is otherwise handed over to a weak detection nearby that is not its object (on PETS 2009 a
+//! blue sign post that YOLOX-nano scores about 0.5 as a person took over the track of a walker
+//! who left the picture past it, twice, and held it for the rest of the video). Pairs of
+//! different classes have no cost (never matched).
 
 /// A box `(x0, y0, x1, y1)` in pixels.
 pub type Xyxy = [f64; 4];

@@ -391,6 +391,11 @@ impl Tracker {
             fuse_score: false,
             ..params
         };
+        // A tentative track (not reported yet) may follow its weak detections by distance too.
+        let young = CostParams {
+            fallback_min_score: 0.0,
+            ..params
+        };
 
         // Stage 1: high-score detections against confirmed and lost tracks.
         let pool: Vec<usize> = (0..self.tracks.len())
@@ -464,7 +469,7 @@ impl Tracker {
             boxes,
             scores,
             classes,
-            &params,
+            &young,
             c.tentative_match_thresh,
         );
         let mut left_used = vec![false; left.len()];
