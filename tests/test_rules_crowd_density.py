@@ -89,6 +89,20 @@ def test_no_judgement_before_a_baseline_nor_on_a_short_burst() -> None:
     )
 
 
+def test_a_scene_without_a_crowd_is_no_baseline_for_one() -> None:
+    # 40 s of an empty, still plaza, then something large moves across it (cars driving in,
+    # seeds 20-24 and 40-49 of the synthetic suite): judged against a baseline of stillness
+    # any motion is a surge. The baseline learns the motion of crowds only; with no crowd seen
+    # yet (and no person scale) there is nothing to judge it against.
+    assert run(crowd(), script(("calm", 0.0, 40), ("run", 5.0, 5)), size=SIZE) == []
+    # a crowd seen calm, then running, is still judged against its own calm
+    (opened,) = opens(
+        run(crowd(), script(("calm", 0.0, 20), ("calm", 1.5, 30), ("run", 5.0, 5)), size=SIZE)
+    )
+    assert opened.evidence.values["kind_running"] == 1.0
+    assert abs(opened.evidence.values["baseline_speed"] - 1.5) < 0.1
+
+
 def test_minimum_area_of_the_zone() -> None:
     zone = Zone(id="corner", polygon=[(0.0, 0.0), (0.25, 0.0), (0.25, 0.25), (0.0, 0.25)])
     rng = np.random.default_rng(3)

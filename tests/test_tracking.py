@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 import av
@@ -14,14 +15,18 @@ from numpy.typing import NDArray
 from trackers import ByteTrackTracker
 
 from conftest import shared_path
+from tiny_detector import build_bright_detector, render_square
 from vsa_stream._core import Tracker
 from vsa_stream.cli import main
 from vsa_stream.detection import ModelSpec, load_model
 from vsa_stream.errors import ConfigError
 from vsa_stream.sources.frame import yuv420p_views
-from vsa_stream.tracking import MotFrame, TrackRow, read_mot, track_frames
+from vsa_stream.tracking import MotFrame, MotPredictor, TrackRow, read_mot, track_frames
 
 Boxes = list[tuple[int, list[float]]]
+
+MOT_FLOORS = Path(__file__).parent / "mot_floors.json"
+EXAMPLES = Path(__file__).parents[1] / "examples"
 
 
 def iou_distance(gt: NDArray[np.float64], hyp: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -182,3 +187,106 @@ def test_a_sign_weakly_taken_for_a_person_never_becomes_a_track() -> None:
     assert sign_tracked(Tracker(frame_rate=10.0)) == 0
     # The travel condition is what keeps it out.
     assert sign_tracked(Tracker(frame_rate=10.0, tentative_travel=0.0)) > 80
+
+
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_scan_with_a_detector_on_every_other_frame_writes_moving_boxes_on_every_frame(
+    tmp_path: Path,
+) -> None:
+    # A 30 px wide object moving 8 px per frame; the detector runs at 5/s on a 10 fps video.
+    # Between two results the MOT file carries the object on at its velocity: a box held where
+    # the last result left it would overlap the object by IoU 0.58 only (the filtered boxes
+    # lag the object by a few pixels while the velocity settles: 0.77 at worst).
+    video = tmp_path / "square.mp4"
+    truth = render_square(video, velocity=(8.0, 0.0), frames=30)
+    model = build_bright_detector(tmp_path / "bright.onnx", ["person"])
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"detectors: [{{id: bright, model: {{path: {model}}}, fps: 5, gating: false}}]\n"
+        "cameras: [{id: cam, url: unused.mp4}]\n"
+    )
+    tracks = tmp_path / "tracks.txt"
+    argv = ["scan", str(video), "--config", str(config), "--mot-out", str(tracks)]
+    assert main([*argv, "--out", str(tmp_path / "e.jsonl")]) == 0
+    rows = read_mot(tracks)
+    assert sorted(rows) == list(range(1, len(truth) + 1))  # every frame
+    for frame, (boxes, _) in rows.items():
+        assert len(boxes) == 1
+        if frame >= 3:  # from its second result on, the object's velocity is known
+            assert box_iou(tuple(boxes[0]), truth[frame - 1]) > 0.7, frame
+
+
+def test_predictor_holds_an_object_seen_once_and_stops_moving_after_max_frames() -> None:
+    predictor = MotPredictor(max_frames=2)
+    predictor.observe(1, [(1, (0.0, 0.0, 10.0, 10.0))])
+    assert predictor.predict(2) == [(1, (0.0, 0.0, 10.0, 10.0))]
+    predictor.observe(2, [(1, (2.0, 0.0, 12.0, 10.0)), (2, (50.0, 50.0, 60.0, 60.0))])
+    assert predictor.predict(9) == [(1, (6.0, 0.0, 16.0, 10.0)), (2, (50.0, 50.0, 60.0, 60.0))]
+    predictor.observe(3, [])  # a result without objects: nothing is carried on
+    assert predictor.predict(4) == []
+
+
+def mot_floor(sequence: str) -> dict[str, float]:
+    floors: dict[str, dict[str, float]] = json.loads(MOT_FLOORS.read_text())
+    return floors[sequence]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("sequence", ["TUD-Campus", "TUD-Stadtmitte"])
+def test_tracker_keeps_its_mot_floors_on_the_public_detections(sequence: str) -> None:
+    folder = shared_path("data", "mot", sequence)
+    frames = read_mot(folder / "det.txt")
+    gt = read_gt(folder / "gt.txt")
+    last = max(max(frames), max(gt))
+    rows = track_frames(frames, Tracker(frame_rate=25.0), last_frame=last)
+    mota, idf1 = mota_idf1(gt, rows, last)
+    floor = mot_floor(sequence)
+    assert mota >= floor["min_mota"], f"{sequence}: MOTA {mota:.3f}"
+    assert idf1 >= floor["min_idf1"], f"{sequence}: IDF1 {idf1:.3f}"
+
+
+@pytest.mark.shared
+def test_pets_example_scan_keeps_its_mot_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # examples/pets.yaml as shipped (YOLOX-nano, the tracker's defaults) on PETS 2009 S2.L1,
+    # every frame of the scan's MOT file against the MOT15 public detections taken as truth (the
+    # ground truth itself is not in ../shared): the score follows the ground truth's closely
+    # (before the sign-post fix 0.690 here, 0.698 against the ground truth; after 0.801 and
+    # 0.805; docs/eval.md).
+    monkeypatch.setenv("VSA_MODELS", str(shared_path("models", "yolox_nano.onnx").parent))
+    video = shared_path("data", "pets09_s2l1_480x360.avi")
+    tracks = tmp_path / "tracks.txt"
+    argv = ["scan", str(video), "--config", str(EXAMPLES / "pets.yaml"), "--mot-out", str(tracks)]
+    assert main([*argv, "--mot-classes", "person", "--out", str(tmp_path / "e.jsonl")]) == 0
+    scale = 480 / 768  # MOT15 boxes are in the original 768x576 frames
+    truth: dict[int, Boxes] = {}
+    detections = shared_path("data", "mot", "PETS09-S2L1", "det.txt").read_text().splitlines()
+    for k, line in enumerate(detections):
+        f = line.split(",")
+        truth.setdefault(int(f[0]), []).append((k, [float(v) * scale for v in f[2:6]]))
+    rows = [
+        (frame, int(i), (b[0], b[1], b[2] - b[0], b[3] - b[1]))
+        for frame, (boxes, ids) in read_tracks(tracks).items()
+        for b, i in zip(boxes.tolist(), ids, strict=True)
+    ]
+    mota, _ = mota_idf1(truth, rows, 795)  # detections have no identities: no IDF1
+    assert mota >= mot_floor("PETS09-S2L1")["min_mota"], f"PETS09-S2L1: MOTA {mota:.3f}"
+
+
+def read_tracks(path: Path) -> dict[int, tuple[NDArray[np.float64], list[int]]]:
+    """A MOT tracks file: frame -> ((N, 4) boxes ``(x0, y0, x1, y1)``, ids)."""
+    out: dict[int, tuple[list[list[float]], list[int]]] = {}
+    for line in path.read_text().splitlines():
+        f = line.split(",")
+        x, y, w, h = (float(v) for v in f[2:6])
+        boxes, ids = out.setdefault(int(f[0]), ([], []))
+        boxes.append([x, y, x + w, y + h])
+        ids.append(int(f[1]))
+    return {k: (np.array(b, dtype=np.float64), i) for k, (b, i) in out.items()}

@@ -289,7 +289,8 @@ class Tracker:
     ``(cx, cy, w, h)``, matches high-score detections to confirmed and lost tracks, then
     low-score detections to the confirmed tracks left, then the detections left scoring at
     least ``min(track_high_thresh, tentative_thresh)`` to tentative tracks, each by optimal
-    assignment on ``1 - IoU`` (with a centre-distance fallback for small or fast objects)
+    assignment on ``1 - IoU`` (with a centre-distance fallback for small or fast objects, which
+    links a confirmed or lost track only to a detection scoring ``new_track_thresh`` or more)
     under a cost limit; a detection left over at ``new_track_thresh`` or more starts a
     tentative track, confirmed after ``min_hits`` consecutive matches (at once on the first
     frame); one left over in ``[tentative_thresh, new_track_thresh)`` starts a tentative track

@@ -32,7 +32,7 @@ from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
 from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.sinks import JsonlSink, Sink, StdoutSink, build_sinks
-from vsa_stream.tracking import TrackRow, write_mot
+from vsa_stream.tracking import MotPredictor, TrackRow, write_mot
 
 __all__ = ["main"]
 
@@ -511,16 +511,24 @@ def _collect_tracks(
     rows: list[TrackRow], classes: frozenset[str] | None
 ) -> Callable[[Observation], None]:
     """An observer appending each analysed frame's tracked objects (of ``classes``, or all) to
-    ``rows``; MOT frames count from 1: decoded frame index + 1."""
+    ``rows``; MOT frames count from 1: decoded frame index + 1. On a frame without a detector
+    result the objects of the last result are moved on at their velocity
+    (:class:`~vsa_stream.tracking.MotPredictor`), not repeated where they were."""
+    predictor = MotPredictor()
 
     def observe(obs: Observation) -> None:
-        if not obs.detected:
-            return  # the objects of an earlier frame: not a measurement of this one
-        for d in obs.detections:
-            if d.track_id is not None and (classes is None or d.label in classes):
-                rows.append(
-                    (obs.frame_index + 1, d.track_id, (d.x0, d.y0, d.x1 - d.x0, d.y1 - d.y0))
-                )
+        frame = obs.frame_index + 1
+        if obs.detected:
+            predictor.observe(
+                frame,
+                [
+                    (d.track_id, (d.x0, d.y0, d.x1, d.y1))
+                    for d in obs.detections
+                    if d.track_id is not None and (classes is None or d.label in classes)
+                ],
+            )
+        for track_id, (x0, y0, x1, y1) in predictor.predict(frame):
+            rows.append((frame, track_id, (x0, y0, x1 - x0, y1 - y0)))
 
     return observe
 

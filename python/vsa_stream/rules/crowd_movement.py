@@ -3,7 +3,8 @@
 Per zone (or the whole frame), each frame's motion field gives, over its confident cells
 moving at least ``_MOVING`` px/frame: the mean speed, the mean divergence, the coherence
 (``|mean vector| / mean |vector|``) and the moving fraction of the zone. A rolling baseline of
-the last ``baseline_s`` seconds of normal frames gives robust z-scores (median and MAD). Once
+the last ``baseline_s`` seconds of normal frames with a crowd moving (a still, empty scene is no
+normal for a crowd) gives robust z-scores (median and MAD). Once
 the baseline spans ``min_baseline_s``, a frame is anomalous when, with at least ``min_area``
 of the zone moving:
 
@@ -245,7 +246,9 @@ class CrowdMovementRunner:
             }
         )
         if not kinds:
-            if self.lifecycle.since(key, obs.time_s) is None:
+            if crowd and self.lifecycle.since(key, obs.time_s) is None:
+                # the normal motion of a crowd here: frames without one (an empty plaza, a car
+                # passing) would make any crowd that moves look anomalous against them
                 baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
             return None
         values.update({f"kind_{k}": 1.0 for k in kinds})

@@ -384,10 +384,16 @@ impl Tracker {
         let params = CostParams {
             fallback: c.fallback,
             small_px: 16.0,
+            fallback_min_score: c.new_track_thresh,
             fuse_score: c.fuse_score,
         };
         let plain = CostParams {
             fuse_score: false,
+            ..params
+        };
+        // A tentative track (not reported yet) may follow its weak detections by distance too.
+        let young = CostParams {
+            fallback_min_score: 0.0,
             ..params
         };
 
@@ -463,7 +469,7 @@ impl Tracker {
             boxes,
             scores,
             classes,
-            &params,
+            &young,
             c.tentative_match_thresh,
         );
         let mut left_used = vec![false; left.len()];
