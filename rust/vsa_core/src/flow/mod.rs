@@ -213,7 +213,18 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
                         [2.0 * v[0], 2.0 * v[1]]
                     }
                 };
-                let t = lk::track_window(p, n, x0, y0, w, h, config.step, init, config.iterations);
+                let t = lk::track_window(
+                    p,
+                    n,
+                    x0,
+                    y0,
+                    w,
+                    h,
+                    config.step,
+                    init,
+                    config.iterations,
+                    config.min_eigen,
+                );
                 let good = t.ok && t.min_eig >= config.min_eigen;
                 flow.push(if good { t.d } else { init });
                 last.push((t, good));
