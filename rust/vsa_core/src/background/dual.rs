@@ -320,15 +320,29 @@ impl DualBackground {
         let t2 = self.config.threshold * self.config.threshold;
         let k2 = self.config.noise_k * self.config.noise_k;
         let thr = self.config.threshold;
-        for i in 0..self.small.len() {
-            let p = f32::from(self.small[i]) - offset;
-            let tt = t2.max(k2 * self.var[i]);
-            let df = p - self.fast[i];
-            let ds = p - self.slow[i];
-            self.fast_mask[i] = if df * df > tt { 255 } else { 0 };
-            self.slow_mask[i] = if ds * ds > tt { 255 } else { 0 };
-            let dm = p - f32::from(self.prev[i]);
-            self.moving[i] = if dm.abs() > thr { 255 } else { 0 };
+        // Every slice cut to the same length: no bounds check in the loop, which vectorises.
+        let n = self.small.len();
+        let (small, var, fast, slow, prev) = (
+            &self.small[..n],
+            &self.var[..n],
+            &self.fast[..n],
+            &self.slow[..n],
+            &self.prev[..n],
+        );
+        let (fast_mask, slow_mask, moving) = (
+            &mut self.fast_mask[..n],
+            &mut self.slow_mask[..n],
+            &mut self.moving[..n],
+        );
+        for i in 0..n {
+            let p = f32::from(small[i]) - offset;
+            let tt = t2.max(k2 * var[i]);
+            let df = p - fast[i];
+            let ds = p - slow[i];
+            fast_mask[i] = if df * df > tt { 255 } else { 0 };
+            slow_mask[i] = if ds * ds > tt { 255 } else { 0 };
+            let dm = p - f32::from(prev[i]);
+            moving[i] = if dm.abs() > thr { 255 } else { 0 };
         }
     }
 
@@ -346,17 +360,25 @@ impl DualBackground {
             c.slow_alpha
         };
         let sa_fg = if warming { sa } else { sa / 10.0 };
-        for i in 0..self.small.len() {
-            let p = f32::from(self.small[i]);
-            let f = self.fast[i] + offset;
+        // Same-length slices and selects instead of branches: the loop vectorises.
+        let n = self.small.len();
+        let (small, fast_mask, slow_mask) =
+            (&self.small[..n], &self.fast_mask[..n], &self.slow_mask[..n]);
+        let (var, fast, slow) = (&mut self.var[..n], &mut self.fast[..n], &mut self.slow[..n]);
+        for i in 0..n {
+            let p = f32::from(small[i]);
+            let f = fast[i] + offset;
             let d = p - f;
-            if warming || self.fast_mask[i] == 0 {
-                self.var[i] = (self.var[i] + fa * (d * d - self.var[i])).clamp(1.0, 400.0);
-            }
-            self.fast[i] = f + fa * d;
-            let s = self.slow[i] + offset;
-            let rate = if self.slow_mask[i] == 0 { sa } else { sa_fg };
-            self.slow[i] = s + rate * (p - s);
+            let learned = (var[i] + fa * (d * d - var[i])).clamp(1.0, 400.0);
+            var[i] = if warming || fast_mask[i] == 0 {
+                learned
+            } else {
+                var[i]
+            };
+            fast[i] = f + fa * d;
+            let s = slow[i] + offset;
+            let rate = if slow_mask[i] == 0 { sa } else { sa_fg };
+            slow[i] = s + rate * (p - s);
         }
     }
 
