@@ -301,7 +301,9 @@ impl DualBackground {
         let h = &mut *self.histogram;
         h.fill(0);
         for (&p, &b) in self.small.iter().zip(&self.fast) {
-            let k = (f32::from(p) - b + 255.5).clamp(0.0, 510.0) as usize;
+            // truncating then clamping in integers gives the floor of the clamped value (a
+            // negative value truncates to at most 0), without the saturating float cast
+            let k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as usize;
             h[k & (HIST_LEN - 1)] += 1;
         }
         let half = self.small.len() as f32 / 2.0;
@@ -416,25 +418,34 @@ impl DualBackground {
 /// Spatial standard deviation and mean absolute gradient (`|dx| + |dy|`) of a plane.
 fn frame_stats(p: &[u8], w: usize, h: usize) -> (f32, f32) {
     let n = p.len() as f64;
+    // Sums per row in u32 (a row is at most MAX_SIDE = 2^14 samples: 2^14 · 255² < 2^32),
+    // which vectorise, then in u64: the same integers as summing in u64 throughout.
     let (mut s, mut s2) = (0u64, 0u64);
-    for &v in p {
-        s += u64::from(v);
-        s2 += u64::from(v) * u64::from(v);
+    for row in p.chunks_exact(w.max(1)) {
+        let (mut rs, mut rs2) = (0u32, 0u32);
+        for &v in row {
+            rs += u32::from(v);
+            rs2 += u32::from(v) * u32::from(v);
+        }
+        s += u64::from(rs);
+        s2 += u64::from(rs2);
     }
     let mean = s as f64 / n;
     let std = (s2 as f64 / n - mean * mean).max(0.0).sqrt();
     let mut g = 0u64;
     for y in 0..h {
         let row = &p[y * w..(y + 1) * w];
-        for x in 1..w {
-            g += u64::from(row[x].abs_diff(row[x - 1]));
+        let mut rg = 0u32;
+        for (a, b) in row[1..].iter().zip(&row[..w - 1]) {
+            rg += u32::from(a.abs_diff(*b));
         }
         if y > 0 {
             let up = &p[(y - 1) * w..y * w];
             for (a, b) in row.iter().zip(up) {
-                g += u64::from(a.abs_diff(*b));
+                rg += u32::from(a.abs_diff(*b));
             }
         }
+        g += u64::from(rg);
     }
     (std as f32, (g as f64 / n) as f32)
 }
