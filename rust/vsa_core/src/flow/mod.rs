@@ -9,7 +9,11 @@
 //! grid. Every cell runs a few Gauss–Newton iterations of translational Lucas–Kanade over its
 //! own window ([`lk`]). The finest level gives the vectors (px/frame) and a confidence in
 //! [0, 1]: 0 for flat cells (smallest structure-tensor eigenvalue per pixel below
-//! `min_eigen`) or lost ones, falling with a large final residual.
+//! `min_eigen`) or lost ones, falling with a large final residual, and multiplied by the
+//! *support* of the cell's start: 1 where a coarser level measured the vector it started from,
+//! 0 where none did (the coarsest level starts from an unmeasured "no motion"), interpolated
+//! between cells. A window started from an unmeasured guess converges only if the motion is
+//! within its own reach, which it cannot tell (low texture: a road, a wall).
 
 mod lk;
 mod pyramid;
@@ -183,13 +187,16 @@ fn level_grid(level: &Level, cell: usize) -> (usize, usize, usize, usize) {
     )
 }
 
+/// A level's grid: `(rows, cols)`, its vectors and whether each was measured.
+type CoarseGrid = (usize, usize, Vec<[f32; 2]>, Vec<f32>);
+
 /// Flow between two pyramids of equal size, on the grid of `config`.
 pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> FlowField {
     let levels = prev.levels.len().min(next.levels.len()).max(1);
     let cell = config.cell;
     // Flow of the coarser level: (rows, cols, vectors), in that level's pixels, and whether
     // each of its vectors was measured (by that level or a coarser one).
-    let mut coarse: Option<(usize, usize, Vec<[f32; 2]>, Vec<f32>)> = None;
+    let mut coarse: Option<CoarseGrid> = None;
     let mut last = Vec::new();
     for l in (0..levels).rev() {
         let (p, n) = (&prev.levels[l], &next.levels[l]);
