@@ -229,8 +229,9 @@ def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:
         "ceiling": {"trials": [{"streams": 2, "window_s": 10.0, "cpu_cores": 0.5}]},
         "motion": {
             "trials": [
-                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.8},
-                {"streams": 4, "window_s": 10.0, "cpu_cores": 1.6},
+                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.6, "ok": False},
+                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.8, "ok": True},
+                {"streams": 4, "window_s": 10.0, "cpu_cores": 1.6, "ok": True},
             ]
         },
     }

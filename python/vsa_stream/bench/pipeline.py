@@ -500,8 +500,10 @@ def cpu_per_stream(modes: dict[str, Any]) -> list[dict[str, Any]]:
     the same streams (a capacity count alone depends on the shared machine's noise)."""
 
     def per_stream(mode: str) -> dict[int, float]:
+        # a passing trial at a count speaks for it; a failed one only when none passed
         out: dict[int, float] = {}
-        for t in modes.get(mode, {}).get("trials", []):
+        trials = modes.get(mode, {}).get("trials", [])
+        for t in sorted(trials, key=lambda t: not t.get("ok", False)):
             if t["streams"] and t["window_s"] > 0:
                 out.setdefault(t["streams"], t["cpu_cores"] / t["streams"])
         return out
