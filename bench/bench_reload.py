@@ -65,7 +65,7 @@ def write(path: Path, video: Path, cameras: int, *, changed: bool) -> None:
     state = json.dumps(str(path.parent / "state"))
     alerts = json.dumps(str(path.parent / "alerts.jsonl"))
     sinks = f"sinks: {{jsonl: {{path: {alerts}, fsync: false}}}}\n"
-    path.write_text(f"cameras:{text}state_dir: {state}\n{sinks}")
+    path.write_text(f"privacy: {{legal_profile: lab}}\ncameras:{text}state_dir: {state}\n{sinks}")
 
 
 class Recorder:

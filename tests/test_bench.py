@@ -62,9 +62,17 @@ def test_kernels_quick_flow_and_prepost_agree_with_their_anchors(tmp_path: Path)
     assert main(["bench", "kernels", "--quick", "--only", "flow,prepost", "--out",
                  str(tmp_path), "--no-progress"]) == 0  # fmt: skip
     rows = _report(tmp_path, "kernels")["rows"]
-    flow = [r for r in rows if r["kernel"] == "flow"]
+    flow = [r for r in rows if r["kernel"] == "flow" and not r["size"].startswith("real")]
     assert {r["anchor"] for r in flow} == {"DIS ultrafast", "DIS fast", "Farneback"}
     assert {r["size"] for r in flow} == {"320x180", "640x360", "1280x720"}
+    # warped real frames: the error over every cell, and the share of confident cells
+    real = [r for r in rows if r["kernel"] == "flow" and r["size"].startswith("real")]
+    assert real or not Path("..", "shared").exists()
+    assert {r["anchor"] for r in real} <= {"DIS fast", "DIS ultrafast"}
+    for r in real:
+        assert 0.0 <= r["metrics"]["confident_share"] <= 1.0
+        assert r["metrics"]["epe_all_ours_px"] >= 0.0
+        assert r["metrics"]["epe_all_anchor_px"] >= 0.0
     for r in flow:  # known motion: every method is within a fraction of a pixel
         assert r["metrics"]["epe_ours_px"] < 0.5
         assert r["metrics"]["epe_anchor_px"] < 0.5
@@ -179,3 +187,56 @@ def test_search_runs_a_failed_trial_again_before_giving_up() -> None:
     assert capacity == 5
     four = [t for t in trials if t.streams == 4]
     assert [(t.ok, t.retry) for t in four] == [(False, False), (True, True)]
+
+
+def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) -> None:
+    """The scan figures are fair: the anchor decodes with the engine's own decoder settings
+    (deblocking skipped, frame threads), the other decodes are labelled references, and every
+    run reports its CPU per frame, the all-signals camera included, with the load average."""
+    assert main(["bench", "scan", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    report = _report(tmp_path, "scan")
+    anchor = report["anchor"]
+    assert "skip_loop_filter + frame threads" in anchor
+    runs = report["runs"]
+    assert runs[anchor]["ratio_to_anchor"] == pytest.approx(1.0)
+    references = [name for name in runs if name.startswith("pyav decode") and name != anchor]
+    assert references
+    assert all("reference" in name for name in references)
+    scans = [name for name in runs if name.startswith("engine scan")]
+    assert any("all signals" in name for name in scans)
+    for name in runs:
+        assert runs[name]["cpu_ms_per_frame"] > 0
+        assert runs[name]["ratio_to_anchor"] > 0
+    assert len(report["load_average_start"]) == 3
+    assert len(report["load_average_end"]) == 3
+    stages = report["stages"]["all signals"]
+    assert {"fire", "flow", "static_objects"} <= set(stages["signals"])
+    assert {"motion", "flow", "fire", "background", "rest", "total"} <= set(
+        stages["ms_per_analysed_frame"]
+    )
+
+
+def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:
+    """At equal stream counts, the engine's CPU per stream is set beside bare decoding's."""
+    from vsa_stream.bench.pipeline import cpu_per_stream
+
+    modes = {
+        "ceiling": {"trials": [{"streams": 2, "window_s": 10.0, "cpu_cores": 0.5}]},
+        "motion": {
+            "trials": [
+                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.6, "ok": False},
+                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.8, "ok": True},
+                {"streams": 4, "window_s": 10.0, "cpu_cores": 1.6, "ok": True},
+            ]
+        },
+    }
+    rows = cpu_per_stream(modes)
+    assert rows == [
+        {
+            "mode": "motion",
+            "streams": 2,
+            "cpu_per_stream": 0.4,
+            "ceiling_cpu_per_stream": 0.25,
+            "ratio": pytest.approx(1.6),
+        }
+    ]

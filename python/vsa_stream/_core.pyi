@@ -1309,7 +1309,8 @@ class FlowResult:
         """``(rows, cols, 2)``: ``(dx, dy)`` per cell, px/frame (image y points down)."""
     @property
     def confidence(self) -> NDArray[np.float32]:
-        """``(rows, cols)`` in [0, 1]: 0 for flat or lost cells, lower for large residuals."""
+        """``(rows, cols)`` in [0, 1]: 0 for flat or lost cells, lower for large residuals and
+        for cells whose coarser levels measured nothing (low texture around them)."""
     @property
     def divergence(self) -> NDArray[np.float32]:
         """``(rows, cols)``: du/dx + dv/dy per cell, 1/frame (> 0 for expansion)."""

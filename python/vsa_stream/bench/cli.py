@@ -1,4 +1,4 @@
-"""``vsa-stream bench {kernels,pipeline,alerts,all}``: run, print tables, write JSON and PNG.
+"""``vsa-stream bench {kernels,pipeline,alerts,scan,all}``: run, print tables, write JSON and PNG.
 
 Each part writes ``<out>/<part>.json`` (machine, versions, git revision, every figure) and
 ``<out>/<part>.png``; the Markdown tables go to standard output, the progress bar to standard
@@ -17,7 +17,7 @@ from vsa_stream.bench.common import MissingAnchorError
 
 __all__ = ["PARTS", "add_parser", "bench_command"]
 
-PARTS: tuple[str, ...] = ("kernels", "pipeline", "alerts")
+PARTS: tuple[str, ...] = ("kernels", "pipeline", "alerts", "scan")
 _DEFAULT_MODEL = os.path.join("..", "shared", "models", "yolox_nano.onnx")
 
 
@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
     """Add ``bench`` to the ``vsa-stream`` sub-commands."""
     bench = sub.add_parser(
         "bench",
-        help="benchmarks: kernels against their anchors, stream capacity, alert delivery",
+        help="benchmarks: kernels against their anchors, stream capacity, alert delivery, scan",
         description="Benchmarks with their anchors side by side. Tables on stdout; JSON and "
         "PNG charts in --out. Needs the anchors: pip install 'vsa-stream[bench]'.",
     )
@@ -112,6 +112,12 @@ def _part(name: str, args: argparse.Namespace) -> tuple[dict[str, Any], str, Any
         with steps("pipeline", 1, show=show) as s:
             section = pipeline.run(s, settings, _modes(args.modes), quick=args.quick)
         return section, pipeline.markdown(section), pipeline.chart
+    if name == "scan":
+        from vsa_stream.bench import scan
+
+        with steps("scan", 1, show=show) as s:
+            section = scan.run(s, args.quick)
+        return section, scan.markdown(section), scan.chart
     from vsa_stream.bench import alerts
 
     with steps("alerts", 1, show=show) as s:

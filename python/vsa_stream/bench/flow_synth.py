@@ -144,3 +144,49 @@ def endpoint_error(flow: F64, seq: Sequence, cell: int, mask: NDArray[np.bool_])
     tx, ty = seq.truth(xs, ys)
     err = np.hypot(flow[..., 0] - tx, flow[..., 1] - ty)
     return float(err[mask].mean()) if mask.any() else float("nan")
+
+
+#: Real clips of ``../shared`` whose frames make the real-texture pairs, with a label: a road
+#: seen from above (low texture), a corridor indoors, a campus walkway.
+REAL_CLIPS = (
+    ("road", "data/intel/car-detection.mp4"),
+    ("corridor", "data/dev/abandoned/corridor_bag.mp4"),
+    ("walkway", "data/pets09_s2l1_480x360.avi"),
+)
+
+
+def real_sequences(frame: U8, name: str, noise: float = 1.0, seed: int = 7) -> list[Sequence]:
+    """A translation, a rotation and a zoom of one real luma frame: real texture (flat walls,
+    roads, edges, sensor noise) with a true flow known at every pixel.
+
+    The pairs are ``2 * MARGIN`` pixels smaller than ``frame`` each way (the warp samples
+    around them).
+    """
+    base = frame.astype(np.float64)
+    height, width = base.shape[0] - 2 * MARGIN, base.shape[1] - 2 * MARGIN
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    out: list[Sequence] = []
+    d = (2.6, -1.4)
+    prev, nxt = _frames(base, lambda x, y: (x - d[0], y - d[1]), noise, seed)
+    out.append(
+        Sequence(f"{name} translation", prev, nxt, lambda x, y: (0 * x + d[0], 0 * y + d[1]))
+    )
+    a = np.deg2rad(1.5)
+    c, s = np.cos(a), np.sin(a)
+
+    def rot_inverse(x: F64, y: F64) -> tuple[F64, F64]:
+        u, v = x - cx, y - cy
+        return c * u + s * v + cx, -s * u + c * v + cy
+
+    def rot_truth(x: F64, y: F64) -> tuple[F64, F64]:
+        u, v = x - cx, y - cy
+        return c * u - s * v - u, s * u + c * v - v
+
+    prev, nxt = _frames(base, rot_inverse, noise, seed)
+    out.append(Sequence(f"{name} rotation", prev, nxt, rot_truth))
+    k = 1.03
+    prev, nxt = _frames(base, lambda x, y: ((x - cx) / k + cx, (y - cy) / k + cy), noise, seed)
+    out.append(
+        Sequence(f"{name} zoom", prev, nxt, lambda x, y: ((k - 1) * (x - cx), (k - 1) * (y - cy)))
+    )
+    return out

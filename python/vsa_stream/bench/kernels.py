@@ -3,11 +3,15 @@
 Groups (``--only`` picks some):
 
 * ``background``: ``DualBackground.update`` (both models, masks, clean-up, blobs, tamper,
-  static evidence) against OpenCV MOG2 followed by ``connectedComponentsWithStats``, at full
-  resolution and on the same /4 area downscale our model works on;
+  static evidence) against OpenCV MOG2 followed by ``connectedComponentsWithStats`` on the
+  same /4 area downscale our model works on (the fair anchor), and, labelled as a reference
+  only, at full resolution;
 * ``flow``: ``MotionField.update`` (16-px grid, pyramidal Lucas-Kanade) against OpenCV DIS
   (ultrafast, fast) and Farneback, with the mean endpoint error of each over our confident
-  cells on frame pairs of known motion (:mod:`~vsa_stream.bench.flow_synth`);
+  cells on synthetic frame pairs of known motion (:mod:`~vsa_stream.bench.flow_synth`); then
+  against DIS fast and ultrafast on real frames of ``../shared`` (``$VSA_BENCH_SHARED``)
+  warped by a known motion, with the error over *all* cells, the share of confident cells
+  and the error over those;
 * ``tracker``: ``Tracker.update`` against ``trackers.ByteTrackTracker`` on 20, 100 and 400
   moving boxes, with MOTA and IDF1 of both (motmetrics);
 * ``zones``: ``boxes_in_polygon`` against ``supervision.PolygonZone.trigger``, and
@@ -34,7 +38,13 @@ from numpy.typing import NDArray
 
 from vsa_stream import _core
 from vsa_stream.bench.common import Steps, anchor, best_of, fmt, table
-from vsa_stream.bench.flow_synth import endpoint_error, make_sequences, sample_dense
+from vsa_stream.bench.flow_synth import (
+    REAL_CLIPS,
+    endpoint_error,
+    make_sequences,
+    real_sequences,
+    sample_dense,
+)
 from vsa_stream.bench.references import (
     numpy_yolox,
     opencv_preprocess,
@@ -127,8 +137,9 @@ def background(plan: _Plan, steps: Steps) -> list[Row]:
             {"ours": ours, "mog2": mog2, "mog2_4": partial(mog2, factor=4)}, plan.rounds
         )
         for name, label in (
-            ("mog2", "MOG2 + components"),
-            ("mog2_4", "resize /4 + MOG2 + components"),
+            # the fair anchor: MOG2 on the same /4 downscale as ours
+            ("mog2_4", "resize /4 + MOG2 + components (same scale)"),
+            ("mog2", "MOG2 + components, full size (reference only: 16x the pixels)"),
         ):
             rows.append(
                 _row(
@@ -212,6 +223,109 @@ def flow(plan: _Plan, steps: Steps) -> list[Row]:
                     f"EPE {epe['ours']:.2f} vs {epe[name]:.2f} px",
                     epe_ours_px=epe["ours"],
                     epe_anchor_px=epe[name],
+                )
+            )
+        steps.done()
+    return rows
+
+
+def shared_folder() -> str:
+    """Where the real clips are: ``$VSA_BENCH_SHARED``, else ``../shared`` (a checkout)."""
+    return os.environ.get("VSA_BENCH_SHARED", os.path.join("..", "shared"))
+
+
+def _real_frame(path: str, index: int = 50) -> NDArray[np.uint8] | None:
+    """Luma of frame ``index`` of ``path`` (None when the clip is not there)."""
+    if not os.path.exists(path):
+        return None
+    av = anchor("av")
+    with av.open(path) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i == index:
+                return np.ascontiguousarray(frame.to_ndarray(format="gray"))
+    return None
+
+
+def flow_real(plan: _Plan, steps: Steps) -> list[Row]:
+    """MotionField against DIS fast and ultrafast on warped real frames: time, the endpoint
+    error over *all* cells (what the rules receive), the share of confident cells and the
+    error over them. A clip missing from ``../shared`` is left out, with a note."""
+    cv2 = anchor("cv2")
+    cell = 16
+    rows: list[Row] = []
+    for label, rel in REAL_CLIPS:
+        steps.step(f"flow on real frames: {label}")
+        frame = _real_frame(os.path.join(shared_folder(), rel))
+        if frame is None:
+            steps.done()
+            continue
+        seqs = real_sequences(frame, label)
+        h, w = seqs[0].prev.shape
+        field = _core.MotionField(w, h, cell=cell)
+        dense = np.zeros((h, w, 2), np.float32)
+        anchors: dict[str, Callable[[NDArray[np.uint8], NDArray[np.uint8]], Any]] = {
+            "DIS fast": partial(
+                cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_FAST).calc, flow=dense
+            ),
+            "DIS ultrafast": partial(
+                cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc, flow=dense
+            ),
+        }
+        best = dict.fromkeys(["ours", *anchors], math.inf)
+        for _ in range(plan.flow_rounds):
+            spent = dict.fromkeys(best, 0.0)
+            for seq in seqs:
+                field.reset()
+                field.update(seq.prev)
+                t0 = time.perf_counter()
+                field.update(seq.next)
+                spent["ours"] += time.perf_counter() - t0
+                for name, calc in anchors.items():
+                    t0 = time.perf_counter()
+                    calc(seq.prev, seq.next)
+                    spent[name] += time.perf_counter() - t0
+            for name in best:
+                best[name] = min(best[name], spent[name])
+        every: dict[str, list[float]] = {name: [] for name in best}
+        confident: dict[str, list[float]] = {name: [] for name in best}
+        shares: list[float] = []
+        for seq in seqs:
+            field.reset()
+            field.update(seq.prev)
+            result = field.update(seq.next)
+            assert result is not None
+            mask = result.confidence >= 0.25
+            shares.append(float(mask.mean()))
+            whole = np.ones_like(mask)
+            ours = result.flow.astype(np.float64)
+            every["ours"].append(endpoint_error(ours, seq, cell, whole))
+            confident["ours"].append(endpoint_error(ours, seq, cell, mask))
+            for name, calc in anchors.items():
+                out = np.asarray(calc(seq.prev, seq.next), np.float32)
+                sampled = sample_dense(out, result.rows, result.cols, cell)
+                every[name].append(endpoint_error(sampled, seq, cell, whole))
+                confident[name].append(endpoint_error(sampled, seq, cell, mask))
+        epe = {name: float(np.mean(v)) for name, v in every.items()}
+        epe_conf = {name: float(np.nanmean(v)) for name, v in confident.items()}
+        share = float(np.mean(shares))
+        for name in anchors:
+            rows.append(
+                _row(
+                    "flow",
+                    f"real {label} {w}x{h}",
+                    "MotionField.update",
+                    best["ours"],
+                    name,
+                    best[name],
+                    len(seqs),
+                    f"EPE all cells {epe['ours']:.2f} vs {epe[name]:.2f} px; "
+                    f"{100 * share:.0f} % confident: {epe_conf['ours']:.2f} vs "
+                    f"{epe_conf[name]:.2f} px",
+                    epe_all_ours_px=epe["ours"],
+                    epe_all_anchor_px=epe[name],
+                    confident_share=share,
+                    epe_confident_ours_px=epe_conf["ours"],
+                    epe_confident_anchor_px=epe_conf[name],
                 )
             )
         steps.done()
@@ -522,12 +636,12 @@ def _real_decode_row(real: list[tuple[NDArray[np.float32], Any]], plan: _Plan) -
 
 _RUNNERS: dict[str, Callable[[_Plan, Steps], list[Row]]] = {
     "background": background,
-    "flow": flow,
+    "flow": lambda plan, steps: flow(plan, steps) + flow_real(plan, steps),
     "tracker": tracker,
     "zones": zones,
     "prepost": prepost,
 }
-_STEPS = {"background": 3, "flow": 3, "tracker": 3, "zones": 6, "prepost": 6}
+_STEPS = {"background": 3, "flow": 3 + len(REAL_CLIPS), "tracker": 3, "zones": 6, "prepost": 6}
 
 
 def step_count(groups: Sequence[str]) -> int:

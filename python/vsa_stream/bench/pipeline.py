@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -107,6 +108,8 @@ class Trial:
     latencies_s: list[float] = field(default_factory=list)
     cpu_cores: float = 0.0
     rss_added_mib: float = 0.0
+    #: the 1-minute load average at the end of the window (a shared machine's noise)
+    load_average: float = 0.0
     ok: bool = False
     why: str = ""
 
@@ -179,7 +182,10 @@ def ceiling_trial(video: Path, streams: int, s: Settings, loop_s: float) -> Tria
         while not stop.is_set():
             with av.open(str(video)) as container:
                 stream = container.streams.video[0]
-                stream.codec_context.options = {"skip_loop_filter": "all"}  # as a camera
+                # the decoder settings of a live camera without a detector (VideoSource):
+                # deblocking skipped, FFmpeg's thread count, no frame threads
+                stream.codec_context.options = {"skip_loop_filter": "all"}
+                stream.codec_context.thread_count = 0
                 for frame in container.decode(stream):
                     t = passes * loop_s + float(frame.time or 0.0)
                     now = time.monotonic()
@@ -204,6 +210,7 @@ def ceiling_trial(video: Path, streams: int, s: Settings, loop_s: float) -> Tria
     window = w1 - w0
     trial = Trial("ceiling", streams, window, c1 - c0, round(FPS * window * streams))
     trial.cpu_cores = (cpu1 - cpu0) / window
+    trial.load_average = os.getloadavg()[0]
     trial.rss_added_mib = rss - base
     trial.judge()
     return trial
@@ -324,6 +331,7 @@ def engine_trial(
     trial.detections_asked = round(b["asked"] - a["asked"])
     trial.detections_served = round(b["served"] - a["served"])
     trial.cpu_cores = (b["cpu"] - a["cpu"]) / window
+    trial.load_average = os.getloadavg()[0]
     trial.rss_added_mib = b["rss"] - base
     # Onsets decoded in the window with at least the latency limit left to alert.
     for key, decoded_at in clock.onsets.items():
@@ -476,8 +484,10 @@ def run(
                 "capacity": capacity,
                 "rss_per_stream_mib": best.rss_added_mib / capacity if best else None,
                 "cpu_cores_at_capacity": best.cpu_cores if best else None,
+                "cpu_per_stream_at_capacity": best.cpu_cores / capacity if best else None,
                 "trials": [t.as_dict() for t in trials],
             }
+    section["cpu_per_stream"] = cpu_per_stream(section["modes"])
     caps = {m: v["capacity"] for m, v in section["modes"].items()}
     if caps.get("ceiling"):
         section["efficiency"] = caps.get("motion", 0) / caps["ceiling"]
@@ -485,6 +495,39 @@ def run(
             section["efficiency_yolox"] = caps["yolox"] / caps["ceiling"]
     section["goal"] = "efficiency (motion / ceiling) >= 0.8"
     return section
+
+
+def cpu_per_stream(modes: dict[str, Any]) -> list[dict[str, Any]]:
+    """CPU cores per stream of each mode at every stream count the ceiling was also tried at,
+    with its ratio to the ceiling's: the cost of the engine per stream beside bare decoding of
+    the same streams (a capacity count alone depends on the shared machine's noise)."""
+
+    def per_stream(mode: str) -> dict[int, float]:
+        # a passing trial at a count speaks for it; a failed one only when none passed
+        out: dict[int, float] = {}
+        trials = modes.get(mode, {}).get("trials", [])
+        for t in sorted(trials, key=lambda t: not t.get("ok", False)):
+            if t["streams"] and t["window_s"] > 0:
+                out.setdefault(t["streams"], t["cpu_cores"] / t["streams"])
+        return out
+
+    ceiling = per_stream("ceiling")
+    rows = []
+    for mode in modes:
+        if mode == "ceiling":
+            continue
+        for n, cpu in sorted(per_stream(mode).items()):
+            if n in ceiling:
+                rows.append(
+                    {
+                        "mode": mode,
+                        "streams": n,
+                        "cpu_per_stream": cpu,
+                        "ceiling_cpu_per_stream": ceiling[n],
+                        "ratio": cpu / ceiling[n] if ceiling[n] > 0 else None,
+                    }
+                )
+    return rows
 
 
 _TITLES = {
@@ -498,7 +541,14 @@ def markdown(section: dict[str, Any]) -> str:
     """Capacity per mode, then every trial."""
     modes = section["modes"]
     summary = table(
-        ["mode", "streams sustained", "× ceiling", "RSS/stream MiB", "CPU cores busy"],
+        [
+            "mode",
+            "streams sustained",
+            "× ceiling",
+            "RSS/stream MiB",
+            "CPU cores busy",
+            "CPU cores/stream",
+        ],
         [
             [
                 _TITLES[m],
@@ -508,20 +558,30 @@ def markdown(section: dict[str, Any]) -> str:
                 else "-",
                 fmt(v["rss_per_stream_mib"]),
                 fmt(v["cpu_cores_at_capacity"]),
+                fmt(v.get("cpu_per_stream_at_capacity")),
             ]
             for m, v in modes.items()
         ],
     )
+    cost = table(
+        ["mode", "streams", "CPU cores/stream", "ceiling CPU cores/stream", "× ceiling"],
+        [
+            [_TITLES[r["mode"]], r["streams"], fmt(r["cpu_per_stream"]),
+             fmt(r["ceiling_cpu_per_stream"]), fmt(r["ratio"], "x")]
+            for r in section.get("cpu_per_stream", [])
+        ],
+    )  # fmt: skip
     trials = table(
         ["mode", "streams", "decode pace", "dropped", "alerts/onsets", "p95 latency s",
-         "detections served", "CPU cores", "verdict"],
+         "detections served", "CPU cores", "load", "verdict"],
         [
             [m, f"{t['streams']}{' (again)' if t['retry'] else ''}", fmt(t["pace"], "%"),
              fmt(t["dropped_share"], "%"),
              f"{t['alerts']}/{t['onsets']}" if m != "ceiling" else "-",
              fmt(t["p95_s"]) if t["p95_s"] is not None else "-",
              f"{t['detections_served']}/{t['detections_asked']}" if m == "yolox" else "-",
-             fmt(t["cpu_cores"]), "pass" if t["ok"] else f"fail: {t['why']}"]
+             fmt(t["cpu_cores"]), fmt(t.get("load_average")),
+             "pass" if t["ok"] else f"fail: {t['why']}"]
             for m, v in modes.items()
             for t in v["trials"]
         ],
@@ -530,7 +590,10 @@ def markdown(section: dict[str, Any]) -> str:
     head = (
         f"efficiency (a)/ceiling: {eff:.2f} (goal >= 0.8)" if eff is not None else "efficiency: -"
     )
-    return f"{head}\n\n{summary}\n\n{trials}"
+    return (
+        f"{head}\n\n{summary}\n\nCPU per stream at equal stream counts (same decoder settings "
+        f"on both sides):\n\n{cost}\n\n{trials}"
+    )
 
 
 def chart(section: dict[str, Any], path: Any) -> None:

@@ -301,7 +301,9 @@ impl DualBackground {
         let h = &mut *self.histogram;
         h.fill(0);
         for (&p, &b) in self.small.iter().zip(&self.fast) {
-            let k = (f32::from(p) - b + 255.5).clamp(0.0, 510.0) as usize;
+            // truncating then clamping in integers gives the floor of the clamped value (a
+            // negative value truncates to at most 0), without the saturating float cast
+            let k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as usize;
             h[k & (HIST_LEN - 1)] += 1;
         }
         let half = self.small.len() as f32 / 2.0;
@@ -320,15 +322,29 @@ impl DualBackground {
         let t2 = self.config.threshold * self.config.threshold;
         let k2 = self.config.noise_k * self.config.noise_k;
         let thr = self.config.threshold;
-        for i in 0..self.small.len() {
-            let p = f32::from(self.small[i]) - offset;
-            let tt = t2.max(k2 * self.var[i]);
-            let df = p - self.fast[i];
-            let ds = p - self.slow[i];
-            self.fast_mask[i] = if df * df > tt { 255 } else { 0 };
-            self.slow_mask[i] = if ds * ds > tt { 255 } else { 0 };
-            let dm = p - f32::from(self.prev[i]);
-            self.moving[i] = if dm.abs() > thr { 255 } else { 0 };
+        // Every slice cut to the same length: no bounds check in the loop, which vectorises.
+        let n = self.small.len();
+        let (small, var, fast, slow, prev) = (
+            &self.small[..n],
+            &self.var[..n],
+            &self.fast[..n],
+            &self.slow[..n],
+            &self.prev[..n],
+        );
+        let (fast_mask, slow_mask, moving) = (
+            &mut self.fast_mask[..n],
+            &mut self.slow_mask[..n],
+            &mut self.moving[..n],
+        );
+        for i in 0..n {
+            let p = f32::from(small[i]) - offset;
+            let tt = t2.max(k2 * var[i]);
+            let df = p - fast[i];
+            let ds = p - slow[i];
+            fast_mask[i] = if df * df > tt { 255 } else { 0 };
+            slow_mask[i] = if ds * ds > tt { 255 } else { 0 };
+            let dm = p - f32::from(prev[i]);
+            moving[i] = if dm.abs() > thr { 255 } else { 0 };
         }
     }
 
@@ -346,17 +362,25 @@ impl DualBackground {
             c.slow_alpha
         };
         let sa_fg = if warming { sa } else { sa / 10.0 };
-        for i in 0..self.small.len() {
-            let p = f32::from(self.small[i]);
-            let f = self.fast[i] + offset;
+        // Same-length slices and selects instead of branches: the loop vectorises.
+        let n = self.small.len();
+        let (small, fast_mask, slow_mask) =
+            (&self.small[..n], &self.fast_mask[..n], &self.slow_mask[..n]);
+        let (var, fast, slow) = (&mut self.var[..n], &mut self.fast[..n], &mut self.slow[..n]);
+        for i in 0..n {
+            let p = f32::from(small[i]);
+            let f = fast[i] + offset;
             let d = p - f;
-            if warming || self.fast_mask[i] == 0 {
-                self.var[i] = (self.var[i] + fa * (d * d - self.var[i])).clamp(1.0, 400.0);
-            }
-            self.fast[i] = f + fa * d;
-            let s = self.slow[i] + offset;
-            let rate = if self.slow_mask[i] == 0 { sa } else { sa_fg };
-            self.slow[i] = s + rate * (p - s);
+            let learned = (var[i] + fa * (d * d - var[i])).clamp(1.0, 400.0);
+            var[i] = if warming || fast_mask[i] == 0 {
+                learned
+            } else {
+                var[i]
+            };
+            fast[i] = f + fa * d;
+            let s = slow[i] + offset;
+            let rate = if slow_mask[i] == 0 { sa } else { sa_fg };
+            slow[i] = s + rate * (p - s);
         }
     }
 
@@ -394,25 +418,34 @@ impl DualBackground {
 /// Spatial standard deviation and mean absolute gradient (`|dx| + |dy|`) of a plane.
 fn frame_stats(p: &[u8], w: usize, h: usize) -> (f32, f32) {
     let n = p.len() as f64;
+    // Sums per row in u32 (a row is at most MAX_SIDE = 2^14 samples: 2^14 · 255² < 2^32),
+    // which vectorise, then in u64: the same integers as summing in u64 throughout.
     let (mut s, mut s2) = (0u64, 0u64);
-    for &v in p {
-        s += u64::from(v);
-        s2 += u64::from(v) * u64::from(v);
+    for row in p.chunks_exact(w.max(1)) {
+        let (mut rs, mut rs2) = (0u32, 0u32);
+        for &v in row {
+            rs += u32::from(v);
+            rs2 += u32::from(v) * u32::from(v);
+        }
+        s += u64::from(rs);
+        s2 += u64::from(rs2);
     }
     let mean = s as f64 / n;
     let std = (s2 as f64 / n - mean * mean).max(0.0).sqrt();
     let mut g = 0u64;
     for y in 0..h {
         let row = &p[y * w..(y + 1) * w];
-        for x in 1..w {
-            g += u64::from(row[x].abs_diff(row[x - 1]));
+        let mut rg = 0u32;
+        for (a, b) in row[1..].iter().zip(&row[..w - 1]) {
+            rg += u32::from(a.abs_diff(*b));
         }
         if y > 0 {
             let up = &p[(y - 1) * w..y * w];
             for (a, b) in row.iter().zip(up) {
-                g += u64::from(a.abs_diff(*b));
+                rg += u32::from(a.abs_diff(*b));
             }
         }
+        g += u64::from(rg);
     }
     (std as f32, (g as f64 / n) as f32)
 }

@@ -53,11 +53,32 @@ pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8])
         let b = y.row((2 * r + 1).min(h - 1));
         let dst = &mut out[r * cw..(r + 1) * cw];
         let mut row_sum = 0u32;
-        for (c, d) in dst[..full].iter_mut().enumerate() {
-            let s = u16::from(a[2 * c])
-                + u16::from(a[2 * c + 1])
-                + u16::from(b[2 * c])
-                + u16::from(b[2 * c + 1]);
+        // Eight columns of both rows at a time in a u64 (SWAR): four 16-bit lanes each hold a
+        // 2×2 sum (at most 1020), rounded and divided by 4 in place; then the remaining pairs.
+        const M8: u64 = 0x00FF_00FF_00FF_00FF;
+        const TWO: u64 = 0x0002_0002_0002_0002;
+        let words = full / 4;
+        for ((d, wa), wb) in dst[..4 * words]
+            .chunks_exact_mut(4)
+            .zip(a.chunks_exact(8))
+            .zip(b.chunks_exact(8))
+        {
+            let wa = u64::from_le_bytes(wa.try_into().unwrap_or_default());
+            let wb = u64::from_le_bytes(wb.try_into().unwrap_or_default());
+            let s = (wa & M8) + ((wa >> 8) & M8) + (wb & M8) + ((wb >> 8) & M8);
+            let m = ((s + TWO) >> 2) & M8;
+            for (k, o) in d.iter_mut().enumerate() {
+                *o = (m >> (16 * k)) as u8;
+            }
+            // the four lanes summed into the top one (at most 1020: no carry out)
+            row_sum += ((m.wrapping_mul(0x0001_0001_0001_0001)) >> 48) as u32;
+        }
+        for ((d, pa), pb) in dst[4 * words..full]
+            .iter_mut()
+            .zip(a[8 * words..].chunks_exact(2))
+            .zip(b[8 * words..].chunks_exact(2))
+        {
+            let s = u16::from(pa[0]) + u16::from(pa[1]) + u16::from(pb[0]) + u16::from(pb[1]);
             let m = ((s + 2) >> 2) as u8;
             *d = m;
             row_sum += u32::from(m);
@@ -160,6 +181,44 @@ pub fn fire_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 2×2 average one pixel at a time, as the rule defines it.
+    fn luma_reference(y: &[u8], w: usize, h: usize) -> (Vec<u8>, u64) {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut out = vec![0u8; cw * ch];
+        let mut sum = 0u64;
+        for r in 0..ch {
+            for c in 0..cw {
+                let (y0, y1) = (2 * r, (2 * r + 1).min(h - 1));
+                let (x0, x1) = (2 * c, (2 * c + 1).min(w - 1));
+                let s = u16::from(y[y0 * w + x0])
+                    + u16::from(y[y0 * w + x1])
+                    + u16::from(y[y1 * w + x0])
+                    + u16::from(y[y1 * w + x1]);
+                let m = ((s + 2) >> 2) as u8;
+                out[r * cw + c] = m;
+                sum += u64::from(m);
+            }
+        }
+        (out, sum)
+    }
+
+    #[test]
+    fn luma_at_chroma_matches_the_pixel_by_pixel_average() {
+        let mut rng = crate::testutil::Rng::new(11);
+        for (w, h) in [(2, 2), (7, 5), (16, 4), (33, 9), (64, 3), (1, 1), (250, 7)] {
+            for extreme in [None, Some(0u8), Some(255u8)] {
+                let y: Vec<u8> = (0..w * h)
+                    .map(|_| extreme.unwrap_or((rng.uniform() * 256.0) as u8))
+                    .collect();
+                let plane = PlaneView::packed(&y, w, h).unwrap();
+                let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+                let mut out = vec![0u8; cw * ch];
+                let sum = luma_into(&plane, cw, ch, &mut out);
+                assert_eq!((out, sum), luma_reference(&y, w, h), "{w}x{h} {extreme:?}");
+            }
+        }
+    }
     use crate::testutil::Rng;
 
     fn reference(y: &[u8], w: usize, h: usize, u: &[u8], v: &[u8], tau: i64) -> Vec<u8> {

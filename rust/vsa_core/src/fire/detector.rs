@@ -254,23 +254,24 @@ impl FireDetector {
         let slot = (self.frames % self.config.window as u64) as usize;
         let mut fire = vec![0u32; self.cols];
         let mut lsum = vec![0u32; self.cols];
+        // One row of the mask at a time: first the luma of each fire-coloured sample (0
+        // elsewhere; a fire sample's luma is above the frame mean, so never 0) in one pass the
+        // compiler vectorises, then the per-cell counts and sums.
+        let mut hits = vec![0u8; cw];
         for gr in 0..self.rows {
             fire.fill(0);
             lsum.fill(0);
             for r in gr * cc..((gr + 1) * cc).min(ch) {
                 let (lr, ur, vr) = (&self.luma[r * cw..(r + 1) * cw], u.row(r), v.row(r));
-                for (gc, ((lc, uc), vc)) in lr
-                    .chunks(cc)
-                    .zip(ur.chunks(cc))
-                    .zip(vr.chunks(cc))
-                    .enumerate()
-                {
+                for (((h, &l), &b), &rr) in hits.iter_mut().zip(lr).zip(ur).zip(vr) {
+                    *h = if is_fire(l, b, rr, limits, tau) { l } else { 0 };
+                }
+                for (gc, hc) in hits.chunks(cc).enumerate() {
                     let mut n = 0u32;
                     let mut s = 0u32;
-                    for ((&l, &b), &rr) in lc.iter().zip(uc).zip(vc) {
-                        let hit = u32::from(is_fire(l, b, rr, limits, tau));
-                        n += hit;
-                        s += hit * u32::from(l);
+                    for &l in hc {
+                        n += u32::from(l != 0);
+                        s += u32::from(l);
                     }
                     fire[gc] += n;
                     lsum[gc] += s;

@@ -74,7 +74,9 @@ fn finish(acc: &[[f32; LANES]; 3], tail: (f32, f32, f32)) -> (f32, f32, f32) {
 }
 
 /// Tracks the `w × h` window of `prev` whose top-left pixel is `(x0, y0)` (inside the
-/// level) into `next`, starting from displacement `d`.
+/// level) into `next`, starting from displacement `d`. A window whose smallest structure-tensor
+/// eigenvalue per pixel is below `min_eigen` cannot be measured: it returns at once, not ok,
+/// without iterating (the caller discards such a window's displacement anyway).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn track_window(
     prev: &Level,
@@ -86,6 +88,7 @@ pub(crate) fn track_window(
     step: usize,
     mut d: [f32; 2],
     iterations: usize,
+    min_eigen: f32,
 ) -> Track {
     let step = step.max(1);
     let lw = prev.width;
@@ -119,7 +122,7 @@ pub(crate) fn track_window(
     let half_tr = 0.5 * (a11 + a22);
     let min_eig = (half_tr - (0.25 * (a11 - a22) * (a11 - a22) + a12 * a12).sqrt()).max(0.0);
     let min_eig = min_eig / n as f32;
-    if det <= f32::EPSILON * (a11 * a22).max(1.0) || min_eig <= 1e-6 {
+    if det <= f32::EPSILON * (a11 * a22).max(1.0) || min_eig <= 1e-6 || min_eig < min_eigen {
         return Track {
             d,
             min_eig,
@@ -311,20 +314,20 @@ mod tests {
     fn recovers_subpixel_translation() {
         let prev = scene(64, 64, (0.0, 0.0));
         let next = scene(64, 64, (1.3, -0.7));
-        let t = track_window(&prev, &next, 24, 24, 16, 16, 1, [0.0, 0.0], 10);
+        let t = track_window(&prev, &next, 24, 24, 16, 16, 1, [0.0, 0.0], 10, 0.0);
         assert!(t.ok);
         assert!((t.d[0] - 1.3).abs() < 0.05, "{:?}", t.d);
         assert!((t.d[1] + 0.7).abs() < 0.05, "{:?}", t.d);
         assert!(t.min_eig > 1.0);
         // Near the border the clamped path still converges.
-        let t = track_window(&prev, &next, 0, 0, 16, 16, 2, [0.0, 0.0], 10);
+        let t = track_window(&prev, &next, 0, 0, 16, 16, 2, [0.0, 0.0], 10, 0.0);
         assert!(t.ok && (t.d[0] - 1.3).abs() < 0.2, "{:?}", t.d);
     }
 
     #[test]
     fn flat_window_is_not_ok() {
         let flat = Level::from_f32(vec![90.0; 32 * 32], 32, 32);
-        let t = track_window(&flat, &flat, 8, 8, 16, 16, 1, [0.0, 0.0], 5);
+        let t = track_window(&flat, &flat, 8, 8, 16, 16, 1, [0.0, 0.0], 5, 0.0);
         assert!(!t.ok);
         assert_eq!(t.min_eig, 0.0);
     }

@@ -9,7 +9,11 @@
 //! grid. Every cell runs a few Gauss–Newton iterations of translational Lucas–Kanade over its
 //! own window ([`lk`]). The finest level gives the vectors (px/frame) and a confidence in
 //! [0, 1]: 0 for flat cells (smallest structure-tensor eigenvalue per pixel below
-//! `min_eigen`) or lost ones, falling with a large final residual.
+//! `min_eigen`) or lost ones, falling with a large final residual, and multiplied by the
+//! *support* of the cell's start: 1 where a coarser level measured the vector it started from,
+//! 0 where none did (the coarsest level starts from an unmeasured "no motion"), interpolated
+//! between cells. A window started from an unmeasured guess converges only if the motion is
+//! within its own reach, which it cannot tell (low texture: a road, a wall).
 
 mod lk;
 mod pyramid;
@@ -183,17 +187,22 @@ fn level_grid(level: &Level, cell: usize) -> (usize, usize, usize, usize) {
     )
 }
 
+/// A level's grid: `(rows, cols)`, its vectors and whether each was measured.
+type CoarseGrid = (usize, usize, Vec<[f32; 2]>, Vec<f32>);
+
 /// Flow between two pyramids of equal size, on the grid of `config`.
 pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> FlowField {
     let levels = prev.levels.len().min(next.levels.len()).max(1);
     let cell = config.cell;
-    // Flow of the coarser level: (rows, cols, vectors), in that level's pixels.
-    let mut coarse: Option<(usize, usize, Vec<[f32; 2]>)> = None;
+    // Flow of the coarser level: (rows, cols, vectors), in that level's pixels, and whether
+    // each of its vectors was measured (by that level or a coarser one).
+    let mut coarse: Option<CoarseGrid> = None;
     let mut last = Vec::new();
     for l in (0..levels).rev() {
         let (p, n) = (&prev.levels[l], &next.levels[l]);
         let (rows, cols, w, h) = level_grid(p, cell);
         let mut flow = Vec::with_capacity(rows * cols);
+        let mut measured = Vec::with_capacity(rows * cols);
         last.clear();
         let centre = |i: usize, size: usize, extent: usize| -> (usize, f32) {
             let start = (i * cell).min(extent - size);
@@ -203,34 +212,51 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
             let (y0, cy) = centre(r, h, p.height);
             for c in 0..cols {
                 let (x0, cx) = centre(c, w, p.width);
-                let init = match &coarse {
-                    None => [0.0, 0.0],
-                    Some((cr, cc, cf)) => {
+                // The coarsest level starts from no motion, an assumption nothing measured.
+                let (init, support) = match &coarse {
+                    None => ([0.0, 0.0], if levels == 1 { 1.0 } else { 0.0 }),
+                    Some((cr, cc, cf, cm)) => {
                         // This centre in the coarser level's pixels, then in its grid units.
                         let gx = ((cx - 0.5) / 2.0 - (cell as f32 - 1.0) / 2.0) / cell as f32;
                         let gy = ((cy - 0.5) / 2.0 - (cell as f32 - 1.0) / 2.0) / cell as f32;
                         let v = bilinear(cf, *cr, *cc, gx, gy);
-                        [2.0 * v[0], 2.0 * v[1]]
+                        let m = bilinear_scalar(cm, *cr, *cc, gx, gy);
+                        ([2.0 * v[0], 2.0 * v[1]], m)
                     }
                 };
-                let t = lk::track_window(p, n, x0, y0, w, h, config.step, init, config.iterations);
+                let t = lk::track_window(
+                    p,
+                    n,
+                    x0,
+                    y0,
+                    w,
+                    h,
+                    config.step,
+                    init,
+                    config.iterations,
+                    config.min_eigen,
+                );
                 let good = t.ok && t.min_eig >= config.min_eigen;
                 flow.push(if good { t.d } else { init });
-                last.push((t, good));
+                measured.push(if good { 1.0 } else { support });
+                last.push((t, good, support));
             }
         }
-        coarse = Some((rows, cols, flow));
+        coarse = Some((rows, cols, flow, measured));
     }
-    let (rows, cols, flow) = coarse.unwrap_or_default();
+    let (rows, cols, flow, _) = coarse.unwrap_or_default();
+    // A window tracked from a start no coarser level measured (low texture there: a road, a
+    // wall) converges only if the motion is within its own reach, which it cannot tell: its
+    // confidence falls with that support.
     let confidence: Vec<f32> = last
         .iter()
-        .map(|(t, good)| {
+        .map(|&(t, good, support)| {
             if !good {
                 return 0.0;
             }
             let texture = 1.0 - config.min_eigen / t.min_eig.max(f32::MIN_POSITIVE);
             let r = t.rms / config.residual_scale;
-            (texture * t.inside * t.inside / (1.0 + r * r)).clamp(0.0, 1.0)
+            (texture * t.inside * t.inside * support / (1.0 + r * r)).clamp(0.0, 1.0)
         })
         .collect();
     let stats = flow_stats(
@@ -269,6 +295,19 @@ fn bilinear(grid: &[[f32; 2]], rows: usize, cols: usize, gx: f32, gy: f32) -> [f
         *o = top * (1.0 - ay) + bottom * ay;
     }
     out
+}
+
+/// Bilinear interpolation of a grid of scalars at grid coordinates `(gx, gy)`, clamped.
+fn bilinear_scalar(grid: &[f32], rows: usize, cols: usize, gx: f32, gy: f32) -> f32 {
+    let gx = gx.clamp(0.0, (cols - 1) as f32);
+    let gy = gy.clamp(0.0, (rows - 1) as f32);
+    let (x0, y0) = (gx as usize, gy as usize);
+    let (x1, y1) = ((x0 + 1).min(cols - 1), (y0 + 1).min(rows - 1));
+    let (ax, ay) = (gx - x0 as f32, gy - y0 as f32);
+    let at = |y: usize, x: usize| grid[y * cols + x];
+    let top = at(y0, x0) * (1.0 - ax) + at(y0, x1) * ax;
+    let bottom = at(y1, x0) * (1.0 - ax) + at(y1, x1) * ax;
+    top * (1.0 - ay) + bottom * ay
 }
 
 /// Flow between two frames of the same size (builds both pyramids).

@@ -1,0 +1,256 @@
+"""``vsa-stream bench scan``: the engine's scan against a bare decode with the same settings.
+
+One 720p H.264 High clip (the synthetic ``walkers`` scene encoded like an IP camera, or a file
+of yours) is scanned by the engine and decoded by bare PyAV, interleaved over several rounds in
+one process (on a shared machine only ratios measured side by side mean something):
+
+* the **anchor**: ``for frame in container.decode(video=0)`` with the decoder settings the
+  engine's scan uses (``skip_loop_filter``, FFmpeg frame threads): the same decoding work on
+  both sides, so the ratio is the cost of the analysis;
+* PyAV's default decode and each setting alone, labelled *reference* rows (the README's old
+  "1.42×" compared the engine with the default decode);
+* the engine at the default analysis rate (10 fps), on every frame, and a camera watching every
+  situation a detector-less camera can (the flow, fire and static-object kernels on).
+
+Each run reports frames per second (median of the rounds), its ratio to the anchor (median of
+the per-round ratios) and its process CPU per decoded frame (every thread counted). With
+``stages`` it also says where the time goes (:mod:`vsa_stream.bench.stages`).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import av
+
+from vsa_stream.bench.common import Steps, fmt, table
+from vsa_stream.bench.stages import (
+    ALL_SIGNALS_CONFIG,
+    MOTION_CONFIG,
+    camera_config,
+    profile_stages,
+)
+from vsa_stream.engine import Engine
+from vsa_stream.events import Event
+from vsa_stream.synth import render
+
+__all__ = ["ANCHOR", "chart", "markdown", "run"]
+
+ANCHOR = "pyav decode, skip_loop_filter + frame threads (anchor: the engine's settings)"
+STAGES = ("motion", "flow", "fire", "background", "rest", "total")
+
+Run = tuple[int, float, float]  # frames decoded, wall seconds, process CPU seconds
+
+
+class _Count:
+    name = "count"
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    async def send(self, event: Event) -> None:
+        self.events += 1
+
+    async def aclose(self) -> None:
+        pass
+
+
+def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
+    """Frames decoded, seconds and CPU seconds taken by plain PyAV."""
+    started, cpu = time.perf_counter(), time.process_time()
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        if skip_loop_filter:
+            stream.codec_context.options = {"skip_loop_filter": "all"}
+        if frame_threads:
+            stream.codec_context.thread_type = "AUTO"
+        frames = sum(1 for _ in container.decode(stream))
+    return frames, time.perf_counter() - started, time.process_time() - cpu
+
+
+def engine_scan(path: str, fps: float, template: str = MOTION_CONFIG) -> Run:
+    """Frames decoded, seconds and CPU seconds taken by the engine scanning the file."""
+    cfg = camera_config(template, path, fps)
+    engine = Engine(cfg, [_Count()], scan=True)
+    started, cpu = time.perf_counter(), time.process_time()
+    result = anyio.run(engine.run)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    status = result.cameras[0]
+    if status.state == "failed":
+        raise RuntimeError(status.error)
+    return status.decoded, elapsed, cpu
+
+
+def _stages(path: str, rounds: int) -> dict[str, dict[str, Any]]:
+    """Per-stage cost of the motion and the all-signals cameras (median of ``rounds``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, template in (("motion", MOTION_CONFIG), ("all signals", ALL_SIGNALS_CONFIG)):
+        runs = [profile_stages(path, template, 10.0) for _ in range(rounds)]
+        stages = runs[0]["ms_per_analysed_frame"]
+        out[name] = {
+            "signals": runs[0]["signals"],
+            "decoded": runs[0]["decoded"],
+            "analysed": runs[0]["analysed"],
+            "decode_cpu_ms_per_frame": statistics.median(
+                r["decode_cpu_ms_per_frame"] for r in runs
+            ),
+            "ms_per_analysed_frame": {
+                k: statistics.median(r["ms_per_analysed_frame"][k] for r in runs) for k in stages
+            },
+        }
+    return out
+
+
+def run(
+    steps: Steps,
+    quick: bool,
+    *,
+    video: str | None = None,
+    rounds: int | None = None,
+    stages: bool = True,
+) -> dict[str, Any]:
+    """Measure; returns the report section (clip, anchor, runs, stages, load averages)."""
+    rounds = rounds or (1 if quick else 5)
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="vsa-bench-scan-") as tmp:
+        path = video
+        if path is None:
+            path = os.path.join(tmp, "walkers.mp4")
+            size = (320, 180) if quick else (1280, 720)
+            duration = 2.0 if quick else 20.0
+            steps.step(f"rendering a {size[0]}x{size[1]} clip of {duration:g} s")
+            render(
+                "walkers",
+                path,
+                width=size[0],
+                height=size[1],
+                duration_s=duration,
+                encoding="camera",
+            )
+        with av.open(path) as c:
+            s = c.streams.video[0]
+            clip = {
+                "path": path if video else "synthetic walkers, H.264 High (camera-like)",
+                "width": s.codec_context.width,
+                "height": s.codec_context.height,
+                "codec": s.codec_context.name,
+                "profile": s.codec_context.profile,
+                "fps": float(s.average_rate or 0),
+                "frames": s.frames,
+            }
+        runs: dict[str, Callable[[], Run]] = {
+            ANCHOR: lambda: bare_decode(path, True, True),
+            "pyav decode, PyAV defaults (reference only: not the same work)": lambda: bare_decode(
+                path, False, False
+            ),
+            "pyav decode, skip_loop_filter (reference)": lambda: bare_decode(path, True, False),
+            "pyav decode, frame threads (reference)": lambda: bare_decode(path, False, True),
+            "engine scan (analysis 10 fps, the default)": lambda: engine_scan(path, 10.0),
+            "engine scan (every frame)": lambda: engine_scan(path, 120.0),
+            "engine scan, all signals (10 fps)": lambda: engine_scan(
+                path, 10.0, ALL_SIGNALS_CONFIG
+            ),
+        }
+        fps_of: dict[str, list[float]] = {name: [] for name in runs}
+        cpu_of: dict[str, list[float]] = {name: [] for name in runs}
+        ratio_of: dict[str, list[float]] = {name: [] for name in runs}
+        frames_of: dict[str, int] = {}
+        for r in range(rounds):
+            steps.step(f"scan round {r + 1}/{rounds}")
+            order = list(runs) if r % 2 == 0 else list(reversed(runs))
+            this_round: dict[str, float] = {}
+            for name in order:
+                frames, elapsed, cpu = runs[name]()
+                this_round[name] = frames / elapsed
+                fps_of[name].append(frames / elapsed)
+                cpu_of[name].append(1e3 * cpu / frames)
+                frames_of[name] = frames
+            for name in runs:
+                ratio_of[name].append(this_round[name] / this_round[ANCHOR])
+        if stages:
+            steps.step("where the time goes")
+        per_stage = _stages(path, 1 if quick else 3) if stages else None
+    med = statistics.median
+    anchor_cpu = med(cpu_of[ANCHOR])
+    return {
+        "clip": clip,
+        "rounds": rounds,
+        "anchor": ANCHOR,
+        "load_average_start": list(load_start),
+        "load_average_end": list(os.getloadavg()),
+        "runs": {
+            name: {
+                "median_fps": med(fps_of[name]),
+                "samples_fps": fps_of[name],
+                "ratio_to_anchor": med(ratio_of[name]),
+                "samples_ratio": ratio_of[name],
+                "cpu_ms_per_frame": med(cpu_of[name]),
+                "cpu_ratio_to_anchor": med(cpu_of[name]) / anchor_cpu,
+                "samples_cpu_ms_per_frame": cpu_of[name],
+                "frames": frames_of[name],
+            }
+            for name in runs
+        },
+        "stages": per_stage,
+    }
+
+
+def markdown(section: dict[str, Any]) -> str:
+    """The runs table, then the stages table when measured."""
+    clip = section["clip"]
+    start, end = section["load_average_start"][0], section["load_average_end"][0]
+    head = (
+        f"{clip['width']}x{clip['height']} {clip['codec']} ({clip['profile']}), "
+        f"{clip['frames']} frames, median of {section['rounds']} interleaved rounds; load "
+        f"average {start:.1f} at the start, {end:.1f} at the end"
+    )
+    runs = table(
+        ["run", "frames/s", "× anchor", "CPU ms / frame", "CPU × anchor"],
+        [
+            [name, fmt(r["median_fps"]), fmt(r["ratio_to_anchor"], "x"),
+             fmt(r["cpu_ms_per_frame"]), fmt(r["cpu_ratio_to_anchor"], "x")]
+            for name, r in section["runs"].items()
+        ],
+    )  # fmt: skip
+    stages = section.get("stages")
+    if not stages:
+        return f"{head}\n\n{runs}"
+    rows = []
+    for camera, row in stages.items():
+        ms = row["ms_per_analysed_frame"]
+        share = row["analysed"] / max(row["decoded"], 1)
+        rows.append(
+            [camera, fmt(row["decode_cpu_ms_per_frame"])]
+            + [fmt(ms.get(k)) for k in STAGES]
+            + [fmt(ms["total"] * share)]
+        )
+    where = table(["camera", "decode CPU / frame", *STAGES, "analysis per decoded frame"], rows)
+    return (
+        f"{head}\n\n{runs}\n\nWhere the time goes (ms; decoding: CPU per decoded frame, every "
+        f"decoder thread; stages: per analysed frame at 10 fps, one thread):\n\n{where}"
+    )
+
+
+def chart(section: dict[str, Any], path: Any) -> None:
+    """Horizontal bars: each run's throughput as a multiple of the anchor's."""
+    from vsa_stream.bench.common import pyplot
+
+    plt = pyplot()
+    names = list(section["runs"])
+    ratios = [section["runs"][n]["ratio_to_anchor"] for n in names]
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(names) + 1.5))
+    ax.barh(range(len(names)), ratios, color=["tab:green" if x >= 1 else "tab:red" for x in ratios])
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("frames/s as a multiple of a bare decode with the engine's settings")
+    ax.set_title("vsa-stream scan against bare PyAV decoding")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
