@@ -94,7 +94,8 @@ def _foreground_cells(obs: Observation, flow: FlowField) -> NDArray[np.bool_] | 
     counts = on.reshape(rows, k, cols * k).sum(axis=1, dtype=np.int32)
     fraction = counts.reshape(rows, cols, k).sum(axis=2).astype(np.float32)
     fraction /= k * k
-    return fraction >= _FOREGROUND_CELL
+    cells: NDArray[np.bool_] = fraction >= _FOREGROUND_CELL
+    return cells
 
 
 class _FrameFlow:
