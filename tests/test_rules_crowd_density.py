@@ -355,3 +355,27 @@ def test_a_scene_cut_resets_density_instead_of_alerting() -> None:
     r = density(source="occupancy", min_duration_s=2.0)
     (opened,) = opens(run(r, frames))
     assert opened.start_s >= 14.0  # the real crowd, not the cut at 5 s
+
+
+def test_a_cell_is_foreground_from_five_percent_of_its_pixels_and_a_short_mask_adds_none() -> None:
+    from vsa_stream.observation import Observation
+    from vsa_stream.rules.crowd_movement import _foreground_cells
+
+    rng = np.random.default_rng(3)
+    flow = field(rng, "calm", 1.0)
+    k = CELL // 4  # mask pixels per cell side (factor 4)
+    mask = np.zeros((ROWS * k - 2, COLS * k + 3), np.uint8)  # two rows short, three extra
+    mask[0, 0] = 255  # 1 of 16 pixels: 6 %, foreground
+    mask[k, k : k + 2] = 255  # 2 of 16 in cell (1, 1)
+    mask[ROWS * k - 3, COLS * k - 1] = 1  # the last row of cells, in the rows the mask has
+    mask[:, COLS * k :] = 255  # beyond the grid: ignored
+    obs = Observation("c", 0, 0.0, 0.0, *SIZE, [], foreground=Foreground(4, mask))
+    cells = _foreground_cells(obs, flow)
+    assert cells is not None
+    assert cells.shape == (ROWS, COLS)
+    assert sorted(zip(*np.nonzero(cells), strict=True)) == [(0, 0), (1, 1), (ROWS - 1, COLS - 1)]
+    # 8-px cells of a factor-4 mask: 2x2 mask pixels each
+    small = FlowField(8, flow.flow, flow.confidence, flow.divergence)
+    cells = _foreground_cells(obs, small)
+    assert cells is not None
+    assert sorted(zip(*np.nonzero(cells), strict=True)) == [(0, 0), (2, 2)]
