@@ -208,6 +208,7 @@ def test_scan_with_a_detector_on_every_other_frame_writes_moving_boxes_on_every_
     model = build_bright_detector(tmp_path / "bright.onnx", ["person"])
     config = tmp_path / "c.yaml"
     config.write_text(
+        "privacy: {legal_profile: lab}\n"
         f"detectors: [{{id: bright, model: {{path: {model}}}, fps: 5, gating: false}}]\n"
         "cameras: [{id: cam, url: unused.mp4}]\n"
     )
