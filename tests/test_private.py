@@ -114,3 +114,22 @@ def test_a_state_folder_open_to_others_is_refused_at_start(
     cfg = api_config(state, video)
     with pytest.raises(PermissionError, match="open to other users"):
         Daemon(cfg, [], Outbox(":memory:"), source="test")
+
+
+def test_a_device_given_as_an_output_keeps_its_mode() -> None:
+    # `--out /dev/null` (or a jsonl sink on /dev/stdout) writes there; only files the engine
+    # owns are made 0600: a /dev/null made 0600 refuses every other user of the machine
+    # (apt's sandbox user among them).
+    from vsa_stream.private import private_file, write_private
+    from vsa_stream.sinks import JsonlSink
+
+    before = stat.S_IMODE(os.stat(os.devnull).st_mode)
+    try:
+        sink = JsonlSink(os.devnull)
+        anyio.run(sink.aclose)
+        private_file(os.devnull)
+        write_private(os.devnull, b"")
+        assert stat.S_IMODE(os.stat(os.devnull).st_mode) == before
+    finally:
+        if stat.S_IMODE(os.stat(os.devnull).st_mode) != before:
+            os.chmod(os.devnull, before)  # put the machine back as it was

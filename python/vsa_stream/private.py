@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["check_private_dir", "private_dir", "private_file", "write_private"]
+__all__ = ["check_private_dir", "make_private", "private_dir", "private_file", "write_private"]
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
@@ -52,12 +52,21 @@ def check_private_dir(path: str | os.PathLike[str]) -> None:
         )
 
 
+def make_private(fd: int) -> None:
+    """Make the open file ``fd`` ``0600`` if it is a regular file. A device or a pipe given as
+    an output (``/dev/null``, ``/dev/stdout``) is not ours: its mode is left alone (made
+    ``0600``, ``/dev/null`` would refuse every other user of the machine)."""
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, _FILE_MODE)
+
+
 def private_file(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` if missing; make it ``0600`` either way. Its folder must exist."""
+    """Create ``path`` if missing; make it ``0600`` either way (a regular file: see
+    :func:`make_private`). Its folder must exist."""
     target = Path(path)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _FILE_MODE)
     try:
-        os.fchmod(fd, _FILE_MODE)
+        make_private(fd)
     finally:
         os.close(fd)
     return target
@@ -67,7 +76,7 @@ def write_private(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` (replaced if present), ``0600``."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
     try:
-        os.fchmod(fd, _FILE_MODE)
+        make_private(fd)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]

@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from vsa_stream.events import Event, encode
-from vsa_stream.private import private_dir
+from vsa_stream.private import make_private, private_dir
 
 __all__ = ["JsonlSink"]
 
@@ -27,7 +27,7 @@ class JsonlSink:
         self.fsync = fsync
         private_dir(self.path.parent)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.fchmod(self._fd, 0o600)
+        make_private(self._fd)
 
     _torn = False  # a write failed half-way: the next line starts on a fresh line
 
