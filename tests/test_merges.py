@@ -49,7 +49,7 @@ def track(frames: list[list[Box]]) -> list[dict[int, Detection]]:
     tracker = BlobTracker(TrackingConfig(), 10.0)
     out = []
     for boxes in frames:
-        objects = tracker.track([Detection(*(float(v) for v in b)) for b in boxes])
+        objects = tracker.track([Detection(b[0], b[1], b[2], b[3]) for b in boxes])
         out.append({d.track_id: d for d in objects if d.track_id is not None})
     return out
 
@@ -64,7 +64,9 @@ def test_two_crossing_walkers_do_not_swap_tracks() -> None:
     frames = track(SEED20)
     left = near(frames[18], 168.0)  # the walker going left, just before the merge
     right = near(frames[18], 150.0)  # the walker going right
-    assert left is not None and right is not None and left != right
+    assert left is not None
+    assert right is not None
+    assert left != right
     # after the split (frame 25: left walker's blob gone in a third walker's, right at 178)
     assert near(frames[25], 178.0) == right
     assert left not in frames[25] or frames[25][left].x0 < 150.0
@@ -90,12 +92,16 @@ def crossing(merged_frames: list[int]) -> list[list[Box]]:
 def test_both_walkers_stay_tracked_at_their_own_velocity_through_a_merge() -> None:
     frames = track(crossing([9, 10, 11]))
     a, b = near(frames[8], 168.0), near(frames[8], 152.0)
-    assert a is not None and b is not None and a != b
+    assert a is not None
+    assert b is not None
+    assert a != b
     for tracks in frames[9:12]:  # one blob: both are still reported, moving their own way
-        assert a in tracks and b in tracks
+        assert a in tracks
+        assert b in tracks
     assert frames[11][a].x0 < frames[9][a].x0 - 6.0
     assert frames[11][b].x0 > frames[9][b].x0 + 6.0
-    assert near(frames[12], 200.0 - 48) == a and near(frames[12], 120.0 + 48) == b
+    assert near(frames[12], 200.0 - 48) == a
+    assert near(frames[12], 120.0 + 48) == b
 
 
 def test_a_lasting_merge_goes_back_to_one_track() -> None:
@@ -117,7 +123,9 @@ def test_a_blob_holding_one_track_or_none_is_left_whole() -> None:
     blobs = np.array([[10.0, 0.0, 40.0, 20.0]])
     grown = np.array([[10.0, 0.0, 16.0, 20.0]])  # one track in a larger blob: it grew
     boxes, groups = split_merges(blobs, grown)
-    assert boxes.tolist() == blobs.tolist() and groups == []
+    assert boxes.tolist() == blobs.tolist()
+    assert groups == []
     apart = np.array([[10.0, 0.0, 16.0, 20.0], [60.0, 0.0, 66.0, 20.0]])
     boxes, groups = split_merges(blobs, apart)
-    assert boxes.tolist() == blobs.tolist() and groups == []
+    assert boxes.tolist() == blobs.tolist()
+    assert groups == []

@@ -20,7 +20,8 @@ that lie inside the zone at least ``EDGE_MARGIN`` of the object's width from the
 (an object driving in the lane has its anchor about half its width from either edge; one that
 grazes the edge from the next lane does not). A blip out of the lane shorter than the stay in
 it that follows does not end the run (:func:`lane_run`: a motion blob that loses its legs for
-a few frames has its bottom, the anchor, jump up to the edge of a walkway it walks along). Over that run the object must have moved
+a few frames has its bottom, the anchor, jump up to the edge of a walkway it walks along).
+Over that run the object must have moved
 ``min_displacement_px`` *along* the lane's axis (the projection on the allowed direction, not
 the net distance: crossing the lane is not moving along it), and its heading must be
 consistent: the headings of the two halves of the run differ by at most ``MAX_TURN_DEG`` (a
