@@ -8,8 +8,9 @@ wrong-way walker is then alerted again under the other id).
 
 :func:`split_merges` recognises a merge before the tracker sees it: a blob that covers most of
 the predicted boxes of two or more established tracks (matched on the previous frame, and in
-``min_hits`` frames: their velocity is measured) is their objects seen together. It is replaced by those predicted boxes, so each track goes on at its own velocity
-through the merge and is where its object comes out. A track coasts like this at most
+``min_hits`` frames: their velocity is measured) is their objects seen together. It is
+replaced by those predicted boxes, so each track goes on at its own velocity through the
+merge and is where its object comes out. A track coasts like this at most
 ``max_frames`` frames in a row (the tracker's ``lost_s``: no longer than a lost track would);
 after that the blob goes whole to the tracker (two people walking on together are one blob).
 A young track is not split off: two tracks born on fragments of one object (a vehicle's blob
