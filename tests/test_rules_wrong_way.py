@@ -195,3 +195,23 @@ def test_the_last_alerts_walker_does_not_prop_up_a_newcomers_brief_condition() -
     frames = first + [[]] * 15 + [a + b for a, b in zip(found, brief + [[]] * 30, strict=False)]
     events = run(runner(), frames)
     assert [e.evidence.track_ids for e in opens(events)] == [[1]]
+
+
+def blob_walker(bottoms: list[float], vx: float = -40.0) -> list[list[Detection]]:
+    """A walker's motion blob, 8 px wide, going left at ``vx`` px/s: its top steady, its
+    bottom (the anchor) on ``bottoms``, frame by frame (the legs come and go)."""
+    return [
+        [Detection(700 + vx * i / 10 - 4, 200.0, 700 + vx * i / 10 + 4, y, "person", 1.0, 3)]
+        for i, y in enumerate(bottoms)
+    ]
+
+
+def test_a_walker_near_the_lane_edge_whose_blob_loses_its_legs_is_alerted() -> None:
+    # feet 12 px inside the band's top edge (y 250); one frame in four the blob loses its legs
+    # and its bottom is at y 246, over the edge: a blip, not a stay outside
+    bottoms = [246.0 if i % 4 == 3 else 262.0 for i in range(80)]
+    (opened,) = opens(run(band_runner(), blob_walker(bottoms)))
+    assert abs(opened.evidence.values["heading_deg"] - 180.0) < 15.0
+    # out of the band as long as in it: not in the lane (grazing it from the next one)
+    grazing = [246.0 if i % 4 >= 2 else 262.0 for i in range(80)]
+    assert run(band_runner(), blob_walker(grazing)) == []

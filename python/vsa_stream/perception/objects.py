@@ -37,6 +37,7 @@ from vsa_stream.detection.spec import ENGINE_CLASSES
 from vsa_stream.errors import FrameError, VsaError
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Detection
+from vsa_stream.perception.merges import MergeSplitter
 from vsa_stream.sources.frame import Frame
 
 __all__ = ["TRACK_ID_STRIDE", "BlobTracker", "ObjectPerception", "RecordedTracker"]
@@ -88,11 +89,25 @@ class BlobTracker:
     def __init__(self, config: TrackingConfig, frame_rate: float) -> None:
         # Blobs have no score; every blob is a confident detection.
         self._tracker = _tracker(config, frame_rate, min_hits=1)
+        # two objects' blobs merging do not steer or swap their tracks (tracks seen 0.5 s)
+        self._merges = MergeSplitter(
+            max(1, round(config.lost_s * frame_rate)), max(2, round(0.5 * frame_rate))
+        )
 
     def track(self, blobs: list[Detection]) -> list[Detection]:
         """The blobs as tracked, class-less objects."""
         boxes = np.array([(d.x0, d.y0, d.x1, d.y1) for d in blobs], dtype=np.float64)
-        return _tracked(self._tracker, boxes.reshape(-1, 4), np.ones(len(blobs)), None, [None], 0)
+        boxes = self._merges.boxes(boxes.reshape(-1, 4))
+        batch = self._tracker.update(boxes, np.ones(len(boxes)))
+        self._merges.tracked(
+            batch.ids, batch.boxes, batch.velocities, batch.time_since_update, batch.hits
+        )
+        return [
+            Detection(x0, y0, x1, y1, None, s, i)
+            for (x0, y0, x1, y1), i, s in zip(
+                batch.boxes.tolist(), batch.ids.tolist(), batch.scores.tolist(), strict=True
+            )
+        ]
 
 
 class RecordedTracker:

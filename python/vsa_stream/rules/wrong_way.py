@@ -18,7 +18,10 @@ walk).
 Only the part of a track that *stays in the lane* is judged: the trailing run of its anchors
 that lie inside the zone at least ``EDGE_MARGIN`` of the object's width from the zone's edge
 (an object driving in the lane has its anchor about half its width from either edge; one that
-grazes the edge from the next lane does not). Over that run the object must have moved
+grazes the edge from the next lane does not). A blip out of the lane shorter than the stay in
+it that follows does not end the run (:func:`lane_run`: a motion blob that loses its legs for
+a few frames has its bottom, the anchor, jump up to the edge of a walkway it walks along).
+Over that run the object must have moved
 ``min_displacement_px`` *along* the lane's axis (the projection on the allowed direction, not
 the net distance: crossing the lane is not moving along it), and its heading must be
 consistent: the headings of the two halves of the run differ by at most ``MAX_TURN_DEG`` (a
@@ -49,7 +52,14 @@ from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 from vsa_stream.scene import ZoneGeometry
 
-__all__ = ["EDGE_MARGIN", "MAX_TURN_DEG", "MIN_STRAIGHTNESS", "WrongWayRunner", "lane_direction"]
+__all__ = [
+    "EDGE_MARGIN",
+    "MAX_TURN_DEG",
+    "MIN_STRAIGHTNESS",
+    "WrongWayRunner",
+    "lane_direction",
+    "lane_run",
+]
 
 #: Net displacement / path length over the window below which a track is not judged.
 MIN_STRAIGHTNESS = 0.5
@@ -124,6 +134,38 @@ def _turn_deg(path: list[tuple[float, tuple[float, float]]]) -> float:
         return 180.0
     a = math.atan2(first[1], first[0]) - math.atan2(second[1], second[0])
     return abs(math.degrees((a + math.pi) % (2 * math.pi) - math.pi))
+
+
+def lane_run(inside: list[bool]) -> list[int]:
+    """Indices of the in-lane anchors of a track's trailing run in the lane.
+
+    The run ends at the last anchor (none when it is out of the lane) and goes back over
+    the anchors in the lane, and over a stretch out of it of fewer anchors than the stretch
+    in the lane after it: a blip, as when a blob loses its legs for a few frames and
+    its bottom (the anchor) jumps up to the lane's edge, not a stay outside. An object that
+    grazes the lane from the next one, in it now and then, is out longer than in.
+
+    Example:
+        >>> lane_run([True, False, True, True, False, False, False, True])
+        [7]
+        >>> lane_run([False, True, True, False, True, True])
+        [1, 2, 4, 5]
+        >>> lane_run([True, True, False, False, True, True])
+        [4, 5]
+    """
+    run: list[int] = []
+    k = len(inside)
+    while k > 0 and inside[k - 1]:
+        end = k
+        while k > 0 and inside[k - 1]:
+            k -= 1
+        run[:0] = range(k, end)
+        gap_end = k
+        while k > 0 and not inside[k - 1]:
+            k -= 1
+        if k == 0 or gap_end - k >= end - gap_end:
+            break
+    return run
 
 
 class WrongWayRunner:
@@ -243,7 +285,7 @@ class WrongWayRunner:
         return tid
 
     def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
-        """The trailing run of the track's anchors that stay well inside ``zone``."""
+        """The in-lane anchors of the track's trailing run in ``zone`` (see :func:`lane_run`)."""
         assert d.track_id is not None
         entries = self._history.path(d.track_id, -math.inf)
         if not entries:
@@ -252,12 +294,9 @@ class WrongWayRunner:
         widths = np.array([p.x1 - p.x0 for _, p in entries], dtype=np.float64)
         inside = zone.contains_points(points)
         inside &= edge_distance(points, zone.polygon) >= EDGE_MARGIN * widths
-        start = len(entries)
-        while start > 0 and inside[start - 1]:
-            start -= 1
         return [
             (entries[i][0], (float(points[i, 0]), float(points[i, 1])))
-            for i in range(start, len(entries))
+            for i in lane_run(inside.tolist())
         ]
 
     def _judge(
