@@ -17,7 +17,7 @@ import os
 import threading
 import time
 import uuid
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
@@ -54,18 +54,7 @@ Cause = Literal[
     "other",
 ]
 #: Why an alert was a false alarm: the closed list an operator picks from (``false_alarm``).
-CAUSES: tuple[Cause, ...] = (
-    "reflection",
-    "light_or_beacon",
-    "sign_or_display",
-    "furniture_or_object",
-    "weather",
-    "animal",
-    "vehicle",
-    "person_not_in_danger",
-    "camera_problem",
-    "other",
-)
+CAUSES: tuple[Cause, ...] = get_args(Cause)
 
 
 class Evidence(msgspec.Struct, kw_only=True):
