@@ -16,6 +16,7 @@ from vsa_stream import config as config_mod
 from vsa_stream.config import Config
 from vsa_stream.errors import ConfigError
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import private_dir
 from vsa_stream.sinks import build_sinks
 
 if TYPE_CHECKING:
@@ -41,6 +42,12 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         "come from the cluster (vsa-stream cluster apply), CONFIG gives sinks and state",
     )
     run.add_argument("--node-id", metavar="ID", help="this daemon's id (default: host name)")
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help="run the fleet's console instead of cameras: HTTP API, event stream, operator "
+        "page, reviews and audit log for every node (CONFIG gives server, audit, sinks)",
+    )
     run.add_argument(
         "--capacity", type=int, default=32, metavar="N", help="cameras this daemon may run (32)"
     )
@@ -110,7 +117,7 @@ def run_cluster(args: argparse.Namespace, logging: object) -> int:
         sinks = build_sinks(config.sinks)
     except OSError as exc:
         raise ConfigError(f"cannot open: {exc}", path="sinks.jsonl.path") from None
-    os.makedirs(config.state_dir, exist_ok=True)
+    private_dir(config.state_dir)  # 0700: it holds alerts (and a console's audit log)
     outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     options = ClusterOptions(
         servers=_servers(args.cluster),
@@ -122,7 +129,12 @@ def run_cluster(args: argparse.Namespace, logging: object) -> int:
     from vsa_stream.cluster.node import NodeIdInUseError
 
     try:
-        anyio.run(serve, config, sinks, outbox, options)
+        if args.console:
+            from vsa_stream.cluster.console import Console
+
+            anyio.run(Console(config, sinks, outbox, options).run)
+        else:
+            anyio.run(serve, config, sinks, outbox, options)
     except NodeIdInUseError as exc:
         print(f"error: --node-id: {exc}", file=sys.stderr)
         return 1

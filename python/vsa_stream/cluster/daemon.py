@@ -9,6 +9,7 @@ import anyio
 
 from vsa_stream.cluster.alerts import AlertStreamSink
 from vsa_stream.cluster.node import Node
+from vsa_stream.cluster.reviews import ReviewBook, follow_reviews
 from vsa_stream.cluster.store import ClusterOptions, ClusterStore, connect
 from vsa_stream.config import Config
 from vsa_stream.engine import Engine, EngineResult
@@ -40,12 +41,14 @@ async def serve(
             replicas=store.replicas,
         )
         node = Node(store, options, config)
+        reviews = await ReviewBook(store).open()
         await node.check_unique()
         stream = AlertStreamSink(store, options.node_id, node.epoch_of)
         engine = Engine(config, [*sinks, stream], outbox=outbox, dynamic=True, observe=node.observe)
         async with anyio.create_task_group() as tg:
             tg.start_soon(node.run, engine)
             tg.start_soon(_ignore_sighup, log)
+            tg.start_soon(follow_reviews, reviews, engine.delivery, options.node_id)
             result = await engine.run()
             # The node left when the engine began to stop; this ends it in any case (also
             # when the engine stopped before it could take cameras).
