@@ -72,7 +72,10 @@ class HookedDaemon(Daemon):
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(sinks_yaml(self.hook, self.state))
+        # snapshots on: the console serves them from the evidence bucket
+        self.config.write_text(
+            sinks_yaml(self.hook, self.state) + "privacy: {snapshots: true, legal_profile: lab}\n"
+        )
         self.proc = _spawn(
             ["run", str(self.config), "--cluster", self.urls, "--node-id", self.node_id,
              "--capacity", str(self.capacity)],
@@ -127,6 +130,9 @@ class ConsoleProcess:
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, headers={"authorization": f"Bearer {TOKEN}"})
+
+    def snapshot(self, event_id: str, kind: str = "open") -> httpx.Response:
+        return self.get(f"/api/events/{event_id}/snapshot?kind={kind}")
 
     def review(self, event_id: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(
@@ -243,6 +249,22 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
             first, second = (console.get(f"/api/events/{i}").json() for i in events[:2])
             victim = next(d for d in daemons if d.node_id == owner)
 
+            # Bad requests are refused, naming what is wrong; nothing is recorded.
+            assert console.review("no-such-event", {"review": "confirmed"}).status_code == 404
+            bad = console.review(first["id"], {"review": "false_alarm"})
+            assert bad.status_code == 422
+            assert "cause" in bad.json()["error"]
+            anonymous = httpx.post(
+                f"{console.url}/api/events/{first['id']}/review", json={"review": "confirmed"}
+            )
+            assert anonymous.status_code == 401
+
+            # A snapshot the camera's node stored, served by the console.
+            wait_until(lambda: console.snapshot(first["id"]).status_code == 200, 30, step=0.5)
+            stored = victim.state / "evidence" / "gate" / f"{first['id']}-open.jpg"
+            assert console.snapshot(first["id"]).content == stored.read_bytes()
+            assert console.snapshot(first["id"], "other").status_code == 404
+
             # 1. The node alive: it applies the review (its own sinks and ALERTS).
             answer = console.review(first["id"], {"review": "confirmed", "note": "seen"})
             assert answer.status_code == 202, answer.text
@@ -270,6 +292,14 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
                 step=0.2,
             )
 
+            # The killed node's snapshot is still served (from the bucket).
+            shot = console.snapshot(second["id"])
+            assert shot.status_code == 200
+            assert (
+                shot.content
+                == (victim.state / "evidence" / "gate" / f"{second['id']}-open.jpg").read_bytes()
+            )
+
             # In ALERTS: each review is one revision, and who emitted it.
             messages = stream(nats_cluster, ALERTS_STREAM)
             ids = Counter(h["Nats-Msg-Id"] for h, _ in messages)
@@ -284,6 +314,10 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
                 first["id"]: 1,
                 second["id"]: 1,
             }
+            reads = [
+                e["data"]["event_id"] for e in console.audit() if e["kind"] == "evidence_access"
+            ]
+            assert Counter(reads) == {first["id"]: 2, second["id"]: 1}
             assert console.stop() == 0
             audit_file = console.state / "audit.jsonl"
             lost = audit_file.read_bytes()

@@ -50,6 +50,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from vsa_stream import __version__
 from vsa_stream.audit import AuditHead, AuditLog, read_key
 from vsa_stream.cluster.alerts import AlertStreamSink
+from vsa_stream.cluster.evidence import EvidenceBucket
 from vsa_stream.cluster.reviews import ReviewBook, ReviewRecord, same_verdict
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, ClusterStore, connect
 from vsa_stream.config import Config
@@ -106,6 +107,7 @@ class Console:
         self.caught_up = False
         self.store: ClusterStore
         self.book: ReviewBook
+        self.evidence: EvidenceBucket
         self.audit: AuditLog
         self._changed = anyio.Event()
         self._audit_written = anyio.Event()
@@ -177,6 +179,7 @@ class Console:
         try:
             self.store = await ClusterStore(nc, self.options).open()
             self.book = await ReviewBook(self.store).open()
+            self.evidence = await EvidenceBucket(self.store).open()
             await self._audit_stream()
             restored = await restore_audit(self.store, self.id, self.audit_path)
             if restored:

@@ -11,7 +11,8 @@ configuration). What differs:
   its place, emits it), and ``Vsa-Review-Recorded: false`` when the same verdict was already
   recorded;
 - ``GET /api/cameras``: the cameras the live nodes report (node, state, frames analysed);
-- ``GET /api/events/{id}/snapshot``: 404 (cluster nodes keep no evidence snapshots yet);
+- ``GET /api/events/{id}/snapshot``: from the evidence bucket, wherever the camera's node
+  stored it (:mod:`vsa_stream.cluster.evidence`), audited as on a daemon;
 - no outbox, reload or statistics routes (they belong to each node).
 """
 
@@ -186,7 +187,23 @@ def build_console_app(console: Console, closing: anyio.Event) -> Starlette:
         return Response(encode(expected), 202, headers, "application/json")
 
     async def snapshot(request: Request, who: Principal) -> Response:
-        return _error(404, "no such snapshot: cluster nodes keep no evidence snapshots")
+        kind = request.query_params.get("kind", "open")
+        event = await fleet.call(fleet.get_event, request.path_params["event_id"])
+        if event is None or kind not in ("open", "closed"):
+            return _error(404, "no such snapshot")
+        data = await console.evidence.get(event.camera_id, event.id, kind)
+        if data is None:
+            return _error(404, "no such snapshot")
+        await console.record(
+            "evidence_access",
+            {
+                "actor": who.name,
+                "event_id": event.id,
+                "kind": kind,
+                "node": console.raised_by.get(event.id),
+            },
+        )
+        return Response(data, 200, {"Cache-Control": "no-store"}, "image/jpeg")
 
     async def me(request: Request, who: Principal) -> Response:
         return _json({"name": who.name, "role": who.role})

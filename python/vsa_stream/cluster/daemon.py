@@ -6,8 +6,10 @@ import signal
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 from vsa_stream.cluster.alerts import AlertStreamSink
+from vsa_stream.cluster.evidence import EvidenceBucket, node_evidence
 from vsa_stream.cluster.node import Node
 from vsa_stream.cluster.reviews import ReviewBook, follow_reviews
 from vsa_stream.cluster.store import ClusterOptions, ClusterStore, connect
@@ -31,6 +33,7 @@ async def serve(
     """
     log = get_logger(node=options.node_id)
     nc = await connect(options.servers, name=f"vsa-stream {options.node_id}")
+    evidence = None
     try:
         store = await ClusterStore(nc, options).open()
         log.info(
@@ -44,11 +47,22 @@ async def serve(
         reviews = await ReviewBook(store).open()
         await node.check_unique()
         stream = AlertStreamSink(store, options.node_id, node.epoch_of)
-        engine = Engine(config, [*sinks, stream], outbox=outbox, dynamic=True, observe=node.observe)
+        evidence = node_evidence(config)  # privacy.snapshots: copied to the evidence bucket
+        engine = Engine(
+            config,
+            [*sinks, stream],
+            outbox=outbox,
+            dynamic=True,
+            observe=node.observe,
+            evidence=evidence,
+        )
         async with anyio.create_task_group() as tg:
             tg.start_soon(node.run, engine)
             tg.start_soon(_ignore_sighup, log)
             tg.start_soon(follow_reviews, reviews, engine.delivery, options.node_id)
+            if evidence is not None:
+                bucket = await EvidenceBucket(store, config.privacy.retention_days).open()
+                tg.start_soon(bucket.keep, evidence)
             result = await engine.run()
             # The node left when the engine began to stop; this ends it in any case (also
             # when the engine stopped before it could take cameras).
@@ -56,6 +70,8 @@ async def serve(
         return result
     finally:
         with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
+            if evidence is not None:
+                await anyio.to_thread.run_sync(evidence.close)
             await nc.close()
 
 
