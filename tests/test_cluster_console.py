@@ -300,6 +300,30 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
                 == (victim.state / "evidence" / "gate" / f"{second['id']}-open.jpg").read_bytes()
             )
 
+            # The node comes back: it applies the review too, under the same number (one
+            # webhook-id, one message in ALERTS).
+            victim.start()
+            wait_until(
+                lambda: any(
+                    '"review applied"' in line and second["id"] in line
+                    for line in victim.log.read_text().splitlines()
+                ),
+                90,
+                step=0.5,
+            )
+            wait_until(
+                lambda: (
+                    sum(
+                        d.event["id"] == second["id"] and d.event["review"] == "false_alarm"
+                        for d in hook.snapshot()
+                    )
+                    >= 2
+                ),
+                30,
+                step=0.2,
+            )
+            assert len(reviewed(hook, second["id"], "false_alarm")) == 1
+
             # In ALERTS: each review is one revision, and who emitted it.
             messages = stream(nats_cluster, ALERTS_STREAM)
             ids = Counter(h["Nats-Msg-Id"] for h, _ in messages)
