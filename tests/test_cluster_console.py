@@ -249,6 +249,15 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
             first, second = (console.get(f"/api/events/{i}").json() for i in events[:2])
             victim = next(d for d in daemons if d.node_id == owner)
 
+            # The page, the cameras of the fleet and its event stream.
+            assert httpx.get(console.url + "/operator").status_code == 200
+            cameras = console.get("/api/cameras").json()["cameras"]
+            assert [(c["id"], c["node"]) for c in cameras] == [("gate", owner)]
+            auth = {"authorization": f"Bearer {TOKEN}", "last-event-id": "0"}
+            with httpx.stream("GET", console.url + "/api/stream", headers=auth) as sse:
+                data = next(line for line in sse.iter_lines() if line.startswith("data: "))
+            assert json.loads(data[len("data: ") :])["camera_id"] == "gate"
+
             # Bad requests are refused, naming what is wrong; nothing is recorded.
             assert console.review("no-such-event", {"review": "confirmed"}).status_code == 404
             bad = console.review(first["id"], {"review": "false_alarm"})
@@ -365,6 +374,22 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
             assert verify.returncode == 0, verify.stdout + verify.stderr
             reviews = [e for e in console.audit() if e["kind"] == "review"]
             assert len(reviews) == 2
+
+            # Another machine rebuilds the console's log from AUDIT alone, and verifies it.
+            copy = tmp_path / "copy.jsonl"
+            run = [sys.executable, "-m", "vsa_stream"]
+            env = dict(os.environ, PYTHONPATH=str(PYTHON_SRC))
+            subprocess.run(
+                [*run, "cluster", "audit", "console-1", "--out", str(copy),
+                 "--cluster", nats_cluster.urls],
+                env=env, check=True, capture_output=True,
+            )  # fmt: skip
+            assert copy.read_bytes() == audit_file.read_bytes()
+            check = subprocess.run(
+                [*run, "audit", "verify", str(copy), "--key-file", str(console.key)],
+                env=env, capture_output=True, text=True,
+            )  # fmt: skip
+            assert check.returncode == 0, check.stdout + check.stderr
         finally:
             console.stop()
             for daemon in daemons:

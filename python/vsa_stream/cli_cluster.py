@@ -68,6 +68,7 @@ def add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         ("status", "nodes, cameras per node, leader, lag"),
         ("apply", "write the cameras and analysis settings of CONFIG to the fleet"),
         ("drain", "move every camera off NODE (--undo: take cameras again)"),
+        ("audit", "write a console's audit log from the replicated AUDIT stream (to verify it)"),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument(
@@ -80,6 +81,9 @@ def add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
             action.add_argument("--undo", action="store_true", help="clear the drain mark")
         if name == "status":
             action.add_argument("--json", action="store_true", help="machine-readable")
+        if name == "audit":
+            action.add_argument("console", metavar="CONSOLE", help="the console's --node-id")
+            action.add_argument("--out", metavar="FILE", required=True, help="the log to write")
 
 
 def _options(args: argparse.Namespace, node_id: str = "cli") -> ClusterOptions:
@@ -182,6 +186,18 @@ def cluster_command(args: argparse.Namespace) -> int:
                 + (", analysis settings changed" if result.shared_changed else ""),
                 file=sys.stderr,
             )
+            return 0
+        if action == "audit":
+            from pathlib import Path
+
+            from vsa_stream.cluster.console import export_audit
+
+            try:
+                count = anyio.run(export_audit, options, args.console, Path(args.out))
+            except LookupError:
+                print(f"error: no audit entry of console {args.console!r}", file=sys.stderr)
+                return 1
+            print(f"{args.out}: {count} entries written", file=sys.stderr)
             return 0
         if action == "drain":
             anyio.run(lambda: admin.drain(options, args.node, undo=args.undo))

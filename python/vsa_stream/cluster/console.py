@@ -63,7 +63,7 @@ from vsa_stream.private import check_private_dir, private_dir, private_file
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
 
-__all__ = ["AUDIT_STREAM", "Console", "restore_audit"]
+__all__ = ["AUDIT_STREAM", "Console", "export_audit", "restore_audit"]
 
 AUDIT_STREAM = "AUDIT"
 # A follower that got nothing this long while the stream holds more subscribes again.
@@ -482,6 +482,27 @@ async def restore_audit(store: ClusterStore, console_id: str, path: Path) -> int
         await sub.unsubscribe()
     await anyio.to_thread.run_sync(_append_lines, path, lines)
     return len(lines)
+
+
+async def export_audit(options: ClusterOptions, console_id: str, path: Path) -> int:
+    """``vsa-stream cluster audit CONSOLE --out FILE``: write the entries of ``console_id``
+    that ``AUDIT`` holds to ``path`` (beyond its last entry when it exists); returns how many.
+
+    Raises:
+        LookupError: the stream holds no entry of this console.
+    """
+    nc = await connect(options.servers, name="vsa-stream cluster audit")
+    try:
+        store = ClusterStore(nc, options)
+        subject = f"{options.prefix}.audit.{console_id}"
+        try:
+            if not await _last_replicated(store, subject):
+                raise LookupError(console_id)
+        except nats.js.errors.NotFoundError:
+            raise LookupError(console_id) from None
+        return await restore_audit(store, console_id, path)
+    finally:
+        await nc.close()
 
 
 def _last_seq(path: Path) -> int:
