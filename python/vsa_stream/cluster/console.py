@@ -68,6 +68,8 @@ __all__ = ["AUDIT_STREAM", "Console", "export_audit", "restore_audit"]
 AUDIT_STREAM = "AUDIT"
 # A follower that got nothing this long while the stream holds more subscribes again.
 _STALL_S = 3.0
+# Revisions stored in the fleet view in one transaction, at most.
+_BATCH = 512
 
 
 class Console:
@@ -276,12 +278,17 @@ class Console:
                                 quiet_since = time.monotonic()
                             continue
                         quiet_since = time.monotonic()
-                        seq = int(msg.metadata.sequence.stream)
-                        if seq < next_seq:
-                            continue
-                        next_seq = seq + 1
-                        await self._ingest(msg.data, (msg.headers or {}).get("Vsa-Node"))
-                        if seq >= start_last:
+                        batch = [msg]  # and what has already arrived: one transaction
+                        while sub.pending_msgs and len(batch) < _BATCH:
+                            batch.append(await sub.next_msg())
+                        fresh = []
+                        for m in batch:
+                            seq = int(m.metadata.sequence.stream)
+                            if seq >= next_seq:
+                                next_seq = seq + 1
+                                fresh.append((m.data, (m.headers or {}).get("Vsa-Node")))
+                        await self._ingest(fresh)
+                        if next_seq > start_last:
                             self._caught_up()
                 finally:
                     await sub.unsubscribe()
@@ -294,20 +301,22 @@ class Console:
             self.caught_up = True
             self._log.info("fleet view caught up with ALERTS", events=len(self.raised_by))
 
-    async def _ingest(self, data: bytes, node: str | None) -> None:
-        try:
-            event = decode(data)
-        except msgspec.DecodeError:
-            self._log.error("unreadable revision in ALERTS")
-            return
-        if node is not None and node != self.id:
-            self.raised_by.setdefault(event.id, node)
-        current = await self.fleet.call(self.fleet.get_event, event.id)
-        if current is not None and current.revision >= event.revision:
-            return  # a stand-in revision this node also published, or an older one
-        await self.fleet.call(self.fleet.append, [event])
-        self._changed.set()
-        self._changed = anyio.Event()
+    async def _ingest(self, messages: list[tuple[bytes, str | None]]) -> None:
+        """Store revisions of ``ALERTS`` (body, ``Vsa-Node``) in the fleet view, in order."""
+        events = []
+        for data, node in messages:
+            try:
+                event = decode(data)
+            except msgspec.DecodeError:
+                self._log.error("unreadable revision in ALERTS")
+                continue
+            if node is not None and node != self.id:
+                self.raised_by.setdefault(event.id, node)
+            events.append(event)
+        stored: int = await self.fleet.call(_store_newer, self.fleet, events) if events else 0
+        if stored:
+            self._changed.set()
+            self._changed = anyio.Event()
 
     # --- standing in for a node that is gone ------------------------------------------------
 
@@ -424,6 +433,22 @@ class Console:
                 continue
             with anyio.move_on_after(5.0):
                 await wake.wait()
+
+
+def _store_newer(fleet: Outbox, events: list[Event]) -> int:
+    """Append the revisions newer than what ``fleet`` holds of their event (a stand-in
+    revision that its node also published, or an older one, is skipped); how many."""
+    latest: dict[str, int] = {}
+    newer = []
+    for event in events:
+        if event.id not in latest:
+            current = fleet.get_event(event.id)
+            latest[event.id] = current.revision if current is not None else 0
+        if event.revision > latest[event.id]:
+            latest[event.id] = event.revision
+            newer.append(event)
+    fleet.append(newer)
+    return len(newer)
 
 
 async def _last_replicated(store: ClusterStore, subject: str) -> int:
