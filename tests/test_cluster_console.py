@@ -25,13 +25,15 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from msgspec.structs import replace
 
 from loopback import free_port, wait_for_port
 from nats_cluster import PYTHON_SRC, Daemon, NatsCluster, wait_until
 from receiver import Receiver, receiver
 from vsa_stream.cluster import admin
 from vsa_stream.cluster.console import AUDIT_STREAM
-from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, connect
+from vsa_stream.cluster.reviews import ReviewBook, ReviewRecord
+from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, ClusterStore, connect
 from vsa_stream.synth import render
 
 pytestmark = [
@@ -183,6 +185,50 @@ def stream(cluster: NatsCluster, name: str) -> list[tuple[dict[str, str], bytes]
             await nc.close()
 
     return anyio.run(read)
+
+
+def test_two_consoles_record_one_review_once(tmp_path: Path) -> None:
+    """Two consoles posting the same verdict at the same moment make one record; a different
+    verdict is a second one (the bucket keeps both)."""
+
+    async def main() -> tuple[list[bool], bool, bool, int]:
+        urls = cluster.urls.split(",")
+        books = []
+        for name in ("c1", "c2"):
+            options = ClusterOptions(servers=urls, node_id=name)
+            store = await ClusterStore(await connect(urls, name=name), options).open()
+            books.append(await ReviewBook(store).open())
+        verdict = ReviewRecord(
+            event_id="0190a000-0000-7000-8000-000000000001",
+            node="d0",
+            camera_id="gate",
+            type="intrusion",
+            review="false_alarm",
+            cause="reflection",
+            actor="alice",
+            at=1.0,
+        )
+        written: list[bool] = []
+
+        async def post(book: ReviewBook, actor: str) -> None:
+            written.append((await book.write(replace(verdict, actor=actor)))[2])
+
+        async with anyio.create_task_group() as tg:
+            for book, actor in zip(books, ("alice", "bob"), strict=True):
+                tg.start_soon(post, book, actor)
+        again = (await books[1].write(verdict))[2]
+        changed = (await books[0].write(replace(verdict, review="confirmed", cause=None)))[2]
+        history = await books[0].kv.history(ReviewBook.key("d0", verdict.event_id))
+        for book in books:
+            await book.store.nc.close()
+        return written, again, changed, len(history)
+
+    with NatsCluster(tmp_path / "nats", size=1) as cluster:
+        written, again, changed, history = anyio.run(main)
+    assert sorted(written) == [False, True]
+    assert again is False
+    assert changed is True
+    assert history == 2
 
 
 def raisers(cluster: NatsCluster) -> dict[str, str]:
