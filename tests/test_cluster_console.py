@@ -325,7 +325,8 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
             assert answer.status_code == 202, answer.text
             assert answer.headers["vsa-review-recorded"] == "true"
             assert answer.json()["review"] == "confirmed"
-            wait_until(lambda: reviewed(hook, first["id"], "confirmed"), 30, step=0.2)
+            took = wait_until(lambda: reviewed(hook, first["id"], "confirmed"), 30, step=0.2)
+            print(f"review applied by its node, at the webhook {took:.1f} s after it was made")
 
             # 2. The node killed: the console emits the revision in its place.
             victim.kill()
