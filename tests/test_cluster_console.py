@@ -31,7 +31,7 @@ from loopback import free_port, wait_for_port
 from nats_cluster import PYTHON_SRC, Daemon, NatsCluster, wait_until
 from receiver import Receiver, receiver
 from vsa_stream.cluster import admin
-from vsa_stream.cluster.console import AUDIT_STREAM
+from vsa_stream.cluster.audit_stream import AUDIT_STREAM
 from vsa_stream.cluster.reviews import ReviewBook, ReviewRecord
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, ClusterStore, connect
 from vsa_stream.synth import render

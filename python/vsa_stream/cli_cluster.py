@@ -190,7 +190,7 @@ def cluster_command(args: argparse.Namespace) -> int:
         if action == "audit":
             from pathlib import Path
 
-            from vsa_stream.cluster.console import export_audit
+            from vsa_stream.cluster.audit_stream import export_audit
 
             try:
                 count = anyio.run(export_audit, options, args.console, Path(args.out))

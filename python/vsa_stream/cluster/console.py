@@ -21,19 +21,15 @@ revisions. Only when that node has no lease (dead, or gone for longer than the T
 console emit the revision itself, through its own durable outbox to its sinks and ``ALERTS``.
 
 **Audit.** The console's audit log (``<state_dir>/audit.jsonl``, hash-chained, keyed with
-``audit.key_file`` / ``audit.key_env``) gets its start and stop, every review recorded, every
-snapshot request and every refused credential. Each entry is also published, in order, on
-``<prefix>.audit.<console id>`` of the replicated ``AUDIT`` stream (``Nats-Msg-Id`` =
-``<console id>-<seq>``: at most once). A console starting with entries missing from its file
-(a lost disk, a replacement machine with the same ``--node-id``) writes them back from the
-stream before it appends, so ``vsa-stream audit verify`` keeps working on the file.
+``audit.key_file`` / ``audit.key_env``, its head anchored in the console's outbox) gets its
+start and stop, every review recorded, every snapshot served and every refused credential; each
+entry is replicated to the ``AUDIT`` stream and written back from it when the file lost entries
+(:mod:`vsa_stream.cluster.audit_stream`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import signal
 import sqlite3
 import time
@@ -45,11 +41,12 @@ import anyio.to_thread
 import msgspec
 import nats.errors
 import nats.js.errors
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from vsa_stream import __version__
 from vsa_stream.audit import AuditHead, AuditLog, read_key
 from vsa_stream.cluster.alerts import AlertStreamSink
+from vsa_stream.cluster.audit_stream import AuditReplica, restore_audit
 from vsa_stream.cluster.evidence import EvidenceBucket
 from vsa_stream.cluster.reviews import ReviewBook, ReviewRecord, same_verdict
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterOptions, ClusterStore, connect
@@ -59,13 +56,12 @@ from vsa_stream.events import Event, decode
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
-from vsa_stream.private import check_private_dir, private_dir, private_file
+from vsa_stream.private import check_private_dir, private_dir
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
 
-__all__ = ["AUDIT_STREAM", "Console", "export_audit", "restore_audit"]
+__all__ = ["Console"]
 
-AUDIT_STREAM = "AUDIT"
 # A follower that got nothing this long while the stream holds more subscribes again.
 _STALL_S = 3.0
 # Revisions stored in the fleet view in one transaction, at most.
@@ -111,8 +107,8 @@ class Console:
         self.book: ReviewBook
         self.evidence: EvidenceBucket
         self.audit: AuditLog
+        self.replica: AuditReplica
         self._changed = anyio.Event()
-        self._audit_written = anyio.Event()
         self._done: dict[str, int] = {}
         self._stopping = False
         self._log = get_logger(console=self.id)
@@ -126,7 +122,7 @@ class Console:
     async def record(self, kind: str, data: dict[str, Any]) -> None:
         """Append an audit entry (and have it replicated to ``AUDIT``)."""
         await anyio.to_thread.run_sync(self.audit.append, kind, data)
-        self._audit_written.set()
+        self.replica.wake()
 
     async def review(
         self, event: Event, review: Any, cause: str | None, note: str | None, actor: str
@@ -182,7 +178,7 @@ class Console:
             self.store = await ClusterStore(nc, self.options).open()
             self.book = await ReviewBook(self.store).open()
             self.evidence = await EvidenceBucket(self.store).open()
-            await self._audit_stream()
+            self.replica = await AuditReplica(self.store, self.id, self.audit_path).open()
             restored = await restore_audit(self.store, self.id, self.audit_path)
             if restored:
                 self._log.warning(
@@ -217,7 +213,7 @@ class Console:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.delivery.run)
                 tg.start_soon(self._follow_alerts)
-                tg.start_soon(self._replicate_audit)
+                tg.start_soon(self.replica.run)
                 tg.start_soon(self._stand_in)
                 if server is not None:
                     tg.start_soon(server.run)
@@ -232,7 +228,7 @@ class Console:
                 await anyio.to_thread.run_sync(lambda: self.audit.flush_auth_failures(all=True))
                 await self.record("daemon_stop", {"role": "console"})
                 with anyio.move_on_after(5.0):
-                    await self._replicated(self.audit.head.seq)
+                    await self.replica.replicated(self.audit.head.seq)
                 self.delivery.finish()
                 with anyio.move_on_after(self.config.outbox.drain_s + 1.0):
                     while self.delivery.undelivered():
@@ -379,61 +375,6 @@ class Console:
         except sqlite3.Error as exc:
             self._log.error("audit head not anchored", seq=head.seq, error=str(exc))
 
-    @property
-    def _audit_subject(self) -> str:
-        return f"{self.options.prefix}.audit.{self.id}"
-
-    async def _audit_stream(self) -> None:
-        try:
-            await self.store.js.stream_info(AUDIT_STREAM)
-            return
-        except nats.js.errors.NotFoundError:
-            pass
-        config = StreamConfig(
-            name=AUDIT_STREAM,
-            subjects=[f"{self.options.prefix}.audit.>"],
-            storage=StorageType.FILE,
-            num_replicas=self.store.replicas,
-            duplicate_window=self.options.duplicate_window_s,
-        )
-        try:
-            await self.store.js.add_stream(config)
-        except nats.js.errors.BadRequestError:  # another console created it meanwhile
-            await self.store.js.stream_info(AUDIT_STREAM)
-
-    _replicated_seq = 0
-    _audit_offset = 0
-
-    async def _replicated(self, seq: int) -> None:
-        self._audit_written.set()
-        while self._replicated_seq < seq:
-            await anyio.sleep(0.05)
-
-    async def _replicate_audit(self) -> None:
-        """Publish every entry of the file the stream lacks, in order, forever."""
-        self._replicated_seq = await _last_replicated(self.store, self._audit_subject)
-        while True:
-            wake = self._audit_written = anyio.Event()
-            try:
-                lines, self._audit_offset = await anyio.to_thread.run_sync(
-                    _lines_after, self.audit_path, self._replicated_seq, self._audit_offset
-                )
-                for seq, line in lines:
-                    await self.store.js.publish(
-                        self._audit_subject,
-                        line,
-                        stream=AUDIT_STREAM,
-                        headers={"Nats-Msg-Id": f"{self.id}-{seq}"},
-                        timeout=2.0,
-                    )
-                    self._replicated_seq = seq
-            except Exception as exc:
-                self._log.warning("audit entry not replicated yet", error=f"{type(exc).__name__}")
-                await anyio.sleep(0.5)
-                continue
-            with anyio.move_on_after(5.0):
-                await wake.wait()
-
 
 def _store_newer(fleet: Outbox, events: list[Event]) -> int:
     """Append the revisions newer than what ``fleet`` holds of their event (a stand-in
@@ -449,97 +390,3 @@ def _store_newer(fleet: Outbox, events: list[Event]) -> int:
             newer.append(event)
     fleet.append(newer)
     return len(newer)
-
-
-async def _last_replicated(store: ClusterStore, subject: str) -> int:
-    """The ``seq`` of the last audit entry on ``subject`` (0 when none)."""
-    try:
-        msg = await store.js.get_last_msg(AUDIT_STREAM, subject)
-    except nats.js.errors.NotFoundError:
-        return 0
-    return int(json.loads(msg.data or b"{}").get("seq", 0))
-
-
-def _lines_after(path: Path, seq: int, offset: int = 0) -> tuple[list[tuple[int, bytes]], int]:
-    """The complete entries of the audit file after ``seq``, as written (without the
-    newline), read from byte ``offset`` on; and the offset after the last one."""
-    out = []
-    try:
-        with open(path, "rb") as file:
-            file.seek(offset)
-            for line in file:
-                if not line.endswith(b"\n"):
-                    break  # being written
-                offset += len(line)
-                entry = json.loads(line)
-                if int(entry["seq"]) > seq:
-                    out.append((int(entry["seq"]), line.rstrip(b"\n")))
-    except FileNotFoundError:
-        return [], 0
-    return out, offset
-
-
-async def restore_audit(store: ClusterStore, console_id: str, path: Path) -> int:
-    """Write back to ``path`` the entries of ``console_id`` that the ``AUDIT`` stream holds
-    beyond the file's last one (all of them for a missing file); returns how many.
-
-    The lines are the file's own (hash chain and MAC included), so ``vsa-stream audit verify``
-    checks the restored file as it would have checked the lost one.
-    """
-    subject = f"{store.options.prefix}.audit.{console_id}"
-    last = await _last_replicated(store, subject)
-    have = await anyio.to_thread.run_sync(_last_seq, path)
-    if last <= have:
-        return 0
-    sub = await store.js.subscribe(
-        subject, stream=AUDIT_STREAM, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-    )
-    lines: list[bytes] = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=5.0)
-            seq = int(json.loads(msg.data)["seq"])
-            if seq > have:
-                lines.append(msg.data)
-            if seq >= last:
-                break
-    finally:
-        await sub.unsubscribe()
-    await anyio.to_thread.run_sync(_append_lines, path, lines)
-    return len(lines)
-
-
-async def export_audit(options: ClusterOptions, console_id: str, path: Path) -> int:
-    """``vsa-stream cluster audit CONSOLE --out FILE``: write the entries of ``console_id``
-    that ``AUDIT`` holds to ``path`` (beyond its last entry when it exists); returns how many.
-
-    Raises:
-        LookupError: the stream holds no entry of this console.
-    """
-    nc = await connect(options.servers, name="vsa-stream cluster audit")
-    try:
-        store = ClusterStore(nc, options)
-        subject = f"{options.prefix}.audit.{console_id}"
-        try:
-            if not await _last_replicated(store, subject):
-                raise LookupError(console_id)
-        except nats.js.errors.NotFoundError:
-            raise LookupError(console_id) from None
-        return await restore_audit(store, console_id, path)
-    finally:
-        await nc.close()
-
-
-def _last_seq(path: Path) -> int:
-    lines, _ = _lines_after(path, 0)
-    return lines[-1][0] if lines else 0
-
-
-def _append_lines(path: Path, lines: list[bytes]) -> None:
-    private_dir(path.parent)
-    private_file(path)
-    with open(path, "ab") as out:
-        for line in lines:
-            out.write(line + b"\n")
-        out.flush()
-        os.fsync(out.fileno())
