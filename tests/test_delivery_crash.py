@@ -1,6 +1,6 @@
 """Nothing lost: 10,000 alerts, the delivering process killed with SIGKILL mid-burst, restarted.
 
-The process is ``python -m vsa_stream.loadgen``: the daemon's own outbox and delivery code
+The process is ``python -m vsa_stream.cli.loadgen``: the daemon's own outbox and delivery code
 (:class:`vsa_stream.sinks.delivery.Delivery`) fed with synthetic events instead of cameras, with
 ids that depend only on the seed and index, so the restarted run adds exactly what the killed
 one had not committed. The receiver is a real HTTP server on loopback.
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from receiver import receiver
-from vsa_stream.loadgen import synthetic_event
+from vsa_stream.cli.loadgen import synthetic_event
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "whsec_" + base64.b64encode(b"crash-test-key-0123456789abcdef").decode()
@@ -65,7 +65,7 @@ sinks:
 """
         )
         command = [
-            sys.executable, "-m", "vsa_stream.loadgen", str(config),
+            sys.executable, "-m", "vsa_stream.cli.loadgen", str(config),
             "--count", str(COUNT), "--seed", str(SEED), "--rate", "2000",
         ]  # fmt: skip
         started = time.monotonic()

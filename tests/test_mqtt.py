@@ -267,7 +267,16 @@ sinks:
     sub = Subscriber(broker.port)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vsa_stream.loadgen", str(cfg), "--count", "100000", "--rate", "5"],
+        [
+            sys.executable,
+            "-m",
+            "vsa_stream.cli.loadgen",
+            str(cfg),
+            "--count",
+            "100000",
+            "--rate",
+            "5",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
     )

@@ -3,7 +3,7 @@
 Real cameras do not produce 10,000 alerts in a few seconds; this does, to test and measure the
 delivery path alone (outbox → every configured sink) as the daemon runs it::
 
-    python -m vsa_stream.loadgen CONFIG --count 10000 [--rate 2000] [--seed 1]
+    python -m vsa_stream.cli.loadgen CONFIG --count 10000 [--rate 2000] [--seed 1]
 
 It reads ``CONFIG`` like ``vsa-stream run`` (sinks, ``outbox``, ``state_dir``) but starts none
 of its cameras: it commits ``--count`` synthetic ``intrusion`` revisions of camera ``loadgen`` in
@@ -68,7 +68,7 @@ def synthetic_event(seed: int, index: int) -> Event:
         start_s=index / 10.0,
         start_frame=index,
         evidence=Evidence(frame_index=index, stream_time_s=index / 10.0, values={"index": index}),
-        reason="synthetic load (vsa_stream.loadgen)",
+        reason="synthetic load (vsa_stream.cli.loadgen)",
     )
 
 
@@ -139,8 +139,8 @@ async def _run(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m vsa_stream.loadgen``."""
-    parser = argparse.ArgumentParser(prog="python -m vsa_stream.loadgen", description=__doc__)
+    """Entry point of ``python -m vsa_stream.cli.loadgen``."""
+    parser = argparse.ArgumentParser(prog="python -m vsa_stream.cli.loadgen", description=__doc__)
     parser.add_argument("config", metavar="CONFIG")
     parser.add_argument("--count", type=int, default=1000, help="revisions to inject")
     parser.add_argument("--seed", type=int, default=0, help="which set of ids (0..1000)")

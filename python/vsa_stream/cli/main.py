@@ -20,7 +20,7 @@ import msgspec
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
 from vsa_stream.authorisation import authorisation_warnings
-from vsa_stream.cli_cluster import add_cluster_commands, add_run_options
+from vsa_stream.cli.cluster import add_cluster_commands, add_run_options
 from vsa_stream.config import Config
 from vsa_stream.detection.model import load_model
 from vsa_stream.detection.pose import load_pose
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(run)
     add_cluster_commands(sub)
 
-    from vsa_stream.cli_reload import add_reload_command
+    from vsa_stream.cli.reload import add_reload_command
 
     add_reload_command(sub)
 
@@ -217,10 +217,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--floors", metavar="FILE", help="exit 1 below these floors (JSON, per set and type)"
     )
-    from vsa_stream.cli_outbox import add_outbox_commands
+    from vsa_stream.cli.outbox import add_outbox_commands
 
     add_outbox_commands(sub)
-    from vsa_stream.cli_report import add_report_commands
+    from vsa_stream.cli.report import add_report_commands
 
     add_report_commands(sub)
     from vsa_stream.notice import add_notice_command
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "check":
             return _check(args)
         if command == "reload":
-            from vsa_stream.cli_reload import reload_command
+            from vsa_stream.cli.reload import reload_command
 
             return reload_command(args)
         if command == "run":
@@ -253,12 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "track":
             return _track(args)
         if command == "cluster":
-            from vsa_stream.cli_cluster import cluster_command
+            from vsa_stream.cli.cluster import cluster_command
 
             _logging(args, None, default_level="warning")
             return cluster_command(args)
         if command == "webhook":
-            from vsa_stream.cli_webhook import verify_command
+            from vsa_stream.cli.webhook import verify_command
 
             return verify_command(args)
         if command == "audit":
@@ -268,11 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return notice_command(args)
         if command == "outbox":
-            from vsa_stream.cli_outbox import outbox_command
+            from vsa_stream.cli.outbox import outbox_command
 
             return outbox_command(args)
         if command == "report":
-            from vsa_stream.cli_report import report_command
+            from vsa_stream.cli.report import report_command
 
             return report_command(args)
         if command == "eval":
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return bench_command(args)
         if command == "demo":
-            from vsa_stream.demo import run_demo
+            from vsa_stream.cli.demo import run_demo
 
             _logging(args, None, default_level="warning")
             return run_demo(keep=args.keep, fast=args.fast)
@@ -355,7 +355,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_daemon(args: argparse.Namespace) -> int:
     if args.cluster is not None:
-        from vsa_stream.cli_cluster import run_cluster
+        from vsa_stream.cli.cluster import run_cluster
 
         return run_cluster(args, _logging)
     if args.config is None:
