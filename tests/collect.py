@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 from vsa_stream.events import Event
+from vsa_stream.sinks.memory import MemorySink
 
 
-class Collect:
-    """A sink that keeps what it gets (``events``; the audit checkpoints in ``checkpoints``),
-    under the sink name ``name``."""
+class Collect(MemorySink):
+    """The package's memory sink, with the daemon's ``audit_checkpoint`` revisions kept apart
+    from the alerts (in ``checkpoints``), under the sink name ``name``."""
 
     def __init__(self, name: str = "collect") -> None:
-        self.name = name
-        self.events: list[Event] = []
+        super().__init__(name)
         #: The daemon's ``audit_checkpoint`` revisions, kept apart from the alerts.
         self.checkpoints: list[Event] = []
-        self.closed = False
 
     async def send(self, event: Event) -> None:
         if event.type == "audit_checkpoint":
             self.checkpoints.append(event)
         else:
-            self.events.append(event)
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-    def of(self, camera: str, kind: str | None = None) -> list[Event]:
-        """The revisions of ``camera`` (of type ``kind`` when given)."""
-        return [
-            e for e in self.events if e.camera_id == camera and (kind is None or e.type == kind)
-        ]
+            await super().send(event)

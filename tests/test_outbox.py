@@ -33,7 +33,7 @@ def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) 
     return msgspec.structs.replace(event, **changes) if changes else event
 
 
-class Stuck:
+class Stuck(Sink):
     """A sink whose receiver never answers."""
 
     name = "stuck"
@@ -45,7 +45,7 @@ class Stuck:
         pass
 
 
-class Flaky:
+class Flaky(Sink):
     """Fails each revision's first ``failures`` attempts."""
 
     name = "flaky"

@@ -17,8 +17,8 @@ import anyio
 
 from vsa_stream import config as config_mod
 from vsa_stream.engine import Engine
-from vsa_stream.events import Event
 from vsa_stream.sinks import Sink, StdoutSink
+from vsa_stream.sinks.memory import MemorySink
 
 __all__ = ["demo_config_text", "run_demo"]
 
@@ -26,19 +26,6 @@ __all__ = ["demo_config_text", "run_demo"]
 def demo_config_text() -> str:
     """The packaged demo configuration (YAML)."""
     return resources.files("vsa_stream").joinpath("data/demo.yaml").read_text(encoding="utf-8")
-
-
-class _Counter:
-    name = "counter"
-
-    def __init__(self) -> None:
-        self.alerts = 0
-
-    async def send(self, event: Event) -> None:
-        self.alerts += event.state == "open" and event.type == "intrusion"
-
-    async def aclose(self) -> None:
-        pass
 
 
 def run_demo(*, keep: str | None = None, fast: bool = False) -> int:
@@ -63,12 +50,13 @@ def run_demo(*, keep: str | None = None, fast: bool = False) -> int:
         )
         mode = "as fast as possible" if fast else "in real time"
         print(f"running the engine on it {mode}; alerts follow:", file=sys.stderr)
-        counter = _Counter()
-        sinks: list[Sink] = [StdoutSink(), counter]
+        kept = MemorySink("counter", types=["intrusion"])
+        sinks: list[Sink] = [StdoutSink(), kept]
         result = anyio.run(Engine(config, sinks, scan=fast).run)
+        alerts = len(kept.opened("intrusion"))
         print(
-            f"done in {time.monotonic() - started:.1f} s: {counter.alerts} intrusion alert(s), "
+            f"done in {time.monotonic() - started:.1f} s: {alerts} intrusion alert(s), "
             f"{result.events} event revisions",
             file=sys.stderr,
         )
-    return 0 if counter.alerts else 1
+    return 0 if alerts else 1
