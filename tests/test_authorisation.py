@@ -16,7 +16,7 @@ import pytest
 from api_daemon import VIEWER, api_config, running_daemon, still_clip
 from authorised import LAB
 from collect import Collect
-from test_mqtt import MOSQUITTO, Broker, Subscriber
+from mosquitto import MOSQUITTO, Broker, Subscriber
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.engine import Engine

@@ -10,27 +10,12 @@ import msgspec
 import pytest
 
 from collect import Collect
-from vsa_stream.events import Event, Evidence, new_event_id
+from sample_events import make_event
+from vsa_stream.events import Event, new_event_id
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
-
-
-def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) -> Event:
-    event = Event(
-        id=new_event_id(),
-        revision=1,
-        type=kind,
-        camera_id=camera,
-        state="open",
-        started_at=1.0,
-        updated_at=1.0,
-        start_s=0.0,
-        start_frame=0,
-        evidence=Evidence(frame_index=0, stream_time_s=0.0),
-    )
-    return msgspec.structs.replace(event, **changes) if changes else event
 
 
 class Stuck(Sink):

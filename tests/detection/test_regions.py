@@ -22,8 +22,8 @@ from numpy.typing import NDArray
 
 import detect_ref as ref
 from conftest import shared_path
-from test_detection import KNOWN, build, layout_outputs
 from tiny_detector import build_bright_detector
+from tiny_models import KNOWN, build, layout_outputs
 from vsa_stream.config import DetectorConfig, TrackingConfig
 from vsa_stream.detection import Model, ModelSpec, load_model
 from vsa_stream.detection.regions import crop, cut_by_edge, plan_regions

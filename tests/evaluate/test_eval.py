@@ -3,7 +3,7 @@ with the engine, score per type against the issue's targets (precision and recal
 median latency <= 2 s over the rule's own threshold). Rendering is deterministic for a seed.
 
 The seed is fresh on every run (never 0-9, the seeds the suite was tuned on), and named in every
-failure: ``VSA_EVAL_SEED=<seed> pytest tests/test_eval.py`` replays a run."""
+failure: ``VSA_EVAL_SEED=<seed> pytest tests/evaluate/test_eval.py`` replays a run."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from vsa_stream.evaluate.real import config_path, load_clip_truth, run_real
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.synth.situations import render_scenario
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FLOORS = REPO / "tests" / "dev_floors.json"
 DEV_CONFIGS = REPO / "examples" / "dev"
 

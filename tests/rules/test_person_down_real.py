@@ -12,7 +12,7 @@ from conftest import shared_path
 from vsa_stream.cli import main
 from vsa_stream.events import Event, decode
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "falls.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "falls.yaml"
 
 
 def opened(clip: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Event]:

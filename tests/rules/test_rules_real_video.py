@@ -45,7 +45,7 @@ def test_pets_and_traffic_have_no_fire_crowd_or_abandoned_alert(tmp_path: Path) 
     assert scan(shared_path("data", "intel", "car-detection.mp4"), tmp_path) == []
 
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def scan_with(video: Path, config: Path, tmp_path: Path) -> list[Event]:

@@ -48,7 +48,7 @@ def test_weapon_zones() -> None:
     assert run(r, frames("1" * 20)) == []
 
 
-# --- fire: the Rust kernel on generated yuv420p planes (tests/test_fire.py's scenes) ---------
+# --- fire: the Rust kernel on generated yuv420p planes (tests/native/test_fire.py's scenes) -------
 
 
 def planes(

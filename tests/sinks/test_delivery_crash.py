@@ -25,7 +25,7 @@ import pytest
 from receiver import receiver
 from vsa_stream.cli.loadgen import synthetic_event
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"crash-test-key-0123456789abcdef").decode()
 COUNT = 10_000
 SEED = 7

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import contextlib
 import functools
@@ -23,7 +22,7 @@ import pytest
 
 from receiver import Delivery as Received
 from receiver import receiver
-from test_outbox import make_event
+from sample_events import make_event
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.errors import ConfigError
@@ -35,21 +34,9 @@ from vsa_stream.sinks.delivery import Delivery
 from vsa_stream.sinks.webhook import WebhookSink
 from vsa_stream.synth import Truth
 from vsa_stream.webhook_signature import SignatureError, sign, verify
+from webhook_endpoint import OLD_SECRET, SECRET, endpoint
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
-OLD_SECRET = "whsec_" + base64.b64encode(b"an older key, still accepted..").decode()
-
-
-def endpoint(url: str, **fields: object) -> config.WebhookEndpoint:
-    data: dict[str, object] = {
-        "name": "rx",
-        "url": url,
-        "secrets": [SECRET],
-        "allow_private": True,
-        **fields,
-    }
-    return msgspec.convert(data, config.WebhookEndpoint)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def deliver(

@@ -242,7 +242,7 @@ def test_a_statistics_revision_never_takes_a_snapshot(tmp_path: Any) -> None:
 
 
 def test_the_statistics_example_is_valid() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     cfg = config.load(root / "examples" / "statistics.yaml")
     (cam,) = cfg.cameras
     assert cam.rules == []

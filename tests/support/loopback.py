@@ -1,7 +1,7 @@
 """Servers on loopback for the fault-injection tests and the soak bench.
 
 Real servers that are not ours: Debian's ``ffmpeg`` serving MPEG-TS over HTTP or UDP,
-GStreamer's RTSP server (``tests/rtsp_server.py``, run by the system Python), plus two small
+GStreamer's RTSP server (``tests/support/rtsp_server.py``, run by the system Python), plus two small
 Python servers for faults no real server produces on demand: one that accepts and never
 sends, and a relay that flips bytes of an ffmpeg MPEG-TS stream.
 """

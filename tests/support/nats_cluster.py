@@ -21,7 +21,7 @@ from loopback import free_port, wait_for_port
 __all__ = ["Daemon", "NatsCluster", "NatsServer"]
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/bin/nats-server"
-PYTHON_SRC = Path(__file__).resolve().parent.parent / "python"
+PYTHON_SRC = Path(__file__).resolve().parents[2] / "python"
 
 
 class NatsServer:

@@ -2,7 +2,7 @@
 
 Run with the system Python (Debian ``python3-gi``, ``gir1.2-gst-rtsp-server-1.0``)::
 
-    /usr/bin/python3 tests/rtsp_server.py PORT [WIDTHxHEIGHT]
+    /usr/bin/python3 tests/support/rtsp_server.py PORT [WIDTHxHEIGHT]
 
 serves a live test pattern (Motion JPEG over RTP, 10 frames/s) at ``rtsp://127.0.0.1:PORT/cam``
 until killed. The tests kill, pause and restart this process to inject faults.
