@@ -1,4 +1,4 @@
-"""The engine: analysis rate, the event loop never blocked, sinks."""
+"""The engine: analysis rate, the event loop never blocked, sinks; dynamic mode."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio
 import av
+import msgspec
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ from collect import Collect
 from vsa_stream import config
 from vsa_stream.engine import Engine
 from vsa_stream.events import Event, Evidence, decode, new_event_id
+from vsa_stream.pipeline import CameraStatus
 from vsa_stream.sinks import JsonlSink
 from vsa_stream.synth import Truth
 
@@ -220,3 +222,70 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
     assert closed.end_s is not None
     assert 8.0 <= closed.end_s < 10.0
     assert opened.evidence.values["score"] > 0.5
+
+
+# --- dynamic mode (cluster workers) ---------------------------------------------------------------
+# The engine in dynamic mode (cluster workers): cameras started and stopped while it runs.
+
+
+def camera(video: Path, camera_id: str) -> config.Camera:
+    cfg = config.loads(
+        f"""
+privacy: {{legal_profile: lab}}
+cameras:
+  - id: {camera_id}
+    url: {json.dumps(str(video))}
+    fps: 10
+    loop: true
+    zones: [{{id: restricted, polygon: {ZONE}}}]
+    rules: [{{type: intrusion, zones: [restricted], min_dwell_s: 0.5}}]
+"""
+    )
+    return cfg.cameras[0]
+
+
+def test_cameras_start_and_stop_while_the_engine_runs(
+    small_intruder: tuple[Path, Truth],
+) -> None:
+    video, _ = small_intruder
+    base = config.loads("privacy: {legal_profile: lab}\nsinks: {}", cluster_node=True)
+    sink = Collect()
+    engine = Engine(base, [sink], dynamic=True)
+    fenced = {"b": True}
+    statuses: dict[str, CameraStatus | None] = {}
+
+    async def drive() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            await engine.wait_accepting()
+            a = await engine.start_camera(camera(video, "a"))
+            b = await engine.start_camera(camera(video, "b"), guard=lambda: not fenced["b"])
+            with pytest.raises(RuntimeError, match="already running"):
+                await engine.start_camera(camera(video, "a"))
+            with anyio.fail_after(60):
+                while not any(e.camera_id == "a" and e.state == "open" for e in sink.events):
+                    await anyio.sleep(0.05)
+            assert set(engine.running()) == {"a", "b"}
+            assert a.analysed > 0
+            assert b.analysed == 0  # its guard refuses every frame
+            fenced["b"] = False
+            with anyio.fail_after(30):
+                while b.analysed == 0:
+                    await anyio.sleep(0.05)
+            statuses["a"] = await engine.stop_camera("a")
+            statuses["missing"] = await engine.stop_camera("missing")
+            assert set(engine.running()) == {"b"}
+            engine.stop()
+
+    anyio.run(drive)
+    assert statuses["missing"] is None
+    stopped = statuses["a"]
+    assert stopped is not None
+    assert stopped.state == "stopped"
+    # Stopping a camera closes its open event.
+    states = [e.state for e in sink.events if e.camera_id == "a"]
+    assert states[0] == "open"
+    assert states[-1] == "closed"
+    assert {s.camera_id for s in engine.result.cameras} == {"a", "b"}
+    with pytest.raises(RuntimeError, match="dynamic"):
+        anyio.run(engine.start_camera, msgspec.structs.replace(camera(video, "c")))
