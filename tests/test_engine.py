@@ -39,13 +39,14 @@ cameras:
 
 
 @pytest.mark.parametrize(("fps", "expected"), [(1.0, 12), (10.0, 120), (120.0, 300)])
-def test_frames_are_sampled_at_the_analysis_rate(
+@pytest.mark.anyio
+async def test_frames_are_sampled_at_the_analysis_rate(
     clips: dict[str, tuple[Path, Truth]], fps: float, expected: int
 ) -> None:
     video, truth = clips["intruder"]
     assert truth.n_frames == 300
     engine = Engine(make_config(video, fps), [Collect()], scan=True)
-    result = anyio.run(engine.run)
+    result = await engine.run()
     (status,) = result.cameras
     assert (status.state, status.decoded, status.analysed, status.dropped) == (
         "ended",
@@ -78,7 +79,8 @@ def test_event_loop_is_never_blocked(
     assert [e.state for e in sink.events] == ["open", "closed"]
 
 
-def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "events.jsonl"
     event = Event(
         id=new_event_id(),
@@ -100,7 +102,7 @@ def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
             await sink.send(event.revised(state="closed"))
             await sink.aclose()
 
-    anyio.run(write)
+    await write()
     lines = path.read_bytes().splitlines()
     assert [decode(line).state for line in lines] == ["open", "closed"] * 2
     assert json.loads(lines[0])["review"] == "pending"
@@ -133,7 +135,8 @@ def _flat_clip(path: Path, codec: str, width: int, height: int, frames: int) -> 
     ],
     ids=["too-small", "too-large"],
 )
-def test_an_analysis_failure_stops_only_its_camera(
+@pytest.mark.anyio
+async def test_an_analysis_failure_stops_only_its_camera(
     clips: dict[str, tuple[Path, Truth]],
     tmp_path: Path,
     clip: tuple[str, str, int, int, int],
@@ -162,7 +165,7 @@ cameras:
     )
     sink = Collect()
     engine = Engine(cfg, [sink])
-    result = anyio.run(engine.run)
+    result = await engine.run()
     bad_status, good = result.cameras
     assert bad_status.state == "failed"
     assert bad_status.error is not None
@@ -193,7 +196,8 @@ def _tampered_clip(clip: Path, out: Path, covered: tuple[int, int]) -> Path:
 
 
 @pytest.mark.parametrize("watch", [True, False])
-def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) -> None:
+@pytest.mark.anyio
+async def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) -> None:
     """The lens is covered from 4 s to 8 s of a 12 s scene: with ``tamper: true`` one
     ``camera_tampered`` event opens (reason ``covered``) about a second later and closes when
     the view is back; without it, nothing."""
@@ -208,7 +212,7 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
         f"tamper: {str(watch).lower()}}}]"
     )
     sink = Collect()
-    anyio.run(Engine(cfg, [sink]).run)
+    await Engine(cfg, [sink]).run()
     tampered = sink.of("cam", "camera_tampered")
     if not watch:
         assert tampered == []
@@ -244,7 +248,8 @@ cameras:
     return cfg.cameras[0]
 
 
-def test_cameras_start_and_stop_while_the_engine_runs(
+@pytest.mark.anyio
+async def test_cameras_start_and_stop_while_the_engine_runs(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, _ = small_intruder
@@ -277,7 +282,7 @@ def test_cameras_start_and_stop_while_the_engine_runs(
             assert set(engine.running()) == {"b"}
             engine.stop()
 
-    anyio.run(drive)
+    await drive()
     assert statuses["missing"] is None
     stopped = statuses["a"]
     assert stopped is not None
@@ -288,4 +293,4 @@ def test_cameras_start_and_stop_while_the_engine_runs(
     assert states[-1] == "closed"
     assert {s.camera_id for s in engine.result.cameras} == {"a", "b"}
     with pytest.raises(RuntimeError, match="dynamic"):
-        anyio.run(engine.start_camera, msgspec.structs.replace(camera(video, "c")))
+        await engine.start_camera(msgspec.structs.replace(camera(video, "c")))

@@ -6,7 +6,6 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import anyio
 import numpy as np
 import pytest
 
@@ -212,7 +211,8 @@ def test_movenet_on_a_real_fall_crop_at_the_frame_edge() -> None:
         assert np.isfinite(kp).all()
 
 
-def test_engine_keeps_a_person_down_camera_off_when_its_pose_model_is_refused(
+@pytest.mark.anyio
+async def test_engine_keeps_a_person_down_camera_off_when_its_pose_model_is_refused(
     tmp_path: Path,
 ) -> None:
     detector = build_bright_detector(tmp_path / "bright.onnx", ["person"])
@@ -226,7 +226,7 @@ cameras:
   - {{id: down, url: {tmp_path / "none.mp4"}, rules: [{{type: person_down}}]}}
 """
     )
-    result = anyio.run(Engine(config, [], scan=True).run)
+    result = await Engine(config, [], scan=True).run()
     (status,) = result.cameras
     assert status.state == "failed"
     assert status.error is not None

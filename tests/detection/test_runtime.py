@@ -14,7 +14,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import anyio
 import av
 import numpy as np
 import pytest
@@ -307,7 +306,8 @@ cameras: [{{id: cam, url: unused.mp4}}]
     assert tracks.read_text() == ""  # nothing of the model counts as a person
 
 
-def test_a_broken_detector_stops_only_the_cameras_that_use_it(
+@pytest.mark.anyio
+async def test_a_broken_detector_stops_only_the_cameras_that_use_it(
     tmp_path: Path, square: tuple[Path, list[tuple[float, ...]]]
 ) -> None:
     video, _ = square
@@ -325,7 +325,7 @@ cameras:
 """
     )
     engine = Engine(config, [JsonlSink(str(tmp_path / "e.jsonl"))], scan=True)
-    result = anyio.run(engine.run)
+    result = await engine.run()
     by_id = {c.camera_id: c for c in result.cameras}
     assert by_id["b"].state == "failed"
     assert by_id["b"].error is not None

@@ -50,7 +50,8 @@ def event_ids(sub: Subscriber, topic: str = "vsa/cam/intrusion") -> list[str]:
     return [json.loads(p)["id"] for p in sub.payloads(topic)]
 
 
-def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
+@pytest.mark.anyio
+async def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
     sub = Subscriber(broker.port)
     events = [make_event() for _ in range(10)]
 
@@ -72,7 +73,7 @@ def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
         return delivery
 
     try:
-        delivery = anyio.run(main)
+        delivery = await main()
         assert sub.wait(lambda m: set(event_ids(sub)) >= {e.id for e in events})
         # the sink's last word is its status going offline (it may arrive after the events)
         assert sub.wait(lambda m: sub.payloads("vsa/_engine/status")[-1:] == [b"offline"])
@@ -84,7 +85,8 @@ def test_events_survive_a_broker_restart_in_order(broker: Broker) -> None:
     assert delivery.failures >= 1  # the outage was noticed and retried, not skipped
 
 
-def test_delivery_resumes_soon_after_a_long_outage(
+@pytest.mark.anyio
+async def test_delivery_resumes_soon_after_a_long_outage(
     broker: Broker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """After 20 s without a broker, delivery resumes within about a second of its return
@@ -111,7 +113,7 @@ def test_delivery_resumes_soon_after_a_long_outage(
         await sink.aclose()
         return resumed, delivery.failures
 
-    resumed, failures = anyio.run(main)
+    resumed, failures = await main()
     assert resumed < 5.0
     # every failure is counted, but a long outage is not a log line a second
     logged = capsys.readouterr().err.count('"delivery failed"')
@@ -119,7 +121,8 @@ def test_delivery_resumes_soon_after_a_long_outage(
     assert 4 <= logged <= 6  # attempts 1, 2, 3, 4, 8, 16
 
 
-def test_camera_status_is_retained_online_then_offline(
+@pytest.mark.anyio
+async def test_camera_status_is_retained_online_then_offline(
     broker: Broker, small_intruder: tuple[Path, Truth]
 ) -> None:
     video, _ = small_intruder
@@ -144,7 +147,7 @@ sinks:
             assert online
 
     try:
-        anyio.run(main)
+        await main()
         assert sub.wait(lambda m: sub.payloads("vsa/cam/status")[-1:] == [b"offline"])
     finally:
         sub.close()

@@ -205,7 +205,8 @@ def test_type_filter_and_rotation_with_two_secrets() -> None:
         verify([SECRET], d.webhook_id, d.timestamp, d.signature, d.body)
 
 
-def test_ssrf_guard_refuses_a_name_resolving_to_loopback() -> None:
+@pytest.mark.anyio
+async def test_ssrf_guard_refuses_a_name_resolving_to_loopback() -> None:
     with receiver([SECRET]) as rx:
         port = rx.url.split(":")[2].split("/")[0]
         sink = WebhookSink(endpoint(f"http://localhost:{port}/hook", allow_private=False))
@@ -215,7 +216,7 @@ def test_ssrf_guard_refuses_a_name_resolving_to_loopback() -> None:
                 await sink.send(make_event())
             await sink.aclose()
 
-        anyio.run(main)
+        await main()
         assert rx.snapshot() == []
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anyio
 import pytest
 
 from collect import Collect
@@ -38,10 +37,11 @@ cameras:
     )
 
 
-def test_a_replayed_walker_entering_a_zone_raises_an_intrusion(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_replayed_walker_entering_a_zone_raises_an_intrusion(tmp_path: Path) -> None:
     det = walker(tmp_path / "det.txt")
     sink = Collect()
-    result = anyio.run(Engine(camera_config(det, zone_x0=0.5), [sink], scan=True).run)
+    result = await Engine(camera_config(det, zone_x0=0.5), [sink], scan=True).run()
     (status,) = result.cameras
     assert (status.state, status.analysed) == ("ended", 60)
     assert {e.type for e in sink.events} == {"intrusion"}
@@ -51,21 +51,23 @@ def test_a_replayed_walker_entering_a_zone_raises_an_intrusion(tmp_path: Path) -
     assert opened.boxes[0][0] >= 0.5 - 40 / 640
 
 
-def test_no_alert_when_the_walker_stays_out_of_the_zone(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_no_alert_when_the_walker_stays_out_of_the_zone(tmp_path: Path) -> None:
     det = walker(tmp_path / "det.txt")
     sink = Collect()
     # The zone starts past the walker's last position (x ≤ 650 px of 640: never inside).
-    result = anyio.run(Engine(camera_config(det, zone_x0=0.999), [sink], scan=True).run)
+    result = await Engine(camera_config(det, zone_x0=0.999), [sink], scan=True).run()
     assert result.cameras[0].analysed == 60
     assert sink.events == []
 
 
-def test_a_broken_detection_file_fails_only_its_camera(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_broken_detection_file_fails_only_its_camera(tmp_path: Path) -> None:
     det = tmp_path / "det.txt"
     det.write_text("1,-1,10,20,oops\n")
     with pytest.raises(SourceError, match=r"det\.txt:1: not a MOTChallenge detection line"):
         DetectionReplay.open(f"replay://{det}")
-    result = anyio.run(Engine(camera_config(det, zone_x0=0.5), [Collect()], scan=True).run)
+    result = await Engine(camera_config(det, zone_x0=0.5), [Collect()], scan=True).run()
     (status,) = result.cameras
     assert status.state == "failed"
     assert status.error is not None
