@@ -1,13 +1,12 @@
-"""person_down and abandoned_object on scripted tracks and static-object evidence."""
+"""person_down on scripted tracks and postures."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from scripted import Script, box, opens, run
-from vsa_stream.config import AbandonedObjectRule, PersonDownRule, Zone
-from vsa_stream.observation import Detection, Posture, StaticObject
-from vsa_stream.rules.abandoned_object import AbandonedObjectRunner
+from scripted import box, opens, run
+from vsa_stream.config import PersonDownRule, Zone
+from vsa_stream.observation import Detection, Posture
 from vsa_stream.rules.person_down import PersonDownRunner
 
 BENCH = Zone(id="bench", polygon=[(0.0, 0.0), (0.25, 0.0), (0.25, 1.0), (0.0, 1.0)])
@@ -80,93 +79,6 @@ def test_exclusion_zone_and_classes() -> None:
 
 
 # --- abandoned object -------------------------------------------------------------------------
-
-BAG = (30.0, 30.0)
-
-
-def bag(cx: float, tid: int = 9) -> Detection:
-    return box(cx, 420, *BAG, label="bag", track_id=tid)
-
-
-def owner(cx: float) -> Detection:
-    return box(cx, 420, 40, 120, label="person", track_id=1)
-
-
-def leave_bag(
-    stay_s: float, owner_away: bool = True, total_s: float = 60.0
-) -> list[list[Detection]]:
-    """The owner walks in with the bag, puts it down at x=400 at 5 s, walks off (or stays)."""
-    frames: list[list[Detection]] = []
-    for i in range(round(total_s * 10)):
-        t = i / 10
-        if t < 5.0:
-            x = 200 + 40 * t
-            frames.append([owner(x + 20), bag(x)])
-            continue
-        x_owner = 420 + (60 * (t - 5.0) if owner_away else 0.0)
-        dets = [bag(400)] if t < 5.0 + stay_s else []
-        if x_owner < 800:
-            dets.append(owner(x_owner))
-        frames.append(dets)
-    return frames
-
-
-def abandoned(**kw: object) -> AbandonedObjectRunner:
-    kw.setdefault("min_static_s", 20.0)
-    return AbandonedObjectRunner("cam", AbandonedObjectRule(**kw), [BENCH])  # type: ignore[arg-type]
-
-
-def test_bag_left_behind_alerts_then_closes_when_taken() -> None:
-    events = run(abandoned(), leave_bag(stay_s=40.0))
-    assert [e.state for e in events] == ["open", "closed"]
-    opened, closed = events
-    # put down at ~5 s (the last slow steps count as still): 20 s later, owner long gone
-    assert 24.5 <= opened.start_s <= 25.0
-    assert opened.evidence.values["static_s"] == 20.0
-    assert opened.evidence.values["owner_gone_s"] >= 10.0
-    assert opened.evidence.track_ids == [9]
-    assert closed.reason == "object removed"
-    assert closed.end_s == 44.9
-
-
-def test_bag_with_its_owner_nearby_never_alerts() -> None:
-    assert run(abandoned(), leave_bag(stay_s=55.0, owner_away=False)) == []
-
-
-def test_owner_back_closes_the_event() -> None:
-    frames = leave_bag(stay_s=55.0)
-    for i in range(350, 600):  # the owner comes back next to the bag at 35 s
-        frames[i] = [bag(400), owner(430)]
-    events = run(abandoned(), frames)
-    assert [e.state for e in events] == ["open", "closed"]
-    assert events[1].reason == "owner back"
-
-
-def static(x0: float, y0: float, x1: float, y1: float, since: float = 0.0) -> dict[str, object]:
-    return {"static_objects": [StaticObject(x0, y0, x1, y1, since)]}
-
-
-def test_static_evidence_object_without_a_detector() -> None:
-    frames: list[tuple[list[Detection], dict[str, object]]] = [([], {})] * 50
-    frames += [([], static(500, 380, 530, 420, since=0.0))] * 300
-    (opened,) = opens(run(abandoned(), frames))
-    assert opened.start_s == 20.0  # still since 0 s: 20 s, and nobody came near
-    assert opened.evidence.boxes == [(500 / 800, 380 / 600, 530 / 800, 420 / 600)]
-
-
-def test_static_evidence_false_positives() -> None:
-    sleeper = box(515, 420, 120, 45, label="person", track_id=4)
-    frames = [([sleeper], static(460, 378, 570, 420))] * 400
-    assert run(abandoned(), frames) == []  # a person lying still is not an object
-    furniture: Script = [([], static(200, 200, 700, 500))] * 400
-    assert run(abandoned(), furniture) == []  # larger than max_size
-    on_bench: Script = [([], static(100, 380, 130, 420))] * 400
-    assert run(abandoned(exclude_zones=["bench"]), on_bench) == []
-    assert len(opens(run(abandoned(), on_bench))) == 1
-    # the object's own foreground blob (no detector) is not its owner
-    blob = Detection(498, 378, 532, 422)
-    frames = [([blob], static(500, 380, 530, 420))] * 300
-    assert len(opens(run(abandoned(), frames))) == 1
 
 
 def test_lying_down_over_four_seconds_is_not_a_fall() -> None:
