@@ -59,6 +59,7 @@ import msgspec
 from nats.js.api import DeliverPolicy
 
 from vsa_stream import __version__
+from vsa_stream.cli.loadgen import synthetic_event
 from vsa_stream.cluster import assign
 from vsa_stream.cluster.alerts import AlertStreamSink
 from vsa_stream.cluster.store import (
@@ -69,7 +70,6 @@ from vsa_stream.cluster.store import (
     encode,
     read_all,
 )
-from vsa_stream.loadgen import synthetic_event
 from vsa_stream.sources.replay import DetectionReplay
 
 RESULTS = Path(__file__).resolve().parent / "results"

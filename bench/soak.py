@@ -42,6 +42,7 @@ from vsa_stream import config as config_mod
 from vsa_stream.engine import Engine
 from vsa_stream.events import Event
 from vsa_stream.log import configure_logging
+from vsa_stream.sinks import Sink
 from vsa_stream.synth import render
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -58,7 +59,7 @@ class Sample:
     decoded: int
 
 
-class CountingSink:
+class CountingSink(Sink):
     name = "count"
 
     def __init__(self) -> None:

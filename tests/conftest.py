@@ -48,3 +48,9 @@ def small_intruder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Trut
     folder = tmp_path_factory.mktemp("small")
     video = folder / "intruder.mp4"
     return video, render("intruder", video, width=640, height=360)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """``@pytest.mark.anyio`` tests run on asyncio, the daemon's event loop."""
+    return "asyncio"

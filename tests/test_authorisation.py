@@ -16,7 +16,7 @@ import pytest
 from api_daemon import VIEWER, api_config, running_daemon, still_clip
 from authorised import LAB
 from collect import Collect
-from test_mqtt import MOSQUITTO, Broker, Subscriber
+from mosquitto import MOSQUITTO, Broker, Subscriber
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.engine import Engine
@@ -270,11 +270,12 @@ def test_webhook_filters_accept_the_health_event() -> None:
     assert cfg.sinks.webhooks[0].types == ["camera_unauthorised", "intrusion"]
 
 
-def test_the_lab_profile_refuses_a_pipe_that_may_carry_a_live_stream(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_the_lab_profile_refuses_a_pipe_that_may_carry_a_live_stream(tmp_path: Path) -> None:
     fifo = tmp_path / "live.pipe"
     os.mkfifo(fifo)
     cfg = config.loads(LAB + f"cameras: [{{id: cam, url: {json.dumps(str(fifo))}}}]\n")
-    result = anyio.run(Engine(cfg, [], scan=True).run)
+    result = await Engine(cfg, [], scan=True).run()
     (status,) = result.cameras
     assert status.state == "failed"
     assert "reads recorded files only" in str(status.error)
@@ -293,7 +294,8 @@ def mqtt_broker(tmp_path: Path) -> Iterator[Broker]:
         broker.stop()
 
 
-def test_mqtt_publishes_the_unauthorised_status(
+@pytest.mark.anyio
+async def test_mqtt_publishes_the_unauthorised_status(
     mqtt_broker: Broker, small_intruder: tuple[Path, Truth]
 ) -> None:
     broker = mqtt_broker
@@ -324,7 +326,7 @@ authorisations: [{{reference: A, start: '{_iso(later)}', end: '{_iso(later + 360
         return seen
 
     try:
-        assert anyio.run(main)
+        assert await main()
         assert b"online" not in sub.payloads("vsa/cam/status")
         health = sub.payloads("vsa/cam/camera_unauthorised")
         assert health

@@ -514,10 +514,10 @@ cameras:
     assert check("[{type: weapon}, {type: person_down}, {type: fire}]", "[coco, knives]") == 0
 
 
-def test_the_engine_refuses_a_camera_whose_rules_its_detectors_cannot_serve(
+@pytest.mark.anyio
+async def test_the_engine_refuses_a_camera_whose_rules_its_detectors_cannot_serve(
     tmp_path: Path,
 ) -> None:
-    import anyio
 
     from tiny_detector import build_bright_detector
     from vsa_stream.engine import Engine
@@ -531,7 +531,7 @@ cameras: [{{id: hall, url: {tmp_path / "none.mp4"}, rules: [{{type: weapon}}]}}]
 sinks: {{jsonl: {{path: {tmp_path / "e.jsonl"}}}}}
 """
     )
-    result = anyio.run(Engine(cfg, [], scan=True).run)
+    result = await Engine(cfg, [], scan=True).run()
     (status,) = result.cameras
     assert status.state == "failed"
     assert status.error is not None
@@ -539,7 +539,8 @@ sinks: {{jsonl: {{path: {tmp_path / "e.jsonl"}}}}}
     assert "weapon rule needs class weapon" in status.error
 
 
-def test_a_cluster_worker_refuses_to_start_a_camera_its_detectors_cannot_serve(
+@pytest.mark.anyio
+async def test_a_cluster_worker_refuses_to_start_a_camera_its_detectors_cannot_serve(
     tmp_path: Path,
 ) -> None:
     import anyio
@@ -564,4 +565,4 @@ def test_a_cluster_worker_refuses_to_start_a_camera_its_detectors_cannot_serve(
             assert engine.running() == {}
             engine.stop()
 
-    anyio.run(drive)
+    await drive()

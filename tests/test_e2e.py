@@ -15,7 +15,7 @@ import pytest
 
 from authorised import LAB, authorised
 from vsa_stream.cli import main
-from vsa_stream.demo import demo_config_text
+from vsa_stream.cli.demo import demo_config_text
 from vsa_stream.events import Event, decode
 from vsa_stream.synth import Truth
 

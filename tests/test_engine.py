@@ -1,4 +1,4 @@
-"""The engine: analysis rate, the event loop never blocked, sinks."""
+"""The engine: analysis rate, the event loop never blocked, sinks; dynamic mode."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio
 import av
+import msgspec
 import numpy as np
 import pytest
 
@@ -16,6 +17,7 @@ from collect import Collect
 from vsa_stream import config
 from vsa_stream.engine import Engine
 from vsa_stream.events import Event, Evidence, decode, new_event_id
+from vsa_stream.pipeline import CameraStatus
 from vsa_stream.sinks import JsonlSink
 from vsa_stream.synth import Truth
 
@@ -37,13 +39,14 @@ cameras:
 
 
 @pytest.mark.parametrize(("fps", "expected"), [(1.0, 12), (10.0, 120), (120.0, 300)])
-def test_frames_are_sampled_at_the_analysis_rate(
+@pytest.mark.anyio
+async def test_frames_are_sampled_at_the_analysis_rate(
     clips: dict[str, tuple[Path, Truth]], fps: float, expected: int
 ) -> None:
     video, truth = clips["intruder"]
     assert truth.n_frames == 300
     engine = Engine(make_config(video, fps), [Collect()], scan=True)
-    result = anyio.run(engine.run)
+    result = await engine.run()
     (status,) = result.cameras
     assert (status.state, status.decoded, status.analysed, status.dropped) == (
         "ended",
@@ -76,7 +79,8 @@ def test_event_loop_is_never_blocked(
     assert [e.state for e in sink.events] == ["open", "closed"]
 
 
-def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "events.jsonl"
     event = Event(
         id=new_event_id(),
@@ -98,7 +102,7 @@ def test_jsonl_sink_appends_one_line_per_revision(tmp_path: Path) -> None:
             await sink.send(event.revised(state="closed"))
             await sink.aclose()
 
-    anyio.run(write)
+    await write()
     lines = path.read_bytes().splitlines()
     assert [decode(line).state for line in lines] == ["open", "closed"] * 2
     assert json.loads(lines[0])["review"] == "pending"
@@ -131,7 +135,8 @@ def _flat_clip(path: Path, codec: str, width: int, height: int, frames: int) -> 
     ],
     ids=["too-small", "too-large"],
 )
-def test_an_analysis_failure_stops_only_its_camera(
+@pytest.mark.anyio
+async def test_an_analysis_failure_stops_only_its_camera(
     clips: dict[str, tuple[Path, Truth]],
     tmp_path: Path,
     clip: tuple[str, str, int, int, int],
@@ -160,7 +165,7 @@ cameras:
     )
     sink = Collect()
     engine = Engine(cfg, [sink])
-    result = anyio.run(engine.run)
+    result = await engine.run()
     bad_status, good = result.cameras
     assert bad_status.state == "failed"
     assert bad_status.error is not None
@@ -191,7 +196,8 @@ def _tampered_clip(clip: Path, out: Path, covered: tuple[int, int]) -> Path:
 
 
 @pytest.mark.parametrize("watch", [True, False])
-def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) -> None:
+@pytest.mark.anyio
+async def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) -> None:
     """The lens is covered from 4 s to 8 s of a 12 s scene: with ``tamper: true`` one
     ``camera_tampered`` event opens (reason ``covered``) about a second later and closes when
     the view is back; without it, nothing."""
@@ -206,7 +212,7 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
         f"tamper: {str(watch).lower()}}}]"
     )
     sink = Collect()
-    anyio.run(Engine(cfg, [sink]).run)
+    await Engine(cfg, [sink]).run()
     tampered = sink.of("cam", "camera_tampered")
     if not watch:
         assert tampered == []
@@ -220,3 +226,71 @@ def test_a_covered_camera_raises_camera_tampered(tmp_path: Path, watch: bool) ->
     assert closed.end_s is not None
     assert 8.0 <= closed.end_s < 10.0
     assert opened.evidence.values["score"] > 0.5
+
+
+# --- dynamic mode (cluster workers) ---------------------------------------------------------------
+# The engine in dynamic mode (cluster workers): cameras started and stopped while it runs.
+
+
+def camera(video: Path, camera_id: str) -> config.Camera:
+    cfg = config.loads(
+        f"""
+privacy: {{legal_profile: lab}}
+cameras:
+  - id: {camera_id}
+    url: {json.dumps(str(video))}
+    fps: 10
+    loop: true
+    zones: [{{id: restricted, polygon: {ZONE}}}]
+    rules: [{{type: intrusion, zones: [restricted], min_dwell_s: 0.5}}]
+"""
+    )
+    return cfg.cameras[0]
+
+
+@pytest.mark.anyio
+async def test_cameras_start_and_stop_while_the_engine_runs(
+    small_intruder: tuple[Path, Truth],
+) -> None:
+    video, _ = small_intruder
+    base = config.loads("privacy: {legal_profile: lab}\nsinks: {}", cluster_node=True)
+    sink = Collect()
+    engine = Engine(base, [sink], dynamic=True)
+    fenced = {"b": True}
+    statuses: dict[str, CameraStatus | None] = {}
+
+    async def drive() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.run(handle_signals=False))
+            await engine.wait_accepting()
+            a = await engine.start_camera(camera(video, "a"))
+            b = await engine.start_camera(camera(video, "b"), guard=lambda: not fenced["b"])
+            with pytest.raises(RuntimeError, match="already running"):
+                await engine.start_camera(camera(video, "a"))
+            with anyio.fail_after(60):
+                while not any(e.camera_id == "a" and e.state == "open" for e in sink.events):
+                    await anyio.sleep(0.05)
+            assert set(engine.running()) == {"a", "b"}
+            assert a.analysed > 0
+            assert b.analysed == 0  # its guard refuses every frame
+            fenced["b"] = False
+            with anyio.fail_after(30):
+                while b.analysed == 0:
+                    await anyio.sleep(0.05)
+            statuses["a"] = await engine.stop_camera("a")
+            statuses["missing"] = await engine.stop_camera("missing")
+            assert set(engine.running()) == {"b"}
+            engine.stop()
+
+    await drive()
+    assert statuses["missing"] is None
+    stopped = statuses["a"]
+    assert stopped is not None
+    assert stopped.state == "stopped"
+    # Stopping a camera closes its open event.
+    states = [e.state for e in sink.events if e.camera_id == "a"]
+    assert states[0] == "open"
+    assert states[-1] == "closed"
+    assert {s.camera_id for s in engine.result.cameras} == {"a", "b"}
+    with pytest.raises(RuntimeError, match="dynamic"):
+        await engine.start_camera(msgspec.structs.replace(camera(video, "c")))

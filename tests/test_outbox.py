@@ -10,30 +10,15 @@ import msgspec
 import pytest
 
 from collect import Collect
-from vsa_stream.events import Event, Evidence, new_event_id
+from sample_events import make_event
+from vsa_stream.events import Event, new_event_id
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
 
 
-def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) -> Event:
-    event = Event(
-        id=new_event_id(),
-        revision=1,
-        type=kind,
-        camera_id=camera,
-        state="open",
-        started_at=1.0,
-        updated_at=1.0,
-        start_s=0.0,
-        start_frame=0,
-        evidence=Evidence(frame_index=0, stream_time_s=0.0),
-    )
-    return msgspec.structs.replace(event, **changes) if changes else event
-
-
-class Stuck:
+class Stuck(Sink):
     """A sink whose receiver never answers."""
 
     name = "stuck"
@@ -45,7 +30,7 @@ class Stuck:
         pass
 
 
-class Flaky:
+class Flaky(Sink):
     """Fails each revision's first ``failures`` attempts."""
 
     name = "flaky"
@@ -173,7 +158,8 @@ def test_the_latest_state_of_events_is_kept_longer_than_delivered_revisions() ->
     assert r2.event.revision == 2
 
 
-def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:
+@pytest.mark.anyio
+async def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:
     collect = Collect()
 
     async def main() -> Delivery:
@@ -186,7 +172,7 @@ def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:
             delivery.finish()
         return delivery
 
-    delivery = anyio.run(main)
+    delivery = await main()
     assert len(collect.events) == 100
     assert [e.id for e in collect.events] == sorted(e.id for e in collect.events)
     assert delivery.undelivered() == 100  # the stuck sink's, left in the outbox
@@ -195,7 +181,8 @@ def test_a_stuck_sink_holds_back_neither_the_others_nor_acceptance() -> None:
     assert 'vsa_delivery_lag_revisions{sink="collect"} 0.0' in text
 
 
-def test_an_ordered_sink_retries_in_order_and_failures_are_counted() -> None:
+@pytest.mark.anyio
+async def test_an_ordered_sink_retries_in_order_and_failures_are_counted() -> None:
     flaky = Flaky(failures=1)
     events = [make_event() for _ in range(3)]
 
@@ -207,13 +194,14 @@ def test_an_ordered_sink_retries_in_order_and_failures_are_counted() -> None:
             delivery.finish()
         return delivery
 
-    delivery = anyio.run(main)
+    delivery = await main()
     assert flaky.delivered == [e.id for e in events]
     assert delivery.failures == 3
     assert 'vsa_delivery_failures_total{sink="flaky"} 3.0' in delivery.metrics.exposition().decode()
 
 
-def test_undelivered_revisions_are_delivered_after_a_restart(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_undelivered_revisions_are_delivered_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
     events = [make_event() for _ in range(20)]
 
@@ -230,16 +218,17 @@ def test_undelivered_revisions_are_delivered_after_a_restart(tmp_path: Path) -> 
 
     first = Collect("files")
     sinks: list[Sink] = [first, Stuck()]
-    anyio.run(run, sinks, events)
+    await run(sinks, events)
     assert len(first.events) == 20
     # The stuck sink is a receiver that was down; next run it is back, under the same name.
     back = Collect("stuck")
     sinks = [Collect("files"), back]
-    anyio.run(run, sinks, [])
+    await run(sinks, [])
     assert [e.id for e in back.events] == [e.id for e in events]
 
 
-def test_a_review_flows_to_every_sink_like_any_other_change() -> None:
+@pytest.mark.anyio
+async def test_a_review_flows_to_every_sink_like_any_other_change() -> None:
     files, hook = Collect("files"), Collect("hook")
     event = make_event()
 
@@ -254,7 +243,7 @@ def test_a_review_flows_to_every_sink_like_any_other_change() -> None:
                 await delivery.review(new_event_id(), "dismissed")
             delivery.finish()
 
-    anyio.run(main)
+    await main()
     for sink in (files, hook):
         assert [(e.revision, e.review, e.review_note) for e in sink.events] == [
             (1, "pending", None),

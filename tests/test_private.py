@@ -9,10 +9,8 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
-import anyio
 import pytest
 
 from api_daemon import api_config
@@ -40,7 +38,8 @@ def open_umask() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("open_umask")
-def test_state_files_are_private_whatever_the_umask(
+@pytest.mark.anyio
+async def test_state_files_are_private_whatever_the_umask(
     small_intruder: tuple[Path, Truth], tmp_path: Path
 ) -> None:
     video, _ = small_intruder
@@ -55,7 +54,7 @@ def test_state_files_are_private_whatever_the_umask(
     outbox = Outbox(cfg.outbox_path())
     try:
         daemon = Daemon(cfg, build_sinks(cfg.sinks), outbox, source="test")
-        anyio.run(partial(daemon.run, handle_signals=False))
+        await daemon.run(handle_signals=False)
         wal = [Path(cfg.outbox_path() + suffix) for suffix in ("-wal", "-shm")]
         assert all(p.exists() for p in wal)  # WAL mode, checked while the outbox is open
         assert [mode(p) for p in wal] == [0o600, 0o600]
@@ -116,7 +115,8 @@ def test_a_state_folder_open_to_others_is_refused_at_start(
         Daemon(cfg, [], Outbox(":memory:"), source="test")
 
 
-def test_a_device_given_as_an_output_keeps_its_mode() -> None:
+@pytest.mark.anyio
+async def test_a_device_given_as_an_output_keeps_its_mode() -> None:
     # `--out /dev/null` (or a jsonl sink on /dev/stdout) writes there; only files the engine
     # owns are made 0600: a /dev/null made 0600 refuses every other user of the machine
     # (apt's sandbox user among them).
@@ -126,7 +126,7 @@ def test_a_device_given_as_an_output_keeps_its_mode() -> None:
     before = stat.S_IMODE(os.stat(os.devnull).st_mode)
     try:
         sink = JsonlSink(os.devnull)
-        anyio.run(sink.aclose)
+        await sink.aclose()
         private_file(os.devnull)
         write_private(os.devnull, b"")
         assert stat.S_IMODE(os.stat(os.devnull).st_mode) == before

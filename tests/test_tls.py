@@ -14,9 +14,8 @@ import pytest
 
 from authorised import authorised
 from collect import Collect
-from test_http1 import no_content, server
-from test_outbox import make_event
-from test_webhooks import endpoint
+from http_script import no_content, server
+from sample_events import make_event
 from tls_files import OPENSSL, Pki, make_pki
 from vsa_stream import config
 from vsa_stream.daemon import Daemon
@@ -25,6 +24,7 @@ from vsa_stream.outbox import Outbox
 from vsa_stream.sinks import DeliveryError
 from vsa_stream.sinks.mqtt import MqttSink
 from vsa_stream.sinks.webhook import WebhookSink
+from webhook_endpoint import endpoint
 
 
 @pytest.fixture(scope="module")

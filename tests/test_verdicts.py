@@ -113,7 +113,8 @@ def test_an_outbox_of_the_earlier_schema_gets_the_new_columns(tmp_path: Path) ->
     box.close()
 
 
-def test_a_verdict_reaches_the_jsonl_and_stdout_sinks_as_a_revision(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_verdict_reaches_the_jsonl_and_stdout_sinks_as_a_revision(tmp_path: Path) -> None:
     out = io.BytesIO()
     sinks: list[Sink] = [JsonlSink(tmp_path / "alerts.jsonl", fsync=False), StdoutSink(out)]
     event = make_event()
@@ -128,7 +129,7 @@ def test_a_verdict_reaches_the_jsonl_and_stdout_sinks_as_a_revision(tmp_path: Pa
                 await delivery.review(event.id, "false_alarm")
             delivery.finish()
 
-    anyio.run(main)
+    await main()
     for text in ((tmp_path / "alerts.jsonl").read_text(), out.getvalue().decode()):
         revisions = [decode(line) for line in text.splitlines()]
         assert [(e.revision, e.review, e.review_cause, e.review_note) for e in revisions] == [

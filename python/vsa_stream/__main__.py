@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from vsa_stream.cli import main
+from vsa_stream.cli.main import main
 
 sys.exit(main())

@@ -140,10 +140,8 @@ class Engine:
             keep_delivered_s=config.outbox.keep_delivered_h * 3600.0,
             keep_events_s=config.outbox.keep_events_days * 86400.0,
             drain_s=config.outbox.drain_s,
+            camera_states=self._camera_states,
         )
-        self.delivery.camera_states = lambda: [
-            (s.camera_id, s.state) for s in [p.status for p in self._pipelines] + self._unstarted
-        ]
         self.detectors: dict[str, DetectorService] = {}
         #: The pose model of ``person_down`` (``pose`` config), loaded when a camera needs it.
         self.pose: PoseModel | None = None
@@ -172,6 +170,10 @@ class Engine:
                 lambda: [s for p in self._pipelines if (s := p.analyzer.statistics) is not None]
             )
         )
+
+    def _camera_states(self) -> list[tuple[str, str]]:
+        """``(camera_id, state)`` of every enabled camera, for the sinks that watch them."""
+        return [(s.camera_id, s.state) for s in self.camera_statuses()]
 
     def camera_statuses(self) -> list[CameraStatus]:
         """Every enabled camera's status, started or not (read by the HTTP API)."""

@@ -49,9 +49,9 @@ import anyio
 import msgspec
 
 from vsa_stream.bench.common import Steps, anchor, fmt, table
+from vsa_stream.cli.loadgen import synthetic_event
 from vsa_stream.config import WebhookEndpoint
 from vsa_stream.events import Event
-from vsa_stream.loadgen import synthetic_event
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
 from vsa_stream.sinks.delivery import Delivery

@@ -1,6 +1,6 @@
 """Synthetic frame pairs with a known motion field, and endpoint-error helpers.
 
-Shared by ``tests/test_flow.py``, ``bench/bench_flow.py`` and ``vsa-stream bench kernels``.
+Shared by ``tests/native/test_flow.py``, ``bench/bench_flow.py`` and ``vsa-stream bench kernels``.
 A smoothed random texture is warped with bilinear sampling: the next frame at pixel ``y`` is
 the previous frame at the inverse of the motion, so the true flow at every pixel ``x`` of the
 previous frame is known exactly. Pixel ``x`` has its centre at coordinate ``x``.

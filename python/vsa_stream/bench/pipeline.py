@@ -59,6 +59,7 @@ from vsa_stream.bench.common import Steps, fmt, rss_mib, table
 from vsa_stream.engine import Engine
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
+from vsa_stream.sinks.base import Sink
 
 __all__ = ["MODES", "Settings", "Trial", "markdown", "run"]
 
@@ -247,7 +248,7 @@ def _config(video: Path, streams: int, s: Settings, yolox: bool) -> config_mod.C
     )
 
 
-class _Clock:
+class _Clock(Sink):
     """The observe hook and a sink: onset decode times and alert arrival times, per camera."""
 
     name = "bench-clock"

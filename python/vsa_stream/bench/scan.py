@@ -37,7 +37,7 @@ from vsa_stream.bench.stages import (
     profile_stages,
 )
 from vsa_stream.engine import Engine
-from vsa_stream.events import Event
+from vsa_stream.sinks.memory import MemorySink
 from vsa_stream.synth import render
 
 __all__ = ["ANCHOR", "chart", "markdown", "run"]
@@ -46,19 +46,6 @@ ANCHOR = "pyav decode, skip_loop_filter + frame threads (anchor: the engine's se
 STAGES = ("motion", "flow", "fire", "background", "rest", "total")
 
 Run = tuple[int, float, float]  # frames decoded, wall seconds, process CPU seconds
-
-
-class _Count:
-    name = "count"
-
-    def __init__(self) -> None:
-        self.events = 0
-
-    async def send(self, event: Event) -> None:
-        self.events += 1
-
-    async def aclose(self) -> None:
-        pass
 
 
 def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
@@ -77,7 +64,7 @@ def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
 def engine_scan(path: str, fps: float, template: str = MOTION_CONFIG) -> Run:
     """Frames decoded, seconds and CPU seconds taken by the engine scanning the file."""
     cfg = camera_config(template, path, fps)
-    engine = Engine(cfg, [_Count()], scan=True)
+    engine = Engine(cfg, [MemorySink("count")], scan=True)
     started, cpu = time.perf_counter(), time.process_time()
     result = anyio.run(engine.run)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

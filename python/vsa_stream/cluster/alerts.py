@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from vsa_stream.cluster.store import ALERTS_STREAM, ClusterStore
 from vsa_stream.events import Event, encode
-from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy
+from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, Sink
 
 __all__ = ["AlertStreamSink"]
 
@@ -27,7 +27,7 @@ __all__ = ["AlertStreamSink"]
 _ACK_TIMEOUT_S = 2.0
 
 
-class AlertStreamSink:
+class AlertStreamSink(Sink):
     """Publishes every revision to ``ALERTS`` (see the module docstring)."""
 
     name = "nats"

@@ -112,21 +112,6 @@ def parallel_map(fn: Any, items: list[Any], jobs: int) -> list[Any]:
 # --------------------------------------------------------------------------- running
 
 
-class _Collect:
-    """A sink keeping every revision in memory."""
-
-    name = "eval"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def send(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        return None
-
-
 def scan_events(config: Config, where: str) -> list[Event]:
     """Scan the first camera of ``config`` with the engine; its event revisions.
 
@@ -135,9 +120,10 @@ def scan_events(config: Config, where: str) -> list[Event]:
     """
     from vsa_stream.engine import Engine
     from vsa_stream.log import configure_logging
+    from vsa_stream.sinks.memory import MemorySink
 
     configure_logging(level="warning", fmt="json")
-    sink = _Collect()
+    sink = MemorySink("eval")
     engine = Engine(config, [sink], scan=True)
     result = anyio.run(engine.run)
     status = result.cameras[0]

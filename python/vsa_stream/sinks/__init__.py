@@ -9,6 +9,7 @@ from __future__ import annotations
 from vsa_stream.config import Sinks
 from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError, Sink
 from vsa_stream.sinks.jsonl import JsonlSink
+from vsa_stream.sinks.memory import MemorySink
 from vsa_stream.sinks.stdout import StdoutSink
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "DeliveryPolicy",
     "EndpointGoneError",
     "JsonlSink",
+    "MemorySink",
     "Sink",
     "StdoutSink",
     "build_sinks",

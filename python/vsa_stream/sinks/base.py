@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from vsa_stream.events import Event
 
-__all__ = ["ORDERED_BACKOFF_S", "DeliveryError", "DeliveryPolicy", "EndpointGoneError", "Sink"]
+__all__ = [
+    "ORDERED_BACKOFF_S",
+    "CameraStates",
+    "DeliveryError",
+    "DeliveryPolicy",
+    "EndpointGoneError",
+    "Sink",
+]
 
 #: Waits between attempts of a sink that delivers strictly in order (the last one repeats).
 ORDERED_BACKOFF_S: tuple[float, ...] = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+#: A function returning the ``(camera_id, state)`` pair of every camera, as it is now.
+CameraStates = Callable[[], Iterable[tuple[str, str]]]
 
 
 class DeliveryError(Exception):
@@ -50,21 +63,29 @@ class DeliveryPolicy:
     target: str = ""
 
 
-class Sink(Protocol):
-    """An alert destination. ``send`` returns once the revision is delivered, or raises
-    (:class:`DeliveryError` when it knows more, any exception otherwise).
+class Sink(ABC):
+    """An alert destination: the base class of every sink.
 
-    A sink may also have a ``policy`` attribute (:class:`DeliveryPolicy`; ordered delivery by
-    default) and an ``async watch_cameras(states)`` method, run for as long as the engine
-    runs, that is given a function returning ``(camera_id, state)`` pairs.
+    A sink names itself (``name``, unique among the sinks of a run: it names the sink's cursor
+    in the outbox) and implements :meth:`send`; :attr:`policy`, :meth:`aclose` and
+    :meth:`watch_cameras` have defaults that a sink overrides when it needs to.
     """
 
     name: str
+    #: How the outbox delivers to this sink: ordered, every type, by default.
+    policy: DeliveryPolicy = DeliveryPolicy()
 
+    @abstractmethod
     async def send(self, event: Event) -> None:
-        """Deliver one event revision."""
-        ...
+        """Deliver one event revision; return once it is delivered, or raise
+        (:class:`DeliveryError` when the sink knows more, any exception otherwise)."""
 
     async def aclose(self) -> None:
-        """Flush and release resources."""
-        ...
+        """Flush and release resources (nothing by default)."""
+        return
+
+    async def watch_cameras(self, states: CameraStates) -> None:
+        """Run for as long as the sink delivers, given ``states`` (the cameras' states now);
+        cancelled when the sink is taken out. By default there is nothing to watch: returns
+        at once."""
+        return

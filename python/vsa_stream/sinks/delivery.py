@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -30,7 +30,13 @@ from vsa_stream.events import Event, Review
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import Metrics, gauge
 from vsa_stream.outbox import Outbox, Row
-from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError, Sink
+from vsa_stream.sinks.base import (
+    CameraStates,
+    DeliveryError,
+    DeliveryPolicy,
+    EndpointGoneError,
+    Sink,
+)
 
 __all__ = ["Delivery"]
 
@@ -42,8 +48,6 @@ _READ_BATCH = 256
 _PRUNE_EVERY_S = 300.0
 # Retry-After beyond this is not believed.
 _MAX_RETRY_AFTER_S = 86400.0
-
-CameraStates = Callable[[], Iterable[tuple[str, str]]]
 
 
 def _jitter(delay: float) -> float:
@@ -101,6 +105,8 @@ class Delivery:
         keep_events_s: the latest state of an event is deleted this long after its last change.
         drain_s: after :meth:`finish`, how long sinks get to catch up before they are stopped
             (what is left stays in the outbox for the next run).
+        camera_states: the cameras' ``(camera_id, state)`` pairs now, given to each sink's
+            :meth:`~vsa_stream.sinks.base.Sink.watch_cameras` (none by default).
     """
 
     def __init__(
@@ -112,6 +118,7 @@ class Delivery:
         keep_delivered_s: float = 86400.0,
         keep_events_s: float = 30 * 86400.0,
         drain_s: float = 10.0,
+        camera_states: CameraStates = list,
     ) -> None:
         names = [s.name for s in sinks]
         if len(set(names)) != len(names):
@@ -121,10 +128,8 @@ class Delivery:
         self.keep_delivered_s = keep_delivered_s
         self.keep_events_s = keep_events_s
         self.drain_s = drain_s
-        self.camera_states: CameraStates = list
-        self._states = [
-            _SinkState(s, s.name, getattr(s, "policy", None) or DeliveryPolicy()) for s in sinks
-        ]
+        self.camera_states = camera_states
+        self._states = [_SinkState(s, s.name, s.policy) for s in sinks]
         self._wake = anyio.Event()
         self._ready = anyio.Event()
         self._finishing = False
@@ -268,14 +273,13 @@ class Delivery:
                     self._watch(state)
 
     def _watch(self, st: _SinkState) -> None:
-        """Start the sink's ``watch_cameras`` (if it has one), ended with its worker."""
-        watch = getattr(st.sink, "watch_cameras", None)
-        if watch is None or self._side is None:
+        """Start the sink's ``watch_cameras``, ended with its worker."""
+        if self._side is None:
             return
 
         async def run() -> None:
             with _scope(st):
-                await watch(self.camera_states)
+                await st.sink.watch_cameras(self.camera_states)
 
         self._side.start_soon(run)
 
@@ -315,7 +319,7 @@ class Delivery:
             await st.stopped.wait()
         fresh = []
         for sink in add:
-            st = _SinkState(sink, sink.name, getattr(sink, "policy", None) or DeliveryPolicy())
+            st = _SinkState(sink, sink.name, sink.policy)
             cursor = await self.outbox.call(self.outbox.cursor, st.name, st.policy.target)
             st.cursor = st.persisted = cursor.seq
             st.disabled = cursor.disabled_reason

@@ -9,11 +9,12 @@ import anyio.to_thread
 
 from vsa_stream.events import Event, encode
 from vsa_stream.private import make_private, private_dir
+from vsa_stream.sinks.base import Sink
 
 __all__ = ["JsonlSink"]
 
 
-class JsonlSink:
+class JsonlSink(Sink):
     """Appends one JSON line per event revision; with ``fsync`` each survives a power cut.
 
     The file is opened in append mode, so several runs add to the same file; it is ``0600``

@@ -37,7 +37,7 @@ from vsa_stream.config import MqttSink as MqttConfig
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, encode
 from vsa_stream.log import get_logger
-from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy
+from vsa_stream.sinks.base import CameraStates, DeliveryError, DeliveryPolicy, Sink
 from vsa_stream.tls import TlsFileError, client_context
 
 __all__ = ["MqttSink", "camera_status"]
@@ -85,7 +85,7 @@ def camera_status(state: str) -> str | None:
     return None
 
 
-class MqttSink:
+class MqttSink(Sink):
     """Publishes to one broker (see the module docstring)."""
 
     name = "mqtt"
@@ -179,7 +179,7 @@ class MqttSink:
                 return
             self._published[camera_id] = status
 
-    async def watch_cameras(self, states: Callable[[], Iterable[tuple[str, str]]]) -> None:
+    async def watch_cameras(self, states: CameraStates) -> None:
         """Publish each camera's status when it changes (runs until cancelled)."""
         while True:
             current = list(states())

@@ -8,11 +8,12 @@ from typing import BinaryIO
 import anyio.to_thread
 
 from vsa_stream.events import Event, encode
+from vsa_stream.sinks.base import Sink
 
 __all__ = ["StdoutSink"]
 
 
-class StdoutSink:
+class StdoutSink(Sink):
     """Writes each event revision as one JSON line and flushes it."""
 
     name = "stdout"

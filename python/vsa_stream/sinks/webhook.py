@@ -32,7 +32,7 @@ from vsa_stream.config import WebhookEndpoint
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, encode
 from vsa_stream.redact import redact_url
-from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError
+from vsa_stream.sinks.base import DeliveryError, DeliveryPolicy, EndpointGoneError, Sink
 from vsa_stream.sinks.http1 import Http1Client, HttpError
 from vsa_stream.tls import TlsFileError, client_context
 from vsa_stream.webhook_signature import Signer
@@ -71,7 +71,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-class WebhookSink:
+class WebhookSink(Sink):
     """POSTs each revision to one endpoint (see the module docstring)."""
 
     def __init__(self, endpoint: WebhookEndpoint) -> None:

@@ -33,7 +33,7 @@ from vsa_stream.config import Config
 from vsa_stream.config_statistics import STATISTICS_TYPE
 from vsa_stream.events import Event, IntervalStats
 from vsa_stream.private import private_dir, private_file
-from vsa_stream.sinks.base import DeliveryPolicy
+from vsa_stream.sinks.base import DeliveryPolicy, Sink
 
 __all__ = [
     "CameraInterval",
@@ -170,7 +170,7 @@ class StatisticsStore:
         return out
 
 
-class StatisticsSink:
+class StatisticsSink(Sink):
     """The sink that stores every ``statistics`` revision in a :class:`StatisticsStore` and
     prunes each camera's intervals after its ``retention_days`` (at start, then hourly)."""
 
