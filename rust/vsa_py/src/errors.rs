@@ -116,15 +116,6 @@ impl Error {
         }
         self
     }
-
-    /// The Python class this error becomes (`None` for an exception already made).
-    #[cfg(test)]
-    fn class(&self) -> Option<Class> {
-        match self {
-            Self::Python(_) => None,
-            Self::Kernel { class, .. } => Some(*class),
-        }
-    }
 }
 
 impl From<PyErr> for Error {
@@ -388,52 +379,5 @@ impl From<MotionError> for Error {
                 Self::frame(name, message).with("reason", Attr::Text(reason))
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variants_choose_their_class() {
-        let frame = Error::from(PlaneError::Empty {
-            width: 0,
-            height: 4,
-        });
-        assert_eq!(frame.class(), Some(Class::Frame));
-        assert_eq!(
-            Error::from(PlaneError::ZeroFactor).class(),
-            Some(Class::Parameter)
-        );
-        let degenerate = CoreGeometryError::DegenerateHomography("collinear".into());
-        assert_eq!(Error::from(degenerate).class(), Some(Class::Geometry));
-        let boxes = CoreGeometryError::BadInput {
-            name: "boxes",
-            reason: "must be finite".into(),
-        };
-        assert_eq!(Error::from(boxes).class(), Some(Class::Frame));
-        assert_eq!(
-            Error::from(TrackError::Config("max_age".into())).class(),
-            Some(Class::Parameter)
-        );
-        assert_eq!(
-            Error::from(DetectError::Shape("(1, 2)".into())).class(),
-            Some(Class::Frame)
-        );
-    }
-
-    #[test]
-    fn about_prefixes_the_message_and_names_the_field() {
-        let e = Error::from(PlaneError::Empty {
-            width: 0,
-            height: 4,
-        })
-        .about("luma plane");
-        let Error::Kernel { message, attrs, .. } = e else {
-            panic!("a kernel error")
-        };
-        assert_eq!(message, "luma plane: plane is empty (0×4)");
-        assert!(attrs.contains(&("field", Attr::Text("luma plane".into()))));
     }
 }
