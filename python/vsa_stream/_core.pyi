@@ -1338,11 +1338,14 @@ class FlowResult:
         """``(bins,)``: speed-weighted directions; bin k is centred on ``k*360/bins`` degrees
         from +x towards +y (down)."""
     @property
-    def rows(self) -> int: ...
+    def rows(self) -> int:
+        """Rows of cells (``height // cell``)."""
     @property
-    def cols(self) -> int: ...
+    def cols(self) -> int:
+        """Columns of cells (``width // cell``)."""
     @property
-    def cell(self) -> int: ...
+    def cell(self) -> int:
+        """Side of a cell, pixels."""
     @property
     def mean_speed(self) -> float:
         """Mean speed of the confident cells, px/frame (0 when none)."""
@@ -1424,11 +1427,14 @@ class MotionField:
     def reset(self) -> None:
         """Forgets the previous frame."""
     @property
-    def width(self) -> int: ...
+    def width(self) -> int:
+        """Width of the frames, pixels."""
     @property
-    def height(self) -> int: ...
+    def height(self) -> int:
+        """Height of the frames, pixels."""
     @property
-    def cell(self) -> int: ...
+    def cell(self) -> int:
+        """Side of a cell, pixels."""
     @property
     def grid_shape(self) -> tuple[int, int]:
         """``(rows, cols)`` = ``(height // cell, width // cell)``."""
