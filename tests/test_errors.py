@@ -184,7 +184,7 @@ KERNEL_ERRORS: list[tuple[str, Callable[[], object], type[KernelError], str, dic
         lambda: _core.Tracker(frame_rate=-1.0),
         ParameterError,
         "frame_rate must be > 0",
-        {"code": "invalid_parameter"},
+        {"code": "invalid_parameter", "field": "frame_rate"},
     ),
     (
         "DetectError::Shape",
@@ -209,7 +209,7 @@ KERNEL_ERRORS: list[tuple[str, Callable[[], object], type[KernelError], str, dic
         lambda: _core.FireDetector(64, 48, threshold=float("nan")),
         ParameterError,
         "threshold must be finite",
-        {"code": "invalid_parameter"},
+        {"code": "invalid_parameter", "field": "threshold"},
     ),
 ]
 

@@ -279,7 +279,7 @@ impl From<FireError> for Error {
                 .with("field", Attr::Text(format!("{plane} plane")))
                 .with("expected", pair(expected))
                 .with("got", pair(got)),
-            FireError::BadParameter(_) => Self::new(Class::Parameter, "invalid_parameter", message),
+            FireError::BadParameter { name, .. } => Self::parameter(name, message),
         }
     }
 }
@@ -351,7 +351,7 @@ impl From<TrackError> for Error {
                     .with("index", Attr::Int(index))
                     .with("xyxy", Attr::Floats(xyxy.to_vec()))
             }
-            TrackError::Config(_) => Self::new(Class::Parameter, "invalid_parameter", message),
+            TrackError::Config { name, .. } => Self::parameter(name, message),
         }
     }
 }
