@@ -87,8 +87,17 @@ KERNEL_ERRORS: list[tuple[str, Callable[[], object], type[KernelError], str, dic
     ),
     (
         "PlaneError::Oversize",
-        lambda: _core.MotionDetector(20_000, 10),
+        lambda: _core.flow_grid(_plane(1, 20_000), _plane(1, 20_000)),
         FrameError,
+        "frame 20000×1 is too large",
+        {"code": "oversize", "width": 20_000, "height": 1},
+    ),
+    (
+        # A kernel sized on a frame refuses the size as a parameter: no frame is there yet, and
+        # a camera whose stream it refuses fails with the reason instead of dropping every frame.
+        "PlaneError::Oversize, constructor",
+        lambda: _core.MotionDetector(20_000, 10),
+        ParameterError,
         "frame 20000×10 is too large",
         {"code": "oversize", "width": 20_000, "height": 10},
     ),

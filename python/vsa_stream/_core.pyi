@@ -8,10 +8,11 @@ a bad frame or per-frame array raises :class:`~vsa_stream.errors.FrameError`, a 
 :class:`~vsa_stream.errors.GeometryError` (the three are ``ValueError``), and an internal
 failure of a kernel (a caught panic) :class:`~vsa_stream.errors.InternalError` (a
 ``RuntimeError``), which fails that call only. Each keeps the fields of the Rust variant as
-attributes (``.field``, ``.width``, ``.expected``, ...). A kernel sized on a frame refuses, with
-a ``FrameError`` saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all
-(twice 8K UHD), and reports a refused allocation the same way: absurd dimensions never abort
-the process.
+attributes (``.field``, ``.width``, ``.expected``, ...). A kernel refuses, with a ``ValueError``
+saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all (twice 8K UHD):
+a ``ParameterError`` from a constructor sized on a frame (``MotionDetector(width, height)``), a
+``FrameError`` from a per-frame call. It reports a refused allocation the same way: absurd
+dimensions never abort the process.
 """
 
 from collections.abc import Sequence

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use vsa_core::background::{self as bg, DualConfig};
 
 use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
-use crate::errors::{Error, Result};
+use crate::errors::{sized, Error, Result};
 use crate::motion::{blobs_of_luma, Blob};
 
 /// Area pyramid: `levels + 1` uint8 planes, level 0 a copy, each next level the 2× area
@@ -177,7 +177,7 @@ impl DualBackground {
             non_negative("height", height)?,
         );
         Ok(Self {
-            inner: bg::DualBackground::new(w, h, config)?,
+            inner: sized(bg::DualBackground::new(w, h, config))?,
         })
     }
 

@@ -9,7 +9,7 @@ use vsa_core::detect::{self, ChannelOrder, DecodeParams, Normalize, YuvMatrix};
 use vsa_core::image::PlaneView;
 
 use crate::arrays::{plane_view, readonly_2d, readonly_dyn, run_detached, shape_str};
-use crate::errors::{Error, Result};
+use crate::errors::{sized, Error, Result};
 
 /// Where the content lies in the model input and how boxes map back to the source frame.
 #[pyclass(frozen, get_all, module = "vsa_stream._core")]
@@ -80,14 +80,14 @@ impl Letterbox {
         keep_ratio: bool,
         center: bool,
     ) -> Result<Self> {
-        let letterbox = detect::Letterbox::fit(
+        let letterbox = sized(detect::Letterbox::fit(
             size("src_width", src_width)?,
             size("src_height", src_height)?,
             size("dst_width", dst_width)?,
             size("dst_height", dst_height)?,
             keep_ratio,
             center,
-        )?;
+        ))?;
         Ok(letterbox.into())
     }
 

@@ -118,6 +118,27 @@ impl Error {
     }
 }
 
+/// The result of a kernel's constructor for `width × height` frames: a size it refuses (empty,
+/// over the limits) is a bad parameter of that constructor, not a bad frame (no frame is there
+/// yet), so a caller sizing a kernel on a stream's first frame fails that camera, with the
+/// reason, rather than dropping every frame.
+pub(crate) fn sized<T>(result: Result<T, impl Into<Error>>) -> Result<T> {
+    result.map_err(|e| match e.into() {
+        Error::Kernel {
+            class: Class::Frame,
+            message,
+            code,
+            attrs,
+        } => Error::Kernel {
+            class: Class::Parameter,
+            message,
+            code,
+            attrs,
+        },
+        other => other,
+    })
+}
+
 impl From<PyErr> for Error {
     fn from(e: PyErr) -> Self {
         Self::Python(e)

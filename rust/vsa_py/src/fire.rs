@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use vsa_core::fire::{self, ColourRule, FireConfig};
 
 use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
-use crate::errors::{Error, Result};
+use crate::errors::{sized, Error, Result};
 
 /// The fire evidence of one frame: per-cell float32 arrays and the best cell.
 #[pyclass(frozen, module = "vsa_stream._core")]
@@ -75,7 +75,11 @@ impl FireDetector {
             rule: ColourRule { tau },
         };
         Ok(Self {
-            inner: fire::FireDetector::new(pos("width", width)?, pos("height", height)?, config)?,
+            inner: sized(fire::FireDetector::new(
+                pos("width", width)?,
+                pos("height", height)?,
+                config,
+            ))?,
         })
     }
 

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use vsa_core::flow::{self, FlowConfig, FlowField};
 
 use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
-use crate::errors::Result;
+use crate::errors::{sized, Result};
 
 /// Grid optical flow between two frames and its statistics.
 #[pyclass(frozen, module = "vsa_stream._core")]
@@ -196,7 +196,7 @@ impl MotionField {
             bins,
         )?;
         Ok(Self {
-            inner: flow::MotionField::new(width, height, config)?,
+            inner: sized(flow::MotionField::new(width, height, config))?,
         })
     }
 

@@ -6,7 +6,7 @@ use vsa_core::image::PlaneView;
 use vsa_core::motion::{self, MotionConfig, MotionError};
 
 use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
-use crate::errors::{Error, Result};
+use crate::errors::{sized, Error, Result};
 
 /// A moving region, in full-resolution pixels: the box is `[x0, x1) × [y0, y1)`, `area` counts
 /// its foreground pixels, and `(cx, cy)` is its centroid (pixel `(x, y)` has its centre at
@@ -133,7 +133,7 @@ impl MotionDetector {
             warmup_frames: non_negative("warmup_frames", warmup_frames)? as u64,
         };
         Ok(Self {
-            inner: motion::MotionDetector::new(width, height, config)?,
+            inner: sized(motion::MotionDetector::new(width, height, config))?,
         })
     }
 
