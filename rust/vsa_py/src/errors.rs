@@ -5,15 +5,20 @@
 //! `vsa_core` converts into [`Error`] in one `From` impl below, which chooses the Python class by
 //! variant and keeps the variant's fields as attributes of the exception:
 //!
-//! | what went wrong                                  | Python class (`vsa_stream.errors`)   |
-//! |--------------------------------------------------|--------------------------------------|
-//! | a frame, plane or per-frame array is unusable    | `FrameError` (a `ValueError`)        |
-//! | a parameter is out of range                      | `ParameterError` (a `ValueError`)    |
-//! | a polygon or a homography is degenerate          | `GeometryError` (a `ParameterError`) |
-//! | a kernel panicked (a bug, caught at the boundary) | `InternalError` (a `RuntimeError`)  |
+//! | what went wrong                                    | Python class (`vsa_stream.errors`)   |
+//! |----------------------------------------------------|--------------------------------------|
+//! | a frame, plane or per-frame array is unusable      | `FrameError` (a `ValueError`)        |
+//! | a parameter is out of range                        | `ParameterError` (a `ValueError`)    |
+//! | a polygon or a homography is degenerate            | `GeometryError` (a `ParameterError`) |
+//! | a kernel panicked (a bug, caught at the boundary)  | `InternalError` (a `RuntimeError`)   |
+//!
+//! A frame size refused by a kernel's constructor is a parameter of it (see [`sized`]).
 //!
 //! `impl From<vsa_core::...> for PyErr` cannot be written here (the orphan rule: neither the trait
-//! nor the types are local, and `vsa_core` knows no Python), hence the local [`Error`].
+//! nor the types are local, and `vsa_core` knows no Python), hence the local [`Error`]. The crate
+//! is an extension module, whose test binaries cannot link without a Python; the mapping is
+//! tested from Python (`tests/test_errors.py`: which input raises which class, with which
+//! attributes).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
