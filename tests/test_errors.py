@@ -144,6 +144,13 @@ KERNEL_ERRORS: list[tuple[str, Callable[[], object], type[KernelError], str, dic
         {"field": "cell"},
     ),
     (
+        "binding: polygon shape",
+        lambda: _core.validate_polygon(np.zeros((3, 3))),
+        GeometryError,
+        "polygon must have shape (M, 2)",
+        {"code": "bad_polygon", "field": "polygon"},
+    ),
+    (
         "PolygonError::SelfIntersecting",
         lambda: _core.validate_polygon(np.array([(0.0, 0.0), (2, 2), (2, 0), (0, 2)])),
         GeometryError,

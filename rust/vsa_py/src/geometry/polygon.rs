@@ -66,7 +66,7 @@ pub(crate) fn validate_polygon(polygon: &Bound<'_, PyAny>) -> Result<()> {
     let array = readonly_2d::<f64>(polygon, "polygon")?;
     let view = array.as_array();
     if view.ncols() != 2 {
-        return Err(Error::parameter(
+        return Err(Error::geometry(
             "polygon",
             format!("polygon must have shape (M, 2), got {:?}", view.shape()),
         ));
