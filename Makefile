@@ -4,11 +4,16 @@ PIP := $(PYTHON) -m pip
 # The wheel's platform tag: any Linux with glibc 2.17 or newer (CentOS 7+, Debian 8+, Ubuntu 14.04+).
 MANYLINUX ?= manylinux_2_17
 
-.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean eval wheel
+.PHONY: develop lint test test-rust test-python bench bench-quick soak fmt clean eval wheel lock
 
 ## develop: build the Rust extension in release mode and install the package editable, with test and lint tools
+## (at the versions pinned in requirements/dev.lock, as CI)
 develop:
-	$(PIP) install -q -e '.[test,lint,bench]'
+	$(PIP) install -q -c requirements/dev.lock -e '.[test,lint,bench]'
+
+## lock: re-pin requirements/dev.lock in a fresh environment, after a dependency changes (.ci/lock)
+lock:
+	bash .ci/lock
 
 ## wheel: the abi3 wheel (CPython >= 3.11; installing it needs no Rust) in dist/, linked by zig
 ## against glibc 2.17 so that its manylinux tag holds (maturin's compliance check, auditwheel's rules)

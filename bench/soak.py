@@ -36,6 +36,8 @@ import anyio.to_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import anyio.lowlevel
+
 from loopback import FfmpegServer
 from vsa_stream import __version__
 from vsa_stream import config as config_mod
@@ -189,7 +191,7 @@ async def _run(
         tg.start_soon(restart)
         await anyio.sleep(seconds)
         engine.stop()
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         tg.cancel_scope.cancel()
 
     warm = [s for s in samples if s.t_s >= seconds / 4] or samples

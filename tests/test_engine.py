@@ -268,14 +268,16 @@ async def test_cameras_start_and_stop_while_the_engine_runs(
             with pytest.raises(RuntimeError, match="already running"):
                 await engine.start_camera(camera(video, "a"))
             with anyio.fail_after(60):
-                while not any(e.camera_id == "a" and e.state == "open" for e in sink.events):
+                # Polls state the engine's threads update (no event to await); fail_after bounds it.
+                while not any(e.camera_id == "a" and e.state == "open" for e in sink.events):  # noqa: ASYNC110
                     await anyio.sleep(0.05)
             assert set(engine.running()) == {"a", "b"}
             assert a.analysed > 0
             assert b.analysed == 0  # its guard refuses every frame
             fenced["b"] = False
             with anyio.fail_after(30):
-                while b.analysed == 0:
+                # Polls state the engine's threads update (no event to await); fail_after bounds it.
+                while b.analysed == 0:  # noqa: ASYNC110
                     await anyio.sleep(0.05)
             statuses["a"] = await engine.stop_camera("a")
             statuses["missing"] = await engine.stop_camera("missing")

@@ -236,8 +236,9 @@ def test_health_event_types_are_not_rules(
 
 # --- the Rust kernels -------------------------------------------------------------------------
 
-# What a kernel may raise for bad input: typed errors (FrameError is a ValueError; KeyError for
-# an unknown track id). A Rust panic surfaces as PanicException, a BaseException: not in here.
+# What a kernel may raise for bad input: typed errors (FrameError and ParameterError are
+# ValueErrors; KeyError for an unknown track id). A Rust panic caught at the boundary surfaces as
+# InternalError, a RuntimeError: not in here, so a panic fails the fuzz test.
 TYPED = (ValueError, TypeError, OverflowError, KeyError)
 _DTYPES = [np.uint8, np.int8, np.uint16, np.int32, np.int64, np.float32, np.float64, np.bool_]
 

@@ -1,11 +1,18 @@
 """Native kernels of vsa_stream (Rust, ``rust/vsa_py``), checked by ``mypy.stubtest``.
 
 Frames are taken as zero-copy numpy views through their strides (row padding allowed, the last
-axis must be contiguous) and the GIL is released while a kernel runs. Bad input raises
-:class:`vsa_stream.errors.FrameError` (a ``ValueError``); so does an internal failure of a
-kernel, which fails that call only. A kernel sized on a frame refuses, with a ``ValueError``
-saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all (twice 8K UHD),
-and reports a refused allocation the same way: absurd dimensions never abort the process.
+axis must be contiguous) and the GIL is released while a kernel runs. Errors are typed (see
+:mod:`vsa_stream.errors`; mapped from the Rust error enums in ``rust/vsa_py/src/errors.rs``):
+a bad frame or per-frame array raises :class:`~vsa_stream.errors.FrameError`, a bad parameter
+:class:`~vsa_stream.errors.ParameterError`, a degenerate polygon or homography
+:class:`~vsa_stream.errors.GeometryError` (the three are ``ValueError``), and an internal
+failure of a kernel (a caught panic) :class:`~vsa_stream.errors.InternalError` (a
+``RuntimeError``), which fails that call only. Each keeps the fields of the Rust variant as
+attributes (``.field``, ``.width``, ``.expected``, ...). A kernel refuses, with a ``ValueError``
+saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all (twice 8K UHD):
+a ``ParameterError`` from a constructor sized on a frame (``MotionDetector(width, height)``), a
+``FrameError`` from a per-frame call. It reports a refused allocation the same way: absurd
+dimensions never abort the process.
 """
 
 from collections.abc import Sequence
@@ -70,7 +77,8 @@ def downscale_area(plane: NDArray[np.uint8], factor: int) -> NDArray[np.uint8]:
 
     Raises:
         FrameError: wrong dtype or dimensions, empty plane, non-contiguous last axis, factor
-            below 1 or larger than the plane.
+            larger than the plane.
+        ParameterError: factor below 1.
 
     Example:
         >>> import numpy as np
@@ -95,7 +103,8 @@ def points_in_polygon(
         A new bool array of shape ``(N,)``.
 
     Raises:
-        FrameError: wrong dtype or shape, or non-finite polygon vertices.
+        FrameError: wrong dtype or shape of the points.
+        GeometryError: a polygon of the wrong shape or with non-finite vertices.
     """
 
 @final
@@ -157,7 +166,7 @@ class MotionDetector:
         warmup_frames: frames that only build the background.
 
     Raises:
-        ValueError: a parameter is out of range.
+        ParameterError: a parameter is out of range.
 
     Example:
         >>> import numpy as np
@@ -188,8 +197,8 @@ class MotionDetector:
             The blobs in full-resolution pixels, in scan order of their first pixel.
 
         Raises:
-            FrameError: wrong dtype, shape or strides, or a size other than the detector's;
-                also an internal failure (the detector is then reset).
+            FrameError: wrong dtype, shape or strides, or a size other than the detector's.
+            InternalError: an internal failure (the detector is then reset).
         """
     def foreground(self) -> NDArray[np.uint8]:
         """The cleaned mask of the last frame: a new uint8 array, downscaled size, 0 or 255."""
@@ -327,7 +336,7 @@ class Tracker:
             detection that stays in place is usually a fixed structure taken for an object.
 
     Raises:
-        ValueError: a parameter out of range.
+        ParameterError: a parameter out of range.
 
     Example:
         >>> import numpy as np
@@ -417,7 +426,7 @@ class Letterbox:
     to the rounding of the content size).
 
     Raises:
-        ValueError: a size is not positive.
+        ParameterError: a size is not positive.
 
     Example:
         >>> lb = Letterbox(1280, 720, 416, 416)
@@ -534,7 +543,7 @@ def preprocess_yuv420p(
 
     Raises:
         FrameError: wrong dtype, shape or strides, chroma planes that do not match the luma.
-        ValueError: a bad parameter (size, order, matrix, mean/std length, zero std).
+        ParameterError: a bad parameter (size, order, matrix, mean/std length, zero std).
     """
 
 def preprocess_packed(
@@ -557,7 +566,7 @@ def preprocess_packed(
 
     Raises:
         FrameError: wrong dtype, shape or strides.
-        ValueError: a bad parameter.
+        ParameterError: a bad parameter.
     """
 
 def decode_yolox(
@@ -582,7 +591,7 @@ def decode_yolox(
     Raises:
         FrameError: wrong dtype or shape (the anchor count must match the letterbox's input
             size and the strides), non-contiguous array.
-        ValueError: a threshold out of range.
+        ParameterError: a threshold or the strides out of range.
     """
 
 def decode_yolov5(
@@ -685,7 +694,9 @@ def boxes_in_polygon(
         A new bool array of shape ``(N,)``.
 
     Raises:
-        FrameError: wrong dtype or shape, non-finite or unordered boxes, bad polygon or anchor.
+        FrameError: wrong dtype or shape, non-finite or unordered boxes.
+        ParameterError: a bad anchor.
+        GeometryError: a polygon of the wrong shape or with non-finite vertices.
 
     Example:
         >>> import numpy as np
@@ -700,7 +711,8 @@ def polygon_area(polygon: NDArray[np.float64]) -> float:
     A self-intersecting polygon gets the absolute sum of its lobes' signed areas (a bow tie: 0).
 
     Raises:
-        FrameError: wrong dtype or shape, or non-finite vertices.
+        FrameError: wrong dtype.
+        GeometryError: wrong shape, or non-finite vertices.
     """
 
 def validate_polygon(polygon: NDArray[np.float64]) -> None:
@@ -711,7 +723,8 @@ def validate_polygon(polygon: NDArray[np.float64]) -> None:
     or touching (a simple polygon, convex or concave).
 
     Raises:
-        FrameError: naming the problem (``"polygon is self-intersecting: edges 0 and 2 ..."``).
+        GeometryError: naming the problem (``"polygon is self-intersecting: edges 0 and 2 ..."``),
+            with the variant's fields (``.edges``, ``.index``, ``.vertices``).
     """
 
 @final
@@ -739,7 +752,7 @@ class LineCounter:
         max_missed: updates a track may be absent before it is forgotten (>= 0).
 
     Raises:
-        FrameError: non-finite or coincident end points, negative hysteresis, bad anchor.
+        ParameterError: non-finite or coincident end points, negative hysteresis, bad anchor.
 
     Example:
         >>> import numpy as np
@@ -806,7 +819,8 @@ def heading_check(
         zero velocity.
 
     Raises:
-        FrameError: bad arrays or parameters.
+        FrameError: bad arrays.
+        ParameterError: bad parameters.
     """
 
 @final
@@ -827,7 +841,7 @@ class HeadingTracker:
         max_missed: updates a track may be absent before it is forgotten.
 
     Raises:
-        FrameError: a parameter out of range.
+        ParameterError: a parameter out of range.
     """
 
     def __new__(
@@ -872,9 +886,10 @@ class Homography:
         ground_points: float64 ``(N, 2)`` ground coordinates (metres), pairing row by row.
 
     Raises:
-        FrameError: fewer than four pairs, lengths that differ, NaN, coincident or collinear
-            points, three collinear points among exactly four, or pairs that fix no unique,
-            invertible homography.
+        ParameterError: lengths that differ.
+        GeometryError: fewer than four pairs, NaN, coincident or collinear points, three
+            collinear points among exactly four, or pairs that fix no unique, invertible
+            homography.
 
     Example:
         >>> import numpy as np
@@ -909,8 +924,8 @@ class Homography:
         """Ground area (m²) of an image polygon (mapping its vertices is exact).
 
         Raises:
-            FrameError: an invalid polygon (see :func:`validate_polygon`) or one reaching the
-                horizon.
+            GeometryError: an invalid polygon (see :func:`validate_polygon`).
+            ParameterError: a polygon reaching the horizon.
         """
     def ground_anchors(
         self, boxes: NDArray[np.float64], anchor: _Anchor = "bottom_center"
@@ -957,7 +972,8 @@ def density_grid(
         A new float64 array of shape ``shape``.
 
     Raises:
-        FrameError: bad arrays or parameters.
+        FrameError: bad arrays.
+        ParameterError: bad parameters.
     """
 
 @final
@@ -1045,7 +1061,8 @@ def connected_components(mask: NDArray[np.uint8], min_area: int = 1) -> list[Blo
         Blobs of at least ``min_area`` pixels, in the row-major order of their first pixel.
 
     Raises:
-        FrameError: wrong dtype or dimensions, empty mask; ValueError: negative min_area.
+        FrameError: wrong dtype or dimensions, empty mask.
+        ParameterError: negative min_area.
     """
 
 @final
@@ -1149,7 +1166,7 @@ class DualBackground:
         tamper_frames: frames a tampering condition must persist.
 
     Raises:
-        ValueError: a parameter is out of range.
+        ParameterError: a parameter is out of range.
     """
 
     def __new__(
@@ -1260,7 +1277,7 @@ class FireDetector:
         period_window: frames of the periodicity history (0: none), at most 10000.
 
     Raises:
-        ValueError: a bad parameter.
+        ParameterError: a bad parameter.
     """
 
     def __new__(
@@ -1322,11 +1339,14 @@ class FlowResult:
         """``(bins,)``: speed-weighted directions; bin k is centred on ``k*360/bins`` degrees
         from +x towards +y (down)."""
     @property
-    def rows(self) -> int: ...
+    def rows(self) -> int:
+        """Rows of cells (``height // cell``)."""
     @property
-    def cols(self) -> int: ...
+    def cols(self) -> int:
+        """Columns of cells (``width // cell``)."""
     @property
-    def cell(self) -> int: ...
+    def cell(self) -> int:
+        """Side of a cell, pixels."""
     @property
     def mean_speed(self) -> float:
         """Mean speed of the confident cells, px/frame (0 when none)."""
@@ -1377,7 +1397,7 @@ class MotionField:
         bins: direction histogram bins, 1..360.
 
     Raises:
-        ValueError: a parameter out of range.
+        ParameterError: a parameter out of range.
     """
 
     def __new__(
@@ -1408,11 +1428,14 @@ class MotionField:
     def reset(self) -> None:
         """Forgets the previous frame."""
     @property
-    def width(self) -> int: ...
+    def width(self) -> int:
+        """Width of the frames, pixels."""
     @property
-    def height(self) -> int: ...
+    def height(self) -> int:
+        """Height of the frames, pixels."""
     @property
-    def cell(self) -> int: ...
+    def cell(self) -> int:
+        """Side of a cell, pixels."""
     @property
     def grid_shape(self) -> tuple[int, int]:
         """``(rows, cols)`` = ``(height // cell, width // cell)``."""

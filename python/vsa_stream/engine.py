@@ -266,6 +266,10 @@ class Engine:
         """Wait until a dynamic engine's :meth:`run` can take cameras."""
         await self._accepting.wait()
 
+    async def wait_stopping(self) -> None:
+        """Wait until a stop is asked for (:meth:`stop` or a signal)."""
+        await self._stopping.wait()
+
     def running(self) -> dict[str, CameraPipeline]:
         """The pipelines running now, by camera id."""
         return {p.camera.id: p for p in self._pipelines}

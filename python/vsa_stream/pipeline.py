@@ -26,7 +26,7 @@ from vsa_stream.analyzer import Analyzer
 from vsa_stream.config import Camera, DetectorConfig, MotionConfig, TrackingConfig
 from vsa_stream.detection.pose import PoseModel
 from vsa_stream.detection.scheduler import DetectorService
-from vsa_stream.errors import FrameError, SourceError
+from vsa_stream.errors import FrameError, InternalError, SourceError
 from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.lawful import AuthorisationGate
@@ -303,7 +303,7 @@ class CameraPipeline:
     def _analyse_frame(self, frame: Frame, wall: float) -> None:
         try:
             events = self.analyzer.process(frame, wall=wall)
-        except FrameError as exc:
+        except (FrameError, InternalError) as exc:  # a kernel's bug fails this frame only
             self.status.bad_frames += 1
             self._log.warning("frame rejected", frame=frame.index, error=str(exc))
             return

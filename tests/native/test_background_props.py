@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from scipy import ndimage  # type: ignore[import-untyped]
 
 from vsa_stream._core import connected_components, downscale_chroma, pyramid
-from vsa_stream.errors import FrameError
+from vsa_stream.errors import FrameError, ParameterError
 
 U8 = NDArray[np.uint8]
 
@@ -65,7 +65,7 @@ def test_chroma_matches_luma_downscale_size(chroma: U8, factor: int) -> None:
 
 def test_chroma_rejects_odd_factor_and_small_plane() -> None:
     chroma = np.zeros((10, 10), np.uint8)
-    with pytest.raises(FrameError, match="even"):
+    with pytest.raises(ParameterError, match="even"):
         downscale_chroma(chroma, 3, 20, 20)
     with pytest.raises(FrameError, match="too small"):
         downscale_chroma(chroma, 2, 40, 40)

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from vsa_stream import _core
 from vsa_stream._core import Blob, MotionDetector, downscale_area, points_in_polygon
 from vsa_stream.bench.references import numpy_points_in_polygon as ref_points_in_polygon
-from vsa_stream.errors import FrameError
+from vsa_stream.errors import FrameError, GeometryError, ParameterError, VsaError
 
 U8 = NDArray[np.uint8]
 F64 = NDArray[np.float64]
@@ -348,9 +348,12 @@ def test_messages_name_the_problem() -> None:
         downscale_area(np.zeros((8, 16), np.uint8)[:, ::2], 2)
 
 
-@pytest.mark.parametrize("factor", [0, -1, 9])
-def test_downscale_rejects_bad_factors(factor: int) -> None:
-    with pytest.raises(FrameError):
+@pytest.mark.parametrize(
+    ("factor", "error"), [(0, ParameterError), (-1, ParameterError), (9, FrameError)]
+)
+def test_downscale_rejects_bad_factors(factor: int, error: type[VsaError]) -> None:
+    # A factor below 1 is a bad parameter; one larger than the plane, a plane too small for it.
+    with pytest.raises(error):
         downscale_area(np.zeros((8, 8), np.uint8), factor)
 
 
@@ -382,17 +385,19 @@ def test_detector_rejects_bad_sizes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("points", "polygon"),
+    ("points", "polygon", "error"),
     [
-        (np.zeros((4, 3)), U_SHAPE),
-        (np.zeros((4, 2)), U_SHAPE[:2]),
-        (np.zeros((4, 2), np.float32), U_SHAPE),
-        (np.zeros(4), U_SHAPE),
-        (np.zeros((4, 2)), np.array([(0, 0), (1, np.nan), (1, 1)])),
+        (np.zeros((4, 3)), U_SHAPE, FrameError),
+        (np.zeros((4, 2)), U_SHAPE[:2], GeometryError),
+        (np.zeros((4, 2), np.float32), U_SHAPE, FrameError),
+        (np.zeros(4), U_SHAPE, FrameError),
+        (np.zeros((4, 2)), np.array([(0, 0), (1, np.nan), (1, 1)]), GeometryError),
     ],
 )
-def test_points_in_polygon_rejects_bad_arrays(points: object, polygon: object) -> None:
-    with pytest.raises(FrameError):
+def test_points_in_polygon_rejects_bad_arrays(
+    points: object, polygon: object, error: type[VsaError]
+) -> None:
+    with pytest.raises(error):
         points_in_polygon(points, polygon)  # type: ignore[arg-type]
 
 

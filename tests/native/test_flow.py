@@ -19,7 +19,7 @@ from vsa_stream.bench.flow_synth import (
     sample_dense,
     texture,
 )
-from vsa_stream.errors import FrameError
+from vsa_stream.errors import FrameError, ParameterError
 
 CELL = 16
 
@@ -156,7 +156,7 @@ def test_bad_input_raises() -> None:
         field.update(np.zeros((96, 64), np.uint8))
     with pytest.raises(FrameError, match="expected"):
         flow_grid(frame, frame[:32])
-    with pytest.raises(FrameError, match="cell"):
+    with pytest.raises(ParameterError, match="cell"):
         flow_grid(frame, frame, cell=2)
     for kwargs in ({"levels": 0}, {"step": 9}, {"bins": 0}, {"min_eigen": float("nan")}):
         with pytest.raises(ValueError, match=next(iter(kwargs))):

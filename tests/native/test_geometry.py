@@ -23,7 +23,7 @@ from vsa_stream._core import (
     validate_polygon,
 )
 from vsa_stream.config import Zone
-from vsa_stream.errors import FrameError
+from vsa_stream.errors import FrameError, GeometryError, ParameterError, VsaError
 from vsa_stream.observation import Detection
 from vsa_stream.scene import ZoneGeometry, boxes_array, track_ids_array
 
@@ -134,7 +134,7 @@ def test_area_and_validity_of_star_polygons(seed: int, n: int) -> None:
         if not (a == 0 and b == n - 1)
     )
     if crossing:
-        with pytest.raises(FrameError, match="self-intersecting"):
+        with pytest.raises(GeometryError, match="self-intersecting"):
             validate_polygon(swapped)
 
 
@@ -149,7 +149,7 @@ def test_area_and_validity_of_star_polygons(seed: int, n: int) -> None:
     ],
 )
 def test_invalid_polygons(polygon: list[tuple[float, float]], message: str) -> None:
-    with pytest.raises(FrameError, match=message):
+    with pytest.raises(GeometryError, match=message):
         validate_polygon(np.array(polygon, dtype=np.float64))
 
 
@@ -405,7 +405,7 @@ def test_known_square_and_horizon() -> None:
     out = h.to_ground(sky)
     assert np.isnan(out[0]).all()
     assert np.isfinite(out[1]).all()
-    with pytest.raises(FrameError, match="horizon"):
+    with pytest.raises(ParameterError, match="horizon"):
         h.ground_area(np.array([(0.0, 470.0), (640.0, 470.0), (320.0, horizon_y - 5)]))
 
 
@@ -421,7 +421,7 @@ def test_known_square_and_horizon() -> None:
 )
 def test_degenerate_homography_is_rejected(image: list[Point], message: str) -> None:
     ground = np.array([(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0)])[: len(image)]
-    with pytest.raises(FrameError, match=message):
+    with pytest.raises(GeometryError, match=message):
         Homography(np.array(image, dtype=np.float64), ground)
 
 
@@ -555,45 +555,95 @@ ONE = np.array([1], np.int64)
 
 
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("call", "message", "error"),
     [
-        (lambda: boxes_in_polygon(BOX[:, :3], SQUARE), r"\(N, 4\)"),
-        (lambda: boxes_in_polygon(BOX.astype(np.float32), SQUARE), "float64"),
-        (lambda: boxes_in_polygon(np.array([[0.0, 0.0, np.nan, 1.0]]), SQUARE), "finite"),
-        (lambda: boxes_in_polygon(np.array([[2.0, 0.0, 1.0, 1.0]]), SQUARE), "x0 <= x1"),
-        (lambda: boxes_in_polygon(BOX, SQUARE, "feet"), "anchor"),  # type: ignore[arg-type]
-        (lambda: boxes_in_polygon(BOX, SQUARE[:2]), "M >= 3"),
-        (lambda: polygon_area(np.array([(0.0, 0.0), (1.0, np.inf), (0.0, 1.0)])), "finite"),
-        (lambda: LineCounter((0.0, 0.0), (0.0, 0.0)), "differ"),
-        (lambda: LineCounter((0.0, 0.0), (1.0, 0.0), hysteresis_px=-1.0), "hysteresis"),
-        (lambda: LineCounter((0.0, 0.0), (1.0, 0.0)).update(ONE.astype(np.int32), BOX), "int64"),
+        (lambda: boxes_in_polygon(BOX[:, :3], SQUARE), r"\(N, 4\)", FrameError),
+        (lambda: boxes_in_polygon(BOX.astype(np.float32), SQUARE), "float64", FrameError),
+        (
+            lambda: boxes_in_polygon(np.array([[0.0, 0.0, np.nan, 1.0]]), SQUARE),
+            "finite",
+            FrameError,
+        ),
+        (
+            lambda: boxes_in_polygon(np.array([[2.0, 0.0, 1.0, 1.0]]), SQUARE),
+            "x0 <= x1",
+            FrameError,
+        ),
+        (lambda: boxes_in_polygon(BOX, SQUARE, "feet"), "anchor", ParameterError),  # type: ignore[arg-type]
+        (lambda: boxes_in_polygon(BOX, SQUARE[:2]), "M >= 3", GeometryError),
+        (
+            lambda: polygon_area(np.array([(0.0, 0.0), (1.0, np.inf), (0.0, 1.0)])),
+            "finite",
+            GeometryError,
+        ),
+        (lambda: LineCounter((0.0, 0.0), (0.0, 0.0)), "differ", ParameterError),
+        (
+            lambda: LineCounter((0.0, 0.0), (1.0, 0.0), hysteresis_px=-1.0),
+            "hysteresis",
+            ParameterError,
+        ),
+        (
+            lambda: LineCounter((0.0, 0.0), (1.0, 0.0)).update(ONE.astype(np.int32), BOX),
+            "int64",
+            FrameError,
+        ),
         (
             lambda: LineCounter((0.0, 0.0), (1.0, 0.0)).update(np.array([1, 1]), np.r_[BOX, BOX]),
             "twice",
+            FrameError,
         ),
-        (lambda: LineCounter((0.0, 0.0), (1.0, 0.0)).update(np.array([1, 2]), BOX), "entries"),
-        (lambda: heading_check(BOX[:, :2], BOX[:, :2], 0.0, 200.0, 0.0), "tolerance"),
-        (lambda: HeadingTracker(0.0, window_s=0.0), "window_s"),
-        (lambda: HeadingTracker(0.0).update(float("nan"), ONE, BOX), "time_s"),
-        (lambda: density_grid(np.array([(np.nan, 0.0)]), (0, 0), 1.0, (2, 2), 0.0), "finite"),
-        (lambda: density_grid(np.zeros((1, 2)), (0, 0), 0.0, (2, 2), 0.0), "cell_m"),
-        (lambda: density_grid(np.zeros((1, 2)), (0, 0), 1.0, (-1, 2), 0.0), "shape"),
-        (lambda: density_grid(np.zeros((1, 2)), (0, 0), 1.0, (2, 2), -1.0), "sigma_m"),
-        (lambda: DwellTimers([SQUARE[:2]]), "zones"),
+        (
+            lambda: LineCounter((0.0, 0.0), (1.0, 0.0)).update(np.array([1, 2]), BOX),
+            "entries",
+            FrameError,
+        ),
+        (
+            lambda: heading_check(BOX[:, :2], BOX[:, :2], 0.0, 200.0, 0.0),
+            "tolerance",
+            ParameterError,
+        ),
+        (lambda: HeadingTracker(0.0, window_s=0.0), "window_s", ParameterError),
+        (lambda: HeadingTracker(0.0).update(float("nan"), ONE, BOX), "time_s", FrameError),
+        (
+            lambda: density_grid(np.array([(np.nan, 0.0)]), (0, 0), 1.0, (2, 2), 0.0),
+            "finite",
+            FrameError,
+        ),
+        (
+            lambda: density_grid(np.zeros((1, 2)), (0, 0), 0.0, (2, 2), 0.0),
+            "cell_m",
+            ParameterError,
+        ),
+        (
+            lambda: density_grid(np.zeros((1, 2)), (0, 0), 1.0, (-1, 2), 0.0),
+            "shape",
+            ParameterError,
+        ),
+        (
+            lambda: density_grid(np.zeros((1, 2)), (0, 0), 1.0, (2, 2), -1.0),
+            "sigma_m",
+            ParameterError,
+        ),
+        (lambda: DwellTimers([SQUARE[:2]]), "zones", GeometryError),
         (
             lambda: DwellTimers([np.array([(0.0, 0.0), (2, 2), (2, 0), (0, 2)])]),
             "self-intersecting",
+            GeometryError,
         ),
-        (lambda: DwellTimers([SQUARE], grace_s=-1.0), "grace_s"),
-        (lambda: Homography(SQUARE, SQUARE[:3]), "pair"),
-        (lambda: Homography.from_matrix(np.eye(2), SQUARE), r"\(3, 3\)"),
-        (lambda: Homography.from_matrix(np.zeros((3, 3)), SQUARE), "singular"),
+        (lambda: DwellTimers([SQUARE], grace_s=-1.0), "grace_s", ParameterError),
+        (lambda: Homography(SQUARE, SQUARE[:3]), "pair", ParameterError),
+        (lambda: Homography.from_matrix(np.eye(2), SQUARE), r"\(3, 3\)", ParameterError),
+        (lambda: Homography.from_matrix(np.zeros((3, 3)), SQUARE), "singular", GeometryError),
     ],
 )
-def test_bad_input_raises_frame_error(call: object, message: str) -> None:
+def test_bad_input_raises_its_class(call: object, message: str, error: type[VsaError]) -> None:
+    # A per-frame input (boxes, track ids, a timestamp, points) is a FrameError: that frame fails.
+    # A parameter fixed at construction is a ParameterError; a degenerate polygon or homography
+    # a GeometryError (a ParameterError too).
     assert callable(call)
-    with pytest.raises(FrameError, match=message):
+    with pytest.raises(error, match=message) as info:
         call()
+    assert type(info.value) is error
 
 
 def test_failed_updates_change_nothing() -> None:

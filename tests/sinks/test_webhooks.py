@@ -55,7 +55,8 @@ def deliver(
             tg.start_soon(delivery.run)
             await delivery.accept(events)
             with anyio.fail_after(60):
-                while until is not None and not until():
+                # Polls state the engine's threads update (no event to await); fail_after bounds it.
+                while until is not None and not until():  # noqa: ASYNC110
                     await anyio.sleep(0.05)
             delivery.finish()
         await sink.aclose()

@@ -158,8 +158,7 @@ class Node:
                 tg.start_soon(self._lease_loop)
                 tg.start_soon(self._leader_loop)
                 tg.start_soon(self._reconcile_loop)
-                while not engine.stopping:
-                    await anyio.sleep(0.1)
+                await engine.wait_stopping()
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):

@@ -244,7 +244,9 @@ class ClusterStore:
     def subject_prefix(self) -> str:
         return f"{self.options.prefix}.alerts"
 
-    async def open(self, timeout: float = 30.0) -> ClusterStore:
+    # `timeout` bounds the retries and re-raises JetStream's own error at the deadline, which a
+    # caller's fail_after (what ASYNC109 asks for) cannot do.
+    async def open(self, timeout: float = 30.0) -> ClusterStore:  # noqa: ASYNC109
         """Bind to (or create) the buckets and the ``ALERTS`` stream; waits (up to
         ``timeout``) while JetStream is not ready (a cluster starting, electing its leader)."""
         deadline = time.monotonic() + timeout

@@ -8,21 +8,15 @@ use numpy::{
     dtype, IntoPyArray, PyArray, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray,
     PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
 
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
-/// A kernel's typed error as a Python `FrameError` (a `ValueError`) with its message.
-pub(crate) fn frame_error(e: impl std::fmt::Display) -> PyErr {
-    FrameError::new_err(e.to_string())
-}
-
-/// A non-negative Python integer as `usize`, or a `ValueError` naming the argument.
-pub(crate) fn non_negative(name: &str, value: i64) -> PyResult<usize> {
+/// A non-negative Python integer as `usize`, or a `ParameterError` naming the argument.
+pub(crate) fn non_negative(name: &str, value: i64) -> Result<usize> {
     usize::try_from(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {value}")))
+        .map_err(|_| Error::parameter(name, format!("{name} must be >= 0, got {value}")))
 }
 
 /// `obj` as a read-only numpy array of `T` with dimension `D`, or a `FrameError` naming what
@@ -34,39 +28,49 @@ pub(crate) fn readonly<'py, T: numpy::Element, D: Dimension>(
     obj: &Bound<'py, PyAny>,
     what: &str,
     ndim: Option<usize>,
-) -> PyResult<PyReadonlyArray<'py, T, D>> {
+) -> Result<PyReadonlyArray<'py, T, D>> {
     let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
         let type_name = obj.get_type().name()?;
-        return Err(FrameError::new_err(format!(
-            "{what} must be a numpy array, got {type_name}"
-        )));
+        return Err(Error::frame(
+            what,
+            format!("{what} must be a numpy array, got {type_name}"),
+        ));
     };
     if let Some(ndim) = ndim.filter(|&n| n != untyped.ndim()) {
-        return Err(FrameError::new_err(format!(
-            "{what} must be a {ndim}-D array, got {} dimension(s) with shape {}",
-            untyped.ndim(),
-            shape_str(untyped.shape())
-        )));
+        return Err(Error::frame(
+            what,
+            format!(
+                "{what} must be a {ndim}-D array, got {} dimension(s) with shape {}",
+                untyped.ndim(),
+                shape_str(untyped.shape())
+            ),
+        ));
     }
     let expected = dtype::<T>(obj.py());
     let actual = untyped.dtype();
     if !actual.is_equiv_to(&expected) {
-        return Err(FrameError::new_err(format!(
-            "{what} must have dtype {expected}, got {actual}"
-        )));
+        return Err(Error::frame(
+            what,
+            format!("{what} must have dtype {expected}, got {actual}"),
+        ));
     }
     untyped
         .cast::<PyArray<T, D>>()
-        .map_err(|e| FrameError::new_err(format!("{what} is not a usable {expected} array: {e}")))?
+        .map_err(|e| {
+            Error::frame(
+                what,
+                format!("{what} is not a usable {expected} array: {e}"),
+            )
+        })?
         .try_readonly()
-        .map_err(|e| FrameError::new_err(format!("{what} cannot be borrowed: {e}")))
+        .map_err(|e| Error::frame(what, format!("{what} cannot be borrowed: {e}")))
 }
 
 /// `obj` as a read-only 2-D numpy array of `T` (see [`readonly`]).
 pub(crate) fn readonly_2d<'py, T: numpy::Element>(
     obj: &Bound<'py, PyAny>,
     what: &str,
-) -> PyResult<PyReadonlyArray2<'py, T>> {
+) -> Result<PyReadonlyArray2<'py, T>> {
     readonly(obj, what, Some(2))
 }
 
@@ -74,7 +78,7 @@ pub(crate) fn readonly_2d<'py, T: numpy::Element>(
 pub(crate) fn readonly_1d<'py, T: numpy::Element>(
     obj: &Bound<'py, PyAny>,
     what: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
+) -> Result<PyReadonlyArray1<'py, T>> {
     readonly(obj, what, Some(1))
 }
 
@@ -82,7 +86,7 @@ pub(crate) fn readonly_1d<'py, T: numpy::Element>(
 pub(crate) fn readonly_dyn<'py, T: numpy::Element>(
     obj: &Bound<'py, PyAny>,
     what: &str,
-) -> PyResult<PyReadonlyArrayDyn<'py, T>> {
+) -> Result<PyReadonlyArrayDyn<'py, T>> {
     readonly(obj, what, None)
 }
 
@@ -94,36 +98,46 @@ pub(crate) fn readonly_dyn<'py, T: numpy::Element>(
 pub(crate) fn plane_view<'a>(
     array: &'a PyReadonlyArray2<'_, u8>,
     what: &str,
-) -> PyResult<PlaneView<'a>> {
+) -> Result<PlaneView<'a>> {
     let view = array.as_array();
     let (height, width) = view.dim();
     if height == 0 || width == 0 {
-        return Err(FrameError::new_err(format!(
-            "{what} is empty (shape ({height}, {width}))"
-        )));
+        return Err(Error::frame(
+            what,
+            format!("{what} is empty (shape ({height}, {width}))"),
+        ));
     }
     let strides = view.strides();
     if width > 1 && strides[1] != 1 {
-        return Err(FrameError::new_err(format!(
-            "{what} must be contiguous along its last axis, got strides {} \
+        return Err(Error::frame(
+            what,
+            format!(
+                "{what} must be contiguous along its last axis, got strides {} \
              (a view like a[:, ::2] is not supported; use np.ascontiguousarray)",
-            shape_str(strides)
-        )));
+                shape_str(strides)
+            ),
+        ));
     }
     let stride = if height == 1 {
         width
     } else if strides[0] <= 0 {
-        return Err(FrameError::new_err(format!(
-            "{what} must have a positive row stride, got strides {}",
-            shape_str(strides)
-        )));
+        return Err(Error::frame(
+            what,
+            format!(
+                "{what} must have a positive row stride, got strides {}",
+                shape_str(strides)
+            ),
+        ));
     } else {
         strides[0].unsigned_abs()
     };
     if stride < width {
-        return Err(FrameError::new_err(format!(
+        return Err(Error::frame(
+            what,
+            format!(
             "{what} has overlapping rows: row stride {stride} is smaller than the width {width}"
-        )));
+        ),
+        ));
     }
     let len = (height - 1) * stride + width;
     // SAFETY: `view` comes from a numpy array kept alive and borrowed read-only (numpy's
@@ -137,8 +151,7 @@ pub(crate) fn plane_view<'a>(
     // Python code writing into the buffer from another thread while a kernel runs would race;
     // the values read would be stale, not out of bounds.
     let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), len) };
-    PlaneView::new(data, width, height, stride)
-        .map_err(|e| FrameError::new_err(format!("{what}: {e}")))
+    PlaneView::new(data, width, height, stride).map_err(|e| Error::from(e).about(what))
 }
 
 /// A new `(height, width)` numpy array owning `data`.
@@ -147,24 +160,23 @@ pub(crate) fn owned_2d<'py, T: numpy::Element>(
     data: Vec<T>,
     height: usize,
     width: usize,
-) -> PyResult<Bound<'py, PyArray2<T>>> {
-    let array = Array2::from_shape_vec((height, width), data)
-        .map_err(|e| FrameError::new_err(format!("internal error: output shape: {e}")))?;
+) -> Result<Bound<'py, PyArray2<T>>> {
+    let array = Array2::from_shape_vec((height, width), data)?;
     Ok(array.into_pyarray(py))
 }
 
-/// Runs `kernel` with the GIL released; a panic becomes `FrameError("internal error in ...")`.
-pub(crate) fn run_detached<T, F>(py: Python<'_>, name: &str, kernel: F) -> PyResult<T>
+/// Runs `kernel` with the GIL released; a panic becomes `InternalError("internal error in ...")`.
+pub(crate) fn run_detached<T, F>(py: Python<'_>, name: &str, kernel: F) -> Result<T>
 where
     F: Send + FnOnce() -> T,
     T: Send,
 {
     py.detach(move || catch_unwind(AssertUnwindSafe(kernel)))
         .map_err(|payload| {
-            FrameError::new_err(format!(
-                "internal error in {name}: {}",
-                panic_message(&*payload)
-            ))
+            Error::internal(
+                name,
+                format!("internal error in {name}: {}", panic_message(&*payload)),
+            )
         })
 }
 

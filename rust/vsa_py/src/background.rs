@@ -1,14 +1,12 @@
 //! `pyramid`, `downscale_chroma`, `DualBackground`, `Tamper` and `StaticCandidate`.
 
 use numpy::PyArray2;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::background::{self as bg, DualConfig};
-use vsa_core::motion::MotionError;
 
-use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::errors::{sized, Error, Result};
 use crate::motion::{blobs_of_luma, Blob};
-use crate::FrameError;
 
 /// Area pyramid: `levels + 1` uint8 planes, level 0 a copy, each next level the 2× area
 /// downscale of the previous one.
@@ -17,13 +15,12 @@ pub(crate) fn pyramid<'py>(
     py: Python<'py>,
     plane: &Bound<'py, PyAny>,
     levels: i64,
-) -> PyResult<Vec<Bound<'py, PyArray2<u8>>>> {
+) -> Result<Vec<Bound<'py, PyArray2<u8>>>> {
     let levels = usize::try_from(levels)
-        .map_err(|_| FrameError::new_err(format!("levels must be >= 0, got {levels}")))?;
+        .map_err(|_| Error::parameter("levels", format!("levels must be >= 0, got {levels}")))?;
     let array = readonly_2d::<u8>(plane, "plane")?;
     let view = plane_view(&array, "plane")?;
-    let out =
-        run_detached(py, "pyramid", move || bg::pyramid(&view, levels))?.map_err(frame_error)?;
+    let out = run_detached(py, "pyramid", move || bg::pyramid(&view, levels))??;
     out.into_iter()
         .map(|p| {
             let (w, h) = (p.width(), p.height());
@@ -40,17 +37,18 @@ pub(crate) fn downscale_chroma<'py>(
     factor: i64,
     luma_width: i64,
     luma_height: i64,
-) -> PyResult<Bound<'py, PyArray2<u8>>> {
+) -> Result<Bound<'py, PyArray2<u8>>> {
     let factor = usize::try_from(factor)
-        .map_err(|_| FrameError::new_err(format!("factor must be >= 1, got {factor}")))?;
-    let lw = usize::try_from(luma_width).map_err(|_| FrameError::new_err("luma_width < 0"))?;
-    let lh = usize::try_from(luma_height).map_err(|_| FrameError::new_err("luma_height < 0"))?;
+        .map_err(|_| Error::parameter("factor", format!("factor must be >= 1, got {factor}")))?;
+    let lw = usize::try_from(luma_width)
+        .map_err(|_| Error::parameter("luma_width", "luma_width < 0"))?;
+    let lh = usize::try_from(luma_height)
+        .map_err(|_| Error::parameter("luma_height", "luma_height < 0"))?;
     let array = readonly_2d::<u8>(plane, "chroma plane")?;
     let view = plane_view(&array, "chroma plane")?;
     let out = run_detached(py, "downscale_chroma", move || {
         bg::downscale_chroma(&view, factor, lw, lh)
-    })?
-    .map_err(frame_error)?;
+    })??;
     let (w, h) = (out.width(), out.height());
     owned_2d(py, out.into_vec(), h, w)
 }
@@ -63,7 +61,7 @@ pub(crate) fn connected_components(
     py: Python<'_>,
     mask: &Bound<'_, PyAny>,
     min_area: i64,
-) -> PyResult<Vec<Blob>> {
+) -> Result<Vec<Blob>> {
     let min_area = non_negative("min_area", min_area)?;
     let array = readonly_2d::<u8>(mask, "mask")?;
     let view = plane_view(&array, "mask")?;
@@ -155,10 +153,11 @@ impl DualBackground {
         static_frames: i64,
         static_decay: i64,
         tamper_frames: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let u16_param = |name: &str, v: i64| {
-            u16::try_from(v)
-                .map_err(|_| PyValueError::new_err(format!("{name} must be in 0..=65535, got {v}")))
+            u16::try_from(v).map_err(|_| {
+                Error::parameter(name, format!("{name} must be in 0..=65535, got {v}"))
+            })
         };
         let config = DualConfig {
             factor: non_negative("factor", factor)?,
@@ -171,19 +170,19 @@ impl DualBackground {
             static_frames: u16_param("static_frames", static_frames)?,
             static_decay: u16_param("static_decay", static_decay)?,
             tamper_frames: u32::try_from(non_negative("tamper_frames", tamper_frames)?)
-                .map_err(|_| PyValueError::new_err("tamper_frames is too large"))?,
+                .map_err(|_| Error::parameter("tamper_frames", "tamper_frames is too large"))?,
         };
         let (w, h) = (
             non_negative("width", width)?,
             non_negative("height", height)?,
         );
-        bg::DualBackground::new(w, h, config)
-            .map(|inner| Self { inner })
-            .map_err(|e: MotionError| PyValueError::new_err(e.to_string()))
+        Ok(Self {
+            inner: sized(bg::DualBackground::new(w, h, config))?,
+        })
     }
 
     /// Processes one luma plane; returns the fast-mask blobs (full-resolution pixels).
-    fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Vec<Blob>> {
+    fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<Vec<Blob>> {
         blobs_of_luma(
             py,
             "DualBackground.update",
@@ -195,31 +194,31 @@ impl DualBackground {
     }
 
     /// Cleaned fast foreground mask (uint8 0/255, downscaled size).
-    fn fast_foreground<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    fn fast_foreground<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<u8>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.fast_mask().to_vec(), h, w)
     }
 
     /// Cleaned slow foreground mask (uint8 0/255, downscaled size).
-    fn slow_foreground<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    fn slow_foreground<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<u8>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.slow_mask().to_vec(), h, w)
     }
 
     /// The fast model (float32, downscaled size).
-    fn fast_background<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn fast_background<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f32>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.fast_background().to_vec(), h, w)
     }
 
     /// The slow model (float32, downscaled size).
-    fn slow_background<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn slow_background<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f32>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.slow_background().to_vec(), h, w)
     }
 
     /// Static-object evidence per downscaled pixel, in frames (uint16).
-    fn evidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u16>>> {
+    fn evidence<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<u16>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.statics().evidence().to_vec(), h, w)
     }

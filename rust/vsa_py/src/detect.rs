@@ -4,13 +4,12 @@
 
 use numpy::ndarray::{Array1, Array2, Array4};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray4, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use vsa_core::detect::{self, ChannelOrder, DecodeParams, DetectError, Normalize, YuvMatrix};
+use vsa_core::detect::{self, ChannelOrder, DecodeParams, Normalize, YuvMatrix};
 use vsa_core::image::PlaneView;
 
-use crate::arrays::{frame_error, plane_view, readonly_2d, readonly_dyn, run_detached, shape_str};
-use crate::FrameError;
+use crate::arrays::{plane_view, readonly_2d, readonly_dyn, run_detached, shape_str};
+use crate::errors::{sized, Error, Result};
 
 /// Where the content lies in the model input and how boxes map back to the source frame.
 #[pyclass(frozen, get_all, module = "vsa_stream._core")]
@@ -62,15 +61,11 @@ impl Letterbox {
     }
 }
 
-fn size(name: &str, value: i64) -> PyResult<usize> {
+fn size(name: &str, value: i64) -> Result<usize> {
     usize::try_from(value)
         .ok()
         .filter(|&v| v > 0)
-        .ok_or_else(|| PyValueError::new_err(format!("{name} must be positive, got {value}")))
-}
-
-fn value_error(e: DetectError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+        .ok_or_else(|| Error::parameter(name, format!("{name} must be positive, got {value}")))
 }
 
 #[pymethods]
@@ -84,17 +79,16 @@ impl Letterbox {
         dst_height: i64,
         keep_ratio: bool,
         center: bool,
-    ) -> PyResult<Self> {
-        detect::Letterbox::fit(
+    ) -> Result<Self> {
+        let letterbox = sized(detect::Letterbox::fit(
             size("src_width", src_width)?,
             size("src_height", src_height)?,
             size("dst_width", dst_width)?,
             size("dst_height", dst_height)?,
             keep_ratio,
             center,
-        )
-        .map(Self::from)
-        .map_err(value_error)
+        ))?;
+        Ok(letterbox.into())
     }
 
     /// Boxes `(N, 4)` of the model input mapped to source pixels and clipped to the source.
@@ -102,14 +96,12 @@ impl Letterbox {
         &self,
         py: Python<'py>,
         boxes: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    ) -> Result<Bound<'py, PyArray2<f64>>> {
         let boxes = box_rows(boxes)?;
         let lb = self.core();
         let mapped: Vec<f64> = boxes.iter().flat_map(|b| lb.to_source(*b)).collect();
         let n = boxes.len();
-        Ok(Array2::from_shape_vec((n, 4), mapped)
-            .map_err(|e| FrameError::new_err(format!("internal error: {e}")))?
-            .into_pyarray(py))
+        Ok(Array2::from_shape_vec((n, 4), mapped)?.into_pyarray(py))
     }
 
     fn __repr__(&self) -> String {
@@ -149,11 +141,10 @@ impl Detections {
     }
 }
 
-fn detections(py: Python<'_>, dets: Vec<detect::Detection>) -> PyResult<Detections> {
+fn detections(py: Python<'_>, dets: Vec<detect::Detection>) -> Result<Detections> {
     let n = dets.len();
     let boxes: Vec<f64> = dets.iter().flat_map(|d| d.bbox).collect();
-    let boxes = Array2::from_shape_vec((n, 4), boxes)
-        .map_err(|e| FrameError::new_err(format!("internal error: {e}")))?;
+    let boxes = Array2::from_shape_vec((n, 4), boxes)?;
     let scores: Array1<f64> = dets.iter().map(|d| d.score).collect();
     let class_ids: Array1<i64> = dets.iter().map(|d| d.class_id).collect();
     Ok(Detections {
@@ -165,24 +156,28 @@ fn detections(py: Python<'_>, dets: Vec<detect::Detection>) -> PyResult<Detectio
 
 // --- pre-processing -----------------------------------------------------------------------
 
-fn channel_order(name: &str, value: &str) -> PyResult<ChannelOrder> {
+fn channel_order(name: &str, value: &str) -> Result<ChannelOrder> {
     match value.to_ascii_lowercase().as_str() {
         "bgr" => Ok(ChannelOrder::Bgr),
         "rgb" => Ok(ChannelOrder::Rgb),
-        _ => Err(PyValueError::new_err(format!(
-            "{name} must be 'bgr' or 'rgb', got {value:?}"
-        ))),
+        _ => Err(Error::parameter(
+            name,
+            format!("{name} must be 'bgr' or 'rgb', got {value:?}"),
+        )),
     }
 }
 
-fn triple(name: &str, values: &[f64]) -> PyResult<[f32; 3]> {
+fn triple(name: &str, values: &[f64]) -> Result<[f32; 3]> {
     <[f64; 3]>::try_from(values)
         .map(|v| v.map(|x| x as f32))
         .map_err(|_| {
-            PyValueError::new_err(format!(
-                "{name} needs 3 values (one per channel), got {}",
-                values.len()
-            ))
+            Error::parameter(
+                name,
+                format!(
+                    "{name} needs 3 values (one per channel), got {}",
+                    values.len()
+                ),
+            )
         })
 }
 
@@ -191,7 +186,7 @@ fn normalize(
     mean: Option<Vec<f64>>,
     std: Option<Vec<f64>>,
     pad_value: f64,
-) -> PyResult<Normalize> {
+) -> Result<Normalize> {
     Ok(Normalize {
         order: channel_order("order", order)?,
         mean: triple("mean", &mean.unwrap_or_else(|| vec![0.0; 3]))?,
@@ -205,21 +200,19 @@ fn fit(
     dst: (i64, i64),
     keep_ratio: bool,
     center: bool,
-) -> PyResult<detect::Letterbox> {
+) -> Result<detect::Letterbox> {
     let (w, h) = (size("size[0]", dst.0)?, size("size[1]", dst.1)?);
-    detect::Letterbox::fit(src.0, src.1, w, h, keep_ratio, center).map_err(value_error)
+    Ok(detect::Letterbox::fit(
+        src.0, src.1, w, h, keep_ratio, center,
+    )?)
 }
 
 fn tensor<'py>(
     py: Python<'py>,
     data: Vec<f32>,
     lb: &detect::Letterbox,
-) -> PyResult<Bound<'py, PyArray4<f32>>> {
-    Ok(
-        Array4::from_shape_vec((1, 3, lb.dst_height, lb.dst_width), data)
-            .map_err(|e| FrameError::new_err(format!("internal error: tensor shape: {e}")))?
-            .into_pyarray(py),
-    )
+) -> Result<Bound<'py, PyArray4<f32>>> {
+    Ok(Array4::from_shape_vec((1, 3, lb.dst_height, lb.dst_width), data)?.into_pyarray(py))
 }
 
 /// A yuv420p frame (three planes) to a `(1, 3, H, W)` float32 model input and its letterbox.
@@ -243,15 +236,16 @@ pub(crate) fn preprocess_yuv420p<'py>(
     std: Option<Vec<f64>>,
     matrix: &str,
     full_range: bool,
-) -> PyResult<(Bound<'py, PyArray4<f32>>, Letterbox)> {
+) -> Result<(Bound<'py, PyArray4<f32>>, Letterbox)> {
     let norm = normalize(order, mean, std, pad_value)?;
     let matrix = match matrix.to_ascii_lowercase().as_str() {
         "bt601" => YuvMatrix::Bt601,
         "bt709" => YuvMatrix::Bt709,
         _ => {
-            return Err(PyValueError::new_err(format!(
-                "matrix must be 'bt601' or 'bt709', got {matrix:?}"
-            )))
+            return Err(Error::parameter(
+                "matrix",
+                format!("matrix must be 'bt601' or 'bt709', got {matrix:?}"),
+            ))
         }
     };
     let (ya, ua, va) = (
@@ -269,8 +263,7 @@ pub(crate) fn preprocess_yuv420p<'py>(
         let mut out = vec![0.0f32; lb.tensor_len()];
         detect::yuv420p_to_tensor(&yv, &uv, &vv, &lb, matrix, full_range, &norm, &mut out)
             .map(|()| out)
-    })?
-    .map_err(frame_error)?;
+    })??;
     Ok((tensor(py, data, &lb)?, lb.into()))
 }
 
@@ -293,7 +286,7 @@ pub(crate) fn preprocess_packed<'py>(
     pad_value: f64,
     mean: Option<Vec<f64>>,
     std: Option<Vec<f64>>,
-) -> PyResult<(Bound<'py, PyArray4<f32>>, Letterbox)> {
+) -> Result<(Bound<'py, PyArray4<f32>>, Letterbox)> {
     let norm = normalize(order, mean, std, pad_value)?;
     let image_order = channel_order("image_order", image_order)?;
     let array = readonly_dyn::<u8>(image, "image")?;
@@ -302,37 +295,42 @@ pub(crate) fn preprocess_packed<'py>(
     let data = run_detached(py, "preprocess_packed", move || {
         let mut out = vec![0.0f32; lb.tensor_len()];
         detect::packed_to_tensor(&view, image_order, &lb, &norm, &mut out).map(|()| out)
-    })?
-    .map_err(frame_error)?;
+    })??;
     Ok((tensor(py, data, &lb)?, lb.into()))
 }
 
 /// A packed `(H, W, 3)` uint8 image as a plane of `3 · W` bytes per row, through its strides.
-fn packed_view<'a>(array: &'a PyReadonlyArrayDyn<'_, u8>) -> PyResult<PlaneView<'a>> {
+fn packed_view<'a>(array: &'a PyReadonlyArrayDyn<'_, u8>) -> Result<PlaneView<'a>> {
     let view = array.as_array();
     let shape = view.shape();
     if shape.len() != 3 || shape[2] != 3 {
-        return Err(FrameError::new_err(format!(
-            "image must have shape (height, width, 3), got {}",
-            shape_str(shape)
-        )));
+        return Err(Error::frame(
+            "image",
+            format!(
+                "image must have shape (height, width, 3), got {}",
+                shape_str(shape)
+            ),
+        ));
     }
     let (height, width) = (shape[0], shape[1]);
     if height == 0 || width == 0 {
-        return Err(FrameError::new_err(format!(
-            "image is empty (shape {})",
-            shape_str(shape)
-        )));
+        return Err(Error::frame(
+            "image",
+            format!("image is empty (shape {})", shape_str(shape)),
+        ));
     }
     let s = view.strides();
     let row = 3 * width;
     let stride = if height == 1 { row as isize } else { s[0] };
     if (width > 1 && s[1] != 3) || s[2] != 1 || stride < row as isize {
-        return Err(FrameError::new_err(format!(
+        return Err(Error::frame(
+            "image",
+            format!(
             "image must have packed pixels (strides (row, 3, 1), row >= 3 * width), got strides \
              {}; use np.ascontiguousarray",
             shape_str(s)
-        )));
+        ),
+        ));
     }
     let stride = stride.unsigned_abs();
     let len = (height - 1) * stride + row;
@@ -343,8 +341,7 @@ fn packed_view<'a>(array: &'a PyReadonlyArrayDyn<'_, u8>) -> PyResult<PlaneView<
     // the last element of one numpy buffer and any byte is a valid `u8`. Row padding inside
     // the span is never read: `PlaneView` hands out `3 * width` bytes per row.
     let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), len) };
-    PlaneView::new(data, row, height, stride)
-        .map_err(|e| FrameError::new_err(format!("image: {e}")))
+    PlaneView::new(data, row, height, stride).map_err(|e| Error::from(e).about("image"))
 }
 
 // --- decoders -----------------------------------------------------------------------------
@@ -353,22 +350,26 @@ fn packed_view<'a>(array: &'a PyReadonlyArrayDyn<'_, u8>) -> PyResult<PlaneView<
 fn output_2d<'a>(
     array: &'a PyReadonlyArrayDyn<'_, f32>,
     what: &str,
-) -> PyResult<(&'a [f32], usize, usize)> {
+) -> Result<(&'a [f32], usize, usize)> {
     let shape = array.shape();
     let (rows, cols) = match *shape {
         [1, r, c] | [r, c] => (r, c),
         _ => {
-            return Err(FrameError::new_err(format!(
-                "{what} must have shape (1, rows, cols) or (rows, cols), got {}",
-                shape_str(shape)
-            )))
+            return Err(Error::frame(
+                what,
+                format!(
+                    "{what} must have shape (1, rows, cols) or (rows, cols), got {}",
+                    shape_str(shape)
+                ),
+            ))
         }
     };
     // `as_slice` also accepts Fortran order, which would be read transposed: check C order.
     let not_c = || {
-        FrameError::new_err(format!(
-            "{what} must be C-contiguous (use np.ascontiguousarray)"
-        ))
+        Error::frame(
+            what,
+            format!("{what} must be C-contiguous (use np.ascontiguousarray)"),
+        )
     };
     if !array.is_c_contiguous() {
         return Err(not_c());
@@ -382,11 +383,15 @@ fn params(
     iou_threshold: f64,
     max_detections: Option<i64>,
     class_agnostic: bool,
-) -> PyResult<DecodeParams> {
+) -> Result<DecodeParams> {
     let max_detections = max_detections
         .map(|m| {
-            usize::try_from(m)
-                .map_err(|_| PyValueError::new_err(format!("max_detections must be >= 0, got {m}")))
+            usize::try_from(m).map_err(|_| {
+                Error::parameter(
+                    "max_detections",
+                    format!("max_detections must be >= 0, got {m}"),
+                )
+            })
         })
         .transpose()?;
     let p = DecodeParams {
@@ -396,15 +401,18 @@ fn params(
         class_agnostic,
     };
     if !score_threshold.is_finite() || !(0.0..=1.0).contains(&iou_threshold) {
-        return Err(PyValueError::new_err(format!(
+        return Err(Error::parameter(
+            "score_threshold",
+            format!(
             "score_threshold must be finite and iou_threshold in [0, 1], got {score_threshold} \
              and {iou_threshold}"
-        )));
+        ),
+        ));
     }
     Ok(p)
 }
 
-fn strides_of(strides: Option<Vec<i64>>) -> PyResult<Vec<usize>> {
+fn strides_of(strides: Option<Vec<i64>>) -> Result<Vec<usize>> {
     strides
         .unwrap_or_else(|| vec![8, 16, 32])
         .into_iter()
@@ -420,7 +428,7 @@ fn decode_2d<F>(
     what: &str,
     name: &str,
     decode: F,
-) -> PyResult<Detections>
+) -> Result<Detections>
 where
     F: Send
         + FnOnce(
@@ -433,8 +441,7 @@ where
     let array = readonly_dyn::<f32>(output, what)?;
     let (data, rows, cols) = output_2d(&array, what)?;
     let lb = letterbox.core();
-    let dets =
-        run_detached(py, name, move || decode(data, rows, cols, &lb))?.map_err(frame_error)?;
+    let dets = run_detached(py, name, move || decode(data, rows, cols, &lb))??;
     detections(py, dets)
 }
 
@@ -454,7 +461,7 @@ pub(crate) fn decode_yolox(
     max_detections: Option<i64>,
     class_agnostic: bool,
     strides: Option<Vec<i64>>,
-) -> PyResult<Detections> {
+) -> Result<Detections> {
     let p = params(
         score_threshold,
         iou_threshold,
@@ -486,7 +493,7 @@ pub(crate) fn decode_yolov5(
     iou_threshold: f64,
     max_detections: Option<i64>,
     class_agnostic: bool,
-) -> PyResult<Detections> {
+) -> Result<Detections> {
     let p = params(
         score_threshold,
         iou_threshold,
@@ -517,7 +524,7 @@ pub(crate) fn decode_yolov8(
     iou_threshold: f64,
     max_detections: Option<i64>,
     class_agnostic: bool,
-) -> PyResult<Detections> {
+) -> Result<Detections> {
     let p = params(
         score_threshold,
         iou_threshold,
@@ -554,7 +561,7 @@ pub(crate) fn decode_nanodet(
     strides: Option<Vec<i64>>,
     reg_max: i64,
     center_offset: f64,
-) -> PyResult<Detections> {
+) -> Result<Detections> {
     let p = params(
         score_threshold,
         iou_threshold,
@@ -563,37 +570,44 @@ pub(crate) fn decode_nanodet(
     )?;
     let geometry = detect::NanoDetParams {
         strides: strides_of(strides)?,
-        reg_max: usize::try_from(reg_max)
-            .map_err(|_| PyValueError::new_err(format!("reg_max must be >= 0, got {reg_max}")))?,
+        reg_max: usize::try_from(reg_max).map_err(|_| {
+            Error::parameter("reg_max", format!("reg_max must be >= 0, got {reg_max}"))
+        })?,
         center_offset,
     };
     if cls_outputs.len() != dis_outputs.len() {
-        return Err(FrameError::new_err(format!(
-            "{} class outputs but {} distance outputs",
-            cls_outputs.len(),
-            dis_outputs.len()
-        )));
+        return Err(Error::frame(
+            "dis_outputs",
+            format!(
+                "{} class outputs but {} distance outputs",
+                cls_outputs.len(),
+                dis_outputs.len()
+            ),
+        ));
     }
     let cls_arrays = cls_outputs
         .iter()
         .map(|o| readonly_dyn::<f32>(o, "NanoDet class scores"))
-        .collect::<PyResult<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let dis_arrays = dis_outputs
         .iter()
         .map(|o| readonly_dyn::<f32>(o, "NanoDet distances"))
-        .collect::<PyResult<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let mut levels = Vec::with_capacity(cls_arrays.len());
     let mut classes = None;
     for (i, (c, d)) in cls_arrays.iter().zip(&dis_arrays).enumerate() {
         let (cls, n, k) = output_2d(c, &format!("NanoDet class scores of level {i}"))?;
         let (dis, nd, _) = output_2d(d, &format!("NanoDet distances of level {i}"))?;
         if nd != n || classes.is_some_and(|k0| k0 != k) {
-            return Err(FrameError::new_err(format!(
-                "NanoDet level {i}: class scores {} and distances {} disagree with each other \
+            return Err(Error::frame(
+                "dis_outputs",
+                format!(
+                    "NanoDet level {i}: class scores {} and distances {} disagree with each other \
                  or with level 0",
-                shape_str(c.shape()),
-                shape_str(d.shape())
-            )));
+                    shape_str(c.shape()),
+                    shape_str(d.shape())
+                ),
+            ));
         }
         classes = Some(k);
         levels.push(detect::NanoDetLevel {
@@ -606,25 +620,27 @@ pub(crate) fn decode_nanodet(
     let classes = classes.unwrap_or(0);
     let dets = run_detached(py, "decode_nanodet", move || {
         detect::decode_nanodet(&levels, classes, &lb, &geometry, &p)
-    })?
-    .map_err(frame_error)?;
+    })??;
     detections(py, dets)
 }
 
 // --- NMS ----------------------------------------------------------------------------------
 
 /// `(N, 4)` float64 finite boxes as rows.
-fn box_rows(boxes: &Bound<'_, PyAny>) -> PyResult<Vec<[f64; 4]>> {
+fn box_rows(boxes: &Bound<'_, PyAny>) -> Result<Vec<[f64; 4]>> {
     let array = readonly_2d::<f64>(boxes, "boxes")?;
     let view = array.as_array();
     if view.ncols() != 4 {
-        return Err(FrameError::new_err(format!(
-            "boxes must have shape (N, 4), got {}",
-            shape_str(view.shape())
-        )));
+        return Err(Error::frame(
+            "boxes",
+            format!(
+                "boxes must have shape (N, 4), got {}",
+                shape_str(view.shape())
+            ),
+        ));
     }
     if view.iter().any(|v| !v.is_finite()) {
-        return Err(FrameError::new_err("boxes must be finite"));
+        return Err(Error::frame("boxes", "boxes must be finite"));
     }
     Ok(view
         .rows()
@@ -637,13 +653,16 @@ fn column<T: numpy::Element + Copy>(
     obj: &Bound<'_, PyAny>,
     what: &str,
     n: usize,
-) -> PyResult<Vec<T>> {
+) -> Result<Vec<T>> {
     let array = readonly_dyn::<T>(obj, what)?;
     if array.shape() != [n] {
-        return Err(FrameError::new_err(format!(
-            "{what} must have shape ({n},) like the boxes, got {}",
-            shape_str(array.shape())
-        )));
+        return Err(Error::frame(
+            what,
+            format!(
+                "{what} must have shape ({n},) like the boxes, got {}",
+                shape_str(array.shape())
+            ),
+        ));
     }
     Ok(array.as_array().iter().copied().collect())
 }
@@ -658,12 +677,12 @@ pub(crate) fn nms<'py>(
     iou_threshold: f64,
     class_ids: Option<&Bound<'py, PyAny>>,
     max_detections: Option<i64>,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
+) -> Result<Bound<'py, PyArray1<i64>>> {
     let p = params(0.0, iou_threshold, max_detections, class_ids.is_none())?;
     let rows = box_rows(boxes)?;
     let scores: Vec<f64> = column(scores, "scores", rows.len())?;
     if scores.iter().any(|s| s.is_nan()) {
-        return Err(FrameError::new_err("scores must not be NaN"));
+        return Err(Error::frame("scores", "scores must not be NaN"));
     }
     let classes: Vec<i64> = match class_ids {
         Some(c) => column(c, "class_ids", rows.len())?,

@@ -1,12 +1,11 @@
 //! `FireDetector` and `FireResult`.
 
 use numpy::PyArray2;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::fire::{self, ColourRule, FireConfig};
 
 use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
-use crate::FrameError;
+use crate::errors::{sized, Error, Result};
 
 /// The fire evidence of one frame: per-cell float32 arrays and the best cell.
 #[pyclass(frozen, module = "vsa_stream._core")]
@@ -61,13 +60,13 @@ impl FireDetector {
         threshold: f64,
         tau: i64,
         period_window: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let pos = |name: &str, v: i64| {
             usize::try_from(v)
-                .map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, got {v}")))
+                .map_err(|_| Error::parameter(name, format!("{name} must be >= 0, got {v}")))
         };
         let tau = u8::try_from(tau)
-            .map_err(|_| PyValueError::new_err(format!("tau must be in [0, 255], got {tau}")))?;
+            .map_err(|_| Error::parameter("tau", format!("tau must be in [0, 255], got {tau}")))?;
         let config = FireConfig {
             cell: pos("cell", cell)?,
             window: pos("window", window)?,
@@ -75,9 +74,13 @@ impl FireDetector {
             period_window: pos("period_window", period_window)?,
             rule: ColourRule { tau },
         };
-        fire::FireDetector::new(pos("width", width)?, pos("height", height)?, config)
-            .map(|inner| Self { inner })
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+        Ok(Self {
+            inner: sized(fire::FireDetector::new(
+                pos("width", width)?,
+                pos("height", height)?,
+                config,
+            ))?,
+        })
     }
 
     /// Processes one yuv420p frame; the GIL is released meanwhile.
@@ -87,7 +90,7 @@ impl FireDetector {
         y: &Bound<'_, PyAny>,
         u: &Bound<'_, PyAny>,
         v: &Bound<'_, PyAny>,
-    ) -> PyResult<FireResult> {
+    ) -> Result<FireResult> {
         let (ya, ua, va) = (
             readonly_2d::<u8>(y, "Y plane")?,
             readonly_2d::<u8>(u, "U plane")?,
@@ -104,7 +107,7 @@ impl FireDetector {
         });
         match res {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(FrameError::new_err(e.to_string())),
+            Ok(Err(e)) => return Err(e.into()),
             Err(panic) => {
                 self.inner.reset();
                 return Err(panic);

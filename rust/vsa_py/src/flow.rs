@@ -2,12 +2,11 @@
 
 use numpy::ndarray::{Array1, Array3};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::flow::{self, FlowConfig, FlowField};
 
-use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
-use crate::FrameError;
+use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::errors::{sized, Result};
 
 /// Grid optical flow between two frames and its statistics.
 #[pyclass(frozen, module = "vsa_stream._core")]
@@ -19,17 +18,16 @@ pub(crate) struct FlowResult {
 impl FlowResult {
     /// float32 `(rows, cols, 2)`: `(dx, dy)` per cell, px/frame.
     #[getter]
-    fn flow<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<f32>>> {
+    fn flow<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray3<f32>>> {
         let f = &self.inner;
         let data: Vec<f32> = f.flow.iter().flatten().copied().collect();
-        let array = Array3::from_shape_vec((f.rows, f.cols, 2), data)
-            .map_err(|e| FrameError::new_err(format!("internal error: output shape: {e}")))?;
+        let array = Array3::from_shape_vec((f.rows, f.cols, 2), data)?;
         Ok(array.into_pyarray(py))
     }
 
     /// float32 `(rows, cols)`: confidence per cell in [0, 1] (0 for flat or lost cells).
     #[getter]
-    fn confidence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn confidence<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f32>>> {
         owned_2d(
             py,
             self.inner.confidence.clone(),
@@ -40,14 +38,14 @@ impl FlowResult {
 
     /// float32 `(rows, cols)`: divergence per cell, 1/frame.
     #[getter]
-    fn divergence<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn divergence<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f32>>> {
         let s = &self.inner.stats;
         owned_2d(py, s.divergence.clone(), self.inner.rows, self.inner.cols)
     }
 
     /// float32 `(rows, cols)`: curl per cell, 1/frame.
     #[getter]
-    fn curl<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    fn curl<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f32>>> {
         let s = &self.inner.stats;
         owned_2d(py, s.curl.clone(), self.inner.rows, self.inner.cols)
     }
@@ -140,7 +138,7 @@ fn config(
     min_confidence: f64,
     min_speed: f64,
     bins: i64,
-) -> PyResult<FlowConfig> {
+) -> Result<FlowConfig> {
     Ok(FlowConfig {
         cell: non_negative("cell", cell)?,
         levels: non_negative("levels", levels)?,
@@ -183,7 +181,7 @@ impl MotionField {
         min_confidence: f64,
         min_speed: f64,
         bins: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let width = non_negative("width", width)?;
         let height = non_negative("height", height)?;
         let config = config(
@@ -197,19 +195,19 @@ impl MotionField {
             min_speed,
             bins,
         )?;
-        flow::MotionField::new(width, height, config)
-            .map(|inner| Self { inner })
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+        Ok(Self {
+            inner: sized(flow::MotionField::new(width, height, config))?,
+        })
     }
 
     /// Feeds one luma plane (uint8 `(height, width)`, rows may be padded); GIL released.
-    fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Option<FlowResult>> {
+    fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<Option<FlowResult>> {
         let array = readonly_2d::<u8>(luma, "luma plane")?;
         let view = plane_view(&array, "luma plane")?;
         let inner = &mut self.inner;
         match run_detached(py, "MotionField.update", move || inner.update(&view)) {
             Ok(Ok(out)) => Ok(out.map(|inner| FlowResult { inner })),
-            Ok(Err(e)) => Err(frame_error(e)),
+            Ok(Err(e)) => Err(e.into()),
             Err(panic) => {
                 self.inner.reset();
                 Err(panic)
@@ -282,7 +280,7 @@ pub(crate) fn flow_grid(
     min_confidence: f64,
     min_speed: f64,
     bins: i64,
-) -> PyResult<FlowResult> {
+) -> Result<FlowResult> {
     let config = config(
         cell,
         levels,
@@ -293,12 +291,11 @@ pub(crate) fn flow_grid(
         min_confidence,
         min_speed,
         bins,
-    )
-    .map_err(|e| FrameError::new_err(e.to_string()))?;
+    )?;
     let a = readonly_2d::<u8>(prev, "prev")?;
     let b = readonly_2d::<u8>(next, "next")?;
     let (va, vb) = (plane_view(&a, "prev")?, plane_view(&b, "next")?);
-    run_detached(py, "flow_grid", move || flow::flow_grid(&va, &vb, &config))?
-        .map(|inner| FlowResult { inner })
-        .map_err(frame_error)
+    Ok(FlowResult {
+        inner: run_detached(py, "flow_grid", move || flow::flow_grid(&va, &vb, &config))??,
+    })
 }

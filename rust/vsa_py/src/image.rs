@@ -4,7 +4,7 @@ use numpy::PyArray2;
 use pyo3::prelude::*;
 
 use crate::arrays::{owned_2d, plane_view, readonly_2d, run_detached};
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
 /// Box average of a uint8 plane over `factor × factor` blocks.
 ///
@@ -16,20 +16,20 @@ pub(crate) fn downscale_area<'py>(
     py: Python<'py>,
     plane: &Bound<'py, PyAny>,
     factor: i64,
-) -> PyResult<Bound<'py, PyArray2<u8>>> {
+) -> Result<Bound<'py, PyArray2<u8>>> {
     if factor < 1 {
-        return Err(FrameError::new_err(format!(
-            "factor must be at least 1, got {factor}"
-        )));
+        return Err(Error::parameter(
+            "factor",
+            format!("factor must be at least 1, got {factor}"),
+        ));
     }
     let factor = usize::try_from(factor)
-        .map_err(|_| FrameError::new_err(format!("factor {factor} is too large")))?;
+        .map_err(|_| Error::parameter("factor", format!("factor {factor} is too large")))?;
     let array = readonly_2d::<u8>(plane, "plane")?;
     let view = plane_view(&array, "plane")?;
     let out = run_detached(py, "downscale_area", move || {
         vsa_core::image::downscale_area(&view, factor)
-    })?
-    .map_err(|e| FrameError::new_err(e.to_string()))?;
+    })??;
     let (width, height) = (out.width(), out.height());
     owned_2d(py, out.into_vec(), height, width)
 }

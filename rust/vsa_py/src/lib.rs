@@ -1,12 +1,14 @@
 //! `vsa_stream._core`: the PyO3 binding of `vsa_core`.
 //!
 //! A thin layer: it checks numpy arrays, takes zero-copy views of frames (row strides and all),
-//! releases the GIL around every frame-sized kernel, and turns kernel errors and panics into
-//! `vsa_stream.errors.FrameError`. All the computing is in `vsa_core`.
+//! releases the GIL around every frame-sized kernel, and turns kernel errors and panics into the
+//! typed exceptions of `vsa_stream.errors`, one mapping per core error enum (see [`errors`]). All
+//! the computing is in `vsa_core`.
 
 mod arrays;
 mod background;
 mod detect;
+mod errors;
 mod fire;
 mod flow;
 mod geometry;
@@ -15,8 +17,6 @@ mod motion;
 mod track;
 
 use pyo3::prelude::*;
-
-pyo3::import_exception!(vsa_stream.errors, FrameError);
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

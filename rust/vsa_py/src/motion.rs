@@ -1,12 +1,12 @@
 //! `Blob` and `MotionDetector`.
 
 use numpy::PyArray2;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
 use vsa_core::motion::{self, MotionConfig, MotionError};
 
-use crate::arrays::{frame_error, non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::errors::{sized, Error, Result};
 
 /// A moving region, in full-resolution pixels: the box is `[x0, x1) × [y0, y1)`, `area` counts
 /// its foreground pixels, and `(cx, cy)` is its centroid (pixel `(x, y)` has its centre at
@@ -67,13 +67,13 @@ pub(crate) fn blobs_of_luma<M: Send>(
     model: &mut M,
     kernel: impl Send + FnOnce(&mut M, &PlaneView<'_>) -> Result<Vec<motion::Blob>, MotionError>,
     reset: impl FnOnce(&mut M),
-) -> PyResult<Vec<Blob>> {
+) -> Result<Vec<Blob>> {
     let array = readonly_2d::<u8>(luma, "luma plane")?;
     let view = plane_view(&array, "luma plane")?;
     let outcome = run_detached(py, name, || kernel(&mut *model, &view));
     match outcome {
         Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
-        Ok(Err(e)) => Err(frame_error(e)),
+        Ok(Err(e)) => Err(e.into()),
         Err(panic) => {
             reset(model);
             Err(panic)
@@ -109,17 +109,21 @@ impl MotionDetector {
         threshold: f64,
         min_area: i64,
         warmup_frames: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let width = non_negative("width", width)?;
         let height = non_negative("height", height)?;
         let factor = non_negative("factor", factor)?;
         if factor == 0 {
-            return Err(PyValueError::new_err("factor must be at least 1, got 0"));
+            return Err(Error::parameter(
+                "factor",
+                "factor must be at least 1, got 0",
+            ));
         }
         if width < factor || height < factor {
-            return Err(PyValueError::new_err(format!(
-                "a {width}×{height} frame is smaller than the downscale factor {factor}"
-            )));
+            return Err(Error::parameter(
+                "factor",
+                format!("a {width}×{height} frame is smaller than the downscale factor {factor}"),
+            ));
         }
         let config = MotionConfig {
             factor,
@@ -128,14 +132,14 @@ impl MotionDetector {
             min_area: non_negative("min_area", min_area)?,
             warmup_frames: non_negative("warmup_frames", warmup_frames)? as u64,
         };
-        motion::MotionDetector::new(width, height, config)
-            .map(|inner| Self { inner })
-            .map_err(|e| PyValueError::new_err(e.to_string()))
+        Ok(Self {
+            inner: sized(motion::MotionDetector::new(width, height, config))?,
+        })
     }
 
     /// Processes one luma plane (uint8, `(height, width)`, rows may be padded) and returns the
     /// moving blobs in full-resolution pixels. The GIL is released meanwhile.
-    fn process(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> PyResult<Vec<Blob>> {
+    fn process(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<Vec<Blob>> {
         blobs_of_luma(
             py,
             "MotionDetector.process",
@@ -147,13 +151,13 @@ impl MotionDetector {
     }
 
     /// The cleaned foreground mask of the last frame: uint8, downscaled size, 0 or 255.
-    fn foreground<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    fn foreground<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<u8>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.mask().to_vec(), h, w)
     }
 
     /// The background model rounded to uint8, downscaled size (zeros before the first frame).
-    fn background<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<u8>>> {
+    fn background<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<u8>>> {
         let (w, h) = self.inner.small_size();
         owned_2d(py, self.inner.background().background_u8(), h, w)
     }

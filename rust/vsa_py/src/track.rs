@@ -1,12 +1,12 @@
 //! `Tracker`, `TrackBatch` and `linear_assignment`.
 
 use numpy::{IntoPyArray, PyArray1, PyArray2};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use vsa_core::track::{self, assign, TrackState, TrackView, TrackerConfig};
 
 use crate::arrays::{owned_2d, readonly_1d, readonly_2d, run_detached, shape_str};
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
 /// The tracks of one update as parallel numpy arrays (struct of arrays), ordered by id.
 ///
@@ -67,12 +67,12 @@ impl TrackBatch {
     }
     /// Filtered boxes `(x0, y0, x1, y1)`, float64 `(M, 4)`.
     #[getter]
-    fn boxes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn boxes<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f64>>> {
         owned_2d(py, self.boxes.clone(), self.ids.len(), 4)
     }
     /// Centre velocities `(vx, vy)` in pixels per frame, float64 `(M, 2)`.
     #[getter]
-    fn velocities<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn velocities<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f64>>> {
         owned_2d(py, self.velocities.clone(), self.ids.len(), 2)
     }
     /// Classes (int64).
@@ -126,10 +126,6 @@ pub(crate) struct Tracker {
     inner: track::Tracker,
 }
 
-fn config_error(e: track::TrackError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
-
 #[pymethods]
 impl Tracker {
     #[new]
@@ -157,14 +153,21 @@ impl Tracker {
         tentative_thresh: f64,
         tentative_hits: i64,
         tentative_travel: f64,
-    ) -> PyResult<Self> {
-        let min_hits = u32::try_from(min_hits)
-            .map_err(|_| PyValueError::new_err(format!("min_hits must be >= 1, got {min_hits}")))?;
+    ) -> Result<Self> {
+        let min_hits = u32::try_from(min_hits).map_err(|_| {
+            Error::parameter("min_hits", format!("min_hits must be >= 1, got {min_hits}"))
+        })?;
         let tentative_hits = u32::try_from(tentative_hits).map_err(|_| {
-            PyValueError::new_err(format!("tentative_hits must be >= 1, got {tentative_hits}"))
+            Error::parameter(
+                "tentative_hits",
+                format!("tentative_hits must be >= 1, got {tentative_hits}"),
+            )
         })?;
         let path_length = usize::try_from(path_length).map_err(|_| {
-            PyValueError::new_err(format!("path_length must be >= 0, got {path_length}"))
+            Error::parameter(
+                "path_length",
+                format!("path_length must be >= 0, got {path_length}"),
+            )
         })?;
         let config = TrackerConfig {
             frame_rate,
@@ -183,9 +186,9 @@ impl Tracker {
             fallback,
             fuse_score,
         };
-        track::Tracker::new(config)
-            .map(|inner| Self { inner })
-            .map_err(config_error)
+        Ok(Self {
+            inner: track::Tracker::new(config)?,
+        })
     }
 
     /// One frame of detections in, the tracks out (see `_core.pyi`). GIL released.
@@ -203,7 +206,7 @@ impl Tracker {
         include_tentative: bool,
         include_lost: bool,
         include_removed: bool,
-    ) -> PyResult<TrackBatch> {
+    ) -> Result<TrackBatch> {
         let boxes = readonly_2d::<f64>(boxes, "boxes")?;
         let scores = readonly_1d::<f64>(scores, "scores")?;
         let classes = classes
@@ -211,20 +214,26 @@ impl Tracker {
             .transpose()?;
         let boxes = boxes.as_array();
         if boxes.ncols() != 4 {
-            return Err(FrameError::new_err(format!(
-                "boxes must have shape (N, 4) (x0, y0, x1, y1), got {}",
-                shape_str(boxes.shape())
-            )));
+            return Err(Error::frame(
+                "boxes",
+                format!(
+                    "boxes must have shape (N, 4) (x0, y0, x1, y1), got {}",
+                    shape_str(boxes.shape())
+                ),
+            ));
         }
         let scores = scores.as_array();
         let classes = classes.as_ref().map(|c| c.as_array());
         let n = boxes.nrows();
         if scores.len() != n || classes.as_ref().is_some_and(|c| c.len() != n) {
-            return Err(FrameError::new_err(format!(
-                "boxes, scores and classes must have the same length, got {n}, {} and {}",
-                scores.len(),
-                classes.as_ref().map_or(n, |c| c.len())
-            )));
+            return Err(Error::frame(
+                "boxes",
+                format!(
+                    "boxes, scores and classes must have the same length, got {n}, {} and {}",
+                    scores.len(),
+                    classes.as_ref().map_or(n, |c| c.len())
+                ),
+            ));
         }
         let inner = &mut self.inner;
         let result = run_detached(py, "Tracker.update", move || {
@@ -253,7 +262,7 @@ impl Tracker {
         });
         match result {
             Ok(Ok(batch)) => Ok(batch),
-            Ok(Err(e)) => Err(FrameError::new_err(e.to_string())),
+            Ok(Err(e)) => Err(e.into()),
             Err(panic) => {
                 self.inner.reset();
                 Err(panic)
@@ -262,7 +271,7 @@ impl Tracker {
     }
 
     /// Recent anchor points (bottom centre) of a live track, oldest first: float64 `(K, 2)`.
-    fn path<'py>(&self, py: Python<'py>, track_id: i64) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn path<'py>(&self, py: Python<'py>, track_id: i64) -> Result<Bound<'py, PyArray2<f64>>> {
         let points = u64::try_from(track_id)
             .ok()
             .and_then(|id| self.inner.path(id))
@@ -319,11 +328,11 @@ pub(crate) fn linear_assignment<'py>(
     py: Python<'py>,
     cost: &Bound<'py, PyAny>,
     cost_limit: f64,
-) -> PyResult<MatchedPairs<'py>> {
+) -> Result<MatchedPairs<'py>> {
     let cost = readonly_2d::<f64>(cost, "cost")?;
     let cost = cost.as_array();
     if cost.iter().any(|v| v.is_nan()) || cost_limit.is_nan() {
-        return Err(FrameError::new_err("cost and cost_limit must not be NaN"));
+        return Err(Error::frame("cost", "cost and cost_limit must not be NaN"));
     }
     let (rows, cols) = cost.dim();
     let matched = run_detached(py, "linear_assignment", move || {

@@ -47,15 +47,13 @@ pub fn downscale_chroma(
             format!("must be 1 or even for a half-resolution chroma plane, got {factor}"),
         ));
     }
-    let too_small = || {
-        MotionError::invalid(
-            "chroma plane",
-            format!(
-                "{}×{} is too small for a {luma_width}×{luma_height} luma plane",
-                plane.width(),
-                plane.height()
-            ),
-        )
+    let too_small = || MotionError::BadInput {
+        name: "chroma plane",
+        reason: format!(
+            "{}×{} is too small for a {luma_width}×{luma_height} luma plane",
+            plane.width(),
+            plane.height()
+        ),
     };
     let mut out = Vec::with_capacity(out_w * out_h);
     if factor == 1 {

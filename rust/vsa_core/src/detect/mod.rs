@@ -30,9 +30,10 @@ pub use preprocess::{
 /// Why a detector input or output was rejected.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetectError {
-    /// A size, count or parameter is out of range; the message says which.
+    /// A parameter (a size, a count, a threshold) is out of range; the message says which.
     Invalid(String),
-    /// An array does not have the shape its layout requires.
+    /// An input (a frame, a plane, a model output) does not have the shape or size its layout
+    /// requires.
     Shape(String),
 }
 

@@ -17,7 +17,7 @@
 //! does not matter to a detector.) Colour values are computed in f32, clamped to `[0, 255]` and
 //! never rounded.
 
-use super::{invalid, DetectError};
+use super::{invalid, shape, DetectError};
 use crate::image::{check_frame_size, PlaneView};
 
 /// Where the content lies in the model input and how to map model boxes back to the source.
@@ -65,7 +65,7 @@ impl Letterbox {
             ("image", src_width, src_height),
             ("model input", dst_width, dst_height),
         ] {
-            check_frame_size(w, h).map_err(|e| invalid(format!("{what}: {e}")))?;
+            check_frame_size(w, h).map_err(|e| shape(format!("{what}: {e}")))?;
         }
         let (content_width, content_height) = if keep_ratio {
             let r =
@@ -312,7 +312,7 @@ pub fn yuv420p_to_tensor(
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     for (name, p) in [("U", u), ("V", v)] {
         if (p.width(), p.height()) != (cw, ch) {
-            return Err(invalid(format!(
+            return Err(shape(format!(
                 "{name} plane is {}×{} but a {w}×{h} yuv420p frame has {cw}×{ch} chroma planes",
                 p.width(),
                 p.height()
@@ -363,7 +363,7 @@ pub fn packed_to_tensor(
     out: &mut [f32],
 ) -> Result<(), DetectError> {
     if image.width() % 3 != 0 {
-        return Err(invalid(format!(
+        return Err(shape(format!(
             "a packed 3-channel row has a multiple of 3 bytes, got {}",
             image.width()
         )));
@@ -399,7 +399,7 @@ pub fn packed_to_tensor(
 
 fn check_source(lb: &Letterbox, w: usize, h: usize) -> Result<(), DetectError> {
     if (lb.src_width, lb.src_height) != (w, h) {
-        return Err(invalid(format!(
+        return Err(shape(format!(
             "the letterbox was fitted for a {}×{} source but the frame is {w}×{h}",
             lb.src_width, lb.src_height
         )));

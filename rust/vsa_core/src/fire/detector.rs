@@ -105,25 +105,34 @@ impl FireDetector {
     pub fn new(width: usize, height: usize, config: FireConfig) -> Result<Self, FireError> {
         check_frame_size(width, height)?;
         if config.cell < 2 || config.cell % 2 != 0 {
-            return Err(FireError::BadParameter(format!(
-                "cell must be an even number of pixels >= 2, got {}",
-                config.cell
-            )));
+            return Err(FireError::BadParameter {
+                name: "cell",
+                message: format!(
+                    "cell must be an even number of pixels >= 2, got {}",
+                    config.cell
+                ),
+            });
         }
         if config.window < 2 || config.window > 10_000 {
-            return Err(FireError::BadParameter(format!(
-                "window must be in [2, 10000] frames, got {}",
-                config.window
-            )));
+            return Err(FireError::BadParameter {
+                name: "window",
+                message: format!("window must be in [2, 10000] frames, got {}", config.window),
+            });
         }
         if config.period_window > 10_000 {
-            return Err(FireError::BadParameter(format!(
-                "period_window must be in [0, 10000] frames, got {}",
-                config.period_window
-            )));
+            return Err(FireError::BadParameter {
+                name: "period_window",
+                message: format!(
+                    "period_window must be in [0, 10000] frames, got {}",
+                    config.period_window
+                ),
+            });
         }
         if !config.threshold.is_finite() {
-            return Err(FireError::BadParameter("threshold must be finite".into()));
+            return Err(FireError::BadParameter {
+                name: "threshold",
+                message: "threshold must be finite".into(),
+            });
         }
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         let cc = config.cell / 2;
@@ -137,18 +146,24 @@ impl FireDetector {
         }
         let cells = cols * rows;
         if cells.saturating_mul(config.window) > MAX_RING {
-            return Err(FireError::BadParameter(format!(
-                "{cells} cells × a window of {} frames is more than the {MAX_RING} samples a \
+            return Err(FireError::BadParameter {
+                name: "window",
+                message: format!(
+                    "{cells} cells × a window of {} frames is more than the {MAX_RING} samples a \
                  detector keeps: use larger cells or a shorter window",
-                config.window
-            )));
+                    config.window
+                ),
+            });
         }
         if cells.saturating_mul(config.period_window) > MAX_RING {
-            return Err(FireError::BadParameter(format!(
+            return Err(FireError::BadParameter {
+                name: "period_window",
+                message: format!(
                 "{cells} cells × a period_window of {} frames is more than the {MAX_RING} samples \
                  a detector keeps: use larger cells or a shorter period_window",
                 config.period_window
-            )));
+            ),
+            });
         }
         Ok(Self {
             width,

@@ -26,8 +26,8 @@ pub enum FireError {
         expected: (usize, usize),
         got: (usize, usize),
     },
-    /// A parameter is out of range.
-    BadParameter(String),
+    /// A parameter is out of range: `name` is the parameter, `message` says why.
+    BadParameter { name: &'static str, message: String },
 }
 
 impl fmt::Display for FireError {
@@ -43,7 +43,7 @@ impl fmt::Display for FireError {
                 "{plane} plane is {}×{} but {}×{} was expected",
                 got.0, got.1, expected.0, expected.1
             ),
-            Self::BadParameter(m) => write!(f, "{m}"),
+            Self::BadParameter { message, .. } => f.write_str(message),
         }
     }
 }

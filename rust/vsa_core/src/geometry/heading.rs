@@ -226,14 +226,14 @@ impl HeadingTracker {
 
 pub(crate) fn check_time(time_s: f64, last: Option<f64>) -> Result<(), GeometryError> {
     if !time_s.is_finite() {
-        return Err(GeometryError::invalid(
+        return Err(GeometryError::bad_input(
             "time_s",
             format!("must be finite, got {time_s}"),
         ));
     }
     if let Some(last) = last {
         if time_s < last {
-            return Err(GeometryError::invalid(
+            return Err(GeometryError::bad_input(
                 "time_s",
                 format!("must not go backwards, got {time_s} after {last}"),
             ));

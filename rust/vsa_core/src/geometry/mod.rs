@@ -103,13 +103,22 @@ pub enum GeometryError {
     Polygon(PolygonError),
     /// Point pairs that define no unique, invertible homography.
     DegenerateHomography(String),
-    /// An input value or parameter is out of range.
+    /// A parameter (fixed for the kernel's life: a line, a window, an anchor) is out of range.
     Invalid { name: &'static str, reason: String },
+    /// A per-frame input (boxes, track ids, a timestamp) is out of range: that frame fails.
+    BadInput { name: &'static str, reason: String },
 }
 
 impl GeometryError {
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         Self::Invalid {
+            name,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn bad_input(name: &'static str, reason: impl Into<String>) -> Self {
+        Self::BadInput {
             name,
             reason: reason.into(),
         }
@@ -121,7 +130,9 @@ impl fmt::Display for GeometryError {
         match self {
             Self::Polygon(e) => write!(f, "polygon {e}"),
             Self::DegenerateHomography(why) => write!(f, "degenerate homography: {why}"),
-            Self::Invalid { name, reason } => write!(f, "{name} {reason}"),
+            Self::Invalid { name, reason } | Self::BadInput { name, reason } => {
+                write!(f, "{name} {reason}")
+            }
         }
     }
 }
@@ -152,13 +163,13 @@ pub fn check_boxes(boxes: &[BoxXyxy]) -> Result<(), GeometryError> {
 /// [`check_boxes`] for one box, `i` naming it in the error.
 pub fn check_box(i: usize, b: BoxXyxy) -> Result<(), GeometryError> {
     if b.iter().any(|v| !v.is_finite()) {
-        return Err(GeometryError::invalid(
+        return Err(GeometryError::bad_input(
             "boxes",
             format!("must be finite, box {i} is {b:?}"),
         ));
     }
     if b[0] > b[2] || b[1] > b[3] {
-        return Err(GeometryError::invalid(
+        return Err(GeometryError::bad_input(
             "boxes",
             format!("must have x0 <= x1 and y0 <= y1 (xyxy), box {i} is {b:?}"),
         ));
@@ -169,7 +180,7 @@ pub fn check_box(i: usize, b: BoxXyxy) -> Result<(), GeometryError> {
 /// Checks that a frame's track ids and boxes match in length and the ids are distinct.
 pub(crate) fn check_frame(track_ids: &[i64], boxes: &[BoxXyxy]) -> Result<(), GeometryError> {
     if track_ids.len() != boxes.len() {
-        return Err(GeometryError::invalid(
+        return Err(GeometryError::bad_input(
             "track_ids",
             format!(
                 "has {} entries but boxes has {}",
@@ -180,7 +191,7 @@ pub(crate) fn check_frame(track_ids: &[i64], boxes: &[BoxXyxy]) -> Result<(), Ge
     }
     let mut seen = std::collections::HashSet::with_capacity(track_ids.len());
     if let Some(dup) = track_ids.iter().find(|id| !seen.insert(**id)) {
-        return Err(GeometryError::invalid(
+        return Err(GeometryError::bad_input(
             "track_ids",
             format!("must be distinct within a frame, {dup} appears twice"),
         ));

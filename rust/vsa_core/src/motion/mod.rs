@@ -33,6 +33,8 @@ pub enum MotionError {
     BufferLength { len: usize, expected: usize },
     /// A parameter is out of its range.
     InvalidParameter { name: &'static str, reason: String },
+    /// A per-frame input (a plane) does not fit the others: that frame fails.
+    BadInput { name: &'static str, reason: String },
 }
 
 impl MotionError {
@@ -61,7 +63,9 @@ impl fmt::Display for MotionError {
                     "buffer holds {len} values but the model has {expected} pixels"
                 )
             }
-            Self::InvalidParameter { name, reason } => write!(f, "{name} {reason}"),
+            Self::InvalidParameter { name, reason } | Self::BadInput { name, reason } => {
+                write!(f, "{name} {reason}")
+            }
         }
     }
 }

@@ -124,8 +124,8 @@ pub enum TrackError {
     NonFinite { index: usize },
     /// A box with `x1 < x0` or `y1 < y0`.
     InvertedBox { index: usize, xyxy: Xyxy },
-    /// A configuration value out of range.
-    Config(String),
+    /// A configuration value out of range: `name` is the field, `message` says why.
+    Config { name: &'static str, message: String },
 }
 
 impl fmt::Display for TrackError {
@@ -150,7 +150,7 @@ impl fmt::Display for TrackError {
                 "detection {index} is not an (x0, y0, x1, y1) box with x0 <= x1 and y0 <= y1: \
                  {xyxy:?}"
             ),
-            Self::Config(message) => f.write_str(message),
+            Self::Config { message, .. } => f.write_str(message),
         }
     }
 }
@@ -245,12 +245,15 @@ impl Tracker {
     /// A tracker with `config`, or an error naming the value out of range.
     pub fn new(config: TrackerConfig) -> Result<Self, TrackError> {
         let c = &config;
-        let bad = |m: String| Err(TrackError::Config(m));
+        let bad = |name: &'static str, message: String| Err(TrackError::Config { name, message });
         if !(c.frame_rate.is_finite() && c.frame_rate > 0.0) {
-            return bad(format!("frame_rate must be > 0, got {}", c.frame_rate));
+            return bad(
+                "frame_rate",
+                format!("frame_rate must be > 0, got {}", c.frame_rate),
+            );
         }
         if !(c.lost_s.is_finite() && c.lost_s >= 0.0) {
-            return bad(format!("lost_s must be >= 0, got {}", c.lost_s));
+            return bad("lost_s", format!("lost_s must be >= 0, got {}", c.lost_s));
         }
         for (name, v) in [
             ("track_high_thresh", c.high_thresh),
@@ -263,32 +266,38 @@ impl Tracker {
             ("tentative_match_thresh", c.tentative_match_thresh),
         ] {
             if !v.is_finite() {
-                return bad(format!("{name} must be finite, got {v}"));
+                return bad(name, format!("{name} must be finite, got {v}"));
             }
         }
         if c.low_thresh > c.high_thresh {
-            return bad(format!(
-                "track_low_thresh ({}) must not exceed track_high_thresh ({})",
-                c.low_thresh, c.high_thresh
-            ));
+            return bad(
+                "track_low_thresh",
+                format!(
+                    "track_low_thresh ({}) must not exceed track_high_thresh ({})",
+                    c.low_thresh, c.high_thresh
+                ),
+            );
         }
         if c.tentative_thresh > c.new_track_thresh {
-            return bad(format!(
-                "tentative_thresh ({}) must not exceed new_track_thresh ({})",
-                c.tentative_thresh, c.new_track_thresh
-            ));
+            return bad(
+                "tentative_thresh",
+                format!(
+                    "tentative_thresh ({}) must not exceed new_track_thresh ({})",
+                    c.tentative_thresh, c.new_track_thresh
+                ),
+            );
         }
         if c.min_hits == 0 {
-            return bad("min_hits must be at least 1".into());
+            return bad("min_hits", "min_hits must be at least 1".into());
         }
         if c.tentative_travel < 0.0 {
-            return bad(format!(
-                "tentative_travel must be >= 0, got {}",
-                c.tentative_travel
-            ));
+            return bad(
+                "tentative_travel",
+                format!("tentative_travel must be >= 0, got {}", c.tentative_travel),
+            );
         }
         if c.tentative_hits == 0 {
-            return bad("tentative_hits must be at least 1".into());
+            return bad("tentative_hits", "tentative_hits must be at least 1".into());
         }
         let max_lost_frames = (c.lost_s * c.frame_rate).round().min(u32::MAX as f64) as u32;
         Ok(Self {

@@ -4,8 +4,9 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{frame_error, frame_vecs, parse_anchor, polygon_vec};
+use super::{frame_vecs, parse_anchor, polygon_vec};
 use crate::arrays::run_detached;
+use crate::errors::{Error, Result};
 
 type DwellArrays<'py> = (
     Bound<'py, PyArray1<i64>>,
@@ -23,15 +24,22 @@ pub(crate) struct DwellTimers {
 impl DwellTimers {
     #[new]
     #[pyo3(signature = (zones, *, grace_s = 1.0, anchor = "bottom_center"))]
-    fn new(zones: Vec<Bound<'_, PyAny>>, grace_s: f64, anchor: &str) -> PyResult<Self> {
+    fn new(zones: Vec<Bound<'_, PyAny>>, grace_s: f64, anchor: &str) -> Result<Self> {
         let polygons = zones
             .iter()
             .enumerate()
-            .map(|(i, z)| polygon_vec(z, &format!("zones[{i}]")))
-            .collect::<PyResult<Vec<_>>>()?;
-        geometry::DwellTimers::new(polygons, grace_s, parse_anchor(anchor)?)
-            .map(|inner| Self { inner })
-            .map_err(frame_error)
+            .map(|(i, z)| {
+                let what = format!("zones[{i}]");
+                let polygon = polygon_vec(z, &what)?;
+                // Checked here rather than by the kernel, so that a bad zone is a
+                // `GeometryError` naming it like `validate_polygon`'s.
+                geometry::validate_polygon(&polygon).map_err(|e| Error::from(e).about(&what))?;
+                Ok(polygon)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: geometry::DwellTimers::new(polygons, grace_s, parse_anchor(anchor)?)?,
+        })
     }
 
     /// Feeds one frame; returns `(track_ids, zone_idx, dwell_s)` of the pairs inside now.
@@ -41,13 +49,12 @@ impl DwellTimers {
         time_s: f64,
         track_ids: &Bound<'py, PyAny>,
         boxes: &Bound<'py, PyAny>,
-    ) -> PyResult<DwellArrays<'py>> {
+    ) -> Result<DwellArrays<'py>> {
         let (ids, boxes) = frame_vecs(track_ids, boxes)?;
         let inner = &mut self.inner;
         let dwells = run_detached(py, "DwellTimers.update", move || {
             inner.update(time_s, &ids, &boxes)
-        })?
-        .map_err(frame_error)?;
+        })??;
         let ids: Vec<i64> = dwells.iter().map(|d| d.track_id).collect();
         let zones: Vec<i64> = dwells.iter().map(|d| d.zone as i64).collect();
         let times: Vec<f64> = dwells.iter().map(|d| d.dwell_s).collect();

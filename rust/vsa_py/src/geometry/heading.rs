@@ -4,9 +4,9 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry::{self, heading::check_heading_params, HeadingConfig, Judgement};
 
-use super::{frame_error, frame_vecs, parse_anchor, points_vec};
+use super::{frame_vecs, parse_anchor, points_vec};
 use crate::arrays::run_detached;
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
 type JudgementArrays<'py> = (
     Bound<'py, PyArray1<bool>>,
@@ -37,16 +37,19 @@ pub(crate) fn heading_check<'py>(
     allowed_deg: f64,
     tolerance_deg: f64,
     min_displacement: f64,
-) -> PyResult<JudgementArrays<'py>> {
-    check_heading_params(allowed_deg, tolerance_deg, min_displacement).map_err(frame_error)?;
+) -> Result<JudgementArrays<'py>> {
+    check_heading_params(allowed_deg, tolerance_deg, min_displacement)?;
     let v = points_vec(velocities, "velocities", false)?;
     let d = points_vec(displacements, "displacements", false)?;
     if v.len() != d.len() {
-        return Err(FrameError::new_err(format!(
-            "velocities has {} rows but displacements has {}",
-            v.len(),
-            d.len()
-        )));
+        return Err(Error::frame(
+            "displacements",
+            format!(
+                "velocities has {} rows but displacements has {}",
+                v.len(),
+                d.len()
+            ),
+        ));
     }
     let judgements = run_detached(py, "heading_check", move || {
         v.iter()
@@ -79,9 +82,12 @@ impl HeadingTracker {
         window_s: f64,
         anchor: &str,
         max_missed: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let max_missed = u64::try_from(max_missed).map_err(|_| {
-            FrameError::new_err(format!("max_missed must be >= 0, got {max_missed}"))
+            Error::parameter(
+                "max_missed",
+                format!("max_missed must be >= 0, got {max_missed}"),
+            )
         })?;
         let config = HeadingConfig {
             allowed_deg,
@@ -91,9 +97,9 @@ impl HeadingTracker {
             anchor: parse_anchor(anchor)?,
             max_missed,
         };
-        geometry::HeadingTracker::new(config)
-            .map(|inner| Self { inner })
-            .map_err(frame_error)
+        Ok(Self {
+            inner: geometry::HeadingTracker::new(config)?,
+        })
     }
 
     /// Feeds one frame; returns `(judged, against, heading_deg, speed)` per input track.
@@ -103,13 +109,12 @@ impl HeadingTracker {
         time_s: f64,
         track_ids: &Bound<'py, PyAny>,
         boxes: &Bound<'py, PyAny>,
-    ) -> PyResult<JudgementArrays<'py>> {
+    ) -> Result<JudgementArrays<'py>> {
         let (ids, boxes) = frame_vecs(track_ids, boxes)?;
         let inner = &mut self.inner;
         let judgements = run_detached(py, "HeadingTracker.update", move || {
             inner.update(time_s, &ids, &boxes)
-        })?
-        .map_err(frame_error)?;
+        })??;
         Ok(to_arrays(py, &judgements))
     }
 

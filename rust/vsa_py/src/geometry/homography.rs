@@ -4,16 +4,17 @@ use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 use vsa_core::geometry::{self, GridSpec, Point};
 
-use super::{boxes_vec, check_point, frame_error, parse_anchor, points_vec, polygon_vec};
+use super::{boxes_vec, check_point, parse_anchor, points_vec, polygon_vec};
 use crate::arrays::{owned_2d, readonly_2d, run_detached, shape_str};
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
-fn grid_spec(origin: (f64, f64), cell_m: f64, shape: (i64, i64)) -> PyResult<GridSpec> {
+fn grid_spec(origin: (f64, f64), cell_m: f64, shape: (i64, i64)) -> Result<GridSpec> {
     let origin = check_point(origin, "origin")?;
     let (Ok(rows), Ok(cols)) = (usize::try_from(shape.0), usize::try_from(shape.1)) else {
-        return Err(FrameError::new_err(format!(
-            "shape must be (rows, cols) >= 0, got {shape:?}"
-        )));
+        return Err(Error::parameter(
+            "shape",
+            format!("shape must be (rows, cols) >= 0, got {shape:?}"),
+        ));
     };
     let spec = GridSpec {
         origin,
@@ -21,7 +22,7 @@ fn grid_spec(origin: (f64, f64), cell_m: f64, shape: (i64, i64)) -> PyResult<Gri
         rows,
         cols,
     };
-    spec.check().map_err(frame_error)?;
+    spec.check()?;
     Ok(spec)
 }
 
@@ -30,15 +31,14 @@ fn grid<'py>(
     points: Vec<Point>,
     spec: GridSpec,
     sigma_m: f64,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
+) -> Result<Bound<'py, PyArray2<f64>>> {
     let data = run_detached(py, "density_grid", move || {
         geometry::density_grid(points, &spec, sigma_m)
-    })?
-    .map_err(frame_error)?;
+    })??;
     owned_2d(py, data, spec.rows, spec.cols)
 }
 
-fn points_out<'py>(py: Python<'py>, points: &[Point]) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn points_out<'py>(py: Python<'py>, points: &[Point]) -> Result<Bound<'py, PyArray2<f64>>> {
     let flat: Vec<f64> = points.iter().flat_map(|&(x, y)| [x, y]).collect();
     owned_2d(py, flat, points.len(), 2)
 }
@@ -52,7 +52,7 @@ pub(crate) fn density_grid<'py>(
     cell_m: f64,
     shape: (i64, i64),
     sigma_m: f64,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
+) -> Result<Bound<'py, PyArray2<f64>>> {
     let points = points_vec(ground_points, "ground_points", true)?;
     let spec = grid_spec(origin, cell_m, shape)?;
     grid(py, points, spec, sigma_m)
@@ -67,41 +67,44 @@ pub(crate) struct Homography {
 #[pymethods]
 impl Homography {
     #[new]
-    fn new(image_points: &Bound<'_, PyAny>, ground_points: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn new(image_points: &Bound<'_, PyAny>, ground_points: &Bound<'_, PyAny>) -> Result<Self> {
         let image = points_vec(image_points, "image_points", false)?;
         let ground = points_vec(ground_points, "ground_points", false)?;
-        geometry::Homography::from_points(&image, &ground)
-            .map(|inner| Self { inner })
-            .map_err(frame_error)
+        Ok(Self {
+            inner: geometry::Homography::from_points(&image, &ground)?,
+        })
     }
 
     /// The homography with image → ground `matrix`, `visible` being image points on the ground.
     #[staticmethod]
-    fn from_matrix(matrix: &Bound<'_, PyAny>, visible: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn from_matrix(matrix: &Bound<'_, PyAny>, visible: &Bound<'_, PyAny>) -> Result<Self> {
         let array = readonly_2d::<f64>(matrix, "matrix")?;
         let m = array.as_array();
         if m.shape() != [3, 3] {
-            return Err(FrameError::new_err(format!(
-                "matrix must have shape (3, 3), got {}",
-                shape_str(m.shape())
-            )));
+            return Err(Error::parameter(
+                "matrix",
+                format!(
+                    "matrix must have shape (3, 3), got {}",
+                    shape_str(m.shape())
+                ),
+            ));
         }
         let rows = [0, 1, 2].map(|i| [m[[i, 0]], m[[i, 1]], m[[i, 2]]]);
         let visible = points_vec(visible, "visible", true)?;
-        geometry::Homography::from_matrix_visible(rows, &visible)
-            .map(|inner| Self { inner })
-            .map_err(frame_error)
+        Ok(Self {
+            inner: geometry::Homography::from_matrix_visible(rows, &visible)?,
+        })
     }
 
     /// Image → ground matrix (last entry 1 when it is not 0).
     #[getter]
-    fn matrix<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn matrix<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f64>>> {
         owned_2d(py, self.inner.matrix().concat(), 3, 3)
     }
 
     /// Ground → image matrix.
     #[getter]
-    fn inverse_matrix<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn inverse_matrix<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyArray2<f64>>> {
         owned_2d(py, self.inner.inverse_matrix().concat(), 3, 3)
     }
 
@@ -110,7 +113,7 @@ impl Homography {
         &self,
         py: Python<'py>,
         points: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    ) -> Result<Bound<'py, PyArray2<f64>>> {
         let points = points_vec(points, "points", false)?;
         let h = &self.inner;
         let out = run_detached(py, "Homography.to_ground", move || {
@@ -124,7 +127,7 @@ impl Homography {
         &self,
         py: Python<'py>,
         points: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    ) -> Result<Bound<'py, PyArray2<f64>>> {
         let points = points_vec(points, "points", false)?;
         let h = &self.inner;
         let out = run_detached(py, "Homography.to_image", move || {
@@ -139,15 +142,18 @@ impl Homography {
         py: Python<'py>,
         image_points: &Bound<'py, PyAny>,
         ground_points: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    ) -> Result<Bound<'py, PyArray1<f64>>> {
         let image = points_vec(image_points, "image_points", false)?;
         let ground = points_vec(ground_points, "ground_points", false)?;
         if image.len() != ground.len() {
-            return Err(FrameError::new_err(format!(
-                "image_points has {} rows but ground_points has {}",
-                image.len(),
-                ground.len()
-            )));
+            return Err(Error::parameter(
+                "ground_points",
+                format!(
+                    "image_points has {} rows but ground_points has {}",
+                    image.len(),
+                    ground.len()
+                ),
+            ));
         }
         let errors: Vec<f64> = image
             .iter()
@@ -158,9 +164,9 @@ impl Homography {
     }
 
     /// Ground area (m²) of an image polygon.
-    fn ground_area(&self, polygon: &Bound<'_, PyAny>) -> PyResult<f64> {
+    fn ground_area(&self, polygon: &Bound<'_, PyAny>) -> Result<f64> {
         let polygon = polygon_vec(polygon, "polygon")?;
-        self.inner.ground_area(&polygon).map_err(frame_error)
+        Ok(self.inner.ground_area(&polygon)?)
     }
 
     /// Ground positions of the anchors of `(N, 4)` boxes; NaN rows beyond the horizon.
@@ -170,7 +176,7 @@ impl Homography {
         py: Python<'py>,
         boxes: &Bound<'py, PyAny>,
         anchor: &str,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    ) -> Result<Bound<'py, PyArray2<f64>>> {
         let anchor = parse_anchor(anchor)?;
         let boxes = boxes_vec(boxes)?;
         let out: Vec<Point> = boxes
@@ -192,7 +198,7 @@ impl Homography {
         shape: (i64, i64),
         sigma_m: f64,
         anchor: &str,
-    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    ) -> Result<Bound<'py, PyArray2<f64>>> {
         let anchor = parse_anchor(anchor)?;
         let boxes = boxes_vec(boxes)?;
         let spec = grid_spec(origin, cell_m, shape)?;

@@ -4,9 +4,9 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{check_point, frame_error, frame_vecs, parse_anchor};
+use super::{check_point, frame_vecs, parse_anchor};
 use crate::arrays::run_detached;
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
 type CrossingArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i8>>);
 
@@ -26,15 +26,24 @@ impl LineCounter {
         hysteresis_px: f64,
         anchor: &str,
         max_missed: i64,
-    ) -> PyResult<Self> {
+    ) -> Result<Self> {
         let max_missed = u64::try_from(max_missed).map_err(|_| {
-            FrameError::new_err(format!("max_missed must be >= 0, got {max_missed}"))
+            Error::parameter(
+                "max_missed",
+                format!("max_missed must be >= 0, got {max_missed}"),
+            )
         })?;
         let p0 = check_point(p0, "p0")?;
         let p1 = check_point(p1, "p1")?;
-        geometry::LineCounter::new(p0, p1, hysteresis_px, parse_anchor(anchor)?, max_missed)
-            .map(|inner| Self { inner })
-            .map_err(frame_error)
+        Ok(Self {
+            inner: geometry::LineCounter::new(
+                p0,
+                p1,
+                hysteresis_px,
+                parse_anchor(anchor)?,
+                max_missed,
+            )?,
+        })
     }
 
     /// Feeds one frame; returns `(track_ids, directions)` of the crossings counted in it.
@@ -43,11 +52,11 @@ impl LineCounter {
         py: Python<'py>,
         track_ids: &Bound<'py, PyAny>,
         boxes: &Bound<'py, PyAny>,
-    ) -> PyResult<CrossingArrays<'py>> {
+    ) -> Result<CrossingArrays<'py>> {
         let (ids, boxes) = frame_vecs(track_ids, boxes)?;
         let inner = &mut self.inner;
-        let crossings = run_detached(py, "LineCounter.update", move || inner.update(&ids, &boxes))?
-            .map_err(frame_error)?;
+        let crossings =
+            run_detached(py, "LineCounter.update", move || inner.update(&ids, &boxes))??;
         let ids: Vec<i64> = crossings.iter().map(|c| c.track_id).collect();
         let dirs: Vec<i8> = crossings.iter().map(|c| c.direction).collect();
         Ok((ids.into_pyarray(py), dirs.into_pyarray(py)))

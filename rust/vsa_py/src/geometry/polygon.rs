@@ -4,9 +4,9 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use vsa_core::geometry;
 
-use super::{frame_error, parse_anchor, polygon_vec, readonly_cols};
+use super::{parse_anchor, polygon_vec, readonly_cols};
 use crate::arrays::{readonly_2d, run_detached};
-use crate::FrameError;
+use crate::errors::{Error, Result};
 
 /// For each point of `points` (N, 2), whether it lies inside `polygon` (M >= 3, 2).
 ///
@@ -18,7 +18,7 @@ pub(crate) fn points_in_polygon<'py>(
     py: Python<'py>,
     points: &Bound<'py, PyAny>,
     polygon: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyArray1<bool>>> {
+) -> Result<Bound<'py, PyArray1<bool>>> {
     let points = readonly_cols(points, "points", 2)?;
     let vertices = polygon_vec(polygon, "polygon")?;
     let points = points.as_array();
@@ -37,7 +37,7 @@ pub(crate) fn boxes_in_polygon<'py>(
     boxes: &Bound<'py, PyAny>,
     polygon: &Bound<'py, PyAny>,
     anchor: &str,
-) -> PyResult<Bound<'py, PyArray1<bool>>> {
+) -> Result<Bound<'py, PyArray1<bool>>> {
     let anchor = parse_anchor(anchor)?;
     let boxes = readonly_cols(boxes, "boxes", 4)?;
     let vertices = polygon_vec(polygon, "polygon")?;
@@ -50,28 +50,27 @@ pub(crate) fn boxes_in_polygon<'py>(
             .collect();
         geometry::check_boxes(&rows)?;
         Ok::<_, geometry::GeometryError>(geometry::boxes_in_polygon(rows, &vertices, anchor))
-    })?
-    .map_err(frame_error)?;
+    })??;
     Ok(inside.into_pyarray(py))
 }
 
 /// Absolute shoelace area of `polygon` (M >= 3, 2), in squared pixels.
 #[pyfunction]
-pub(crate) fn polygon_area(polygon: &Bound<'_, PyAny>) -> PyResult<f64> {
+pub(crate) fn polygon_area(polygon: &Bound<'_, PyAny>) -> Result<f64> {
     Ok(geometry::polygon_area(&polygon_vec(polygon, "polygon")?))
 }
 
 /// Raises `FrameError` unless `polygon` is a usable zone (see `validate_polygon` in vsa_core).
 #[pyfunction]
-pub(crate) fn validate_polygon(polygon: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn validate_polygon(polygon: &Bound<'_, PyAny>) -> Result<()> {
     let array = readonly_2d::<f64>(polygon, "polygon")?;
     let view = array.as_array();
     if view.ncols() != 2 {
-        return Err(FrameError::new_err(format!(
-            "polygon must have shape (M, 2), got {:?}",
-            view.shape()
-        )));
+        return Err(Error::geometry(
+            "polygon",
+            format!("polygon must have shape (M, 2), got {:?}", view.shape()),
+        ));
     }
     let vertices: Vec<(f64, f64)> = view.rows().into_iter().map(|r| (r[0], r[1])).collect();
-    geometry::validate_polygon(&vertices).map_err(|e| FrameError::new_err(format!("polygon {e}")))
+    Ok(geometry::validate_polygon(&vertices)?)
 }
