@@ -41,6 +41,7 @@ class AuditReplica:
         self.seq = 0
         self._offset = 0
         self._written = anyio.Event()
+        self._published = anyio.Event()
         self._log = get_logger(console=console_id)
 
     async def open(self) -> AuditReplica:
@@ -72,10 +73,12 @@ class AuditReplica:
         """Wait until the stream holds entry ``seq``."""
         self.wake()
         while self.seq < seq:
-            await anyio.sleep(0.05)
+            await self._published.wait()
 
     async def run(self) -> None:
         self.seq = await _last_replicated(self.store, self.subject)
+        self._published.set()
+        self._published = anyio.Event()
         while True:
             wake = self._written = anyio.Event()
             try:
@@ -91,6 +94,8 @@ class AuditReplica:
                         timeout=2.0,
                     )
                     self.seq = seq
+                    self._published.set()
+                    self._published = anyio.Event()
             except Exception as exc:  # a server being elected: published at the next round
                 self._log.warning("audit entry not replicated yet", error=f"{type(exc).__name__}")
                 await anyio.sleep(0.5)

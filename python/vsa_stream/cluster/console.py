@@ -119,6 +119,13 @@ class Console:
         """Set when the fleet view next changes."""
         return self._changed
 
+    async def _deliver(self, done: anyio.Event) -> None:
+        """Run the delivery until :meth:`Delivery.finish` and every sink caught up."""
+        try:
+            await self.delivery.run()
+        finally:
+            done.set()
+
     async def record(self, kind: str, data: dict[str, Any]) -> None:
         """Append an audit entry (and have it replicated to ``AUDIT``)."""
         await anyio.to_thread.run_sync(self.audit.append, kind, data)
@@ -211,7 +218,8 @@ class Console:
                 },
             )
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self.delivery.run)
+                delivered = anyio.Event()
+                tg.start_soon(self._deliver, delivered)
                 tg.start_soon(self._follow_alerts)
                 tg.start_soon(self.replica.run)
                 tg.start_soon(self._stand_in)
@@ -231,8 +239,7 @@ class Console:
                     await self.replica.replicated(self.audit.head.seq)
                 self.delivery.finish()
                 with anyio.move_on_after(self.config.outbox.drain_s + 1.0):
-                    while self.delivery.undelivered():
-                        await anyio.sleep(0.1)
+                    await delivered.wait()  # every sink caught up, or drain_s passed
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(5.0):
