@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from collect import Collect
+from vsa_stream.event_types import EventType
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
@@ -17,7 +18,7 @@ from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
 
 
-def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) -> Event:
+def make_event(camera: str = "cam", kind: EventType = "intrusion", **changes: object) -> Event:
     event = Event(
         id=new_event_id(),
         revision=1,

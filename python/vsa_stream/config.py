@@ -41,7 +41,6 @@ from vsa_stream.authorisation import (
     dates_as_text,
 )
 from vsa_stream.config_statistics import (
-    STATISTICS_TYPE,
     Statistics,
     statistics_class_problems,
     statistics_problems,
@@ -49,6 +48,7 @@ from vsa_stream.config_statistics import (
 from vsa_stream.config_yaml import YamlDocument, parse_yaml
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
+from vsa_stream.event_types import SITUATIONS, SYSTEM_EVENTS, Situation
 from vsa_stream.redact import redact_text, redact_url
 from vsa_stream.tls import TlsFileError, check_server_files, client_context
 from vsa_stream.webhook_signature import parse_secret
@@ -96,24 +96,9 @@ __all__ = [
     "normal_host_name",
 ]
 
-#: The closed set of situations of French law (loi JO 2023, décret 2023-828).
-SITUATIONS: tuple[str, ...] = (
-    "wrong_way",
-    "intrusion",
-    "weapon",
-    "fire",
-    "crowd_movement",
-    "person_down",
-    "density",
-    "abandoned_object",
-)
-
 #: Which situation types each legal profile allows (``lab``: recorded files only, see
 #: :data:`vsa_stream.authorisation.PROFILE_LIMITS`).
-LEGAL_PROFILES: dict[str, tuple[str, ...]] = {"fr-2023": SITUATIONS, "lab": SITUATIONS}
-
-#: Situation types this version of the engine can run.
-IMPLEMENTED: tuple[str, ...] = SITUATIONS
+LEGAL_PROFILES: dict[str, tuple[Situation, ...]] = {"fr-2023": SITUATIONS, "lab": SITUATIONS}
 
 _ID = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 _Point = tuple[float, float]
@@ -150,7 +135,39 @@ class ScheduleWindow(_Base):
     end: _HHMM = "24:00"
 
 
-class IntrusionRule(_Base, tag="intrusion", tag_field="type"):
+#: A problem of a configuration: the path of the field (relative to where it is checked) and
+#: the message for a person.
+Problem = tuple[tuple[str | int, ...], str]
+
+
+class _RuleBase(_Base, tag_field="type"):
+    """What every rule's settings say about themselves, beyond their fields: each situation's
+    config struct overrides what applies to it (the checks below run before any model is
+    loaded; see :func:`class_problems` for those after)."""
+
+    @property
+    def situation(self) -> Situation:
+        """The situation this rule detects: its ``type`` tag."""
+        tag = self.__struct_config__.tag
+        assert tag in SITUATIONS, tag  # every subclass is tagged with one of them
+        return tag
+
+    def problems(self, camera: Camera) -> list[Problem]:
+        """Cross-field checks of this rule on ``camera``, paths relative to the rule."""
+        return []
+
+    def classified_classes(self) -> list[str] | None:
+        """The classes of a rule that can only fire on classified detections (never on
+        motion blobs), so that its camera needs a detector; None: it can do without."""
+        return None
+
+    def produced_classes(self) -> list[str] | None:
+        """The classes one of which a camera's detectors must produce for this rule to fire;
+        None: it fires without any (flame colour, motion field, static evidence)."""
+        return None
+
+
+class IntrusionRule(_RuleBase, tag="intrusion"):
     """Presence in a forbidden zone for at least ``min_dwell_s``.
 
     Without a detector, every moving blob of at least ``motion.min_area`` pixels counts as an
@@ -165,8 +182,21 @@ class IntrusionRule(_Base, tag="intrusion", tag_field="type"):
     schedule: list[ScheduleWindow] = msgspec.field(default_factory=list)
     timezone: str = "UTC"
 
+    def problems(self, camera: Camera) -> list[Problem]:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return [(("timezone",), f"unknown time zone {self.timezone!r} (e.g. Europe/Paris)")]
+        for n, window in enumerate(self.schedule):
+            if window.start == window.end:
+                return [(("schedule", n, "end"), "end equals start: the window is empty")]
+        return []
 
-class WrongWayRule(_Base, tag="wrong_way", tag_field="type"):
+    def produced_classes(self) -> list[str] | None:
+        return self.classes
+
+
+class WrongWayRule(_RuleBase, tag="wrong_way"):
     """A track moving against the allowed direction of a zone.
 
     The allowed direction is ``direction_deg`` (0 = right, 90 = down the image, 180 = left,
@@ -188,8 +218,33 @@ class WrongWayRule(_Base, tag="wrong_way", tag_field="type"):
     exit_grace_s: _Seconds = 1.0
     cooldown_s: _Cooldown = 10.0
 
+    def problems(self, camera: Camera) -> list[Problem]:
+        if (self.direction_deg is None) == (self.lane is None):
+            return [(("direction_deg",), "give exactly one of direction_deg and lane")]
+        if self.lane is not None and self.units == "normalized":
+            for n, (x, y) in enumerate(self.lane):
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    return [
+                        (
+                            ("lane", n),
+                            f"normalized coordinates must lie in [0, 1], got ({x}, {y}); "
+                            "set units: pixels for pixel coordinates",
+                        )
+                    ]
+        if self.min_displacement_m is not None and camera.calibration is None:
+            return [
+                (
+                    ("min_displacement_m",),
+                    "metres need the camera's calibration (or use min_displacement_px)",
+                )
+            ]
+        return []
 
-class WeaponRule(_Base, tag="weapon", tag_field="type"):
+    def produced_classes(self) -> list[str] | None:
+        return self.classes
+
+
+class WeaponRule(_RuleBase, tag="weapon"):
     """A weapon class of a user-supplied detector, seen in ``k`` of ``n`` consecutive frames."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
@@ -202,8 +257,19 @@ class WeaponRule(_Base, tag="weapon", tag_field="type"):
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 30.0
 
+    def problems(self, camera: Camera) -> list[Problem]:
+        if self.k > self.n:
+            return [(("k",), f"k ({self.k}) must not exceed n ({self.n})")]
+        return []
 
-class FireRule(_Base, tag="fire", tag_field="type"):
+    def classified_classes(self) -> list[str] | None:
+        return self.classes
+
+    def produced_classes(self) -> list[str] | None:
+        return self.classes
+
+
+class FireRule(_RuleBase, tag="fire"):
     """Fire start: flame-colour and flicker evidence (Rust), or fire/smoke detector classes."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
@@ -224,7 +290,7 @@ class FireRule(_Base, tag="fire", tag_field="type"):
 _CrowdKind = Literal["surge", "dispersal", "convergence", "running"]
 
 
-class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
+class CrowdMovementRule(_RuleBase, tag="crowd_movement"):
     """Motion-field anomalies against a baseline learnt on the same camera (robust z-scores)."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
@@ -244,8 +310,13 @@ class CrowdMovementRule(_Base, tag="crowd_movement", tag_field="type"):
     surge_speed: Annotated[float, msgspec.Meta(gt=0.0, le=20.0)] = 1.5
     min_persons: Annotated[float, msgspec.Meta(ge=1.0, le=1000.0)] = 3.0
 
+    def problems(self, camera: Camera) -> list[Problem]:
+        if self.min_baseline_s > self.baseline_s:
+            return [(("min_baseline_s",), "must not exceed baseline_s")]
+        return []
 
-class PersonDownRule(_Base, tag="person_down", tag_field="type"):
+
+class PersonDownRule(_RuleBase, tag="person_down"):
     """A person who falls, then stays low and still for ``min_down_s``; or who is found lying
     still, without a fall seen, for ``min_lying_s``."""
 
@@ -264,8 +335,14 @@ class PersonDownRule(_Base, tag="person_down", tag_field="type"):
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 60.0
 
+    def classified_classes(self) -> list[str] | None:
+        return self.classes
 
-class DensityRule(_Base, tag="density", tag_field="type"):
+    def produced_classes(self) -> list[str] | None:
+        return self.classes
+
+
+class DensityRule(_RuleBase, tag="density"):
     """Persons per m² in a zone above a warning or alert level, sustained."""
 
     zones: Annotated[list[_ID], msgspec.Meta(min_length=1)]
@@ -281,8 +358,30 @@ class DensityRule(_Base, tag="density", tag_field="type"):
     exit_grace_s: _Seconds = 5.0
     cooldown_s: _Cooldown = 60.0
 
+    def problems(self, camera: Camera) -> list[Problem]:
+        if self.alert <= self.warning:
+            return [(("alert",), f"alert ({self.alert}) must exceed warning ({self.warning})")]
+        zones = {z.id: z for z in camera.zones}
+        for n, zone_id in enumerate(self.zones):
+            zone = zones.get(zone_id)
+            if zone is not None and zone.area_m2 is None and camera.calibration is None:
+                return [
+                    (
+                        ("zones", n),
+                        f"zone {zone_id!r} needs area_m2, or the camera a calibration, "
+                        "to measure persons per m²",
+                    )
+                ]
+        return []
 
-class AbandonedObjectRule(_Base, tag="abandoned_object", tag_field="type"):
+    def classified_classes(self) -> list[str] | None:
+        return self.classes if self.source == "tracks" else None
+
+    def produced_classes(self) -> list[str] | None:
+        return self.classes if self.source == "tracks" else None
+
+
+class AbandonedObjectRule(_RuleBase, tag="abandoned_object"):
     """An object left still for ``min_static_s`` with no person near it for ``owner_gone_s``."""
 
     zones: list[_ID] = msgspec.field(default_factory=list)
@@ -297,6 +396,14 @@ class AbandonedObjectRule(_Base, tag="abandoned_object", tag_field="type"):
     max_motion: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.2
     exit_grace_s: _Seconds = 2.0
     cooldown_s: _Cooldown = 60.0
+
+    def problems(self, camera: Camera) -> list[Problem]:
+        if self.min_size >= self.max_size:
+            return [(("max_size",), f"must exceed min_size ({self.min_size})")]
+        return []
+
+    def produced_classes(self) -> list[str] | None:
+        return None if self.use_static_evidence else self.classes
 
 
 Rule = (
@@ -430,18 +537,6 @@ class JsonlSink(_Base):
     path: Annotated[str, msgspec.Meta(min_length=1)]
     fsync: bool = True
 
-
-#: Event types that are health and control signals, not detections (may be used in webhook
-#: filters): ``alert_storm`` is the summary a camera's storm control emits; ``audit_checkpoint``
-#: carries the audit log's signed head (camera ``_audit``), never shown to operators as an alert.
-SYSTEM_EVENTS: tuple[str, ...] = (
-    "camera_offline",
-    "camera_online",
-    "camera_tampered",
-    "alert_storm",
-    "audit_checkpoint",
-    "camera_unauthorised",
-)
 
 #: Default waits before each webhook attempt: now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 WEBHOOK_RETRY_SCHEDULE_S: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -767,11 +862,6 @@ def _check_rule_types(doc: YamlDocument, data: dict[str, Any]) -> None:
                     f"{kind!r} is not a situation the legal profile {profile} allows; "
                     f"allowed: {', '.join(allowed)}"
                 )
-            elif kind not in IMPLEMENTED:
-                message = (
-                    f"{kind!r} is allowed by {profile} but not implemented in this version; "
-                    f"implemented: {', '.join(IMPLEMENTED)}"
-                )
             else:
                 continue
             raise ConfigError(
@@ -991,8 +1081,8 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
                                 f"unknown zone {zone_id!r}; this camera's zones: {known}",
                             )
                         )
-            problems.extend(((*at, "rules", k, *p), m) for p, m in _rule_problems(camera, rule))
-            classes = _detector_classes(rule)
+            problems.extend(((*at, "rules", k, *p), m) for p, m in rule.problems(camera))
+            classes = rule.classified_classes()
             if classes is not None and not config.detectors_for(camera):
                 problems.append(
                     (
@@ -1081,68 +1171,6 @@ def _semantic_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]
     return problems
 
 
-def _rule_problems(camera: Camera, rule: Rule) -> list[tuple[tuple[str | int, ...], str]]:
-    """Cross-field checks of one rule."""
-    zones = {z.id: z for z in camera.zones}
-    if isinstance(rule, IntrusionRule):
-        try:
-            zoneinfo.ZoneInfo(rule.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return [(("timezone",), f"unknown time zone {rule.timezone!r} (e.g. Europe/Paris)")]
-        for n, window in enumerate(rule.schedule):
-            if window.start == window.end:
-                return [(("schedule", n, "end"), "end equals start: the window is empty")]
-    if isinstance(rule, WrongWayRule):
-        if (rule.direction_deg is None) == (rule.lane is None):
-            return [(("direction_deg",), "give exactly one of direction_deg and lane")]
-        if rule.lane is not None and rule.units == "normalized":
-            for n, (x, y) in enumerate(rule.lane):
-                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-                    return [
-                        (
-                            ("lane", n),
-                            f"normalized coordinates must lie in [0, 1], got ({x}, {y}); "
-                            "set units: pixels for pixel coordinates",
-                        )
-                    ]
-        if rule.min_displacement_m is not None and camera.calibration is None:
-            return [
-                (
-                    ("min_displacement_m",),
-                    "metres need the camera's calibration (or use min_displacement_px)",
-                )
-            ]
-    if isinstance(rule, WeaponRule) and rule.k > rule.n:
-        return [(("k",), f"k ({rule.k}) must not exceed n ({rule.n})")]
-    if isinstance(rule, DensityRule):
-        if rule.alert <= rule.warning:
-            return [(("alert",), f"alert ({rule.alert}) must exceed warning ({rule.warning})")]
-        for n, zone_id in enumerate(rule.zones):
-            zone = zones.get(zone_id)
-            if zone is not None and zone.area_m2 is None and camera.calibration is None:
-                return [
-                    (
-                        ("zones", n),
-                        f"zone {zone_id!r} needs area_m2, or the camera a calibration, "
-                        "to measure persons per m²",
-                    )
-                ]
-    if isinstance(rule, CrowdMovementRule) and rule.min_baseline_s > rule.baseline_s:
-        return [(("min_baseline_s",), "must not exceed baseline_s")]
-    if isinstance(rule, AbandonedObjectRule) and rule.min_size >= rule.max_size:
-        return [(("max_size",), f"must exceed min_size ({rule.min_size})")]
-    return []
-
-
-def _detector_classes(rule: Rule) -> list[str] | None:
-    """The classes of a rule that can only fire on classified detections (not motion blobs)."""
-    if isinstance(rule, WeaponRule | PersonDownRule):
-        return rule.classes
-    if isinstance(rule, DensityRule) and rule.source == "tracks":
-        return rule.classes
-    return None
-
-
 def class_problems(
     camera: Camera, produced: Mapping[str, Collection[str]]
 ) -> list[tuple[str, str]]:
@@ -1172,13 +1200,8 @@ def class_problems(
     made = {c for classes in produced.values() for c in classes}
     problems: list[tuple[str, str]] = []
     for k, rule in enumerate(camera.rules):
-        if isinstance(rule, FireRule | CrowdMovementRule) or (
-            isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence
-        ):
-            continue
-        if (isinstance(rule, DensityRule) and rule.source != "tracks") or made.intersection(
-            rule.classes
-        ):
+        classes = rule.produced_classes()
+        if classes is None or made.intersection(classes):
             continue
         kind = rule.__struct_config__.tag
         detectors = "; ".join(
@@ -1188,7 +1211,7 @@ def class_problems(
         problems.append(
             (
                 _format_path(("rules", k, "classes")),
-                f"the {kind} rule needs class {' or '.join(rule.classes)}, which no detector of "
+                f"the {kind} rule needs class {' or '.join(classes)}, which no detector of "
                 f"camera {camera.id!r} produces ({detectors}); give the camera a detector whose "
                 "model has it (or map a model class to it with class_map)",
             )
@@ -1236,7 +1259,7 @@ def _calibration_problems(cal: Calibration) -> list[tuple[tuple[str | int, ...],
 def _webhook_problems(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     names: dict[str, int] = {}
-    known_types = (*LEGAL_PROFILES[config.privacy.legal_profile], *SYSTEM_EVENTS, STATISTICS_TYPE)
+    known_types = (*LEGAL_PROFILES[config.privacy.legal_profile], *SYSTEM_EVENTS)
     for i, hook in enumerate(config.sinks.webhooks):
         at: tuple[str | int, ...] = ("sinks", "webhooks", i)
         if hook.name in names:

@@ -20,6 +20,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from vsa_stream.event_types import STATISTICS_TYPE
+
 __all__ = [
     "INTERVALS_MIN",
     "STATISTICS_CLASSES",
@@ -33,9 +35,6 @@ __all__ = [
 _ID = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 _Point = tuple[float, float]
 
-#: The type of the revisions that carry an interval's aggregates to the sinks: not one of the
-#: eight situations, not an alert (no review), never a track, box or image.
-STATISTICS_TYPE = "statistics"
 #: The classes statistics count (engine classes a detector's class map produces).
 STATISTICS_CLASSES: tuple[str, ...] = ("person", "vehicle")
 #: Allowed interval lengths, minutes: the divisors of 60, so intervals start on the hour.

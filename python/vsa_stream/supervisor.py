@@ -36,13 +36,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from vsa_stream.config import Camera
 from vsa_stream.errors import SourceError
+from vsa_stream.event_types import OFFLINE_TYPE, ONLINE_TYPE
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.log import get_logger
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, VideoSource
 
 __all__ = [
-    "HEALTH_EVENTS",
     "STATES",
     "CameraState",
     "CameraStatus",
@@ -73,8 +73,6 @@ STATES: tuple[CameraState, ...] = (
     "failed",
     "unauthorised",
 )
-#: System health event types (not situations: never configurable as rules).
-HEALTH_EVENTS = ("camera_offline", "camera_online", "camera_unauthorised")
 
 # How often the watchdog looks at a camera, seconds.
 _TICK_S = 0.1
@@ -345,7 +343,7 @@ class DecodeSupervisor:
             event = Event(
                 id=new_event_id(now),
                 revision=1,
-                type="camera_offline",
+                type=OFFLINE_TYPE,
                 camera_id=self.camera.id,
                 state="open",
                 started_at=now - silent,
@@ -377,7 +375,7 @@ class DecodeSupervisor:
             Event(
                 id=new_event_id(now),
                 revision=1,
-                type="camera_online",
+                type=ONLINE_TYPE,
                 camera_id=self.camera.id,
                 state="closed",
                 started_at=now,
