@@ -552,6 +552,7 @@ def _moved(a: Box, b: Box) -> float:
 #: The ``abandoned_object`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=AbandonedObjectRule,
+    notice=("objet abandonné", "an abandoned object"),
     runner=lambda camera, rule, storm: AbandonedObjectRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: max(rule.min_static_s, rule.owner_gone_s),
     # the dual-rate background of static evidence gives tamper for free

@@ -43,6 +43,7 @@ class SituationSpec(Generic[R]):
     Attributes:
         config: the rule's settings (a tagged struct of :data:`vsa_stream.config.Rule`); its
             tag is the situation's type.
+        notice: how the public notice names it: the decree's words in French, and English.
         runner: builds the runner of one rule of one camera, sharing the camera's storm guard.
         hold_s: the time the rule waits by its own settings before it may alert, seconds, at a
             frame rate (its confirmation, as an evaluation judges it on time).
@@ -51,6 +52,7 @@ class SituationSpec(Generic[R]):
     """
 
     config: type[R]
+    notice: tuple[str, str]
     runner: Callable[[Camera, R, StormGuard | None], RuleRunner]
     hold_s: Callable[[R, float], float]
     signals: Callable[[R], frozenset[Signal]] = _no_signals

@@ -304,6 +304,7 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
 #: The ``crowd_movement`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=CrowdMovementRule,
+    notice=("mouvement de foule", "a crowd movement"),
     runner=lambda camera, rule, storm: CrowdMovementRunner(
         camera.id, rule, camera.zones, storm, camera.calibration
     ),

@@ -293,6 +293,7 @@ class DensityRunner(SituationRunner[DensityRule]):
 #: The ``density`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=DensityRule,
+    notice=("densité trop importante de personnes", "an excessive density of people"),
     runner=lambda camera, rule, storm: DensityRunner(
         camera.id, rule, camera.zones, camera.calibration, storm
     ),

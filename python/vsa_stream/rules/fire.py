@@ -371,6 +371,7 @@ def _growth(areas: list[float]) -> float:
 #: The ``fire`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=FireRule,
+    notice=("départ de feu", "a fire starting"),
     runner=lambda camera, rule, storm: FireRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: rule.min_duration_s,
     signals=lambda rule: frozenset({"fire"}),

@@ -116,6 +116,7 @@ class IntrusionRunner(SituationRunner[IntrusionRule]):
 #: The ``intrusion`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=IntrusionRule,
+    notice=("présence dans une zone interdite ou sensible", "presence in a forbidden zone"),
     runner=lambda camera, rule, storm: IntrusionRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: rule.min_dwell_s,
 )

@@ -420,6 +420,7 @@ class PersonDownRunner(SituationRunner[PersonDownRule]):
 #: The ``person_down`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=PersonDownRule,
+    notice=("personne au sol", "a person on the ground"),
     runner=lambda camera, rule, storm: PersonDownRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: rule.min_down_s,
 )

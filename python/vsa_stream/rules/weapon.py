@@ -72,6 +72,7 @@ class WeaponRunner(SituationRunner[WeaponRule]):
 #: The ``weapon`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=WeaponRule,
+    notice=("présence ou usage d'une arme", "presence or use of a weapon"),
     runner=lambda camera, rule, storm: WeaponRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: rule.k / fps,
 )

@@ -365,6 +365,7 @@ class WrongWayRunner(SituationRunner[WrongWayRule]):
 #: The ``wrong_way`` situation, for :mod:`vsa_stream.rules.registry`.
 SITUATION = SituationSpec(
     config=WrongWayRule,
+    notice=("circulation à contresens", "a person or vehicle going the wrong way"),
     runner=lambda camera, rule, storm: WrongWayRunner(
         camera.id, rule, camera.zones, camera.calibration, storm
     ),
