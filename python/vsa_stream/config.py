@@ -27,7 +27,7 @@ import stat
 import zoneinfo
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import msgspec
@@ -54,6 +54,7 @@ from vsa_stream.tls import TlsFileError, check_server_files, client_context
 from vsa_stream.webhook_signature import parse_secret
 
 __all__ = [
+    "DAYS",
     "LEGAL_PROFILES",
     "SITUATIONS",
     "AbandonedObjectRule",
@@ -121,16 +122,17 @@ class Zone(_Base):
 _Seconds = Annotated[float, msgspec.Meta(ge=0.0, le=3600.0)]
 _Cooldown = Annotated[float, msgspec.Meta(ge=0.0, le=86400.0)]
 _Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
-_Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _HHMM = Annotated[str, msgspec.Meta(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
-_DAYS: list[_Day] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: The days of the week, Monday first (``datetime.weekday()`` indexes it).
+DAYS: tuple[Day, ...] = get_args(Day)
 
 
 class ScheduleWindow(_Base):
     """When a rule is active: ``start``..``end`` (``HH:MM``) on ``days``; wraps midnight when
     ``end`` is earlier than ``start`` (the night belongs to the day it starts on)."""
 
-    days: list[_Day] = msgspec.field(default_factory=lambda: list(_DAYS))
+    days: list[Day] = msgspec.field(default_factory=lambda: list(DAYS))
     start: _HHMM = "00:00"
     end: _HHMM = "24:00"
 

@@ -43,6 +43,7 @@ from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, VideoSource
 
 __all__ = [
+    "ABANDON_AFTER_S",
     "STATES",
     "CameraState",
     "CameraStatus",
@@ -76,8 +77,8 @@ STATES: tuple[CameraState, ...] = (
 
 # How often the watchdog looks at a camera, seconds.
 _TICK_S = 0.1
-# How long a stopped attempt gets to return before its thread is abandoned.
-_ABANDON_AFTER_S = 1.0
+#: How long a stopped attempt gets to return before its thread is abandoned, seconds.
+ABANDON_AFTER_S = 1.0
 # Backoff jitter: the delay is multiplied by a uniform factor in this range.
 _JITTER = (0.8, 1.2)
 # State transitions kept in CameraStatus.history.
@@ -272,7 +273,7 @@ class DecodeSupervisor:
         if attempt is None:
             return
         attempt.stop.set()
-        if not attempt.done.wait(_ABANDON_AFTER_S):
+        if not attempt.done.wait(ABANDON_AFTER_S):
             self.status.abandoned_threads += 1
             self._log.warning("decode thread abandoned (stuck in a read)", attempt=attempt.number)
 

@@ -40,6 +40,7 @@ __all__ = [
     "build_rules",
     "needed_signals",
     "spec_of",
+    "wants_pose",
 ]
 
 
@@ -63,3 +64,8 @@ def needed_signals(camera: Camera) -> frozenset[str]:
     for rule in camera.rules:
         needs.update(spec_of(rule).signals(rule))
     return frozenset(needs)
+
+
+def wants_pose(camera: Camera) -> bool:
+    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
+    return any(spec_of(rule).pose for rule in camera.rules)

@@ -49,6 +49,7 @@ class SituationSpec(Generic[R]):
             frame rate (its confirmation, as an evaluation judges it on time).
         signals: the scene signals (``flow``, ``fire``, ``static_objects``, ``foreground``,
             ``tamper``) the rule reads from observations.
+        pose: whether the rule asks the pose model (``pose`` config) about candidate crops.
     """
 
     config: type[R]
@@ -56,6 +57,7 @@ class SituationSpec(Generic[R]):
     runner: Callable[[Camera, R, StormGuard | None], RuleRunner]
     hold_s: Callable[[R, float], float]
     signals: Callable[[R], frozenset[Signal]] = _no_signals
+    pose: bool = False
 
     @property
     def type(self) -> Situation:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from vsa_stream.config import IntrusionRule, ScheduleWindow, Zone
+from vsa_stream.config import DAYS, IntrusionRule, ScheduleWindow, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
 from vsa_stream.rules.base import SituationRunner, SituationSpec
@@ -29,8 +29,6 @@ from vsa_stream.rules.keys import ZoneKeys
 from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
 __all__ = ["SITUATION", "IntrusionRunner", "in_schedule"]
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _minutes(hhmm: str) -> int:
@@ -51,8 +49,8 @@ def in_schedule(windows: list[ScheduleWindow], tz: dt.tzinfo, wall: float) -> bo
         return True
     local = dt.datetime.fromtimestamp(wall, tz)
     now = local.hour * 60 + local.minute
-    today = _DAYS[local.weekday()]
-    yesterday = _DAYS[(local.weekday() - 1) % 7]
+    today = DAYS[local.weekday()]
+    yesterday = DAYS[(local.weekday() - 1) % 7]
     for w in windows:
         start, end = _minutes(w.start), _minutes(w.end)
         if start < end:

@@ -423,4 +423,5 @@ SITUATION = SituationSpec(
     notice=("personne au sol", "a person on the ground"),
     runner=lambda camera, rule, storm: PersonDownRunner(camera.id, rule, camera.zones, storm),
     hold_s=lambda rule, fps: rule.min_down_s,
+    pose=True,
 )
