@@ -79,7 +79,7 @@ def test_each_situation_is_declared_once_by_its_module() -> None:
     for kind, spec in REGISTRY.items():
         assert spec.type == kind
         assert spec.config.__struct_config__.tag == kind
-        assert spec.config.__module__ == "vsa_stream.config"
+        assert spec.config.__module__ == "vsa_stream.config.rules"
 
 
 @pytest.mark.parametrize("kind", SITUATIONS)

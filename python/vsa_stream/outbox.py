@@ -53,7 +53,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.config.statistics import STATISTICS_TYPE
 from vsa_stream.events import CAUSES, VERDICTS, Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from vsa_stream.config._base import _ID, _Base, _Point
 from vsa_stream.event_types import STATISTICS_TYPE
 
 __all__ = [
@@ -32,17 +33,10 @@ __all__ = [
     "statistics_problems",
 ]
 
-_ID = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-_Point = tuple[float, float]
-
 #: The classes statistics count (engine classes a detector's class map produces).
 STATISTICS_CLASSES: tuple[str, ...] = ("person", "vehicle")
 #: Allowed interval lengths, minutes: the divisors of 60, so intervals start on the hour.
 INTERVALS_MIN: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
-
-
-class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
 
 
 class CountingLine(_Base):
