@@ -21,20 +21,77 @@ __all__ = ["Config", "dumps_schema", "json_schema"]
 class Config(_Base):
     """The whole configuration of one daemon."""
 
-    cameras: Annotated[list[Camera], msgspec.Meta(min_length=1)]
-    privacy: Privacy = msgspec.field(default_factory=Privacy)
-    motion: MotionConfig = msgspec.field(default_factory=MotionConfig)
-    detectors: list[DetectorConfig] = msgspec.field(default_factory=list)
-    tracking: TrackingConfig = msgspec.field(default_factory=TrackingConfig)
-    pose: PoseConfig | None = None
-    sinks: Sinks = msgspec.field(default_factory=lambda: Sinks(stdout=StdoutSink()))
-    state_dir: Annotated[str, msgspec.Meta(min_length=1)] = "vsa-state"
-    outbox: OutboxConfig = msgspec.field(default_factory=OutboxConfig)
-    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
-    logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
-    audit: AuditConfig = msgspec.field(default_factory=AuditConfig)
-    authorisations: list[Authorisation] = msgspec.field(default_factory=list)
-    notice: Notice | None = None
+    cameras: Annotated[list[Camera], msgspec.Meta(min_length=1, description="the streams to watch")]
+    privacy: Annotated[
+        Privacy, msgspec.Meta(description="legal profile, evidence snapshots and their retention")
+    ] = msgspec.field(default_factory=Privacy)
+    motion: Annotated[
+        MotionConfig, msgspec.Meta(description="motion-kernel defaults for every camera")
+    ] = msgspec.field(default_factory=MotionConfig)
+    detectors: Annotated[
+        list[DetectorConfig],
+        msgspec.Meta(
+            description=(
+                "ONNX object detectors shared by the cameras; none: motion blobs are the objects"
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    tracking: Annotated[
+        TrackingConfig, msgspec.Meta(description="the multi-object tracker of every camera")
+    ] = msgspec.field(default_factory=TrackingConfig)
+    pose: Annotated[
+        PoseConfig | None,
+        msgspec.Meta(
+            description=("a pose model `person_down` asks about candidate persons (a second stage)")
+        ),
+    ] = None
+    sinks: Annotated[Sinks, msgspec.Meta(description="where alerts go")] = msgspec.field(
+        default_factory=lambda: Sinks(stdout=StdoutSink())
+    )
+    state_dir: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=(
+                "folder of the daemon's state (the outbox by default, the audit "
+                "log `audit.jsonl`, evidence snapshots under `evidence/`), "
+                "relative to the working directory; created `0700`, every file in"
+                " it `0600` whatever the umask; `run` refuses a folder open to "
+                "other users (exit 2: `chmod 700` it)"
+            ),
+        ),
+    ] = "vsa-state"
+    outbox: Annotated[
+        OutboxConfig,
+        msgspec.Meta(description="the durable outbox every alert is committed to before delivery"),
+    ] = msgspec.field(default_factory=OutboxConfig)
+    server: Annotated[ServerConfig, msgspec.Meta(description="HTTP API and operator page")] = (
+        msgspec.field(default_factory=ServerConfig)
+    )
+    logging: Annotated[LoggingConfig, msgspec.Meta(description="log level and format")] = (
+        msgspec.field(default_factory=LoggingConfig)
+    )
+    audit: Annotated[
+        AuditConfig,
+        msgspec.Meta(description="the audit log's key and its checkpoints to the sinks"),
+    ] = msgspec.field(default_factory=AuditConfig)
+    authorisations: Annotated[
+        list[Authorisation],
+        msgspec.Meta(
+            description=(
+                "the authorisations (prefectoral orders) the cameras analyse "
+                "under: outside them none of the eight situations is analysed "
+                "(statistics, which are not one of them, need none: see "
+                "`statistics`)"
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    notice: Annotated[
+        Notice | None,
+        msgspec.Meta(
+            description=("who is responsible and how to exercise one's rights: `vsa-stream notice`")
+        ),
+    ] = None
 
     def motion_for(self, camera: Camera) -> MotionConfig:
         """The motion settings of ``camera``: its own when given, else the global ones."""

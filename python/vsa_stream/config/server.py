@@ -24,27 +24,93 @@ __all__ = [
 class ApiToken(_Base):
     """A bearer token of the HTTP API and the role it grants (``operator`` includes ``viewer``)."""
 
-    name: _ID
-    token: Annotated[str, msgspec.Meta(min_length=16, max_length=512)]
-    role: Literal["viewer", "operator"] = "viewer"
+    name: Annotated[
+        _ID,
+        msgspec.Meta(
+            description=(
+                "who this is, as written in the audit log (never the token itself); unique"
+            )
+        ),
+    ]
+    token: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=16,
+            max_length=512,
+            description=(
+                'the bearer token; write `"${VAR}"` to take it from the environment; unique'
+            ),
+        ),
+    ]
+    role: Annotated[
+        Literal["viewer", "operator"],
+        msgspec.Meta(
+            description=(
+                "`viewer`: events, cameras, metrics, event stream; `operator`: "
+                "also reviews and evidence snapshots"
+            )
+        ),
+    ] = "viewer"
 
 
 class ServerTls(_Base):
     """The API's certificate (PEM, chain included) and its private key (PEM, unencrypted)."""
 
-    cert: Annotated[str, msgspec.Meta(min_length=1)]
-    key: Annotated[str, msgspec.Meta(min_length=1)]
+    cert: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=("the server's certificate, followed by its intermediate certificates"),
+        ),
+    ]
+    key: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=("its private key, unencrypted (keep it readable by the daemon only)"),
+        ),
+    ]
 
 
 class ServerConfig(_Base):
     """The HTTP API and the operator page, served inside the daemon."""
 
-    enabled: bool = False
-    host: Annotated[str, msgspec.Meta(min_length=1)] = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8080
-    tokens: list[ApiToken] = msgspec.field(default_factory=list)
-    tls: ServerTls | None = None
-    allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    enabled: Annotated[bool, msgspec.Meta(description="serve the API")] = False
+    host: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=(
+                "address to bind; anything but a loopback address needs `tokens` "
+                "(an error otherwise)"
+            ),
+        ),
+    ] = "127.0.0.1"
+    port: Annotated[
+        int,
+        msgspec.Meta(ge=0, le=65535, description="TCP port (`0`: any free port, logged at start)"),
+    ] = 8080
+    tokens: Annotated[
+        list[ApiToken],
+        msgspec.Meta(
+            description=(
+                "who may call the API; none: anonymous read-only access, on a loopback address only"
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
+    tls: Annotated[
+        ServerTls | None, msgspec.Meta(description="serve HTTPS with this certificate")
+    ] = None
+    allowed_hosts: Annotated[
+        list[str],
+        msgspec.Meta(
+            description=(
+                "names a request's `Host` may give, besides the loopback names "
+                "and `host` (no scheme, port or wildcard; IPv6 with or without "
+                "brackets)"
+            )
+        ),
+    ] = msgspec.field(default_factory=list)
 
     def host_names(self) -> frozenset[str]:
         """The names a request's ``Host`` may give: the loopback names, ``host`` unless it is
