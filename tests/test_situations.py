@@ -18,6 +18,7 @@ from vsa_stream.evaluate.score import rule_threshold
 from vsa_stream.event_types import EVENT_TYPES, SITUATIONS, SYSTEM_EVENTS
 from vsa_stream.events import decode
 from vsa_stream.rules import REGISTRY, SituationRunner, build_rules, needed_signals, spec_of
+from vsa_stream.server.openapi import openapi_document
 
 SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
 
@@ -112,3 +113,12 @@ def test_signals_and_confirmation_come_from_the_declarations() -> None:
         "density": 10.0,
         "abandoned_object": 30.0,  # the longer of still and alone
     }
+
+
+def test_the_api_documents_the_event_types_it_filters_on() -> None:
+    doc = openapi_document()
+    (param,) = [p for p in doc["paths"]["/api/events"]["get"]["parameters"] if p["name"] == "type"]
+    assert param["schema"]["enum"] == list(EVENT_TYPES)
+    assert set(doc["components"]["schemas"]["Event"]["properties"]["type"]["enum"]) == set(
+        EVENT_TYPES
+    )
