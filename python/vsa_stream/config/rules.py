@@ -88,6 +88,21 @@ class _RuleBase(_Base, tag_field="type"):
         return None
 
 
+#: The hysteresis and cooldown of the rules whose reference says nothing more of them.
+_ExitGrace = Annotated[
+    _Seconds,
+    msgspec.Meta(description="how long the condition must stay false before the alert closes"),
+]
+_CooldownAfter = Annotated[
+    _Cooldown,
+    msgspec.Meta(
+        description=(
+            "after an alert closes, no new one of the same key (zone or object) for this long"
+        )
+    ),
+]
+
+
 class IntrusionRule(_RuleBase, tag="intrusion"):
     """Presence in a forbidden zone for at least ``min_dwell_s``.
 
@@ -218,10 +233,7 @@ class WrongWayRule(_RuleBase, tag="wrong_way"):
     min_duration_s: Annotated[
         _Seconds, msgspec.Meta(description="wrong-way motion sustained this long")
     ] = 0.5
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 1.0
+    exit_grace_s: _ExitGrace = 1.0
     cooldown_s: Annotated[
         _Cooldown,
         msgspec.Meta(
@@ -276,18 +288,8 @@ class WeaponRule(_RuleBase, tag="weapon"):
             ge=1, le=100, description="... among the last `n` analysed frames (`k` ≤ `n`)"
         ),
     ] = 5
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 2.0
-    cooldown_s: Annotated[
-        _Cooldown,
-        msgspec.Meta(
-            description=(
-                "after an alert closes, no new one of the same key (zone or object) for this long"
-            )
-        ),
-    ] = 30.0
+    exit_grace_s: _ExitGrace = 2.0
+    cooldown_s: _CooldownAfter = 30.0
 
     def problems(self, camera: Camera) -> list[Problem]:
         if self.k > self.n:
@@ -374,18 +376,8 @@ class FireRule(_RuleBase, tag="fire"):
     min_duration_s: Annotated[
         _Seconds, msgspec.Meta(description="evidence sustained this long")
     ] = 2.0
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 3.0
-    cooldown_s: Annotated[
-        _Cooldown,
-        msgspec.Meta(
-            description=(
-                "after an alert closes, no new one of the same key (zone or object) for this long"
-            )
-        ),
-    ] = 60.0
+    exit_grace_s: _ExitGrace = 3.0
+    cooldown_s: _CooldownAfter = 60.0
 
 
 _CrowdKind = Literal["surge", "dispersal", "convergence", "running"]
@@ -434,18 +426,8 @@ class CrowdMovementRule(_RuleBase, tag="crowd_movement"):
     min_duration_s: Annotated[
         _Seconds, msgspec.Meta(description="how long an anomaly must hold before an alert opens")
     ] = 1.0
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 2.0
-    cooldown_s: Annotated[
-        _Cooldown,
-        msgspec.Meta(
-            description=(
-                "after an alert closes, no new one of the same key (zone or object) for this long"
-            )
-        ),
-    ] = 30.0
+    exit_grace_s: _ExitGrace = 2.0
+    cooldown_s: _CooldownAfter = 30.0
     surge_speed: Annotated[
         float,
         msgspec.Meta(
@@ -539,10 +521,7 @@ class PersonDownRule(_RuleBase, tag="person_down"):
             ),
         ),
     ] = 3.0
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 2.0
+    exit_grace_s: _ExitGrace = 2.0
     cooldown_s: Annotated[_Cooldown, msgspec.Meta(description="per track")] = 60.0
 
     def classified_classes(self) -> list[str] | None:
@@ -596,18 +575,8 @@ class DensityRule(_RuleBase, tag="density"):
     min_duration_s: Annotated[_Seconds, msgspec.Meta(description="level sustained this long")] = (
         10.0
     )
-    exit_grace_s: Annotated[
-        _Seconds,
-        msgspec.Meta(description="how long the condition must stay false before the alert closes"),
-    ] = 5.0
-    cooldown_s: Annotated[
-        _Cooldown,
-        msgspec.Meta(
-            description=(
-                "after an alert closes, no new one of the same key (zone or object) for this long"
-            )
-        ),
-    ] = 60.0
+    exit_grace_s: _ExitGrace = 5.0
+    cooldown_s: _CooldownAfter = 60.0
 
     def problems(self, camera: Camera) -> list[Problem]:
         if self.alert <= self.warning:
