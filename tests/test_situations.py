@@ -7,6 +7,7 @@ confirmation; the registry refuses to build when they disagree.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import get_args
 
 import msgspec
@@ -122,3 +123,10 @@ def test_the_api_documents_the_event_types_it_filters_on() -> None:
     assert set(doc["components"]["schemas"]["Event"]["properties"]["type"]["enum"]) == set(
         EVENT_TYPES
     )
+
+
+def test_the_reference_names_every_type_a_webhook_may_filter_on() -> None:
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "config.md").read_text()
+    (row,) = [line for line in reference.splitlines() if line.startswith("| `types` |")]
+    assert all(f"`{kind}`" in row for kind in SYSTEM_EVENTS), row
+    assert "the eight situations" in row
