@@ -31,7 +31,7 @@ import numpy as np
 from vsa_stream import _core
 from vsa_stream.analyzer import Analyzer
 from vsa_stream.config import Camera, MotionConfig
-from vsa_stream.config_statistics import Statistics
+from vsa_stream.config.statistics import Statistics
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MOT = SHARED / "data" / "mot"

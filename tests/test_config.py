@@ -14,7 +14,7 @@ import pytest
 from authorised import LAB
 from vsa_stream import config
 from vsa_stream.cli import main
-from vsa_stream.config_statistics import CountingLine, Statistics
+from vsa_stream.config.statistics import CountingLine, Statistics
 from vsa_stream.detection.spec import ModelSpec
 from vsa_stream.errors import ConfigError
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 
@@ -69,6 +71,19 @@ def test_revisions_survive_reopening_and_cursors_resume(tmp_path: Path) -> None:
     journal = again._db.execute("PRAGMA journal_mode").fetchone()[0]
     assert journal == "wal"
     again.close()
+
+
+def test_an_outbox_of_a_later_schema_is_refused_not_rewritten(tmp_path: Path) -> None:
+    """A daemon rolled back after an upgrade must not write into the newer outbox."""
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path)
+    box.append([make_event()])
+    box._db.execute("PRAGMA user_version=2")
+    box.close()
+    with pytest.raises(OSError, match=r"schema is version 2.*reads up to 1"):
+        Outbox(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2  # left as it was
 
 
 def test_review_is_a_new_revision_and_a_late_rule_revision_keeps_it() -> None:

@@ -1,4 +1,6 @@
-"""One camera's analysis of one frame: perception, then every rule. Synchronous and pure.
+"""One camera's analysis of one frame: perception, then every rule. Synchronous; it keeps
+the camera's state between frames (background, tracks, the rules' conditions) and knows no
+stream, sink or thread.
 
 The pipeline calls it from the camera's analysis thread; tests call it directly on frames.
 """
@@ -14,7 +16,6 @@ from vsa_stream.config import (
     Camera,
     DetectorConfig,
     MotionConfig,
-    PersonDownRule,
     Rule,
     TrackingConfig,
 )
@@ -30,12 +31,12 @@ from vsa_stream.perception import (
     RecordedTracker,
     SceneSignals,
 )
-from vsa_stream.rules import RuleRunner, StormGuard, build_rule, needed_signals
+from vsa_stream.rules import RuleRunner, StormGuard, build_rule, needed_signals, wants_pose
 from vsa_stream.sources.frame import Frame
 from vsa_stream.stats.counter import StatisticsCounter
 from vsa_stream.tamper import TamperWatch
 
-__all__ = ["Analyzer", "wants_pose"]
+__all__ = ["Analyzer"]
 
 
 class Analyzer:
@@ -82,7 +83,7 @@ class Analyzer:
         self._storm = StormGuard(camera.id, camera.max_alerts_per_minute)
         self.rules: list[RuleRunner] = [build_rule(camera, r, self._storm) for r in camera.rules]
         self._rule_keys = [_rule_key(camera, r) for r in camera.rules]
-        self._kinds = [str(rule.__struct_config__.tag) for rule in camera.rules]
+        self._kinds = [rule.situation for rule in camera.rules]
         #: The situations whose rules run (None: all of them); see :meth:`authorise`.
         self.situations: frozenset[str] | None = None
         #: Counting and occupancy per interval (``statistics``), None without the section.
@@ -254,7 +255,7 @@ class Analyzer:
             for i, rule in enumerate(camera.rules)
         ]
         self._rule_keys = new_keys
-        self._kinds = [str(rule.__struct_config__.tag) for rule in camera.rules]
+        self._kinds = [rule.situation for rule in camera.rules]
         needs = needed_signals(camera)
         if needs != needed_signals(self.camera):
             self.signals = SceneSignals(needs - {"foreground"}, camera.fps, factor=self._factor)
@@ -262,11 +263,6 @@ class Analyzer:
         self.pose = pose if wants_pose(camera) else None
         self.camera = camera
         return events
-
-
-def wants_pose(camera: Camera) -> bool:
-    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
-    return any(isinstance(rule, PersonDownRule) for rule in camera.rules)
 
 
 def _rule_key(camera: Camera, rule: Rule) -> bytes:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vsa_stream.event_types import CHECKPOINT_TYPE
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.private import private_dir, private_file
 
@@ -97,9 +98,8 @@ MIN_KEY_BYTES = 32
 AUTH_FAILURE_WINDOW_S = 60.0
 #: Addresses whose failures are counted at once; beyond, they are counted under ``"*"``.
 _MAX_ADDRESSES = 4096
-#: The event type of the checkpoint revisions, and the ``camera_id`` they carry (not a valid
+#: The ``camera_id`` the checkpoint revisions (:data:`CHECKPOINT_TYPE`) carry (not a valid
 #: camera id, so never one of a camera's events).
-CHECKPOINT_TYPE = "audit_checkpoint"
 CHECKPOINT_CAMERA = "_audit"
 
 Failure = Literal["unreadable", "entry_hash", "mac", "chain", "anchor", "key_missing"]

@@ -61,14 +61,59 @@ class Authorisation(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     covers its whole day. A time without an offset is read in ``timezone``.
     """
 
-    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    start: Annotated[str, msgspec.Meta(min_length=10, max_length=40)]
-    end: Annotated[str, msgspec.Meta(min_length=10, max_length=40)]
-    timezone: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    cameras: Annotated[list[_ID], msgspec.Meta(min_length=1)]
-    situations: Annotated[list[str], msgspec.Meta(min_length=1)]
+    reference: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=200,
+            description=("the order's reference, as the audit log, the API and the notice show it"),
+        ),
+    ]
+    start: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=10,
+            max_length=40,
+            description="first instant in force; a date alone means its midnight",
+        ),
+    ]
+    end: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=10,
+            max_length=40,
+            description=(
+                "first instant no longer in force; a date alone means the whole "
+                "day is included (in force until the following midnight). Under "
+                "`fr-2023`, at most one calendar month after `start` "
+                "(`2026-12-01` → `2026-12-31` or `2027-01-01T00:00`), else an "
+                "error naming `authorisations[i].end`"
+            ),
+        ),
+    ]
+    timezone: Annotated[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None,
+        msgspec.Meta(
+            description=(
+                "how `start` and `end` without an offset are read "
+                "(`Europe/Paris`); required unless both carry an offset "
+                "(`2026-12-01T08:00+01:00`)"
+            )
+        ),
+    ] = None
+    cameras: Annotated[
+        list[_ID],
+        msgspec.Meta(min_length=1, description="the perimeter; an unknown id is an error"),
+    ]
+    situations: Annotated[
+        list[str],
+        msgspec.Meta(min_length=1, description="what it allows among the profile's eight"),
+    ]
     #: The authority that issued it (shown in the public notice), e.g. "Préfecture de police".
-    issuer: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    issuer: Annotated[
+        Annotated[str, msgspec.Meta(max_length=200)] | None,
+        msgspec.Meta(description="who issued it (shown in the public notice)"),
+    ] = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 from prometheus_client.core import Metric
 
-from vsa_stream.config import Camera, Config, DetectorConfig, PersonDownRule, class_problems
+from vsa_stream.config import Camera, Config, DetectorConfig, class_problems
 from vsa_stream.detection.model import Model, load_model
 from vsa_stream.detection.names import class_table
 from vsa_stream.detection.pose import PoseModel, load_pose
@@ -51,6 +51,7 @@ from vsa_stream.metrics import Metrics, counter, gauge
 from vsa_stream.observation import Observation
 from vsa_stream.outbox import Outbox
 from vsa_stream.pipeline import CameraPipeline, CameraStatus
+from vsa_stream.rules import wants_pose as _wants_pose
 from vsa_stream.sinks import Sink
 from vsa_stream.sinks.delivery import Delivery
 from vsa_stream.stats.metrics import statistics_metrics
@@ -162,9 +163,7 @@ class Engine:
         self._stopping = anyio.Event()
         self._accepting = anyio.Event()
         self._loading = anyio.Lock()  # one model load at a time: none loaded twice
-        self.metrics.add_collector(
-            camera_metrics(lambda: [p.status for p in self._pipelines] + self._unstarted)
-        )
+        self.metrics.add_collector(camera_metrics(self.camera_statuses))
         self.metrics.add_collector(
             statistics_metrics(
                 lambda: [s for p in self._pipelines if (s := p.analyzer.statistics) is not None]
@@ -246,9 +245,7 @@ class Engine:
         finally:
             for service in self.detectors.values():
                 service.close()
-            self.result.cameras = (
-                self._ended + [p.status for p in self._pipelines] + self._unstarted
-            )
+            self.result.cameras = self._ended + self.camera_statuses()
             self.result.elapsed_s = time.monotonic() - started
             lost = receive.statistics().current_buffer_used
             if lost:
@@ -582,8 +579,3 @@ def _model_field(config: Config, detector_id: str) -> str:
     """The config field of a detector's model, as errors name it: ``detectors[i].model``."""
     i = next(i for i, d in enumerate(config.detectors) if d.id == detector_id)
     return f"detectors[{i}].model"
-
-
-def _wants_pose(camera: Camera) -> bool:
-    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
-    return any(isinstance(rule, PersonDownRule) for rule in camera.rules)

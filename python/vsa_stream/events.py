@@ -21,6 +21,8 @@ from typing import Literal, get_args
 
 import msgspec
 
+from vsa_stream.event_types import EventType
+
 __all__ = [
     "CAUSES",
     "VERDICTS",
@@ -134,7 +136,8 @@ class Event(msgspec.Struct, kw_only=True):
 
     id: str
     revision: int
-    type: str
+    #: One of :data:`vsa_stream.event_types.EVENT_TYPES`: decoding refuses any other.
+    type: EventType
     camera_id: str
     state: State
     review: Review = "pending"

@@ -37,7 +37,7 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.config.statistics import STATISTICS_TYPE
 from vsa_stream.events import Event
 from vsa_stream.log import get_logger
 from vsa_stream.observation import Foreground, Observation

@@ -45,13 +45,11 @@ from typing import Any, Literal
 
 from vsa_stream.authorisation import PROFILE_LIMITS, Schedule
 from vsa_stream.config import LEGAL_PROFILES, Camera, Config
+from vsa_stream.event_types import UNAUTHORISED_TYPE
 from vsa_stream.events import Event, Evidence, new_event_id
 
 __all__ = ["UNAUTHORISED_TYPE", "AuthorisationGate", "Decision"]
 
-#: The health event open while something configured on a camera is outside every
-#: authorisation.
-UNAUTHORISED_TYPE = "camera_unauthorised"
 
 Change = Literal["start", "stop", "change"]
 

@@ -29,21 +29,12 @@ from vsa_stream import config as config_mod
 from vsa_stream.authorisation import period
 from vsa_stream.config import Config
 from vsa_stream.errors import ConfigError
+from vsa_stream.event_types import SITUATIONS
+from vsa_stream.rules.registry import REGISTRY
 
 __all__ = ["add_notice_command", "notice_command", "render_notice"]
 
 Lang = Literal["fr", "en"]
-
-_SITUATIONS: dict[str, tuple[str, str]] = {
-    "wrong_way": ("circulation à contresens", "a person or vehicle going the wrong way"),
-    "intrusion": ("présence dans une zone interdite ou sensible", "presence in a forbidden zone"),
-    "weapon": ("présence ou usage d'une arme", "presence or use of a weapon"),
-    "fire": ("départ de feu", "a fire starting"),
-    "crowd_movement": ("mouvement de foule", "a crowd movement"),
-    "person_down": ("personne au sol", "a person on the ground"),
-    "density": ("densité trop importante de personnes", "an excessive density of people"),
-    "abandoned_object": ("objet abandonné", "an abandoned object"),
-}
 
 _TEXT: dict[str, dict[Lang, str]] = {
     "title": {
@@ -110,7 +101,7 @@ def _t(key: str, lang: Lang) -> str:
 
 
 def _situation(kind: str, lang: Lang) -> str:
-    fr, en = _SITUATIONS.get(kind, (kind, kind))
+    fr, en = REGISTRY[kind].notice if kind in SITUATIONS else (kind, kind)
     return fr if lang == "fr" else en
 
 

@@ -53,7 +53,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditHead
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.config.statistics import STATISTICS_TYPE
 from vsa_stream.events import CAUSES, VERDICTS, Event, Review, decode, encode
 from vsa_stream.private import private_dir, private_file
 
@@ -61,6 +61,7 @@ __all__ = ["EventFacts", "Outbox", "RetryRow", "Row", "SinkCursor"]
 
 _T = TypeVar("_T")
 
+#: The schema version (``PRAGMA user_version``); an outbox of a later one is refused.
 _SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS revisions (
@@ -210,6 +211,13 @@ class Outbox:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            stored = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if stored > _SCHEMA_VERSION:  # a later version's outbox: never write it blind
+                self._db.close()
+                raise OSError(
+                    f"cannot open outbox {self.path}: its schema is version {stored}, written "
+                    f"by a later vsa_stream; this version reads up to {_SCHEMA_VERSION}"
+                )
             self._db.executescript(_SCHEMA)
             self._add_columns()
             self._db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")

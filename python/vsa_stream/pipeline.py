@@ -35,13 +35,13 @@ from vsa_stream.observation import Observation
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, FrameSlot, VideoSource
 from vsa_stream.sources.replay import DetectionReplay, is_replay_url
-from vsa_stream.supervisor import CameraStatus, DecodeSupervisor
+from vsa_stream.supervisor import ABANDON_AFTER_S, CameraStatus, DecodeSupervisor
 from vsa_stream.threads import run_in_daemon_thread
 
 __all__ = ["CameraPipeline", "CameraStatus"]
 
 # How long a stopping camera waits for its decode thread before abandoning it.
-_DECODE_GRACE_S = 1.0 + 0.5  # the supervisor's own abandon delay, and some
+_DECODE_GRACE_S = ABANDON_AFTER_S + 0.5  # the supervisor's own abandon delay, and some
 
 
 class CameraPipeline:
@@ -50,8 +50,9 @@ class CameraPipeline:
     Args:
         camera: the camera's configuration.
         motion: motion-kernel settings for it.
-        emit: called from the analysis thread with each event revision; may block (it is the
-            back-pressure of the sinks).
+        emit: called from the analysis thread with each event revision; it should return at
+            once (the engine's hands the revision to the event loop, never waiting for a
+            sink, so a slow sink never holds up analysis).
         scan: analyse a file as fast as possible: no pacing, no looping, no dropped frames,
             and every detection waited for.
         tracking: tracker settings.

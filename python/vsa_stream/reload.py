@@ -34,12 +34,12 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from vsa_stream.analyzer import wants_pose
 from vsa_stream.config import Camera, Config, DetectorConfig, Sinks, class_problems
 from vsa_stream.detection.model import Model, load_model
 from vsa_stream.detection.pose import PoseModel, load_pose
 from vsa_stream.engine import Engine, model_classes
 from vsa_stream.errors import ConfigError, ModelError
+from vsa_stream.rules import wants_pose
 from vsa_stream.sinks import Sink, build_sinks
 from vsa_stream.stats.store import retention_days
 

@@ -36,13 +36,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from vsa_stream.config import Camera
 from vsa_stream.errors import SourceError
+from vsa_stream.event_types import OFFLINE_TYPE, ONLINE_TYPE
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.log import get_logger
 from vsa_stream.redact import redact_text
 from vsa_stream.sources import Frame, VideoSource
 
 __all__ = [
-    "HEALTH_EVENTS",
+    "ABANDON_AFTER_S",
     "STATES",
     "CameraState",
     "CameraStatus",
@@ -73,13 +74,11 @@ STATES: tuple[CameraState, ...] = (
     "failed",
     "unauthorised",
 )
-#: System health event types (not situations: never configurable as rules).
-HEALTH_EVENTS = ("camera_offline", "camera_online", "camera_unauthorised")
 
 # How often the watchdog looks at a camera, seconds.
 _TICK_S = 0.1
-# How long a stopped attempt gets to return before its thread is abandoned.
-_ABANDON_AFTER_S = 1.0
+#: How long a stopped attempt gets to return before its thread is abandoned, seconds.
+ABANDON_AFTER_S = 1.0
 # Backoff jitter: the delay is multiplied by a uniform factor in this range.
 _JITTER = (0.8, 1.2)
 # State transitions kept in CameraStatus.history.
@@ -274,7 +273,7 @@ class DecodeSupervisor:
         if attempt is None:
             return
         attempt.stop.set()
-        if not attempt.done.wait(_ABANDON_AFTER_S):
+        if not attempt.done.wait(ABANDON_AFTER_S):
             self.status.abandoned_threads += 1
             self._log.warning("decode thread abandoned (stuck in a read)", attempt=attempt.number)
 
@@ -345,7 +344,7 @@ class DecodeSupervisor:
             event = Event(
                 id=new_event_id(now),
                 revision=1,
-                type="camera_offline",
+                type=OFFLINE_TYPE,
                 camera_id=self.camera.id,
                 state="open",
                 started_at=now - silent,
@@ -377,7 +376,7 @@ class DecodeSupervisor:
             Event(
                 id=new_event_id(now),
                 revision=1,
-                type="camera_online",
+                type=ONLINE_TYPE,
                 camera_id=self.camera.id,
                 state="closed",
                 started_at=now,

@@ -23,12 +23,11 @@ Example:
 
 from __future__ import annotations
 
+from vsa_stream.event_types import TAMPER_TYPE
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.observation import Observation
 
 __all__ = ["TAMPER_TYPE", "TamperWatch"]
-
-TAMPER_TYPE = "camera_tampered"
 
 
 class TamperWatch:

@@ -21,6 +21,7 @@ from vsa_stream.evaluate import (
     score,
 )
 from vsa_stream.evaluate.real import config_path, load_clip_truth, run_real
+from vsa_stream.event_types import EventType
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.synth.situations import render_scenario
 
@@ -30,7 +31,7 @@ DEV_CONFIGS = REPO / "examples" / "dev"
 
 
 def _alert(
-    kind: str,
+    kind: EventType,
     at_s: float,
     start_s: float | None = None,
     boxes: list[tuple[float, float, float, float]] | None = None,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from vsa_stream.audit import AuditLog
 from vsa_stream.cli import main
+from vsa_stream.event_types import EventType
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.outbox import Outbox
 from vsa_stream.report import Authorisation, build_report
@@ -35,7 +36,7 @@ class Clock:
         return self.t
 
 
-def _event(camera: str, kind: str, started: float, opened: float) -> Event:
+def _event(camera: str, kind: EventType, started: float, opened: float) -> Event:
     return Event(
         id=new_event_id(started),
         revision=1,
@@ -61,7 +62,7 @@ def scripted_run(state: Path) -> None:
         clock.t = t
         return clock
 
-    def alert(camera: str, kind: str, started: float, latency: float) -> Event:
+    def alert(camera: str, kind: EventType, started: float, latency: float) -> Event:
         at(started + latency)
         return box.append([_event(camera, kind, started, started + latency)])[0].event
 
@@ -80,6 +81,8 @@ def scripted_run(state: Path) -> None:
     at(T0 + 13 * H)
     box.append([down.revised(state="closed", ended_at=T0 + 13 * H, updated_at=T0 + 13 * H)])
     alert("gate", "alert_storm", T0 + 14 * H, 0.0)  # a signal, not an alert
+    alert("gate", "camera_unauthorised", T0 + 15 * H, 0.0)  # health, not an alert
+    alert("hall", "camera_tampered", T0 + 16 * H, 0.0)  # health, not an alert
     down = alert("gate", "camera_offline", T0 + 35 * H, 0.0)
     at(T0 + 36 * H)
     box.append([down.revised(state="closed", ended_at=T0 + 36 * H, updated_at=T0 + 36 * H)])

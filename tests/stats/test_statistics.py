@@ -14,7 +14,7 @@ import pytest
 from scripted import box, observation
 from vsa_stream import config
 from vsa_stream.config import Camera, Zone, class_problems
-from vsa_stream.config_statistics import STATISTICS_TYPE, Statistics
+from vsa_stream.config.statistics import STATISTICS_TYPE, Statistics
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, IntervalStats, encode
 from vsa_stream.observation import Detection

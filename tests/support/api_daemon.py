@@ -20,6 +20,7 @@ from collect import Collect
 from vsa_stream import config
 from vsa_stream.daemon import Daemon
 from vsa_stream.engine import EngineResult
+from vsa_stream.event_types import EventType
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.outbox import Outbox, Row
 
@@ -80,7 +81,7 @@ server:
     )
 
 
-def make_event(camera: str = "cam", kind: str = "intrusion", state: str = "open") -> Event:
+def make_event(camera: str = "cam", kind: EventType = "intrusion", state: str = "open") -> Event:
     now = time.time()
     return Event(
         id=new_event_id(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from vsa_stream.config import SITUATIONS
+from vsa_stream.event_types import SITUATIONS
 
 #: Put before ``cameras:`` in a test's YAML: recorded files, no authorisation needed.
 LAB = "privacy: {legal_profile: lab}\n"

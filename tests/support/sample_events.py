@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
+from vsa_stream.event_types import EventType
 from vsa_stream.events import Event, Evidence, new_event_id
 
 
-def make_event(camera: str = "cam", kind: str = "intrusion", **changes: object) -> Event:
+def make_event(camera: str = "cam", kind: EventType = "intrusion", **changes: object) -> Event:
     event = Event(
         id=new_event_id(),
         revision=1,

@@ -37,7 +37,7 @@ from starlette.routing import Route
 
 from vsa_stream.audit import CHECKPOINT_TYPE
 from vsa_stream.cluster.store import decode_camera
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.event_types import STATISTICS_TYPE
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import CAUSES, encode
 from vsa_stream.log import get_logger

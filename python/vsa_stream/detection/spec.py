@@ -8,7 +8,7 @@ as it; ``score_thresholds`` gives each engine class its own floor.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -70,24 +70,104 @@ class ModelSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
             PicoDet is never letterboxed: its frames are resized to the whole input.
     """
 
-    path: str
-    layout: Layout = "auto"
-    input_size: tuple[int, int] | None = None
-    class_names: list[str] | None = None
-    class_map: dict[EngineClass, list[str]] | None = None
-    score_thresholds: dict[EngineClass, float] = msgspec.field(default_factory=dict)
-    default_threshold: float = 0.3
-    nms_iou: float = 0.45
-    max_detections: int = 100
-    input_shape: Literal["camera", "model"] = "camera"
-    providers: list[str] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
-    intra_op_threads: int = 1
-    inter_op_threads: int = 1
-    order: Literal["bgr", "rgb"] | None = None
-    mean: tuple[float, float, float] | None = None
-    std: tuple[float, float, float] | None = None
-    pad_value: float | None = None
-    center: bool | None = None
+    path: Annotated[str, msgspec.Meta(description="the `.onnx` file (nothing is downloaded)")]
+    layout: Annotated[
+        Layout,
+        msgspec.Meta(
+            description=("output layout; `auto` recognises it from the output names and shapes")
+        ),
+    ] = "auto"
+    input_size: Annotated[
+        tuple[int, int] | None,
+        msgspec.Meta(description="required when the model's input size is dynamic"),
+    ] = None
+    class_names: Annotated[
+        list[str] | None,
+        msgspec.Meta(
+            description=(
+                "the model's class names in index order, used when its metadata "
+                "has none (before COCO's names for an 80-class model)"
+            )
+        ),
+    ] = None
+    class_map: Annotated[
+        dict[EngineClass, list[str]] | None,
+        msgspec.Meta(
+            description=(
+                "which model classes count as `person`, `vehicle`, `bag`, "
+                "`weapon`, `fire`, `smoke`; naming a class the model lacks is an "
+                "error"
+            )
+        ),
+    ] = None
+    score_thresholds: Annotated[
+        dict[EngineClass, float], msgspec.Meta(description="per-class score floors")
+    ] = msgspec.field(default_factory=dict)
+    default_threshold: Annotated[
+        float, msgspec.Meta(description="floor of the classes not in `score_thresholds`")
+    ] = 0.3
+    nms_iou: Annotated[
+        float,
+        msgspec.Meta(description="IoU above which overlapping boxes of one class are suppressed"),
+    ] = 0.45
+    max_detections: Annotated[
+        int, msgspec.Meta(description="at most this many detections per frame, best first")
+    ] = 100
+    input_shape: Annotated[
+        Literal["camera", "model"],
+        msgspec.Meta(
+            description=(
+                "`camera`: the model input follows the frames of the cameras "
+                "sharing the detector, at the scale of the model's own input with"
+                " less padding (416x256 for 16:9 cameras instead of 416x416; same"
+                " detections, about 1.5x fewer CPU per detection), re-shaping a "
+                "fixed-input model at load; a model that cannot run at another "
+                "size keeps its own "
+                "([detectors.md](detectors.md#input-shaped-like-the-camera)). "
+                "`model`: always the model's own input"
+            )
+        ),
+    ] = "camera"
+    providers: Annotated[
+        list[str],
+        msgspec.Meta(
+            description=(
+                "onnxruntime execution providers in order of preference, by "
+                "onnxruntime's name or short name: `cpu`, `openvino` (`pip "
+                "install 'vsa-stream[openvino]'`), `cuda`, `tensorrt` "
+                "(onnxruntime-gpu); one not installed, or one that cannot start "
+                "on this machine, is an error naming this field and what to "
+                "install (never a silent fall back to the CPU)"
+            )
+        ),
+    ] = msgspec.field(default_factory=lambda: ["CPUExecutionProvider"])
+    intra_op_threads: Annotated[
+        int,
+        msgspec.Meta(
+            description=("onnxruntime threads inside an operator (0: onnxruntime's default)")
+        ),
+    ] = 1
+    inter_op_threads: Annotated[
+        int, msgspec.Meta(description="onnxruntime threads across operators")
+    ] = 1
+    order: Annotated[
+        Literal["bgr", "rgb"] | None, msgspec.Meta(description="channel order of the input")
+    ] = None
+    mean: Annotated[
+        tuple[float, float, float] | None, msgspec.Meta(description="per-channel mean, 0-255 units")
+    ] = None
+    std: Annotated[
+        tuple[float, float, float] | None, msgspec.Meta(description="per-channel divisor")
+    ] = None
+    pad_value: Annotated[float | None, msgspec.Meta(description="letterbox padding")] = None
+    center: Annotated[
+        bool | None,
+        msgspec.Meta(
+            description=(
+                "centre the letterboxed frame (YOLOv5/v8) or put it top-left (YOLOX, NanoDet)"
+            )
+        ),
+    ] = None
 
     def __post_init__(self) -> None:
         if self.input_size is not None and min(self.input_size) <= 0:

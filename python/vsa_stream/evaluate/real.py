@@ -32,9 +32,10 @@ from typing import Annotated
 import msgspec
 
 from vsa_stream import config as config_mod
-from vsa_stream.config import SITUATIONS, Config
+from vsa_stream.config import Config
 from vsa_stream.evaluate.score import Interval, ScenarioResult, read_json_object, rule_thresholds
 from vsa_stream.evaluate.suite import parallel_map, scan_events
+from vsa_stream.event_types import SITUATIONS
 from vsa_stream.events import decode, encode
 
 __all__ = [

@@ -34,20 +34,10 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from vsa_stream.config import (
-    SITUATIONS,
-    AbandonedObjectRule,
-    Camera,
-    CrowdMovementRule,
-    DensityRule,
-    FireRule,
-    IntrusionRule,
-    PersonDownRule,
-    Rule,
-    WeaponRule,
-    WrongWayRule,
-)
+from vsa_stream.config import Camera, Rule
+from vsa_stream.event_types import SITUATIONS
 from vsa_stream.events import Event
+from vsa_stream.rules.registry import spec_of
 
 __all__ = [
     "ON_TIME_S",
@@ -66,7 +56,7 @@ __all__ = [
     "score",
 ]
 
-TYPES = SITUATIONS  # every situation of the closed set is scored
+TYPES: tuple[str, ...] = SITUATIONS  # every situation of the closed set is scored
 TOLERANCE_S = 2.0
 ON_TIME_S = 2.0  # an alert is on time up to this long after from_s + the rule's threshold
 
@@ -75,23 +65,13 @@ def rule_threshold(rule: Rule, fps: float) -> float:
     """The time a rule waits by its own settings before it may alert, in seconds.
 
     Example:
+        >>> from vsa_stream.config import IntrusionRule, WeaponRule
         >>> rule_threshold(IntrusionRule(zones=["z"], min_dwell_s=2.0), 10.0)
         2.0
         >>> rule_threshold(WeaponRule(k=3, n=5), 10.0)
         0.3
     """
-    if isinstance(rule, IntrusionRule):
-        return rule.min_dwell_s
-    if isinstance(rule, WrongWayRule):
-        return rule.min_track_age_s + rule.min_duration_s
-    if isinstance(rule, WeaponRule):
-        return rule.k / fps
-    if isinstance(rule, PersonDownRule):
-        return rule.min_down_s
-    if isinstance(rule, AbandonedObjectRule):
-        return max(rule.min_static_s, rule.owner_gone_s)
-    assert isinstance(rule, FireRule | CrowdMovementRule | DensityRule)
-    return rule.min_duration_s
+    return spec_of(rule).hold_s(rule, fps)
 
 
 def rule_thresholds(camera: Camera) -> dict[str, float]:
@@ -99,8 +79,7 @@ def rule_thresholds(camera: Camera) -> dict[str, float]:
     (the longest, where a type has several rules)."""
     out: dict[str, float] = {}
     for rule in camera.rules:
-        kind = type(rule).__struct_config__.tag
-        assert isinstance(kind, str)
+        kind = rule.situation
         out[kind] = max(out.get(kind, 0.0), rule_threshold(rule, camera.fps))
     return out
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from vsa_stream import __version__
+from vsa_stream.event_types import OFFLINE_TYPE, SITUATIONS
 from vsa_stream.events import Event
 from vsa_stream.outbox import EventFacts
 from vsa_stream.report.model import (
@@ -42,11 +43,6 @@ from vsa_stream.report.model import (
 
 __all__ = ["DEFINITIONS", "build_report", "quantile", "runs_from_audit"]
 
-#: Event types that are signals about a camera, not one of the situations (never counted as
-#: alerts; ``camera_offline`` gives the availability).
-_NOT_SITUATIONS = frozenset(
-    {"camera_offline", "camera_online", "camera_tampered", "alert_storm", "audit_checkpoint"}
-)
 _DAY_S = 86400.0
 
 #: How each figure is defined: printed in every report.
@@ -221,10 +217,10 @@ def build_report(
         ev = fact.event
         if wanted and ev.camera_id not in wanted:
             continue
-        if ev.type == "camera_offline":
+        if ev.type == OFFLINE_TYPE:  # the availability; never an alert
             offline.setdefault(ev.camera_id, []).append(ev)
             continue
-        if ev.type in _NOT_SITUATIONS or not start <= ev.started_at < end:
+        if ev.type not in SITUATIONS or not start <= ev.started_at < end:
             continue
         by_camera.setdefault(ev.camera_id, {}).setdefault(ev.type, []).append(fact)
         if ev.camera_id not in order:

@@ -1,31 +1,26 @@
-"""Rules: one module per situation of the closed set, each fed plain observations."""
+"""Rules: one module per situation of the closed set, each fed plain observations.
+
+Each module declares its situation (:class:`~vsa_stream.rules.base.SituationSpec`); the
+registry (:mod:`vsa_stream.rules.registry`) gathers them, and the functions below read it.
+"""
 
 from __future__ import annotations
 
-from vsa_stream.config import (
-    AbandonedObjectRule,
-    Camera,
-    CrowdMovementRule,
-    DensityRule,
-    FireRule,
-    IntrusionRule,
-    PersonDownRule,
-    Rule,
-    WeaponRule,
-    WrongWayRule,
-)
+from vsa_stream.config import Camera, Rule
 from vsa_stream.rules.abandoned_object import AbandonedObjectRunner
-from vsa_stream.rules.base import RuleRunner
+from vsa_stream.rules.base import RuleRunner, SituationRunner, SituationSpec
 from vsa_stream.rules.crowd_movement import CrowdMovementRunner
 from vsa_stream.rules.density import DensityRunner
 from vsa_stream.rules.fire import FireRunner
 from vsa_stream.rules.intrusion import IntrusionRunner
 from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
 from vsa_stream.rules.person_down import PersonDownRunner
+from vsa_stream.rules.registry import REGISTRY, spec_of
 from vsa_stream.rules.weapon import WeaponRunner
 from vsa_stream.rules.wrong_way import WrongWayRunner
 
 __all__ = [
+    "REGISTRY",
     "AbandonedObjectRunner",
     "CrowdMovementRunner",
     "DensityRunner",
@@ -34,6 +29,8 @@ __all__ = [
     "Lifecycle",
     "PersonDownRunner",
     "RuleRunner",
+    "SituationRunner",
+    "SituationSpec",
     "StormGuard",
     "Timing",
     "Trigger",
@@ -42,27 +39,14 @@ __all__ = [
     "build_rule",
     "build_rules",
     "needed_signals",
+    "spec_of",
+    "wants_pose",
 ]
 
 
 def build_rule(camera: Camera, rule: Rule, storm: StormGuard | None = None) -> RuleRunner:
     """The runner of one rule of ``camera``."""
-    cid, zones, cal = camera.id, camera.zones, camera.calibration
-    if isinstance(rule, IntrusionRule):
-        return IntrusionRunner(cid, rule, zones, storm)
-    if isinstance(rule, WrongWayRule):
-        return WrongWayRunner(cid, rule, zones, cal, storm)
-    if isinstance(rule, WeaponRule):
-        return WeaponRunner(cid, rule, zones, storm)
-    if isinstance(rule, FireRule):
-        return FireRunner(cid, rule, zones, storm)
-    if isinstance(rule, CrowdMovementRule):
-        return CrowdMovementRunner(cid, rule, zones, storm, cal)
-    if isinstance(rule, PersonDownRule):
-        return PersonDownRunner(cid, rule, zones, storm)
-    if isinstance(rule, DensityRule):
-        return DensityRunner(cid, rule, zones, cal, storm)
-    return AbandonedObjectRunner(cid, rule, zones, storm)
+    return spec_of(rule).runner(camera, rule, storm)
 
 
 def build_rules(camera: Camera) -> list[RuleRunner]:
@@ -72,18 +56,16 @@ def build_rules(camera: Camera) -> list[RuleRunner]:
 
 
 def needed_signals(camera: Camera) -> frozenset[str]:
-    """Scene signals the rules of ``camera`` read from observations: ``flow``, ``fire``,
-    ``static_objects``, ``foreground``, and ``tamper`` (the camera's ``tamper`` setting, or an
-    ``abandoned_object`` rule, whose dual-rate background gives it for free). Perception
-    computes only these."""
+    """Scene signals the rules of ``camera`` read from observations (``flow``, ``fire``,
+    ``static_objects``, ``foreground``, ``tamper``: each situation declares its own), and
+    ``tamper`` where the camera's ``tamper`` setting asks for it. Perception computes only
+    these."""
     needs: set[str] = {"tamper"} if camera.tamper else set()
     for rule in camera.rules:
-        if isinstance(rule, CrowdMovementRule):
-            needs.update(("flow", "foreground"))
-        elif isinstance(rule, FireRule):
-            needs.add("fire")
-        elif isinstance(rule, AbandonedObjectRule) and rule.use_static_evidence:
-            needs.update(("static_objects", "tamper"))
-        elif isinstance(rule, DensityRule):
-            needs.add("foreground")  # occupancy, and the estimate where tracks cannot count
+        needs.update(spec_of(rule).signals(rule))
     return frozenset(needs)
+
+
+def wants_pose(camera: Camera) -> bool:
+    """Whether a rule of ``camera`` asks a pose model about candidates (``person_down``)."""
+    return any(spec_of(rule).pose for rule in camera.rules)

@@ -38,15 +38,16 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vsa_stream.config import AbandonedObjectRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import Zones, matches_class
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
-__all__ = ["AbandonedObjectRunner"]
+__all__ = ["SITUATION", "AbandonedObjectRunner"]
 
 Box = tuple[float, float, float, float]
 
@@ -151,8 +152,10 @@ class _Past:
     people: list[Detection] = field(default_factory=list)
 
 
-class AbandonedObjectRunner:
+class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
     """Runs one ``abandoned_object`` rule of one camera."""
+
+    clear_reason = "owner back"
 
     def __init__(
         self,
@@ -161,7 +164,7 @@ class AbandonedObjectRunner:
         zones: list[Zone],
         storm: StormGuard | None = None,
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._excluded = Zones(rule.exclude_zones, zones)
         self._objects: dict[str, _Object] = {}
@@ -173,13 +176,12 @@ class AbandonedObjectRunner:
         self._alone: dict[float, bool] = {}  # since_s of regions: moved in by themselves
         self._next = 1
         self._now = 0.0
-        timing = Timing(0.0, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "abandoned_object", timing, storm, clear_reason="owner back"
-        )
+        self._reasons: dict[str, str] = {}  # of the frame just judged
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(0.0, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         now = self._now = obs.time_s
         people = [d for d in obs.detections if d.label is None or d.label == "person"]
@@ -248,7 +250,11 @@ class AbandonedObjectRunner:
         for key in self.lifecycle.open_keys:
             if key not in self._objects:
                 reasons[key] = "object removed"
-        return self.lifecycle.step(obs, triggers, reasons)
+        self._reasons = reasons
+        return triggers
+
+    def close_reasons(self) -> Mapping[str, str]:
+        return self._reasons
 
     # --- what a region is ---------------------------------------------------------------
 
@@ -514,10 +520,6 @@ class AbandonedObjectRunner:
                 return zone.id
         return None
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
-
 
 def _merge(regions: list[_Region]) -> list[_Region]:
     """Joins the fragments of one object; a tracked bag absorbs the static regions on it."""
@@ -545,3 +547,16 @@ def _moved(a: Box, b: Box) -> float:
     dx = (b[0] + b[2] - a[0] - a[2]) / 2.0
     dy = (b[1] + b[3] - a[1] - a[3]) / 2.0
     return math.hypot(dx, dy) / diag
+
+
+#: The ``abandoned_object`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=AbandonedObjectRule,
+    notice=("objet abandonné", "an abandoned object"),
+    runner=lambda camera, rule, storm: AbandonedObjectRunner(camera.id, rule, camera.zones, storm),
+    hold_s=lambda rule, fps: max(rule.min_static_s, rule.owner_gone_s),
+    # the dual-rate background of static evidence gives tamper for free
+    signals=lambda rule: frozenset(
+        {"static_objects", "tamper"} if rule.use_static_evidence else ()
+    ),
+)

@@ -46,13 +46,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vsa_stream.config import Calibration, CrowdMovementRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import FlowField, Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import CellMasks, Zones, whole_frame_key
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 from vsa_stream.rules.scale import PersonScale
 
-__all__ = ["CrowdMovementRunner", "robust_z"]
+__all__ = ["SITUATION", "CrowdMovementRunner", "robust_z"]
 
 _CONFIDENT = 0.25  # cell confidence below which a cell is ignored
 _MOVING = 0.5  # px/frame: a cell slower than this is not moving
@@ -140,8 +140,10 @@ class _Baseline:
         return time_s - self.samples[0][0] if self.samples else 0.0
 
 
-class CrowdMovementRunner:
+class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
     """Runs one ``crowd_movement`` rule of one camera."""
+
+    clear_reason = "motion back to normal"
 
     def __init__(
         self,
@@ -151,20 +153,18 @@ class CrowdMovementRunner:
         storm: StormGuard | None = None,
         calibration: Calibration | None = None,
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._cells = CellMasks(self._zones)
         self._baselines: dict[str, _Baseline] = {}
         self._scale = PersonScale(calibration)
         self._last_s: float | None = None
         self._dt = 0.0
-        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "crowd_movement", timing, storm, clear_reason="motion back to normal"
-        )
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_duration_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         flow = obs.flow
         triggers: list[Trigger] = []
         self._scale.observe(obs)
@@ -180,7 +180,7 @@ class CrowdMovementRunner:
                 if trigger is not None:
                     trigger.zone_id = zone_id
                     triggers.append(trigger)
-        return self.lifecycle.step(obs, triggers)
+        return triggers
 
     def _judge(
         self, obs: Observation, key: str, frame: _FrameFlow, mask: NDArray[np.bool_]
@@ -300,6 +300,14 @@ class CrowdMovementRunner:
             return ["convergence"]
         return []
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+
+#: The ``crowd_movement`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=CrowdMovementRule,
+    notice=("mouvement de foule", "a crowd movement"),
+    runner=lambda camera, rule, storm: CrowdMovementRunner(
+        camera.id, rule, camera.zones, storm, camera.calibration
+    ),
+    hold_s=lambda rule, fps: rule.min_duration_s,
+    signals=lambda rule: frozenset({"flow", "foreground"}),
+)

@@ -50,13 +50,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vsa_stream.config import Calibration, DensityRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import Foreground, Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import CellMasks, Zones, ground_homography, matches_class
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 from vsa_stream.rules.scale import PersonScale
 
-__all__ = ["DensityRunner", "covered_count"]
+__all__ = ["SITUATION", "DensityRunner", "covered_count"]
 
 _BLOCK_PX = 16  # side of a density-grid block, in pixels of the frame
 _PERSON_AREA = 0.4  # a standing person covers about this times its height squared, in pixels
@@ -89,8 +89,10 @@ def _window_sums(grid: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     return out
 
 
-class DensityRunner:
+class DensityRunner(SituationRunner[DensityRule]):
     """Runs one ``density`` rule of one camera."""
+
+    clear_reason = "density below warning"
 
     def __init__(
         self,
@@ -100,7 +102,7 @@ class DensityRunner:
         calibration: Calibration | None = None,
         storm: StormGuard | None = None,
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._cells = CellMasks(self._zones)
         self._blocks = CellMasks(self._zones)
@@ -113,10 +115,6 @@ class DensityRunner:
         self._frame_cover: deque[tuple[float, float]] = deque()
         self._settle_below: float | None = None  # after a cut: judge again under this cover
         self._generation = 0
-        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "density", timing, storm, clear_reason="density below warning"
-        )
 
     def _areas(self, obs: Observation) -> dict[str, float]:
         if self._size != (obs.width, obs.height):
@@ -225,8 +223,10 @@ class DensityRunner:
             "person_height_px": round(float(np.median(heights)), 1),
         }
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_duration_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         areas = self._areas(obs)
         self._scale.observe(obs)
@@ -234,7 +234,7 @@ class DensityRunner:
         fg = obs.foreground
         triggers: list[Trigger] = []
         if self._cut(obs, fg):
-            return self.lifecycle.step(obs, triggers)
+            return triggers
         masks = (
             self._cells.masks(obs, fg.factor, fg.mask.shape)
             if fg is not None and rule.source == "occupancy"
@@ -287,8 +287,17 @@ class DensityRunner:
                     peak=("density",),
                 )
             )
-        return self.lifecycle.step(obs, triggers)
+        return triggers
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+
+#: The ``density`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=DensityRule,
+    notice=("densité trop importante de personnes", "an excessive density of people"),
+    runner=lambda camera, rule, storm: DensityRunner(
+        camera.id, rule, camera.zones, camera.calibration, storm
+    ),
+    hold_s=lambda rule, fps: rule.min_duration_s,
+    # occupancy, and the estimate where tracks cannot count
+    signals=lambda rule: frozenset({"foreground"}),
+)

@@ -39,12 +39,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vsa_stream.config import FireRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import Detection, FireEvidence, Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import CellMasks, Zones, matches_class, whole_frame_key
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
-__all__ = ["FireRunner"]
+__all__ = ["SITUATION", "FireRunner"]
 
 # A region missing for up to this long keeps its history (a flame's cells drop under the
 # score for a few frames).
@@ -194,22 +194,24 @@ class _Regions:
         return seen
 
 
-class FireRunner:
+class FireRunner(SituationRunner[FireRule]):
     """Runs one ``fire`` rule of one camera."""
+
+    clear_reason = "no fire seen"
 
     def __init__(
         self, camera_id: str, rule: FireRule, zones: list[Zone], storm: StormGuard | None = None
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._cells = CellMasks(self._zones)
         self._area: dict[str, deque[tuple[float, float]]] = {}
         self._regions: dict[str, _Regions] = {}
-        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(camera_id, "fire", timing, storm, clear_reason="no fire seen")
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_duration_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         classified = [
             d
@@ -234,7 +236,7 @@ class FireRunner:
                 continue
             trigger.zone_id = None if zone is None else zone.id
             triggers.append(trigger)
-        return self.lifecycle.step(obs, triggers)
+        return triggers
 
     def _judge(
         self,
@@ -314,10 +316,6 @@ class FireRunner:
             ready=ready and growth >= rule.min_growth,
         )
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
-
 
 def _dilate(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     """``mask`` grown by one cell in the 8 directions."""
@@ -368,3 +366,13 @@ def _growth(areas: list[float]) -> float:
     if older <= 0.0:
         return 0.0 if newer <= 0.0 else 1.0
     return newer / older - 1.0
+
+
+#: The ``fire`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=FireRule,
+    notice=("départ de feu", "a fire starting"),
+    runner=lambda camera, rule, storm: FireRunner(camera.id, rule, camera.zones, storm),
+    hold_s=lambda rule, fps: rule.min_duration_s,
+    signals=lambda rule: frozenset({"fire"}),
+)

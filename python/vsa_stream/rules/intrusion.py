@@ -20,16 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from vsa_stream.config import IntrusionRule, ScheduleWindow, Zone
+from vsa_stream.config import DAYS, IntrusionRule, ScheduleWindow, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import Zones, matches_class
 from vsa_stream.rules.keys import ZoneKeys
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
-__all__ = ["IntrusionRunner", "in_schedule"]
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+__all__ = ["SITUATION", "IntrusionRunner", "in_schedule"]
 
 
 def _minutes(hhmm: str) -> int:
@@ -50,8 +49,8 @@ def in_schedule(windows: list[ScheduleWindow], tz: dt.tzinfo, wall: float) -> bo
         return True
     local = dt.datetime.fromtimestamp(wall, tz)
     now = local.hour * 60 + local.minute
-    today = _DAYS[local.weekday()]
-    yesterday = _DAYS[(local.weekday() - 1) % 7]
+    today = DAYS[local.weekday()]
+    yesterday = DAYS[(local.weekday() - 1) % 7]
     for w in windows:
         start, end = _minutes(w.start), _minutes(w.end)
         if start < end:
@@ -62,8 +61,10 @@ def in_schedule(windows: list[ScheduleWindow], tz: dt.tzinfo, wall: float) -> bo
     return False
 
 
-class IntrusionRunner:
+class IntrusionRunner(SituationRunner[IntrusionRule]):
     """Runs one ``intrusion`` rule of one camera over its zones."""
+
+    clear_reason = "zone empty"
 
     def __init__(
         self,
@@ -72,16 +73,15 @@ class IntrusionRunner:
         zones: list[Zone],
         storm: StormGuard | None = None,
     ) -> None:
-        self.camera_id = camera_id
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._tz = zoneinfo.ZoneInfo(rule.timezone)
-        timing = Timing(rule.min_dwell_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(camera_id, "intrusion", timing, storm, clear_reason="zone empty")
         self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_dwell_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         triggers: list[Trigger] = []
         if in_schedule(self.rule.schedule, self._tz, obs.wall_time):
             candidates = [d for d in obs.detections if matches_class(d, self.rule.classes)]
@@ -105,10 +105,16 @@ class IntrusionRunner:
                         peak=("objects",),
                     )
                 )
-        events = self.lifecycle.step(obs, triggers)
-        self._keys.closed(events, obs.time_s)
-        return events
+        return triggers
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+    def stepped(self, obs: Observation, events: list[Event]) -> None:
+        self._keys.closed(events, obs.time_s)
+
+
+#: The ``intrusion`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=IntrusionRule,
+    notice=("présence dans une zone interdite ou sensible", "presence in a forbidden zone"),
+    runner=lambda camera, rule, storm: IntrusionRunner(camera.id, rule, camera.zones, storm),
+    hold_s=lambda rule, fps: rule.min_dwell_s,
+)

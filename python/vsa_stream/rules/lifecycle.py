@@ -28,13 +28,12 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from vsa_stream.event_types import STORM_TYPE, Situation
 from vsa_stream.events import Event, Evidence, new_event_id
 from vsa_stream.observation import Observation
 
 __all__ = ["STORM_TYPE", "Lifecycle", "StormGuard", "Timing", "Trigger"]
 
-#: Type of the summary event emitted by storm control (a system event, not a situation).
-STORM_TYPE = "alert_storm"
 
 Box = tuple[float, float, float, float]
 
@@ -181,7 +180,7 @@ class Lifecycle:
     def __init__(
         self,
         camera_id: str,
-        kind: str,
+        kind: Situation,
         timing: Timing,
         storm: StormGuard | None = None,
         *,

@@ -37,12 +37,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vsa_stream.config import PersonDownRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation, Posture
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import TrackHistory, Zones, matches_class
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
-__all__ = ["PersonDownRunner"]
+__all__ = ["SITUATION", "PersonDownRunner"]
 
 Box = tuple[float, float, float, float]
 
@@ -107,8 +107,10 @@ class _Person:
         return x0 - r <= cx <= x1 + r and y0 <= cy <= y1 + r
 
 
-class PersonDownRunner:
+class PersonDownRunner(SituationRunner[PersonDownRule]):
     """Runs one ``person_down`` rule of one camera."""
+
+    clear_reason = "person up or gone"
 
     def __init__(
         self,
@@ -117,7 +119,7 @@ class PersonDownRunner:
         zones: list[Zone],
         storm: StormGuard | None = None,
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._excluded = Zones(rule.exclude_zones, zones)
         keep = max(rule.fall_window_s, _STILL_WINDOW_S) + 0.5
@@ -127,13 +129,11 @@ class PersonDownRunner:
         self._present: dict[int, Detection] = {}  # tracks of the last detected frame
         # track -> (time, posture) of its last crop, for tracks not followed as a person
         self._asked: dict[int, tuple[float, Posture | None]] = {}
-        timing = Timing(rule.min_down_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "person_down", timing, storm, clear_reason="person up or gone"
-        )
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_down_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         now = obs.time_s
         persons = [
@@ -173,7 +173,7 @@ class PersonDownRunner:
             trigger = self._down(obs, person)
             if trigger is not None and not (excluded and self._in(obs, excluded, person.box)):
                 triggers.append(trigger)
-        return self.lifecycle.step(obs, triggers)
+        return triggers
 
     # --- following people -------------------------------------------------------------------
 
@@ -416,6 +416,12 @@ class PersonDownRunner:
     def _in(obs: Observation, zones: Zones, box: Box) -> bool:
         return bool(zones.inside(obs, [Detection(*box)]))
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+
+#: The ``person_down`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=PersonDownRule,
+    notice=("personne au sol", "a person on the ground"),
+    runner=lambda camera, rule, storm: PersonDownRunner(camera.id, rule, camera.zones, storm),
+    hold_s=lambda rule, fps: rule.min_down_s,
+    pose=True,
+)

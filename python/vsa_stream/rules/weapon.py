@@ -13,30 +13,30 @@ from __future__ import annotations
 from collections import deque
 
 from vsa_stream.config import WeaponRule, Zone
-from vsa_stream.events import Event
 from vsa_stream.observation import Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import Zones, matches_class, whole_frame_key
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 
-__all__ = ["WeaponRunner"]
+__all__ = ["SITUATION", "WeaponRunner"]
 
 
-class WeaponRunner:
+class WeaponRunner(SituationRunner[WeaponRule]):
     """Runs one ``weapon`` rule of one camera."""
+
+    clear_reason = "no weapon seen"
 
     def __init__(
         self, camera_id: str, rule: WeaponRule, zones: list[Zone], storm: StormGuard | None = None
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._seen: dict[str, deque[bool]] = {}
-        timing = Timing(0.0, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "weapon", timing, storm, clear_reason="no weapon seen"
-        )
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(0.0, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         weapons = [
             d
@@ -66,8 +66,13 @@ class WeaponRunner:
                     peak=("score",),
                 )
             )
-        return self.lifecycle.step(obs, triggers)
+        return triggers
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+
+#: The ``weapon`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=WeaponRule,
+    notice=("présence ou usage d'une arme", "presence or use of a weapon"),
+    runner=lambda camera, rule, storm: WeaponRunner(camera.id, rule, camera.zones, storm),
+    hold_s=lambda rule, fps: rule.k / fps,
+)

@@ -47,15 +47,17 @@ from vsa_stream import _core
 from vsa_stream.config import Calibration, WrongWayRule, Zone
 from vsa_stream.events import Event
 from vsa_stream.observation import Detection, Observation
+from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import TrackHistory, Zones, anchor_of, ground_homography, matches_class
 from vsa_stream.rules.keys import ZoneKeys
-from vsa_stream.rules.lifecycle import Lifecycle, StormGuard, Timing, Trigger
+from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 from vsa_stream.scene import ZoneGeometry
 
 __all__ = [
     "EDGE_MARGIN",
     "MAX_TURN_DEG",
     "MIN_STRAIGHTNESS",
+    "SITUATION",
     "WrongWayRunner",
     "lane_direction",
     "lane_run",
@@ -168,8 +170,10 @@ def lane_run(inside: list[bool]) -> list[int]:
     return run
 
 
-class WrongWayRunner:
+class WrongWayRunner(SituationRunner[WrongWayRule]):
     """Runs one ``wrong_way`` rule of one camera over its zones."""
+
+    clear_reason = "no track against the direction"
 
     def __init__(
         self,
@@ -179,16 +183,12 @@ class WrongWayRunner:
         calibration: Calibration | None = None,
         storm: StormGuard | None = None,
     ) -> None:
-        self.rule = rule
+        super().__init__(camera_id, rule, storm)
         self._zones = Zones(rule.zones, zones)
         self._calibration = calibration
         self._homography: _core.Homography | None = None
         self._size = (0, 0)
         self._history = TrackHistory(keep_s=rule.window_s, forget_s=max(1.0, rule.exit_grace_s))
-        timing = Timing(rule.min_duration_s, rule.exit_grace_s, rule.cooldown_s)
-        self.lifecycle = Lifecycle(
-            camera_id, "wrong_way", timing, storm, clear_reason="no track against the direction"
-        )
         self._keys = ZoneKeys(self.lifecycle, rule.cooldown_s)
         self._born: dict[int, tuple[float, float, float]] = {}  # first time and centre
         # last time against, centre, height, velocity (px/s)
@@ -210,8 +210,10 @@ class WrongWayRunner:
             self._homography = ground_homography(self._calibration, obs.width, obs.height)
         return self._homography
 
-    def update(self, obs: Observation) -> list[Event]:
-        """Feed one frame; returns the event revisions it produced."""
+    def timing(self) -> Timing:
+        return Timing(self.rule.min_duration_s, self.rule.exit_grace_s, self.rule.cooldown_s)
+
+    def condition(self, obs: Observation) -> list[Trigger]:
         rule = self.rule
         tracked = [
             d for d in obs.detections if d.track_id is not None and matches_class(d, rule.classes)
@@ -247,13 +249,15 @@ class WrongWayRunner:
                     peak=("speed_px_s",),
                 )
             )
-        events = self.lifecycle.step(obs, triggers)
+        return triggers
+
+    def stepped(self, obs: Observation, events: list[Event]) -> None:
         self._keys.closed(events, obs.time_s)
         for tid in [t for t in self._born if t not in self._history.last_seen]:
             del self._born[tid]
-        for tid in [t for t, v in self._against.items() if obs.time_s - v[0] > rule.cooldown_s]:
+        cooldown_s = self.rule.cooldown_s
+        for tid in [t for t, v in self._against.items() if obs.time_s - v[0] > cooldown_s]:
             del self._against[tid]
-        return events
 
     def _rejoined(self, now_s: float, d: Detection, measured: dict[str, float]) -> int:
         """The track id standing for ``d``'s road user: that of a wrong-way track lost before
@@ -357,6 +361,13 @@ class WrongWayRunner:
             values["displacement_m"] = round(metres, 2)
         return values
 
-    def finish(self, obs: Observation | None, reason: str) -> list[Event]:
-        """Close every open event (end of stream, shutdown)."""
-        return self.lifecycle.finish(obs, reason)
+
+#: The ``wrong_way`` situation, for :mod:`vsa_stream.rules.registry`.
+SITUATION = SituationSpec(
+    config=WrongWayRule,
+    notice=("circulation à contresens", "a person or vehicle going the wrong way"),
+    runner=lambda camera, rule, storm: WrongWayRunner(
+        camera.id, rule, camera.zones, camera.calibration, storm
+    ),
+    hold_s=lambda rule, fps: rule.min_track_age_s + rule.min_duration_s,
+)

@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from vsa_stream.audit import CHECKPOINT_TYPE, AuditLog
 from vsa_stream.config import Config
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.config.statistics import STATISTICS_TYPE
 from vsa_stream.engine import Engine
 from vsa_stream.events import encode
 from vsa_stream.evidence import EvidenceStore

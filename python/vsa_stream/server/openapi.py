@@ -16,6 +16,7 @@ from typing import Any, Literal
 import msgspec
 
 from vsa_stream import __version__
+from vsa_stream.event_types import EVENT_TYPES
 from vsa_stream.events import Cause, Event
 from vsa_stream.reload import ReloadReport
 from vsa_stream.server.hosts import PROBES
@@ -108,7 +109,7 @@ def openapi_document() -> dict[str, Any]:
                 "security": viewer,
                 "parameters": [
                     _param("camera", "camera id"),
-                    _param("type", "event type (intrusion, camera_offline, ...)"),
+                    _param("type", "event type", {"enum": list(EVENT_TYPES)}),
                     _param("state", "lifecycle", {"enum": ["open", "updated", "closed"]}),
                     _param(
                         "review",

@@ -26,7 +26,7 @@ import numpy as np
 
 from vsa_stream import _core
 from vsa_stream.config import Camera, Zone
-from vsa_stream.config_statistics import STATISTICS_TYPE, CountingLine, Statistics
+from vsa_stream.config.statistics import STATISTICS_TYPE, CountingLine, Statistics
 from vsa_stream.events import (
     Event,
     Evidence,

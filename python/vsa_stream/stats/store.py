@@ -30,7 +30,7 @@ import anyio.to_thread
 import msgspec
 
 from vsa_stream.config import Config
-from vsa_stream.config_statistics import STATISTICS_TYPE
+from vsa_stream.config.statistics import STATISTICS_TYPE
 from vsa_stream.events import Event, IntervalStats
 from vsa_stream.private import private_dir, private_file
 from vsa_stream.sinks.base import DeliveryPolicy, Sink

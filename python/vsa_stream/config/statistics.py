@@ -20,6 +20,9 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from vsa_stream.config._base import _ID, _Base, _Point
+from vsa_stream.event_types import STATISTICS_TYPE
+
 __all__ = [
     "INTERVALS_MIN",
     "STATISTICS_CLASSES",
@@ -30,20 +33,10 @@ __all__ = [
     "statistics_problems",
 ]
 
-_ID = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-_Point = tuple[float, float]
-
-#: The type of the revisions that carry an interval's aggregates to the sinks: not one of the
-#: eight situations, not an alert (no review), never a track, box or image.
-STATISTICS_TYPE = "statistics"
 #: The classes statistics count (engine classes a detector's class map produces).
 STATISTICS_CLASSES: tuple[str, ...] = ("person", "vehicle")
 #: Allowed interval lengths, minutes: the divisors of 60, so intervals start on the hour.
 INTERVALS_MIN: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)
-
-
-class _Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
 
 
 class CountingLine(_Base):
@@ -55,27 +48,103 @@ class CountingLine(_Base):
     ``directions[1]`` names the other way.
     """
 
-    id: _ID
-    points: Annotated[list[_Point], msgspec.Meta(min_length=2, max_length=2)]
-    units: Literal["normalized", "pixels"] = "normalized"
-    directions: Annotated[list[_ID], msgspec.Meta(min_length=2, max_length=2)] = msgspec.field(
-        default_factory=lambda: ["in", "out"]
-    )
-    anchor: Literal["bottom_center", "center"] = "bottom_center"
-    hysteresis_px: Annotated[float, msgspec.Meta(ge=0.0, le=200.0)] = 4.0
+    id: Annotated[_ID, msgspec.Meta(description="unique within the camera's statistics")]
+    points: Annotated[
+        list[_Point],
+        msgspec.Meta(min_length=2, max_length=2, description="the segment's ends, distinct"),
+    ]
+    units: Annotated[
+        Literal["normalized", "pixels"], msgspec.Meta(description="coordinate units")
+    ] = "normalized"
+    directions: Annotated[
+        list[_ID],
+        msgspec.Meta(
+            min_length=2,
+            max_length=2,
+            description=(
+                "`directions[0]` names a crossing from the line's left side to "
+                "its right side as seen on screen facing from `points[0]` to "
+                "`points[1]` (for a line drawn left to right, right is below it: "
+                "a move down the image); `directions[1]` the other way"
+            ),
+        ),
+    ] = msgspec.field(default_factory=lambda: ["in", "out"])
+    anchor: Annotated[
+        Literal["bottom_center", "center"],
+        msgspec.Meta(description="the point of an object that crosses (the feet, by default)"),
+    ] = "bottom_center"
+    hysteresis_px: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.0,
+            le=200.0,
+            description=(
+                "how far past the line (pixels) an object must be before it "
+                "counts as on the other side: jitter on the line never counts"
+            ),
+        ),
+    ] = 4.0
 
 
 class Statistics(_Base):
     """Counting and occupancy of one camera, reported per interval (see the module docstring)."""
 
-    lines: list[CountingLine] = msgspec.field(default_factory=list)
-    zones: list[_ID] = msgspec.field(default_factory=list)
-    classes: Annotated[list[Literal["person", "vehicle"]], msgspec.Meta(min_length=1)] = (
-        msgspec.field(default_factory=lambda: ["person", "vehicle"])
+    lines: Annotated[list[CountingLine], msgspec.Meta(description="counting lines")] = (
+        msgspec.field(default_factory=list)
     )
-    interval_min: Annotated[int, msgspec.Meta(ge=1, le=60)] = 15
-    min_count: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
-    retention_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 365
+    zones: Annotated[
+        list[_ID],
+        msgspec.Meta(
+            description=("occupancy zones (ids of the camera's `zones`); at least one line or zone")
+        ),
+    ] = msgspec.field(default_factory=list)
+    classes: Annotated[
+        list[Literal["person", "vehicle"]],
+        msgspec.Meta(
+            min_length=1,
+            description=(
+                "what is counted (detector classes, after the detector's "
+                "`class_map`); the camera needs a detector, and one that produces"
+                " one of these (checked when the models load)"
+            ),
+        ),
+    ] = msgspec.field(default_factory=lambda: ["person", "vehicle"])
+    interval_min: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=60,
+            description=(
+                "interval length, minutes; intervals start on the hour (10:00, "
+                "10:15, ... UTC-aligned, so on the local quarter hour too in "
+                "whole-hour time zones)"
+            ),
+        ),
+    ] = 15
+    min_count: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=1000,
+            description=(
+                'a count from 1 to `min_count - 1` is reported `"< k"` (a mean '
+                "occupancy too); 0 is reported 0; `1` reports every figure"
+            ),
+        ),
+    ] = 5
+    retention_days: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=3660,
+            description=(
+                "intervals are deleted this many days after their end (checked "
+                "hourly while intervals come, and at start); those of a camera no"
+                " longer configured after 365 days, or the longest "
+                "`retention_days` configured"
+            ),
+        ),
+    ] = 365
 
 
 def statistics_problems(
