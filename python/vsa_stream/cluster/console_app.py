@@ -37,8 +37,8 @@ from starlette.routing import Route
 
 from vsa_stream.audit import CHECKPOINT_TYPE
 from vsa_stream.cluster.store import decode_camera
-from vsa_stream.event_types import STATISTICS_TYPE
 from vsa_stream.errors import ConfigError
+from vsa_stream.event_types import STATISTICS_TYPE
 from vsa_stream.events import CAUSES, encode
 from vsa_stream.log import get_logger
 from vsa_stream.metrics import CONTENT_TYPE
