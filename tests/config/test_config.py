@@ -366,7 +366,7 @@ def test_check_cli_exit_status_and_schema(tmp_path: Path) -> None:
 
 
 def test_reference_documents_every_field_and_examples_are_valid() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     reference = (root / "docs" / "config.md").read_text()
     for struct in (
         config.Config,
@@ -407,7 +407,7 @@ def test_reference_documents_every_field_and_examples_are_valid() -> None:
 
 
 def test_alerts_example_is_valid() -> None:
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {"WEBHOOK_SECRET": "whsec_" + "A" * 44, "MQTT_PASSWORD": "x", "VSA_STATE_DIR": "s"}
     env |= {"VSA_OPERATOR_TOKEN": "o" * 32, "VSA_VIEWER_TOKEN": "v" * 32}
     alerts = config.load(root / "examples" / "alerts.yaml", env=env)

@@ -59,7 +59,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
 
 def _tables() -> dict[str, dict[str, str]]:
     """The first field table under each heading of docs/config.md: field -> meaning."""
-    lines = (Path(__file__).resolve().parent.parent / "docs" / "config.md").read_text()
+    lines = (Path(__file__).resolve().parents[2] / "docs" / "config.md").read_text()
     tables: dict[str, dict[str, str]] = {}
     heading = ""
     rows = iter(lines.splitlines())
