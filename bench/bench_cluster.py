@@ -483,6 +483,7 @@ _COUNTED = {
     "renewal failed": "lease renewal failed",
     "elected": "elected leader (assigner)",
     "leadership lost": "leadership lost",
+    "missing yet live": "node missing from the read of leases, yet live",
 }
 
 
@@ -525,6 +526,8 @@ def print_scale(r: dict[str, Any]) -> None:
         ("whole run: starts / moves / fencings / leader elections", " / ".join(
             str(sum(c[k] for c in r["log_counts"].values()))
             for k in ("camera started", "camera assigned", "fenced", "elected"))),
+        ("nodes missing from a read of leases yet live (kept)",
+         str(sum(c.get("missing yet live", 0) for c in r["log_counts"].values()))),
         ("cameras per node after", ", ".join(map(str, r["per_node_after"].values()))),
         ("one worker round's reads (its assignments, fleet revision)",
          f"{r['worker_round_read_ms']:.1f} ms"),

@@ -131,6 +131,7 @@ class Node:
         self._frames: dict[str, list[float]] = {}
         self._failed: dict[str, bytes] = {}
         self._desired: tuple[object, dict[str, str | None]] | None = None
+        self._live: set[str] = set()
         self._fleet: _Fleet | None = None
         self._fleet_lock = anyio.Lock()
         self._runs_lock = anyio.Lock()
@@ -400,6 +401,15 @@ class Node:
         nodes = await store.nodes()
         if self.id not in nodes:
             return  # this node's own lease is not in the read: not a view to act on
+        # A node missing from the read (an ordered read that raced the node's renewal) loses
+        # its cameras only once a direct read of its lease finds it gone.
+        for node_id in self._live - set(nodes):
+            entry = await get_entry(store.leases, f"nodes.{node_id}")
+            if entry is not None:
+                with contextlib.suppress(msgspec.DecodeError):
+                    nodes[node_id] = msgspec.json.decode(entry.value or b"", type=NodeRecord)
+                    self._log.info("node missing from the read of leases, yet live", node=node_id)
+        self._live = set(nodes)
         fleet, _ = await self._read_fleet()
         if self.id in fleet.draining:
             self.draining = True  # the leader loop hands the role over before any move
