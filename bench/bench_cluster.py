@@ -299,6 +299,10 @@ async def _scale_run(
     )
     pids = {f"nats-server {i}": p for i, p in enumerate(servers)}
     pids |= {name: p.pid for name, p in daemons.items()}
+    for name, proc in daemons.items():  # each daemon's lease process
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            pids |= {f"{name} lease": int(c) for c in children}
     before = {name: _proc_figures(pid) for name, pid in pids.items()}
     messages_before = _messages(monitors)
     t0 = time.monotonic()
@@ -401,7 +405,7 @@ async def _scale_run(
     }
     result["fenced_after"] = {d: rec.fenced for d, rec in sorted(records.items())}
     result["rss_after_mib"] = {
-        name: _proc_figures(pid)[0] for name, pid in pids.items() if name != victim
+        name: _proc_figures(pid)[0] for name, pid in pids.items() if name.split()[0] != victim
     }
     await nc.close()
     return result
@@ -501,7 +505,8 @@ def _log_counts(path: Path) -> dict[str, int]:
 def print_scale(r: dict[str, Any]) -> None:
     procs = r["processes"]
     servers = {k: v for k, v in procs.items() if k.startswith("nats")}
-    daemons = {k: v for k, v in procs.items() if not k.startswith("nats")}
+    leases = {k: v for k, v in procs.items() if k.endswith(" lease")}
+    daemons = {k: v for k, v in procs.items() if not k.startswith("nats") and k not in leases}
     t = r["takeover"]
     loads = list(r["per_node"].values())
     rows = [
@@ -550,8 +555,13 @@ def print_scale(r: dict[str, Any]) -> None:
          + " MiB"),
         ("daemon CPU (each, share of a core)",
          ", ".join(f"{v['cpu_share']:.2f}" for v in daemons.values())),
+        ("lease process RSS (each)", ", ".join(f"{v['rss_mib']:.0f}" for v in leases.values())
+         + " MiB"),
+        ("lease process CPU (each, share of a core)",
+         ", ".join(f"{v['cpu_share']:.3f}" for v in leases.values())),
         ("daemon RSS after takeover", ", ".join(
-            f"{v:.0f}" for k, v in r["rss_after_mib"].items() if not k.startswith("nats"))
+            f"{v:.0f}" for k, v in r["rss_after_mib"].items()
+            if not k.startswith("nats") and not k.endswith(" lease"))
          + " MiB"),
     ]  # fmt: skip
     print("| figure | value |")

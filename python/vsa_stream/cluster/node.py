@@ -2,7 +2,7 @@
 
 Four activities (server 2.9 tells watchers nothing when a key expires: the KV state is polled):
 
-- **lease** (:class:`~vsa_stream.cluster.lease.LeaseThread`, its own thread and connection):
+- **lease** (:class:`~vsa_stream.cluster.lease.Lease`, a child process with its own connection):
   every ``renew_s``, ``nodes.<id>`` is written (a small :class:`NodeRecord`: capacity, flags,
   renewal figures; no camera list). The lease is valid until ``sent + ttl_s - margin_s`` on the
   monotonic clock (sent: when the renewal that succeeded was sent); past that the node is
@@ -49,7 +49,7 @@ import msgspec
 import nats.js.errors
 
 from vsa_stream.cluster.assign import assign
-from vsa_stream.cluster.lease import LeaseThread
+from vsa_stream.cluster.lease import Lease
 from vsa_stream.cluster.store import (
     Assignment,
     CameraRun,
@@ -119,7 +119,6 @@ class Node:
         self.id = options.node_id
         self.local = local
         self.engine: Engine | None = None
-        self.lease_deadline = 0.0  # monotonic; the node may analyse before it
         self.leader_rev: int | None = None
         self.leader_deadline = 0.0
         self.owned: dict[str, _Owned] = {}
@@ -127,7 +126,8 @@ class Node:
         self.draining = False
         self.fenced = 0
         self.started_at = now()
-        self.lease = LeaseThread(options, self._record, self._may_renew, self._renewed)
+        self.lease = Lease(options, Path(local.state_dir))
+        self._lease_failing = False
         self._frames: dict[str, list[float]] = {}
         self._failed: dict[str, bytes] = {}
         self._desired: tuple[object, dict[str, str | None]] | None = None
@@ -180,29 +180,20 @@ class Node:
         """The epoch under which this node last ran ``camera_id``."""
         return self.epochs.get(camera_id)
 
-    def _record(self) -> NodeRecord:
-        """The lease record (from the lease thread: reads attributes only)."""
-        p99, worst = self.lease.figures()
-        return NodeRecord(
-            node=self.id,
-            capacity=self.options.capacity,
-            draining=self.draining,
+    @property
+    def lease_deadline(self) -> float:
+        """Monotonic time until which the lease is valid (written by the lease process)."""
+        return self.lease.deadline()
+
+    def _publish(self) -> None:
+        """This node's state, for the lease process (its fencing check and its record)."""
+        self.lease.publish(
+            owned=len(self.owned),
             leader=self.leader_rev is not None,
-            lag_revisions=self._lag,
-            started_at=self.started_at,
-            renewed_at=now(),
-            renew_ms_p99=round(p99, 1),
-            renew_ms_max=round(worst, 1),
+            draining=self.draining,
+            lag=self._lag,
             fenced=self.fenced,
-        )
-
-    def _may_renew(self) -> bool:
-        """False while the lease ran out and cameras are still to stop (fencing first)."""
-        return not (self.owned and time.monotonic() >= self.lease_deadline) and not self._left
-
-    def _renewed(self, sent: float) -> None:
-        self.lease_deadline = max(
-            self.lease_deadline, sent + self.options.ttl_s - self.options.margin_s
+            started_at=self.started_at,
         )
 
     # --- running ----------------------------------------------------------------------------
@@ -213,6 +204,7 @@ class Node:
         await engine.wait_accepting()
         # A predecessor's list (a crash) must not hold up the cameras it ran: empty it first.
         await self._write_runs(force=True)
+        self._publish()
         kick = await self.store.nc.subscribe(
             f"{self.options.prefix}.kick.{self.id}", cb=self._on_kick
         )
@@ -251,6 +243,7 @@ class Node:
                 await self.store.leases.delete("leader", last=self.leader_rev)
         except Exception as exc:
             self._log.warning("could not leave cleanly", error=f"{type(exc).__name__}: {exc}")
+        self.lease.close()
         self._log.info("left the cluster")
 
     # --- lease ------------------------------------------------------------------------------
@@ -267,6 +260,7 @@ class Node:
     async def _fence(self) -> None:
         late = time.monotonic() - self.lease_deadline
         self.fenced += 1
+        self._publish()
         self._log.error(
             "lease not renewed in time: fenced, stopping every camera",
             late_s=round(late, 2),
@@ -316,6 +310,14 @@ class Node:
         while True:
             try:
                 self._lag = self.engine.delivery.undelivered()
+                self._publish()
+                failing = self.lease.failing
+                if failing != self._lease_failing:
+                    self._lease_failing = failing
+                    if failing:
+                        self._log.warning("lease renewal failed")
+                    else:
+                        self._log.info("lease renewed again")
                 await self._write_runs(force=False)
             except Exception as exc:
                 self._log.warning("run record", error=f"{type(exc).__name__}: {exc}")
@@ -561,6 +563,7 @@ class Node:
                 self.owned[camera.id] = _Owned(
                     epoch, fleet.configs[camera.id], fleet.shared_bytes, now()
                 )
+            self._publish()
             try:
                 await self._write_runs()
                 claimed = msgspec.structs.replace(record, cameras=dict(record.cameras))
@@ -572,6 +575,7 @@ class Node:
             except Exception as exc:
                 for camera in cameras:
                     del self.owned[camera.id]
+                self._publish()
                 with contextlib.suppress(Exception):
                     await self._write_runs()
                 if not isinstance(exc, _NOT_MINE):
@@ -580,6 +584,7 @@ class Node:
             if not self.guard():
                 for camera in cameras:
                     del self.owned[camera.id]
+                self._publish()
                 return None
             for camera in cameras:
                 await self._start_one(camera, settings, fleet.configs[camera.id])
@@ -593,6 +598,7 @@ class Node:
             status = await self.engine.start_camera(camera, settings, guard=self.guard)
         except (ModelError, ConfigError, KeyError) as exc:  # a rule its detectors cannot serve
             del self.owned[camera_id]
+            self._publish()
             self._failed[camera_id] = config
             self._log.error("camera not started", camera_id=camera_id, error=str(exc))
             return
@@ -608,6 +614,7 @@ class Node:
             return
         status = await self.engine.stop_camera(camera_id) or owned.status
         del self.owned[camera_id]
+        self._publish()
         frames = self._frames.pop(camera_id, None)
         record = {
             "camera": camera_id,
