@@ -2,7 +2,7 @@
 
 ::
 
-    lease thread ──► KV vsa_leases: nodes.<id> (TTL, small), leader (TTL)
+    lease process ─► KV vsa_leases: nodes.<id> (TTL, small), leader (TTL)
     leader ──CAS───► KV vsa_assign: node.<id> = {cameras: {cam: {epoch, claimed, prev}}}
            ──pub───► vsa.kick.<node> (read your record now)
     worker ◄─get──── its own vsa_assign record + vsa_config revision (configs on change)

@@ -249,7 +249,7 @@ class Node:
     # --- lease ------------------------------------------------------------------------------
 
     async def _fence_loop(self) -> None:
-        """Stops every camera once the lease ran out (the lease thread waits for it)."""
+        """Stops every camera once the lease ran out (the lease process waits for it)."""
         while True:
             if self.owned and time.monotonic() >= self.lease_deadline:
                 async with self._lock:

@@ -3,7 +3,7 @@
 Buckets (``<prefix>`` is ``vsa`` by default):
 
 - ``<prefix>_leases`` (bucket TTL = the lease TTL, history 1): ``nodes.<id>`` (a small
-  :class:`NodeRecord`, renewed every second by its daemon's lease thread) and ``leader`` (the
+  :class:`NodeRecord`, renewed every second by its daemon's lease process) and ``leader`` (the
   assigner's node id, created with ``create`` and renewed with a revision check);
 - ``<prefix>_assign``: ``node.<id>`` = :class:`NodeAssignments`, every camera given to that
   node, written by the leader and claimed by the worker, always with a revision check
