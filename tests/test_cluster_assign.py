@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -217,3 +219,43 @@ def test_a_busy_event_loop_does_not_fence_the_node(one_server: NatsCluster, tmp_
     assert valid_before
     assert valid_after, "the lease ran out while the event loop was busy"
     assert fenced == 0
+
+
+def test_a_lease_process_that_dies_is_started_again(
+    one_server: NatsCluster, tmp_path: Path
+) -> None:
+    """The lease is renewed by a child process; when it dies (killed, out of memory), the
+    daemon starts another: its lease goes on being renewed and it keeps its place."""
+    from vsa_stream.engine import Engine
+
+    async def main() -> tuple[int, int, bool]:
+        urls = one_server.urls.split(",")
+        local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
+        opts = ClusterOptions(servers=urls, node_id="phoenix", ttl_s=4.0, margin_s=1.0)
+        store = await ClusterStore(await connect(urls, name="phoenix"), opts).open()
+        node = Node(store, opts, local)
+        engine = Engine(local, [], dynamic=True)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(engine.run)
+                tg.start_soon(node.run, engine)
+                with anyio.fail_after(30):
+                    while not node.guard():
+                        await anyio.sleep(0.05)
+                proc = node.lease._proc
+                assert proc is not None
+                first = proc.pid
+                os.kill(first, signal.SIGKILL)
+                await anyio.sleep(3 * opts.ttl_s)
+                assert node.lease._proc is not None
+                second = node.lease._proc.pid
+                valid = node.guard()
+                engine.stop()
+                tg.cancel_scope.cancel()
+            return first, second, valid
+        finally:
+            await store.nc.close()
+
+    first, second, valid = anyio.run(main)
+    assert second != first
+    assert valid, "the lease ran out after its process died"

@@ -111,6 +111,19 @@ class Lease:
             out.write(bytes(8 * _SLOTS))
         self._file = open(self.path, "r+b")  # noqa: SIM115 (open as long as the map)
         self._map = mmap.mmap(self._file.fileno(), 8 * _SLOTS)
+        self._spawn()
+
+    def ended(self) -> int | None:
+        """The exit status of a child that ended while it should renew (None: running)."""
+        if self._proc is None or self._get(_STOP):
+            return None
+        return self._proc.poll()
+
+    def restart(self) -> None:
+        """Start a new child after one ended (the shared numbers are kept)."""
+        self._spawn()
+
+    def _spawn(self) -> None:
         settings = msgspec.json.encode(
             {
                 "servers": self.options.servers,

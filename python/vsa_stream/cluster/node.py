@@ -311,6 +311,10 @@ class Node:
             try:
                 self._lag = self.engine.delivery.undelivered()
                 self._publish()
+                code = self.lease.ended()
+                if code is not None and not self._left:
+                    self._log.error("lease process ended; starting it again", code=code)
+                    self.lease.restart()
                 failing = self.lease.failing
                 if failing != self._lease_failing:
                     self._lease_failing = failing
