@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -49,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -173,11 +175,13 @@ def _wait_port(port: int, timeout: float = 10.0) -> None:
 def _start_servers(server: str, folder: Path, size: int) -> list[subprocess.Popen[bytes]]:
     ports = [_free_port() for _ in range(size)]
     routes = [_free_port() for _ in range(size)]
+    monitors = [_free_port() for _ in range(size)]
     procs = []
     for i in range(size):
         store = folder / f"n{i}"
         store.mkdir(parents=True)
         command = [server, "-a", "127.0.0.1", "-p", str(ports[i]), "-n", f"n{i}", "-js"]
+        command += ["-m", str(monitors[i])]
         command += ["-sd", str(store)]
         if size > 1:
             others = ",".join(f"nats://127.0.0.1:{p}" for j, p in enumerate(routes) if j != i)
@@ -189,6 +193,7 @@ def _start_servers(server: str, folder: Path, size: int) -> list[subprocess.Pope
         _wait_port(port)
     procs_urls = ",".join(f"nats://127.0.0.1:{p}" for p in ports)
     (folder / "urls").write_text(procs_urls)
+    (folder / "monitors").write_text(",".join(map(str, monitors)))
     return procs
 
 
@@ -216,8 +221,8 @@ def _proc_figures(pid: int) -> tuple[float, float]:
     return rss, cpu
 
 
-def _vsa(*args: str, log: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(PYTHON_SRC))
+def _vsa(*args: str, log: Path, src: Path = PYTHON_SRC) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(src))
     with open(log, "ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "vsa_stream", "--log-format", "json", *args],
@@ -232,12 +237,35 @@ async def _running(store: ClusterStore) -> dict[str, dict[str, int]]:
     """Cameras each node reports running (analysed at least one frame), by node."""
     return {
         n: {c: r.epoch for c, r in rec.cameras.items() if r.analysed > 0}
-        for n, rec in (await store.nodes()).items()
+        for n, rec in (await store.nodes(cameras=True)).items()
     }
 
 
+def _messages(monitors: list[int]) -> tuple[dict[str, int], int]:
+    """Messages (in + out, as the servers count them) of each daemon's connections, by node id,
+    and of the servers in all (clients and routes)."""
+    by_node: Counter[str] = Counter()
+    total = 0
+    for port in monitors:
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/connz?limit=4096", timeout=5) as reply:
+            for conn in json.loads(reply.read())["connections"]:
+                name = str(conn.get("name") or "")
+                if name.startswith("vsa-stream "):  # "vsa-stream d0", "vsa-stream nodes.d0 lease"
+                    node = name.split()[1].removeprefix("nodes.")
+                    by_node[node] += int(conn["in_msgs"]) + int(conn["out_msgs"])
+        with urllib.request.urlopen(f"{base}/varz", timeout=5) as reply:
+            varz = json.loads(reply.read())
+            total += int(varz["in_msgs"]) + int(varz["out_msgs"])
+    return dict(by_node), total
+
+
 async def _scale_run(
-    urls: str, daemons: dict[str, subprocess.Popen[bytes]], servers: list[int], args: Any
+    urls: str,
+    daemons: dict[str, subprocess.Popen[bytes]],
+    servers: list[int],
+    monitors: list[int],
+    args: Any,
 ) -> dict[str, Any]:
     nc = await connect(urls.split(","), name="bench-scale")
     store = await ClusterStore(nc, ClusterOptions(servers=urls.split(","), node_id="b")).open()
@@ -257,34 +285,55 @@ async def _scale_run(
     result["leader"] = await store.leader()
     # Steady state: every revision stored in ALERTS during the window, and process figures.
     received: list[tuple[float, float, str]] = []
+    publishers: Counter[str] = Counter()
 
     async def on_message(msg: Any) -> None:
         event = msgspec.json.decode(msg.data)
         stored = msg.metadata.timestamp
         stored_s = stored.timestamp() if isinstance(stored, datetime) else float(stored)
         received.append((stored_s, float(event["updated_at"]), msg.header["Nats-Msg-Id"]))
+        publishers[msg.header.get("Vsa-Node", "")] += 1
 
     sub = await store.js.subscribe(
         "vsa.alerts.>", cb=on_message, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
     )
     pids = {f"nats-server {i}": p for i, p in enumerate(servers)}
     pids |= {name: p.pid for name, p in daemons.items()}
+    for name, proc in daemons.items():  # each daemon's lease process
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            pids |= {f"{name} lease": int(c) for c in children}
     before = {name: _proc_figures(pid) for name, pid in pids.items()}
+    messages_before = _messages(monitors)
     t0 = time.monotonic()
     rounds: list[float] = []
-    while time.monotonic() - t0 < args.window - 2:  # what each worker reads every round
-        begun = time.perf_counter()
-        await store.assignments()
-        await store.camera_configs()
-        await store.nodes()
+    some_node = sorted(daemons)[0]
+    while time.monotonic() - t0 < args.window - 2:
+        begun = time.perf_counter()  # what a worker of the new layout reads each round
+        await store.node_assignments(some_node)
+        await store.fleet_revision()
         rounds.append(time.perf_counter() - begun)
         await anyio.sleep(5.0)
     await anyio.sleep(max(0.0, args.window - (time.monotonic() - t0)))
     window = time.monotonic() - t0
+    messages_after = _messages(monitors)
     after = {name: _proc_figures(pid) for name, pid in pids.items()}
     await sub.unsubscribe()
     latencies = sorted(max(0.0, s - u) for s, u, _ in received)
     result["worker_round_read_ms"] = sorted(rounds)[len(rounds) // 2] * 1000
+    per_daemon = {
+        d: (messages_after[0].get(d, 0) - messages_before[0].get(d, 0)) / window for d in daemons
+    }
+    result["messages_per_s"] = per_daemon
+    # Each revision published is one message in and its acknowledgement one out.
+    result["control_messages_per_s"] = {
+        d: per_daemon[d] - 2 * publishers.get(d, 0) / window for d in daemons
+    }
+    result["server_messages_per_s"] = (messages_after[1] - messages_before[1]) / window
+    records = await store.nodes()
+    result["renew_ms"] = {
+        d: (rec.renew_ms_p99, rec.renew_ms_max) for d, rec in sorted(records.items())
+    }
     result["window_s"] = window
     result["revisions"] = len(received)
     result["duplicates"] = len(received) - len({m for _, _, m in received})
@@ -328,13 +377,16 @@ async def _scale_run(
         if time.monotonic() - killed > 60 and done is not None:
             break  # the survivors' own moves did not settle: reported as not all running
         await anyio.sleep(0.1)
+    fleet_running_s = time.monotonic() - killed
+    await anyio.sleep(5.0)  # moves that come late (a fencing) count too
+    now_running = await _running(store)
     result["takeover"] = {
         "node": victim,
         "cameras": len(lost),
         "lease_gone_s": expired,
         "first_running_s": first,
         "all_running_s": done,
-        "fleet_running_s": time.monotonic() - killed,
+        "fleet_running_s": fleet_running_s,
         "fleet_running": sum(len(c) for c in now_running.values()),
         # Cameras that were not the lost node's but changed node (capacity made them move).
         "moved_between_survivors": sum(
@@ -347,8 +399,13 @@ async def _scale_run(
         ),
     }
     result["per_node_after"] = {k: len(v) for k, v in sorted(now_running.items())}
+    records = await store.nodes()
+    result["renew_ms_after"] = {
+        d: (rec.renew_ms_p99, rec.renew_ms_max) for d, rec in sorted(records.items())
+    }
+    result["fenced_after"] = {d: rec.fenced for d, rec in sorted(records.items())}
     result["rss_after_mib"] = {
-        name: _proc_figures(pid)[0] for name, pid in pids.items() if name != victim
+        name: _proc_figures(pid)[0] for name, pid in pids.items() if name.split()[0] != victim
     }
     await nc.close()
     return result
@@ -363,14 +420,19 @@ def bench_scale(args: Any) -> dict[str, Any]:
         folder = Path(tmp)
         servers = _start_servers(server, folder, args.servers)
         urls = (folder / "urls").read_text()
+        monitors = [int(p) for p in (folder / "monitors").read_text().split(",")]
+        src = Path(args.python_src)
         daemons: dict[str, subprocess.Popen[bytes]] = {}
         try:
             fleet = folder / "fleet.yaml"
             fleet.write_text(_fleet_yaml(det, args.scale_cameras, args.fps))
-            apply = _vsa("cluster", "apply", str(fleet), "--cluster", urls, log=folder / "a.log")
+            apply = _vsa(
+                "cluster", "apply", str(fleet), "--cluster", urls, log=folder / "a.log", src=src
+            )
             if apply.wait(120) != 0:
                 raise SystemExit((folder / "a.log").read_text()[-2000:])
-            capacity = -(-args.scale_cameras // (args.daemons - 1))  # room after one loss
+            # Room after one loss, with --headroom: a loss moves only the lost node's cameras.
+            capacity = math.ceil(args.scale_cameras / (args.daemons - 1) * (1 + args.headroom))
             for k in range(args.daemons):
                 node = folder / f"d{k}"
                 node.mkdir()
@@ -379,9 +441,9 @@ def bench_scale(args: Any) -> dict[str, Any]:
                 )
                 daemons[f"d{k}"] = _vsa(
                     "run", str(node / "node.yaml"), "--cluster", urls, "--node-id", f"d{k}",
-                    "--capacity", str(capacity), log=node / "daemon.log",
+                    "--capacity", str(capacity), log=node / "daemon.log", src=src,
                 )  # fmt: skip
-            result = anyio.run(_scale_run, urls, daemons, [p.pid for p in servers], args)
+            result = anyio.run(_scale_run, urls, daemons, [p.pid for p in servers], monitors, args)
         finally:
             for proc in daemons.values():
                 if proc.poll() is None:
@@ -409,6 +471,9 @@ def bench_scale(args: Any) -> dict[str, Any]:
         "servers": args.servers,
         "fps": args.fps,
         "capacity": capacity,
+        "headroom": args.headroom,
+        "python_src": str(args.python_src),
+        "load_average": os.getloadavg(),
         "log_counts": counts,
     }
     return result
@@ -422,6 +487,7 @@ _COUNTED = {
     "renewal failed": "lease renewal failed",
     "elected": "elected leader (assigner)",
     "leadership lost": "leadership lost",
+    "missing yet live": "node missing from the read of leases, yet live",
 }
 
 
@@ -439,7 +505,8 @@ def _log_counts(path: Path) -> dict[str, int]:
 def print_scale(r: dict[str, Any]) -> None:
     procs = r["processes"]
     servers = {k: v for k, v in procs.items() if k.startswith("nats")}
-    daemons = {k: v for k, v in procs.items() if not k.startswith("nats")}
+    leases = {k: v for k, v in procs.items() if k.endswith(" lease")}
+    daemons = {k: v for k, v in procs.items() if not k.startswith("nats") and k not in leases}
     t = r["takeover"]
     loads = list(r["per_node"].values())
     rows = [
@@ -464,9 +531,22 @@ def print_scale(r: dict[str, Any]) -> None:
         ("whole run: starts / moves / fencings / leader elections", " / ".join(
             str(sum(c[k] for c in r["log_counts"].values()))
             for k in ("camera started", "camera assigned", "fenced", "elected"))),
+        ("nodes missing from a read of leases yet live (kept)",
+         str(sum(c.get("missing yet live", 0) for c in r["log_counts"].values()))),
         ("cameras per node after", ", ".join(map(str, r["per_node_after"].values()))),
-        ("one worker round's reads (assignments, configs, nodes)",
-         f"{r['worker_round_read_ms']:.0f} ms"),
+        ("one worker round's reads (its assignments, fleet revision)",
+         f"{r['worker_round_read_ms']:.1f} ms"),
+        ("messages/s per daemon, all (server's count, in + out)",
+         ", ".join(f"{v:.1f}" for v in r["messages_per_s"].values())),
+        ("  of which control plane (less ALERTS publish + ack)",
+         ", ".join(f"{v:.1f}" for v in r["control_messages_per_s"].values())),
+        ("messages/s, every server (clients and routes)", f"{r['server_messages_per_s']:.0f}"),
+        ("lease renewal p99 / max, steady (ms)", ", ".join(
+            f"{a:.0f}/{b:.0f}" for a, b in r["renew_ms"].values())),
+        ("lease renewal p99 / max, after takeover (ms)", ", ".join(
+            f"{a:.0f}/{b:.0f}" for a, b in r["renew_ms_after"].values())),
+        ("load average (1, 5, 15 min) at the end",
+         ", ".join(f"{v:.1f}" for v in r["load_average"])),
         ("NATS server RSS (each)", ", ".join(f"{v['rss_mib']:.0f}" for v in servers.values())
          + " MiB"),
         ("NATS server CPU (each, share of a core)",
@@ -475,8 +555,13 @@ def print_scale(r: dict[str, Any]) -> None:
          + " MiB"),
         ("daemon CPU (each, share of a core)",
          ", ".join(f"{v['cpu_share']:.2f}" for v in daemons.values())),
+        ("lease process RSS (each)", ", ".join(f"{v['rss_mib']:.0f}" for v in leases.values())
+         + " MiB"),
+        ("lease process CPU (each, share of a core)",
+         ", ".join(f"{v['cpu_share']:.3f}" for v in leases.values())),
         ("daemon RSS after takeover", ", ".join(
-            f"{v:.0f}" for k, v in r["rss_after_mib"].items() if not k.startswith("nats"))
+            f"{v:.0f}" for k, v in r["rss_after_mib"].items()
+            if not k.startswith("nats") and not k.endswith(" lease"))
          + " MiB"),
     ]  # fmt: skip
     print("| figure | value |")
@@ -495,6 +580,14 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=1.0, help="of each replayed camera")
     parser.add_argument("--window", type=float, default=60.0, help="seconds of steady state")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--headroom", type=float, default=0.2, help="capacity over the fleet / (daemons - 1)"
+    )
+    parser.add_argument(
+        "--python-src",
+        default=str(PYTHON_SRC),
+        help="the python/ tree the daemons run (another checkout: a before/after run)",
+    )
     parser.add_argument("--det", default=str(DEFAULT_DET), help="MOTChallenge det.txt")
     parser.add_argument(
         "--keep-logs", action="store_true", help="copy daemon logs to bench/results/"

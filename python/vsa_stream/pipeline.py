@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable
 
 import anyio
@@ -249,7 +250,10 @@ class CameraPipeline:
         period = 1.0 / camera.fps
         size = (replay.width, replay.height)
         position, index = replay.start - 1, 0
-        due = time.monotonic()
+        # Live cameras are not in phase with one another: each replay's first frame comes at
+        # its own point of the period (from its id), not at the instant a batch started.
+        phase = zlib.crc32(camera.id.encode()) % 1000 / 1000 * period
+        due = time.monotonic() + (0.0 if self.scan else phase)
         try:
             while not self._stop.is_set():
                 if position >= len(replay.frames):

@@ -2,10 +2,12 @@
 
 ::
 
-    daemon ──lease──► KV vsa_leases: nodes.<id> (TTL), leader (TTL)
-    leader ──CAS────► KV vsa_assign: cam.<id> = {node, epoch}      (rendezvous hashing)
-    workers ◄─poll─── KV vsa_assign, vsa_config ──► Engine.start_camera / stop_camera
-    outbox ──sink───► stream ALERTS (Nats-Msg-Id = <event id>-<revision>, Vsa-Epoch)
+    lease process ─► KV vsa_leases: nodes.<id> (TTL, small), leader (TTL)
+    leader ──CAS───► KV vsa_assign: node.<id> = {cameras: {cam: {epoch, claimed, prev}}}
+           ──pub───► vsa.kick.<node> (read your record now)
+    worker ◄─get──── its own vsa_assign record + vsa_config revision (configs on change)
+           ──put───► KV vsa_runs: node.<id> (cameras it runs) ──► Engine.start/stop_camera
+    outbox ──sink──► stream ALERTS (Nats-Msg-Id = <event id>-<revision>, Vsa-Epoch)
 
 The daemon only uses what JetStream provides (replicated buckets with compare-and-swap, a
 replicated de-duplicating stream); it implements no consensus of its own.

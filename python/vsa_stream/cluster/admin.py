@@ -88,8 +88,8 @@ async def status(options: ClusterOptions) -> Status:
     try:
         result = Status(
             leader=await store.leader(),
-            nodes=await store.nodes(),
-            assignments={c: a for c, (a, _) in (await store.assignments()).items()},
+            nodes=await store.nodes(cameras=True),
+            assignments=await store.assignments(),
             cameras=sorted(await store.camera_configs()),
             draining=await store.draining(),
         )
@@ -145,6 +145,9 @@ async def apply(options: ClusterOptions, config: Config) -> ApplyResult:
         if encode(await store.shared()) != shared:
             await store.config.put("shared", shared)
             result.shared_changed = True
+        changed = result.added or result.changed or result.removed or result.shared_changed
+        if changed or await store.fleet_revision() is None:
+            await store.bump_revision()  # last: a daemon that sees it reads every change
         return result
     finally:
         await store.nc.close()
@@ -159,5 +162,6 @@ async def drain(options: ClusterOptions, node_id: str, *, undo: bool = False) ->
             await store.config.delete(f"drain.{node_id}")
         else:
             await store.config.put(f"drain.{node_id}", msgspec.json.encode({"at": time.time()}))
+        await store.bump_revision()
     finally:
         await store.nc.close()

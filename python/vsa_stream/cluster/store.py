@@ -2,22 +2,27 @@
 
 Buckets (``<prefix>`` is ``vsa`` by default):
 
-- ``<prefix>_leases`` (bucket TTL = the lease TTL, history 1): ``nodes.<id>`` (a
-  :class:`NodeRecord`, renewed every second by its daemon) and ``leader`` (the assigner's node
-  id, created with ``create`` and renewed with a revision check);
-- ``<prefix>_assign``: ``cam.<id>`` = :class:`Assignment`, written by the leader and claimed by
-  the worker, always with a revision check (compare-and-swap);
+- ``<prefix>_leases`` (bucket TTL = the lease TTL, history 1): ``nodes.<id>`` (a small
+  :class:`NodeRecord`, renewed every second by its daemon's lease process) and ``leader`` (the
+  assigner's node id, created with ``create`` and renewed with a revision check);
+- ``<prefix>_assign``: ``node.<id>`` = :class:`NodeAssignments`, every camera given to that
+  node, written by the leader and claimed by the worker, always with a revision check
+  (compare-and-swap); a worker reads only its own record;
+- ``<prefix>_runs``: ``node.<id>`` = :class:`RunRecord`, the cameras a node runs (or is about
+  to), written by that node when they change; it counts only while the node's lease lives;
 - ``<prefix>_config``: ``cam.<id>`` (a camera's configuration), ``shared`` (motion, tracking,
-  detectors) and ``drain.<node>``, written by ``vsa-stream cluster apply`` / ``drain``.
+  detectors), ``drain.<node>`` and ``revision`` (rewritten after every change by
+  ``vsa-stream cluster apply`` / ``drain``: daemons read the rest only when it changes).
 
 Server 2.9 (Debian) has only bucket-wide TTLs and sends watchers nothing when a key expires:
-everything here is read by polling (:func:`read_all`), never from a long-lived watcher, which
-also sidesteps consumers that do not resume after a server restart. Reads go to the stream
-leader (no direct get), so a read that follows a write sees it.
+everything here is read by polling, never from a long-lived watcher, which also sidesteps
+consumers that do not resume after a server restart. Reads go to the stream leader (no direct
+get), so a read that follows a write sees it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,7 +54,9 @@ __all__ = [
     "CameraRun",
     "ClusterOptions",
     "ClusterStore",
+    "NodeAssignments",
     "NodeRecord",
+    "RunRecord",
     "SharedConfig",
     "connect",
     "read_all",
@@ -71,7 +78,11 @@ class ClusterOptions:
         ttl_s: lease TTL: a daemon silent this long is dead, its cameras move.
         renew_s: how often leases are renewed.
         margin_s: a daemon that could not renew for ``ttl_s - margin_s`` stops its cameras.
-        poll_s: how often assignments, configs and (for the leader) nodes are read.
+        poll_s: how often the leader reads nodes and assignments, and how often a worker reads
+            its own assignments and the fleet revision while they change.
+        max_poll_s: a worker's reads back off to this interval while nothing changes (a
+            message from the leader after it changes the worker's assignments cuts the wait).
+        batch: cameras a worker claims with one write and starts together.
         replicas: replicas of the buckets and of ``ALERTS`` (0: 3 when the server says the
             cluster has at least 3 servers, else 1).
         prefix: bucket name prefix and the alert subjects' first token.
@@ -85,6 +96,8 @@ class ClusterOptions:
     renew_s: float = 1.0
     margin_s: float = 1.5
     poll_s: float = 0.5
+    max_poll_s: float = 2.0
+    batch: int = 32
     replicas: int = 0
     prefix: str = "vsa"
     duplicate_window_s: float = 120.0
@@ -100,7 +113,13 @@ class CameraRun(msgspec.Struct, kw_only=True):
 
 
 class NodeRecord(msgspec.Struct, kw_only=True):
-    """What ``nodes.<id>`` holds: renewed every ``renew_s``; gone ``ttl_s`` after the last."""
+    """What ``nodes.<id>`` holds: renewed every ``renew_s``; gone ``ttl_s`` after the last.
+
+    ``cameras`` is not stored in the lease (its size would grow with the node's cameras): it is
+    filled from the node's :class:`RunRecord` by :meth:`ClusterStore.nodes` when asked.
+    ``renew_ms_p99`` and ``renew_ms_max``: how long the node's last 100 renewals took, from the
+    time each was due to the server's acknowledgement.
+    """
 
     node: str
     capacity: int
@@ -111,17 +130,52 @@ class NodeRecord(msgspec.Struct, kw_only=True):
     lag_revisions: int = 0
     started_at: float = 0.0
     renewed_at: float = 0.0
+    renew_ms_p99: float = 0.0
+    renew_ms_max: float = 0.0
+    fenced: int = 0
+
+
+class RunRecord(msgspec.Struct, kw_only=True):
+    """What ``node.<id>`` of the runs bucket holds: the cameras the node runs or is claiming."""
+
+    node: str
+    cameras: dict[str, CameraRun] = msgspec.field(default_factory=dict)
+    at: float = 0.0
 
 
 class Assignment(msgspec.Struct, kw_only=True):
-    """What ``cam.<id>`` of the assign bucket holds. ``epoch`` grows by one each time the
-    camera changes node; ``claimed`` is set by the worker (compare-and-swap) before it starts
-    the camera, so a leader's later change and a worker's start are strictly ordered."""
+    """One camera's assignment. ``epoch`` grows by one each time the camera changes node;
+    ``claimed`` is set by the worker (compare-and-swap on its record) before it starts the
+    camera, so a leader's later change and a worker's start are strictly ordered. ``prev``:
+    the last node that claimed the camera before this assignment (the one that must have let
+    it go before this node starts it)."""
 
     node: str | None
     epoch: int
     claimed: bool = False
     at: float = 0.0
+    prev: str | None = None
+
+    def last_claimer(self) -> str | None:
+        """The node that may still run the camera once this assignment is replaced."""
+        return self.node if self.claimed else self.prev
+
+
+class NodeAssignments(msgspec.Struct, kw_only=True):
+    """What ``node.<id>`` of the assign bucket holds.
+
+    ``cameras``: the node's cameras. ``moved``: cameras the leader took from the node and has
+    not yet seen in their new node's record, with their new assignment (so that a leader that
+    dies between the two writes leaves nothing lost: its successor finishes the move with the
+    epoch and ``prev`` kept here).
+    """
+
+    cameras: dict[str, Assignment] = msgspec.field(default_factory=dict)
+    moved: dict[str, Assignment] = msgspec.field(default_factory=dict)
+
+
+class _Revision(msgspec.Struct, kw_only=True):
+    at: float
 
 
 class SharedConfig(msgspec.Struct, kw_only=True):
@@ -142,6 +196,14 @@ _ENCODER = msgspec.json.Encoder()
 def encode(value: msgspec.Struct) -> bytes:
     """JSON of a record."""
     return _ENCODER.encode(value)
+
+
+def decode_assignments(data: bytes) -> NodeAssignments:
+    """A node's assignments; an unreadable record reads as empty (the leader rewrites it)."""
+    try:
+        return msgspec.json.decode(data, type=NodeAssignments)
+    except msgspec.DecodeError:
+        return NodeAssignments()
 
 
 def decode_camera(data: bytes) -> Camera:
@@ -238,6 +300,7 @@ class ClusterStore:
         self.replicas = options.replicas or (3 if cluster_size(nc) >= 3 else 1)
         self.leases: KeyValue
         self.assign: KeyValue
+        self.runs: KeyValue
         self.config: KeyValue
 
     @property
@@ -266,6 +329,7 @@ class ClusterStore:
         prefix = self.options.prefix
         self.leases = await self._bucket(f"{prefix}_leases", ttl=self.options.ttl_s, history=1)
         self.assign = await self._bucket(f"{prefix}_assign", ttl=None, history=1)
+        self.runs = await self._bucket(f"{prefix}_runs", ttl=None, history=1)
         self.config = await self._bucket(f"{prefix}_config", ttl=None, history=5)
         await self._alerts_stream()
         return self
@@ -300,8 +364,9 @@ class ClusterStore:
         )
         await self.js.add_stream(config)
 
-    async def nodes(self) -> dict[str, NodeRecord]:
-        """Every live node's record."""
+    async def nodes(self, *, cameras: bool = False) -> dict[str, NodeRecord]:
+        """Every live node's record; ``cameras``: with the cameras each runs (from the runs
+        bucket: one more read, of every node's list)."""
         entries = await read_all(self.leases, "nodes.", may_expire=True)
         out: dict[str, NodeRecord] = {}
         for key, entry in entries.items():
@@ -309,19 +374,71 @@ class ClusterStore:
                 out[key[len("nodes.") :]] = msgspec.json.decode(entry.value or b"", type=NodeRecord)
             except msgspec.DecodeError:
                 continue
+        if cameras and out:
+            for node_id, run in (await self.run_records()).items():
+                if node_id in out:
+                    out[node_id].cameras = run.cameras
         return out
 
-    async def assignments(self) -> dict[str, tuple[Assignment, int]]:
-        """camera id -> (assignment, revision)."""
-        entries = await read_all(self.assign, "cam.")
-        out: dict[str, tuple[Assignment, int]] = {}
-        for key, entry in entries.items():
-            try:
-                value = msgspec.json.decode(entry.value or b"", type=Assignment)
-            except msgspec.DecodeError:
-                continue
-            out[key[len("cam.") :]] = (value, int(entry.revision or 0))
+    async def run_records(self) -> dict[str, RunRecord]:
+        """Every node's list of running cameras (the dead nodes' too: check their lease)."""
+        out: dict[str, RunRecord] = {}
+        for key, entry in (await read_all(self.runs, "node.")).items():
+            with contextlib.suppress(msgspec.DecodeError):
+                out[key[len("node.") :]] = msgspec.json.decode(entry.value or b"", type=RunRecord)
         return out
+
+    async def run_record(self, node_id: str) -> RunRecord | None:
+        """One node's list of running cameras."""
+        entry = await get_entry(self.runs, f"node.{node_id}")
+        if entry is None:
+            return None
+        try:
+            return msgspec.json.decode(entry.value or b"", type=RunRecord)
+        except msgspec.DecodeError:
+            return None
+
+    async def node_assignments(self, node_id: str) -> tuple[NodeAssignments, int]:
+        """One node's assignments and the record's revision (0: no record)."""
+        entry = await get_entry(self.assign, f"node.{node_id}")
+        if entry is None:
+            return NodeAssignments(), 0
+        return decode_assignments(entry.value or b""), int(entry.revision or 0)
+
+    async def all_assignments(self) -> dict[str, tuple[NodeAssignments, int]]:
+        """node id -> (its assignments, the record's revision): the leader's view."""
+        entries = await read_all(self.assign, "node.")
+        return {
+            k[len("node.") :]: (decode_assignments(e.value or b""), int(e.revision or 0))
+            for k, e in entries.items()
+        }
+
+    async def assignments(self) -> dict[str, Assignment]:
+        """camera id -> its current assignment (the highest epoch over every node's record)."""
+        out: dict[str, Assignment] = {}
+        for records, _ in (await self.all_assignments()).values():
+            for camera_id, value in records.cameras.items():
+                if camera_id not in out or out[camera_id].epoch < value.epoch:
+                    out[camera_id] = value
+        return out
+
+    async def write_assignments(self, node_id: str, value: NodeAssignments, rev: int) -> int:
+        """Write a node's assignments if the record is still at ``rev`` (0: absent); returns
+        the new revision. Raises ``KeyWrongLastSequenceError`` when someone wrote it since."""
+        data = encode(value)
+        if rev == 0:
+            return int(await self.assign.create(f"node.{node_id}", data))
+        return int(await self.assign.update(f"node.{node_id}", data, last=rev))
+
+    async def fleet_revision(self) -> int | None:
+        """The fleet revision (grows with every ``apply`` or ``drain``); None when no ``apply``
+        has written one (a fleet applied by an older version: read everything every round)."""
+        entry = await get_entry(self.config, "revision")
+        return None if entry is None else int(entry.revision or 0)
+
+    async def bump_revision(self) -> None:
+        """Tell every daemon that the fleet's configuration changed."""
+        await self.config.put("revision", encode(_Revision(at=now())))
 
     async def camera_configs(self) -> dict[str, bytes]:
         """camera id -> its configuration (JSON, as ``cluster apply`` wrote it)."""
