@@ -209,7 +209,7 @@ def build_console_app(console: Console, closing: anyio.Event) -> Starlette:
         return _json({"name": who.name, "role": who.role})
 
     async def cameras(request: Request, who: Principal) -> Response:
-        nodes = await console.store.nodes()
+        nodes = await console.store.nodes(cameras=True)
         configs = await console.store.camera_configs()
         now = time.monotonic()
         out = []
