@@ -33,8 +33,9 @@ from vsa_stream.audit import CHECKPOINT_TYPE
 from vsa_stream.cluster.store import decode_camera
 from vsa_stream.config.server import ServerConfig
 from vsa_stream.event_types import STATISTICS_TYPE
-from vsa_stream.events import CAUSES, Event
-from vsa_stream.outbox import Row
+from vsa_stream.events import CAUSES
+from vsa_stream.metrics import Metrics
+from vsa_stream.outbox import Outbox
 from vsa_stream.server.auth import Authenticator
 from vsa_stream.server.backend import ApiError, Reviewed
 from vsa_stream.server.openapi import ReviewRequest
@@ -64,43 +65,24 @@ class ConsoleBackend:
     def settings(self) -> ServerConfig:
         return self.console.config.server
 
+    @property
+    def events(self) -> Outbox:
+        return self.console.fleet
+
     def waiting(self) -> list[str]:
         return [] if self.console.caught_up else ["alerts"]
 
-    def exposition(self) -> bytes:
-        return self.console.metrics.exposition()
-
-    def list_events(
-        self,
-        *,
-        camera_id: str | None,
-        type: str | None,
-        state: str | None,
-        review: str | None,
-        after_id: str | None,
-        limit: int,
-        newest_first: bool,
-    ) -> list[Event]:
-        return self.console.fleet.list_events(
-            camera_id=camera_id,
-            type=type,
-            state=state,
-            review=review,
-            after_id=after_id,
-            limit=limit,
-            newest_first=newest_first,
-        )
-
-    async def get_event(self, event_id: str) -> Event | None:
-        fleet = self.console.fleet
-        return await fleet.call(fleet.get_event, event_id)
+    @property
+    def metrics(self) -> Metrics:
+        return self.console.metrics
 
     async def review(self, event_id: str, wanted: ReviewRequest, actor: str) -> Reviewed:
         if wanted.review == "false_alarm" and wanted.cause is None:
             raise ApiError(422, f"invalid review: cause: a false_alarm needs one of {CAUSES}")
         if wanted.review != "false_alarm" and wanted.cause is not None:
             raise ApiError(422, "invalid review: cause: only a false_alarm has a cause")
-        event = await self.get_event(event_id)
+        fleet = self.console.fleet
+        event = await fleet.call(fleet.get_event, event_id)
         if event is None:
             raise ApiError(404, "no such event")
         if event.type in _NOT_ALERTS:
@@ -118,7 +100,8 @@ class ConsoleBackend:
 
     async def snapshot(self, event_id: str, kind: str, actor: str) -> bytes:
         console = self.console
-        event = await self.get_event(event_id)
+        fleet = self.console.fleet
+        event = await fleet.call(fleet.get_event, event_id)
         if event is None or kind not in ("open", "closed"):
             raise ApiError(404, "no such snapshot")
         data = await console.evidence.get(event.camera_id, event.id, kind)
@@ -176,13 +159,5 @@ class ConsoleBackend:
     async def auth_failed(self, address: str, path: str) -> None:
         await anyio.to_thread.run_sync(self.console.audit.auth_failed, address, path)
 
-    @property
-    def head(self) -> int:
-        return self.console.fleet.head
-
     def next_change(self) -> anyio.Event:
         return self.console.next_change()
-
-    async def read_after(self, seq: int, limit: int) -> list[Row]:
-        fleet = self.console.fleet
-        return await fleet.call(fleet.read_after, seq, limit)

@@ -108,7 +108,7 @@ def build_app(backend: ApiBackend) -> Starlette:
         return _json({"ready": True})
 
     async def metrics(request: Request, who: Principal) -> Response:
-        body = await anyio.to_thread.run_sync(backend.exposition)
+        body = await anyio.to_thread.run_sync(backend.metrics.exposition)
         return Response(body, 200, media_type=CONTENT_TYPE)
 
     async def list_events(request: Request, who: Principal) -> Response:
@@ -130,7 +130,7 @@ def build_app(backend: ApiBackend) -> Starlette:
         if not 1 <= limit <= _MAX_PAGE:
             return _error(400, f"limit must be an integer from 1 to {_MAX_PAGE}")
         events = await anyio.to_thread.run_sync(
-            lambda: backend.list_events(
+            lambda: backend.events.list_events(
                 camera_id=q.get("camera"),
                 type=q.get("type"),
                 state=q.get("state"),
@@ -145,7 +145,8 @@ def build_app(backend: ApiBackend) -> Starlette:
         return _json({"events": page, "next": page[-1].id if more else None})
 
     async def get_event(request: Request, who: Principal) -> Response:
-        event = await backend.get_event(request.path_params["event_id"])
+        events = backend.events
+        event = await events.call(events.get_event, request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
         return Response(encode(event), 200, media_type="application/json")
@@ -180,7 +181,7 @@ def build_app(backend: ApiBackend) -> Starlette:
         last = request.headers.get("last-event-id")
         if last is not None and not (last.isascii() and last.isdigit()):
             return _error(400, "Last-Event-ID must be the id (a number) of an event of this stream")
-        start = int(last) if last is not None else backend.head
+        start = int(last) if last is not None else backend.events.head
         return StreamingResponse(
             _revisions(backend, start, camera),
             media_type="text/event-stream",
@@ -266,7 +267,7 @@ async def _revisions(backend: ApiBackend, after: int, camera: str | None) -> Asy
     yield b": vsa_stream event stream\nretry: 2000\n\n"
     while not backend.closing.is_set():
         wake = backend.next_change()
-        rows = await backend.read_after(after, 256)
+        rows = await backend.events.call(backend.events.read_after, after, 256)
         for row in rows:
             after = row.seq
             if row.event.type in (CHECKPOINT_TYPE, STATISTICS_TYPE):

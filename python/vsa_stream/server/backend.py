@@ -18,7 +18,8 @@ import anyio
 
 from vsa_stream.config.server import ServerConfig
 from vsa_stream.events import Event
-from vsa_stream.outbox import Row
+from vsa_stream.metrics import Metrics
+from vsa_stream.outbox import Outbox
 from vsa_stream.reload import ReloadReport
 from vsa_stream.server.auth import Authenticator
 from vsa_stream.server.openapi import ReviewRequest
@@ -71,29 +72,19 @@ class ApiBackend(Protocol):
         """The status of an accepted review (200: applied; 202: recorded, applied later)."""
         ...
 
+    @property
+    def events(self) -> Outbox:
+        """The revisions the API reads and streams: a daemon's outbox, the console's fleet view."""
+        ...
+
     def waiting(self) -> list[str]:
         """What the backend still waits for before it is ready (empty: ready)."""
         ...
 
-    def exposition(self) -> bytes:
-        """The Prometheus metrics, text format (called in a worker thread)."""
+    @property
+    def metrics(self) -> Metrics:
+        """What ``/metrics`` exposes."""
         ...
-
-    def list_events(
-        self,
-        *,
-        camera_id: str | None,
-        type: str | None,
-        state: str | None,
-        review: str | None,
-        after_id: str | None,
-        limit: int,
-        newest_first: bool,
-    ) -> list[Event]:
-        """One page of the latest revisions (called in a worker thread)."""
-        ...
-
-    async def get_event(self, event_id: str) -> Event | None: ...
 
     async def review(self, event_id: str, wanted: ReviewRequest, actor: str) -> Reviewed:
         """Record ``actor``'s verdict (audited). Raises :class:`ApiError` (404, 422, ...)."""
@@ -109,17 +100,8 @@ class ApiBackend(Protocol):
         """Audit a refused credential (never its value)."""
         ...
 
-    @property
-    def head(self) -> int:
-        """The ``seq`` of the last stored revision (a new event stream starts after it)."""
-        ...
-
     def next_change(self) -> anyio.Event:
         """Set at the next stored revision; the same set event once no more will come."""
-        ...
-
-    async def read_after(self, seq: int, limit: int) -> list[Row]:
-        """The stored revisions after ``seq``, oldest first."""
         ...
 
 

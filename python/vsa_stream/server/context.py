@@ -24,10 +24,10 @@ from vsa_stream.audit import AuditLog
 from vsa_stream.config import Config
 from vsa_stream.config.server import ServerConfig
 from vsa_stream.engine import Engine
-from vsa_stream.events import Event
 from vsa_stream.evidence import EvidenceStore
 from vsa_stream.log import get_logger
-from vsa_stream.outbox import Row
+from vsa_stream.metrics import Metrics
+from vsa_stream.outbox import Outbox
 from vsa_stream.reload import ReloadReport
 from vsa_stream.server.auth import Authenticator
 from vsa_stream.server.backend import ApiError, Reviewed
@@ -69,6 +69,10 @@ class ApiContext:
         if self.audit is not None:
             await anyio.to_thread.run_sync(self.audit.append, kind, data)
 
+    @property
+    def events(self) -> Outbox:
+        return self.engine.outbox
+
     def waiting(self) -> list[str]:
         waiting = []
         if not self.engine.cameras_started:
@@ -77,33 +81,9 @@ class ApiContext:
             waiting.append("outbox")
         return waiting
 
-    def exposition(self) -> bytes:
-        return self.engine.metrics.exposition()
-
-    def list_events(
-        self,
-        *,
-        camera_id: str | None,
-        type: str | None,
-        state: str | None,
-        review: str | None,
-        after_id: str | None,
-        limit: int,
-        newest_first: bool,
-    ) -> list[Event]:
-        return self.engine.outbox.list_events(
-            camera_id=camera_id,
-            type=type,
-            state=state,
-            review=review,
-            after_id=after_id,
-            limit=limit,
-            newest_first=newest_first,
-        )
-
-    async def get_event(self, event_id: str) -> Event | None:
-        outbox = self.engine.outbox
-        return await outbox.call(outbox.get_event, event_id)
+    @property
+    def metrics(self) -> Metrics:
+        return self.engine.metrics
 
     async def review(self, event_id: str, wanted: ReviewRequest, actor: str) -> Reviewed:
         try:
@@ -137,7 +117,8 @@ class ApiContext:
     async def snapshot(self, event_id: str, kind: str, actor: str) -> bytes:
         if self.evidence is None:
             raise ApiError(404, "snapshots are off (privacy.snapshots)")
-        event = await self.get_event(event_id)
+        outbox = self.engine.outbox
+        event = await outbox.call(outbox.get_event, event_id)
         path = None if event is None else self.evidence.path(event.camera_id, event.id, kind)
         if event is None or path is None:
             raise ApiError(404, "no such snapshot")
@@ -158,16 +139,8 @@ class ApiContext:
             except OSError as exc:
                 get_logger().error("failed authentication not audited", error=str(exc))
 
-    @property
-    def head(self) -> int:
-        return self.engine.outbox.head
-
     def next_change(self) -> anyio.Event:
         return self.engine.delivery.next_change()
-
-    async def read_after(self, seq: int, limit: int) -> list[Row]:
-        outbox = self.engine.outbox
-        return await outbox.call(outbox.read_after, seq, limit)
 
     # --- DaemonAdmin ------------------------------------------------------------------------
 
