@@ -187,7 +187,7 @@ class Daemon:
         )
         self.engine.before_finish = self._final_checkpoint
         self.engine.on_authorisation = self._audit_authorisation
-        self.server: ApiServer | None = None
+        self.server: ApiServer[ApiContext] | None = None
         if config.server.enabled:
             ctx = ApiContext(
                 self.engine,
@@ -236,7 +236,7 @@ class Daemon:
                 "snapshots keep persons recognisable (privacy.blur_persons: false)",
                 reason=config.privacy.blur_off_reason,
             )
-        if self.server is not None and self.server.ctx.auth.open:
+        if self.server is not None and self.server.backend.auth.open:
             self._log.warning("http api without tokens: anonymous read-only access on loopback")
         async with anyio.create_task_group() as tg:
             if self.server is not None:
@@ -334,7 +334,7 @@ class Daemon:
             self._log.error("configuration reload partly applied", error=report.error)
         self.config = prepared.config
         if self.server is not None:
-            self.server.ctx.config = prepared.config
+            self.server.backend.config = prepared.config
         self._log.info(
             "configuration reloaded",
             actor=actor,

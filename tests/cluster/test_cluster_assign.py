@@ -204,10 +204,12 @@ def test_a_busy_event_loop_does_not_fence_the_node(one_server: NatsCluster, tmp_
                 tg.start_soon(engine.run)
                 tg.start_soon(node.run, engine)
                 with anyio.fail_after(30):
-                    while not node.guard():
+                    # Polls the node's lease state (no event to await); fail_after bounds it.
+                    while not node.guard():  # noqa: ASYNC110
                         await anyio.sleep(0.05)
                 valid_before = node.guard()
-                time.sleep(opts.ttl_s + 1.5)  # the event loop does nothing else meanwhile
+                # Blocks the event loop on purpose: the lease must not depend on it.
+                time.sleep(opts.ttl_s + 1.5)  # noqa: ASYNC251
                 valid_after = node.guard()
                 engine.stop()
                 tg.cancel_scope.cancel()
@@ -240,7 +242,8 @@ def test_a_lease_process_that_dies_is_started_again(
                 tg.start_soon(engine.run)
                 tg.start_soon(node.run, engine)
                 with anyio.fail_after(30):
-                    while not node.guard():
+                    # Polls the node's lease state (no event to await); fail_after bounds it.
+                    while not node.guard():  # noqa: ASYNC110
                         await anyio.sleep(0.05)
                 proc = node.lease._proc
                 assert proc is not None

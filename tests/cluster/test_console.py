@@ -231,6 +231,39 @@ def test_two_consoles_record_one_review_once(tmp_path: Path) -> None:
     assert history == 2
 
 
+def test_the_console_documents_only_the_routes_it_serves(tmp_path: Path) -> None:
+    """The console's ``/api/openapi.json`` lists what it serves and nothing a daemon alone
+    serves (outbox, reload, statistics), and documents a review as ``202``, as it answers."""
+    with NatsCluster(tmp_path / "nats", size=1) as cluster, receiver([SECRET]) as hook:
+        console = ConsoleProcess(tmp_path / "console", cluster.urls, hook)
+        try:
+            console.start()
+            doc = httpx.get(console.url + "/api/openapi.json").json()
+            daemon_only = ["/api/outbox/dead", "/api/config/reload", "/api/stats"]
+            answers = {path: console.get(path).status_code for path in daemon_only}
+        finally:
+            console.stop()
+    assert answers == dict.fromkeys(daemon_only, 404)
+    assert sorted(doc["paths"]) == [
+        "/api/cameras",
+        "/api/events",
+        "/api/events/{event_id}",
+        "/api/events/{event_id}/review",
+        "/api/events/{event_id}/snapshot",
+        "/api/me",
+        "/api/openapi.json",
+        "/api/stream",
+        "/healthz",
+        "/metrics",
+        "/readyz",
+    ]
+    responses = doc["paths"]["/api/events/{event_id}/review"]["post"]["responses"]
+    assert "202" in responses
+    assert "200" not in responses
+    assert "409" in responses
+    assert "StatsPage" not in doc["components"]["schemas"]
+
+
 def raisers(cluster: NatsCluster) -> dict[str, str]:
     """event id -> the node that published its first revision to ALERTS."""
     out: dict[str, str] = {}

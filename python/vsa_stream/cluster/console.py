@@ -177,10 +177,11 @@ class Console:
 
     async def run(self, ready: anyio.Event | None = None) -> None:
         """Serve until SIGINT or SIGTERM (``ready`` is set once the API may be called)."""
-        from vsa_stream.cluster.console_app import ConsoleServer
+        from vsa_stream.cluster.console_app import ConsoleBackend
+        from vsa_stream.server.run import ApiServer
 
         nc = await connect(self.options.servers, name=f"vsa-stream console {self.id}")
-        server: ConsoleServer | None = None
+        server: ApiServer[ConsoleBackend] | None = None
         try:
             self.store = await ClusterStore(nc, self.options).open()
             self.book = await ReviewBook(self.store).open()
@@ -205,7 +206,8 @@ class Console:
                 drain_s=outbox.drain_s,
             )
             if self.config.server.enabled:
-                server = ConsoleServer(self)
+                settings = self.config.server
+                server = ApiServer(ConsoleBackend(self), settings.host, settings.port)
                 server.bind()
             await self.record(
                 "daemon_start",

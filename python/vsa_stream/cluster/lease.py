@@ -240,7 +240,9 @@ async def _renew(shared: _Shared, settings: dict[str, object], ppid: int) -> Non
             due += renew
             if due < time.monotonic():
                 due = time.monotonic()  # late (a pause, a failure): the next one is due now
-            while not shared.get(_STOP) and time.monotonic() < due:
+            # The stop flag is set by the daemon, another process, in the shared file: no
+            # event can be awaited across processes, so it is polled (every 50 ms at most).
+            while not shared.get(_STOP) and time.monotonic() < due:  # noqa: ASYNC110
                 await asyncio.sleep(min(0.05, due - time.monotonic()))
     finally:
         if nc is not None:

@@ -1,19 +1,19 @@
-"""The ASGI application of the HTTP API and the operator page (Starlette).
+"""The ASGI application of the HTTP API and the operator page (Starlette), for a daemon and for
+the cluster console alike.
 
-Every handler reads live state of one :class:`~vsa_stream.engine.Engine`: its outbox (events,
-through a worker thread), its cameras' statuses, its metrics. A review goes through
-:meth:`~vsa_stream.sinks.delivery.Delivery.review`, so it becomes a new revision that every sink
-gets like any other. Errors are small JSON bodies (``{"error": "..."}``); 401 and 403 say
-nothing more than their status.
+:func:`build_app` serves an :class:`~vsa_stream.server.backend.ApiBackend`: a daemon's
+:class:`~vsa_stream.server.context.ApiContext` (its engine and outbox) or the console's fleet
+view (:mod:`vsa_stream.cluster.console_app`). Both get the same routes, query checks, tokens and
+roles, ``Host`` allow-list, event stream and page; the routes that manage one daemon (dead
+letters, redrive, reload, statistics) exist only when the backend is a
+:class:`~vsa_stream.server.backend.DaemonAdmin`, and ``/api/openapi.json`` lists only the
+routes served. Errors are small JSON bodies (``{"error": "..."}``); 401 and 403 say nothing
+more than their status.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -26,20 +26,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from vsa_stream.audit import CHECKPOINT_TYPE, AuditLog
-from vsa_stream.config import Config
-from vsa_stream.config.statistics import STATISTICS_TYPE
-from vsa_stream.engine import Engine
+from vsa_stream.audit import CHECKPOINT_TYPE
+from vsa_stream.event_types import STATISTICS_TYPE
 from vsa_stream.events import encode
-from vsa_stream.evidence import EvidenceStore
-from vsa_stream.log import get_logger
 from vsa_stream.metrics import CONTENT_TYPE
-from vsa_stream.reload import ReloadReport
-from vsa_stream.server.auth import Authenticator, Principal, Role
+from vsa_stream.server.auth import Principal, Role
+from vsa_stream.server.backend import ApiBackend, ApiError, DaemonAdmin
+from vsa_stream.server.context import ApiContext
 from vsa_stream.server.hosts import HostGuard
 from vsa_stream.server.openapi import ReviewRequest, openapi_document
 from vsa_stream.server.stats_api import statistics_handler
-from vsa_stream.stats.store import StatisticsStore
 
 __all__ = ["ApiContext", "ReviewRequest", "build_app"]
 
@@ -63,23 +59,6 @@ _STATIC = {
 _review_decoder = msgspec.json.Decoder(ReviewRequest)
 
 
-@dataclass(slots=True)
-class ApiContext:
-    """What the handlers serve: the engine, and the daemon's audit log and evidence."""
-
-    engine: Engine
-    config: Config
-    auth: Authenticator
-    audit: AuditLog | None = None
-    evidence: EvidenceStore | None = None
-    #: The statistics intervals (``/api/stats``); None when no camera has statistics.
-    statistics: StatisticsStore | None = None
-    #: Set when the server shuts down: open event streams end.
-    closing: anyio.Event = field(default_factory=anyio.Event)
-    #: Reloads the daemon's configuration file, given who asks (``POST /api/config/reload``).
-    reload: Callable[[str], Awaitable[ReloadReport]] | None = None
-
-
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(msgspec.json.encode(data), status, headers, "application/json")
 
@@ -93,53 +72,43 @@ Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 
 def _guard(
-    ctx: ApiContext, role: Role, handler: Handler
+    backend: ApiBackend, role: Role, handler: Handler
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Run ``handler`` only for a request whose token grants ``role`` (401 / 403 otherwise)."""
+    """Run ``handler`` only for a request whose token grants ``role`` (401 / 403 otherwise);
+    an :class:`ApiError` it raises is answered as its status and message."""
 
     async def endpoint(request: Request) -> Response:
-        principal = ctx.auth.identify(request.headers.get("authorization"))
+        principal = backend.auth.identify(request.headers.get("authorization"))
         if principal is None:
-            if ctx.audit is not None and "authorization" in request.headers:
-                # a credential was given and refused: audited (rate-limited), never its value
+            if "authorization" in request.headers:
+                # a credential was given and refused: audited, never its value
                 address = request.client.host if request.client else "unknown"
-                try:
-                    await anyio.to_thread.run_sync(ctx.audit.auth_failed, address, request.url.path)
-                except OSError as exc:
-                    get_logger().error("failed authentication not audited", error=str(exc))
+                await backend.auth_failed(address, request.url.path)
             return _error(401, "unauthorized")
         if not principal.allows(role):
             return _error(403, "forbidden")
-        return await handler(request, principal)
+        try:
+            return await handler(request, principal)
+        except ApiError as exc:
+            return _error(exc.status, exc.message)
 
     return endpoint
 
 
-def build_app(ctx: ApiContext) -> Starlette:
-    """The Starlette application serving ``ctx`` (routes: see :func:`openapi_document`)."""
-    engine = ctx.engine
-    outbox = engine.outbox
-    log = get_logger()
-
-    async def audit(kind: str, data: dict[str, Any]) -> None:
-        if ctx.audit is not None:
-            await anyio.to_thread.run_sync(ctx.audit.append, kind, data)
+def build_app(backend: ApiBackend) -> Starlette:
+    """The Starlette application serving ``backend`` (routes: see :func:`openapi_document`)."""
 
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        waiting = []
-        if not engine.cameras_started:
-            waiting.append("cameras")
-        if not engine.delivery.ready:
-            waiting.append("outbox")
+        waiting = backend.waiting()
         if waiting:
             return _json({"ready": False, "waiting": waiting}, 503)
         return _json({"ready": True})
 
     async def metrics(request: Request, who: Principal) -> Response:
-        body = await anyio.to_thread.run_sync(engine.metrics.exposition)
+        body = await anyio.to_thread.run_sync(backend.metrics.exposition)
         return Response(body, 200, media_type=CONTENT_TYPE)
 
     async def list_events(request: Request, who: Principal) -> Response:
@@ -161,7 +130,7 @@ def build_app(ctx: ApiContext) -> Starlette:
         if not 1 <= limit <= _MAX_PAGE:
             return _error(400, f"limit must be an integer from 1 to {_MAX_PAGE}")
         events = await anyio.to_thread.run_sync(
-            lambda: outbox.list_events(
+            lambda: backend.events.list_events(
                 camera_id=q.get("camera"),
                 type=q.get("type"),
                 state=q.get("state"),
@@ -176,16 +145,15 @@ def build_app(ctx: ApiContext) -> Starlette:
         return _json({"events": page, "next": page[-1].id if more else None})
 
     async def get_event(request: Request, who: Principal) -> Response:
-        event = await outbox.call(outbox.get_event, request.path_params["event_id"])
+        events = backend.events
+        event = await events.call(events.get_event, request.path_params["event_id"])
         if event is None:
             return _error(404, "no such event")
         return Response(encode(event), 200, media_type="application/json")
 
     async def review(request: Request, who: Principal) -> Response:
-        event_id = request.path_params["event_id"]
-        body = await request.body()
         try:
-            wanted = _review_decoder.decode(body)
+            wanted = _review_decoder.decode(await request.body())
         except msgspec.ValidationError as exc:
             return _error(422, f"invalid review: {exc}")
         except msgspec.DecodeError:
@@ -194,88 +162,31 @@ def build_app(ctx: ApiContext) -> Starlette:
             )
         if wanted.note is not None and len(wanted.note) > 2000:
             return _error(422, "note is longer than 2000 characters")
-        try:
-            event = await engine.delivery.review(event_id, wanted.review, wanted.note, wanted.cause)
-        except KeyError:
-            return _error(404, "no such event")
-        except ValueError as exc:
-            return _error(422, f"invalid review: {exc}")
-        await audit(
-            "review",
-            {
-                "actor": who.name,
-                "event_id": event.id,
-                "revision": event.revision,
-                "review": event.review,
-                "cause": event.review_cause,
-                "note_sha256": hashlib.sha256((wanted.note or "").encode()).hexdigest(),
-            },
-        )
-        log.info(
-            "event reviewed",
-            event_id=event.id,
-            review=event.review,
-            cause=event.review_cause,
-            actor=who.name,
-        )
-        return Response(encode(event), 200, media_type="application/json")
+        done = await backend.review(request.path_params["event_id"], wanted, who.name)
+        return Response(encode(done.event), done.status, done.headers, "application/json")
 
     async def snapshot(request: Request, who: Principal) -> Response:
-        event_id = request.path_params["event_id"]
         kind = request.query_params.get("kind", "open")
-        if ctx.evidence is None:
-            return _error(404, "snapshots are off (privacy.snapshots)")
-        event = await outbox.call(outbox.get_event, event_id)
-        path = None if event is None else ctx.evidence.path(event.camera_id, event.id, kind)
-        if event is None or path is None:
-            return _error(404, "no such snapshot")
-        try:
-            data = await anyio.Path(path).read_bytes()
-        except FileNotFoundError:
-            return _error(404, "no such snapshot")
-        await audit("evidence_access", {"actor": who.name, "event_id": event.id, "kind": kind})
+        data = await backend.snapshot(request.path_params["event_id"], kind, who.name)
         return Response(data, 200, {"Cache-Control": "no-store"}, "image/jpeg")
-
-    async def dead_letters(request: Request, who: Principal) -> Response:
-        sink = request.query_params.get("sink")
-        letters = await outbox.call(outbox.dead_letters, sink)
-        return _json({"dead": [dataclasses.asdict(d) for d in letters]})
-
-    async def redrive(request: Request, who: Principal) -> Response:
-        sink = request.query_params.get("sink")
-        count = await outbox.call(outbox.redrive, sink)
-        await audit("outbox_redrive", {"actor": who.name, "sink": sink, "count": count})
-        log.info("dead letters re-queued", count=count, sink=sink, actor=who.name)
-        return _json({"redriven": count})
-
-    async def reload(request: Request, who: Principal) -> Response:
-        if ctx.reload is None:
-            return _error(503, "this server cannot reload a configuration")
-        report = await ctx.reload(f"api:{who.name}")
-        return Response(
-            msgspec.json.encode(report), 200 if report.ok else 422, None, "application/json"
-        )
 
     async def me(request: Request, who: Principal) -> Response:
         return _json({"name": who.name, "role": who.role})
 
     async def cameras(request: Request, who: Principal) -> Response:
-        return _json({"cameras": _cameras(engine)})
+        return _json({"cameras": await backend.cameras()})
 
     async def stream(request: Request, who: Principal) -> Response:
         camera = request.query_params.get("camera")
         last = request.headers.get("last-event-id")
         if last is not None and not (last.isascii() and last.isdigit()):
             return _error(400, "Last-Event-ID must be the id (a number) of an event of this stream")
-        start = int(last) if last is not None else outbox.head
+        start = int(last) if last is not None else backend.events.head
         return StreamingResponse(
-            _revisions(ctx, start, camera),
+            _revisions(backend, start, camera),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
-
-    async def openapi(request: Request) -> Response:
-        return _json(openapi_document())
 
     async def page(request: Request) -> Response:
         html = resources.files("vsa_stream.server").joinpath("static/operator.html").read_bytes()
@@ -295,35 +206,68 @@ def build_app(ctx: ApiContext) -> Starlette:
         Route("/", root),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", _guard(ctx, "viewer", metrics)),
-        Route("/api/openapi.json", openapi),
-        Route("/api/events", _guard(ctx, "viewer", list_events)),
-        Route("/api/events/{event_id}", _guard(ctx, "viewer", get_event)),
-        Route("/api/events/{event_id}/review", _guard(ctx, "operator", review), methods=["POST"]),
-        Route("/api/events/{event_id}/snapshot", _guard(ctx, "operator", snapshot)),
-        Route("/api/cameras", _guard(ctx, "viewer", cameras)),
-        Route("/api/me", _guard(ctx, "viewer", me)),
-        Route("/api/outbox/dead", _guard(ctx, "viewer", dead_letters)),
-        Route("/api/outbox/redrive", _guard(ctx, "operator", redrive), methods=["POST"]),
-        Route("/api/config/reload", _guard(ctx, "operator", reload), methods=["POST"]),
-        Route("/api/stream", _guard(ctx, "viewer", stream)),
-        Route("/api/stats", _guard(ctx, "viewer", statistics_handler(lambda: ctx.statistics))),
+        Route("/metrics", _guard(backend, "viewer", metrics)),
+        Route("/api/events", _guard(backend, "viewer", list_events)),
+        Route("/api/events/{event_id}", _guard(backend, "viewer", get_event)),
+        Route(
+            "/api/events/{event_id}/review", _guard(backend, "operator", review), methods=["POST"]
+        ),
+        Route("/api/events/{event_id}/snapshot", _guard(backend, "operator", snapshot)),
+        Route("/api/cameras", _guard(backend, "viewer", cameras)),
+        Route("/api/me", _guard(backend, "viewer", me)),
+        Route("/api/stream", _guard(backend, "viewer", stream)),
         Route("/operator", page),
         Route("/operator/{name}", static),
     ]
-    hosts = Middleware(HostGuard, names=ctx.config.server.host_names())
+    if isinstance(backend, DaemonAdmin):
+        routes += _admin_routes(backend, backend)
+    served = {route.path for route in routes} | {"/api/openapi.json"}
+    document = msgspec.json.encode(openapi_document(served, review_status=backend.review_status))
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, 200, media_type="application/json")
+
+    routes.append(Route("/api/openapi.json", openapi))
+    hosts = Middleware(HostGuard, names=backend.settings.host_names())
     return Starlette(routes=routes, middleware=[hosts])
 
 
-async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIterator[bytes]:
-    """Server-sent events: every revision committed after ``after`` (its ``seq`` is the SSE
-    id, so a client that reconnects with ``Last-Event-ID`` misses nothing still stored)."""
-    outbox = ctx.engine.outbox
-    delivery = ctx.engine.delivery
+def _admin_routes(backend: ApiBackend, admin: DaemonAdmin) -> list[Route]:
+    """The routes that manage one daemon (``admin``, the same object as ``backend``): its
+    outbox's dead letters, redrive, reload, statistics."""
+
+    async def dead_letters(request: Request, who: Principal) -> Response:
+        return _json({"dead": await admin.dead_letters(request.query_params.get("sink"))})
+
+    async def redrive(request: Request, who: Principal) -> Response:
+        count = await admin.redrive(request.query_params.get("sink"), who.name)
+        return _json({"redriven": count})
+
+    async def reload(request: Request, who: Principal) -> Response:
+        if admin.reload is None:
+            return _error(503, "this server cannot reload a configuration")
+        report = await admin.reload(f"api:{who.name}")
+        return Response(
+            msgspec.json.encode(report), 200 if report.ok else 422, None, "application/json"
+        )
+
+    return [
+        Route("/api/outbox/dead", _guard(backend, "viewer", dead_letters)),
+        Route("/api/outbox/redrive", _guard(backend, "operator", redrive), methods=["POST"]),
+        Route("/api/config/reload", _guard(backend, "operator", reload), methods=["POST"]),
+        Route(
+            "/api/stats", _guard(backend, "viewer", statistics_handler(lambda: admin.statistics))
+        ),
+    ]
+
+
+async def _revisions(backend: ApiBackend, after: int, camera: str | None) -> AsyncIterator[bytes]:
+    """Server-sent events: every revision stored after ``after`` (its ``seq`` is the SSE id,
+    so a client that reconnects with ``Last-Event-ID`` misses nothing still stored)."""
     yield b": vsa_stream event stream\nretry: 2000\n\n"
-    while not ctx.closing.is_set():
-        wake = delivery.next_change()
-        rows = await outbox.call(outbox.read_after, after, 256)
+    while not backend.closing.is_set():
+        wake = backend.next_change()
+        rows = await backend.events.call(backend.events.read_after, after, 256)
         for row in rows:
             after = row.seq
             if row.event.type in (CHECKPOINT_TYPE, STATISTICS_TYPE):
@@ -333,13 +277,14 @@ async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIt
         if rows:
             continue
         with anyio.move_on_after(_KEEPALIVE_S) as timer:
-            if wake.is_set():  # the engine finished: no more commits will wake us
-                await anyio.sleep(1.0)
+            if wake.is_set():
+                if backend.next_change() is wake:  # the source ended: no change will wake us
+                    await anyio.sleep(1.0)
             else:
                 async with anyio.create_task_group() as tg:
 
                     async def until_closing() -> None:
-                        await ctx.closing.wait()
+                        await backend.closing.wait()
                         tg.cancel_scope.cancel()
 
                     tg.start_soon(until_closing)
@@ -347,60 +292,3 @@ async def _revisions(ctx: ApiContext, after: int, camera: str | None) -> AsyncIt
                     tg.cancel_scope.cancel()
         if timer.cancelled_caught:
             yield b": keepalive\n\n"
-
-
-def _cameras(engine: Engine) -> list[dict[str, Any]]:
-    """Every enabled camera: state, history, counters, zones and detection figures."""
-    now_wall, now_mono = time.time(), time.monotonic()
-    configs = {c.id: c for c in engine.config.cameras}
-    sizes = engine.frame_sizes()
-    stats: dict[str, list[dict[str, Any]]] = {}
-    for name, service in engine.detectors.items():
-        for camera_id, s in list(service.stats.items()):
-            stats.setdefault(camera_id, []).append(
-                {
-                    "detector": name,
-                    "requested": s.requested,
-                    "served": s.served,
-                    "deferred": s.deferred,
-                    "superseded": s.superseded,
-                    "failed": s.failed,
-                    "mean_latency_s": s.latency_s / s.served if s.served else None,
-                }
-            )
-    out = []
-    for status in engine.camera_statuses():
-        cam = configs.get(status.camera_id)
-        end = status.finished or now_mono
-        elapsed = end - status.started if status.started else 0.0
-        for row in stats.get(status.camera_id, []):
-            row["served_per_s"] = row["served"] / elapsed if elapsed > 0 else 0.0
-        out.append(
-            {
-                "id": status.camera_id,
-                "state": status.state,
-                "error": status.error,
-                "offline": status.offline,
-                "authorised": status.authorised,
-                "authorisations": status.authorisations,
-                "history": [
-                    {"at": round(now_wall - (now_mono - t), 3), "state": state}
-                    for t, state in status.history
-                ],
-                "decoded": status.decoded,
-                "analysed": status.analysed,
-                "dropped": status.dropped,
-                "bad_frames": status.bad_frames,
-                "reconnects": status.reconnects,
-                "stalls": status.stalls,
-                "decode_fps": status.decoded / elapsed if elapsed > 0 else 0.0,
-                "analysis_fps": status.analysed / elapsed if elapsed > 0 else 0.0,
-                "frame_size": sizes.get(status.camera_id),
-                "zones": [
-                    {"id": z.id, "units": z.units, "polygon": z.polygon}
-                    for z in (cam.zones if cam else [])
-                ],
-                "detection": stats.get(status.camera_id, []),
-            }
-        )
-    return out

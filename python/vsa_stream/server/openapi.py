@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 import msgspec
@@ -59,8 +60,17 @@ def _param(name: str, description: str, schema: dict[str, Any] | None = None) ->
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document (a fresh dict each call)."""
+def openapi_document(
+    served: Collection[str] | None = None, *, review_status: int = 200
+) -> dict[str, Any]:
+    """The OpenAPI document (a fresh dict each call).
+
+    Args:
+        served: the paths the server serves (None: every path a daemon serves); the others
+            are left out.
+        review_status: the status of an accepted review (200: the daemon applies it; 202: the
+            cluster console records it, and the raising node applies it).
+    """
     (_, components) = msgspec.json.schema_components(
         [Event, ReviewRequest, ReloadReport], ref_template="#/components/schemas/{name}"
     )
@@ -146,7 +156,13 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": _ref("ReviewRequest")}},
                 },
                 "responses": {
-                    "200": _json(_ref("Event"), "the new revision"),
+                    str(review_status): _json(
+                        _ref("Event"),
+                        "the new revision"
+                        if review_status == 200
+                        else "recorded: the event as its next revision will read "
+                        "(header Vsa-Review-Recorded: false when already recorded)",
+                    ),
                     "400": _ERROR | {"description": "the body is not JSON"},
                     "404": _ERROR,
                     "422": _ERROR,
@@ -252,8 +268,15 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    if review_status == 202:
+        paths["/api/events/{event_id}/review"]["post"]["responses"]["409"] = _ERROR | {
+            "description": "the node that raised this event is not known"
+        }
     paths["/api/stats"], stats_schemas = statistics_openapi()
-    components.update(stats_schemas)
+    if served is not None:
+        paths = {path: operations for path, operations in paths.items() if path in served}
+    if "/api/stats" in paths:
+        components.update(stats_schemas)
     # The Host allow-list (server/hosts.py) answers every route but the probes.
     for path, operations in paths.items():
         if path not in PROBES:

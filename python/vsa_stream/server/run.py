@@ -1,7 +1,9 @@
-"""The HTTP server inside the daemon's event loop: uvicorn serving :func:`build_app`.
+"""The HTTP server inside the daemon's (or the cluster console's) event loop: uvicorn serving
+:func:`build_app` over an :class:`~vsa_stream.server.backend.ApiBackend`.
 
-The daemon owns the signals (the engine drains its cameras on SIGINT / SIGTERM), so uvicorn's
-own signal handling is turned off; :meth:`ApiServer.stop` ends it once the engine has stopped.
+The daemon owns the signals (the engine drains its cameras on SIGINT / SIGTERM; the console
+stops on them), so uvicorn's own signal handling is turned off; :meth:`ApiServer.stop` ends it
+(a daemon's: once the engine has stopped).
 The listening socket is bound by :meth:`ApiServer.bind` before the engine starts, so a port
 that is taken fails the start at once, and ``port: 0`` gets a free port (tests).
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from typing import Generic, TypeVar
 
 import anyio
 import uvicorn
@@ -23,11 +26,14 @@ from prometheus_client import Gauge
 
 from vsa_stream.errors import ConfigError
 from vsa_stream.log import get_logger
-from vsa_stream.server.app import ApiContext, build_app
+from vsa_stream.server.app import build_app
+from vsa_stream.server.backend import ApiBackend
 from vsa_stream.server.hosts import is_loopback_host
 from vsa_stream.tls import TlsFileError, server_context
 
 __all__ = ["ApiServer", "monitor_loop_lag"]
+
+B = TypeVar("B", bound=ApiBackend)
 
 
 class _Server(uvicorn.Server):
@@ -36,19 +42,19 @@ class _Server(uvicorn.Server):
         yield  # the engine handles SIGINT and SIGTERM
 
 
-class ApiServer:
-    """Serves the API of ``ctx`` on ``host:port`` until :meth:`stop` (HTTPS with
-    ``ctx.config.server.tls``)."""
+class ApiServer(Generic[B]):
+    """Serves the API of ``backend`` on ``host:port`` until :meth:`stop` (HTTPS with
+    ``backend.settings.tls``)."""
 
-    def __init__(self, ctx: ApiContext, host: str, port: int) -> None:
-        self.ctx = ctx
+    def __init__(self, backend: B, host: str, port: int) -> None:
+        self.backend = backend
         self.host = host
         self.port = port
-        self.tls = ctx.config.server.tls
+        self.tls = backend.settings.tls
         self._socket: socket.socket | None = None
         tls = self.tls
         config = uvicorn.Config(
-            build_app(ctx),
+            build_app(backend),
             # our context (TLS 1.2 at least, Python's default ciphers), not uvicorn's
             ssl_context_factory=(lambda *_: server_context(tls.cert, tls.key)) if tls else None,
             log_config=None,
@@ -101,10 +107,11 @@ class ApiServer:
             self.bind()
         assert self._socket is not None
         log = get_logger()
-        log.info("http api listening", url=self.url, tls=self.tls is not None)
+        name = self.backend.name
+        log.info(f"{name} listening", url=self.url, tls=self.tls is not None)
         if self.tls is None and not is_loopback_host(self.host):
             log.warning(
-                "http api served without TLS on a non-loopback address: its tokens and alerts "
+                f"{name} served without TLS on a non-loopback address: its tokens and alerts "
                 "cross the network in clear; set server.tls (cert, key)",
                 host=self.host,
             )
@@ -112,7 +119,7 @@ class ApiServer:
 
     def stop(self) -> None:
         """End open event streams and shut the server down (from the event loop)."""
-        self.ctx.closing.set()
+        self.backend.closing.set()
         self._server.should_exit = True
 
 
