@@ -34,7 +34,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
 import anyio.lowlevel
 
