@@ -7,10 +7,8 @@ import itertools
 import json
 import os
 import time
-from functools import partial
 from pathlib import Path
 
-import anyio
 import pytest
 
 from api_daemon import OPERATOR, api_config, make_event, running_daemon, still_clip
@@ -341,7 +339,8 @@ def test_an_unset_key_variable_is_refused_at_start(
 # --- checkpoints to the sinks ----------------------------------------------------------------
 
 
-def test_checkpoints_reach_a_jsonl_sink_and_anchor_the_log(
+@pytest.mark.anyio
+async def test_checkpoints_reach_a_jsonl_sink_and_anchor_the_log(
     tmp_path: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VSA_TEST_AUDIT_KEY", KEY.decode())
@@ -355,7 +354,7 @@ def test_checkpoints_reach_a_jsonl_sink_and_anchor_the_log(
         box = Outbox(cfg.outbox_path())
         try:
             daemon = Daemon(cfg, build_sinks(cfg.sinks), box, source="test")
-            result = anyio.run(partial(daemon.run, handle_signals=False))
+            result = await daemon.run(handle_signals=False)
             assert result.undelivered == 0
             assert box.list_events() == []  # not an alert: operators do not see it
             assert len(box.list_events(type="audit_checkpoint")) >= 1

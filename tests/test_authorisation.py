@@ -163,7 +163,7 @@ class SteppingClock:
         return self.now
 
 
-def scan(
+async def scan(
     video: Path, head: str, clock: SteppingClock | None = None, rules: str | None = None
 ) -> tuple[list[int], list[Event], Engine]:
     """Scan ``video`` (camera ``cam``); the frame indices analysed, the events, the engine."""
@@ -179,15 +179,16 @@ def scan(
 
     sink = Collect()
     engine = Engine(cfg, [sink], scan=True, observe=observe, clock=clock or time.time)
-    anyio.run(engine.run)
+    await engine.run()
     return analysed, sink.events, engine
 
 
-def test_analysis_stops_at_the_end_and_resumes_at_the_next_start_without_a_restart(
+@pytest.mark.anyio
+async def test_analysis_stops_at_the_end_and_resumes_at_the_next_start_without_a_restart(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, _ = small_intruder
-    everything, _, _ = scan(video, LAB)  # no authorisation needed in the lab: every frame
+    everything, _, _ = await scan(video, LAB)  # no authorisation needed in the lab: every frame
     n = len(everything)
     assert n >= 60
     t0, step = 1796112000.0, 0.1  # 2026-12-01T08:00Z, frame k read at t0 + (k + 1) step
@@ -203,7 +204,7 @@ def test_analysis_stops_at_the_end_and_resumes_at_the_next_start_without_a_resta
     )
     inside = [*range(k1, k2), *range(k3, k4)]
     assert 0 < len(inside) < n
-    analysed, events, engine = scan(video, head, SteppingClock(t0, step))
+    analysed, events, engine = await scan(video, head, SteppingClock(t0, step))
     assert analysed == [everything[k] for k in inside]  # no frame analysed outside
     assert engine.result.cameras[0].analysed == len(inside)
     health = [e for e in events if e.type == "camera_unauthorised"]
@@ -212,16 +213,17 @@ def test_analysis_stops_at_the_end_and_resumes_at_the_next_start_without_a_resta
     assert "no authorisation in force" in (health[0].reason or "")
 
 
-def test_a_rule_outside_the_authorisation_does_not_run(
+@pytest.mark.anyio
+async def test_a_rule_outside_the_authorisation_does_not_run(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, _ = small_intruder
     now = time.time()
     period = f"start: '{_iso(now - 86400)}', end: '{_iso(now + 86400)}'"
     allowed = f"authorisations: [{{reference: A, {period}, cameras: [cam], situations: [%s]}}]\n"
-    everything, alerts, _ = scan(video, allowed % "intrusion")
+    everything, alerts, _ = await scan(video, allowed % "intrusion")
     assert any(e.type == "intrusion" for e in alerts)
-    analysed, events, _ = scan(video, allowed % "fire")  # the camera, not its intrusion rule
+    analysed, events, _ = await scan(video, allowed % "fire")  # the camera, not its intrusion rule
     assert analysed == everything  # the camera analyses (tampering, the allowed rules)
     assert not any(e.type == "intrusion" for e in events)
     (opened, *_) = [e for e in events if e.type == "camera_unauthorised"]
@@ -335,7 +337,8 @@ authorisations: [{{reference: A, start: '{_iso(later)}', end: '{_iso(later + 360
         sub.close()
 
 
-def test_an_ongoing_alert_is_closed_when_its_authorisation_ends(
+@pytest.mark.anyio
+async def test_an_ongoing_alert_is_closed_when_its_authorisation_ends(
     small_intruder: tuple[Path, Truth],
 ) -> None:
     video, truth = small_intruder
@@ -347,7 +350,7 @@ def test_an_ongoing_alert_is_closed_when_its_authorisation_ends(
         f"authorisations: [{{reference: A, start: '{_iso_ms(t0)}', "
         f"end: '{_iso_ms(t0 + (k_end + 0.5) * step)}', cameras: [cam], situations: [intrusion]}}]\n"
     )
-    _, events, _ = scan(video, head, SteppingClock(t0, step))
+    _, events, _ = await scan(video, head, SteppingClock(t0, step))
     intrusion = [e for e in events if e.type == "intrusion"]
     assert [e.state for e in intrusion] == ["open", "closed"]
     closed = intrusion[-1]

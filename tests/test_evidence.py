@@ -6,10 +6,8 @@ import io
 import json
 import os
 import time
-from functools import partial
 from pathlib import Path
 
-import anyio
 import av
 import numpy as np
 import pytest
@@ -111,7 +109,8 @@ def test_foreground_is_pixelated_on_a_camera_without_detector(tmp_path: Path) ->
     assert _detail(store, (200, 130, 300, 220)) > 40
 
 
-def test_keeping_persons_visible_needs_a_reason_logged_and_audited(
+@pytest.mark.anyio
+async def test_keeping_persons_visible_needs_a_reason_logged_and_audited(
     small_intruder: tuple[Path, Truth], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     video, _ = small_intruder
@@ -126,7 +125,7 @@ def test_keeping_persons_visible_needs_a_reason_logged_and_audited(
         "privacy: {legal_profile: lab, snapshots: true, blur_persons: false, "
         f"blur_off_reason: '{reason}'}}"
     )
-    _run_once(api_config(tmp_path / "state", video, extra=extra, camera=rules, zone=ZONE))
+    await _run_once(api_config(tmp_path / "state", video, extra=extra, camera=rules, zone=ZONE))
     assert "snapshots keep persons recognisable" in capsys.readouterr().err
     audit = [
         json.loads(line) for line in (tmp_path / "state" / "audit.jsonl").read_text().splitlines()
@@ -194,16 +193,17 @@ def test_retention_is_capped_at_30_days() -> None:
     assert (defaults.snapshots, defaults.blur_persons) == (False, True)
 
 
-def _run_once(cfg: config.Config) -> None:
+async def _run_once(cfg: config.Config) -> None:
     outbox = Outbox(cfg.outbox_path())
     try:
         daemon = Daemon(cfg, build_sinks(cfg.sinks), outbox, source="test")
-        anyio.run(partial(daemon.run, handle_signals=False))
+        await daemon.run(handle_signals=False)
     finally:
         outbox.close()
 
 
-def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
+@pytest.mark.anyio
+async def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
     small_intruder: tuple[Path, Truth], tmp_path: Path
 ) -> None:
     video, _ = small_intruder
@@ -213,7 +213,7 @@ def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
         f"privacy: {{legal_profile: lab, snapshots: true}}\nsinks: {{jsonl: {{path: {jsonl}}}}}"
     )
     rules = "    realtime: false\n    rules: [{type: intrusion, zones: [gate]}]"
-    _run_once(api_config(state, video, extra=privacy, camera=rules, zone=ZONE))
+    await _run_once(api_config(state, video, extra=privacy, camera=rules, zone=ZONE))
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
     events = [e for e in map(json.loads, lines) if e["type"] != "audit_checkpoint"]
     assert [e["state"] for e in events] == ["open", "closed"]
@@ -248,11 +248,14 @@ def test_snapshots_of_a_real_alert_served_to_operators_and_audited(
     assert verify(state / "audit.jsonl").ok
 
 
-def test_no_snapshot_without_opting_in(small_intruder: tuple[Path, Truth], tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_no_snapshot_without_opting_in(
+    small_intruder: tuple[Path, Truth], tmp_path: Path
+) -> None:
     video, _ = small_intruder
     rules = "    realtime: false\n    rules: [{type: intrusion, zones: [gate]}]"
     extra = f"sinks: {{jsonl: {{path: {json.dumps(str(tmp_path / 'events.jsonl'))}}}}}"
-    _run_once(api_config(tmp_path / "state", video, extra=extra, camera=rules, zone=ZONE))
+    await _run_once(api_config(tmp_path / "state", video, extra=extra, camera=rules, zone=ZONE))
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
     assert [json.loads(line)["type"] for line in lines].count("intrusion") == 2
     assert not (tmp_path / "state" / "evidence").exists()

@@ -8,7 +8,6 @@ import ssl
 import subprocess
 from pathlib import Path
 
-import anyio
 import msgspec
 import pytest
 
@@ -135,29 +134,27 @@ def test_webhook_and_mqtt_trust_files_are_checked_at_load(pki: Pki, bad: dict[st
         assert words in err.message, (fields, err.message)
 
 
-def _send(sink: WebhookSink) -> DeliveryError | None:
-    async def main() -> DeliveryError | None:
-        try:
-            await sink.send(make_event())
-        except DeliveryError as exc:
-            return exc
-        finally:
-            await sink.aclose()
-        return None
-
-    return anyio.run(main)
+async def _send(sink: WebhookSink) -> DeliveryError | None:
+    try:
+        await sink.send(make_event())
+    except DeliveryError as exc:
+        return exc
+    finally:
+        await sink.aclose()
+    return None
 
 
-def test_a_webhook_trusts_a_private_ca_only_through_its_ca_file(pki: Pki) -> None:
+@pytest.mark.anyio
+async def test_a_webhook_trusts_a_private_ca_only_through_its_ca_file(pki: Pki) -> None:
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(pki.server_cert, pki.server_key)
     with server(no_content, tls=tls) as seen:
         url = f"https://localhost:{seen.port}/hook"
-        untrusted = _send(WebhookSink(endpoint(url)))  # the system's CAs only
-        other = _send(WebhookSink(endpoint(url, ca_file=str(pki.other_ca))))
-        trusted = _send(WebhookSink(endpoint(url, ca_file=str(pki.ca))))
+        untrusted = await _send(WebhookSink(endpoint(url)))  # the system's CAs only
+        other = await _send(WebhookSink(endpoint(url, ca_file=str(pki.other_ca))))
+        trusted = await _send(WebhookSink(endpoint(url, ca_file=str(pki.ca))))
         by_address = url.replace("localhost", "127.0.0.1")
-        by_address_ok = _send(WebhookSink(endpoint(by_address, ca_file=str(pki.ca))))
+        by_address_ok = await _send(WebhookSink(endpoint(by_address, ca_file=str(pki.ca))))
     assert isinstance(untrusted, DeliveryError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted)
     assert isinstance(other, DeliveryError)
@@ -167,12 +164,13 @@ def test_a_webhook_trusts_a_private_ca_only_through_its_ca_file(pki: Pki) -> Non
     assert len(seen.requests) == 2  # nothing was sent over an untrusted connection
 
 
-def test_a_webhook_checks_the_name_even_with_its_ca_file(pki: Pki) -> None:
+@pytest.mark.anyio
+async def test_a_webhook_checks_the_name_even_with_its_ca_file(pki: Pki) -> None:
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # the right CA, another name
     tls.load_cert_chain(pki.elsewhere_cert, pki.elsewhere_key)
     with server(no_content, tls=tls) as seen:
         url = f"https://localhost:{seen.port}/hook"
-        wrong_name = _send(WebhookSink(endpoint(url, ca_file=str(pki.ca))))
+        wrong_name = await _send(WebhookSink(endpoint(url, ca_file=str(pki.ca))))
     assert isinstance(wrong_name, DeliveryError)
     assert "Hostname mismatch" in str(wrong_name)
     assert seen.requests == []

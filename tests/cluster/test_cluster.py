@@ -78,6 +78,7 @@ def options(cluster: NatsCluster) -> ClusterOptions:
 
 
 def status(cluster: NatsCluster) -> admin.Status:
+    # called from wait_until's synchronous predicates (try_status, settled): a loop of its own
     return anyio.run(admin.status, options(cluster))
 
 
@@ -94,6 +95,7 @@ def apply(cluster: NatsCluster, tmp_path: Path, text: str) -> None:
 
     path = tmp_path / "fleet.yaml"
     path.write_text(text)
+    # for the synchronous tests below (their wait_until predicates run loops of their own)
     anyio.run(admin.apply, options(cluster), config_mod.load(path))
 
 
@@ -148,6 +150,7 @@ def stream_messages(cluster: NatsCluster) -> list[dict[str, str]]:
         finally:
             await nc.close()
 
+    # called from wait_until's synchronous predicates (new_owner_alerted...): a loop of its own
     return anyio.run(read)
 
 
@@ -497,6 +500,7 @@ def test_takeover_of_200_cameras_within_ttl_plus_5s(
     ]
     # The survivors-to-be join drained: every camera is on d0, the victim.
     for survivor in ("d1", "d2"):
+        # a synchronous test: its wait_until predicates run loops of their own (status)
         anyio.run(admin.drain, options(nats_cluster), survivor)
     for daemon in daemons:
         daemon.start()
@@ -515,6 +519,7 @@ def test_takeover_of_200_cameras_within_ttl_plus_5s(
         victim.kill()
         killed = time.time()
         for survivor in ("d1", "d2"):
+            # a synchronous test: its wait_until predicates run loops of their own (status)
             anyio.run(functools.partial(admin.drain, undo=True), options(nats_cluster), survivor)
 
         def taken_over() -> bool:

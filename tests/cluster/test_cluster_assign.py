@@ -77,51 +77,48 @@ def one_server(tmp_path: Path) -> Iterator[NatsCluster]:
         yield cluster
 
 
-def test_two_assigners_racing(one_server: NatsCluster) -> None:
+@pytest.mark.anyio
+async def test_two_assigners_racing(one_server: NatsCluster) -> None:
     """Two nodes that both believe they lead (a stale leader and the new one) write each
     change once: every write is a compare-and-swap on the revision both read."""
 
-    async def main() -> tuple[int, int, dict[str, int], int, Counter[str]]:
-        urls = one_server.urls.split(",")
-        local = config_mod.loads("sinks: {}", cluster_node=True)
-        stores: list[ClusterStore] = []
-        assigners: list[Node] = []
-        for node in ("n1", "n2"):  # both believe they lead
-            opts = ClusterOptions(servers=urls, node_id=node, ttl_s=60.0, prefix="race")
-            stores.append(await ClusterStore(await connect(urls, name=node), opts).open())
-            assigners.append(Node(stores[-1], opts, local))
-        store = stores[0]
-        for camera in CAMERAS[:40]:
-            await store.config.put(f"cam.{camera}", encode(Camera(id=camera, url="x")))
-        for node in ("n1", "n2"):
-            await store.leases.put(f"nodes.{node}", encode(NodeRecord(node=node, capacity=40)))
+    urls = one_server.urls.split(",")
+    local = config_mod.loads("sinks: {}", cluster_node=True)
+    stores: list[ClusterStore] = []
+    assigners: list[Node] = []
+    for node in ("n1", "n2"):  # both believe they lead
+        opts = ClusterOptions(servers=urls, node_id=node, ttl_s=60.0, prefix="race")
+        stores.append(await ClusterStore(await connect(urls, name=node), opts).open())
+        assigners.append(Node(stores[-1], opts, local))
+    store = stores[0]
+    for camera in CAMERAS[:40]:
+        await store.config.put(f"cam.{camera}", encode(Camera(id=camera, url="x")))
+    for node in ("n1", "n2"):
+        await store.leases.put(f"nodes.{node}", encode(NodeRecord(node=node, capacity=40)))
 
-        async def race() -> int:
-            first = (await store.js.stream_info("KV_race_assign")).state.last_seq
-            for _ in range(5):
-                async with anyio.create_task_group() as tg:
-                    for assigner in assigners:
-                        tg.start_soon(assigner._assign_round)
-            return (await store.js.stream_info("KV_race_assign")).state.last_seq - first
+    async def race() -> int:
+        first = (await store.js.stream_info("KV_race_assign")).state.last_seq
+        for _ in range(5):
+            async with anyio.create_task_group() as tg:
+                for assigner in assigners:
+                    tg.start_soon(assigner._assign_round)
+        return (await store.js.stream_info("KV_race_assign")).state.last_seq - first
 
-        created = await race()
-        await store.leases.put("nodes.n3", encode(NodeRecord(node="n3", capacity=40)))
-        moved = await race()
-        epochs = {c: a.epoch for c, a in (await store.assignments()).items()}
-        holders = Counter(
-            c for record, _ in (await store.all_assignments()).values() for c in record.cameras
-        )
-        expected_moves = sum(
-            1
-            for c in CAMERAS[:40]
-            if assign(CAMERAS[:40], {"n1": 40, "n2": 40})[c]
-            != assign(CAMERAS[:40], {"n1": 40, "n2": 40, "n3": 40})[c]
-        )
-        for s in stores:
-            await s.nc.close()
-        return created, moved, epochs, expected_moves, holders
-
-    created, moved, epochs, expected_moves, holders = anyio.run(main)
+    created = await race()
+    await store.leases.put("nodes.n3", encode(NodeRecord(node="n3", capacity=40)))
+    moved = await race()
+    epochs = {c: a.epoch for c, a in (await store.assignments()).items()}
+    holders = Counter(
+        c for record, _ in (await store.all_assignments()).values() for c in record.cameras
+    )
+    expected_moves = sum(
+        1
+        for c in CAMERAS[:40]
+        if assign(CAMERAS[:40], {"n1": 40, "n2": 40})[c]
+        != assign(CAMERAS[:40], {"n1": 40, "n2": 40, "n3": 40})[c]
+    )
+    for s in stores:
+        await s.nc.close()
     assert created == 2  # one record per node, the other assigner's create refused
     assert expected_moves > 0
     # Out of n1 and n2, into n3, then the finished moves cleared: a few record writes, not
@@ -146,119 +143,114 @@ def test_cli_refuses_a_daemon_config_with_cameras(
     assert main(["run", "--cluster", "nats://127.0.0.1:1", "--node-id", "a.b"]) == 2
 
 
-def worker_messages(one_server: NatsCluster, cameras: int, prefix: str) -> int:
+async def worker_messages(one_server: NatsCluster, cameras: int, prefix: str) -> int:
     """Messages a worker with no camera of its own exchanges with the server over 5 rounds of
     its reconcile loop, in a fleet of ``cameras`` cameras run by another node."""
 
-    async def main() -> int:
-        urls = one_server.urls.split(",")
-        local = config_mod.loads("sinks: {}", cluster_node=True)
-        opts = ClusterOptions(servers=urls, node_id="w", ttl_s=60.0, prefix=prefix)
-        store = await ClusterStore(await connect(urls, name="w"), opts).open()
-        try:
-            names = [f"cam-{i}" for i in range(cameras)]
-            for camera in names:
-                await store.config.put(f"cam.{camera}", encode(Camera(id=camera, url="x")))
-            await store.bump_revision()
-            for node in ("w", "other"):
-                await store.leases.put(f"nodes.{node}", encode(NodeRecord(node=node, capacity=0)))
-            held = NodeAssignments(cameras={c: Assignment(node="other", epoch=1) for c in names})
-            await store.write_assignments("other", held, 0)
-            worker = Node(store, opts, local)
-            await worker._reconcile()  # the first round reads the fleet's configuration
-            before = store.nc.stats["in_msgs"] + store.nc.stats["out_msgs"]
-            for _ in range(5):
-                await worker._reconcile()
-            return int(store.nc.stats["in_msgs"] + store.nc.stats["out_msgs"] - before)
-        finally:
-            await store.nc.close()
-
-    return anyio.run(main)
+    urls = one_server.urls.split(",")
+    local = config_mod.loads("sinks: {}", cluster_node=True)
+    opts = ClusterOptions(servers=urls, node_id="w", ttl_s=60.0, prefix=prefix)
+    store = await ClusterStore(await connect(urls, name="w"), opts).open()
+    try:
+        names = [f"cam-{i}" for i in range(cameras)]
+        for camera in names:
+            await store.config.put(f"cam.{camera}", encode(Camera(id=camera, url="x")))
+        await store.bump_revision()
+        for node in ("w", "other"):
+            await store.leases.put(f"nodes.{node}", encode(NodeRecord(node=node, capacity=0)))
+        held = NodeAssignments(cameras={c: Assignment(node="other", epoch=1) for c in names})
+        await store.write_assignments("other", held, 0)
+        worker = Node(store, opts, local)
+        await worker._reconcile()  # the first round reads the fleet's configuration
+        before = store.nc.stats["in_msgs"] + store.nc.stats["out_msgs"]
+        for _ in range(5):
+            await worker._reconcile()
+        return int(store.nc.stats["in_msgs"] + store.nc.stats["out_msgs"] - before)
+    finally:
+        await store.nc.close()
 
 
-def test_worker_reads_do_not_grow_with_the_fleet(one_server: NatsCluster) -> None:
+@pytest.mark.anyio
+async def test_worker_reads_do_not_grow_with_the_fleet(one_server: NatsCluster) -> None:
     """A worker's steady rounds read its own assignment record and the fleet revision: the
     same few requests whether the fleet has 40 cameras or 400."""
-    small = worker_messages(one_server, 40, "small")
-    large = worker_messages(one_server, 400, "large")
+    small = await worker_messages(one_server, 40, "small")
+    large = await worker_messages(one_server, 400, "large")
     print(f"5 worker rounds: {small} messages at 40 cameras, {large} at 400")
     assert small == large
     assert small <= 5 * 4  # two requests and their replies a round
 
 
-def test_a_busy_event_loop_does_not_fence_the_node(one_server: NatsCluster, tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_a_busy_event_loop_does_not_fence_the_node(
+    one_server: NatsCluster, tmp_path: Path
+) -> None:
     """The daemon's event loop blocked longer than the lease's TTL (a burst of camera starts,
     a slow callback): the lease is renewed from its own thread meanwhile, so the node's
     lease stays valid and nothing is fenced."""
     from vsa_stream.engine import Engine
 
-    async def main() -> tuple[bool, bool, int]:
-        urls = one_server.urls.split(",")
-        local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
-        opts = ClusterOptions(servers=urls, node_id="busy", ttl_s=3.0, margin_s=1.0)
-        store = await ClusterStore(await connect(urls, name="busy"), opts).open()
-        node = Node(store, opts, local)
-        engine = Engine(local, [], dynamic=True)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(engine.run)
-                tg.start_soon(node.run, engine)
-                with anyio.fail_after(30):
-                    # Polls the node's lease state (no event to await); fail_after bounds it.
-                    while not node.guard():  # noqa: ASYNC110
-                        await anyio.sleep(0.05)
-                valid_before = node.guard()
-                # Blocks the event loop on purpose: the lease must not depend on it.
-                time.sleep(opts.ttl_s + 1.5)  # noqa: ASYNC251
-                valid_after = node.guard()
-                engine.stop()
-                tg.cancel_scope.cancel()
-            return valid_before, valid_after, node.fenced
-        finally:
-            await store.nc.close()
-
-    valid_before, valid_after, fenced = anyio.run(main)
+    urls = one_server.urls.split(",")
+    local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
+    opts = ClusterOptions(servers=urls, node_id="busy", ttl_s=3.0, margin_s=1.0)
+    store = await ClusterStore(await connect(urls, name="busy"), opts).open()
+    node = Node(store, opts, local)
+    engine = Engine(local, [], dynamic=True)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            tg.start_soon(node.run, engine)
+            with anyio.fail_after(30):
+                # Polls the node's lease state (no event to await); fail_after bounds it.
+                while not node.guard():  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            valid_before = node.guard()
+            # Blocks the event loop on purpose: the lease must not depend on it.
+            time.sleep(opts.ttl_s + 1.5)  # noqa: ASYNC251
+            valid_after = node.guard()
+            engine.stop()
+            tg.cancel_scope.cancel()
+        fenced = node.fenced
+    finally:
+        await store.nc.close()
     assert valid_before
     assert valid_after, "the lease ran out while the event loop was busy"
     assert fenced == 0
 
 
-def test_a_lease_process_that_dies_is_started_again(
+@pytest.mark.anyio
+async def test_a_lease_process_that_dies_is_started_again(
     one_server: NatsCluster, tmp_path: Path
 ) -> None:
     """The lease is renewed by a child process; when it dies (killed, out of memory), the
     daemon starts another: its lease goes on being renewed and it keeps its place."""
     from vsa_stream.engine import Engine
 
-    async def main() -> tuple[int, int, bool]:
-        urls = one_server.urls.split(",")
-        local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
-        opts = ClusterOptions(servers=urls, node_id="phoenix", ttl_s=4.0, margin_s=1.0)
-        store = await ClusterStore(await connect(urls, name="phoenix"), opts).open()
-        node = Node(store, opts, local)
-        engine = Engine(local, [], dynamic=True)
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(engine.run)
-                tg.start_soon(node.run, engine)
-                with anyio.fail_after(30):
-                    # Polls the node's lease state (no event to await); fail_after bounds it.
-                    while not node.guard():  # noqa: ASYNC110
-                        await anyio.sleep(0.05)
-                proc = node.lease._proc
-                assert proc is not None
-                first = proc.pid
-                os.kill(first, signal.SIGKILL)
-                await anyio.sleep(3 * opts.ttl_s)
-                assert node.lease._proc is not None
-                second = node.lease._proc.pid
-                valid = node.guard()
-                engine.stop()
-                tg.cancel_scope.cancel()
-            return first, second, valid
-        finally:
-            await store.nc.close()
-
-    first, second, valid = anyio.run(main)
+    urls = one_server.urls.split(",")
+    local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
+    opts = ClusterOptions(servers=urls, node_id="phoenix", ttl_s=4.0, margin_s=1.0)
+    store = await ClusterStore(await connect(urls, name="phoenix"), opts).open()
+    node = Node(store, opts, local)
+    engine = Engine(local, [], dynamic=True)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            tg.start_soon(node.run, engine)
+            with anyio.fail_after(30):
+                # Polls the node's lease state (no event to await); fail_after bounds it.
+                while not node.guard():  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            proc = node.lease._proc
+            assert proc is not None
+            first = proc.pid
+            os.kill(first, signal.SIGKILL)
+            await anyio.sleep(3 * opts.ttl_s)
+            assert node.lease._proc is not None
+            second = node.lease._proc.pid
+            valid = node.guard()
+            engine.stop()
+            tg.cancel_scope.cancel()
+    finally:
+        await store.nc.close()
     assert second != first
     assert valid, "the lease ran out after its process died"

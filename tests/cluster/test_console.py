@@ -184,14 +184,16 @@ def stream(cluster: NatsCluster, name: str) -> list[tuple[dict[str, str], bytes]
         finally:
             await nc.close()
 
+    # called from wait_until's synchronous predicates (raised, below): a loop of its own
     return anyio.run(read)
 
 
-def test_two_consoles_record_one_review_once(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_two_consoles_record_one_review_once(tmp_path: Path) -> None:
     """Two consoles posting the same verdict at the same moment make one record; a different
     verdict is a second one (the bucket keeps both)."""
 
-    async def main() -> tuple[list[bool], bool, bool, int]:
+    with NatsCluster(tmp_path / "nats", size=1) as cluster:
         urls = cluster.urls.split(",")
         books = []
         for name in ("c1", "c2"):
@@ -221,14 +223,10 @@ def test_two_consoles_record_one_review_once(tmp_path: Path) -> None:
         history = await books[0].kv.history(ReviewBook.key("d0", verdict.event_id))
         for book in books:
             await book.store.nc.close()
-        return written, again, changed, len(history)
-
-    with NatsCluster(tmp_path / "nats", size=1) as cluster:
-        written, again, changed, history = anyio.run(main)
     assert sorted(written) == [False, True]
     assert again is False
     assert changed is True
-    assert history == 2
+    assert len(history) == 2
 
 
 def test_the_console_documents_only_the_routes_it_serves(tmp_path: Path) -> None:
@@ -304,6 +302,7 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
         "exit_grace_s: 1.0, cooldown_s: 2.0}]\n"
     )
     options = ClusterOptions(servers=nats_cluster.urls.split(","), node_id="test")
+    # a synchronous test: its wait_until predicates run loops of their own (anyio.run)
     anyio.run(admin.apply, options, config_mod.load(fleet))
     with receiver([SECRET]) as hook:
         daemons = [
@@ -317,6 +316,7 @@ def test_console_review_reaches_the_fleet_once_and_survives_the_node(
 
             # Two intrusions raised by the camera's node (12 s apart), seen on the console.
             def raised() -> dict[str, list[str]]:
+                # a wait_until predicate: synchronous, polled between sleeps
                 st = anyio.run(admin.status, options)
                 owner = next((n for n, rec in st.nodes.items() if "gate" in rec.cameras), "")
                 seen = {e["id"] for e in console.get("/api/events?type=intrusion").json()["events"]}

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import av
 import numpy as np
 import pytest
@@ -362,7 +361,8 @@ def test_picodet_s_is_recognised_and_finds_the_pedestrians(
     assert sum(hits) / len(hits) >= 0.7
 
 
-def test_a_model_of_the_wrong_shape_is_refused_at_start_naming_its_field(
+@pytest.mark.anyio
+async def test_a_model_of_the_wrong_shape_is_refused_at_start_naming_its_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A pose model (uint8 NHWC input) given as a detector, and YOLOX-nano forced to PicoDet's
@@ -381,7 +381,7 @@ cameras:
 """
     config = config_mod.loads(text)
     engine = Engine(config, [], scan=True)
-    by_id = {c.camera_id: c for c in anyio.run(engine.run).cameras}
+    by_id = {c.camera_id: c for c in (await engine.run()).cameras}
     assert by_id["a"].state == by_id["b"].state == "failed"
     assert "detectors[1].model: input input has shape [1, 192, 192, 3]" in str(by_id["a"].error)
     error_b = str(by_id["b"].error)

@@ -6,7 +6,6 @@ import base64
 import re
 import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import anyio
@@ -22,40 +21,35 @@ from vsa_stream.sinks.webhook import WebhookSink
 from webhook_endpoint import endpoint
 
 
-def post_all(client: Http1Client, bodies: list[bytes], **kw: object) -> list[Response]:
-    async def main() -> list[Response]:
-        out: list[Response] = []
+async def post_all(client: Http1Client, bodies: list[bytes], **kw: object) -> list[Response]:
+    out: list[Response] = []
 
-        async def one(body: bytes) -> None:
-            out.append(await client.post(body, [("webhook-id", "x-1")], **kw))  # type: ignore[arg-type]
+    async def one(body: bytes) -> None:
+        out.append(await client.post(body, [("webhook-id", "x-1")], **kw))  # type: ignore[arg-type]
 
-        async with anyio.create_task_group() as tg:
-            for body in bodies:
-                tg.start_soon(one, body)
-        await client.aclose()
-        return out
-
-    return anyio.run(main)
+    async with anyio.create_task_group() as tg:
+        for body in bodies:
+            tg.start_soon(one, body)
+    await client.aclose()
+    return out
 
 
-def post_in_turn(client: Http1Client, count: int) -> list[Response | HttpError]:
-    async def main() -> list[Response | HttpError]:
-        out: list[Response | HttpError] = []
-        for i in range(count):
-            try:
-                out.append(await client.post(b"{%d}" % i))
-            except HttpError as exc:
-                out.append(exc)
-        await client.aclose()
-        return out
-
-    return anyio.run(main)
+async def post_in_turn(client: Http1Client, count: int) -> list[Response | HttpError]:
+    out: list[Response | HttpError] = []
+    for i in range(count):
+        try:
+            out.append(await client.post(b"{%d}" % i))
+        except HttpError as exc:
+            out.append(exc)
+    await client.aclose()
+    return out
 
 
-def test_requests_share_kept_alive_connections_never_more_than_the_limit() -> None:
+@pytest.mark.anyio
+async def test_requests_share_kept_alive_connections_never_more_than_the_limit() -> None:
     bodies = [b'{"n":%d}' % i + b"x" * i for i in range(40)]
     with server(no_content) as seen:
-        responses = post_all(Http1Client(seen.url, max_connections=3), bodies)
+        responses = await post_all(Http1Client(seen.url, max_connections=3), bodies)
     assert [r.status for r in responses] == [204] * 40
     assert len(seen.requests) == 40
     assert 1 <= seen.connections <= 3
@@ -66,7 +60,8 @@ def test_requests_share_kept_alive_connections_never_more_than_the_limit() -> No
     assert headers["webhook-id"] == "x-1"
 
 
-def test_answers_framed_by_length_chunks_or_close_after_an_interim_answer() -> None:
+@pytest.mark.anyio
+async def test_answers_framed_by_length_chunks_or_close_after_an_interim_answer() -> None:
     answers = [
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
         b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
@@ -77,7 +72,7 @@ def test_answers_framed_by_length_chunks_or_close_after_an_interim_answer() -> N
     ]
 
     with server(lambda index, _: answers[index]) as seen:
-        got = post_in_turn(Http1Client(seen.url), 5)
+        got = await post_in_turn(Http1Client(seen.url), 5)
     assert [r.status for r in got if isinstance(r, Response)] == [200, 503, 202, 410, 204]
     second = got[1]
     assert isinstance(second, Response)
@@ -87,49 +82,53 @@ def test_answers_framed_by_length_chunks_or_close_after_an_interim_answer() -> N
     assert [number for number, _, _ in seen.requests] == [1, 1, 1, 2, 3]
 
 
-def test_a_kept_alive_connection_the_server_dropped_is_replaced_once() -> None:
+@pytest.mark.anyio
+async def test_a_kept_alive_connection_the_server_dropped_is_replaced_once() -> None:
     def drop_second_on_each(_: int, on_conn: int) -> bytes:
         return CLOSE if on_conn == 1 else no_content(0, 0)
 
     with server(drop_second_on_each) as seen:
-        got = post_in_turn(Http1Client(seen.url, max_connections=1), 2)
+        got = await post_in_turn(Http1Client(seen.url, max_connections=1), 2)
     assert [r.status for r in got if isinstance(r, Response)] == [204, 204]
     assert seen.connections == 2
     assert [number for number, _, _ in seen.requests] == [1, 1, 2]
 
 
-def test_a_new_connection_closed_without_answer_is_an_error_not_a_loop() -> None:
+@pytest.mark.anyio
+async def test_a_new_connection_closed_without_answer_is_an_error_not_a_loop() -> None:
     with server(lambda _, __: CLOSE) as seen:
-        got = post_in_turn(Http1Client(seen.url), 1)
+        got = await post_in_turn(Http1Client(seen.url), 1)
     assert isinstance(got[0], HttpError)
     assert "before any answer" in str(got[0])
     assert len(seen.requests) == 1
 
 
-def test_no_answer_in_time_and_garbage_answers_are_errors() -> None:
+@pytest.mark.anyio
+async def test_no_answer_in_time_and_garbage_answers_are_errors() -> None:
     with server(lambda _, __: HANG) as seen:
-        (hung,) = post_in_turn(Http1Client(seen.url, timeout_s=0.3), 1)
+        (hung,) = await post_in_turn(Http1Client(seen.url, timeout_s=0.3), 1)
     assert isinstance(hung, HttpError)
     assert "within 0.3 s" in str(hung)
     with server(lambda _, __: b"SSH-2.0-OpenSSH_9.2\r\n\r\n") as seen:
-        (garbage,) = post_in_turn(Http1Client(seen.url), 1)
+        (garbage,) = await post_in_turn(Http1Client(seen.url), 1)
     assert isinstance(garbage, HttpError)
     assert "malformed HTTP/1.1 answer: illegal status line" in str(garbage)
     big = b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n" + b"x" * 5000
     with server(lambda _, __: big) as seen:
-        (too_big,) = post_in_turn(Http1Client(seen.url, max_body=1000), 1)
+        (too_big,) = await post_in_turn(Http1Client(seen.url, max_body=1000), 1)
     assert isinstance(too_big, HttpError)
     assert "larger than 1000" in str(too_big)
     port = seen.port  # the server is gone: nothing listens there now
-    (refused,) = post_in_turn(Http1Client(f"http://127.0.0.1:{port}/"), 1)
+    (refused,) = await post_in_turn(Http1Client(f"http://127.0.0.1:{port}/"), 1)
     assert isinstance(refused, HttpError)
     assert "cannot connect" in str(refused)
 
 
-def test_connects_to_the_addresses_given_keeping_the_url_host_and_its_credentials() -> None:
+@pytest.mark.anyio
+async def test_connects_to_the_addresses_given_keeping_the_url_host_and_its_credentials() -> None:
     with server(no_content) as seen:
         url = f"http://ops:p%40ss@webhook.invalid:{seen.port}/in?x=1"
-        responses = post_all(Http1Client(url), [b"{}"], addresses=["127.0.0.1"])
+        responses = await post_all(Http1Client(url), [b"{}"], addresses=["127.0.0.1"])
     assert [r.status for r in responses] == [204]
     (_, headers, _) = seen.requests[0]
     assert headers["request-line"] == "POST /in?x=1 HTTP/1.1"
@@ -138,21 +137,21 @@ def test_connects_to_the_addresses_given_keeping_the_url_host_and_its_credential
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_https_checks_the_certificate(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_https_checks_the_certificate(tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
+    await anyio.run_process(  # output captured, an error raised on failure
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
          "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
          "-addext", "subjectAltName=DNS:localhost"],
-        check=True, capture_output=True,
     )  # fmt: skip
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
     trusting = ssl.create_default_context(cafile=str(cert))
     with server(no_content, tls=tls) as seen:
         url = f"https://localhost:{seen.port}/hook"
-        ok = post_in_turn(Http1Client(url, ssl_context=trusting), 2)
-        (untrusted,) = post_in_turn(Http1Client(url), 1)  # certifi's CAs: not ours
+        ok = await post_in_turn(Http1Client(url, ssl_context=trusting), 2)
+        (untrusted,) = await post_in_turn(Http1Client(url), 1)  # certifi's CAs: not ours
     assert [r.status for r in ok if isinstance(r, Response)] == [204, 204]
     assert isinstance(untrusted, HttpError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(untrusted)
@@ -237,6 +236,7 @@ def test_malformed_answers_are_delivery_errors_never_hangs_or_other_exceptions()
                     await sink.aclose()
                 return None
 
+            # hypothesis calls check() synchronously, once per example: a loop each example
             outcome = anyio.run(main)
             assert outcome is None or "within 60 s" not in str(outcome)
             if outcome is None:  # only a complete, well-formed 2xx is a success
@@ -281,7 +281,9 @@ def test_well_formed_answers_keep_their_status_and_headers() -> None:
             else:
                 current.append(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
         with server(lambda index, _: current[index]) as seen:
-            got = post_in_turn(Http1Client(seen.url, max_connections=1), len(exchanges))
+            client = Http1Client(seen.url, max_connections=1)
+            # hypothesis calls check() synchronously, once per example: a loop each example
+            got = anyio.run(post_in_turn, client, len(exchanges))
         assert seen.connections == 1
         for response, (status, headers, _, _) in zip(got, exchanges, strict=True):
             assert isinstance(response, Response)

@@ -204,11 +204,12 @@ sinks:
         sub.close()
 
 
-def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: Path) -> None:
     """A broker with a certificate of a private CA that requires client certificates: the sink
     with ca_file and its certificate delivers; without ca_file it refuses the broker, without
     a certificate the broker refuses it (both seen in the broker's log)."""
-    if not Path(MOSQUITTO).exists():
+    if not await anyio.Path(MOSQUITTO).exists():
         pytest.fail("mosquitto is not installed (Debian package mosquitto, .ci/apt-packages)")
     pki = make_pki(tmp_path / "pki")
     tls_port, log = free_port(), tmp_path / "broker.log"
@@ -231,7 +232,7 @@ def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: 
             time.sleep(0.05)
         return False
 
-    async def main() -> tuple[bool, bool]:
+    try:
         ca = str(pki.ca)
         good = MqttSink(mqtt_config(tls_port, **tls, client_id="good", ca_file=ca, **mine))
         untrusting = MqttSink(mqtt_config(tls_port, **tls, client_id="untrusting", **mine))
@@ -256,10 +257,6 @@ def test_tls_broker_trusted_through_ca_file_with_a_client_certificate(tmp_path: 
                 await anyio.sleep(0.05)
         for sink in (good, untrusting, anonymous):
             await sink.aclose()
-        return refused, no_cert
-
-    try:
-        refused, no_cert = anyio.run(main)
         assert sub.wait(lambda m: event_ids(sub) == [event.id])
     finally:
         sub.close()

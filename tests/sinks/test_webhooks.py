@@ -39,7 +39,7 @@ from webhook_endpoint import OLD_SECRET, SECRET, endpoint
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def deliver(
+async def deliver(
     sink: WebhookSink,
     events: Sequence[Event],
     *,
@@ -49,26 +49,24 @@ def deliver(
     """Run a delivery of ``events``; stop once ``until()`` holds (when given) and first attempts
     are done."""
 
-    async def main() -> Delivery:
-        delivery = Delivery(box or Outbox(), [sink], Metrics(), drain_s=30)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(delivery.run)
-            await delivery.accept(events)
-            with anyio.fail_after(60):
-                # Polls state the engine's threads update (no event to await); fail_after bounds it.
-                while until is not None and not until():  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
-            delivery.finish()
-        await sink.aclose()
-        return delivery
-
-    return anyio.run(main)
+    delivery = Delivery(box or Outbox(), [sink], Metrics(), drain_s=30)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(delivery.run)
+        await delivery.accept(events)
+        with anyio.fail_after(60):
+            # Polls state the engine's threads update (no event to await); fail_after bounds it.
+            while until is not None and not until():  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        delivery.finish()
+    await sink.aclose()
+    return delivery
 
 
-def test_each_revision_is_posted_signed_with_a_stable_id() -> None:
+@pytest.mark.anyio
+async def test_each_revision_is_posted_signed_with_a_stable_id() -> None:
     events = [make_event(), make_event(kind="fire")]
     with receiver([SECRET]) as rx:
-        deliver(WebhookSink(endpoint(rx.url)), events)
+        await deliver(WebhookSink(endpoint(rx.url)), events)
         got = rx.snapshot()
     assert sorted(d.webhook_id for d in got) == sorted(f"{e.id}-1" for e in events)
     assert all(d.valid for d in got)
@@ -79,7 +77,8 @@ def test_each_revision_is_posted_signed_with_a_stable_id() -> None:
     assert abs(int(got[0].timestamp) - time.time()) < 3600
 
 
-def test_a_failed_revision_is_retried_with_the_same_id_and_a_fresh_signature() -> None:
+@pytest.mark.anyio
+async def test_a_failed_revision_is_retried_with_the_same_id_and_a_fresh_signature() -> None:
     seen: set[str] = set()
 
     def fail_first(d: Received) -> tuple[int, dict[str, str]]:
@@ -91,7 +90,7 @@ def test_a_failed_revision_is_retried_with_the_same_id_and_a_fresh_signature() -
     events = [make_event() for _ in range(3)]
     with receiver([SECRET], fail_first) as rx:
         sink = WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 0, 0]))
-        delivery = deliver(sink, events, until=lambda: len(rx.snapshot()) == 6)
+        delivery = await deliver(sink, events, until=lambda: len(rx.snapshot()) == 6)
         box = delivery.outbox
         got = rx.snapshot()
     assert all(d.valid for d in got)
@@ -101,21 +100,25 @@ def test_a_failed_revision_is_retried_with_the_same_id_and_a_fresh_signature() -
     assert box.retries("webhook:rx") == []
 
 
-def test_retry_after_is_honoured_on_429() -> None:
+@pytest.mark.anyio
+async def test_retry_after_is_honoured_on_429() -> None:
     with receiver([SECRET], lambda d: (429, {"retry-after": "3600"})) as rx:
         before = time.time()
-        delivery = deliver(WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 1])), [make_event()])
+        delivery = await deliver(
+            WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 1])), [make_event()]
+        )
         assert len(rx.snapshot()) == 1
     (retry,) = delivery.outbox.retries("webhook:rx")
     assert retry.attempts == 1
     assert retry.due_at >= before + 3600  # not the 1 s of the schedule
 
 
-def test_the_last_failed_attempt_gives_up_and_keeps_the_revision_as_dead() -> None:
+@pytest.mark.anyio
+async def test_the_last_failed_attempt_gives_up_and_keeps_the_revision_as_dead() -> None:
     with receiver([SECRET], lambda d: (500, {})) as rx:
         box = Outbox()
         sink = endpoint(rx.url, retry_schedule_s=[0, 0])
-        deliver(
+        await deliver(
             WebhookSink(sink),
             [make_event()],
             box=box,
@@ -126,14 +129,15 @@ def test_the_last_failed_attempt_gives_up_and_keeps_the_revision_as_dead() -> No
     assert [r.attempts for r in box.retries("webhook:rx", dead=True)] == [2]
 
 
-def test_dead_letters_are_listed_counted_and_redriven(
+@pytest.mark.anyio
+async def test_dead_letters_are_listed_counted_and_redriven(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "outbox.sqlite3"
     events = [make_event(), make_event(kind="fire")]
     with receiver([SECRET], lambda d: (500, {})) as rx:
         box = Outbox(path)
-        delivery = deliver(
+        delivery = await deliver(
             WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 0])),
             events,
             box=box,
@@ -155,7 +159,7 @@ def test_dead_letters_are_listed_counted_and_redriven(
     assert "2 dead letters re-queued" in capsys.readouterr().out
     with receiver([SECRET]) as rx2:  # the receiver is fixed: the next run delivers them
         box = Outbox(path)
-        deliver(
+        await deliver(
             WebhookSink(endpoint(rx2.url)),
             [],
             box=box,
@@ -165,39 +169,46 @@ def test_dead_letters_are_listed_counted_and_redriven(
     assert box.dead_letters() == []
 
 
-def test_waiting_retries_and_a_disabled_sink_count_as_undelivered() -> None:
+@pytest.mark.anyio
+async def test_waiting_retries_and_a_disabled_sink_count_as_undelivered() -> None:
     with receiver([SECRET], lambda d: (503, {})) as rx:
-        delivery = deliver(
+        delivery = await deliver(
             WebhookSink(endpoint(rx.url, retry_schedule_s=[0, 3600])), [make_event()]
         )
     assert delivery.undelivered() == 1  # waiting an hour for its retry: not delivered
     with receiver([SECRET], lambda d: (410, {})) as rx:
-        delivery = deliver(
+        delivery = await deliver(
             WebhookSink(endpoint(rx.url, concurrency=1)), [make_event(), make_event()]
         )
     assert delivery.undelivered() == 2  # the receiver is gone: nothing reached it
 
 
-def test_410_disables_the_endpoint_until_its_url_changes(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_410_disables_the_endpoint_until_its_url_changes(tmp_path: Path) -> None:
     path = tmp_path / "outbox.sqlite3"
     with receiver([SECRET], lambda d: (410, {})) as rx:
         box = Outbox(path)
-        delivery = deliver(WebhookSink(endpoint(rx.url, concurrency=1)), [make_event()], box=box)
-        deliver(WebhookSink(endpoint(rx.url)), [make_event()], box=box)
+        delivery = await deliver(
+            WebhookSink(endpoint(rx.url, concurrency=1)), [make_event()], box=box
+        )
+        await deliver(WebhookSink(endpoint(rx.url)), [make_event()], box=box)
         assert len(rx.snapshot()) == 1  # disabled: the second run sent nothing
         box.close()
     assert 'vsa_delivery_disabled{sink="webhook:rx"} 1.0' in delivery.metrics.exposition().decode()
     box = Outbox(path)
     assert box.cursor("webhook:rx", endpoint(rx.url).url).disabled_reason is not None
     with receiver([SECRET]) as rx2:  # the operator points it elsewhere: enabled again
-        deliver(WebhookSink(endpoint(rx2.url)), [], box=box)
+        await deliver(WebhookSink(endpoint(rx2.url)), [], box=box)
         assert len(rx2.snapshot()) == 2  # what was held back is delivered
 
 
-def test_type_filter_and_rotation_with_two_secrets() -> None:
+@pytest.mark.anyio
+async def test_type_filter_and_rotation_with_two_secrets() -> None:
     events = [make_event(kind="intrusion"), make_event(kind="fire"), make_event(kind="fire")]
     with receiver([OLD_SECRET]) as rx:
-        deliver(WebhookSink(endpoint(rx.url, types=["fire"], secrets=[SECRET, OLD_SECRET])), events)
+        await deliver(
+            WebhookSink(endpoint(rx.url, types=["fire"], secrets=[SECRET, OLD_SECRET])), events
+        )
         got = rx.snapshot()
     assert sorted(d.event["id"] for d in got) == sorted(e.id for e in events[1:])  # type: ignore[type-var]
     for d in got:
@@ -315,19 +326,21 @@ def example_receiver() -> Iterator[tuple[str, list[str]]]:
         output += [out.decode(), err.decode()]
 
 
-def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
+@pytest.mark.anyio
+async def test_example_receiver_accepts_signed_and_refuses_forged_webhooks() -> None:
     with example_receiver() as (url, output):
         event = make_event()
-        deliver(WebhookSink(endpoint(url)), [event])
-        forged = httpx.post(
-            url,
-            content=b"{}",
-            headers={
-                "webhook-id": "x",
-                "webhook-timestamp": str(int(time.time())),
-                "webhook-signature": "v1,AAAA",
-            },
-        )
+        await deliver(WebhookSink(endpoint(url)), [event])
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(
+                url,
+                content=b"{}",
+                headers={
+                    "webhook-id": "x",
+                    "webhook-timestamp": str(int(time.time())),
+                    "webhook-signature": "v1,AAAA",
+                },
+            )
         assert forged.status_code == 401
     out, err = output
     assert f"{event.id}-1" in out, err

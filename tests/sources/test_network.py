@@ -105,11 +105,12 @@ def test_udp_stream(ts_clip: Path) -> None:
     assert len(times) == 30
 
 
-def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
+@pytest.mark.anyio
+async def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
     """The server sends the clip and hangs up, twice: the camera reconnects after a backoff."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    data = ts_clip.read_bytes()
+    data = await anyio.Path(ts_clip).read_bytes()
     served: list[float] = []
 
     def serve() -> None:
@@ -124,14 +125,13 @@ def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
         f"cameras: [{{id: live, url: 'tcp://127.0.0.1:{port}', fps: 100}}]\n" + authorised(["live"])
     )
     engine = Engine(cfg, [])
+    results: list[EngineResult] = []
 
-    async def scenario() -> EngineResult:
+    async def run() -> None:
+        results.append(await engine.run(handle_signals=False))
+
+    try:
         async with anyio.create_task_group() as tg:
-            result: list[EngineResult] = []
-
-            async def run() -> None:
-                result.append(await engine.run(handle_signals=False))
-
             tg.start_soon(run)
             with anyio.fail_after(30):
                 # Polls state the engine's threads update (no event to await); fail_after bounds it.
@@ -140,12 +140,9 @@ def test_a_live_stream_that_ends_is_reconnected(ts_clip: Path) -> None:
                 ):
                     await anyio.sleep(0.05)
             engine.stop()
-        return result[0]
-
-    try:
-        result = anyio.run(scenario)
     finally:
         listener.close()
+    (result,) = results
     (status,) = result.cameras
     assert status.state == "stopped"
     assert status.decoded == 100  # both connections' frames

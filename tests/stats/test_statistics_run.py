@@ -8,11 +8,9 @@ import json
 import os
 import sqlite3
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import msgspec
 import pytest
@@ -61,7 +59,7 @@ sinks:
     )
 
 
-def run_daemon(cfg: config.Config) -> Daemon:
+async def run_daemon(cfg: config.Config) -> Daemon:
     outbox = Outbox(cfg.outbox_path())
     try:
         daemon = Daemon(cfg, build_sinks(cfg.sinks), outbox, source="test")
@@ -69,7 +67,7 @@ def run_daemon(cfg: config.Config) -> Daemon:
         # not keep up with (a loaded machine: fewer boxes, broken tracks); analysed as a scan,
         # each detection is waited for, so the counts are the scene's whatever the load.
         daemon.engine.scan = True
-        result = anyio.run(partial(daemon.run, handle_signals=False))
+        result = await daemon.run(handle_signals=False)
         assert result.undelivered == 0
     finally:
         outbox.close()
@@ -109,11 +107,12 @@ def json_documents(path: Path) -> list[Any]:
     return docs
 
 
-def test_exact_counts_and_nothing_but_aggregates_in_any_file(
+@pytest.mark.anyio
+async def test_exact_counts_and_nothing_but_aggregates_in_any_file(
     scene: tuple[Path, Path, dict[str, int]], tmp_path: Path
 ) -> None:
     video, model, crossings = scene
-    daemon = run_daemon(counting_config(tmp_path, video, model))
+    daemon = await run_daemon(counting_config(tmp_path, video, model))
     assert daemon.statistics is not None  # closed with the sinks: read back below
     db = sqlite3.connect(tmp_path / "state" / "statistics.sqlite3")
     bodies = [json.loads(b) for (b,) in db.execute("SELECT body FROM intervals")]
@@ -241,7 +240,8 @@ def test_api_serves_intervals_as_json_and_csv_to_viewers(tmp_path: Path, scene: 
         assert "/api/stats" in doc["paths"]
 
 
-def test_an_unauthorised_camera_still_counts_and_runs_none_of_its_rules(
+@pytest.mark.anyio
+async def test_an_unauthorised_camera_still_counts_and_runs_none_of_its_rules(
     scene: tuple[Path, Path, dict[str, int]], tmp_path: Path
 ) -> None:
     # The camera also has an intrusion rule, under fr-2023, with an authorisation that has
@@ -264,7 +264,7 @@ def test_an_unauthorised_camera_still_counts_and_runs_none_of_its_rules(
     )
     assert cfg.cameras[0].rules
     assert cfg.privacy.legal_profile == "fr-2023"
-    run_daemon(cfg)
+    await run_daemon(cfg)
     lines = json_documents(tmp_path / "out" / "events.jsonl")
     kinds = {e["type"] for e in lines}
     assert "intrusion" not in kinds, kinds
