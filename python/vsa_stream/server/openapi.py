@@ -98,7 +98,10 @@ def openapi_document(
         },
         "/readyz": {
             "get": {
-                "summary": "Cameras started and outbox open",
+                "summary": (
+                    "Ready: a daemon's cameras started and outbox open; a console's fleet "
+                    "view caught up with ALERTS"
+                ),
                 "responses": {"200": _json({}, "ready"), "503": _json({}, "not ready yet")},
             }
         },
@@ -184,7 +187,10 @@ def openapi_document(
         },
         "/api/cameras": {
             "get": {
-                "summary": "Cameras: state, history, counters, zones, detection rates (viewer)",
+                "summary": (
+                    "Cameras: state, counters, zones; a daemon adds history and detection "
+                    "rates, a console the node running each (viewer)"
+                ),
                 "security": viewer,
                 "responses": {"200": _json({"type": "object"}, "cameras"), **_AUTH},
             }
