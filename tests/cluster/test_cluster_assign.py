@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -181,19 +182,17 @@ async def test_worker_reads_do_not_grow_with_the_fleet(one_server: NatsCluster) 
     assert small <= 5 * 4  # two requests and their replies a round
 
 
-@pytest.mark.anyio
-async def test_a_busy_event_loop_does_not_fence_the_node(
-    one_server: NatsCluster, tmp_path: Path
-) -> None:
-    """The daemon's event loop blocked longer than the lease's TTL (a burst of camera starts,
-    a slow callback): the lease is renewed from its own thread meanwhile, so the node's
-    lease stays valid and nothing is fenced."""
+@contextlib.asynccontextmanager
+async def leased_node(
+    server: NatsCluster, state_dir: Path, node_id: str, ttl_s: float
+) -> AsyncIterator[tuple[Node, ClusterOptions]]:
+    """A daemon's node with no camera, running until the block ends, holding its lease."""
     from vsa_stream.engine import Engine
 
-    urls = one_server.urls.split(",")
-    local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
-    opts = ClusterOptions(servers=urls, node_id="busy", ttl_s=3.0, margin_s=1.0)
-    store = await ClusterStore(await connect(urls, name="busy"), opts).open()
+    urls = server.urls.split(",")
+    local = config_mod.loads(f"sinks: {{}}\nstate_dir: {state_dir}", cluster_node=True)
+    opts = ClusterOptions(servers=urls, node_id=node_id, ttl_s=ttl_s, margin_s=1.0)
+    store = await ClusterStore(await connect(urls, name=node_id), opts).open()
     node = Node(store, opts, local)
     engine = Engine(local, [], dynamic=True)
     try:
@@ -204,18 +203,28 @@ async def test_a_busy_event_loop_does_not_fence_the_node(
                 # Polls the node's lease state (no event to await); fail_after bounds it.
                 while not node.guard():  # noqa: ASYNC110
                     await anyio.sleep(0.05)
-            valid_before = node.guard()
-            # Blocks the event loop on purpose: the lease must not depend on it.
-            time.sleep(opts.ttl_s + 1.5)  # noqa: ASYNC251
-            valid_after = node.guard()
+            yield node, opts
             engine.stop()
             tg.cancel_scope.cancel()
-        fenced = node.fenced
     finally:
         await store.nc.close()
+
+
+@pytest.mark.anyio
+async def test_a_busy_event_loop_does_not_fence_the_node(
+    one_server: NatsCluster, tmp_path: Path
+) -> None:
+    """The daemon's event loop blocked longer than the lease's TTL (a burst of camera starts,
+    a slow callback): the lease is renewed by its own process meanwhile, so the node's
+    lease stays valid and nothing is fenced."""
+    async with leased_node(one_server, tmp_path, "busy", ttl_s=3.0) as (node, opts):
+        valid_before = node.guard()
+        # Blocks the event loop on purpose: the lease must not depend on it.
+        time.sleep(opts.ttl_s + 1.5)  # noqa: ASYNC251
+        valid_after = node.guard()
     assert valid_before
     assert valid_after, "the lease ran out while the event loop was busy"
-    assert fenced == 0
+    assert node.fenced == 0
 
 
 @pytest.mark.anyio
@@ -224,33 +233,14 @@ async def test_a_lease_process_that_dies_is_started_again(
 ) -> None:
     """The lease is renewed by a child process; when it dies (killed, out of memory), the
     daemon starts another: its lease goes on being renewed and it keeps its place."""
-    from vsa_stream.engine import Engine
-
-    urls = one_server.urls.split(",")
-    local = config_mod.loads(f"sinks: {{}}\nstate_dir: {tmp_path}", cluster_node=True)
-    opts = ClusterOptions(servers=urls, node_id="phoenix", ttl_s=4.0, margin_s=1.0)
-    store = await ClusterStore(await connect(urls, name="phoenix"), opts).open()
-    node = Node(store, opts, local)
-    engine = Engine(local, [], dynamic=True)
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(engine.run)
-            tg.start_soon(node.run, engine)
-            with anyio.fail_after(30):
-                # Polls the node's lease state (no event to await); fail_after bounds it.
-                while not node.guard():  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
-            proc = node.lease._proc
-            assert proc is not None
-            first = proc.pid
-            os.kill(first, signal.SIGKILL)
-            await anyio.sleep(3 * opts.ttl_s)
-            assert node.lease._proc is not None
-            second = node.lease._proc.pid
-            valid = node.guard()
-            engine.stop()
-            tg.cancel_scope.cancel()
-    finally:
-        await store.nc.close()
+    async with leased_node(one_server, tmp_path, "phoenix", ttl_s=4.0) as (node, opts):
+        proc = node.lease._proc
+        assert proc is not None
+        first = proc.pid
+        os.kill(first, signal.SIGKILL)
+        await anyio.sleep(3 * opts.ttl_s)
+        assert node.lease._proc is not None
+        second = node.lease._proc.pid
+        valid = node.guard()
     assert second != first
     assert valid, "the lease ran out after its process died"
