@@ -1,21 +1,25 @@
 """Detector input shaped like the camera against the model's square input, on real clips.
 
 For each clip (the dev set of ../shared, PETS 2009 S2.L1, the Intel road clip), every k-th
-frame is detected by two YOLOX-nano models, one thread each, interleaved frame by frame (the
-order alternates): ``input_shape: model`` (416x416 for every camera) and ``input_shape:
-camera`` (416x256 for 16:9, 416x320 for 4:3, ...). Per clip:
+frame is detected by two YOLOX-nano models, one thread each: ``input_shape: model`` (416x416
+for every camera) and ``input_shape: camera`` (416x256 for 16:9, 416x320 for 4:3, ...). Per clip:
 
 * agreement: detections of each, the share matched one to one (same engine class, IoU >= 0.5,
   greedy by IoU), the mean and lowest IoU of the matched pairs, the largest score difference,
   and the frames whose detection counts differ;
 * cost: CPU time of the calling thread per frame (the whole ``Model.detect``: pre-processing,
   inference, decoding + NMS; exact with one onnxruntime thread), and the ratio square / camera,
-  that is detections per core of the camera-shaped input relative to the square one.
+  that is detections per core of the camera-shaped input relative to the square one;
+* the ceiling beside it: a bare onnxruntime loop (``session.run`` on the same frames' ready
+  tensors, through the same sessions, so the same threads and session options) at both inputs.
+  Its ratio is what the model alone gains; the engine's pre- and post-processing is the gap.
 
+The four loops of a clip (engine and bare, square and camera) run one after the other in each
+of ``--rounds`` rounds, in an order that alternates; each figure is the median of the rounds.
 Prints Markdown tables (per clip, then per aspect) with the load average, writes
 ``bench/results/detect_shape.json``.
 
-Usage: ``python bench/bench_detect_shape.py [--quick] [--frames N] [--shared DIR]``
+Usage: ``python bench/bench_detect_shape.py [--quick] [--frames N] [--rounds R] [--shared DIR]``
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import argparse
 import json
 import platform
+import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -108,37 +113,54 @@ def match(
     return out
 
 
-def timed(model: Model, planes: Planes) -> tuple[list[ModelDetection], float]:
+def cpu_ms(run: Any, items: int) -> float:
+    """Thread CPU milliseconds per item of one call of ``run``."""
     cpu = time.thread_time()
-    found = model.detect(*planes)
-    return found, time.thread_time() - cpu
+    run()
+    return 1e3 * (time.thread_time() - cpu) / items
 
 
-def measure(square: Model, camera: Model, planes: list[Planes]) -> dict[str, Any]:
-    for f in planes[:2]:  # warm both (the camera model opens its session at the clip's shape)
-        square.detect(*f)
-        camera.detect(*f)
-    cpu = {"square": 0.0, "camera": 0.0}
-    n = {"square": 0, "camera": 0}
+CASES = ("engine square", "engine camera", "bare square", "bare camera")
+
+
+def measure(square: Model, camera: Model, planes: list[Planes], rounds: int) -> dict[str, Any]:
+    models = {"square": square, "camera": camera}
+    got = {k: [m.detect(*f) for f in planes] for k, m in models.items()}  # warms both
+    tensors = {k: [m.preprocess(f)[0] for f in planes] for k, m in models.items()}
+
+    def engine(model: Model) -> None:
+        for f in planes:
+            model.detect(*f)
+
+    def bare(model: Model, ready: list[Any]) -> None:
+        session = model.session_for((ready[0].shape[3], ready[0].shape[2]))
+        for t in ready:
+            session.run(None, {model.input_name: t})
+
+    runs = {
+        "engine square": lambda: engine(square),
+        "engine camera": lambda: engine(camera),
+        "bare square": lambda: bare(square, tensors["square"]),
+        "bare camera": lambda: bare(camera, tensors["camera"]),
+    }
+    runs["bare square"]()  # warm the bare loops too
+    runs["bare camera"]()
+    samples: dict[str, list[float]] = {k: [] for k in CASES}
+    for r in range(rounds):
+        for case in CASES if r % 2 == 0 else CASES[::-1]:
+            samples[case].append(cpu_ms(runs[case], len(planes)))
+    ms = {k: statistics.median(v) for k, v in samples.items()}
     ious: list[float] = []
     score_diff = 0.0
     differ = 0
-    for k, f in enumerate(planes):
-        order = [("square", square), ("camera", camera)]
-        if k % 2:
-            order.reverse()
-        got: dict[str, list[ModelDetection]] = {}
-        for name, model in order:
-            got[name], spent = timed(model, f)
-            cpu[name] += spent
-            n[name] += len(got[name])
-        pairs = match(got["square"], got["camera"])
+    for a, b in zip(got["square"], got["camera"], strict=True):
+        pairs = match(a, b)
         ious += [p[0] for p in pairs]
         score_diff = max([score_diff, *(p[1] for p in pairs)])
-        differ += len(got["square"]) != len(got["camera"])
-    frames_n = len(planes)
+        differ += len(a) != len(b)
+    n = {k: sum(map(len, v)) for k, v in got.items()}
     return {
-        "frames": frames_n,
+        "frames": len(planes),
         "detections_square": n["square"],
         "detections_camera": n["camera"],
         "matched": len(ious),
@@ -147,9 +169,13 @@ def measure(square: Model, camera: Model, planes: list[Planes]) -> dict[str, Any
         "min_iou": float(np.min(ious)) if ious else None,
         "max_score_diff": score_diff,
         "frames_count_differs": differ,
-        "cpu_ms_square": 1e3 * cpu["square"] / frames_n,
-        "cpu_ms_camera": 1e3 * cpu["camera"] / frames_n,
-        "per_core_ratio": cpu["square"] / cpu["camera"],
+        "cpu_ms_square": ms["engine square"],
+        "cpu_ms_camera": ms["engine camera"],
+        "per_core_ratio": ms["engine square"] / ms["engine camera"],
+        "bare_ms_square": ms["bare square"],
+        "bare_ms_camera": ms["bare camera"],
+        "bare_ratio": ms["bare square"] / ms["bare camera"],
+        "samples_ms": samples,
     }
 
 
@@ -157,6 +183,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three clips, four frames (CI)")
     parser.add_argument("--frames", type=int, default=40, help="frames per clip")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--shared", default=str(ROOT.parent / "shared"), help="../shared")
     parser.add_argument("--out", default=str(RESULTS / "detect_shape.json"), help="JSON results")
     args = parser.parse_args()
@@ -168,7 +195,7 @@ def main() -> int:
         return 0
     if args.quick:
         found = [found[0], found[-2], found[-1]]
-    count = 4 if args.quick else args.frames
+    count, rounds = (4, 1) if args.quick else (args.frames, args.rounds)
     square = load_model(ModelSpec(path=str(model_path), intra_op_threads=1, input_shape="model"))
     load0 = os.getloadavg()
     rows: dict[str, dict[str, Any]] = {}
@@ -177,19 +204,22 @@ def main() -> int:
         h, w = planes[0][0].shape
         # A group of one camera: the input follows this clip alone.
         camera = load_model(ModelSpec(path=str(model_path), intra_op_threads=1))
-        row = measure(square, camera, planes)
+        row = measure(square, camera, planes, rounds)
         row["frame"] = f"{w}x{h}"
         row["input_camera"] = "x".join(map(str, camera.input_for((w, h))))
         rows[str(clip.relative_to(shared / "data"))] = row
     load1 = os.getloadavg()
 
-    print(f"YOLOX-nano, one thread; load average {load0[0]:.2f} at start, {load1[0]:.2f} at end\n")
+    print(
+        f"YOLOX-nano, one thread, median of {rounds} interleaved rounds; load average "
+        f"{load0[0]:.2f} at start, {load1[0]:.2f} at end\n"
+    )
     print(
         "| clip | frame | camera input | frames | dets 416x416 | dets camera | matched "
         "| mean IoU | min IoU | max score diff | frames with other count | CPU ms 416x416 "
-        "| CPU ms camera | per core |"
+        "| CPU ms camera | per core | bare ms 416x416 | bare ms camera | bare per core |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         mean = f"{r['mean_iou']:.3f}" if r["mean_iou"] is not None else "-"
         low = f"{r['min_iou']:.3f}" if r["min_iou"] is not None else "-"
@@ -198,20 +228,25 @@ def main() -> int:
             f"{r['detections_square']} | {r['detections_camera']} | "
             f"{100 * r['matched_share']:.1f} % | {mean} | {low} | {r['max_score_diff']:.3f} | "
             f"{r['frames_count_differs']} | {r['cpu_ms_square']:.1f} | {r['cpu_ms_camera']:.1f} | "
-            f"{r['per_core_ratio']:.2f}x |"
+            f"{r['per_core_ratio']:.2f}x | {r['bare_ms_square']:.1f} | {r['bare_ms_camera']:.1f} | "
+            f"{r['bare_ratio']:.2f}x |"
         )
     by_input: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows.values():
         by_input[r["input_camera"]].append(r)
     print(
-        "\n| camera input | clips | frames | matched | CPU ms 416x416 | CPU ms camera | per core |"
+        "\n| camera input | clips | frames | matched | engine CPU ms 416x416 "
+        "| engine CPU ms camera | engine per core | bare ms 416x416 | bare ms camera "
+        "| bare per core (ceiling) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     summary = {}
     for shape, rs in sorted(by_input.items()):
         frames_n = sum(r["frames"] for r in rs)
-        sq = sum(r["cpu_ms_square"] * r["frames"] for r in rs) / frames_n
-        cam = sum(r["cpu_ms_camera"] * r["frames"] for r in rs) / frames_n
+        sq, cam, bsq, bcam = (
+            sum(r[key] * r["frames"] for r in rs) / frames_n
+            for key in ("cpu_ms_square", "cpu_ms_camera", "bare_ms_square", "bare_ms_camera")
+        )
         matched = sum(r["matched"] for r in rs) / max(
             1, sum(max(r["detections_square"], r["detections_camera"]) for r in rs)
         )
@@ -222,14 +257,18 @@ def main() -> int:
             "cpu_ms_square": sq,
             "cpu_ms_camera": cam,
             "per_core_ratio": sq / cam,
+            "bare_ms_square": bsq,
+            "bare_ms_camera": bcam,
+            "bare_ratio": bsq / bcam,
         }
         print(
             f"| {shape} | {len(rs)} | {frames_n} | {100 * matched:.1f} % | {sq:.1f} | {cam:.1f} | "
-            f"{sq / cam:.2f}x |"
+            f"{sq / cam:.2f}x | {bsq:.1f} | {bcam:.1f} | {bsq / bcam:.2f}x |"
         )
     report = {
         "benchmark": "detect_shape",
         "quick": args.quick,
+        "rounds": rounds,
         "load_average": {"start": load0, "end": load1},
         "machine": platform.machine(),
         "clips": rows,

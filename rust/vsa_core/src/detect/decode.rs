@@ -99,13 +99,39 @@ impl<'a> Candidates<'a> {
 
 /// Index and value of the largest element (the first on ties; NaN never wins).
 fn best_class(scores: &[f32]) -> (usize, f32) {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, &s) in scores.iter().enumerate() {
-        if s > best.1 {
-            best = (i, s);
+    let best = best_score(scores);
+    let c = first_index(scores, best);
+    match scores.get(c) {
+        Some(&s) if s == best => (c, s), // s, not best: the first of 0.0 and -0.0
+        _ => (0, best),
+    }
+}
+
+/// The largest element (NaN never wins; `-inf` when there is none), over eight independent
+/// lanes so that the compiler vectorises it: most anchors stop here, below the threshold,
+/// and only the others look for the class ([`first_index`]).
+fn best_score(scores: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = scores.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &s) in lanes.iter_mut().zip(chunk) {
+            if s > *lane {
+                *lane = s;
+            }
+        }
+    }
+    let mut best = f32::NEG_INFINITY;
+    for &s in lanes.iter().chain(chunks.remainder()) {
+        if s > best {
+            best = s;
         }
     }
     best
+}
+
+/// Index of the first element equal to `best` (0 when none is: every score NaN).
+fn first_index(scores: &[f32], best: f32) -> usize {
+    scores.iter().position(|&s| s == best).unwrap_or(0)
 }
 
 fn cxcywh(cx: f64, cy: f64, w: f64, h: f64) -> [f64; 4] {
@@ -168,9 +194,10 @@ pub fn decode_yolox(
     for (stride, gw, gh) in levels {
         let s = stride as f64;
         for (cell, row) in (0..gw * gh).zip(&mut rows) {
-            let (c, best) = best_class(&row[5..]);
-            let score = f64::from(row[4]) * f64::from(best);
-            if score >= p.score_threshold {
+            let best = best_score(&row[5..]);
+            if f64::from(row[4]) * f64::from(best) >= p.score_threshold {
+                let (c, best) = best_class(&row[5..]);
+                let score = f64::from(row[4]) * f64::from(best);
                 let (gx, gy) = ((cell % gw) as f64, (cell / gw) as f64);
                 let cx = (f64::from(row[0]) + gx) * s;
                 let cy = (f64::from(row[1]) + gy) * s;
@@ -201,9 +228,10 @@ pub fn decode_yolov5(
     }
     let mut out = Candidates::new(lb);
     for row in data.chunks_exact(cols) {
-        let (c, best) = best_class(&row[5..]);
-        let score = f64::from(row[4]) * f64::from(best);
-        if score >= p.score_threshold {
+        let best = best_score(&row[5..]);
+        if f64::from(row[4]) * f64::from(best) >= p.score_threshold {
+            let (c, best) = best_class(&row[5..]);
+            let score = f64::from(row[4]) * f64::from(best);
             let [cx, cy, w, h] = [row[0], row[1], row[2], row[3]].map(f64::from);
             out.push(cxcywh(cx, cy, w, h), score, c);
         }
@@ -334,11 +362,11 @@ pub fn decode_nanodet(
             .zip(level.dis.chunks_exact(4 * bins))
             .enumerate()
         {
-            let (c, best) = best_class(cls);
-            let score = f64::from(best);
-            if score < p.score_threshold {
+            if f64::from(best_score(cls)) < p.score_threshold {
                 continue;
             }
+            let (c, best) = best_class(cls);
+            let score = f64::from(best);
             let mut d = [0.0f64; 4];
             for (side, logits) in d.iter_mut().zip(dis.chunks_exact(bins)) {
                 *side = expected_bin(logits, &mut probs) * s;
@@ -398,6 +426,30 @@ mod tests {
         // centre (24, 24), size 16 in input pixels → ×2 in source pixels.
         assert_eq!(d.bbox, [32.0, 32.0, 64.0, 64.0]);
         assert!(decode_yolox(&data, n - 1, k, &lb, &[8, 16, 32], &params()).is_err());
+    }
+
+    #[test]
+    fn best_class_is_the_first_largest_and_nan_never_wins() {
+        // Lengths around the eight lanes; the best in a lane, in the remainder, tied.
+        for n in [1usize, 7, 8, 9, 16, 80, 83] {
+            for at in 0..n {
+                let mut s: Vec<f32> = (0..n).map(|i| (i % 5) as f32 * 0.1).collect();
+                s[at] = 0.9;
+                assert_eq!(best_class(&s), (at, 0.9), "n {n} at {at}");
+                s[n - 1] = 0.9; // a tie later: the first one wins
+                assert_eq!(best_class(&s), (at, 0.9), "n {n} at {at}, tied");
+                s[0] = f32::NAN;
+                let want = if n == 1 {
+                    (0, f32::NEG_INFINITY)
+                } else if at == 0 {
+                    (n - 1, 0.9)
+                } else {
+                    (at, 0.9)
+                };
+                assert_eq!(best_class(&s), want, "n {n} at {at}, NaN first");
+            }
+        }
+        assert_eq!(best_class(&[f32::NAN; 9]), (0, f32::NEG_INFINITY));
     }
 
     #[test]

@@ -244,12 +244,26 @@ fn prepare_output<'o>(
     let (p0, rest) = out.split_at_mut(plane);
     let (p1, p2) = rest.split_at_mut(plane);
     let mut planes = [p0, p1, p2];
-    if lb.content_width != lb.dst_width || lb.content_height != lb.dst_height {
-        for (c, p) in planes.iter_mut().enumerate() {
-            p.fill((norm.pad_value - norm.mean[c]) / norm.std[c]);
-        }
+    for (c, p) in planes.iter_mut().enumerate() {
+        fill_padding(p, lb, (norm.pad_value - norm.mean[c]) / norm.std[c]);
     }
     Ok(planes)
+}
+
+/// Writes `value` to the pixels of one `dst_width × dst_height` plane outside the content
+/// (the content is written once, by the caller, not first filled and then overwritten).
+fn fill_padding(plane: &mut [f32], lb: &Letterbox, value: f32) {
+    let w = lb.dst_width;
+    let (top, bottom) = (lb.pad_y * w, (lb.pad_y + lb.content_height) * w);
+    plane[..top].fill(value);
+    plane[bottom..].fill(value);
+    if lb.content_width != w {
+        let right = lb.pad_x + lb.content_width;
+        for row in plane[top..bottom].chunks_exact_mut(w) {
+            row[..lb.pad_x].fill(value);
+            row[right..].fill(value);
+        }
+    }
 }
 
 /// Writes one content row of R, G, B values (clamped to 0–255 here) to the tensor planes at
@@ -265,6 +279,37 @@ fn write_row(planes: &mut [&mut [f32]; 3], start: usize, rgb: [&[f32]; 3], norm:
         for (d, &v) in dst.iter_mut().zip(values) {
             *d = (v.clamp(0.0, 255.0) - mean) * inv;
         }
+    }
+}
+
+/// Converts one content row of Y, Cb and Cr values (resampled) to R, G, B, clamps them to
+/// 0–255, normalises them and writes them to the tensor planes at `start`, in the tensor's
+/// order: one pass over the row, the same arithmetic as [`write_row`] after the conversion.
+fn write_yuv_row(
+    planes: &mut [&mut [f32]; 3],
+    start: usize,
+    yuv: [&[f32]; 3],
+    k: &[f32; 7],
+    norm: &Normalize,
+) {
+    let [ys, yo, cs, r_cr, g_cb, g_cr, b_cb] = *k;
+    let n = yuv[0].len();
+    let (mean, inv) = (norm.mean, norm.std.map(|s| 1.0 / s));
+    let bgr = norm.order == ChannelOrder::Bgr;
+    let [p0, p1, p2] = planes;
+    let outs = p0[start..start + n]
+        .iter_mut()
+        .zip(&mut p1[start..start + n])
+        .zip(&mut p2[start..start + n]);
+    let pixels = yuv[0].iter().zip(yuv[1]).zip(yuv[2]);
+    for (((o0, o1), o2), ((&l, &cb), &cr)) in outs.zip(pixels) {
+        let l = (l - yo) * ys;
+        let (cb, cr) = ((cb - 128.0) * cs, (cr - 128.0) * cs);
+        let (r, g, b) = (l + r_cr * cr, l - g_cb * cb - g_cr * cr, l + b_cb * cb);
+        let (c0, c2) = if bgr { (b, r) } else { (r, b) };
+        *o0 = (c0.clamp(0.0, 255.0) - mean[0]) * inv[0];
+        *o1 = (g.clamp(0.0, 255.0) - mean[1]) * inv[1];
+        *o2 = (c2.clamp(0.0, 255.0) - mean[2]) * inv[2];
     }
 }
 
@@ -321,7 +366,7 @@ pub fn yuv420p_to_tensor(
     }
     check_source(lb, w, h)?;
     let mut planes = prepare_output(out, lb, norm)?;
-    let [ys, yo, cs, r_cr, g_cb, g_cr, b_cb] = yuv_coefficients(matrix, full_range);
+    let k = yuv_coefficients(matrix, full_range);
     let xl = axis_table(w, lb.content_width, None);
     let xc = axis_table(w, lb.content_width, Some(cw));
     let yl = axis_table(h, lb.content_height, None);
@@ -329,24 +374,14 @@ pub fn yuv420p_to_tensor(
     let (mut sy, mut su, mut sv) = (vec![0.0; w], vec![0.0; cw], vec![0.0; cw]);
     let n = lb.content_width;
     let (mut gy, mut gu, mut gv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    let (mut r, mut g, mut b) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     for (oy, (ty, tc)) in yl.iter().zip(&yc).enumerate() {
         lerp_rows(y.row(ty.i0), y.row(ty.i1), ty.frac, &mut sy);
         lerp_rows(u.row(tc.i0), u.row(tc.i1), tc.frac, &mut su);
         lerp_rows(v.row(tc.i0), v.row(tc.i1), tc.frac, &mut sv);
         gather(&sy, &xl, 0, &mut gy);
         gather2(&su, &sv, &xc, &mut gu, &mut gv);
-        let pixels = gy.iter().zip(&gu).zip(&gv);
-        let outs = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut());
-        for (((ro, go), bo), ((&l, &cb), &cr)) in outs.zip(pixels) {
-            let l = (l - yo) * ys;
-            let (cb, cr) = ((cb - 128.0) * cs, (cr - 128.0) * cs);
-            *ro = l + r_cr * cr;
-            *go = l - g_cb * cb - g_cr * cr;
-            *bo = l + b_cb * cb;
-        }
         let start = (oy + lb.pad_y) * lb.dst_width + lb.pad_x;
-        write_row(&mut planes, start, [&r, &g, &b], norm);
+        write_yuv_row(&mut planes, start, [&gy, &gu, &gv], &k, norm);
     }
     Ok(())
 }
