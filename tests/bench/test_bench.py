@@ -190,20 +190,28 @@ def test_search_runs_a_failed_trial_again_before_giving_up() -> None:
 
 
 def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) -> None:
-    """The scan figures are fair: the anchor decodes with the engine's own decoder settings
-    (deblocking skipped, frame threads), the other decodes are labelled references, and every
-    run reports its CPU per frame, the all-signals camera included, with the load average."""
+    """The scan figures are fair: each engine row is compared with a bare decode of exactly
+    its decoder settings (the scan's frame threads, or a live camera's own threads), the other
+    decodes are labelled references, a probe says how much of a second core the machine gave,
+    and every run reports its CPU per frame, the all-signals camera included, with the load
+    average."""
     assert main(["bench", "scan", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     report = _report(tmp_path, "scan")
-    anchor = report["anchor"]
+    anchor, live = report["anchor"], report["live_anchor"]
     assert "skip_loop_filter + frame threads" in anchor
+    assert "live camera" in live and "frame threads" not in live
     runs = report["runs"]
     assert runs[anchor]["ratio_to_anchor"] == pytest.approx(1.0)
-    references = [name for name in runs if name.startswith("pyav decode") and name != anchor]
-    assert references
-    assert all("reference" in name for name in references)
-    scans = [name for name in runs if name.startswith("engine scan")]
-    assert any("all signals" in name for name in scans)
+    assert runs[live]["ratio_to_anchor"] == pytest.approx(1.0)
+    references = [name for name in runs if name.startswith("pyav decode")]
+    assert all("reference" in name for name in set(references) - {anchor, live})
+    engine_rows = [name for name in runs if name.startswith("engine")]
+    for settings in (anchor, live):  # each anchor's rows: default rate, every frame, all signals
+        own = [name for name in engine_rows if runs[name]["anchor"] == settings]
+        assert len(own) == 3
+        assert any("all signals" in name for name in own)
+    probe = [name for name in runs if name.startswith("probe")]
+    assert len(probe) == 1 and runs[probe[0]]["anchor"] == live
     for name in runs:
         assert runs[name]["cpu_ms_per_frame"] > 0
         assert runs[name]["ratio_to_anchor"] > 0
