@@ -91,9 +91,7 @@ def two_decodes(path: str) -> Run:
     return frames, time.perf_counter() - started, time.process_time() - cpu
 
 
-def engine_scan(
-    path: str, fps: float, template: str = MOTION_CONFIG, *, live: bool = False
-) -> Run:
+def engine_scan(path: str, fps: float, template: str = MOTION_CONFIG, *, live: bool = False) -> Run:
     """Frames decoded, seconds and CPU seconds taken by the engine scanning the file.
 
     ``live``: decode as a live camera's pipeline does (no frame threads), the file not paced.
