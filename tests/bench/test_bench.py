@@ -219,6 +219,12 @@ def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) 
         assert runs[name]["ratio_to_anchor"] > 0
     assert len(report["load_average_start"]) == 3
     assert len(report["load_average_end"]) == 3
+    # where a live camera's CPU goes, by thread (Linux), with the bound a free core allows
+    split = report["live_threads"]
+    assert set(split) == {"analysis 10 fps, the default", "every frame", "all signals, 10 fps"}
+    for row in split.values():
+        assert row["bound_with_a_free_core"] > 0
+        assert row["bare_decode_ms_per_frame"] > 0
     stages = report["stages"]["all signals"]
     assert {"fire", "flow", "static_objects"} <= set(stages["signals"])
     assert {"motion", "flow", "fire", "background", "rest", "total"} <= set(
@@ -250,3 +256,31 @@ def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:
             "ratio": pytest.approx(1.6),
         }
     ]
+
+
+def test_thread_cpu_is_attributed_to_the_thread_that_spent_it() -> None:
+    """The live split's monitor charges CPU to the thread that burnt it, by name: a busy
+    thread shows its work, a sleeping one none."""
+    import threading
+    import time
+
+    from vsa_stream.bench.threadcpu import ThreadMonitor
+
+    def busy() -> None:
+        end = time.thread_time() + 0.3
+        while time.thread_time() < end:
+            pass
+
+    with ThreadMonitor() as monitor:
+        threads = [
+            threading.Thread(target=busy, name="busy-a"),
+            threading.Thread(target=time.sleep, args=(0.3,), name="idle-a"),
+        ]
+        for thread in threads:
+            thread.start()
+        while any(t.is_alive() for t in threads):
+            monitor.poll()
+        for thread in threads:
+            thread.join()
+    assert monitor.seconds("busy-") >= 0.2
+    assert monitor.seconds("idle-") < 0.05

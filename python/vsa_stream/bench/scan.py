@@ -36,6 +36,7 @@ from typing import Any
 import anyio
 import av
 
+from vsa_stream.bench import threadcpu
 from vsa_stream.bench.common import Steps, fmt, table
 from vsa_stream.bench.stages import (
     ALL_SIGNALS_CONFIG,
@@ -127,6 +128,37 @@ def _stages(path: str, rounds: int) -> dict[str, dict[str, Any]]:
     return out
 
 
+LIVE_CAMERAS = (
+    ("analysis 10 fps, the default", MOTION_CONFIG, 10.0),
+    ("every frame", MOTION_CONFIG, 120.0),
+    ("all signals, 10 fps", ALL_SIGNALS_CONFIG, 10.0),
+)
+
+
+def _split(path: str, rounds: int) -> dict[str, dict[str, float]]:
+    """Each live-settings camera's CPU per decoded frame by thread, beside a bare decode of the
+    same settings (medians of ``rounds`` alternating runs), and the throughput bound with a
+    free core (:func:`vsa_stream.bench.threadcpu.bound`)."""
+    med = statistics.median
+    bare: list[float] = []
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in LIVE_CAMERAS}
+    for _ in range(rounds):
+        frames, _, cpu = bare_decode(path, True, False)
+        bare.append(1e3 * cpu / frames)
+        for name, template, fps in LIVE_CAMERAS:
+            samples[name].append(threadcpu.split(path, template, fps))
+    bare_ms = med(bare)
+    out: dict[str, dict[str, float]] = {}
+    for name, runs in samples.items():
+        row = {k: med(r[k] for r in runs) for k in runs[0] if k.endswith("_ms_per_frame")}
+        row["bare_decode_ms_per_frame"] = bare_ms
+        row["bound_with_a_free_core"] = threadcpu.bound(
+            row["decode_thread_ms_per_frame"], row["analysis_thread_ms_per_frame"], bare_ms
+        )
+        out[name] = row
+    return out
+
+
 def run(
     steps: Steps,
     quick: bool,
@@ -205,6 +237,7 @@ def run(
         if stages:
             steps.step("where the time goes")
         per_stage = _stages(path, 1 if quick else 3) if stages else None
+        split = _split(path, 1 if quick else 3) if stages and threadcpu.available() else None
     med = statistics.median
     return {
         "clip": clip,
@@ -228,6 +261,7 @@ def run(
             for name in runs
         },
         "stages": per_stage,
+        "live_threads": split,
     }
 
 
@@ -253,6 +287,24 @@ def markdown(section: dict[str, Any]) -> str:
     stages = section.get("stages")
     if not stages:
         return f"{head}\n\n{runs}"
+    split = section.get("live_threads")
+    threads = ""
+    if split:
+        threads = "\n\n" + table(
+            ["live-settings camera", "bare decode", "decode thread", "analysis thread",
+             "rest of the process", "× bare decode with a free core (bound)"],
+            [
+                [name, fmt(r["bare_decode_ms_per_frame"]), fmt(r["decode_thread_ms_per_frame"]),
+                 fmt(r["analysis_thread_ms_per_frame"]), fmt(r["other_ms_per_frame"]),
+                 fmt(r["bound_with_a_free_core"], "x")]
+                for name, r in split.items()
+            ],
+        )  # fmt: skip
+        threads = (
+            "\n\nLive-camera settings, CPU ms per decoded frame by thread (bound: bare decode "
+            "over the busier thread, what a free second core would allow; not measured "
+            "throughput)" + threads
+        )
     rows = []
     for camera, row in stages.items():
         ms = row["ms_per_analysed_frame"]
@@ -265,7 +317,7 @@ def markdown(section: dict[str, Any]) -> str:
     where = table(["camera", "decode CPU / frame", *STAGES, "analysis per decoded frame"], rows)
     return (
         f"{head}\n\n{runs}\n\nWhere the time goes (ms; decoding: CPU per decoded frame, every "
-        f"decoder thread; stages: per analysed frame at 10 fps, one thread):\n\n{where}"
+        f"decoder thread; stages: per analysed frame at 10 fps, one thread):\n\n{where}{threads}"
     )
 
 
