@@ -61,12 +61,15 @@ Run = tuple[int, float, float]  # frames decoded, wall seconds, process CPU seco
 
 
 def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
-    """Frames decoded, seconds and CPU seconds taken by plain PyAV."""
+    """Frames decoded, seconds and CPU seconds taken by plain PyAV, set as ``VideoSource``
+    sets a camera's decoder (``thread_count`` 0; frame threads or PyAV's default slice
+    threading)."""
     started, cpu = time.perf_counter(), time.process_time()
     with av.open(path) as container:
         stream = container.streams.video[0]
         if skip_loop_filter:
             stream.codec_context.options = {"skip_loop_filter": "all"}
+        stream.codec_context.thread_count = 0
         if frame_threads:
             stream.codec_context.thread_type = "AUTO"
         frames = sum(1 for _ in container.decode(stream))
@@ -196,12 +199,6 @@ def run(
                 "fps": float(s.average_rate or 0),
                 "frames": s.frames,
             }
-        anchors = {LIVE_ANCHOR: LIVE_ANCHOR}  # each run's anchor: the decode of its settings
-
-        def engine(name: str, anchor: str, fps: float, template: str, live: bool) -> None:
-            runs[name] = lambda: engine_scan(path, fps, template, live=live)
-            anchors[name] = anchor
-
         runs: dict[str, Callable[[], Run]] = {
             ANCHOR: lambda: bare_decode(path, True, True),
             LIVE_ANCHOR: lambda: bare_decode(path, True, False),
@@ -211,7 +208,13 @@ def run(
             "pyav decode, frame threads (reference)": lambda: bare_decode(path, False, True),
             PROBE: lambda: two_decodes(path),
         }
-        anchors[PROBE] = LIVE_ANCHOR
+        # each run's anchor, the decode of its settings (the scan anchor when not named)
+        anchors = {LIVE_ANCHOR: LIVE_ANCHOR, PROBE: LIVE_ANCHOR}
+
+        def engine(name: str, anchor: str, fps: float, template: str, live: bool) -> None:
+            runs[name] = lambda: engine_scan(path, fps, template, live=live)
+            anchors[name] = anchor
+
         scan_rows = "engine scan, frame threads (no spare core)"
         live_rows = "engine, live-camera decoder (analysis beside decoding)"
         for label, anchor, live in ((scan_rows, ANCHOR, False), (live_rows, LIVE_ANCHOR, True)):
