@@ -223,7 +223,8 @@ def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) 
     split = report["live_threads"]
     assert set(split) == {"analysis 10 fps, the default", "every frame", "all signals, 10 fps"}
     for row in split.values():
-        assert row["bound_with_a_free_core"] > 0
+        # the quick clip is too short for the clock ticks to say (None): never a wild figure
+        assert row["bound_with_a_free_core"] is None or 0 < row["bound_with_a_free_core"] < 3
         assert row["bare_decode_ms_per_frame"] > 0
     stages = report["stages"]["all signals"]
     assert {"fire", "flow", "static_objects"} <= set(stages["signals"])

@@ -138,7 +138,7 @@ LIVE_CAMERAS = (
 )
 
 
-def _split(path: str, rounds: int) -> dict[str, dict[str, float]]:
+def _split(path: str, rounds: int) -> dict[str, dict[str, float | None]]:
     """Each live-settings camera's CPU per decoded frame by thread, beside a bare decode of the
     same settings (medians of ``rounds`` alternating runs), and the throughput bound with a
     free core (:func:`vsa_stream.bench.threadcpu.bound`)."""
@@ -151,14 +151,19 @@ def _split(path: str, rounds: int) -> dict[str, dict[str, float]]:
         for name, template, fps in LIVE_CAMERAS:
             samples[name].append(threadcpu.split(path, template, fps))
     bare_ms = med(bare)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for name, runs in samples.items():
         row = {k: med(r[k] for r in runs) for k in runs[0] if k.endswith("_ms_per_frame")}
-        row["bare_decode_ms_per_frame"] = bare_ms
-        row["bound_with_a_free_core"] = threadcpu.bound(
-            row["decode_thread_ms_per_frame"], row["analysis_thread_ms_per_frame"], bare_ms
-        )
-        out[name] = row
+        out[name] = {
+            **row,
+            "bare_decode_ms_per_frame": bare_ms,
+            "bound_with_a_free_core": threadcpu.bound(
+                row["decode_thread_ms_per_frame"],
+                row["analysis_thread_ms_per_frame"],
+                bare_ms,
+                row["tick_ms_per_frame"],
+            ),
+        }
     return out
 
 

@@ -19,6 +19,8 @@ Example:
     0.9
     >>> bound(decode_ms=1.0, analysis_ms=3.0, bare_ms=0.9)
     0.3
+    >>> bound(decode_ms=0.2, analysis_ms=0.0, bare_ms=0.1, resolution_ms=0.2) is None
+    True
 """
 
 from __future__ import annotations
@@ -45,10 +47,19 @@ def available() -> bool:
     return _TASKS.is_dir()
 
 
-def bound(decode_ms: float, analysis_ms: float, bare_ms: float) -> float:
+def bound(
+    decode_ms: float, analysis_ms: float, bare_ms: float, resolution_ms: float = 0.0
+) -> float | None:
     """Frames/s with a free core for the analysis, as a multiple of a bare decode taking
-    ``bare_ms`` of CPU per frame on one core: ``bare_ms / max(decode_ms, analysis_ms)``."""
-    return round(bare_ms / max(decode_ms, analysis_ms, 1e-9), 3)
+    ``bare_ms`` of CPU per frame on one core: ``bare_ms / max(decode_ms, analysis_ms)``.
+
+    None when the busier thread measured less than 20 clock ticks (``resolution_ms``: one
+    tick per frame): too short a run to say.
+    """
+    busier = max(decode_ms, analysis_ms)
+    if busier <= 0.0 or busier < 20 * resolution_ms:
+        return None
+    return round(bare_ms / busier, 3)
 
 
 def _ticks(tid: int) -> int | None:
@@ -128,4 +139,5 @@ def split(path: str, template: str, fps: float) -> dict[str, Any]:
         "decode_thread_ms_per_frame": 1e3 * decode / frames,
         "analysis_thread_ms_per_frame": 1e3 * analysis / frames,
         "other_ms_per_frame": 1e3 * max(0.0, cpu - decode - analysis) / frames,
+        "tick_ms_per_frame": 1e3 / os.sysconf("SC_CLK_TCK") / frames,
     }
