@@ -190,25 +190,42 @@ def test_search_runs_a_failed_trial_again_before_giving_up() -> None:
 
 
 def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) -> None:
-    """The scan figures are fair: the anchor decodes with the engine's own decoder settings
-    (deblocking skipped, frame threads), the other decodes are labelled references, and every
-    run reports its CPU per frame, the all-signals camera included, with the load average."""
+    """The scan figures are fair: each engine row is compared with a bare decode of exactly
+    its decoder settings (the scan's frame threads, or a live camera's own threads), the other
+    decodes are labelled references, a probe says how much of a second core the machine gave,
+    and every run reports its CPU per frame, the all-signals camera included, with the load
+    average."""
     assert main(["bench", "scan", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     report = _report(tmp_path, "scan")
-    anchor = report["anchor"]
+    anchor, live = report["anchor"], report["live_anchor"]
     assert "skip_loop_filter + frame threads" in anchor
+    assert "live camera" in live
+    assert "frame threads" not in live
     runs = report["runs"]
     assert runs[anchor]["ratio_to_anchor"] == pytest.approx(1.0)
-    references = [name for name in runs if name.startswith("pyav decode") and name != anchor]
-    assert references
-    assert all("reference" in name for name in references)
-    scans = [name for name in runs if name.startswith("engine scan")]
-    assert any("all signals" in name for name in scans)
+    assert runs[live]["ratio_to_anchor"] == pytest.approx(1.0)
+    references = [name for name in runs if name.startswith("pyav decode")]
+    assert all("reference" in name for name in set(references) - {anchor, live})
+    engine_rows = [name for name in runs if name.startswith("engine")]
+    for settings in (anchor, live):  # each anchor's rows: default rate, every frame, all signals
+        own = [name for name in engine_rows if runs[name]["anchor"] == settings]
+        assert len(own) == 3
+        assert any("all signals" in name for name in own)
+    probe = [name for name in runs if name.startswith("probe")]
+    assert len(probe) == 1
+    assert runs[probe[0]]["anchor"] == live
     for name in runs:
         assert runs[name]["cpu_ms_per_frame"] > 0
         assert runs[name]["ratio_to_anchor"] > 0
     assert len(report["load_average_start"]) == 3
     assert len(report["load_average_end"]) == 3
+    # where a live camera's CPU goes, by thread (Linux), with the bound a free core allows
+    split = report["live_threads"]
+    assert set(split) == {"analysis 10 fps, the default", "every frame", "all signals, 10 fps"}
+    for row in split.values():
+        # the quick clip is too short for the clock ticks to say (None): never a wild figure
+        assert row["bound_with_a_free_core"] is None or 0 < row["bound_with_a_free_core"] < 3
+        assert row["bare_decode_ms_per_frame"] > 0
     stages = report["stages"]["all signals"]
     assert {"fire", "flow", "static_objects"} <= set(stages["signals"])
     assert {"motion", "flow", "fire", "background", "rest", "total"} <= set(
@@ -240,3 +257,31 @@ def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:
             "ratio": pytest.approx(1.6),
         }
     ]
+
+
+def test_thread_cpu_is_attributed_to_the_thread_that_spent_it() -> None:
+    """The live split's monitor charges CPU to the thread that burnt it, by name: a busy
+    thread shows its work, a sleeping one none."""
+    import threading
+    import time
+
+    from vsa_stream.bench.threadcpu import ThreadMonitor
+
+    def busy() -> None:
+        end = time.thread_time() + 0.3
+        while time.thread_time() < end:
+            pass
+
+    with ThreadMonitor() as monitor:
+        threads = [
+            threading.Thread(target=busy, name="busy-a"),
+            threading.Thread(target=time.sleep, args=(0.3,), name="idle-a"),
+        ]
+        for thread in threads:
+            thread.start()
+        while any(t.is_alive() for t in threads):
+            monitor.poll()
+        for thread in threads:
+            thread.join()
+    assert monitor.seconds("busy-") >= 0.2
+    assert monitor.seconds("idle-") < 0.05

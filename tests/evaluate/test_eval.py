@@ -130,6 +130,22 @@ def test_generate_renders_fresh_seeds_and_says_which(
     assert "seeds 3 (tuned on: 3)" in capsys.readouterr().out
 
 
+def test_generate_renders_at_the_size_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A suite can be rendered at a camera's size (a change that only applies to large frames
+    is judged there), and a malformed size is refused naming the option."""
+    args = ["eval", str(tmp_path), "--generate", "--quick", "--scenarios", "red_sign"]
+    assert main([*args, "--size", "320x180"]) == 0
+    (folder,) = (p for p in tmp_path.iterdir() if p.is_dir())
+    truth = json.loads((folder / "truth.json").read_text())
+    assert (truth["width"], truth["height"]) == (320, 180)
+    capsys.readouterr()
+    for bad in ("320", "320x181", "32x32", "wide x tall"):
+        assert main([*args, "--size", bad]) == 2
+        assert "--size" in capsys.readouterr().err
+
+
 def test_scenario_truth_and_config_are_written(tmp_path: Path) -> None:
     assert main(["synth", "intrusion_wander", "--out", str(tmp_path / "s"), "--seed", "3"]) == 0
     truth = json.loads((tmp_path / "s" / "truth.json").read_text())

@@ -50,6 +50,7 @@ cameras:
   - id: bench
     url: {url}
     fps: {fps}
+    realtime: false
     zones:
       - id: restricted
         polygon: [[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]
@@ -67,6 +68,7 @@ cameras:
   - id: bench
     url: {url}
     fps: {fps}
+    realtime: false
     zones:
       - id: restricted
         polygon: [[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]

@@ -192,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--quick", action="store_true", help="one seed only (same as --seeds 1)")
     ev.add_argument("--scenarios", metavar="A,B", help="only these scenarios (with --generate)")
     ev.add_argument(
+        "--size",
+        metavar="WxH",
+        default="384x216",
+        help="frame size of the rendered scenes (with --generate; default 384x216)",
+    )
+    ev.add_argument(
         "--real",
         metavar="TRUTH",
         action="append",
@@ -607,6 +613,21 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    """``WxH`` (even sides of at least 64 pixels, as the encoder needs) as ``(W, H)``.
+
+    Raises:
+        ValueError: naming ``--size`` and what is wrong.
+    """
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--size: expected WxH such as 1280x720, got {text!r}")
+    width, height = int(parts[0]), int(parts[1])
+    if min(width, height) < 64 or width % 2 or height % 2:
+        raise ValueError(f"--size: sides must be even and at least 64 pixels, got {text!r}")
+    return width, height
+
+
 def _eval(args: argparse.Namespace) -> int:
     import json
 
@@ -629,8 +650,14 @@ def _eval(args: argparse.Namespace) -> int:
             base = evaluate.fresh_seed_base() if args.seed_base is None else args.seed_base
             names = None if args.scenarios is None else args.scenarios.split(",")
             try:
+                width, height = _frame_size(args.size)
                 evaluate.generate_suite(
-                    args.suite, seeds=range(base, base + count), scenarios=names, jobs=args.jobs
+                    args.suite,
+                    seeds=range(base, base + count),
+                    scenarios=names,
+                    width=width,
+                    height=height,
+                    jobs=args.jobs,
                 )
             except (ValueError, ModuleNotFoundError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
