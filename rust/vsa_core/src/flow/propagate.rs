@@ -242,3 +242,109 @@ fn predict(flow: &[[f32; 2]], rows: usize, cols: usize, r: usize, c: usize) -> [
     );
     sum
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tracked cell with displacement `d` and an isotropic tensor of `texture` grey²/px².
+    fn tracked(d: [f32; 2], texture: f32, keep: bool) -> Cell {
+        Cell {
+            track: Track {
+                d,
+                min_eig: texture,
+                tensor: [texture, 0.0, texture],
+                rms: 0.0,
+                inside: 1.0,
+                ok: true,
+            },
+            init: [0.0, 0.0],
+            keep,
+        }
+    }
+
+    fn untracked() -> Cell {
+        let mut c = tracked([0.0, 0.0], 0.0, false);
+        c.track.ok = false;
+        c
+    }
+
+    #[test]
+    fn flat_cells_take_the_measured_motion_around_them() {
+        // A 6 × 6 grid whose inner 4 × 4 block measured nothing, in a ring moving (1.5, -0.5).
+        let (rows, cols) = (6, 6);
+        let cells: Vec<Cell> = (0..rows * cols)
+            .map(|i| {
+                let (r, c) = (i / cols, i % cols);
+                if (1..5).contains(&r) && (1..5).contains(&c) {
+                    untracked()
+                } else {
+                    tracked([1.5, -0.5], 10.0, true)
+                }
+            })
+            .collect();
+        let out = propagate(&cells, rows, cols, 8.0, 2.0);
+        for (i, v) in out.flow.iter().enumerate() {
+            assert!((v[0] - 1.5).abs() < 0.01 && (v[1] + 0.5).abs() < 0.01, "{i}: {v:?}");
+        }
+        assert_eq!(out.valid.iter().filter(|&&v| !v).count(), 16);
+    }
+
+    #[test]
+    fn a_stray_weak_vector_is_rejected() {
+        // Weakly textured cells agree on (2, 1) but one, started from a bad guess, says (-6, 4).
+        let (rows, cols) = (5, 5);
+        let mut cells: Vec<Cell> = (0..rows * cols)
+            .map(|_| tracked([2.0, 1.0], 0.5, false))
+            .collect();
+        cells[12] = tracked([-6.0, 4.0], 0.5, false);
+        let out = propagate(&cells, rows, cols, 8.0, 2.0);
+        assert!(!out.valid[12]);
+        assert_eq!(out.valid.iter().filter(|&&v| v).count(), 24);
+        let v = out.flow[12];
+        assert!((v[0] - 2.0).abs() < 0.01 && (v[1] - 1.0).abs() < 0.01, "{v:?}");
+    }
+
+    #[test]
+    fn a_confident_vector_is_kept_even_if_alone() {
+        // One small object moving alone among still, confident cells keeps its motion.
+        let (rows, cols) = (5, 5);
+        let mut cells: Vec<Cell> = (0..rows * cols)
+            .map(|_| tracked([0.0, 0.0], 10.0, true))
+            .collect();
+        cells[12] = tracked([3.0, 0.0], 10.0, true);
+        let out = propagate(&cells, rows, cols, 8.0, 2.0);
+        assert!(out.valid.iter().all(|&v| v));
+        assert_eq!(out.flow[12], [3.0, 0.0]);
+    }
+
+    #[test]
+    fn a_weakly_measured_zoom_is_not_flattened_at_the_border() {
+        // Every cell measured a zoom (u = 0.1 · (c − 4), v = 0.1 · (r − 3)) on weak texture.
+        // Neighbour predictions extrapolate at the border, so the field stays as measured
+        // (copying the inner neighbour would pull the border cells 0.1 px inwards).
+        let (rows, cols) = (7, 9);
+        let zoom = |i: usize| [0.1 * ((i % cols) as f32 - 4.0), 0.1 * ((i / cols) as f32 - 3.0)];
+        let cells: Vec<Cell> = (0..rows * cols)
+            .map(|i| tracked(zoom(i), 0.5, false))
+            .collect();
+        let out = propagate(&cells, rows, cols, 8.0, 2.0);
+        for (i, v) in out.flow.iter().enumerate() {
+            let z = zoom(i);
+            assert!((v[0] - z[0]).abs() < 1e-4 && (v[1] - z[1]).abs() < 1e-4, "{i}: {v:?} vs {z:?}");
+        }
+    }
+
+    #[test]
+    fn degenerate_grids_do_not_panic() {
+        for (rows, cols) in [(1, 1), (1, 5), (4, 1), (2, 2)] {
+            let cells: Vec<Cell> = (0..rows * cols).map(|_| untracked()).collect();
+            let out = propagate(&cells, rows, cols, 8.0, 2.0);
+            assert_eq!(out.flow.len(), rows * cols);
+            assert!(out.flow.iter().all(|v| v[0].is_finite() && v[1].is_finite()));
+        }
+        let cells = vec![tracked([f32::MAX, f32::MAX], f32::MAX, false); 9];
+        let out = propagate(&cells, 3, 3, 8.0, 2.0);
+        assert_eq!(out.flow.len(), 9);
+    }
+}
