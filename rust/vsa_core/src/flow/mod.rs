@@ -254,13 +254,8 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
                 });
             }
         }
-        let whole = propagate::propagate(
-            &cells,
-            rows,
-            cols,
-            config.residual_scale,
-            config.min_eigen,
-        );
+        let whole =
+            propagate::propagate(&cells, rows, cols, config.residual_scale, config.min_eigen);
         // A vector the validation rejected was not measured: its confidence is zero, and the
         // finer level's windows started from it get no support from it.
         let measured = supports
@@ -498,9 +493,11 @@ mod tests {
         // Texture fades out over 6 px at the square's border (a sharp edge would move by whole
         // pixels, not by the sub-pixel shift).
         let ramp = |t: f32| (t / 6.0).clamp(0.0, 1.0);
-        let flatness = |x: f32, y: f32| ramp(x - 64.0) * ramp(192.0 - x) * ramp(y - 40.0) * ramp(152.0 - y);
+        let flatness =
+            |x: f32, y: f32| ramp(x - 64.0) * ramp(192.0 - x) * ramp(y - 40.0) * ramp(152.0 - y);
         let shade = |x: f32, y: f32| {
-            let texture = 45.0 * (x / 6.0).sin() * (y / 8.0).cos() + 35.0 * ((x - 1.7 * y) / 11.0).sin();
+            let texture =
+                45.0 * (x / 6.0).sin() * (y / 8.0).cos() + 35.0 * ((x - 1.7 * y) / 11.0).sin();
             128.0 + (1.0 - flatness(x, y)) * texture
         };
         let (dx, dy) = (2.6, -1.3);

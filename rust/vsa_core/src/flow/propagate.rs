@@ -213,21 +213,22 @@ fn predict(flow: &[[f32; 2]], rows: usize, cols: usize, r: usize, c: usize) -> [
         return [a[0] + b[0] + u[0] + d[0], a[1] + b[1] + u[1] + d[1]];
     }
     let mut sum = [0f32; 2];
-    let mut axis = |lo: Option<usize>, far_lo: Option<usize>, hi: Option<usize>, far_hi: Option<usize>| {
-        let (p0, p1) = match (lo, hi) {
-            (Some(a), Some(b)) => (flow[a][0] + flow[b][0], flow[a][1] + flow[b][1]),
-            (Some(a), None) | (None, Some(a)) => match far_lo.or(far_hi) {
-                Some(f) => (
-                    2.0 * (2.0 * flow[a][0] - flow[f][0]),
-                    2.0 * (2.0 * flow[a][1] - flow[f][1]),
-                ),
-                None => (2.0 * flow[a][0], 2.0 * flow[a][1]),
-            },
-            (None, None) => return,
+    let mut axis =
+        |lo: Option<usize>, far_lo: Option<usize>, hi: Option<usize>, far_hi: Option<usize>| {
+            let (p0, p1) = match (lo, hi) {
+                (Some(a), Some(b)) => (flow[a][0] + flow[b][0], flow[a][1] + flow[b][1]),
+                (Some(a), None) | (None, Some(a)) => match far_lo.or(far_hi) {
+                    Some(f) => (
+                        2.0 * (2.0 * flow[a][0] - flow[f][0]),
+                        2.0 * (2.0 * flow[a][1] - flow[f][1]),
+                    ),
+                    None => (2.0 * flow[a][0], 2.0 * flow[a][1]),
+                },
+                (None, None) => return,
+            };
+            sum[0] += p0;
+            sum[1] += p1;
         };
-        sum[0] += p0;
-        sum[1] += p1;
-    };
     axis(
         (c >= 1).then(|| i - 1),
         (c >= 2).then(|| i - 2),
@@ -285,7 +286,10 @@ mod tests {
             .collect();
         let out = propagate(&cells, rows, cols, 8.0, 2.0);
         for (i, v) in out.flow.iter().enumerate() {
-            assert!((v[0] - 1.5).abs() < 0.01 && (v[1] + 0.5).abs() < 0.01, "{i}: {v:?}");
+            assert!(
+                (v[0] - 1.5).abs() < 0.01 && (v[1] + 0.5).abs() < 0.01,
+                "{i}: {v:?}"
+            );
         }
         assert_eq!(out.valid.iter().filter(|&&v| !v).count(), 16);
     }
@@ -302,7 +306,10 @@ mod tests {
         assert!(!out.valid[12]);
         assert_eq!(out.valid.iter().filter(|&&v| v).count(), 24);
         let v = out.flow[12];
-        assert!((v[0] - 2.0).abs() < 0.01 && (v[1] - 1.0).abs() < 0.01, "{v:?}");
+        assert!(
+            (v[0] - 2.0).abs() < 0.01 && (v[1] - 1.0).abs() < 0.01,
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -324,14 +331,22 @@ mod tests {
         // Neighbour predictions extrapolate at the border, so the field stays as measured
         // (copying the inner neighbour would pull the border cells 0.1 px inwards).
         let (rows, cols) = (7, 9);
-        let zoom = |i: usize| [0.1 * ((i % cols) as f32 - 4.0), 0.1 * ((i / cols) as f32 - 3.0)];
+        let zoom = |i: usize| {
+            [
+                0.1 * ((i % cols) as f32 - 4.0),
+                0.1 * ((i / cols) as f32 - 3.0),
+            ]
+        };
         let cells: Vec<Cell> = (0..rows * cols)
             .map(|i| tracked(zoom(i), 0.5, false))
             .collect();
         let out = propagate(&cells, rows, cols, 8.0, 2.0);
         for (i, v) in out.flow.iter().enumerate() {
             let z = zoom(i);
-            assert!((v[0] - z[0]).abs() < 1e-4 && (v[1] - z[1]).abs() < 1e-4, "{i}: {v:?} vs {z:?}");
+            assert!(
+                (v[0] - z[0]).abs() < 1e-4 && (v[1] - z[1]).abs() < 1e-4,
+                "{i}: {v:?} vs {z:?}"
+            );
         }
     }
 
@@ -341,7 +356,10 @@ mod tests {
             let cells: Vec<Cell> = (0..rows * cols).map(|_| untracked()).collect();
             let out = propagate(&cells, rows, cols, 8.0, 2.0);
             assert_eq!(out.flow.len(), rows * cols);
-            assert!(out.flow.iter().all(|v| v[0].is_finite() && v[1].is_finite()));
+            assert!(out
+                .flow
+                .iter()
+                .all(|v| v[0].is_finite() && v[1].is_finite()));
         }
         let cells = vec![tracked([f32::MAX, f32::MAX], f32::MAX, false); 9];
         let out = propagate(&cells, 3, 3, 8.0, 2.0);
