@@ -112,32 +112,22 @@ pub(crate) fn propagate(
             })
         })
         .collect();
-    let solve = |r: usize, c: usize, flow: &mut [[f32; 2]]| -> f32 {
-        let i = r * cols + c;
-        let Some(s) = &systems[i] else {
-            return 0.0;
-        };
-        let p = predict(flow, rows, cols, r, c);
-        let b0 = s.data[0] + neighbour_weight * p[0];
-        let b1 = s.data[1] + neighbour_weight * p[1];
-        let v = [
-            s.inverse[0] * b0 + s.inverse[1] * b1,
-            s.inverse[1] * b0 + s.inverse[2] * b1,
-        ];
-        let moved = (v[0] - flow[i][0]).abs().max((v[1] - flow[i][1]).abs());
-        flow[i] = v;
-        moved
+    let grid = Grid {
+        systems: &systems,
+        rows,
+        cols,
+        neighbour_weight,
     };
     for _ in 0..SWEEPS {
         let mut moved = 0f32;
         for r in 0..rows {
             for c in 0..cols {
-                moved = moved.max(solve(r, c, &mut flow));
+                moved = moved.max(grid.relax(&mut flow, r, c));
             }
         }
         for r in (0..rows).rev() {
             for c in (0..cols).rev() {
-                moved = moved.max(solve(r, c, &mut flow));
+                moved = moved.max(grid.relax(&mut flow, r, c));
             }
         }
         if moved < SETTLED {
@@ -145,6 +135,36 @@ pub(crate) fn propagate(
         }
     }
     Propagated { flow, valid }
+}
+
+/// The systems of a level's grid, for the sweeps.
+struct Grid<'a> {
+    systems: &'a [Option<System>],
+    rows: usize,
+    cols: usize,
+    neighbour_weight: f32,
+}
+
+impl Grid<'_> {
+    /// Solves cell `(r, c)`'s system with its neighbours' current vectors; returns how far its
+    /// vector moved (0 for a kept cell).
+    #[inline(always)]
+    fn relax(&self, flow: &mut [[f32; 2]], r: usize, c: usize) -> f32 {
+        let i = r * self.cols + c;
+        let Some(s) = &self.systems[i] else {
+            return 0.0;
+        };
+        let p = predict(flow, self.rows, self.cols, r, c);
+        let b0 = s.data[0] + self.neighbour_weight * p[0];
+        let b1 = s.data[1] + self.neighbour_weight * p[1];
+        let v = [
+            s.inverse[0] * b0 + s.inverse[1] * b1,
+            s.inverse[1] * b0 + s.inverse[2] * b1,
+        ];
+        let moved = (v[0] - flow[i][0]).abs().max((v[1] - flow[i][1]).abs());
+        flow[i] = v;
+        moved
+    }
 }
 
 /// One free cell's system: the inverse `(a, b, c)` of `[[a, b], [b, c]]` and the data term.
