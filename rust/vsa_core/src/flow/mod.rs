@@ -14,6 +14,11 @@
 //! 0 where none did (the coarsest level starts from an unmeasured "no motion"), interpolated
 //! between cells. A window started from an unmeasured guess converges only if the motion is
 //! within its own reach, which it cannot tell (low texture: a road, a wall).
+//!
+//! Each level's grid is made whole before the finer level starts from it ([`propagate`]):
+//! vectors that are not confident are checked against their neighbours, and the cells that
+//! measured nothing (or whose vector was rejected) take the measured motion around them. Their
+//! confidence stays 0: every cell has a usable vector, the confidence says which were measured.
 
 mod lk;
 mod propagate;
