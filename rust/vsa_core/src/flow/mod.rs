@@ -261,12 +261,12 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
         }
         let whole =
             propagate::propagate(&cells, rows, cols, config.residual_scale, config.min_eigen);
-        // A vector the validation rejected was not measured: its confidence is zero, and the
-        // finer level's windows started from it get no support from it.
+        // A textured window supports the finer windows started from its cell even when its
+        // own vector was rejected: the neighbours' motion that replaced it is measured too. A
+        // rejected vector's own confidence is zero.
         let measured = supports
             .iter()
-            .zip(&whole.valid)
-            .map(|(&(good, support), &valid)| if good && valid { 1.0 } else { support })
+            .map(|&(good, support)| if good { 1.0 } else { support })
             .collect();
         for (c, &valid) in confidence.iter_mut().zip(&whole.valid) {
             if !valid {
