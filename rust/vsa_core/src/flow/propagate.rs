@@ -16,9 +16,10 @@
 //!    across it; no weight when it was not tracked), against what its neighbours predict: per
 //!    axis the mean of the two neighbours, or at the border the linear extrapolation of the two
 //!    on one side, so a zoom or a rotation carries on to the edge of the frame instead of
-//!    flattening. A neighbour prediction weighs as much as a cell whose texture is at the
-//!    confidence threshold (`min_eigen`): a flat cell takes its neighbours' motion, a cell
-//!    just under the threshold meets them half-way.
+//!    flattening. Each neighbour cell weighs as much as a cell whose texture is at the
+//!    confidence threshold (`min_eigen`): a flat cell takes its neighbours' motion, a cell at
+//!    the threshold counts for one fifth against its four neighbours, a well textured one
+//!    mostly for itself. The sweeps stop early once no vector moves by 0.005 px.
 //!
 //! The confidence of the cells is not raised: a propagated vector is an estimate of what the
 //! cell did not measure, its confidence stays what the measurement gave (zero for flat cells).
@@ -54,8 +55,8 @@ pub(crate) struct Propagated {
 
 /// Validates, then propagates, the `rows × cols` cells of one level (row-major).
 /// `residual_scale` weighs down a measurement with a large residual as the confidence does;
-/// `neighbour_weight` is the weight of a neighbour prediction in grey²/px² (the texture a
-/// cell needs to count as much as its neighbours).
+/// `neighbour_weight` is the weight of each neighbour cell in grey²/px² (the texture a cell
+/// needs to count as much as one neighbour).
 pub(crate) fn propagate(
     cells: &[Cell],
     rows: usize,
