@@ -1323,7 +1323,9 @@ class FlowResult:
 
     @property
     def flow(self) -> NDArray[np.float32]:
-        """``(rows, cols, 2)``: ``(dx, dy)`` per cell, px/frame (image y points down)."""
+        """``(rows, cols, 2)``: ``(dx, dy)`` per cell, px/frame (image y points down). Every cell
+        has a vector: one that measured nothing (flat, lost, or rejected against its
+        neighbours) carries the measured motion around it, with its confidence left at 0."""
     @property
     def confidence(self) -> NDArray[np.float32]:
         """``(rows, cols)`` in [0, 1]: 0 for flat or lost cells, lower for large residuals and

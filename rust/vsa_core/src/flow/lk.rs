@@ -19,6 +19,8 @@ pub(crate) struct Track {
     pub d: [f32; 2],
     /// Smallest eigenvalue of the structure tensor divided by the pixel count (grey²/px²).
     pub min_eig: f32,
+    /// The structure tensor `(Σgx², Σgx·gy, Σgy²)` divided by the pixel count (grey²/px²).
+    pub tensor: [f32; 3],
     /// Root-mean-square residual after the last iteration (grey levels).
     pub rms: f32,
     /// Fraction of the window whose samples were inside the next frame (last iteration).
@@ -122,10 +124,12 @@ pub(crate) fn track_window(
     let half_tr = 0.5 * (a11 + a22);
     let min_eig = (half_tr - (0.25 * (a11 - a22) * (a11 - a22) + a12 * a12).sqrt()).max(0.0);
     let min_eig = min_eig / n as f32;
+    let tensor = [a11 / n as f32, a12 / n as f32, a22 / n as f32];
     if det <= f32::EPSILON * (a11 * a22).max(1.0) || min_eig <= 1e-6 || min_eig < min_eigen {
         return Track {
             d,
             min_eig,
+            tensor,
             rms: 0.0,
             inside: 0.0,
             ok: false,
@@ -157,6 +161,7 @@ pub(crate) fn track_window(
     Track {
         d,
         min_eig,
+        tensor,
         rms,
         inside,
         ok,

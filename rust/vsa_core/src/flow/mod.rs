@@ -14,8 +14,14 @@
 //! 0 where none did (the coarsest level starts from an unmeasured "no motion"), interpolated
 //! between cells. A window started from an unmeasured guess converges only if the motion is
 //! within its own reach, which it cannot tell (low texture: a road, a wall).
+//!
+//! Each level's grid is made whole before the finer level starts from it ([`propagate`]):
+//! vectors that are not confident are checked against their neighbours, and the cells that
+//! measured nothing (or whose vector was rejected) take the measured motion around them. Their
+//! confidence stays 0: every cell has a usable vector, the confidence says which were measured.
 
 mod lk;
+mod propagate;
 mod pyramid;
 mod stats;
 
@@ -197,17 +203,23 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
     // Flow of the coarser level: (rows, cols, vectors), in that level's pixels, and whether
     // each of its vectors was measured (by that level or a coarser one).
     let mut coarse: Option<CoarseGrid> = None;
-    let mut last = Vec::new();
+    let mut confidence = Vec::new();
+    let mut cells = Vec::new();
+    let mut supports = Vec::new();
     for l in (0..levels).rev() {
         let (p, n) = (&prev.levels[l], &next.levels[l]);
         let (rows, cols, w, h) = level_grid(p, cell);
-        let mut flow = Vec::with_capacity(rows * cols);
-        let mut measured = Vec::with_capacity(rows * cols);
-        last.clear();
+        cells.clear();
+        supports.clear();
+        confidence.clear();
         let centre = |i: usize, size: usize, extent: usize| -> (usize, f32) {
             let start = (i * cell).min(extent - size);
             (start, start as f32 + (size as f32 - 1.0) / 2.0)
         };
+        // The finest level tracks only the windows with enough texture to be confident; a
+        // coarser one every window whose structure tensor is invertible (its weak measurements
+        // feed the propagation, weighted by their texture).
+        let track_floor = if l == 0 { config.min_eigen } else { 0.0 };
         for r in 0..rows {
             let (y0, cy) = centre(r, h, p.height);
             for c in 0..cols {
@@ -224,7 +236,7 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
                         ([2.0 * v[0], 2.0 * v[1]], m)
                     }
                 };
-                let t = lk::track_window(
+                let track = lk::track_window(
                     p,
                     n,
                     x0,
@@ -234,31 +246,36 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
                     config.step,
                     init,
                     config.iterations,
-                    config.min_eigen,
+                    track_floor,
                 );
-                let good = t.ok && t.min_eig >= config.min_eigen;
-                flow.push(if good { t.d } else { init });
-                measured.push(if good { 1.0 } else { support });
-                last.push((t, good, support));
+                let good = track.ok && track.min_eig >= config.min_eigen;
+                let conf = cell_confidence(&track, good, support, config);
+                confidence.push(conf);
+                supports.push((good, support));
+                cells.push(propagate::Cell {
+                    track,
+                    init,
+                    keep: conf > 0.0 && conf >= config.min_confidence,
+                });
             }
         }
-        coarse = Some((rows, cols, flow, measured));
+        let whole =
+            propagate::propagate(&cells, rows, cols, config.residual_scale, config.min_eigen);
+        // A textured window supports the finer windows started from its cell even when its
+        // own vector was rejected: the neighbours' motion that replaced it is measured too. A
+        // rejected vector's own confidence is zero.
+        let measured = supports
+            .iter()
+            .map(|&(good, support)| if good { 1.0 } else { support })
+            .collect();
+        for (c, &valid) in confidence.iter_mut().zip(&whole.valid) {
+            if !valid {
+                *c = 0.0;
+            }
+        }
+        coarse = Some((rows, cols, whole.flow, measured));
     }
     let (rows, cols, flow, _) = coarse.unwrap_or_default();
-    // A window tracked from a start no coarser level measured (low texture there: a road, a
-    // wall) converges only if the motion is within its own reach, which it cannot tell: its
-    // confidence falls with that support.
-    let confidence: Vec<f32> = last
-        .iter()
-        .map(|&(t, good, support)| {
-            if !good {
-                return 0.0;
-            }
-            let texture = 1.0 - config.min_eigen / t.min_eig.max(f32::MIN_POSITIVE);
-            let r = t.rms / config.residual_scale;
-            (texture * t.inside * t.inside * support / (1.0 + r * r)).clamp(0.0, 1.0)
-        })
-        .collect();
     let stats = flow_stats(
         &flow,
         &confidence,
@@ -277,6 +294,18 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
         confidence,
         stats,
     }
+}
+
+/// A window tracked from a start no coarser level measured (low texture there: a road, a
+/// wall) converges only if the motion is within its own reach, which it cannot tell: its
+/// confidence falls with that support.
+fn cell_confidence(t: &lk::Track, good: bool, support: f32, config: &FlowConfig) -> f32 {
+    if !good {
+        return 0.0;
+    }
+    let texture = 1.0 - config.min_eigen / t.min_eig.max(f32::MIN_POSITIVE);
+    let r = t.rms / config.residual_scale;
+    (texture * t.inside * t.inside * support / (1.0 + r * r)).clamp(0.0, 1.0)
 }
 
 /// Bilinear interpolation of a grid of vectors at grid coordinates `(gx, gy)`, clamped.
@@ -459,6 +488,60 @@ mod tests {
         );
         assert!(out.stats.coherence > 0.95);
         assert!((out.stats.p50_speed - 3.6).abs() < 0.2);
+    }
+
+    /// A flat square (no texture at any level) in a textured frame that translates: its cells
+    /// measure nothing, yet take the motion around them, with zero confidence.
+    #[test]
+    fn flat_region_takes_surrounding_motion() {
+        let (w, h) = (256, 192);
+        // Texture fades out over 6 px at the square's border (a sharp edge would move by whole
+        // pixels, not by the sub-pixel shift).
+        let ramp = |t: f32| (t / 6.0).clamp(0.0, 1.0);
+        let flatness =
+            |x: f32, y: f32| ramp(x - 64.0) * ramp(192.0 - x) * ramp(y - 40.0) * ramp(152.0 - y);
+        let shade = |x: f32, y: f32| {
+            let texture =
+                45.0 * (x / 6.0).sin() * (y / 8.0).cos() + 35.0 * ((x - 1.7 * y) / 11.0).sin();
+            128.0 + (1.0 - flatness(x, y)) * texture
+        };
+        let (dx, dy) = (2.6, -1.3);
+        let render = |sx: f32, sy: f32| -> Vec<u8> {
+            let mut out = Vec::with_capacity(w * h);
+            for y in 0..h {
+                for x in 0..w {
+                    let v = shade(x as f32 - sx, y as f32 - sy);
+                    out.push(v.round().clamp(0.0, 255.0) as u8);
+                }
+            }
+            out
+        };
+        let (a, b) = (render(0.0, 0.0), render(dx, dy));
+        let out = flow_grid(
+            &PlaneView::packed(&a, w, h).unwrap(),
+            &PlaneView::packed(&b, w, h).unwrap(),
+            &FlowConfig::default(),
+        )
+        .unwrap();
+        let mut inside = 0;
+        for r in 0..out.rows {
+            for c in 0..out.cols {
+                // Cells flat in both frames (the square moves by less than 3 px).
+                let (x0, y0) = ((c * 16) as f32 - 3.0, (r * 16) as f32 - 3.0);
+                if flatness(x0, y0) < 1.0 || flatness(x0 + 21.0, y0 + 21.0) < 1.0 {
+                    continue;
+                }
+                inside += 1;
+                let i = r * out.cols + c;
+                let v = out.flow[i];
+                assert_eq!(out.confidence[i], 0.0, "cell ({r}, {c}) measured nothing");
+                assert!(
+                    (v[0] - dx).abs() < 0.2 && (v[1] - dy).abs() < 0.2,
+                    "cell ({r}, {c}): {v:?}"
+                );
+            }
+        }
+        assert!(inside >= 20, "{inside} flat cells");
     }
 
     #[test]
