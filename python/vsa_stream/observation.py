@@ -52,20 +52,26 @@ class Detection:
 class FlowField:
     """The grid motion field between the previous analysed frame and this one.
 
-    Cell ``(r, c)`` covers pixels ``[c*cell, (c+1)*cell) x [r*cell, (r+1)*cell)``. Speeds are in
-    pixels per analysed frame.
+    Cell ``(r, c)`` covers pixels ``[c*cell, (c+1)*cell) x [r*cell, (r+1)*cell)`` of the frame.
+    The field is measured on the frame reduced ``scale`` times (about 384 pixels wide, see
+    :func:`vsa_stream.perception.signals.flow_scale`), so that a crowd moving the same way
+    gives the same field whatever the camera's resolution; speeds are in pixels of that reduced
+    frame per analysed frame (``flow * scale``: pixels of the frame).
 
     Attributes:
         cell: cell side in pixels of the frame.
-        flow: ``(rows, cols, 2)`` float32 ``(dx, dy)`` per cell.
+        flow: ``(rows, cols, 2)`` float32 ``(dx, dy)`` per cell, pixels of the reduced frame.
         confidence: ``(rows, cols)`` float32 in [0, 1]; low for flat or lost cells.
-        divergence: ``(rows, cols)`` float32, > 0 where the motion spreads out.
+        divergence: ``(rows, cols)`` float32, > 0 where the motion spreads out (1/frame: the
+            same in both frames).
+        scale: frame pixels per pixel of the reduced frame (1: measured on the frame itself).
     """
 
     cell: int
     flow: NDArray[np.float32]
     confidence: NDArray[np.float32]
     divergence: NDArray[np.float32]
+    scale: int = 1
 
 
 @dataclass(frozen=True, slots=True)

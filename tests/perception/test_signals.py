@@ -68,6 +68,28 @@ def test_flow_follows_a_moving_texture() -> None:
     assert abs(float(np.median(flow.flow[confident][:, 0])) - 2.0) < 0.3  # content moved right
 
 
+def test_the_flow_of_a_large_frame_is_measured_at_the_size_of_a_small_one() -> None:
+    """A 1152x648 camera is reduced three times before its motion field: the same scene at
+    384x216 and at 3x that size gives the same field (cells of 48 frame pixels, speeds in
+    pixels of the reduced frame), not a field of 16-pixel cells that sees bits of bodies."""
+    rng = np.random.default_rng(0)
+    texture = (rng.random((216, 392)) * 255).astype(np.uint8)
+    large = np.repeat(np.repeat(texture, 3, axis=0), 3, axis=1)
+    fields = []
+    for image, k in ((texture, 1), (large, 3)):
+        signals = SceneSignals({"flow"}, 10.0)
+        signals.observe(frame_of(0, np.ascontiguousarray(image[:, 4 * k : (4 + 384) * k])))
+        moved = np.ascontiguousarray(image[:, 2 * k : (2 + 384) * k])  # 2k px to the right
+        fields.append(signals.observe(frame_of(1, moved))["flow"])
+    small, big = fields
+    assert (small.scale, small.cell, big.scale, big.cell) == (1, 16, 3, 48)
+    assert big.flow.shape == small.flow.shape == (13, 24, 2)
+    np.testing.assert_array_equal(big.flow, small.flow)
+    np.testing.assert_array_equal(big.confidence, small.confidence)
+    confident = big.confidence >= 0.25
+    assert abs(float(np.median(big.flow[confident][:, 0])) - 2.0) < 0.3
+
+
 def test_fire_evidence_from_the_chroma_planes() -> None:
     rng = np.random.default_rng(1)
     signals = SceneSignals({"fire"}, 30.0)

@@ -37,6 +37,7 @@ import av
 from vsa_stream import _core
 from vsa_stream import config as config_mod
 from vsa_stream.analyzer import Analyzer
+from vsa_stream.perception.signals import flow_scale
 from vsa_stream.rules import needed_signals
 from vsa_stream.sources.av_source import VideoSource
 from vsa_stream.sources.frame import Frame
@@ -123,8 +124,10 @@ class _Kernels:
             warmup_frames=motion.warmup_frames,
         )
         self.flow = self.fire = self.background = None
+        self.flow_scale = flow_scale(width, height)
         if "flow" in signals.needs:
-            self.flow = _core.MotionField(width, height, cell=16)
+            k = self.flow_scale  # as the analyzer: measured on the reduced frame
+            self.flow = _core.MotionField(width // k, height // k, cell=16)
             self.seconds["flow"] = 0.0
         if "fire" in signals.needs:
             self.fire = _core.FireDetector(
@@ -146,7 +149,8 @@ class _Kernels:
         t1 = time.perf_counter()
         self.seconds["motion"] += t1 - t0
         if self.flow is not None:
-            self.flow.update(frame.luma)
+            k = self.flow_scale
+            self.flow.update(frame.luma if k == 1 else _core.downscale_area(frame.luma, k))
             t2 = time.perf_counter()
             self.seconds["flow"] += t2 - t1
             t1 = t2

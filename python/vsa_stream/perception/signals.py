@@ -15,7 +15,25 @@ from vsa_stream import _core
 from vsa_stream.observation import FireEvidence, FlowField, StaticObject, Tampering
 from vsa_stream.sources.frame import Frame
 
-__all__ = ["SceneSignals"]
+__all__ = ["FLOW_WIDTH", "SceneSignals", "flow_scale"]
+
+#: Width in pixels, roughly, of the frame the motion field is measured on. The field's cells
+#: (16 pixels), its pyramid's reach and the crowd rule's speeds in px/frame were all made at this
+#: size (the synthetic suite's 384x216); a larger frame is reduced to it first, by an integer
+#: factor, so that the same crowd gives the same field on a 720p or a 4K camera (measured on the
+#: full 720p frame, runners outran the pyramid and cells saw only parts of bodies: issue 17).
+FLOW_WIDTH = 384
+
+
+def flow_scale(width: int, height: int) -> int:
+    """The integer factor that brings a ``width x height`` frame closest to :data:`FLOW_WIDTH`
+    pixels on its longer side (1 for frames up to 1.5 times that).
+
+    Example:
+        >>> [flow_scale(w, h) for w, h in ((384, 216), (640, 360), (1280, 720), (1920, 1080))]
+        [1, 2, 3, 5]
+    """
+    return max(1, round(max(width, height) / FLOW_WIDTH))
 
 
 class SceneSignals:
@@ -34,6 +52,7 @@ class SceneSignals:
         self.factor = factor
         self._size = (0, 0)
         self._flow: _core.MotionField | None = None
+        self._flow_scale = 1
         self._fire: _core.FireDetector | None = None
         self._background: _core.DualBackground | None = None
         self._static_frames = 50
@@ -41,7 +60,9 @@ class SceneSignals:
     def _build(self, width: int, height: int) -> None:
         self._size = (width, height)
         if "flow" in self.needs:
-            self._flow = _core.MotionField(width, height, cell=16)
+            self._flow_scale = flow_scale(width, height)
+            k = self._flow_scale
+            self._flow = _core.MotionField(width // k, height // k, cell=16)
         if "fire" in self.needs:
             # a window of about a second of analysed frames (the kernel's 30 suit 30 fps), and
             # six seconds of history to tell a periodic blinker from a flame
@@ -65,10 +86,12 @@ class SceneSignals:
             self._build(frame.width, frame.height)
         out: dict[str, Any] = {}
         if self._flow is not None:
-            result = self._flow.update(frame.luma)
+            k = self._flow_scale
+            luma = frame.luma if k == 1 else _core.downscale_area(frame.luma, k)
+            result = self._flow.update(luma)
             if result is not None:
                 out["flow"] = FlowField(
-                    result.cell, result.flow, result.confidence, result.divergence
+                    result.cell * k, result.flow, result.confidence, result.divergence, k
                 )
         if self._fire is not None:
             try:

@@ -27,6 +27,11 @@ a camera where crowds always jog is judged against its own normal. With a scale,
 the camera, never starts a crowd movement (once a crowd started it, the condition goes on while
 one person-sized area still moves: a dispersing crowd soon leaves the zone).
 
+Speeds in px/frame (``_MOVING``, ``min_speed``, the evidence's ``speed``) are pixels of the
+motion field's frame: the camera's frame reduced to about 384 pixels wide
+(:class:`~vsa_stream.observation.FlowField`), so a setting means the same on a 720p and a 4K
+camera; body heights per second and divergence need no unit.
+
 Anomalous frames and frames during an event are kept out of the baseline, so it does not learn
 the anomaly. False-positive controls: the baseline itself (a dense but calm crowd, or a
 platform at rush hour, is normal for its camera), robust statistics with floors (noise of an
@@ -224,7 +229,9 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
             known = np.isfinite(heights)
             tall = float(np.median(heights[known]))
             persons = float(moving.sum()) / person_cells(tall, flow.cell)
-            speed_bh = float((speeds[moving][known] / heights[known]).mean()) / self._dt
+            # speeds are in pixels of the field's reduced frame, heights in the frame's
+            speed_bh = float((speeds[moving][known] / heights[known]).mean()) * flow.scale
+            speed_bh /= self._dt
             # a crowd starts the condition; once it holds, the movement goes on while at least
             # one person-sized area still moves in the zone (a dispersing crowd leaves it)
             held = self.lifecycle.since(key, obs.time_s) is not None
