@@ -234,16 +234,23 @@ def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) 
 
 
 def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:
-    """At equal stream counts, the engine's CPU per stream is set beside bare decoding's."""
+    """At equal stream counts, the engine's CPU per stream is set beside bare decoding's; only
+    trials that sustained their streams count (a failed one did less work)."""
     from vsa_stream.bench.pipeline import cpu_per_stream
 
     modes = {
-        "ceiling": {"trials": [{"streams": 2, "window_s": 10.0, "cpu_cores": 0.5}]},
+        "ceiling": {
+            "trials": [
+                {"streams": 2, "window_s": 10.0, "cpu_cores": 0.5, "ok": True},
+                {"streams": 8, "window_s": 10.0, "cpu_cores": 1.9, "ok": False},
+            ]
+        },
         "motion": {
             "trials": [
                 {"streams": 2, "window_s": 10.0, "cpu_cores": 0.6, "ok": False},
                 {"streams": 2, "window_s": 10.0, "cpu_cores": 0.8, "ok": True},
                 {"streams": 4, "window_s": 10.0, "cpu_cores": 1.6, "ok": True},
+                {"streams": 8, "window_s": 10.0, "cpu_cores": 1.8, "ok": False},
             ]
         },
     }

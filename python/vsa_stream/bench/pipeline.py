@@ -440,7 +440,7 @@ def run(
     from vsa_stream.synth import render
 
     modes = tuple(m for m in modes if m != "yolox" or (s.model and Path(s.model).exists()))
-    steps.total(1 + (2 if quick else 6) * len(modes))
+    steps.total(1 + (2 if quick else 6) * len(modes) + len(modes) - 1)
     section: dict[str, Any] = {
         "stream": {"width": WIDTH, "height": HEIGHT, "fps": FPS, "scenario": "intruder"},
         "settings": asdict(s),
@@ -488,6 +488,7 @@ def run(
                 "cpu_per_stream_at_capacity": best.cpu_cores / capacity if best else None,
                 "trials": [t.as_dict() for t in trials],
             }
+        _ceiling_at_capacities(section["modes"], video, s, loop_s, onset_s, steps)
     section["cpu_per_stream"] = cpu_per_stream(section["modes"])
     caps = {m: v["capacity"] for m, v in section["modes"].items()}
     if caps.get("ceiling"):
@@ -498,17 +499,35 @@ def run(
     return section
 
 
+def _ceiling_at_capacities(
+    modes: dict[str, Any], video: Path, s: Settings, loop_s: float, onset_s: float, steps: Steps
+) -> None:
+    """One more ceiling trial at each other mode's capacity, when the ceiling's search did not
+    pass one at that count: CPU per stream is compared at equal stream counts, both sides
+    sustaining them, and a search seldom lands on the same counts."""
+    if "ceiling" not in modes:
+        return
+    ceiling = modes["ceiling"]["trials"]
+    for mode, found in list(modes.items()):
+        n = found["capacity"]
+        if mode == "ceiling" or n < 1 or any(t["streams"] == n and t["ok"] for t in ceiling):
+            continue
+        steps.step(f"ceiling: {n} stream(s), beside {mode}'s capacity")
+        ceiling.append(isolated("ceiling", n, video, s, loop_s, onset_s).as_dict())
+        steps.done()
+
+
 def cpu_per_stream(modes: dict[str, Any]) -> list[dict[str, Any]]:
     """CPU cores per stream of each mode at every stream count the ceiling was also tried at,
     with its ratio to the ceiling's: the cost of the engine per stream beside bare decoding of
     the same streams (a capacity count alone depends on the shared machine's noise)."""
 
     def per_stream(mode: str) -> dict[int, float]:
-        # a passing trial at a count speaks for it; a failed one only when none passed
+        # only passing trials: a failed one did less than the work asked (frames dropped,
+        # decoding behind), so its CPU per stream would flatter it
         out: dict[int, float] = {}
-        trials = modes.get(mode, {}).get("trials", [])
-        for t in sorted(trials, key=lambda t: not t.get("ok", False)):
-            if t["streams"] and t["window_s"] > 0:
+        for t in modes.get(mode, {}).get("trials", []):
+            if t.get("ok") and t["streams"] and t["window_s"] > 0:
                 out.setdefault(t["streams"], t["cpu_cores"] / t["streams"])
         return out
 
