@@ -24,7 +24,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import importlib
-import json
 import platform
 import statistics
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_detect_shape import frames
+from vsa_stream.bench.common import write_json
 from vsa_stream.detection import ModelSpec, load_model
 from vsa_stream.detection.shapes import reshaped
 
@@ -134,9 +134,7 @@ def main() -> int:
         "machine": platform.machine(),
         "rows": rows,
     }
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(Path(args.out), report)
     return 0
 
 

@@ -29,7 +29,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -40,6 +39,7 @@ from typing import Any
 import av
 import numpy as np
 
+from vsa_stream.bench.common import write_json
 from vsa_stream.detection import ModelDetection, ModelSpec, Planes, load_model
 from vsa_stream.detection.model import Model
 
@@ -274,9 +274,7 @@ def main() -> int:
         "clips": rows,
         "by_input": summary,
     }
-    path = Path(args.out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(Path(args.out), report)
     return 0
 
 

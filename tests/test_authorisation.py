@@ -10,20 +10,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import pytest
 
 from api_daemon import VIEWER, api_config, running_daemon, still_clip
 from authorised import LAB
 from collect import Collect
-from mosquitto import MOSQUITTO, Broker, Subscriber
+from mosquitto import MOSQUITTO, Broker, Subscriber, run_engine_until
 from vsa_stream import config
 from vsa_stream.cli import main
 from vsa_stream.engine import Engine
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event
 from vsa_stream.observation import Observation
-from vsa_stream.sinks.mqtt import MqttSink, camera_status
+from vsa_stream.sinks.mqtt import camera_status
 from vsa_stream.synth import Truth
 
 ZONE = "[[0.63, 0.56], [0.94, 0.53], [0.96, 0.93], [0.60, 0.95]]"
@@ -313,22 +312,9 @@ authorisations: [{{reference: A, start: '{_iso(later)}', end: '{_iso(later + 360
                    cameras: [cam], situations: [intrusion]}}]
 """
     )
-    mqtt = cfg.sinks.mqtt
-    assert mqtt is not None
     sub = Subscriber(broker.port)
-
-    async def main() -> bool:
-        engine = Engine(cfg, [MqttSink(mqtt)])
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: engine.run(handle_signals=False))
-            seen = await anyio.to_thread.run_sync(
-                lambda: sub.wait(lambda m: b"unauthorised" in sub.payloads("vsa/cam/status"))
-            )
-            engine.stop()
-        return seen
-
     try:
-        assert await main()
+        assert await run_engine_until(cfg, sub, "vsa/cam/status", b"unauthorised")
         assert b"online" not in sub.payloads("vsa/cam/status")
         health = sub.payloads("vsa/cam/camera_unauthorised")
         assert health

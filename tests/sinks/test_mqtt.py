@@ -15,11 +15,10 @@ import anyio
 import msgspec
 import pytest
 
-from mosquitto import MOSQUITTO, Broker, Subscriber, free_port
+from mosquitto import MOSQUITTO, Broker, Subscriber, free_port, run_engine_until
 from sample_events import make_event
 from tls_files import make_pki
 from vsa_stream import config
-from vsa_stream.engine import Engine
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
 from vsa_stream.sinks.base import DeliveryError
@@ -137,18 +136,8 @@ sinks:
     )
     sub = Subscriber(broker.port)
 
-    async def main() -> None:
-        engine = Engine(cfg, [MqttSink(cfg.sinks.mqtt)])  # type: ignore[arg-type]
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: engine.run(handle_signals=False))
-            online = await anyio.to_thread.run_sync(
-                lambda: sub.wait(lambda m: b"online" in sub.payloads("vsa/cam/status"))
-            )
-            engine.stop()
-            assert online
-
     try:
-        await main()
+        assert await run_engine_until(cfg, sub, "vsa/cam/status", b"online")
         assert sub.wait(lambda m: sub.payloads("vsa/cam/status")[-1:] == [b"offline"])
     finally:
         sub.close()

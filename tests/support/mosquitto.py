@@ -12,8 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+
+from vsa_stream.config import Config
+from vsa_stream.engine import Engine
+from vsa_stream.sinks.mqtt import MqttSink
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -102,3 +107,17 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+async def run_engine_until(cfg: Config, sub: Subscriber, topic: str, payload: bytes) -> bool:
+    """Run an engine publishing to the MQTT sink of ``cfg`` until ``sub`` has seen ``payload``
+    on ``topic`` (False after the subscriber's timeout), then stop it."""
+    assert cfg.sinks.mqtt is not None
+    engine = Engine(cfg, [MqttSink(cfg.sinks.mqtt)])
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: engine.run(handle_signals=False))
+        seen = await anyio.to_thread.run_sync(
+            lambda: sub.wait(lambda m: payload in sub.payloads(topic))
+        )
+        engine.stop()
+    return seen

@@ -41,6 +41,8 @@ from vsa_stream.bench.common import Steps, fmt, table
 from vsa_stream.bench.stages import (
     ALL_SIGNALS_CONFIG,
     MOTION_CONFIG,
+    Run,
+    bare_decode,
     camera_config,
     profile_stages,
 )
@@ -56,24 +58,6 @@ LIVE_ANCHOR = (
 )
 PROBE = "probe: two live-settings decodes at once (2.00x: a free second core; 1.00x: none)"
 STAGES = ("motion", "flow", "fire", "background", "rest", "total")
-
-Run = tuple[int, float, float]  # frames decoded, wall seconds, process CPU seconds
-
-
-def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
-    """Frames decoded, seconds and CPU seconds taken by plain PyAV, set as ``VideoSource``
-    sets a camera's decoder (``thread_count`` 0; frame threads or PyAV's default slice
-    threading)."""
-    started, cpu = time.perf_counter(), time.process_time()
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        if skip_loop_filter:
-            stream.codec_context.options = {"skip_loop_filter": "all"}
-        stream.codec_context.thread_count = 0
-        if frame_threads:
-            stream.codec_context.thread_type = "AUTO"
-        frames = sum(1 for _ in container.decode(stream))
-    return frames, time.perf_counter() - started, time.process_time() - cpu
 
 
 def two_decodes(path: str) -> Run:

@@ -42,7 +42,7 @@ from vsa_stream.rules import needed_signals
 from vsa_stream.sources.av_source import VideoSource
 from vsa_stream.sources.frame import Frame
 
-__all__ = ["ALL_SIGNALS_CONFIG", "MOTION_CONFIG", "decode_cpu", "profile_stages"]
+__all__ = ["ALL_SIGNALS_CONFIG", "MOTION_CONFIG", "Run", "bare_decode", "profile_stages"]
 
 #: One camera, an intrusion rule: the motion path alone (``vsa-stream scan``'s usual work).
 MOTION_CONFIG = """\
@@ -94,17 +94,23 @@ def camera_config(template: str, path: str, fps: float) -> config_mod.Config:
     return config_mod.loads(template.format(url=json.dumps(path), fps=fps))
 
 
-def decode_cpu(path: str, *, skip_loop_filter: bool, frame_threads: bool) -> tuple[int, float]:
-    """Frames decoded and the process CPU seconds bare PyAV took (every thread counted)."""
-    started = time.process_time()
+Run = tuple[int, float, float]  # frames decoded, wall seconds, process CPU seconds
+
+
+def bare_decode(path: str, skip_loop_filter: bool, frame_threads: bool) -> Run:
+    """Frames decoded, seconds and CPU seconds taken by plain PyAV, set as ``VideoSource``
+    sets a camera's decoder (``thread_count`` 0; frame threads or PyAV's default slice
+    threading)."""
+    started, cpu = time.perf_counter(), time.process_time()
     with av.open(path) as container:
         stream = container.streams.video[0]
         if skip_loop_filter:
             stream.codec_context.options = {"skip_loop_filter": "all"}
+        stream.codec_context.thread_count = 0
         if frame_threads:
             stream.codec_context.thread_type = "AUTO"
         frames = sum(1 for _ in container.decode(stream))
-    return frames, time.process_time() - started
+    return frames, time.perf_counter() - started, time.process_time() - cpu
 
 
 class _Kernels:
@@ -172,7 +178,7 @@ def profile_stages(path: str, template: str, fps: float) -> dict[str, Any]:
     Returns the decoder's CPU per decoded frame, each stage's time per analysed frame (ms),
     and the share of frames analysed.
     """
-    decoded, decode_s = decode_cpu(path, skip_loop_filter=True, frame_threads=True)
+    decoded, _, decode_s = bare_decode(path, skip_loop_filter=True, frame_threads=True)
     cfg = camera_config(template, path, fps)
     camera = cfg.cameras[0]
     analyzer = Analyzer(camera, cfg.motion)
