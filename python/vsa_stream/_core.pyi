@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "Blob",
+    "CameraShift",
     "Detections",
     "DualBackground",
     "DwellTimers",
@@ -218,6 +219,57 @@ class MotionDetector:
     @property
     def frames(self) -> int:
         """Frames processed since creation or the last reset."""
+    def __repr__(self) -> str: ...
+
+@final
+class CameraShift:
+    """The camera itself moving: the global translation of the view between consecutive frames.
+
+    The central ``crop x crop`` square of each luma plane (smaller frames: the largest even
+    square that fits) is summed over 2x2 blocks, its mean removed and a 2-D Hann window
+    applied; the peak of the phase correlation with the previous frame's square is the
+    translation. A half-resolution square whose side is a power of two (any frame at least
+    ``crop`` pixels high and wide, with the default) uses a radix-2 FFT, other sides
+    Bluestein's transform (about 2.5x slower).
+
+    Not safe for concurrent use: one per camera (the GIL is released while a frame is
+    processed).
+
+    Args:
+        crop: side of the central square, full-resolution pixels (>= 2).
+
+    Raises:
+        ParameterError: ``crop`` under 2.
+
+    Example:
+        >>> import numpy as np
+        >>> scene = np.random.default_rng(0).integers(0, 255, (200, 300), dtype=np.uint8)
+        >>> shift = CameraShift()
+        >>> shift.shift(scene), shift.shift(np.roll(scene, (0, 4), axis=(0, 1)))
+        (0.0, 4.0)
+    """
+
+    def __new__(cls, crop: int = 256) -> Self: ...
+    def shift(self, luma: NDArray[np.uint8]) -> float:
+        """The translation of ``luma`` against the previous frame given.
+
+        Args:
+            luma: uint8 array of shape ``(height, width)``; rows may be padded.
+
+        Returns:
+            The distance of the translation in full-resolution pixels (a multiple of 2); 0.0
+            for the first frame, after a change of square size or :meth:`reset`, and for a
+            frame under 2x2 pixels.
+
+        Raises:
+            FrameError: wrong dtype, shape or strides.
+            InternalError: an internal failure (the previous frame is then forgotten).
+        """
+    def reset(self) -> None:
+        """Forgets the previous frame: the next shift is 0.0."""
+    @property
+    def crop(self) -> int:
+        """Side of the central square, full-resolution pixels."""
     def __repr__(self) -> str: ...
 
 # --- Tracking -----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<geometry::dwell::DwellTimers>()?;
     m.add_class::<motion::Blob>()?;
     m.add_class::<motion::MotionDetector>()?;
+    m.add_class::<motion::CameraShift>()?;
     m.add_function(wrap_pyfunction!(track::linear_assignment, m)?)?;
     m.add_class::<track::Tracker>()?;
     m.add_class::<fire::FireDetector>()?;

@@ -207,3 +207,61 @@ impl MotionDetector {
         )
     }
 }
+
+/// The camera itself moving: the global translation of the view between consecutive frames,
+/// by phase correlation of a central `crop × crop` square (smaller frames: the largest even
+/// square that fits), taken at half resolution with a Hann window.
+#[pyclass(module = "vsa_stream._core")]
+pub(crate) struct CameraShift {
+    inner: motion::CameraShift,
+}
+
+#[pymethods]
+impl CameraShift {
+    #[new]
+    #[pyo3(signature = (crop = 256))]
+    fn new(crop: i64) -> Result<Self> {
+        let crop = non_negative("crop", crop)?;
+        if crop < 2 {
+            return Err(Error::parameter(
+                "crop",
+                format!("crop must be at least 2 pixels, got {crop}"),
+            ));
+        }
+        Ok(Self {
+            inner: sized(motion::CameraShift::new(crop))?,
+        })
+    }
+
+    /// The translation of `luma` (uint8, `(height, width)`, rows may be padded) against the
+    /// previous frame given, in full-resolution pixels: a distance, a multiple of 2. 0 for the
+    /// first frame, after a change of crop size or a reset, and for a frame under 2×2 pixels.
+    /// The GIL is released meanwhile.
+    fn shift(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<f64> {
+        let array = readonly_2d::<u8>(luma, "luma plane")?;
+        let view = plane_view(&array, "luma plane")?;
+        let inner = &mut self.inner;
+        match run_detached(py, "CameraShift.shift", || inner.shift(&view)) {
+            Ok(result) => Ok(result?),
+            Err(panic) => {
+                self.inner.reset();
+                Err(panic)
+            }
+        }
+    }
+
+    /// Forgets the previous frame: the next shift is 0.
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Side of the square crop, full-resolution pixels.
+    #[getter]
+    fn crop(&self) -> usize {
+        self.inner.crop()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("CameraShift(crop={})", self.inner.crop())
+    }
+}

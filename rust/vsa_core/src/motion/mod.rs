@@ -9,6 +9,7 @@ mod background;
 mod blobs;
 mod detector;
 mod morphology;
+mod shift;
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ pub use background::{BackgroundModel, FOREGROUND_SLOWDOWN};
 pub use blobs::{find_blobs, Blob, Labeller};
 pub use detector::{MotionConfig, MotionDetector};
 pub use morphology::close_open;
+pub use shift::CameraShift;
 
 /// Why a motion kernel rejected its input or its parameters.
 #[derive(Debug, Clone, PartialEq)]
