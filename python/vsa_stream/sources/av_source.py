@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import av.error
@@ -164,7 +165,7 @@ class VideoSource:
             base: float | None = None  # first timestamp of this pass: streams need not start at 0
             passed = 0
             try:
-                clock = _TimestampGuess()
+                clock = _TimestampGuess(container.streams.video[0].time_base)
                 for frame in self._decode(container, stop):
                     if stop.is_set():
                         return
@@ -260,16 +261,21 @@ class _TimestampGuess:
     decoded frames' pts go back and forth while their dts are monotonic. Like FFmpeg's
     ``best_effort_timestamp``, count the frames whose pts (or dts) failed to increase and use
     whichever timestamp has failed less so far.
+
+    ``time_base`` is the stream's (a decoded frame carries its packet's, which is the
+    stream's); None: each frame's own is read.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, time_base: Fraction | None = None) -> None:
         self._last_pts: int | None = None
         self._last_dts: int | None = None
         self._bad_pts = 0
         self._bad_dts = 0
+        # ts * num / den: one correctly rounded int division, float(ts * time_base) exactly
+        self._base = (time_base.numerator, time_base.denominator) if time_base else None
 
     def seconds(self, frame: av.VideoFrame) -> float | None:
-        pts, dts, base = frame.pts, frame.dts, frame.time_base
+        pts, dts = frame.pts, frame.dts
         if pts is not None:
             self._bad_pts += self._last_pts is not None and pts <= self._last_pts
             self._last_pts = pts
@@ -277,9 +283,12 @@ class _TimestampGuess:
             self._bad_dts += self._last_dts is not None and dts <= self._last_dts
             self._last_dts = dts
         use = pts if pts is not None and (self._bad_pts <= self._bad_dts or dts is None) else dts
-        if use is None or base is None:
+        if use is None:
             return None
-        return float(use * base)
+        if self._base is not None:
+            return use * self._base[0] / self._base[1]
+        base = frame.time_base
+        return None if base is None else float(use * base)
 
 
 def _reason(exc: Exception) -> str:
