@@ -230,7 +230,7 @@ class CameraShift:
     applied; the peak of the phase correlation with the previous frame's square is the
     translation. A half-resolution square whose side is a power of two (any frame at least
     ``crop`` pixels high and wide, with the default) uses a radix-2 FFT, other sides
-    Bluestein's transform (about 2.5x slower).
+    Bluestein's transform (about 2.5x the time).
 
     Not safe for concurrent use: one per camera (the GIL is released while a frame is
     processed).

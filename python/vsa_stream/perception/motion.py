@@ -73,8 +73,8 @@ class CameraMotion:
     While the camera moves, foreground blobs are the whole scene sliding, not objects: the
     analyzer drops them from ``hold_s`` seconds around a shift of ``min_shift_px`` or more. It
     asks only on frames with blobs; the shift is then measured against the last frame asked
-    about. About 0.2 ms per 1280x720 frame (any frame at least 256 pixels high and wide);
-    about 0.5 ms for smaller frames, whose square side is not a power of two.
+    about. About 0.1 ms per 1280x720 frame (any frame at least 256 pixels high and wide);
+    about 0.3 ms for smaller frames, whose square side is not a power of two.
 
     Example:
         >>> import numpy as np

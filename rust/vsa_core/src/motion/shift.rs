@@ -8,10 +8,12 @@
 //! peak is the translation, reported as a distance in full-resolution pixels.
 //!
 //! The transforms are 2-D DFTs of the `n × n` half-resolution square (`n = 128` for the default
-//! crop). Both passes run as column transforms over whole rows at once (a transpose between
-//! them), so every butterfly works on contiguous rows the compiler vectorises. A power-of-two
-//! `n` uses a radix-2 FFT; any other `n` (a frame under 256 pixels high) goes through
-//! Bluestein's chirp transform onto a power-of-two FFT.
+//! crop), computed as column transforms over whole rows at once (so every butterfly works on
+//! contiguous rows the compiler vectorises), with a transpose between the two passes. The input
+//! and the correlation are real, so each pass transforms two real columns as one complex column
+//! and only half the spectrum is kept: about half the work of a complex 2-D transform. A
+//! power-of-two `n` uses a radix-2 FFT; any other `n` (a frame under 256 pixels high) goes
+//! through Bluestein's chirp transform onto a power-of-two FFT.
 
 use std::f64::consts::PI;
 
@@ -24,13 +26,13 @@ pub struct CameraShift {
     /// Side of the half-resolution square of the last frame (0: none yet).
     n: usize,
     transform: Option<Transform>,
-    window: Vec<f32>,
-    /// This frame's spectrum, then the previous frame's (transposed layout, see
-    /// [`CameraShift::spectrum`]).
-    current: Matrix,
-    previous: Matrix,
+    /// The 2-D Hann window, packed as the input is: column 2j in `re`, 2j + 1 in `im`.
+    window: Complex,
+    /// This frame's half spectrum, then the previous frame's (see [`spectrum`]).
+    current: Complex,
+    previous: Complex,
     has_previous: bool,
-    work: Matrix,
+    work: Work,
 }
 
 impl CameraShift {
@@ -46,11 +48,11 @@ impl CameraShift {
             crop,
             n: 0,
             transform: None,
-            window: Vec::new(),
-            current: Matrix::default(),
-            previous: Matrix::default(),
+            window: Complex::default(),
+            current: Complex::default(),
+            previous: Complex::default(),
             has_previous: false,
-            work: Matrix::default(),
+            work: Work::default(),
         })
     }
 
@@ -80,10 +82,18 @@ impl CameraShift {
         let Some(transform) = self.transform.as_mut() else {
             return Ok(0.0); // unreachable: resize set it
         };
-        spectrum(transform, &self.window, plane, side, &mut self.current);
+        let work = &mut self.work;
+        spectrum(
+            transform,
+            &self.window,
+            plane,
+            side,
+            work,
+            &mut self.current,
+        );
         let peak = self
             .has_previous
-            .then(|| peak(transform, &mut self.work, &self.current, &self.previous));
+            .then(|| correlation_peak(transform, &self.current, &self.previous, work));
         std::mem::swap(&mut self.current, &mut self.previous);
         self.has_previous = true;
         let Some((dy, dx)) = peak else {
@@ -112,117 +122,240 @@ impl CameraShift {
                 }
             })
             .collect();
-        let mut window = try_filled(0.0_f32, n * n)?;
-        for (row, &hy) in window.chunks_exact_mut(n).zip(&hann) {
-            for (w, &hx) in row.iter_mut().zip(&hann) {
-                *w = hy * hx;
+        let (lanes, freqs) = (n.div_ceil(2), n / 2 + 1);
+        let mut window = Complex::zeroed(n, lanes)?;
+        for (y, &hy) in hann.iter().enumerate() {
+            let (re, im) = window.row_mut(y);
+            for (x, &hx) in hann.iter().enumerate() {
+                let part = if x % 2 == 0 { &mut *re } else { &mut *im };
+                part[x / 2] = hy * hx;
             }
         }
         self.window = window;
-        self.current = Matrix::zeroed(n, n)?;
-        self.previous = Matrix::zeroed(n, n)?;
-        self.work = Matrix::zeroed(n, n)?;
+        self.current = Complex::zeroed(n, freqs)?;
+        self.previous = Complex::zeroed(n, freqs)?;
+        self.work = Work {
+            packed: Complex::zeroed(n, lanes)?,
+            half: Complex::zeroed(freqs, n)?,
+            cross: Complex::zeroed(n, freqs)?,
+        };
         Ok(())
     }
 }
 
-/// The windowed, mean-removed half-resolution crop's 2-D DFT, into `out` (transposed:
-/// `out[u][v]` holds frequency `(v, u)`; only elementwise products follow, and the inverse
-/// transform transposes back).
+/// The half spectrum of the windowed, mean-removed half-resolution crop, into `out`
+/// (`n × (n/2 + 1)`): `out[v][k]` is frequency `k` down the rows (`k <= n/2`; the others are
+/// the conjugates of these) and `v` across the columns.
 fn spectrum(
     transform: &mut Transform,
-    window: &[f32],
+    window: &Complex,
     plane: &PlaneView<'_>,
     side: usize,
-    out: &mut Matrix,
+    work: &mut Work,
+    out: &mut Complex,
 ) {
-    let n = out.n;
+    let Work { packed, half, .. } = work;
+    let n = side / 2;
+    let lanes = packed.cols;
     let y0 = (plane.height() - side) / 2;
     let x0 = (plane.width() - side) / 2;
+    // 2×2 sums; column 2j goes to the real part of lane j, column 2j + 1 to its imaginary part
     let mut total: u64 = 0;
-    for (y, row) in out.re.chunks_exact_mut(n).enumerate() {
+    for y in 0..n {
         let top = &plane.row(y0 + 2 * y)[x0..x0 + side];
         let bottom = &plane.row(y0 + 2 * y + 1)[x0..x0 + side];
-        for ((v, t), b) in row
+        let (re, im) = packed.row_mut(y);
+        let mut row_total = 0_u32;
+        for (((r, i), t), b) in re
             .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
+            .zip(im.iter_mut())
+            .zip(top.chunks_exact(4))
+            .zip(bottom.chunks_exact(4))
         {
-            let sum = u32::from(t[0]) + u32::from(t[1]) + u32::from(b[0]) + u32::from(b[1]);
-            total += u64::from(sum);
-            *v = sum as f32;
+            let even = u32::from(t[0]) + u32::from(t[1]) + u32::from(b[0]) + u32::from(b[1]);
+            let odd = u32::from(t[2]) + u32::from(t[3]) + u32::from(b[2]) + u32::from(b[3]);
+            row_total += even + odd;
+            *r = even as f32;
+            *i = odd as f32;
         }
+        if n % 2 == 1 {
+            let (t, b) = (&top[side - 2..], &bottom[side - 2..]);
+            let even = u32::from(t[0]) + u32::from(t[1]) + u32::from(b[0]) + u32::from(b[1]);
+            row_total += even;
+            re[lanes - 1] = even as f32;
+            im[lanes - 1] = 0.0;
+        }
+        total += u64::from(row_total);
     }
     let mean = (total as f64 / (n * n) as f64) as f32;
-    for (v, &w) in out.re.iter_mut().zip(window) {
-        *v = (*v - mean) * w;
+    // the window is kept in the same packed layout (zero for the odd side's missing column)
+    for (value, &w) in packed.re.iter_mut().zip(&window.re) {
+        *value = (*value - mean) * w;
     }
-    out.im.fill(0.0);
-    transform.columns(out, false);
-    out.transpose();
-    transform.columns(out, false);
+    for (value, &w) in packed.im.iter_mut().zip(&window.im) {
+        *value = (*value - mean) * w;
+    }
+    transform.columns(&mut packed.re, &mut packed.im, lanes, false);
+    // Two real columns a, b sent as a + ib: A[k] = (Z[k] + conj Z[-k]) / 2,
+    // B[k] = (Z[k] - conj Z[-k]) / 2i; rows k <= n/2 only.
+    for k in 0..half.rows {
+        let mirror = (n - k) % n;
+        let (zr, zi) = (packed.re_row(k), packed.im_row(k));
+        let (mr, mi) = (packed.re_row(mirror), packed.im_row(mirror));
+        let (hr, hi) = half.row_mut(k);
+        for (((((a_re, a_im), &zr), &zi), &mr), &mi) in hr
+            .chunks_exact_mut(2)
+            .zip(hi.chunks_exact_mut(2))
+            .zip(zr)
+            .zip(zi)
+            .zip(mr)
+            .zip(mi)
+        {
+            a_re[0] = 0.5 * (zr + mr);
+            a_im[0] = 0.5 * (zi - mi);
+            a_re[1] = 0.5 * (zi + mi);
+            a_im[1] = 0.5 * (mr - zr);
+        }
+        if n % 2 == 1 {
+            // the last column has no partner (its imaginary part was 0)
+            hr[n - 1] = 0.5 * (zr[lanes - 1] + mr[lanes - 1]);
+            hi[n - 1] = 0.5 * (zi[lanes - 1] - mi[lanes - 1]);
+        }
+    }
+    half.transpose_into(out);
+    transform.columns(&mut out.re, &mut out.im, out.cols, false);
 }
 
-/// Index `(dy, dx)` of the largest value of the phase correlation of two spectra (the first
-/// in row-major order on ties).
-fn peak(
+/// Index `(dy, dx)` of the largest value of the phase correlation of two half spectra (the
+/// first in row-major order on ties). `cross` is an `n × (n/2 + 1)` work matrix.
+fn correlation_peak(
     transform: &mut Transform,
-    work: &mut Matrix,
-    current: &Matrix,
-    previous: &Matrix,
+    current: &Complex,
+    previous: &Complex,
+    work: &mut Work,
 ) -> (usize, usize) {
-    let n = work.n;
-    for ((((re, im), (&ar, &ai)), &br), &bi) in work
+    let Work {
+        packed,
+        half,
+        cross,
+    } = work;
+    let n = current.rows;
+    let lanes = packed.cols;
+    // the cross-power spectrum a · conj(b) / |a · conj(b)|
+    for ((((re, im), (&ar, &ai)), &br), &bi) in cross
         .re
         .iter_mut()
-        .zip(work.im.iter_mut())
+        .zip(cross.im.iter_mut())
         .zip(current.re.iter().zip(&current.im))
         .zip(&previous.re)
         .zip(&previous.im)
     {
-        // a · conj(b), over its magnitude
         let cr = ar * br + ai * bi;
         let ci = ai * br - ar * bi;
         let scale = 1.0 / (cr * cr + ci * ci).sqrt().max(1e-6);
         *re = cr * scale;
         *im = ci * scale;
     }
-    transform.columns(work, true);
-    work.transpose();
-    transform.columns(work, true);
+    // back across the columns (rows x, frequency k <= n/2 across), then transposed: rows k
+    transform.columns(&mut cross.re, &mut cross.im, cross.cols, true);
+    cross.transpose_into(half);
+    // back down the rows, two real columns as one complex column p + iq; the spectrum of a
+    // real column at k > n/2 is the conjugate of its value at n - k
+    for k in 0..n {
+        let (source, sign) = if k < half.rows {
+            (k, 1.0)
+        } else {
+            (n - k, -1.0)
+        };
+        let (hr, hi) = (half.re_row(source), half.im_row(source));
+        let (pr, pi) = packed.row_mut(k);
+        for (((r, i), p), q) in pr
+            .iter_mut()
+            .zip(pi.iter_mut())
+            .zip(hr.chunks_exact(2))
+            .zip(hi.chunks_exact(2))
+        {
+            // column 2j: p[0] + i·sign·q[0]; column 2j + 1: p[1] + i·sign·q[1]
+            *r = p[0] - sign * q[1];
+            *i = sign * q[0] + p[1];
+        }
+        if n % 2 == 1 {
+            pr[lanes - 1] = hr[n - 1];
+            pi[lanes - 1] = sign * hi[n - 1];
+        }
+    }
+    transform.columns(&mut packed.re, &mut packed.im, lanes, true);
     let mut best = (0, f32::NEG_INFINITY);
-    for (i, &v) in work.re.iter().enumerate() {
-        if v > best.1 {
-            best = (i, v);
+    for y in 0..n {
+        let (re, im) = (packed.re_row(y), packed.im_row(y));
+        for (j, (&even, &odd)) in re.iter().zip(im).enumerate() {
+            if even > best.1 {
+                best = (y * n + 2 * j, even);
+            }
+            if odd > best.1 && 2 * j + 1 < n {
+                best = (y * n + 2 * j + 1, odd);
+            }
         }
     }
     (best.0 / n, best.0 % n)
 }
 
-/// A complex matrix of `rows × n` in split real and imaginary parts, row-major.
+/// Work matrices of one frame: two real columns per complex column (`n × ⌈n/2⌉`), the half
+/// spectrum down the rows before its transpose (`(n/2 + 1) × n`), the cross-power spectrum
+/// (`n × (n/2 + 1)`).
 #[derive(Debug, Clone, Default)]
-struct Matrix {
-    n: usize,
+struct Work {
+    packed: Complex,
+    half: Complex,
+    cross: Complex,
+}
+
+/// A complex `rows × cols` matrix in split real and imaginary parts, row-major.
+#[derive(Debug, Clone, Default)]
+struct Complex {
+    rows: usize,
+    cols: usize,
     re: Vec<f32>,
     im: Vec<f32>,
 }
 
-impl Matrix {
-    fn zeroed(rows: usize, n: usize) -> Result<Self, PlaneError> {
+impl Complex {
+    fn zeroed(rows: usize, cols: usize) -> Result<Self, PlaneError> {
         Ok(Self {
-            n,
-            re: try_filled(0.0, rows * n)?,
-            im: try_filled(0.0, rows * n)?,
+            rows,
+            cols,
+            re: try_filled(0.0, rows * cols)?,
+            im: try_filled(0.0, rows * cols)?,
         })
     }
 
-    /// Transposes the square matrix in place.
-    fn transpose(&mut self) {
-        let n = self.n;
-        for part in [&mut self.re, &mut self.im] {
-            for i in 0..n {
-                for j in i + 1..n {
-                    part.swap(i * n + j, j * n + i);
+    fn re_row(&self, r: usize) -> &[f32] {
+        &self.re[r * self.cols..(r + 1) * self.cols]
+    }
+
+    fn im_row(&self, r: usize) -> &[f32] {
+        &self.im[r * self.cols..(r + 1) * self.cols]
+    }
+
+    fn row_mut(&mut self, r: usize) -> (&mut [f32], &mut [f32]) {
+        let range = r * self.cols..(r + 1) * self.cols;
+        (&mut self.re[range.clone()], &mut self.im[range])
+    }
+
+    /// `out` becomes this matrix transposed (its buffers must hold `rows × cols`).
+    fn transpose_into(&self, out: &mut Self) {
+        const BLOCK: usize = 16;
+        let (rows, cols) = (self.rows, self.cols);
+        out.rows = cols;
+        out.cols = rows;
+        for (src, dst) in [(&self.re, &mut out.re), (&self.im, &mut out.im)] {
+            for r0 in (0..rows).step_by(BLOCK) {
+                for c0 in (0..cols).step_by(BLOCK) {
+                    for r in r0..(r0 + BLOCK).min(rows) {
+                        for c in c0..(c0 + BLOCK).min(cols) {
+                            dst[c * rows + r] = src[r * cols + c];
+                        }
+                    }
                 }
             }
         }
@@ -245,12 +378,12 @@ impl Transform {
         }
     }
 
-    /// Transforms each column of the `n × width` matrix `m` (forward: `e^{-2πi jk/n}`,
-    /// unnormalised; inverse: the conjugate kernel, unnormalised).
-    fn columns(&mut self, m: &mut Matrix, inverse: bool) {
+    /// Transforms each column of the `n × width` matrix `(re, im)` (forward: `e^{-2πi jk/n}`,
+    /// unnormalised; inverse: the conjugate kernel, unnormalised). `width` is at most `n`.
+    fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         match self {
-            Self::Radix2(plan) => plan.columns(&mut m.re, &mut m.im, m.n, inverse),
-            Self::Bluestein(plan) => plan.columns(m, inverse),
+            Self::Radix2(plan) => plan.columns(re, im, width, inverse),
+            Self::Bluestein(plan) => plan.columns(re, im, width, inverse),
         }
     }
 }
@@ -351,8 +484,8 @@ struct Bluestein {
     chirp: Vec<(f32, f32)>,
     /// FFT of the conjugate chirp, wrapped around `m`, divided by `m` (the inverse FFT's scale).
     kernel: Vec<(f32, f32)>,
-    /// `m × width` work matrix.
-    work: Matrix,
+    /// `m × n` work matrix (a transform of `width <= n` columns uses its first `m × width`).
+    work: Complex,
 }
 
 impl Bluestein {
@@ -389,50 +522,52 @@ impl Bluestein {
             fft,
             chirp,
             kernel,
-            work: Matrix::zeroed(m, n)?,
+            work: Complex::zeroed(m, n)?,
         })
     }
 
-    fn columns(&mut self, matrix: &mut Matrix, inverse: bool) {
-        let (n, width) = (self.n, matrix.n);
+    fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
+        let n = self.n;
+        let m = self.kernel.len();
         // inverse(x) = conj(forward(conj(x)))
         let sign = if inverse { -1.0 } else { 1.0 };
-        let work = &mut self.work;
-        work.re.fill(0.0);
-        work.im.fill(0.0);
+        let work_re = &mut self.work.re[..m * width];
+        let work_im = &mut self.work.im[..m * width];
+        work_re[n * width..].fill(0.0);
+        work_im[n * width..].fill(0.0);
         for (k, &(cr, ci)) in self.chirp.iter().enumerate() {
             let rows = k * width..(k + 1) * width;
-            for (((wr, wi), &xr), &xi) in work.re[rows.clone()]
+            for (((wr, wi), &xr), &xi) in work_re[rows.clone()]
                 .iter_mut()
-                .zip(work.im[rows.clone()].iter_mut())
-                .zip(&matrix.re[rows.clone()])
-                .zip(&matrix.im[rows])
+                .zip(work_im[rows.clone()].iter_mut())
+                .zip(&re[rows.clone()])
+                .zip(&im[rows])
             {
                 let xi = sign * xi;
                 *wr = xr * cr - xi * ci;
                 *wi = xr * ci + xi * cr;
             }
         }
-        self.fft.columns(&mut work.re, &mut work.im, width, false);
+        self.fft.columns(work_re, work_im, width, false);
         for (k, &(kr, ki)) in self.kernel.iter().enumerate() {
             let rows = k * width..(k + 1) * width;
-            for (wr, wi) in work.re[rows.clone()]
+            for (wr, wi) in work_re[rows.clone()]
                 .iter_mut()
-                .zip(work.im[rows].iter_mut())
+                .zip(work_im[rows].iter_mut())
             {
                 let (r, i) = (*wr * kr - *wi * ki, *wr * ki + *wi * kr);
                 *wr = r;
                 *wi = i;
             }
         }
-        self.fft.columns(&mut work.re, &mut work.im, width, true);
+        self.fft.columns(work_re, work_im, width, true);
         for (k, &(cr, ci)) in self.chirp.iter().enumerate().take(n) {
             let rows = k * width..(k + 1) * width;
-            for (((xr, xi), &wr), &wi) in matrix.re[rows.clone()]
+            for (((xr, xi), &wr), &wi) in re[rows.clone()]
                 .iter_mut()
-                .zip(matrix.im[rows.clone()].iter_mut())
-                .zip(&work.re[rows.clone()])
-                .zip(&work.im[rows])
+                .zip(im[rows.clone()].iter_mut())
+                .zip(&work_re[rows.clone()])
+                .zip(&work_im[rows])
             {
                 *xr = wr * cr - wi * ci;
                 *xi = sign * (wr * ci + wi * cr);
@@ -484,12 +619,15 @@ mod tests {
             let re: Vec<f32> = (0..n).map(|i| ((i * 7 + 3) % 11) as f32 - 5.0).collect();
             let im: Vec<f32> = (0..n).map(|i| ((i * 5 + 1) % 7) as f32 - 3.0).collect();
             for inverse in [false, true] {
-                let mut m = Matrix {
-                    n: 1,
+                let mut m = Complex {
+                    rows: n,
+                    cols: 1,
                     re: re.clone(),
                     im: im.clone(),
                 };
-                Transform::new(n).unwrap().columns(&mut m, inverse);
+                Transform::new(n)
+                    .unwrap()
+                    .columns(&mut m.re, &mut m.im, 1, inverse);
                 let (er, ei) = naive_dft(&re, &im, inverse);
                 for k in 0..n {
                     let tol = 1e-3 * (1.0 + er[k].abs().max(ei[k].abs()));
