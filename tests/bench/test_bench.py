@@ -84,6 +84,21 @@ def test_kernels_quick_flow_and_prepost_agree_with_their_anchors(tmp_path: Path)
         assert r["metrics"]["detections_ours"] == r["metrics"]["detections_anchor"]
 
 
+def test_kernels_quick_camera_shift_agrees_with_numpy(tmp_path: Path) -> None:
+    assert main(["bench", "kernels", "--quick", "--only", "camera", "--out", str(tmp_path),
+                 "--no-progress"]) == 0  # fmt: skip
+    rows = _report(tmp_path, "kernels")["rows"]
+    assert {r["size"] for r in rows} == {"320x180", "640x360", "1280x720"}
+    same_work = [r for r in rows if r["anchor"].startswith("numpy")]
+    assert len(same_work) == 3
+    for r in same_work:  # the shaking camera moved, and each frame got numpy's shift
+        assert r["metrics"]["same"] == r["metrics"]["frames"] == 8
+        assert "moved" in r["accuracy"]
+        assert "(0 moved)" not in r["accuracy"]
+    assert any("Bluestein" in r["ours"] for r in rows)  # 320x180: a 90-point square
+    assert any("OpenCV phaseCorrelate" in r["anchor"] for r in rows)
+
+
 def test_missing_anchor_names_the_bench_extra(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,14 +1,13 @@
 """``_core.CameraShift``: the camera's own translation between frames, by phase correlation.
 
-The kernel must give exactly what the plain numpy phase correlation gives (the engine's
-former implementation, kept here as the reference) on real footage where the camera moves and
-on the synthetic camera-shake scene, at a size whose half-resolution square is a power of two
-(radix-2 FFT) and at sizes where it is not (Bluestein's transform).
+The kernel must give exactly what the plain numpy phase correlation gives (the engine's former
+implementation, kept as ``vsa_stream.bench.references.NumpyShift``) on real footage where the
+camera moves and on the synthetic camera-shake scene, at a size whose half-resolution square is
+a power of two (radix-2 FFT) and at sizes where it is not (Bluestein's transform).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import av
@@ -18,38 +17,9 @@ from numpy.typing import NDArray
 
 from conftest import shared_path
 from vsa_stream._core import CameraShift
+from vsa_stream.bench.references import NumpyShift
 from vsa_stream.errors import FrameError, ParameterError
 from vsa_stream.synth.situations import render_scenario
-
-
-class NumpyShift:
-    """Phase correlation of the central crop at half resolution, with numpy's FFT."""
-
-    def __init__(self, crop: int = 256) -> None:
-        self.crop = crop
-        self.previous: NDArray[np.complexfloating] | None = None
-        self.window: NDArray[np.float32] | None = None
-
-    def shift(self, luma: NDArray[np.uint8]) -> float:
-        h, w = luma.shape
-        side = min(self.crop, h, w) // 2 * 2
-        y0, x0 = (h - side) // 2, (w - side) // 2
-        crop = luma[y0 : y0 + side, x0 : x0 + side].astype(np.float32)
-        small = crop[::2, ::2] + crop[1::2, ::2] + crop[::2, 1::2] + crop[1::2, 1::2]
-        if self.window is None or self.window.shape != small.shape:
-            hann = np.hanning(small.shape[0]).astype(np.float32)
-            self.window = np.outer(hann, hann)
-            self.previous = None
-        spectrum = np.fft.rfft2((small - small.mean()) * self.window)
-        previous, self.previous = self.previous, spectrum
-        if previous is None:
-            return 0.0
-        cross = spectrum * np.conj(previous)
-        cross /= np.maximum(np.abs(cross), 1e-6)
-        corr = np.fft.irfft2(cross, s=small.shape)
-        dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
-        n = small.shape[0]
-        return 2.0 * math.hypot(dx - n if dx > n // 2 else dx, dy - n if dy > n // 2 else dy)
 
 
 def _compare(path: Path, limit: int = 200) -> tuple[int, int]:

@@ -34,7 +34,10 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--only",
         metavar="GROUPS",
-        help="kernels: comma-separated groups among background, flow, tracker, zones, prepost",
+        help=(
+            "kernels: comma-separated groups among background, flow, tracker, zones, prepost, "
+            "camera"
+        ),
     )
     bench.add_argument(
         "--modes",

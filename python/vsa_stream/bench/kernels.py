@@ -17,7 +17,12 @@ Groups (``--only`` picks some):
 * ``zones``: ``boxes_in_polygon`` against ``supervision.PolygonZone.trigger``, and
   ``LineCounter.update`` against ``supervision.LineZone.trigger``;
 * ``prepost``: detector pre-processing (``preprocess_yuv420p``) against OpenCV colour
-  conversion + resize + letterbox + numpy normalisation, and YOLOX decode + NMS against numpy.
+  conversion + resize + letterbox + numpy normalisation, and YOLOX decode + NMS against numpy;
+* ``camera``: the camera-motion check, ``CameraShift.shift``, against the same phase
+  correlation in numpy (the engine's former implementation: the same work, the same answers,
+  counted), and, labelled a reference only, OpenCV's ``phaseCorrelate`` on the same
+  half-resolution squares (it transforms both frames at every call and locates the peak to a
+  sub-pixel).
 
 Both sides get the same pre-built inputs (``supervision.Detections`` are built outside the
 timed region); rounds are interleaved and the best round of each side counts. The ratio is
@@ -26,6 +31,7 @@ anchor time / our time: above 1, the kernel is faster.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -46,6 +52,7 @@ from vsa_stream.bench.flow_synth import (
     sample_dense,
 )
 from vsa_stream.bench.references import (
+    NumpyShift,
     numpy_yolox,
     opencv_preprocess,
 )
@@ -53,7 +60,7 @@ from vsa_stream.bench.scenes import BoxFrame, boxes_scene, walking_clip, yolox_l
 
 __all__ = ["GROUPS", "markdown", "run"]
 
-GROUPS: tuple[str, ...] = ("background", "flow", "tracker", "zones", "prepost")
+GROUPS: tuple[str, ...] = ("background", "flow", "tracker", "zones", "prepost", "camera")
 F64 = NDArray[np.float64]
 Row = dict[str, Any]
 SIZES = ((320, 180), (640, 360), (1280, 720))
@@ -71,6 +78,7 @@ class _Plan:
         self.polygon_boxes = (100, 1_000, 10_000)
         self.repeat = 2 if quick else 20
         self.objects = (20, 100, 400)
+        self.shift_frames = 8 if quick else 100
 
 
 def _row(
@@ -634,14 +642,101 @@ def _real_decode_row(real: list[tuple[NDArray[np.float32], Any]], plan: _Plan) -
     )
 
 
+# --- camera motion ------------------------------------------------------------------------
+
+
+def _shaking(frames: list[NDArray[np.uint8]], seed: int = 0) -> list[NDArray[np.uint8]]:
+    """``frames`` seen by a shaking camera: every third frame moved by up to 6 px each way."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, frame in enumerate(frames):
+        dy, dx = rng.integers(-6, 7, size=2) if i % 3 == 2 else (0, 0)
+        out.append(np.roll(frame, (int(dy), int(dx)), axis=(0, 1)))
+    return out
+
+
+def camera(plan: _Plan, steps: Steps) -> list[Row]:
+    """CameraShift.shift against numpy's phase correlation (the same work) and OpenCV's."""
+    cv2 = anchor("cv2")
+    rows: list[Row] = []
+    for w, h in SIZES:
+        steps.step(f"camera shift {w}x{h}")
+        frames = _shaking(walking_clip(plan.shift_frames, w, h))
+        side = min(256, w, h) // 2 * 2
+        y0, x0 = (h - side) // 2, (w - side) // 2
+        # OpenCV's input: the same half-resolution squares, float64 (its FFT's type)
+        squares = [
+            f[y0 : y0 + side, x0 : x0 + side].reshape(side // 2, 2, side // 2, 2).sum(axis=(1, 3))
+            for f in frames
+        ]
+        squares = [s.astype(np.float64) for s in squares]
+        window = cv2.createHanningWindow((side // 2, side // 2), cv2.CV_64F)
+
+        def ours(frames: list[NDArray[np.uint8]] = frames) -> list[float]:
+            shift = _core.CameraShift()
+            return [shift.shift(f) for f in frames]
+
+        def numpy(frames: list[NDArray[np.uint8]] = frames) -> list[float]:
+            shift = NumpyShift()
+            return [shift.shift(f) for f in frames]
+
+        def opencv(
+            squares: list[NDArray[np.float64]] = squares, window: NDArray[np.float64] = window
+        ) -> None:
+            for a, b in itertools.pairwise(squares):
+                cv2.phaseCorrelate(a, b, window)
+
+        best = _interleaved({"ours": ours, "numpy": numpy, "opencv": opencv}, plan.rounds)
+        got, want = ours(), numpy()
+        same = sum(a == b for a, b in zip(got, want, strict=True))
+        moved = sum(x >= 2.0 for x in want)
+        accuracy = f"same shift on {same}/{len(want)} frames ({moved} moved)"
+        kind = "radix-2" if (side // 2) & (side // 2 - 1) == 0 else "Bluestein"
+        rows.append(
+            _row(
+                "camera shift",
+                f"{w}x{h}",
+                f"CameraShift.shift ({side // 2}-point square, {kind})",
+                best["ours"],
+                "numpy phase correlation (the same work)",
+                best["numpy"],
+                len(frames),
+                accuracy,
+                same=same,
+                frames=len(want),
+            )
+        )
+        rows.append(
+            _row(
+                "camera shift",
+                f"{w}x{h}",
+                f"CameraShift.shift ({side // 2}-point square, {kind})",
+                best["ours"],
+                "OpenCV phaseCorrelate (reference only: both frames transformed per call)",
+                best["opencv"],
+                len(frames),
+            )
+        )
+        steps.done()
+    return rows
+
+
 _RUNNERS: dict[str, Callable[[_Plan, Steps], list[Row]]] = {
     "background": background,
     "flow": lambda plan, steps: flow(plan, steps) + flow_real(plan, steps),
     "tracker": tracker,
     "zones": zones,
     "prepost": prepost,
+    "camera": camera,
 }
-_STEPS = {"background": 3, "flow": 3 + len(REAL_CLIPS), "tracker": 3, "zones": 6, "prepost": 6}
+_STEPS = {
+    "background": 3,
+    "flow": 3 + len(REAL_CLIPS),
+    "tracker": 3,
+    "zones": 6,
+    "prepost": 6,
+    "camera": 3,
+}
 
 
 def step_count(groups: Sequence[str]) -> int:
@@ -653,7 +748,7 @@ def run(groups: Sequence[str], quick: bool, steps: Steps) -> dict[str, Any]:
     """Run the kernel groups; returns the report section (``rows`` and settings)."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    if {"background", "flow", "prepost"} & set(groups):
+    if {"background", "flow", "prepost", "camera"} & set(groups):
         anchor("cv2").setNumThreads(1)
     plan = _Plan(quick)
     rows: list[Row] = []

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from numpy.typing import NDArray
 __all__ = [
     "NANO_MEAN",
     "NANO_STD",
+    "NumpyShift",
     "numpy_boxes_in_polygon",
     "numpy_nms",
     "numpy_points_in_polygon",
@@ -120,3 +122,36 @@ def numpy_yolov8(out: F32, lb: Any, score_thr: float, iou_thr: float) -> int:
     c = o[keep, :4].astype(np.float64)
     boxes = np.concatenate([c[:, :2] - c[:, 2:] / 2, c[:, :2] + c[:, 2:] / 2], 1)
     return _finish(boxes, score[keep], cls[keep], lb, iou_thr)
+
+
+class NumpyShift:
+    """The camera-motion check in numpy (the engine's implementation before
+    ``_core.CameraShift``): phase correlation of the central ``crop`` square at half resolution
+    (2x2 sums), mean removed, 2-D Hann window, the previous frame's spectrum kept; returns the
+    translation's distance in full-resolution pixels."""
+
+    def __init__(self, crop: int = 256) -> None:
+        self.crop = crop
+        self.previous: NDArray[np.complexfloating] | None = None
+        self.window: F32 | None = None
+
+    def shift(self, luma: NDArray[np.uint8]) -> float:
+        h, w = luma.shape
+        side = min(self.crop, h, w) // 2 * 2
+        y0, x0 = (h - side) // 2, (w - side) // 2
+        crop = luma[y0 : y0 + side, x0 : x0 + side].astype(np.float32)
+        small = crop[::2, ::2] + crop[1::2, ::2] + crop[::2, 1::2] + crop[1::2, 1::2]
+        if self.window is None or self.window.shape != small.shape:
+            hann = np.hanning(small.shape[0]).astype(np.float32)
+            self.window = np.outer(hann, hann)
+            self.previous = None
+        spectrum = np.fft.rfft2((small - small.mean()) * self.window)
+        previous, self.previous = self.previous, spectrum
+        if previous is None:
+            return 0.0
+        cross = spectrum * np.conj(previous)
+        cross /= np.maximum(np.abs(cross), 1e-6)
+        corr = np.fft.irfft2(cross, s=small.shape)
+        dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+        n = small.shape[0]
+        return 2.0 * math.hypot(dx - n if dx > n // 2 else dx, dy - n if dy > n // 2 else dy)
