@@ -1,0 +1,156 @@
+"""The per-frame fast paths of the rules return numpy's bits: each is checked for exact equality
+against the straightforward numpy form on random inputs (ties, rounding, NaN, signed zeros)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from vsa_stream.observation import Detection, FlowField, Foreground, Observation
+from vsa_stream.rules.crowd_movement import _foreground_cells
+from vsa_stream.rules.numeric import mean, median, median_columns, pairwise_sum
+from vsa_stream.rules.wrong_way import (
+    _edge_distance_one,
+    _edges,
+    _lane_flags,
+    _velocity,
+    _velocity_numpy,
+    edge_distance,
+)
+from vsa_stream.scene import ZoneGeometry
+
+
+def _values(rng: np.random.Generator, n: int, i: int) -> NDArray[np.float64]:
+    x = rng.normal(size=n) * 10.0 ** rng.uniform(-3, 6, size=n)
+    if i % 4 == 0:
+        x = np.round(x, 1)  # ties
+    return x
+
+
+def test_pairwise_sum_is_numpys_sum() -> None:
+    rng = np.random.default_rng(7)
+    for i in range(3000):
+        x = _values(rng, int(rng.integers(0, 400)), i)
+        if i % 9 == 0:
+            x = -np.abs(x) * 0.0  # negative zeros: numpy starts from +0.0
+        assert repr(pairwise_sum(x.tolist())) == repr(float(np.add.reduce(x)))
+
+
+def test_medians_and_means_are_numpys() -> None:
+    rng = np.random.default_rng(8)
+    for i in range(2000):
+        n = int(rng.integers(1, 400))
+        a = np.stack([_values(rng, n, i), _values(rng, n, i + 1)], axis=1)
+        if i % 50 == 0:
+            a[rng.integers(n), rng.integers(2)] = np.nan
+        # the values, NaN where numpy's is (the sign of a zero between equal middle values
+        # is not numpy's either: its partition does not order 0.0 and -0.0)
+        assert np.array_equal(median_columns(a), np.median(a, axis=0), equal_nan=True)
+        col = a[:, 0]
+        assert np.array_equal(median(col), np.median(col), equal_nan=True)
+        if not np.isnan(col).any():
+            assert mean(col) == float(np.mean(col))
+            assert mean(col.astype(np.float32)) == float(np.mean(col.astype(np.float32)))
+            assert mean(col > 0) == float(np.mean(col > 0))
+            # plain floats: an event's values are encoded, and msgspec refuses numpy scalars
+            for value in (mean(col), mean(col > 0), mean(col.astype(np.float32)), median(col)):
+                assert type(value) is float
+
+
+def test_velocity_is_the_numpy_fit_bit_for_bit() -> None:
+    rng = np.random.default_rng(9)
+    for i in range(3000):
+        n = int(rng.integers(1, 80))
+        step = float(rng.choice([0.1, 0.04, 1 / 30, 0.2]))
+        t = rng.uniform(0, 1000) + np.arange(n) * step
+        if i % 3:
+            t = t + rng.normal(0, 0.001, n)
+        if i % 11 == 0:
+            t = np.full(n, t[0])  # no time spread: no velocity
+        xy = rng.uniform(0, 1280, (n, 2))
+        if i % 5 == 0:
+            xy[:, 1] = xy[0, 1]  # a level walk: a zero component, whose sign must match
+        if i % 7 == 0:
+            xy = np.round(xy)
+        path = [(float(a), (float(b[0]), float(b[1]))) for a, b in zip(t, xy, strict=True)]
+        assert repr(_velocity(path)) == repr(_velocity_numpy(path))
+
+
+def test_edge_distance_of_one_point_is_the_batched_one() -> None:
+    rng = np.random.default_rng(10)
+    for i in range(2000):
+        polygon = rng.uniform(-50, 700, (int(rng.integers(3, 9)), 2))
+        if i % 5 == 0:
+            polygon = np.round(polygon)
+        points = rng.uniform(-100, 800, (6, 2))
+        if i % 5 == 0:
+            points = np.round(points)
+        expected = edge_distance(points, polygon)
+        edges = _edges(polygon)
+        for j, (x, y) in enumerate(points.tolist()):
+            assert _edge_distance_one(x, y, edges) == expected[j]
+
+
+def test_lane_flags_one_entry_at_a_time_equal_all_at_once() -> None:
+    """The runner judges a track's new entry alone, frame by frame: the same flags as the
+    whole history judged at once."""
+    from vsa_stream.config import Zone
+
+    rng = np.random.default_rng(11)
+    for anchor in ("bottom_center", "center"):
+        zone = ZoneGeometry(
+            Zone(
+                id="lane", polygon=[(0.1, 0.2), (0.9, 0.25), (0.8, 0.9), (0.2, 0.8)], anchor=anchor
+            ),
+            640,
+            360,
+        )
+        edges = _edges(zone.polygon)
+        entries = []
+        for k in range(400):
+            x0, y0 = rng.uniform(0, 620), rng.uniform(0, 330)
+            w, h = rng.uniform(2, 60), rng.uniform(2, 90)
+            if k % 3 == 0:
+                x0, y0, w, h = round(x0), round(y0), round(w), round(h)
+            entries.append((k * 0.1, Detection(x0, y0, x0 + w, y0 + h, None, 1.0, 1)))
+        at_once = _lane_flags(entries, zone, edges)
+        alone = [_lane_flags([e], zone, edges)[0] for e in entries]
+        assert [f[1:] for f in alone] == [f[1:] for f in at_once]
+        assert any(f[3] for f in at_once)  # in the lane and out of it both occur
+        assert not all(f[3] for f in at_once)
+
+
+@pytest.mark.parametrize(
+    ("k", "rows", "cols", "mask_shape"),
+    [(12, 15, 26, (180, 320)), (4, 9, 16, (34, 60)), (1, 5, 7, (5, 7))],
+)
+def test_foreground_cells_are_the_straightforward_fractions(
+    k: int, rows: int, cols: int, mask_shape: tuple[int, int]
+) -> None:
+    rng = np.random.default_rng(12)
+    factor = 4
+    for density in (0.0, 0.01, 0.05, 0.3):
+        mask = ((rng.random(mask_shape) < density) * rng.integers(1, 256, mask_shape)).astype(
+            np.uint8
+        )
+        flow = FlowField(
+            k * factor,
+            np.zeros((rows, cols, 2), np.float32),
+            np.ones((rows, cols), np.float32),
+            np.zeros((rows, cols), np.float32),
+            1,
+        )
+        size = (cols * k * factor, rows * k * factor)
+        obs = Observation("c", 0, 0.0, 0.0, *size, [], foreground=Foreground(factor, mask))
+        # reference: the mask padded to the grid, the on pixels of each k x k cell over k * k
+        grid = np.zeros((rows * k, cols * k), bool)
+        h, w = min(rows * k, mask_shape[0]), min(cols * k, mask_shape[1])
+        grid[:h, :w] = mask[:h, :w] != 0
+        counts = grid.reshape(rows, k, cols, k).sum(axis=(1, 3))
+        fraction = counts.astype(np.float32) / np.float32(k * k)
+        cells = _foreground_cells(obs, flow)
+        assert cells is not None
+        assert np.array_equal(cells, fraction >= 0.05)
+        if density in (0.0, 0.3):  # both outcomes are exercised
+            assert cells.any() == (density == 0.3)
