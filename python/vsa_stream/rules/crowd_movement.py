@@ -105,6 +105,15 @@ def _foreground_cells(obs: Observation, flow: FlowField) -> NDArray[np.bool_] | 
     return cells
 
 
+def _where(
+    used: NDArray[np.bool_], moving: NDArray[np.bool_]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows and columns of the moving cells (``moving`` indexes the ``used`` ones); found only
+    where they are needed (a person scale, a trigger's box), not on every frame."""
+    rows, cols = np.nonzero(used)
+    return rows[moving], cols[moving]
+
+
 class _FrameFlow:
     """What every zone of one frame reads: the flow, its confident cells, the foreground cells
     (None without a mask) and the camera's own motion (None when not estimated)."""
@@ -217,14 +226,13 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
             speed = divergence = coherence = 0.0
             outward = 0.5
         area = float(n_moving) / zone_cells
-        rows, cols = np.nonzero(used)
-        rows, cols = rows[moving], cols[moving]
         baseline = self._baselines.setdefault(key, _Baseline())
         kinds: list[str] = []
         values: dict[str, float] = {}
         crowd = area >= rule.min_area
         heights = None
         if n_moving and self._dt > 0.0 and self._scale.known:
+            rows, cols = _where(used, moving)
             c = flow.cell
             centres = np.empty((n_moving, 2), dtype=np.float64)
             centres[:, 0] = cols
@@ -285,6 +293,7 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
                 baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
             return None
         values.update({f"kind_{k}": 1.0 for k in kinds})
+        rows, cols = _where(used, moving)
         c = flow.cell
         box = obs.normalised_box(
             float(cols.min() * c),
