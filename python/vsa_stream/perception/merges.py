@@ -130,12 +130,15 @@ class MergeSplitter:
 
     def boxes(self, blobs: NDArray[np.float64]) -> NDArray[np.float64]:
         """The boxes to give the tracker for this frame's ``blobs``."""
-        ok = np.array(
-            [self._coasting.get(int(i), 0) < self.max_frames for i in self._ids.tolist()],
-            dtype=bool,
-        )
-        boxes, groups = split_merges(blobs, self._predicted[ok])
-        ids = self._ids[ok]
+        if self._coasting:
+            ok = np.array(
+                [self._coasting.get(int(i), 0) < self.max_frames for i in self._ids.tolist()],
+                dtype=bool,
+            )
+            predicted, ids = self._predicted[ok], self._ids[ok]
+        else:  # no track coasting (most frames): every one may be split off
+            predicted, ids = self._predicted, self._ids
+        boxes, groups = split_merges(blobs, predicted)
         coasting = {int(ids[j]) for group in groups for j in group}
         self._coasting = {i: self._coasting.get(i, 0) + 1 for i in coasting}
         return boxes

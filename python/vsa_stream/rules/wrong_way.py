@@ -310,7 +310,8 @@ class WrongWayRunner(SituationRunner[WrongWayRule]):
         self._history.add(obs.time_s, tracked)
         for d in tracked:
             assert d.track_id is not None
-            self._born.setdefault(d.track_id, (obs.time_s, *d.center))
+            if d.track_id not in self._born:
+                self._born[d.track_id] = (obs.time_s, *d.center)
         lane = self._lane(obs)
         ground = self._ground(obs)
         triggers: list[Trigger] = []
@@ -382,7 +383,7 @@ class WrongWayRunner(SituationRunner[WrongWayRule]):
     def _in_lane(self, d: Detection, zone: ZoneGeometry) -> list[tuple[float, tuple[float, float]]]:
         """The in-lane anchors of the track's trailing run in ``zone`` (see :func:`lane_run`)."""
         assert d.track_id is not None
-        entries = self._history.path(d.track_id, -math.inf)
+        entries = list(self._history.boxes.get(d.track_id, ()))  # its whole kept path
         if not entries:
             return []
         flags = self._lane_flags.setdefault((d.track_id, zone), {})
