@@ -154,3 +154,90 @@ def test_foreground_cells_are_the_straightforward_fractions(
         assert np.array_equal(cells, fraction >= 0.05)
         if density in (0.0, 0.3):  # both outcomes are exercised
             assert cells.any() == (density == 0.3)
+
+
+def test_is_person_vectorised_equals_the_person_by_person_test() -> None:
+    """abandoned_object asks whether a static region is a person keeping still against every
+    person remembered over 10 s at once: the same answer as asking them one by one."""
+    from vsa_stream.config import AbandonedObjectRule
+    from vsa_stream.rules.abandoned_object import (
+        _PERSON_MEMORY_S,
+        AbandonedObjectRunner,
+        _area,
+        _box,
+        _covered,
+        _Past,
+    )
+
+    rng = np.random.default_rng(13)
+    height = 480
+    answers = set()
+    for trial in range(60):
+        runner = AbandonedObjectRunner("cam", AbandonedObjectRule(), [])
+        runner._now = 20.0
+        for k in range(int(rng.integers(0, 150))):
+            people = []
+            for _ in range(int(rng.integers(0, 6))):
+                x0, y0 = rng.uniform(0, 600), rng.uniform(0, 440)
+                w, h = rng.uniform(4, 120), rng.uniform(4, 200)
+                if trial % 2:
+                    x0, y0, w, h = round(x0), round(y0), round(w), round(h)
+                label = "person" if rng.random() < 0.2 else None
+                people.append(Detection(x0, y0, x0 + w, y0 + h, label, 1.0, k))
+                if label == "person":
+                    runner._scale.append((y0 + h, h))
+                    runner._scale_arrays = None
+            runner._history.append(_Past(20.0 - 0.1 * k, people))
+        for _ in range(20):
+            x0, y0 = rng.uniform(0, 600), rng.uniform(0, 440)
+            box = (x0, y0, x0 + rng.uniform(4, 60), y0 + rng.uniform(4, 40))
+            obs = Observation("cam", 0, 20.0, 0.0, 640, height, [])
+            expected = runner._person_shaped(box, height) or any(
+                _covered(box, _box(p)) >= 0.3
+                and _area(box) >= 0.6 * _area(_box(p))
+                and (p.label == "person" or runner._person_shaped(_box(p), height))
+                for past in runner._history
+                if runner._now - past.time_s <= _PERSON_MEMORY_S
+                for p in past.people
+            )
+            assert runner._is_person(obs, box) == expected
+            answers.add(expected)
+    assert answers == {True, False}
+
+
+def test_person_shape_from_the_scale_arrays_equals_the_scan() -> None:
+    import statistics
+
+    from vsa_stream.config import AbandonedObjectRule
+    from vsa_stream.rules.abandoned_object import (
+        _FLAT,
+        _LYING,
+        _PERSON_FRAME,
+        _SITTING,
+        _TALL,
+        AbandonedObjectRunner,
+    )
+
+    def reference(scale: list[tuple[float, float]], box: tuple[float, ...], frame_h: int) -> bool:
+        w, h = box[2] - box[0], box[3] - box[1]
+        if h >= _TALL * w or w >= _FLAT * h:
+            return True
+        near = [ph for y, ph in scale if abs(y - box[3]) <= 0.1 * frame_h]
+        if len(near) < 5:
+            return h >= _SITTING * _PERSON_FRAME * frame_h
+        person_h = statistics.median(near)
+        return h >= _SITTING * person_h or w >= _LYING * person_h
+
+    rng = np.random.default_rng(14)
+    runner = AbandonedObjectRunner("cam", AbandonedObjectRule(), [])
+    answers = set()
+    for _ in range(3000):
+        y, h = float(rng.uniform(50, 480)), float(rng.uniform(20, 200))
+        runner._scale.append((round(y) if rng.random() < 0.5 else y, h))
+        runner._scale_arrays = None
+        x0, y0 = rng.uniform(0, 600), rng.uniform(0, 440)
+        box = (x0, y0, x0 + rng.uniform(4, 90), y0 + rng.uniform(4, 60))
+        got = runner._person_shaped(box, 480)
+        assert got == reference(list(runner._scale), box, 480)
+        answers.add(got)
+    assert answers == {True, False}

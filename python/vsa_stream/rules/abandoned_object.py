@@ -41,6 +41,9 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
+
 from vsa_stream.config import AbandonedObjectRule, Zone
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.base import SituationRunner, SituationSpec
@@ -150,6 +153,14 @@ class _Region:
 class _Past:
     time_s: float
     people: list[Detection] = field(default_factory=list)
+    _boxes: NDArray[np.float64] | None = None
+
+    @property
+    def boxes(self) -> NDArray[np.float64]:
+        """``(N, 4)`` boxes of ``people`` (built once)."""
+        if self._boxes is None:
+            self._boxes = np.array([_box(p) for p in self.people], dtype=np.float64).reshape(-1, 4)
+        return self._boxes
 
 
 class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
@@ -171,6 +182,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         self._gone: dict[str, _Object] = {}  # left less than cooldown_s ago
         self._history: deque[_Past] = deque()
         self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
+        self._scale_arrays: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
         self._rejected: dict[float, float] = {}  # since_s of outline-less regions: last seen
         self._alone: dict[float, bool] = {}  # since_s of regions: moved in by themselves
@@ -276,13 +288,21 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         """Whether a static region is a person keeping still (see the module docstring)."""
         if self._person_shaped(box, obs.height):
             return True
+        recent = [p for p in self._history if self._now - p.time_s <= _PERSON_MEMORY_S]
+        people = [p for past in recent for p in past.people]
+        if not people:
+            return False
+        # the two box tests for every remembered person at once (the float operations of
+        # _covered and _area, element by element), then the shape test on those that pass
+        b = np.concatenate([past.boxes for past in recent])
+        ix = np.maximum(0.0, np.minimum(box[2], b[:, 2]) - np.maximum(box[0], b[:, 0]))
+        iy = np.maximum(0.0, np.minimum(box[3], b[:, 3]) - np.maximum(box[1], b[:, 1]))
+        area = _area(box)
+        covered = ix * iy / area if area > 0 else np.zeros(len(b))
+        large = area >= 0.6 * ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
         return any(
-            _covered(box, _box(p)) >= 0.3
-            and _area(box) >= 0.6 * _area(_box(p))
-            and (p.label == "person" or self._person_shaped(_box(p), obs.height))
-            for past in self._history
-            if self._now - past.time_s <= _PERSON_MEMORY_S
-            for p in past.people
+            people[i].label == "person" or self._person_shaped(_box(people[i]), obs.height)
+            for i in np.flatnonzero((covered >= 0.3) & large).tolist()
         )
 
     def _arrived_alone(self, box: Box) -> bool:
@@ -315,7 +335,11 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         w, h = box[2] - box[0], box[3] - box[1]
         if h >= _TALL * w or w >= _FLAT * h:
             return True
-        near = [ph for y, ph in self._scale if abs(y - box[3]) <= 0.1 * frame_h]
+        if self._scale_arrays is None:  # once per frame that added persons, not per call
+            scale = np.array(self._scale, dtype=np.float64).reshape(-1, 2)
+            self._scale_arrays = (scale[:, 0].copy(), scale[:, 1].copy())
+        ys, heights = self._scale_arrays
+        near: list[float] = heights[np.abs(ys - box[3]) <= 0.1 * frame_h].tolist()
         if len(near) < 5:
             return h >= _SITTING * _PERSON_FRAME * frame_h  # no person seen there yet
         person_h = statistics.median(near)
@@ -421,6 +445,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         for p in people:
             if p.label == "person":
                 self._scale.append((p.y1, p.y1 - p.y0))
+                self._scale_arrays = None
             if p.label is None and p.track_id is not None:
                 anchor = self._blobs.get(p.track_id)
                 if anchor is None or _moved(anchor[0], _box(p)) > self.rule.max_motion:
