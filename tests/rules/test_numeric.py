@@ -241,3 +241,40 @@ def test_person_shape_from_the_scale_arrays_equals_the_scan() -> None:
         assert got == reference(list(runner._scale), box, 480)
         answers.add(got)
     assert answers == {True, False}
+
+
+def test_arrived_alone_vectorised_equals_the_track_by_track_test() -> None:
+    """Whether a static region's blob moved in by itself, over 30 s of remembered tracks at
+    once: the same answer as the person-by-person scan."""
+    from vsa_stream.config import AbandonedObjectRule
+    from vsa_stream.rules.abandoned_object import AbandonedObjectRunner, _Past
+
+    rng = np.random.default_rng(15)
+    answers = set()
+    for trial in range(80):
+        runner = AbandonedObjectRunner("cam", AbandonedObjectRule(), [])
+        frames: list[list[Detection]] = [[] for _ in range(int(rng.integers(1, 120)))]
+        ends = []
+        for track in range(int(rng.integers(0, 8))):
+            w, h = rng.uniform(10, 80), rng.uniform(10, 80)
+            start, end = rng.uniform(0, 500, 2), rng.uniform(0, 500, 2)
+            first = int(rng.integers(0, len(frames)))
+            label = None if rng.random() < 0.8 else "person"
+            for k in range(first, len(frames)):
+                f = (k - first) / max(1, len(frames) - 1 - first)
+                x, y = start + f * (end - start) + rng.normal(0, 1, 2)
+                grow = 1.0 if rng.random() < 0.7 else rng.uniform(0.3, 3.0)
+                if trial % 2:
+                    x, y = round(x), round(y)
+                box = (x, y, x + w * grow, y + h * grow)
+                frames[k].append(Detection(*box, label, 1.0, track))
+            ends.append((end[0], end[1], end[0] + w, end[1] + h))
+        for k, people in enumerate(frames):
+            runner._history.append(_Past(float(k) * 0.1, people))
+        regions = [*ends, *[(*rng.uniform(0, 500, 2).tolist(), 0.0, 0.0) for _ in range(3)]]
+        for x0, y0, x1, y1 in regions:
+            box = (x0, y0, max(x1, x0 + 20.0), max(y1, y0 + 20.0))
+            expected = runner._arrived_alone_reference(box)
+            assert runner._arrived_alone(box) == expected
+            answers.add(expected)
+    assert answers == {True, False}

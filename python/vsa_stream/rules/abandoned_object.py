@@ -153,14 +153,22 @@ class _Region:
 class _Past:
     time_s: float
     people: list[Detection] = field(default_factory=list)
-    _boxes: NDArray[np.float64] | None = None
+    _arrays: tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]] | None = None
 
     @property
     def boxes(self) -> NDArray[np.float64]:
-        """``(N, 4)`` boxes of ``people`` (built once)."""
-        if self._boxes is None:
-            self._boxes = np.array([_box(p) for p in self.people], dtype=np.float64).reshape(-1, 4)
-        return self._boxes
+        """``(N, 4)`` boxes of ``people``."""
+        return self.arrays[0]
+
+    @property
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]]:
+        """``people`` as arrays (built once): boxes, unclassified (a blob), track ids."""
+        if self._arrays is None:
+            boxes = np.array([_box(p) for p in self.people], dtype=np.float64).reshape(-1, 4)
+            blob = np.array([p.label is None for p in self.people], dtype=bool)
+            ids = np.array([p.track_id for p in self.people], dtype=np.int64)
+            self._arrays = (boxes, blob, ids)
+        return self._arrays
 
 
 class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
@@ -308,6 +316,38 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
     def _arrived_alone(self, box: Box) -> bool:
         """Whether a blob of the region's own size moved into it from elsewhere (without a
         detector; a bag put down arrives inside its carrier's larger blob)."""
+        pasts = list(self._history)
+        if not any(past.people for past in pasts):
+            return False
+        # every remembered person at once: the float operations of _area, _covered and _gap,
+        # element by element (30 s of tracks: thousands of boxes, judged on every frame)
+        b = np.concatenate([past.arrays[0] for past in pasts])
+        blob = np.concatenate([past.arrays[1] for past in pasts])
+        ids = np.concatenate([past.arrays[2] for past in pasts])
+        area = _area(box)
+        size = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        alike = blob & (area / _ALIKE <= size) & (size <= _ALIKE * area)
+        ix = np.maximum(0.0, np.minimum(box[2], b[:, 2]) - np.maximum(box[0], b[:, 0]))
+        iy = np.maximum(0.0, np.minimum(box[3], b[:, 3]) - np.maximum(box[1], b[:, 1]))
+        covered = ix * iy / area if area > 0 else np.zeros(len(b))
+        over = alike & (covered >= 0.5)
+        if not over.any():
+            return False
+        apart = (  # _gap(box, b) > 0
+            (box[0] - b[:, 2] > 0.0)
+            | (b[:, 0] - box[2] > 0.0)
+            | (box[1] - b[:, 3] > 0.0)
+            | (b[:, 1] - box[3] > 0.0)
+        )
+        for track in set(ids[over].tolist()):
+            way = (ids == track) & apart  # its boxes away from the region
+            n = int(np.count_nonzero(way))
+            if n >= 3 and 2 * int(np.count_nonzero(alike & way)) >= n:
+                return True  # most of its way here, it had the region's size
+        return False
+
+    def _arrived_alone_reference(self, box: Box) -> bool:
+        """:meth:`_arrived_alone` person by person, its reference (tests)."""
         area = _area(box)
 
         def alike(d: Detection) -> bool:
@@ -327,7 +367,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
                 if p.track_id == track and _gap(box, _box(p)) > 0
             ]
             if len(away) >= 3 and 2 * sum(away) >= len(away):
-                return True  # most of its way here, it had the region's size
+                return True
         return False
 
     def _person_shaped(self, box: Box, frame_h: int) -> bool:
