@@ -187,7 +187,9 @@ def test_is_person_vectorised_equals_the_person_by_person_test() -> None:
                 if label == "person":
                     runner._scale.append((y0 + h, h))
                     runner._scale_arrays = None
-            runner._history.append(_Past(20.0 - 0.1 * k, people))
+            runner._history.appendleft(_Past(20.0 - 0.1 * k, people))
+        for past in runner._history:
+            runner._rows.push(past)  # as the runner remembers them, oldest first
         for _ in range(20):
             x0, y0 = rng.uniform(0, 600), rng.uniform(0, 440)
             box = (x0, y0, x0 + rng.uniform(4, 60), y0 + rng.uniform(4, 40))
@@ -271,6 +273,7 @@ def test_arrived_alone_vectorised_equals_the_track_by_track_test() -> None:
             ends.append((end[0], end[1], end[0] + w, end[1] + h))
         for k, people in enumerate(frames):
             runner._history.append(_Past(float(k) * 0.1, people))
+            runner._rows.push(runner._history[-1])
         regions = [*ends, *[(*rng.uniform(0, 500, 2).tolist(), 0.0, 0.0) for _ in range(3)]]
         for x0, y0, x1, y1 in regions:
             box = (x0, y0, max(x1, x0 + 20.0), max(y1, y0 + 20.0))

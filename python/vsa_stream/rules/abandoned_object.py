@@ -171,6 +171,33 @@ class _Past:
         return self._arrays
 
 
+class _Rows:
+    """The people of the remembered frames as flat arrays, one row each, kept in step with
+    the history (rows added and dropped by frame), so a question over all of them is a few
+    vectorised operations."""
+
+    def __init__(self) -> None:
+        self.people: list[Detection] = []
+        self.boxes = np.empty((0, 4), dtype=np.float64)
+        self.blob = np.empty(0, dtype=bool)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.times = np.empty(0, dtype=np.float64)
+
+    def push(self, past: _Past) -> None:
+        boxes, blob, ids = past.arrays
+        self.people.extend(past.people)
+        self.boxes = np.concatenate([self.boxes, boxes])
+        self.blob = np.concatenate([self.blob, blob])
+        self.ids = np.concatenate([self.ids, ids])
+        self.times = np.concatenate([self.times, np.full(len(ids), past.time_s)])
+
+    def drop(self, n: int) -> None:
+        if n:
+            del self.people[:n]
+            self.boxes, self.blob = self.boxes[n:], self.blob[n:]
+            self.ids, self.times = self.ids[n:], self.times[n:]
+
+
 class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
     """Runs one ``abandoned_object`` rule of one camera."""
 
@@ -189,6 +216,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         self._objects: dict[str, _Object] = {}
         self._gone: dict[str, _Object] = {}  # left less than cooldown_s ago
         self._history: deque[_Past] = deque()
+        self._rows = _Rows()  # the history's people as arrays
         self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
         self._scale_arrays: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
@@ -296,34 +324,33 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         """Whether a static region is a person keeping still (see the module docstring)."""
         if self._person_shaped(box, obs.height):
             return True
-        recent = [p for p in self._history if self._now - p.time_s <= _PERSON_MEMORY_S]
-        people = [p for past in recent for p in past.people]
-        if not people:
+        rows = self._rows
+        if not rows.people:
             return False
         # the two box tests for every remembered person at once (the float operations of
         # _covered and _area, element by element), then the shape test on those that pass
-        b = np.concatenate([past.boxes for past in recent])
+        b = rows.boxes
+        recent = self._now - rows.times <= _PERSON_MEMORY_S
         ix = np.maximum(0.0, np.minimum(box[2], b[:, 2]) - np.maximum(box[0], b[:, 0]))
         iy = np.maximum(0.0, np.minimum(box[3], b[:, 3]) - np.maximum(box[1], b[:, 1]))
         area = _area(box)
         covered = ix * iy / area if area > 0 else np.zeros(len(b))
         large = area >= 0.6 * ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+        people = rows.people
         return any(
             people[i].label == "person" or self._person_shaped(_box(people[i]), obs.height)
-            for i in np.flatnonzero((covered >= 0.3) & large).tolist()
+            for i in np.flatnonzero(recent & (covered >= 0.3) & large).tolist()
         )
 
     def _arrived_alone(self, box: Box) -> bool:
         """Whether a blob of the region's own size moved into it from elsewhere (without a
         detector; a bag put down arrives inside its carrier's larger blob)."""
-        pasts = list(self._history)
-        if not any(past.people for past in pasts):
+        rows = self._rows
+        if not rows.people:
             return False
         # every remembered person at once: the float operations of _area, _covered and _gap,
         # element by element (30 s of tracks: thousands of boxes, judged on every frame)
-        b = np.concatenate([past.arrays[0] for past in pasts])
-        blob = np.concatenate([past.arrays[1] for past in pasts])
-        ids = np.concatenate([past.arrays[2] for past in pasts])
+        b, blob, ids = rows.boxes, rows.blob, rows.ids
         area = _area(box)
         size = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
         alike = blob & (area / _ALIKE <= size) & (size <= _ALIKE * area)
@@ -479,8 +506,9 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
 
     def _remember(self, now: float, people: list[Detection]) -> None:
         self._history.append(_Past(now, [p for p in people if p.track_id is not None]))
+        self._rows.push(self._history[-1])
         while self._history and now - self._history[0].time_s > _HISTORY_S:
-            self._history.popleft()
+            self._rows.drop(len(self._history.popleft().people))
         anchors: dict[int, tuple[Box, float]] = {}
         for p in people:
             if p.label == "person":
