@@ -281,3 +281,27 @@ def test_arrived_alone_vectorised_equals_the_track_by_track_test() -> None:
             assert runner._arrived_alone(box) == expected
             answers.add(expected)
     assert answers == {True, False}
+
+
+def test_rows_follow_the_history_through_adds_drops_and_reads() -> None:
+    from vsa_stream.rules.abandoned_object import _Past, _Rows
+
+    rng = np.random.default_rng(16)
+    rows, history = _Rows(), []
+    for k in range(1500):
+        people = [
+            Detection(float(k), float(j), k + 5.0, j + 9.0, None if j % 2 else "person", 1.0, j)
+            for j in range(int(rng.integers(0, 4)))
+        ]
+        history.append(_Past(k * 0.1, people))
+        rows.push(history[-1])
+        while len(history) > 40 or (history and rng.random() < 0.1):
+            rows.drop(len(history.pop(0).people))
+        if rng.random() < 0.05 or k == 1499:  # read now and then (and past the pending bound)
+            expected = [p for past in history for p in past.people]
+            got = rows.synced()
+            assert got.people == expected
+            assert got.boxes.tolist() == [[p.x0, p.y0, p.x1, p.y1] for p in expected]
+            assert got.blob.tolist() == [p.label is None for p in expected]
+            assert got.ids.tolist() == [p.track_id for p in expected]
+            assert got.times.tolist() == [past.time_s for past in history for _ in past.people]

@@ -173,8 +173,10 @@ class _Past:
 
 class _Rows:
     """The people of the remembered frames as flat arrays, one row each, kept in step with
-    the history (rows added and dropped by frame), so a question over all of them is a few
-    vectorised operations."""
+    the history, so a question over all of them is a few vectorised operations. Frames added
+    and dropped are applied when the rows are read (most frames judge no static region)."""
+
+    _MAX_PENDING = 256  # frames added before they are applied anyway (bounded memory)
 
     def __init__(self) -> None:
         self.people: list[Detection] = []
@@ -182,20 +184,29 @@ class _Rows:
         self.blob = np.empty(0, dtype=bool)
         self.ids = np.empty(0, dtype=np.int64)
         self.times = np.empty(0, dtype=np.float64)
+        self._pending: list[_Past] = []
+        self._drop = 0
 
     def push(self, past: _Past) -> None:
-        boxes, blob, ids = past.arrays
-        self.people.extend(past.people)
-        self.boxes = np.concatenate([self.boxes, boxes])
-        self.blob = np.concatenate([self.blob, blob])
-        self.ids = np.concatenate([self.ids, ids])
-        self.times = np.concatenate([self.times, np.full(len(ids), past.time_s)])
+        self._pending.append(past)
+        if len(self._pending) > self._MAX_PENDING:
+            self.synced()
 
     def drop(self, n: int) -> None:
-        if n:
-            del self.people[:n]
-            self.boxes, self.blob = self.boxes[n:], self.blob[n:]
-            self.ids, self.times = self.ids[n:], self.times[n:]
+        self._drop += n
+
+    def synced(self) -> _Rows:
+        """The rows, with the frames added and dropped since the last read applied."""
+        pasts, n = self._pending, self._drop
+        if pasts or n:
+            self.people = [*self.people, *(p for past in pasts for p in past.people)][n:]
+            self.boxes = np.concatenate([self.boxes, *(p.arrays[0] for p in pasts)])[n:]
+            self.blob = np.concatenate([self.blob, *(p.arrays[1] for p in pasts)])[n:]
+            self.ids = np.concatenate([self.ids, *(p.arrays[2] for p in pasts)])[n:]
+            times = [np.full(len(p.people), p.time_s) for p in pasts]
+            self.times = np.concatenate([self.times, *times])[n:]
+            self._pending, self._drop = [], 0
+        return self
 
 
 class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
@@ -324,7 +335,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         """Whether a static region is a person keeping still (see the module docstring)."""
         if self._person_shaped(box, obs.height):
             return True
-        rows = self._rows
+        rows = self._rows.synced()
         if not rows.people:
             return False
         # the two box tests for every remembered person at once (the float operations of
@@ -345,7 +356,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
     def _arrived_alone(self, box: Box) -> bool:
         """Whether a blob of the region's own size moved into it from elsewhere (without a
         detector; a bag put down arrives inside its carrier's larger blob)."""
-        rows = self._rows
+        rows = self._rows.synced()
         if not rows.people:
             return False
         # every remembered person at once: the float operations of _area, _covered and _gap,
