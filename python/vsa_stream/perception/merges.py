@@ -29,6 +29,7 @@ __all__ = ["MERGE_COVER", "MergeSplitter", "split_merges"]
 
 #: Share of a track's predicted box that must lie inside a blob for the blob to hold it.
 MERGE_COVER = 0.5
+_SMALL = 64  # blobs x tracks up to which plain Python beats numpy's fixed cost per call
 
 
 def split_merges(
@@ -59,6 +60,23 @@ def split_merges(
     n, m = len(blobs), len(predicted)
     if n == 0 or m < 2:
         return blobs, []
+    if n * m <= _SMALL:
+        groups = _groups_small(blobs.tolist(), predicted.tolist())
+    else:
+        groups = _groups(blobs, predicted)
+    split = [i for i in range(n) if len(groups[i]) >= 2]
+    if not split:
+        return blobs, []
+    keep = np.ones(n, dtype=bool)
+    keep[split] = False
+    parts = [predicted[groups[i]] for i in split]
+    boxes = np.concatenate([blobs[keep], *parts]).astype(np.float64, copy=False)
+    return boxes, [groups[i] for i in split]
+
+
+def _groups(blobs: NDArray[np.float64], predicted: NDArray[np.float64]) -> list[list[int]]:
+    """For each blob, the tracks it holds (see :func:`split_merges`)."""
+    n, m = len(blobs), len(predicted)
     b = blobs[:, None, :]
     p = predicted[None, :, :]
     iw = np.clip(np.minimum(b[..., 2], p[..., 2]) - np.maximum(b[..., 0], p[..., 0]), 0.0, None)
@@ -69,15 +87,27 @@ def split_merges(
     cover = iw * ih / track_area[None, :]  # (N, M): share of each track inside each blob
     holder = np.argmax(cover, axis=0)  # the blob covering each track the most
     held = cover[holder, np.arange(m)] >= MERGE_COVER
-    groups = [[int(j) for j in np.flatnonzero(held & (holder == i))] for i in range(n)]
-    split = [i for i in range(n) if len(groups[i]) >= 2]
-    if not split:
-        return blobs, []
-    keep = np.ones(n, dtype=bool)
-    keep[split] = False
-    parts = [predicted[groups[i]] for i in split]
-    boxes = np.concatenate([blobs[keep], *parts]).astype(np.float64, copy=False)
-    return boxes, [groups[i] for i in split]
+    return [[int(j) for j in np.flatnonzero(held & (holder == i))] for i in range(n)]
+
+
+def _groups_small(blobs: list[list[float]], predicted: list[list[float]]) -> list[list[int]]:
+    """:func:`_groups` in plain Python: the same float operations in the same order, for the
+    few blobs and tracks of a usual frame, where numpy's fixed cost per call dominates."""
+    areas = [max((x1 - x0) * (y1 - y0), 1e-9) for x0, y0, x1, y1 in predicted]
+    holder = [0] * len(predicted)
+    best = [-1.0] * len(predicted)
+    for i, (bx0, by0, bx1, by1) in enumerate(blobs):
+        for j, (px0, py0, px1, py1) in enumerate(predicted):
+            iw = max(min(bx1, px1) - max(bx0, px0), 0.0)
+            ih = max(min(by1, py1) - max(by0, py0), 0.0)
+            cover = iw * ih / areas[j]
+            if cover > best[j]:  # the first blob covering the track the most, as np.argmax
+                best[j], holder[j] = cover, i
+    groups: list[list[int]] = [[] for _ in blobs]
+    for j, (i, cover) in enumerate(zip(holder, best, strict=True)):
+        if cover >= MERGE_COVER:
+            groups[i].append(j)
+    return groups
 
 
 class MergeSplitter:
@@ -100,12 +130,15 @@ class MergeSplitter:
 
     def boxes(self, blobs: NDArray[np.float64]) -> NDArray[np.float64]:
         """The boxes to give the tracker for this frame's ``blobs``."""
-        ok = np.array(
-            [self._coasting.get(int(i), 0) < self.max_frames for i in self._ids.tolist()],
-            dtype=bool,
-        )
-        boxes, groups = split_merges(blobs, self._predicted[ok])
-        ids = self._ids[ok]
+        if self._coasting:
+            ok = np.array(
+                [self._coasting.get(int(i), 0) < self.max_frames for i in self._ids.tolist()],
+                dtype=bool,
+            )
+            predicted, ids = self._predicted[ok], self._ids[ok]
+        else:  # no track coasting (most frames): every one may be split off
+            predicted, ids = self._predicted, self._ids
+        boxes, groups = split_merges(blobs, predicted)
         coasting = {int(ids[j]) for group in groups for j in group}
         self._coasting = {i: self._coasting.get(i, 0) + 1 for i in coasting}
         return boxes
@@ -121,5 +154,6 @@ class MergeSplitter:
         """Records the established tracks matched this frame and where they will be next."""
         now = (time_since_update == 0) & (hits >= self.min_hits)
         self._ids = ids[now]
-        shift = np.tile(velocities[now], 2)  # constant velocity (px/frame), as the tracker
+        v = velocities[now]
+        shift = np.concatenate((v, v), axis=1)  # constant velocity (px/frame), as the tracker
         self._predicted = boxes[now] + shift

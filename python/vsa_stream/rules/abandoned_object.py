@@ -41,6 +41,9 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
+
 from vsa_stream.config import AbandonedObjectRule, Zone
 from vsa_stream.observation import Detection, Observation
 from vsa_stream.rules.base import SituationRunner, SituationSpec
@@ -150,6 +153,60 @@ class _Region:
 class _Past:
     time_s: float
     people: list[Detection] = field(default_factory=list)
+    _arrays: tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]] | None = None
+
+    @property
+    def boxes(self) -> NDArray[np.float64]:
+        """``(N, 4)`` boxes of ``people``."""
+        return self.arrays[0]
+
+    @property
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.int64]]:
+        """``people`` as arrays (built once): boxes, unclassified (a blob), track ids."""
+        if self._arrays is None:
+            boxes = np.array([_box(p) for p in self.people], dtype=np.float64).reshape(-1, 4)
+            blob = np.array([p.label is None for p in self.people], dtype=bool)
+            ids = np.array([p.track_id for p in self.people], dtype=np.int64)
+            self._arrays = (boxes, blob, ids)
+        return self._arrays
+
+
+class _Rows:
+    """The people of the remembered frames as flat arrays, one row each, kept in step with
+    the history, so a question over all of them is a few vectorised operations. Frames added
+    and dropped are applied when the rows are read (most frames judge no static region)."""
+
+    _MAX_PENDING = 256  # frames added before they are applied anyway (bounded memory)
+
+    def __init__(self) -> None:
+        self.people: list[Detection] = []
+        self.boxes = np.empty((0, 4), dtype=np.float64)
+        self.blob = np.empty(0, dtype=bool)
+        self.ids = np.empty(0, dtype=np.int64)
+        self.times = np.empty(0, dtype=np.float64)
+        self._pending: list[_Past] = []
+        self._drop = 0
+
+    def push(self, past: _Past) -> None:
+        self._pending.append(past)
+        if len(self._pending) > self._MAX_PENDING:
+            self.synced()
+
+    def drop(self, n: int) -> None:
+        self._drop += n
+
+    def synced(self) -> _Rows:
+        """The rows, with the frames added and dropped since the last read applied."""
+        pasts, n = self._pending, self._drop
+        if pasts or n:
+            self.people = [*self.people, *(p for past in pasts for p in past.people)][n:]
+            self.boxes = np.concatenate([self.boxes, *(p.arrays[0] for p in pasts)])[n:]
+            self.blob = np.concatenate([self.blob, *(p.arrays[1] for p in pasts)])[n:]
+            self.ids = np.concatenate([self.ids, *(p.arrays[2] for p in pasts)])[n:]
+            times = [np.full(len(p.people), p.time_s) for p in pasts]
+            self.times = np.concatenate([self.times, *times])[n:]
+            self._pending, self._drop = [], 0
+        return self
 
 
 class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
@@ -170,7 +227,9 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         self._objects: dict[str, _Object] = {}
         self._gone: dict[str, _Object] = {}  # left less than cooldown_s ago
         self._history: deque[_Past] = deque()
+        self._rows = _Rows()  # the history's people as arrays
         self._scale: deque[tuple[float, float]] = deque(maxlen=_SCALE_SAMPLES)
+        self._scale_arrays: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         self._blobs: dict[int, tuple[Box, float]] = {}  # blob track: box, still since
         self._rejected: dict[float, float] = {}  # since_s of outline-less regions: last seen
         self._alone: dict[float, bool] = {}  # since_s of regions: moved in by themselves
@@ -276,18 +335,57 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         """Whether a static region is a person keeping still (see the module docstring)."""
         if self._person_shaped(box, obs.height):
             return True
+        rows = self._rows.synced()
+        if not rows.people:
+            return False
+        # the two box tests for every remembered person at once (the float operations of
+        # _covered and _area, element by element), then the shape test on those that pass
+        b = rows.boxes
+        recent = self._now - rows.times <= _PERSON_MEMORY_S
+        ix = np.maximum(0.0, np.minimum(box[2], b[:, 2]) - np.maximum(box[0], b[:, 0]))
+        iy = np.maximum(0.0, np.minimum(box[3], b[:, 3]) - np.maximum(box[1], b[:, 1]))
+        area = _area(box)
+        covered = ix * iy / area if area > 0 else np.zeros(len(b))
+        large = area >= 0.6 * ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+        people = rows.people
         return any(
-            _covered(box, _box(p)) >= 0.3
-            and _area(box) >= 0.6 * _area(_box(p))
-            and (p.label == "person" or self._person_shaped(_box(p), obs.height))
-            for past in self._history
-            if self._now - past.time_s <= _PERSON_MEMORY_S
-            for p in past.people
+            people[i].label == "person" or self._person_shaped(_box(people[i]), obs.height)
+            for i in np.flatnonzero(recent & (covered >= 0.3) & large).tolist()
         )
 
     def _arrived_alone(self, box: Box) -> bool:
         """Whether a blob of the region's own size moved into it from elsewhere (without a
         detector; a bag put down arrives inside its carrier's larger blob)."""
+        rows = self._rows.synced()
+        if not rows.people:
+            return False
+        # every remembered person at once: the float operations of _area, _covered and _gap,
+        # element by element (30 s of tracks: thousands of boxes, judged on every frame)
+        b, blob, ids = rows.boxes, rows.blob, rows.ids
+        area = _area(box)
+        size = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        alike = blob & (area / _ALIKE <= size) & (size <= _ALIKE * area)
+        ix = np.maximum(0.0, np.minimum(box[2], b[:, 2]) - np.maximum(box[0], b[:, 0]))
+        iy = np.maximum(0.0, np.minimum(box[3], b[:, 3]) - np.maximum(box[1], b[:, 1]))
+        covered = ix * iy / area if area > 0 else np.zeros(len(b))
+        over = alike & (covered >= 0.5)
+        if not over.any():
+            return False
+        apart = (  # _gap(box, b) > 0
+            (box[0] - b[:, 2] > 0.0)
+            | (b[:, 0] - box[2] > 0.0)
+            | (box[1] - b[:, 3] > 0.0)
+            | (b[:, 1] - box[3] > 0.0)
+        )
+        for track in set(ids[over].tolist()):
+            way = (ids == track) & apart  # its boxes away from the region
+            n = int(np.count_nonzero(way))
+            if n >= 3 and 2 * int(np.count_nonzero(alike & way)) >= n:
+                return True  # most of its way here, it had the region's size
+        return False
+
+    def _arrived_alone_reference(self, box: Box) -> bool:
+        """:meth:`_arrived_alone` person by person, its reference (tests)."""
         area = _area(box)
 
         def alike(d: Detection) -> bool:
@@ -307,7 +405,7 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
                 if p.track_id == track and _gap(box, _box(p)) > 0
             ]
             if len(away) >= 3 and 2 * sum(away) >= len(away):
-                return True  # most of its way here, it had the region's size
+                return True
         return False
 
     def _person_shaped(self, box: Box, frame_h: int) -> bool:
@@ -315,7 +413,11 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
         w, h = box[2] - box[0], box[3] - box[1]
         if h >= _TALL * w or w >= _FLAT * h:
             return True
-        near = [ph for y, ph in self._scale if abs(y - box[3]) <= 0.1 * frame_h]
+        if self._scale_arrays is None:  # once per frame that added persons, not per call
+            scale = np.array(self._scale, dtype=np.float64).reshape(-1, 2)
+            self._scale_arrays = (scale[:, 0].copy(), scale[:, 1].copy())
+        ys, heights = self._scale_arrays
+        near: list[float] = heights[np.abs(ys - box[3]) <= 0.1 * frame_h].tolist()
         if len(near) < 5:
             return h >= _SITTING * _PERSON_FRAME * frame_h  # no person seen there yet
         person_h = statistics.median(near)
@@ -415,12 +517,14 @@ class AbandonedObjectRunner(SituationRunner[AbandonedObjectRule]):
 
     def _remember(self, now: float, people: list[Detection]) -> None:
         self._history.append(_Past(now, [p for p in people if p.track_id is not None]))
+        self._rows.push(self._history[-1])
         while self._history and now - self._history[0].time_s > _HISTORY_S:
-            self._history.popleft()
+            self._rows.drop(len(self._history.popleft().people))
         anchors: dict[int, tuple[Box, float]] = {}
         for p in people:
             if p.label == "person":
                 self._scale.append((p.y1, p.y1 - p.y0))
+                self._scale_arrays = None
             if p.label is None and p.track_id is not None:
                 anchor = self._blobs.get(p.track_id)
                 if anchor is None or _moved(anchor[0], _box(p)) > self.rule.max_motion:

@@ -55,6 +55,7 @@ from vsa_stream.observation import FlowField, Observation
 from vsa_stream.rules.base import SituationRunner, SituationSpec
 from vsa_stream.rules.common import CellMasks, Zones, whole_frame_key
 from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
+from vsa_stream.rules.numeric import mean, median, median_columns
 from vsa_stream.rules.scale import PersonScale
 
 __all__ = ["SITUATION", "CrowdMovementRunner", "robust_z"]
@@ -91,16 +92,26 @@ def _foreground_cells(obs: Observation, flow: FlowField) -> NDArray[np.bool_] | 
     rows, cols = flow.confidence.shape
     k = max(1, flow.cell // fg.factor)
     h, w = min(rows * k, fg.mask.shape[0]), min(cols * k, fg.mask.shape[1])
-    on = fg.mask[:h, :w] != 0
+    on = (fg.mask[:h, :w] != 0).view(np.uint8)
     if (h, w) != (rows * k, cols * k):  # a mask smaller than the grid: the rest is background
         on = np.pad(on, ((0, rows * k - h), (0, cols * k - w)))
-    # foreground pixels per cell: sum the k rows of each cell row, then the k columns (the
-    # axes in this order keep both sums on contiguous memory, 3x faster than one 4-d mean)
-    counts = on.reshape(rows, k, cols * k).sum(axis=1, dtype=np.int32)
-    fraction = counts.reshape(rows, cols, k).sum(axis=2).astype(np.float32)
+    # foreground pixels per cell: sum the k rows of each cell row, then each run of k columns
+    # (both on contiguous memory, in uint16: at most k * k, 2x faster than int32 and a 3-d sum)
+    dtype = np.uint16 if k * k <= np.iinfo(np.uint16).max else np.int64
+    counts = on.reshape(rows, k, cols * k).sum(axis=1, dtype=dtype)
+    fraction = np.add.reduceat(counts, np.arange(0, cols * k, k), axis=1).astype(np.float32)
     fraction /= k * k
     cells: NDArray[np.bool_] = fraction >= _FOREGROUND_CELL
     return cells
+
+
+def _where(
+    used: NDArray[np.bool_], moving: NDArray[np.bool_]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows and columns of the moving cells (``moving`` indexes the ``used`` ones); found only
+    where they are needed (a person scale, a trigger's box), not on every frame."""
+    rows, cols = np.nonzero(used)
+    return rows[moving], cols[moving]
 
 
 class _FrameFlow:
@@ -112,10 +123,10 @@ class _FrameFlow:
         self.confident = flow.confidence >= _CONFIDENT
         self.fg_cells = _foreground_cells(obs, flow)
         self.ego: NDArray[np.float64] | None = None
-        if self.fg_cells is not None and int(self.confident.sum()) >= _MIN_EGO_CELLS:
+        if self.fg_cells is not None and np.count_nonzero(self.confident) >= _MIN_EGO_CELLS:
             # on video, the camera's own motion (shake, vibration): the median vector of the
             # whole frame, where the static background dominates; a crowd moves relative to it
-            self.ego = np.median(flow.flow[self.confident].astype(np.float64), axis=0)
+            self.ego = median_columns(flow.flow[self.confident].astype(np.float64))
 
 
 def robust_z(value: float, history: NDArray[np.float64], floor: float) -> float:
@@ -127,9 +138,9 @@ def robust_z(value: float, history: NDArray[np.float64], floor: float) -> float:
         >>> robust_z(10.0, np.array([2.0, 2.0, 2.0]), 0.1)  # no spread: the floor
         80.0
     """
-    median = float(np.median(history))
-    mad = float(np.median(np.abs(history - median)))
-    return (value - median) / max(1.4826 * mad, floor)
+    median_value = median(history)
+    mad = median(np.abs(history - median_value))
+    return (value - median_value) / max(1.4826 * mad, floor)
 
 
 class _Baseline:
@@ -191,7 +202,7 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
         self, obs: Observation, key: str, frame: _FrameFlow, mask: NDArray[np.bool_]
     ) -> Trigger | None:
         rule = self.rule
-        zone_cells = int(mask.sum())
+        zone_cells = int(np.count_nonzero(mask))
         if zone_cells == 0:
             return None
         flow, fg_cells = frame.flow, frame.fg_cells
@@ -204,31 +215,35 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
         if fg_cells is not None:
             moving &= fg_cells[used]  # flow where nothing moves is noise on texture
         divs = flow.divergence[used][moving]
-        if moving.any():
-            speed = float(speeds[moving].mean())
-            divergence = float(divs.mean())
-            outward = float((divs > 0).mean())
-            mean_vector = vectors[moving].mean(axis=0)
+        n_moving = int(np.count_nonzero(moving))
+        if n_moving:
+            speed = mean(speeds[moving])
+            divergence = mean(divs)
+            outward = mean(divs > 0)
+            mean_vector = vectors[moving].sum(axis=0) / n_moving  # np.mean's own arithmetic
             coherence = float(np.hypot(*mean_vector)) / speed
         else:
             speed = divergence = coherence = 0.0
             outward = 0.5
-        area = float(moving.sum()) / zone_cells
-        rows, cols = np.nonzero(used)
-        rows, cols = rows[moving], cols[moving]
+        area = float(n_moving) / zone_cells
         baseline = self._baselines.setdefault(key, _Baseline())
         kinds: list[str] = []
         values: dict[str, float] = {}
         crowd = area >= rule.min_area
         heights = None
-        if moving.any() and self._dt > 0.0:
+        if n_moving and self._dt > 0.0 and self._scale.known:
+            rows, cols = _where(used, moving)
             c = flow.cell
-            centres = np.stack([(cols + 0.5) * c, (rows + 0.5) * c], axis=1).astype(np.float64)
+            centres = np.empty((n_moving, 2), dtype=np.float64)
+            centres[:, 0] = cols
+            centres[:, 1] = rows
+            centres += 0.5
+            centres *= c
             heights = self._scale.heights(obs, centres)
         if heights is not None and np.isfinite(heights).any():
             known = np.isfinite(heights)
-            tall = float(np.median(heights[known]))
-            persons = float(moving.sum()) / person_cells(tall, flow.cell)
+            tall = median(heights[known])
+            persons = float(n_moving) / person_cells(tall, flow.cell)
             # speeds are in pixels of the field's reduced frame, heights in the frame's
             speed_bh = float((speeds[moving][known] / heights[known]).mean()) * flow.scale
             speed_bh /= self._dt
@@ -242,7 +257,7 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
                 kinds += self._absolute(speed_bh, coherence, divergence, outward)
         if baseline.span(obs.time_s) >= rule.min_baseline_s:
             history = np.array(baseline.samples, dtype=np.float64)
-            median_speed = float(np.median(history[:, 1]))
+            median_speed = median(history[:, 1])
             speed_z = robust_z(speed, history[:, 1], max(_SPEED_FLOOR, 0.1 * median_speed))
             div_z = robust_z(divergence, history[:, 2], _DIVERGENCE_FLOOR)
             if crowd:
@@ -278,6 +293,7 @@ class CrowdMovementRunner(SituationRunner[CrowdMovementRule]):
                 baseline.add(obs.time_s, speed, divergence, rule.baseline_s)
             return None
         values.update({f"kind_{k}": 1.0 for k in kinds})
+        rows, cols = _where(used, moving)
         c = flow.cell
         box = obs.normalised_box(
             float(cols.min() * c),

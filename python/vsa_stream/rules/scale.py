@@ -78,6 +78,11 @@ class PersonScale:
         while self._samples and obs.time_s - self._samples[0][0] > self.keep_s:
             self._samples.popleft()
 
+    @property
+    def known(self) -> bool:
+        """Whether :meth:`heights` has a scale to give (else it returns None)."""
+        return self.calibration is not None or len(self._samples) >= _MIN_SAMPLES
+
     def heights(self, obs: Observation, points: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """Person height (px) at each of the ``(N, 2)`` points; NaN where the homography has
         none (beyond the horizon); None without any scale."""
