@@ -145,6 +145,8 @@ pub struct DualBackground {
     slow_mask: Vec<u8>,
     moving: Vec<u8>,
     scratch: Vec<u8>,
+    /// Histogram bin of each pixel of the last frame (scratch of the median offset).
+    bins: Vec<u16>,
     histogram: Box<[u32; HIST_LEN]>,
     labeller: Labeller,
     statics: StaticEvidence,
@@ -178,6 +180,7 @@ impl DualBackground {
             slow_mask: try_filled(0, n)?,
             moving: try_filled(0, n)?,
             scratch: try_filled(0, n)?,
+            bins: try_filled(0, n)?,
             histogram: Box::new([0; HIST_LEN]),
             labeller: Labeller::new(),
             statics: StaticEvidence::new(
@@ -266,7 +269,8 @@ impl DualBackground {
                 *s = f32::from(p);
             }
             self.var.fill(4.0);
-            self.prev.copy_from_slice(&self.small);
+            // the next frame overwrites `small` whole: a swap, not a copy
+            std::mem::swap(&mut self.prev, &mut self.small);
             (self.ref_std, self.ref_edge) = (std, edge);
             return Ok(Vec::new());
         }
@@ -277,7 +281,8 @@ impl DualBackground {
         close_open(&mut self.slow_mask, self.sw, self.sh, &mut self.scratch);
         let warming = self.frames <= self.config.warmup_frames;
         self.learn(offset, warming);
-        self.prev.copy_from_slice(&self.small);
+        // this frame is `prev` from here on (the next one overwrites `small` whole)
+        std::mem::swap(&mut self.prev, &mut self.small);
         if warming {
             let r = 1.0 / self.frames as f32;
             self.ref_std += r * (std - self.ref_std);
@@ -287,7 +292,7 @@ impl DualBackground {
         self.update_tamper(std, edge);
         self.statics
             .update(&self.slow_mask, &self.fast_mask, &self.moving, self.frames);
-        self.statics.measure_presence(&self.small, &self.slow);
+        self.statics.measure_presence(&self.prev, &self.slow);
         let f = self.config.factor;
         let min_small = self.config.min_area.div_ceil(f * f);
         let blobs = self
@@ -298,13 +303,16 @@ impl DualBackground {
 
     /// Median of `small - fast`, interpolated inside its 1-grey-level bin.
     fn median_offset(&mut self) -> f32 {
-        let h = &mut *self.histogram;
-        h.fill(0);
-        for (&p, &b) in self.small.iter().zip(&self.fast) {
+        // Each pixel's bin in a pass the compiler vectorises, then the counts (a scatter).
+        for ((k, &p), &b) in self.bins.iter_mut().zip(&self.small).zip(&self.fast) {
             // truncating then clamping in integers gives the floor of the clamped value (a
             // negative value truncates to at most 0), without the saturating float cast
-            let k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as usize;
-            h[k & (HIST_LEN - 1)] += 1;
+            *k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as u16;
+        }
+        let h = &mut *self.histogram;
+        h.fill(0);
+        for &k in &self.bins {
+            h[usize::from(k) & (HIST_LEN - 1)] += 1;
         }
         let half = self.small.len() as f32 / 2.0;
         let mut below = 0.0f32;

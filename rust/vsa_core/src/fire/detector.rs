@@ -697,6 +697,177 @@ mod tests {
         assert_eq!(periodicity(&mut [1.0, 0.0]), 0.0);
     }
 
+    /// Per cell, (fire fraction, mean luma of its fire samples) of one frame, straight from the
+    /// rule's definition: exact integer means, one sample at a time.
+    fn reference_cells(
+        y: &[u8],
+        (w, h): (usize, usize),
+        u: &[u8],
+        v: &[u8],
+        cell: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let luma: Vec<i64> = (0..cw * ch)
+            .map(|i| {
+                let (r, c) = (i / cw, i % cw);
+                let mut s = 0i64;
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    s += i64::from(y[(2 * r + dy).min(h - 1) * w + (2 * c + dx).min(w - 1)]);
+                }
+                (s + 2) / 4
+            })
+            .collect();
+        let n = (cw * ch) as i64;
+        let sy: i64 = luma.iter().sum();
+        let sb: i64 = u.iter().map(|&x| i64::from(x)).sum();
+        let sr: i64 = v.iter().map(|&x| i64::from(x)).sum();
+        let cc = cell / 2;
+        let (cols, rows) = (cw.div_ceil(cc), ch.div_ceil(cc));
+        let (mut frac, mut mean) = (vec![0.0; cols * rows], vec![0.0; cols * rows]);
+        for gr in 0..rows {
+            for gc in 0..cols {
+                let (mut total, mut fire, mut sum) = (0u32, 0u32, 0u32);
+                for r in gr * cc..((gr + 1) * cc).min(ch) {
+                    for c in gc * cc..((gc + 1) * cc).min(cw) {
+                        let i = r * cw + c;
+                        let (yv, b, rr) = (luma[i], i64::from(u[i]), i64::from(v[i]));
+                        total += 1;
+                        if yv > b
+                            && rr > b
+                            && yv * n > sy
+                            && b * n < sb
+                            && rr * n > sr
+                            && (b - rr).abs() >= 40
+                        {
+                            fire += 1;
+                            sum += yv as u32;
+                        }
+                    }
+                }
+                frac[gr * cols + gc] = fire as f32 / total as f32;
+                mean[gr * cols + gc] = sum as f32 / fire.max(1) as f32;
+            }
+        }
+        (frac, mean)
+    }
+
+    /// (flicker, growth, score) of one cell over a window given oldest first, one cell at a
+    /// time as the definition reads.
+    fn reference_score(frac: &[f32], mean_y: &[f32]) -> (f32, f32, f32) {
+        let w = frac.len();
+        let (mut sum, mut min, mut pers, mut tv) = (0.0f32, f32::MAX, 0u32, 0.0f32);
+        let (mut sy, mut syy, mut older, mut newer, mut prev) = (0.0f32, 0.0f32, 0.0, 0.0, 0.0);
+        for k in 0..w {
+            let (f, yv) = (frac[k], mean_y[k]);
+            sum += f;
+            min = min.min(f);
+            pers += u32::from(f > 0.05);
+            if k > 0 {
+                tv += (f - prev).abs();
+            }
+            prev = f;
+            sy += yv;
+            syy += yv * yv;
+            if k < w / 2 {
+                older += f;
+            } else {
+                newer += f;
+            }
+        }
+        let wf = w as f32;
+        let mean = sum / wf;
+        let ystd = (syy / wf - (sy / wf).powi(2)).max(0.0).sqrt();
+        let flicker = ramp(tv / (wf - 1.0), 0.0, 0.04) * ramp(ystd, 2.0, 8.0);
+        let steady = if mean > 0.0 {
+            ramp(min / mean, 0.1, 0.4)
+        } else {
+            0.0
+        };
+        let score = ramp(mean, 0.0, 0.2) * ramp(pers as f32 / wf, 0.5, 0.9) * flicker * steady;
+        let growth = newer / (wf - (w / 2) as f32) - older / (w / 2) as f32;
+        (flicker, growth, score)
+    }
+
+    #[test]
+    fn every_output_matches_the_reference_bit_for_bit() {
+        // Odd sizes (partial cells, a repeated last luma column and row), small and tall cells
+        // (a cell column of more than 257 samples sums in u32), a flickering orange patch on
+        // random planes, and frames whose means put a limit outside the byte range.
+        for (w, h, cell, window) in [(71, 47, 16, 6), (40, 30, 4, 3), (36, 1100, 600, 4)] {
+            let config = FireConfig {
+                cell,
+                window,
+                period_window: 0,
+                ..FireConfig::default()
+            };
+            let mut det = FireDetector::new(w, h, config).unwrap();
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            let mut rng = Rng::new(w as u64);
+            let mut history: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+            let mut scored = 0.0f32;
+            for t in 0..3 * window + 2 {
+                let mut y = rng.bytes(w * h);
+                let mut u: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 40).collect();
+                let mut v: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 90).collect();
+                // the patch's extent and brightness flicker from frame to frame
+                let (share, level) = (
+                    0.6 + 0.3 * rng.uniform(),
+                    150 + (rng.uniform() * 70.0) as u8,
+                );
+                for i in 0..cw * ch {
+                    let (r, c) = (i / cw, i % cw);
+                    if r < ch / 2 && c < cw / 2 && rng.uniform() < share {
+                        (u[i], v[i]) = (60, 200);
+                        for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            let (yy, xx) = ((2 * r + dy).min(h - 1), (2 * c + dx).min(w - 1));
+                            y[yy * w + xx] = level + (rng.uniform() * 30.0) as u8;
+                        }
+                    }
+                }
+                if t == window {
+                    y.fill(255); // a Y mean of 255: nothing can be fire-coloured
+                }
+                if t == window + 1 {
+                    u.fill(0); // a Cb mean of 0: neither
+                }
+                let yp = PlaneView::packed(&y, w, h).unwrap();
+                let up = PlaneView::packed(&u, cw, ch).unwrap();
+                let vp = PlaneView::packed(&v, cw, ch).unwrap();
+                let out = det.update(&yp, &up, &vp).unwrap().clone();
+                let cells = reference_cells(&y, (w, h), &u, &v, cell);
+                assert_eq!(out.colour, cells.0, "{w}x{h} cell {cell} frame {t}");
+                history.push(cells);
+                let filled = history.len() >= window;
+                let mut best = (0usize, 0.0f32);
+                for i in 0..out.score.len() {
+                    let (f, g, s) = if filled {
+                        let last = &history[history.len() - window..];
+                        let frac: Vec<f32> = last.iter().map(|c| c.0[i]).collect();
+                        let mean: Vec<f32> = last.iter().map(|c| c.1[i]).collect();
+                        reference_score(&frac, &mean)
+                    } else {
+                        (0.0, 0.0, 0.0)
+                    };
+                    let got = (out.flicker[i], out.growth[i], out.score[i]);
+                    assert_eq!(
+                        (got.0.to_bits(), got.1.to_bits(), got.2.to_bits()),
+                        (f.to_bits(), g.to_bits(), s.to_bits()),
+                        "{w}x{h} cell {cell} frame {t} cell {i}"
+                    );
+                    if s > best.1 {
+                        best = (i, s);
+                    }
+                }
+                assert_eq!(out.best, best);
+                scored = scored.max(best.1);
+            }
+            assert!(
+                scored > 0.0,
+                "{w}x{h}: no cell scored, the score is not tested"
+            );
+        }
+    }
+
     #[test]
     fn bad_config_and_sizes_are_errors() {
         let bad = FireConfig {
