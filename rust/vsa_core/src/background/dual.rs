@@ -305,9 +305,7 @@ impl DualBackground {
     fn median_offset(&mut self) -> f32 {
         // Each pixel's bin in a pass the compiler vectorises, then the counts (a scatter).
         for ((k, &p), &b) in self.bins.iter_mut().zip(&self.small).zip(&self.fast) {
-            // truncating then clamping in integers gives the floor of the clamped value (a
-            // negative value truncates to at most 0), without the saturating float cast
-            *k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as u16;
+            *k = offset_bin(f32::from(p) - b + 255.5);
         }
         let h = &mut *self.histogram;
         h.fill(0);
@@ -424,6 +422,15 @@ impl DualBackground {
 }
 
 /// Spatial standard deviation and mean absolute gradient (`|dx| + |dy|`) of a plane.
+/// The histogram bin of `v`: its floor clamped to `0..=510` (NaN: 0). Clamped in floats
+/// first, with `max`/`min` (which drop a NaN), the cast cannot saturate and so vectorises; the
+/// same as truncating then clamping in integers.
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // `clamp` keeps a NaN, which the cast would then have to saturate
+fn offset_bin(v: f32) -> u16 {
+    v.max(0.0).min(510.0) as u16
+}
+
 fn frame_stats(p: &[u8], w: usize, h: usize) -> (f32, f32) {
     let n = p.len() as f64;
     // Sums per row in u32 (a row is at most MAX_SIDE = 2^14 samples: 2^14 · 255² < 2^32),
@@ -552,6 +559,29 @@ mod tests {
         let left = candidates_after(&block, &scene);
         assert_eq!(left.len(), 1, "{left:?}");
         assert!(left[0].presence < 0.4 && left[0].is_ghost(), "{left:?}");
+    }
+
+    #[test]
+    fn offset_bin_is_the_clamped_floor() {
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            -0.999,
+            -1.0,
+            509.999,
+            510.0,
+            510.5,
+            511.0,
+            1e30,
+            -1e30,
+        ];
+        let sweep = (-4000..4000).map(|i| i as f32 * 0.173);
+        for v in specials.into_iter().chain(sweep) {
+            assert_eq!(offset_bin(v), (v as i32).clamp(0, 510) as u16, "{v}");
+        }
     }
 
     #[test]
