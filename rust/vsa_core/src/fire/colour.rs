@@ -97,8 +97,11 @@ pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8])
 
 /// Sum of all samples of a plane.
 pub(crate) fn plane_sum(p: &PlaneView<'_>) -> u64 {
+    // Runs of 257 samples sum to at most 65535: in u16 lanes, twice as many per vector op as
+    // in u32 (the same integer).
     p.rows()
-        .map(|row| u64::from(row.iter().map(|&x| u32::from(x)).sum::<u32>()))
+        .flat_map(|row| row.chunks(257))
+        .map(|run| u64::from(run.iter().map(|&x| u16::from(x)).sum::<u16>()))
         .sum()
 }
 
@@ -336,6 +339,24 @@ mod tests {
                 let want = reference(&y, w, h, &u, &v, 40);
                 assert_eq!(got, want, "Y {yv} U {uv} V {vv} noisy {noisy}");
             }
+        }
+    }
+
+    #[test]
+    fn plane_sum_of_long_rows_is_exact() {
+        let mut rng = Rng::new(13);
+        let (w, h, stride) = (1000, 7, 1030);
+        for fill in [None, Some(255u8)] {
+            let mut data = fill.map_or_else(|| rng.bytes(h * stride), |v| vec![v; h * stride]);
+            for y in 0..h - 1 {
+                data[y * stride + w..(y + 1) * stride].fill(255); // padding: not summed
+            }
+            let plane = PlaneView::new(&data, w, h, stride).unwrap();
+            let want: u64 = (0..h)
+                .flat_map(|y| &data[y * stride..y * stride + w])
+                .map(|&v| u64::from(v))
+                .sum();
+            assert_eq!(plane_sum(&plane), want, "{fill:?}");
         }
     }
 
