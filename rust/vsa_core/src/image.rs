@@ -483,6 +483,28 @@ mod tests {
     }
 
     #[test]
+    fn wide_planes_match_the_reference_at_every_fast_factor() {
+        // Long rows (the vector and word loops' bodies, then their tails) of random, black and
+        // white pixels, packed and strided.
+        let (w, h, stride) = (1283, 25, 1300);
+        for fill in [None, Some(0u8), Some(255u8)] {
+            let data = match fill {
+                None => bytes(h * stride, 5),
+                Some(v) => vec![v; h * stride],
+            };
+            let plane = PlaneView::new(&data, w, h, stride).unwrap();
+            for f in 1..=8 {
+                let got = downscale_area(&plane, f).unwrap();
+                assert_eq!(
+                    got.as_slice(),
+                    naive(&data, w, h, stride, f),
+                    "f={f} {fill:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn large_factor_uses_wide_accumulator() {
         let data = vec![255u8; 300 * 300];
         let plane = PlaneView::packed(&data, 300, 300).unwrap();

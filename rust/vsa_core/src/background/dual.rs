@@ -145,6 +145,8 @@ pub struct DualBackground {
     slow_mask: Vec<u8>,
     moving: Vec<u8>,
     scratch: Vec<u8>,
+    /// Histogram bin of each pixel of the last frame (scratch of the median offset).
+    bins: Vec<u16>,
     histogram: Box<[u32; HIST_LEN]>,
     labeller: Labeller,
     statics: StaticEvidence,
@@ -178,6 +180,7 @@ impl DualBackground {
             slow_mask: try_filled(0, n)?,
             moving: try_filled(0, n)?,
             scratch: try_filled(0, n)?,
+            bins: try_filled(0, n)?,
             histogram: Box::new([0; HIST_LEN]),
             labeller: Labeller::new(),
             statics: StaticEvidence::new(
@@ -266,7 +269,8 @@ impl DualBackground {
                 *s = f32::from(p);
             }
             self.var.fill(4.0);
-            self.prev.copy_from_slice(&self.small);
+            // the next frame overwrites `small` whole: a swap, not a copy
+            std::mem::swap(&mut self.prev, &mut self.small);
             (self.ref_std, self.ref_edge) = (std, edge);
             return Ok(Vec::new());
         }
@@ -277,7 +281,8 @@ impl DualBackground {
         close_open(&mut self.slow_mask, self.sw, self.sh, &mut self.scratch);
         let warming = self.frames <= self.config.warmup_frames;
         self.learn(offset, warming);
-        self.prev.copy_from_slice(&self.small);
+        // this frame is `prev` from here on (the next one overwrites `small` whole)
+        std::mem::swap(&mut self.prev, &mut self.small);
         if warming {
             let r = 1.0 / self.frames as f32;
             self.ref_std += r * (std - self.ref_std);
@@ -287,7 +292,7 @@ impl DualBackground {
         self.update_tamper(std, edge);
         self.statics
             .update(&self.slow_mask, &self.fast_mask, &self.moving, self.frames);
-        self.statics.measure_presence(&self.small, &self.slow);
+        self.statics.measure_presence(&self.prev, &self.slow);
         let f = self.config.factor;
         let min_small = self.config.min_area.div_ceil(f * f);
         let blobs = self
@@ -298,13 +303,14 @@ impl DualBackground {
 
     /// Median of `small - fast`, interpolated inside its 1-grey-level bin.
     fn median_offset(&mut self) -> f32 {
+        // Each pixel's bin in a pass the compiler vectorises, then the counts (a scatter).
+        for ((k, &p), &b) in self.bins.iter_mut().zip(&self.small).zip(&self.fast) {
+            *k = offset_bin(f32::from(p) - b + 255.5);
+        }
         let h = &mut *self.histogram;
         h.fill(0);
-        for (&p, &b) in self.small.iter().zip(&self.fast) {
-            // truncating then clamping in integers gives the floor of the clamped value (a
-            // negative value truncates to at most 0), without the saturating float cast
-            let k = ((f32::from(p) - b + 255.5) as i32).clamp(0, 510) as usize;
-            h[k & (HIST_LEN - 1)] += 1;
+        for &k in &self.bins {
+            h[usize::from(k) & (HIST_LEN - 1)] += 1;
         }
         let half = self.small.len() as f32 / 2.0;
         let mut below = 0.0f32;
@@ -416,6 +422,15 @@ impl DualBackground {
 }
 
 /// Spatial standard deviation and mean absolute gradient (`|dx| + |dy|`) of a plane.
+/// The histogram bin of `v`: its floor clamped to `0..=510` (NaN: 0). Clamped in floats
+/// first, with `max`/`min` (which drop a NaN), the cast cannot saturate and so vectorises; the
+/// same as truncating then clamping in integers.
+#[inline(always)]
+#[allow(clippy::manual_clamp)] // `clamp` keeps a NaN, which the cast would then have to saturate
+fn offset_bin(v: f32) -> u16 {
+    v.max(0.0).min(510.0) as u16
+}
+
 fn frame_stats(p: &[u8], w: usize, h: usize) -> (f32, f32) {
     let n = p.len() as f64;
     // Sums per row in u32 (a row is at most MAX_SIDE = 2^14 samples: 2^14 · 255² < 2^32),
@@ -544,6 +559,29 @@ mod tests {
         let left = candidates_after(&block, &scene);
         assert_eq!(left.len(), 1, "{left:?}");
         assert!(left[0].presence < 0.4 && left[0].is_ghost(), "{left:?}");
+    }
+
+    #[test]
+    fn offset_bin_is_the_clamped_floor() {
+        let specials = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+            -0.999,
+            -1.0,
+            509.999,
+            510.0,
+            510.5,
+            511.0,
+            1e30,
+            -1e30,
+        ];
+        let sweep = (-4000..4000).map(|i| i as f32 * 0.173);
+        for v in specials.into_iter().chain(sweep) {
+            assert_eq!(offset_bin(v), (v as i32).clamp(0, 510) as u16, "{v}");
+        }
     }
 
     #[test]

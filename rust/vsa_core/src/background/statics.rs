@@ -105,12 +105,18 @@ impl StaticEvidence {
             .zip(moving)
             .zip(self.mask.iter_mut())
         {
-            *e = if m != 0 {
-                e.saturating_sub(penalty)
-            } else if s != 0 && f == 0 {
-                (*e + 1).min(cap)
+            // selects, not branches: the loop vectorises (`e <= cap` always, so `e + 1` only
+            // saturates where `cap` is the largest u16 and the min gives `cap` anyway)
+            let grown = e.saturating_add(1).min(cap);
+            let kept = if (s != 0) & (f == 0) {
+                grown
             } else {
                 e.saturating_sub(decay)
+            };
+            *e = if m != 0 {
+                e.saturating_sub(penalty)
+            } else {
+                kept
             };
             *out = if *e >= threshold { 255 } else { 0 };
         }
@@ -236,6 +242,47 @@ mod tests {
             let m = if f % 3 == 0 { &slow } else { &zero };
             ev.update(&slow, &zero, m, f);
             assert!(ev.candidates().is_empty());
+        }
+    }
+
+    #[test]
+    fn evidence_follows_its_definition_pixel_by_pixel() {
+        // Random masks, one pixel at a time as the rule reads: a moving pixel loses the
+        // penalty, a slow-but-not-fast one gains a frame up to the cap, any other decays.
+        let (w, h) = (37, 23);
+        let mut rng = crate::testutil::Rng::new(17);
+        for (threshold, decay) in [(10u16, 2u16), (1, 1), (60_000, 3)] {
+            let mut ev = StaticEvidence::new(w, h, 2, threshold, decay, 4);
+            let cap = threshold.saturating_add(threshold / 4);
+            let mut want = vec![0u16; w * h];
+            for f in 0..60u64 {
+                let mask = |rng: &mut crate::testutil::Rng, p: f64| -> Vec<u8> {
+                    (0..w * h)
+                        .map(|_| if rng.uniform() < p { 255 } else { 0 })
+                        .collect()
+                };
+                let (slow, fast, moving) = (
+                    mask(&mut rng, 0.7),
+                    mask(&mut rng, 0.2),
+                    mask(&mut rng, 0.1),
+                );
+                for i in 0..w * h {
+                    want[i] = if moving[i] != 0 {
+                        want[i].saturating_sub(4 * decay)
+                    } else if slow[i] != 0 && fast[i] == 0 {
+                        (want[i] + 1).min(cap)
+                    } else {
+                        want[i].saturating_sub(decay)
+                    };
+                }
+                ev.update(&slow, &fast, &moving, f);
+                assert_eq!(ev.evidence(), &want[..], "threshold {threshold} frame {f}");
+                let on = want.iter().map(|&e| if e >= threshold { 255 } else { 0 });
+                assert!(
+                    ev.mask.iter().copied().eq(on),
+                    "threshold {threshold} frame {f}"
+                );
+            }
         }
     }
 

@@ -67,11 +67,12 @@ pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8])
             let wb = u64::from_le_bytes(wb.try_into().unwrap_or_default());
             let s = (wa & M8) + ((wa >> 8) & M8) + (wb & M8) + ((wb >> 8) & M8);
             let m = ((s + TWO) >> 2) & M8;
-            for (k, o) in d.iter_mut().enumerate() {
-                *o = (m >> (16 * k)) as u8;
-            }
             // the four lanes summed into the top one (at most 1020: no carry out)
             row_sum += ((m.wrapping_mul(0x0001_0001_0001_0001)) >> 48) as u32;
+            // the four bytes packed: lanes 0 and 1 into bytes 0-1, lanes 2 and 3 into 2-3
+            let x = m | (m >> 8);
+            let packed = (x & 0xFFFF) | ((x >> 16) & 0xFFFF_0000);
+            d.copy_from_slice(&(packed as u32).to_le_bytes());
         }
         for ((d, pa), pb) in dst[4 * words..full]
             .iter_mut()
@@ -96,8 +97,11 @@ pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8])
 
 /// Sum of all samples of a plane.
 pub(crate) fn plane_sum(p: &PlaneView<'_>) -> u64 {
+    // Runs of 257 samples sum to at most 65535: in u16 lanes, twice as many per vector op as
+    // in u32 (the same integer).
     p.rows()
-        .map(|row| u64::from(row.iter().map(|&x| u32::from(x)).sum::<u32>()))
+        .flat_map(|row| row.chunks(257))
+        .map(|run| u64::from(run.iter().map(|&x| u16::from(x)).sum::<u16>()))
         .sum()
 }
 
@@ -131,16 +135,48 @@ impl FrameMeans {
     }
 }
 
-/// The rule for one sample, given the frame limits.
+/// The rule's per-frame thresholds in the samples' own type (`u8`), so that a row of samples
+/// is tested 16 at a time by the compiler's vector code (in `u16` it is 8, with conversions).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Thresholds {
+    /// Fire needs `Y ≥ y_min`, `Cb ≤ cb_max`, `Cr ≥ cr_min`, `Cr − Cb ≥ tau`.
+    y_min: u8,
+    cb_max: u8,
+    cr_min: u8,
+    tau: u8,
+    /// False when a limit excludes every sample value (a mean of 255, or a Cb mean of 0):
+    /// no sample of the frame is fire-coloured.
+    pub possible: bool,
+}
+
+impl Thresholds {
+    /// The `u8` form of `limits` (`(y_min, cb_limit, cr_min)` from [`FrameMeans::limits`]).
+    pub fn new(limits: (u16, u16, u16), tau: u8) -> Self {
+        let (y, b, r) = limits;
+        // y_min and cr_min are in 1..=256 and cb_limit in 0..=256: `v ≥ 256` and `v < 0`
+        // hold for no byte, `v < 256` for all of them (`v ≤ 255`).
+        let possible = y <= 255 && r <= 255 && b >= 1;
+        let byte = |v: u16| u8::try_from(v).unwrap_or(u8::MAX);
+        Self {
+            y_min: byte(y),
+            cb_max: byte(b.saturating_sub(1)),
+            cr_min: byte(r),
+            tau,
+            possible,
+        }
+    }
+}
+
+/// The rule for one sample, given the frame thresholds (their `possible` checked by the
+/// caller).
 #[inline(always)]
-pub(crate) fn is_fire(yv: u8, cb: u8, cr: u8, limits: (u16, u16, u16), tau: u8) -> bool {
-    let (y, b, r) = (u16::from(yv), u16::from(cb), u16::from(cr));
+pub(crate) fn is_fire(y: u8, b: u8, r: u8, t: Thresholds) -> bool {
     (y > b)
         & (r > b)
-        & (y >= limits.0)
-        & (b < limits.1)
-        & (r >= limits.2)
-        & (r - b.min(r) >= u16::from(tau))
+        & (y >= t.y_min)
+        & (b <= t.cb_max)
+        & (r >= t.cr_min)
+        & (r.saturating_sub(b) >= t.tau)
 }
 
 /// The 2×2-averaged luma at chroma resolution, row-major `(ceil(h/2), ceil(w/2))`.
@@ -167,12 +203,18 @@ pub fn fire_mask(
         sum_b: plane_sum(u),
         sum_r: plane_sum(v),
     };
-    let limits = means.limits();
+    let t = Thresholds::new(means.limits(), rule.tau);
     let mut out = vec![0u8; cw * ch];
-    for r in 0..ch {
-        let (ur, vr) = (u.row(r), v.row(r));
-        for c in 0..cw {
-            out[r * cw + c] = u8::from(is_fire(luma[r * cw + c], ur[c], vr[c], limits, rule.tau));
+    if !t.possible {
+        return Ok(out);
+    }
+    for ((o, l), r) in out
+        .chunks_exact_mut(cw)
+        .zip(luma.chunks_exact(cw))
+        .zip(0..ch)
+    {
+        for (((o, &y), &b), &rr) in o.iter_mut().zip(l).zip(u.row(r)).zip(v.row(r)) {
+            *o = u8::from(is_fire(y, b, rr, t));
         }
     }
     Ok(out)
@@ -269,6 +311,52 @@ mod tests {
             let vp = PlaneView::packed(&v, cw, ch).unwrap();
             let got = fire_mask(&yp, &up, &vp, ColourRule::default()).unwrap();
             assert_eq!(got, reference(&y, w, h, &u, &v, 40), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn mask_matches_reference_at_extreme_frame_means() {
+        // Uniform planes put a limit at its end of the range (a mean of 0 or 255: a limit of
+        // 0 or 256, outside a byte); a few random samples move it just inside.
+        let mut rng = Rng::new(9);
+        let (w, h) = (12usize, 10usize);
+        let (cw, ch) = (w / 2, h / 2);
+        for (yv, uv, vv) in [(255u8, 0u8, 255u8), (255, 0, 0), (0, 0, 255), (200, 255, 0)] {
+            for noisy in [0usize, 1, 3] {
+                let mut y = vec![yv; w * h];
+                let mut u = vec![uv; cw * ch];
+                let mut v = vec![vv; cw * ch];
+                for _ in 0..noisy {
+                    let i = (rng.uniform() * (cw * ch) as f64) as usize % (cw * ch);
+                    y[2 * (i / cw) * w + 2 * (i % cw)] = (rng.uniform() * 256.0) as u8;
+                    u[i] = (rng.uniform() * 256.0) as u8;
+                    v[i] = (rng.uniform() * 256.0) as u8;
+                }
+                let yp = PlaneView::packed(&y, w, h).unwrap();
+                let up = PlaneView::packed(&u, cw, ch).unwrap();
+                let vp = PlaneView::packed(&v, cw, ch).unwrap();
+                let got = fire_mask(&yp, &up, &vp, ColourRule::default()).unwrap();
+                let want = reference(&y, w, h, &u, &v, 40);
+                assert_eq!(got, want, "Y {yv} U {uv} V {vv} noisy {noisy}");
+            }
+        }
+    }
+
+    #[test]
+    fn plane_sum_of_long_rows_is_exact() {
+        let mut rng = Rng::new(13);
+        let (w, h, stride) = (1000, 7, 1030);
+        for fill in [None, Some(255u8)] {
+            let mut data = fill.map_or_else(|| rng.bytes(h * stride), |v| vec![v; h * stride]);
+            for y in 0..h - 1 {
+                data[y * stride + w..(y + 1) * stride].fill(255); // padding: not summed
+            }
+            let plane = PlaneView::new(&data, w, h, stride).unwrap();
+            let want: u64 = (0..h)
+                .flat_map(|y| &data[y * stride..y * stride + w])
+                .map(|&v| u64::from(v))
+                .sum();
+            assert_eq!(plane_sum(&plane), want, "{fill:?}");
         }
     }
 

@@ -21,7 +21,9 @@
 //! or barely varies has periodicity 0, and so has a cell whose fire score is 0 (it is computed
 //! only where the score is positive). The score does not use it: rules judge it per region.
 
-use super::colour::{check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans};
+use super::colour::{
+    check_planes, is_fire, luma_into, plane_sum, ColourRule, FrameMeans, Thresholds,
+};
 use super::FireError;
 use crate::image::{check_frame_size, try_filled, PlaneView};
 
@@ -93,6 +95,18 @@ pub struct FireDetector {
     history: Vec<f32>,
     /// One cell's series, oldest first (scratch).
     series: Vec<f32>,
+    /// Per chroma column, fire samples and the sum of their luma over a row of cells
+    /// (scratch).
+    column_hits: Vec<u32>,
+    column_luma: Vec<u32>,
+    /// The same in `u16`, for cells up to 257 samples high.
+    short_hits: Vec<u16>,
+    short_luma: Vec<u16>,
+    /// Per cell of a row of cells, its fire samples and the sum of their luma (scratch).
+    cell_fire: Vec<u32>,
+    cell_sum: Vec<u32>,
+    /// Per cell, the window statistics of [`FireDetector::score`] (scratch).
+    window: WindowSums,
     frames: u64,
     out: FireFrame,
 }
@@ -177,6 +191,13 @@ impl FireDetector {
             mean_y: try_filled(0.0, cells.saturating_mul(config.window))?,
             history: try_filled(0.0, cells.saturating_mul(config.period_window))?,
             series: Vec::with_capacity(config.period_window),
+            column_hits: try_filled(0, cw)?,
+            column_luma: try_filled(0, cw)?,
+            short_hits: try_filled(0, cw)?,
+            short_luma: try_filled(0, cw)?,
+            cell_fire: try_filled(0, cols)?,
+            cell_sum: try_filled(0, cols)?,
+            window: WindowSums::new(cells)?,
             frames: 0,
             out: FireFrame {
                 colour: vec![0.0; cells],
@@ -263,42 +284,40 @@ impl FireDetector {
             sum_r: plane_sum(v),
         }
         .limits();
-        let tau = self.config.rule.tau;
+        let t = Thresholds::new(limits, self.config.rule.tau);
         let cc = self.config.cell / 2;
         let cells = self.cols * self.rows;
         let slot = (self.frames % self.config.window as u64) as usize;
-        let mut fire = vec![0u32; self.cols];
-        let mut lsum = vec![0u32; self.cols];
-        // One row of the mask at a time: first the luma of each fire-coloured sample (0
-        // elsewhere; a fire sample's luma is above the frame mean, so never 0) in one pass the
-        // compiler vectorises, then the per-cell counts and sums.
-        let mut hits = vec![0u8; cw];
+        // One row of cells at a time: per chroma column, the fire samples and their luma summed
+        // down the cell's rows (one branch-free pass per row, which the compiler vectorises),
+        // then per cell the sums of its columns.
         for gr in 0..self.rows {
-            fire.fill(0);
-            lsum.fill(0);
-            for r in gr * cc..((gr + 1) * cc).min(ch) {
-                let (lr, ur, vr) = (&self.luma[r * cw..(r + 1) * cw], u.row(r), v.row(r));
-                for (((h, &l), &b), &rr) in hits.iter_mut().zip(lr).zip(ur).zip(vr) {
-                    *h = if is_fire(l, b, rr, limits, tau) { l } else { 0 };
-                }
-                for (gc, hc) in hits.chunks(cc).enumerate() {
-                    let mut n = 0u32;
-                    let mut s = 0u32;
-                    for &l in hc {
-                        n += u32::from(l != 0);
-                        s += u32::from(l);
-                    }
-                    fire[gc] += n;
-                    lsum[gc] += s;
-                }
+            // nothing to read when no sample can be fire-coloured: all sums 0
+            let rows = if t.possible {
+                gr * cc..((gr + 1) * cc).min(ch)
+            } else {
+                0..0
+            };
+            let planes = (&self.luma[..], u, v, cw);
+            let cell = (&mut self.cell_fire[..], &mut self.cell_sum[..]);
+            // a column of a cell, at most 257 samples, sums to at most 65535 in u16
+            if cc <= 257 {
+                let columns = (&mut self.short_hits[..], &mut self.short_luma[..]);
+                sum_cells(planes, rows, t, cc, columns, cell);
+            } else {
+                let columns = (&mut self.column_hits[..], &mut self.column_luma[..]);
+                sum_cells(planes, rows, t, cc, columns, cell);
             }
-            for gc in 0..self.cols {
+            let (frac, mean_y) = (
+                &mut self.frac[slot * cells..(slot + 1) * cells],
+                &mut self.mean_y[slot * cells..(slot + 1) * cells],
+            );
+            for (gc, (&fire, &lsum)) in self.cell_fire.iter().zip(&self.cell_sum).enumerate() {
                 let i = gr * self.cols + gc;
-                let k = self.counts[i] as f32;
-                let f = fire[gc] as f32 / k;
+                let f = fire as f32 / self.counts[i] as f32;
                 self.out.colour[i] = f;
-                self.frac[slot * cells + i] = f;
-                self.mean_y[slot * cells + i] = lsum[gc] as f32 / fire[gc].max(1) as f32;
+                frac[i] = f;
+                mean_y[i] = lsum as f32 / fire.max(1) as f32;
             }
         }
         let pw = self.config.period_window;
@@ -345,58 +364,177 @@ impl FireDetector {
     fn score(&mut self, newest: usize) {
         let w = self.config.window;
         let cells = self.cols * self.rows;
-        let filled = self.frames >= w as u64;
+        if self.frames < w as u64 {
+            self.out.flicker.fill(0.0);
+            self.out.growth.fill(0.0);
+            self.out.score.fill(0.0);
+            self.out.best = (0, 0.0);
+            return;
+        }
+        // The window's frames oldest first (slot newest+1 .. newest+w), each a pass over all
+        // cells: per cell the same operations in the same order as one cell at a time, on
+        // contiguous rows of the ring buffers.
+        let acc = &mut self.window;
+        for k in 0..w {
+            let s = (newest + 1 + k) % w;
+            let (frac, mean_y) = (
+                &self.frac[s * cells..(s + 1) * cells],
+                &self.mean_y[s * cells..(s + 1) * cells],
+            );
+            acc.add(frac, mean_y, k, w);
+        }
+        let wf = w as f32;
         let mut best = (0usize, 0.0f32);
         for i in 0..cells {
-            if !filled {
-                self.out.flicker[i] = 0.0;
-                self.out.growth[i] = 0.0;
-                self.out.score[i] = 0.0;
-                continue;
-            }
-            // Oldest first: slot newest+1 .. newest+w.
-            let (mut sum, mut min, mut pers, mut tv) = (0.0f32, f32::MAX, 0u32, 0.0f32);
-            let (mut sy, mut syy) = (0.0f32, 0.0f32);
-            let (mut older, mut newer) = (0.0f32, 0.0f32);
-            let mut prev = 0.0f32;
-            for k in 0..w {
-                let s = (newest + 1 + k) % w;
-                let f = self.frac[s * cells + i];
-                let yv = self.mean_y[s * cells + i];
-                sum += f;
-                min = min.min(f);
-                pers += u32::from(f > 0.05);
-                if k > 0 {
-                    tv += (f - prev).abs();
-                }
-                prev = f;
-                sy += yv;
-                syy += yv * yv;
-                if k < w / 2 {
-                    older += f;
-                } else {
-                    newer += f;
-                }
-            }
-            let wf = w as f32;
-            let mean = sum / wf;
-            let ystd = (syy / wf - (sy / wf).powi(2)).max(0.0).sqrt();
-            let tv = tv / (wf - 1.0);
+            let mean = acc.sum[i] / wf;
+            let ystd = (acc.syy[i] / wf - (acc.sy[i] / wf).powi(2)).max(0.0).sqrt();
+            let tv = acc.tv[i] / (wf - 1.0);
             let flicker = ramp(tv, 0.0, 0.04) * ramp(ystd, 2.0, 8.0);
             let steady = if mean > 0.0 {
-                ramp(min / mean, 0.1, 0.4)
+                ramp(acc.min[i] / mean, 0.1, 0.4)
             } else {
                 0.0
             };
-            let score = ramp(mean, 0.0, 0.2) * ramp(pers as f32 / wf, 0.5, 0.9) * flicker * steady;
+            let pers = acc.pers[i] as f32;
+            let score = ramp(mean, 0.0, 0.2) * ramp(pers / wf, 0.5, 0.9) * flicker * steady;
             self.out.flicker[i] = flicker;
-            self.out.growth[i] = newer / (wf - (w / 2) as f32) - older / (w / 2) as f32;
+            self.out.growth[i] =
+                acc.newer[i] / (wf - (w / 2) as f32) - acc.older[i] / (w / 2) as f32;
             self.out.score[i] = score;
             if score > best.1 {
                 best = (i, score);
             }
         }
         self.out.best = best;
+    }
+}
+
+/// Per cell of `cc` columns, over the `cw`-sample rows `rows` (none: all 0): the
+/// fire-coloured samples (`fire`) and the sum of their luma (`sums`). The per-column sums go
+/// through `columns`, whose `T` must hold a column's sums.
+fn sum_cells<T>(
+    (luma, u, v, cw): (&[u8], &PlaneView<'_>, &PlaneView<'_>, usize),
+    rows: std::ops::Range<usize>,
+    t: Thresholds,
+    cc: usize,
+    (hits, sums): (&mut [T], &mut [T]),
+    (fire, luma_sums): (&mut [u32], &mut [u32]),
+) where
+    T: Copy + Default + From<u8> + Into<u32> + std::ops::AddAssign,
+{
+    let (hits, sums) = (&mut hits[..cw], &mut sums[..cw]);
+    if rows.is_empty() {
+        fire.fill(0);
+        luma_sums.fill(0);
+        return;
+    }
+    let first = rows.start;
+    for r in rows {
+        let (lr, ur, vr) = (&luma[r * cw..(r + 1) * cw], u.row(r), v.row(r));
+        for ((((h, s), &l), &b), &rr) in hits
+            .iter_mut()
+            .zip(sums.iter_mut())
+            .zip(lr)
+            .zip(&ur[..cw])
+            .zip(&vr[..cw])
+        {
+            let is = is_fire(l, b, rr, t);
+            let (n, y) = (T::from(u8::from(is)), T::from(if is { l } else { 0 }));
+            // the first row sets the sums (no clearing pass)
+            if r == first {
+                (*h, *s) = (n, y);
+            } else {
+                *h += n;
+                *s += y;
+            }
+        }
+    }
+    for (((f, ls), h), s) in fire
+        .iter_mut()
+        .zip(luma_sums.iter_mut())
+        .zip(hits.chunks(cc))
+        .zip(sums.chunks(cc))
+    {
+        *f = h.iter().map(|&x| x.into()).sum();
+        *ls = s.iter().map(|&x| x.into()).sum();
+    }
+}
+
+/// Per-cell running statistics of the window, accumulated one frame (all cells) at a time.
+#[derive(Debug, Clone)]
+struct WindowSums {
+    sum: Vec<f32>,
+    min: Vec<f32>,
+    pers: Vec<u32>,
+    tv: Vec<f32>,
+    prev: Vec<f32>,
+    sy: Vec<f32>,
+    syy: Vec<f32>,
+    older: Vec<f32>,
+    newer: Vec<f32>,
+}
+
+impl WindowSums {
+    fn new(cells: usize) -> Result<Self, FireError> {
+        Ok(Self {
+            sum: try_filled(0.0, cells)?,
+            min: try_filled(f32::MAX, cells)?,
+            pers: try_filled(0, cells)?,
+            tv: try_filled(0.0, cells)?,
+            prev: try_filled(0.0, cells)?,
+            sy: try_filled(0.0, cells)?,
+            syy: try_filled(0.0, cells)?,
+            older: try_filled(0.0, cells)?,
+            newer: try_filled(0.0, cells)?,
+        })
+    }
+
+    /// Frame `k` (0: the oldest) of a window of `w`: its fractions and fire-sample lumas.
+    fn add(&mut self, frac: &[f32], mean_y: &[f32], k: usize, w: usize) {
+        let n = frac.len();
+        let (sum, min, pers) = (&mut self.sum[..n], &mut self.min[..n], &mut self.pers[..n]);
+        let (tv, prev, sy, syy) = (
+            &mut self.tv[..n],
+            &mut self.prev[..n],
+            &mut self.sy[..n],
+            &mut self.syy[..n],
+        );
+        let half = if k < w / 2 {
+            &mut self.older[..n]
+        } else {
+            &mut self.newer[..n]
+        };
+        let mean_y = &mean_y[..n];
+        if k == 0 || k == w / 2 {
+            // the first frame of the window or of its newer half starts that half's sum
+            half.fill(0.0);
+        }
+        if k == 0 {
+            // the first frame starts the sums: the same operations on the starting values
+            for i in 0..n {
+                let (f, yv) = (frac[i], mean_y[i]);
+                sum[i] = 0.0 + f;
+                min[i] = f32::MAX.min(f);
+                pers[i] = u32::from(f > 0.05);
+                tv[i] = 0.0;
+                prev[i] = f;
+                sy[i] = 0.0 + yv;
+                syy[i] = 0.0 + yv * yv;
+                half[i] += f;
+            }
+            return;
+        }
+        for i in 0..n {
+            let (f, yv) = (frac[i], mean_y[i]);
+            sum[i] += f;
+            min[i] = min[i].min(f);
+            pers[i] += u32::from(f > 0.05);
+            tv[i] += (f - prev[i]).abs();
+            prev[i] = f;
+            sy[i] += yv;
+            syy[i] += yv * yv;
+            half[i] += f;
+        }
     }
 }
 
@@ -557,6 +695,177 @@ mod tests {
         let mut flat = vec![0.3f32; 60];
         assert_eq!(periodicity(&mut flat), 0.0);
         assert_eq!(periodicity(&mut [1.0, 0.0]), 0.0);
+    }
+
+    /// Per cell, (fire fraction, mean luma of its fire samples) of one frame, straight from the
+    /// rule's definition: exact integer means, one sample at a time.
+    fn reference_cells(
+        y: &[u8],
+        (w, h): (usize, usize),
+        u: &[u8],
+        v: &[u8],
+        cell: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let luma: Vec<i64> = (0..cw * ch)
+            .map(|i| {
+                let (r, c) = (i / cw, i % cw);
+                let mut s = 0i64;
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    s += i64::from(y[(2 * r + dy).min(h - 1) * w + (2 * c + dx).min(w - 1)]);
+                }
+                (s + 2) / 4
+            })
+            .collect();
+        let n = (cw * ch) as i64;
+        let sy: i64 = luma.iter().sum();
+        let sb: i64 = u.iter().map(|&x| i64::from(x)).sum();
+        let sr: i64 = v.iter().map(|&x| i64::from(x)).sum();
+        let cc = cell / 2;
+        let (cols, rows) = (cw.div_ceil(cc), ch.div_ceil(cc));
+        let (mut frac, mut mean) = (vec![0.0; cols * rows], vec![0.0; cols * rows]);
+        for gr in 0..rows {
+            for gc in 0..cols {
+                let (mut total, mut fire, mut sum) = (0u32, 0u32, 0u32);
+                for r in gr * cc..((gr + 1) * cc).min(ch) {
+                    for c in gc * cc..((gc + 1) * cc).min(cw) {
+                        let i = r * cw + c;
+                        let (yv, b, rr) = (luma[i], i64::from(u[i]), i64::from(v[i]));
+                        total += 1;
+                        if yv > b
+                            && rr > b
+                            && yv * n > sy
+                            && b * n < sb
+                            && rr * n > sr
+                            && (b - rr).abs() >= 40
+                        {
+                            fire += 1;
+                            sum += yv as u32;
+                        }
+                    }
+                }
+                frac[gr * cols + gc] = fire as f32 / total as f32;
+                mean[gr * cols + gc] = sum as f32 / fire.max(1) as f32;
+            }
+        }
+        (frac, mean)
+    }
+
+    /// (flicker, growth, score) of one cell over a window given oldest first, one cell at a
+    /// time as the definition reads.
+    fn reference_score(frac: &[f32], mean_y: &[f32]) -> (f32, f32, f32) {
+        let w = frac.len();
+        let (mut sum, mut min, mut pers, mut tv) = (0.0f32, f32::MAX, 0u32, 0.0f32);
+        let (mut sy, mut syy, mut older, mut newer, mut prev) = (0.0f32, 0.0f32, 0.0, 0.0, 0.0);
+        for k in 0..w {
+            let (f, yv) = (frac[k], mean_y[k]);
+            sum += f;
+            min = min.min(f);
+            pers += u32::from(f > 0.05);
+            if k > 0 {
+                tv += (f - prev).abs();
+            }
+            prev = f;
+            sy += yv;
+            syy += yv * yv;
+            if k < w / 2 {
+                older += f;
+            } else {
+                newer += f;
+            }
+        }
+        let wf = w as f32;
+        let mean = sum / wf;
+        let ystd = (syy / wf - (sy / wf).powi(2)).max(0.0).sqrt();
+        let flicker = ramp(tv / (wf - 1.0), 0.0, 0.04) * ramp(ystd, 2.0, 8.0);
+        let steady = if mean > 0.0 {
+            ramp(min / mean, 0.1, 0.4)
+        } else {
+            0.0
+        };
+        let score = ramp(mean, 0.0, 0.2) * ramp(pers as f32 / wf, 0.5, 0.9) * flicker * steady;
+        let growth = newer / (wf - (w / 2) as f32) - older / (w / 2) as f32;
+        (flicker, growth, score)
+    }
+
+    #[test]
+    fn every_output_matches_the_reference_bit_for_bit() {
+        // Odd sizes (partial cells, a repeated last luma column and row), small and tall cells
+        // (a cell column of more than 257 samples sums in u32), a flickering orange patch on
+        // random planes, and frames whose means put a limit outside the byte range.
+        for (w, h, cell, window) in [(71, 47, 16, 6), (40, 30, 4, 3), (36, 1100, 600, 4)] {
+            let config = FireConfig {
+                cell,
+                window,
+                period_window: 0,
+                ..FireConfig::default()
+            };
+            let mut det = FireDetector::new(w, h, config).unwrap();
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            let mut rng = Rng::new(w as u64);
+            let mut history: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+            let mut scored = 0.0f32;
+            for t in 0..3 * window + 2 {
+                let mut y = rng.bytes(w * h);
+                let mut u: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 40).collect();
+                let mut v: Vec<u8> = rng.bytes(cw * ch).iter().map(|b| b / 2 + 90).collect();
+                // the patch's extent and brightness flicker from frame to frame
+                let (share, level) = (
+                    0.6 + 0.3 * rng.uniform(),
+                    150 + (rng.uniform() * 70.0) as u8,
+                );
+                for i in 0..cw * ch {
+                    let (r, c) = (i / cw, i % cw);
+                    if r < ch / 2 && c < cw / 2 && rng.uniform() < share {
+                        (u[i], v[i]) = (60, 200);
+                        for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            let (yy, xx) = ((2 * r + dy).min(h - 1), (2 * c + dx).min(w - 1));
+                            y[yy * w + xx] = level + (rng.uniform() * 30.0) as u8;
+                        }
+                    }
+                }
+                if t == window {
+                    y.fill(255); // a Y mean of 255: nothing can be fire-coloured
+                }
+                if t == window + 1 {
+                    u.fill(0); // a Cb mean of 0: neither
+                }
+                let yp = PlaneView::packed(&y, w, h).unwrap();
+                let up = PlaneView::packed(&u, cw, ch).unwrap();
+                let vp = PlaneView::packed(&v, cw, ch).unwrap();
+                let out = det.update(&yp, &up, &vp).unwrap().clone();
+                let cells = reference_cells(&y, (w, h), &u, &v, cell);
+                assert_eq!(out.colour, cells.0, "{w}x{h} cell {cell} frame {t}");
+                history.push(cells);
+                let filled = history.len() >= window;
+                let mut best = (0usize, 0.0f32);
+                for i in 0..out.score.len() {
+                    let (f, g, s) = if filled {
+                        let last = &history[history.len() - window..];
+                        let frac: Vec<f32> = last.iter().map(|c| c.0[i]).collect();
+                        let mean: Vec<f32> = last.iter().map(|c| c.1[i]).collect();
+                        reference_score(&frac, &mean)
+                    } else {
+                        (0.0, 0.0, 0.0)
+                    };
+                    let got = (out.flicker[i], out.growth[i], out.score[i]);
+                    assert_eq!(
+                        (got.0.to_bits(), got.1.to_bits(), got.2.to_bits()),
+                        (f.to_bits(), g.to_bits(), s.to_bits()),
+                        "{w}x{h} cell {cell} frame {t} cell {i}"
+                    );
+                    if s > best.1 {
+                        best = (i, s);
+                    }
+                }
+                assert_eq!(out.best, best);
+                scored = scored.max(best.1);
+            }
+            assert!(
+                scored > 0.0,
+                "{w}x{h}: no cell scored, the score is not tested"
+            );
+        }
     }
 
     #[test]

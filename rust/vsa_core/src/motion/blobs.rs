@@ -91,7 +91,7 @@ impl Labeller {
             let mut x = 0;
             let mut candidate = prev_rows.start;
             while x < width {
-                let Some(start) = row[x..].iter().position(|&v| v != 0).map(|p| p + x) else {
+                let Some(start) = next_nonzero(row, x) else {
                     break;
                 };
                 let end = row[start..]
@@ -179,6 +179,21 @@ impl Labeller {
             })
             .collect()
     }
+}
+
+/// Index of the first non-zero byte of `row` at or after `from`: eight bytes at a time over
+/// the empty stretches that make most of a mask.
+fn next_nonzero(row: &[u8], from: usize) -> Option<usize> {
+    let mut chunks = row[from..].chunks_exact(8);
+    let mut base = from;
+    for c in &mut chunks {
+        if c.iter().fold(0u8, |a, &v| a | v) != 0 {
+            return c.iter().position(|&v| v != 0).map(|p| base + p);
+        }
+        base += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter().position(|&v| v != 0).map(|p| base + p)
 }
 
 /// One-shot [`Labeller::find`].
@@ -284,6 +299,22 @@ mod tests {
                 cy: 1.5
             }]
         );
+    }
+
+    #[test]
+    fn next_nonzero_finds_the_first_set_byte() {
+        let mut rng = crate::testutil::Rng::new(3);
+        for len in [0usize, 1, 7, 8, 9, 23, 64, 100] {
+            for _ in 0..50 {
+                let row: Vec<u8> = (0..len)
+                    .map(|_| if rng.uniform() < 0.05 { 255 } else { 0 })
+                    .collect();
+                for from in 0..=len {
+                    let want = row[from..].iter().position(|&v| v != 0).map(|p| p + from);
+                    assert_eq!(next_nonzero(&row, from), want, "{row:?} from {from}");
+                }
+            }
+        }
     }
 
     #[test]
