@@ -1,0 +1,63 @@
+"""Several ``vsa-stream run`` daemons on one host, each with its share of the cameras: what must
+differ between them (docs/operations.md, *Capacity planning*) is refused when it does not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vsa_stream import config
+from vsa_stream.cli import main
+from vsa_stream.daemon import pid_path
+from vsa_stream.synth import Truth
+
+LAB = "privacy: {legal_profile: lab}\n"
+
+
+def _config(path: Path, camera: str, clip: Path, state: Path, *, loop: bool) -> Path:
+    path.write_text(
+        f"{LAB}cameras:\n  - {{id: {camera}, url: {json.dumps(str(clip))}, fps: 5, "
+        f"loop: {'true' if loop else 'false'}, realtime: true}}\n"
+        f"sinks: {{jsonl: {{path: {json.dumps(str(path.with_suffix('.jsonl')))}}}}}\n"
+        f"state_dir: {json.dumps(str(state))}\n"
+    )
+    return path
+
+
+def test_a_second_daemon_on_the_same_state_folder_is_refused_naming_the_field(
+    tmp_path: Path, small_intruder: tuple[Path, Truth], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two daemons on one state folder would share its outbox (each delivering the other's
+    events to its own sinks) and interleave its audit chain: the second exits 2."""
+    clip, _ = small_intruder
+    state = tmp_path / "state"
+    first = _config(tmp_path / "a.yaml", "a", clip, state, loop=True)
+    second = _config(tmp_path / "b.yaml", "b", clip, state, loop=False)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "vsa_stream", "run", str(first)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        for _ in range(600):
+            if os.path.exists(pid_path(config.load(first))) or daemon.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert daemon.poll() is None
+        assert main(["run", str(second)]) == 2
+        err = capsys.readouterr().err
+        assert "state_dir: another daemon uses" in err
+        assert daemon.poll() is None  # the first runs on
+    finally:
+        daemon.terminate()
+        _, stderr = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, stderr.decode()[-2000:]
+    # once the first has stopped, the folder is free again
+    assert main(["run", str(second)]) == 0
