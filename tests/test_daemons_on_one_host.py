@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from vsa_stream import config
@@ -61,3 +62,29 @@ def test_a_second_daemon_on_the_same_state_folder_is_refused_naming_the_field(
     assert daemon.returncode == 0, stderr.decode()[-2000:]
     # once the first has stopped, the folder is free again
     assert main(["run", str(second)]) == 0
+
+
+def test_daemons_on_one_host_get_their_own_mqtt_client_id(tmp_path: Path) -> None:
+    """Without ``client_id``, two daemons on one host connected as the same client
+    (``vsa-stream-<hostname>``): the broker closes a client's connection when another connects
+    with its id, so they took turns once a second. The default now follows the state folder:
+    distinct between daemons, the same when a daemon restarts."""
+    from vsa_stream.sinks import build_sinks
+    from vsa_stream.sinks.mqtt import MqttSink
+
+    def client_id(state: Path) -> str:
+        # port 9: nothing listens, the sink keeps trying in the background until closed
+        sinks = config.loads(
+            f"{LAB}cameras: [{{id: a, url: clip.mp4}}]\n"
+            "sinks: {mqtt: {host: 127.0.0.1, port: 9}}\n"
+        ).sinks
+        (sink,) = build_sinks(sinks, str(state))
+        assert isinstance(sink, MqttSink)
+        anyio.run(sink.aclose)
+        return sink.client_id
+
+    a, b = client_id(tmp_path / "a"), client_id(tmp_path / "b")
+    assert a != b
+    assert a.startswith("vsa-stream-")
+    assert client_id(tmp_path / "a") == a  # a restart takes its session back
+    assert client_id(tmp_path / "x" / ".." / "a") == a  # the folder, however it is written

@@ -370,7 +370,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
     config = config_mod.load(args.config)
     _logging(args, config)
     try:
-        sinks = build_sinks(config.sinks)
+        sinks = build_sinks(config.sinks, config.state_dir)
     except OSError as exc:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
