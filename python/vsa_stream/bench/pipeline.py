@@ -468,8 +468,11 @@ def split_trial(
         watchdog = threading.Timer(s.warmup_s + s.window_s + 120, failure)
         watchdog.start()
         stack.callback(watchdog.cancel)
-        for p in procs:  # each says its engine runs
-            if p.stdout is None or p.stdout.readline().strip() != "running":
+        for p in procs:  # each says its engine runs (a line a library printed is skipped)
+            line = "-"
+            while p.stdout is not None and line and line.strip() != "running":
+                line = p.stdout.readline()
+            if not line:
                 raise failure()
         start = time.time() + s.warmup_s
         for p in procs:
