@@ -27,6 +27,7 @@ at stop, so a log cut short is found (``vsa-stream audit verify``).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import signal
@@ -66,6 +67,7 @@ __all__ = [
     "ReloadRequest",
     "audit_path",
     "config_sha256",
+    "lock_state_dir",
     "pid_path",
     "reload_request_path",
     "reload_result_path",
@@ -83,6 +85,34 @@ def audit_path(config: Config) -> str:
 def pid_path(config: Config) -> str:
     """The running daemon's process id: ``<state_dir>/daemon.pid`` (SIGHUP reloads it)."""
     return os.path.join(config.state_dir, "daemon.pid")
+
+
+def lock_state_dir(config: Config) -> int:
+    """Hold ``<state_dir>/daemon.lock`` for this process (an exclusive ``flock``, released when
+    the returned descriptor is closed or the process ends): two daemons on one folder would
+    share its outbox, each delivering the other's events to its own sinks, interleave its audit
+    chain (which then fails verification) and overwrite each other's ``daemon.pid``.
+
+    Raises:
+        ConfigError: another process holds the folder (``state_dir``).
+        OSError: the lock file cannot be opened.
+    """
+    path = os.path.join(config.state_dir, "daemon.lock")
+    private_file(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigError(
+            f"another daemon uses {config.state_dir!r}: each daemon on a host needs its own "
+            "state folder",
+            path="state_dir",
+        ) from None
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def reload_request_path(config: Config) -> str:

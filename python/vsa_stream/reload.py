@@ -245,7 +245,9 @@ async def plan(engine: Engine, old: Config, new: Config) -> ReloadPlan:
     added = sorted(will.keys() - was.keys())
     result.sinks_remove = sorted(was.keys() - will.keys()) + result.sinks_rebuilt
     try:  # last: nothing after it can reject the plan, so no sink is opened for nothing
-        result.sinks_add = build_sinks(_only(config.sinks, set(added + result.sinks_rebuilt)))
+        result.sinks_add = build_sinks(
+            _only(config.sinks, set(added + result.sinks_rebuilt)), config.state_dir
+        )
     except OSError as exc:
         raise ConfigError(f"cannot open: {exc}", path="sinks.jsonl.path") from None
     return result

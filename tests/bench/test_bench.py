@@ -137,6 +137,37 @@ def test_pipeline_quick_measures_capacity_latency_and_ceiling(tmp_path: Path) ->
     assert "efficiency" in report
 
 
+def test_pipeline_trial_as_two_processes_sums_what_both_did(tmp_path: Path) -> None:
+    """``motion-2p``: two engine processes, one stream each, over one window; the trial's
+    figures are the sums of both processes', and it passes only when both did."""
+    from vsa_stream.bench import pipeline
+    from vsa_stream.bench.cli import _modes
+    from vsa_stream.synth import render
+
+    assert _modes("ceiling,motion,motion-2p") == ("ceiling", "motion", "motion-2p")
+    with pytest.raises(ValueError, match="motion-0p"):
+        _modes("motion-0p")
+    assert pipeline.shares(5, 2) == [3, 2]
+    assert pipeline.shares(1, 2) == [1]  # never a process without a stream
+    video = tmp_path / "intruder.mp4"
+    truth = render("intruder", video, width=640, height=360, duration_s=9.0, encoding="camera")
+    s = pipeline.Settings.quick(None)
+    trial = pipeline.isolated("motion-2p", 2, video, s, truth.n_frames / truth.fps,
+                              truth.events[0].start_s)  # fmt: skip
+    assert trial.mode == "motion-2p"
+    assert trial.streams == 2
+    parts = trial.parts
+    assert [p["streams"] for p in parts] == [1, 1]
+    assert all(p["mode"] == "motion" and p["decoded"] > 0 for p in parts)
+    for name in ("decoded", "expected", "analysed", "dropped", "onsets", "alerts"):
+        assert getattr(trial, name) == sum(p[name] for p in parts), name
+    assert trial.cpu_cores == pytest.approx(sum(p["cpu_cores"] for p in parts))
+    assert trial.expected > 0
+    assert trial.cpu_cores > 0
+    assert trial.ok == all(p["ok"] for p in parts)
+    assert len(trial.latencies_s) == trial.onsets
+
+
 def test_alerts_quick_reports_delivery_against_bare_httpx(tmp_path: Path) -> None:
     assert main(["bench", "alerts", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     report = _report(tmp_path, "alerts")

@@ -42,7 +42,9 @@ def add_parser(sub: Any) -> None:
     bench.add_argument(
         "--modes",
         metavar="MODES",
-        help="pipeline: comma-separated modes among ceiling, motion, yolox (default: all)",
+        help="pipeline: comma-separated modes among ceiling, motion, yolox, and motion-<P>p or "
+        "yolox-<P>p (that mode as P processes); default: ceiling, motion, motion-2p, yolox "
+        "(--quick: no multi-process mode)",
     )
     bench.add_argument(
         "--model",
@@ -74,15 +76,18 @@ def _groups(only: str | None) -> list[str]:
     return groups
 
 
-def _modes(modes: str | None) -> tuple[str, ...]:
-    from vsa_stream.bench.pipeline import MODES
+def _modes(modes: str | None, quick: bool = False) -> tuple[str, ...]:
+    from vsa_stream.bench.pipeline import MODES, processes, valid_mode
 
-    if not modes:
-        return MODES
+    if not modes:  # --quick proves it runs: one process per trial unless asked
+        return tuple(m for m in MODES if not quick or processes(m)[1] == 1)
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
-    unknown = [m for m in chosen if m not in MODES]
+    unknown = [m for m in chosen if not valid_mode(m)]
     if unknown:
-        raise ValueError(f"--modes: unknown mode {unknown[0]!r}; known: {', '.join(MODES)}")
+        raise ValueError(
+            f"--modes: unknown mode {unknown[0]!r}; known: {', '.join(MODES)} "
+            "(motion-<P>p, yolox-<P>p: P processes, 1 to 99)"
+        )
     return chosen
 
 
@@ -113,7 +118,7 @@ def _part(name: str, args: argparse.Namespace) -> tuple[dict[str, Any], str, Any
         if args.max_streams:
             settings = dataclasses.replace(settings, max_streams=args.max_streams)
         with steps("pipeline", 1, show=show) as s:
-            section = pipeline.run(s, settings, _modes(args.modes), quick=args.quick)
+            section = pipeline.run(s, settings, _modes(args.modes, args.quick), quick=args.quick)
         return section, pipeline.markdown(section), pipeline.chart
     if name == "scan":
         from vsa_stream.bench import scan

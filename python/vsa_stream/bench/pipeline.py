@@ -27,8 +27,16 @@ can fail one trial: a failed trial is run once more, and N fails only if both at
   gating; it passes on dropped frames and on the detector serving at least 97 % of the
   detections asked for. YOLOX-nano does not see the synthetic figures as persons, so it raises
   no alert: its latency is not a criterion (reported when there is one).
+* ``motion-<P>p`` (``motion-2p`` by default; ``yolox-<P>p`` too): the same engine and settings
+  as its one-process mode, run as P engine processes started together, each with its share of
+  the N streams (N split as evenly as possible; fewer processes when N < P), as P daemons on
+  one host would be. The processes measure the same window: each says when its engine runs,
+  and once all have, the window starts ``warmup_s`` later for all of them. The trial passes
+  only when every process passes its mode's criteria over that window; its counts, CPU cores
+  busy and RSS are summed over the processes (its load average is the highest). Not in
+  ``--quick`` unless asked for (``--modes``).
 
-Each trial runs in a fresh process (``python -m vsa_stream.bench.pipeline``), so no trial
+Each trial runs in fresh processes (``python -m vsa_stream.bench.pipeline``), so no trial
 inherits another's threads or memory. The efficiency is the ``motion`` capacity over the
 ``ceiling``; RSS per stream is the resident memory the trial's process grew by from the start
 of the trial to the end of its window, divided by its streams.
@@ -36,10 +44,12 @@ of the trial to the end of its window, divided by its streams.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -49,9 +59,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import anyio
+import anyio.to_thread
 import av
 
 from vsa_stream import config as config_mod
@@ -61,9 +72,11 @@ from vsa_stream.events import Event
 from vsa_stream.observation import Observation
 from vsa_stream.sinks.base import Sink
 
-__all__ = ["MODES", "Settings", "Trial", "markdown", "run"]
+__all__ = ["MODES", "Settings", "Trial", "markdown", "processes", "run", "valid_mode"]
 
-MODES: tuple[str, ...] = ("ceiling", "motion", "yolox")
+MODES: tuple[str, ...] = ("ceiling", "motion", "motion-2p", "yolox")
+#: ``<engine mode>-<P>p``: that engine mode as P processes sharing the streams.
+_SPLIT = re.compile(r"^(motion|yolox)-([1-9][0-9]?)p$")
 WIDTH, HEIGHT, FPS = 1280, 720, 25.0
 MAX_DROPPED = 0.01
 MIN_PACE = 0.99
@@ -115,6 +128,8 @@ class Trial:
     why: str = ""
 
     retry: bool = False
+    #: a trial of P processes: each process's own trial (empty for one process)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pace(self) -> float:
@@ -162,6 +177,18 @@ class Trial:
         out.update(pace=self.pace, dropped_share=self.dropped_share, p95_s=self.p95_s)
         out["latencies_s"] = [round(x, 4) if math.isfinite(x) else None for x in self.latencies_s]
         return out
+
+
+def valid_mode(mode: str) -> bool:
+    """``ceiling``, ``motion``, ``yolox``, or one of those engine modes as ``<mode>-<P>p``."""
+    return mode in ("ceiling", "motion", "yolox") or _SPLIT.match(mode) is not None
+
+
+def processes(mode: str) -> tuple[str, int]:
+    """The one-process mode a mode runs and its number of processes: ``motion-2p`` is
+    ``("motion", 2)``, ``motion`` is ``("motion", 1)``."""
+    split = _SPLIT.match(mode)
+    return (split[1], int(split[2])) if split else (mode, 1)
 
 
 def _cpu_s() -> float:
@@ -280,9 +307,17 @@ class _Clock(Sink):
 
 
 def engine_trial(
-    video: Path, streams: int, s: Settings, loop_s: float, onset_s: float, mode: str
+    video: Path,
+    streams: int,
+    s: Settings,
+    loop_s: float,
+    onset_s: float,
+    mode: str,
+    window_at: Callable[[], float] | None = None,
 ) -> Trial:
-    """The engine on N streams; figures over the window after the warm-up."""
+    """The engine on N streams; figures over the window after the warm-up. With
+    ``window_at`` (one of several processes), the engine runs, then ``window_at()`` says the
+    Unix time the window starts at, the same for every process."""
     config = _config(video, streams, s, yolox=mode == "yolox")
     clock = _Clock(onset_s, loop_s)
     engine = Engine(config, [clock], observe=clock.observe)
@@ -314,7 +349,11 @@ def engine_trial(
     async def drive() -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: engine.run(handle_signals=False))
-            await anyio.sleep(s.warmup_s)
+            if window_at is None:
+                await anyio.sleep(s.warmup_s)
+            else:
+                start = await anyio.to_thread.run_sync(window_at)
+                await anyio.sleep(max(0.0, start - time.time()))
             marks["a"] = snapshot()
             await anyio.sleep(s.window_s)
             marks["b"] = snapshot()
@@ -351,7 +390,10 @@ def engine_trial(
 def isolated(
     mode: str, streams: int, video: Path, s: Settings, loop_s: float, onset_s: float
 ) -> Trial:
-    """Run one trial in a fresh Python process; its figures come back as JSON."""
+    """Run one trial in a fresh Python process (P processes for ``<mode>-<P>p``); its figures
+    come back as JSON."""
+    if processes(mode)[1] > 1:
+        return split_trial(mode, streams, video, s, loop_s, onset_s)
     request = {
         "mode": mode,
         "streams": streams,
@@ -374,6 +416,98 @@ def isolated(
     return Trial(**{k: v for k, v in data.items() if k in names})
 
 
+def shares(streams: int, count: int) -> list[int]:
+    """N streams over P processes as evenly as possible; fewer processes when N < P."""
+    count = max(1, min(count, streams))
+    return [streams // count + (i < streams % count) for i in range(count)]
+
+
+def split_trial(
+    mode: str, streams: int, video: Path, s: Settings, loop_s: float, onset_s: float
+) -> Trial:
+    """N streams as P engine processes started together, each a fresh Python process with
+    its share; they measure the same window (see the module docstring)."""
+    base, count = processes(mode)
+    with contextlib.ExitStack() as stack:
+        procs: list[subprocess.Popen[str]] = []
+        errors: list[IO[str]] = []
+
+        def failure() -> RuntimeError:
+            for p in procs:
+                p.kill()
+                p.wait()
+            tails = []
+            for f in errors:
+                f.seek(0)
+                tails.append(f.read()[-1000:])
+            return RuntimeError(f"{mode} trial with {streams} streams failed: {' | '.join(tails)}")
+
+        for n in shares(streams, count):
+            request = {
+                "mode": base,
+                "streams": n,
+                "video": str(video),
+                "settings": asdict(s),
+                "loop_s": loop_s,
+                "onset_s": onset_s,
+                "window_at": True,
+            }
+            errors.append(stack.enter_context(tempfile.TemporaryFile(mode="w+")))
+            procs.append(
+                stack.enter_context(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "vsa_stream.bench.pipeline", json.dumps(request)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=errors[-1],
+                        text=True,
+                    )
+                )
+            )
+        # a process that hangs is killed, as ``isolated``'s timeout does
+        watchdog = threading.Timer(s.warmup_s + s.window_s + 120, failure)
+        watchdog.start()
+        stack.callback(watchdog.cancel)
+        for p in procs:  # each says its engine runs (a line a library printed is skipped)
+            line = "-"
+            while p.stdout is not None and line and line.strip() != "running":
+                line = p.stdout.readline()
+            if not line:
+                raise failure()
+        start = time.time() + s.warmup_s
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.write(f"{start}\n")
+                p.stdin.close()
+        outputs = [p.stdout.read() if p.stdout else "" for p in procs]
+        if any(p.wait() != 0 or not out.strip() for p, out in zip(procs, outputs, strict=True)):
+            raise failure()
+    names = {f.name for f in dataclasses.fields(Trial)}
+    parts = []
+    for out in outputs:
+        data = json.loads(out.strip().splitlines()[-1])
+        parts.append(Trial(**{k: v for k, v in data.items() if k in names}))
+    return merge(mode, parts)
+
+
+def merge(mode: str, parts: list[Trial]) -> Trial:
+    """One trial of several processes: counts, CPU and RSS summed over the processes; it
+    passes only when every process passed."""
+    trial = Trial(mode, sum(t.streams for t in parts))
+    trial.window_s = min(t.window_s for t in parts)
+    for name in ("decoded", "expected", "analysed", "dropped", "detections_asked",
+                 "detections_served", "onsets", "alerts"):  # fmt: skip
+        setattr(trial, name, sum(getattr(t, name) for t in parts))
+    trial.latencies_s = [x for t in parts for x in t.latencies_s]
+    trial.cpu_cores = sum(t.cpu_cores for t in parts)
+    trial.rss_added_mib = sum(t.rss_added_mib for t in parts)
+    trial.load_average = max(t.load_average for t in parts)
+    trial.ok = all(t.ok for t in parts)
+    trial.why = "; ".join(f"process {i + 1}: {t.why}" for i, t in enumerate(parts) if not t.ok)
+    trial.parts = [t.as_dict() for t in parts]
+    return trial
+
+
 def _child(request_json: str) -> None:
     """The trial process: run what ``request_json`` asks, print the Trial as one JSON line."""
     from vsa_stream.log import configure_logging
@@ -382,10 +516,19 @@ def _child(request_json: str) -> None:
     r = json.loads(request_json)
     s = Settings(**r["settings"])
     video = Path(r["video"])
+    window_at: Callable[[], float] | None = None
+    if r.get("window_at"):
+
+        def window_at() -> float:  # the engine runs: say so, and wait for the window's start
+            print("running", flush=True)
+            return float(sys.stdin.readline())
+
     if r["mode"] == "ceiling":
         trial = ceiling_trial(video, r["streams"], s, r["loop_s"])
     else:
-        trial = engine_trial(video, r["streams"], s, r["loop_s"], r["onset_s"], r["mode"])
+        trial = engine_trial(
+            video, r["streams"], s, r["loop_s"], r["onset_s"], r["mode"], window_at
+        )
     print(json.dumps(asdict(trial)), flush=True)
 
 
@@ -439,7 +582,8 @@ def run(
     """Render the streams, search each mode's capacity; returns the report section."""
     from vsa_stream.synth import render
 
-    modes = tuple(m for m in modes if m != "yolox" or (s.model and Path(s.model).exists()))
+    has_model = bool(s.model and Path(s.model).exists())
+    modes = tuple(m for m in modes if processes(m)[0] != "yolox" or has_model)
     steps.total(1 + (2 if quick else 6) * len(modes) + len(modes) - 1)
     section: dict[str, Any] = {
         "stream": {"width": WIDTH, "height": HEIGHT, "fps": FPS, "scenario": "intruder"},
@@ -452,7 +596,7 @@ def run(
         },
         "modes": {},
     }
-    if s.model and "yolox" not in modes:
+    if s.model and not has_model:
         section["skipped"] = f"yolox: no model at {s.model}"
     with tempfile.TemporaryDirectory(prefix="vsa-bench-") as tmp:
         video = Path(tmp) / "intruder-720p.mp4"
@@ -476,7 +620,7 @@ def run(
             def trial(n: int, mode: str = mode) -> Trial:
                 return isolated(mode, n, video, s, loop_s, onset_s)
 
-            start = 1 if mode == "yolox" else hint
+            start = 1 if processes(mode)[0] == "yolox" else hint
             capacity, trials = search(trial, start, s.max_streams, steps, mode)
             if mode == "ceiling":
                 hint = max(1, capacity)
@@ -495,6 +639,9 @@ def run(
         section["efficiency"] = caps.get("motion", 0) / caps["ceiling"]
         if "yolox" in caps:
             section["efficiency_yolox"] = caps["yolox"] / caps["ceiling"]
+        section["efficiency_by_mode"] = {
+            m: c / caps["ceiling"] for m, c in caps.items() if m != "ceiling"
+        }
     section["goal"] = "efficiency (motion / ceiling) >= 0.8"
     return section
 
@@ -557,6 +704,12 @@ _TITLES = {
 }
 
 
+def _title(mode: str) -> str:
+    base, count = processes(mode)
+    title = _TITLES[base]
+    return f"{title}, {count} processes" if count > 1 else title
+
+
 def markdown(section: dict[str, Any]) -> str:
     """Capacity per mode, then every trial."""
     modes = section["modes"]
@@ -571,7 +724,7 @@ def markdown(section: dict[str, Any]) -> str:
         ],
         [
             [
-                _TITLES[m],
+                _title(m),
                 v["capacity"],
                 fmt(v["capacity"] / modes["ceiling"]["capacity"], "x")
                 if modes.get("ceiling", {}).get("capacity")
@@ -586,7 +739,7 @@ def markdown(section: dict[str, Any]) -> str:
     cost = table(
         ["mode", "streams", "CPU cores/stream", "ceiling CPU cores/stream", "× ceiling"],
         [
-            [_TITLES[r["mode"]], r["streams"], fmt(r["cpu_per_stream"]),
+            [_title(r["mode"]), r["streams"], fmt(r["cpu_per_stream"]),
              fmt(r["ceiling_cpu_per_stream"]), fmt(r["ratio"], "x")]
             for r in section.get("cpu_per_stream", [])
         ],
@@ -599,7 +752,8 @@ def markdown(section: dict[str, Any]) -> str:
              fmt(t["dropped_share"], "%"),
              f"{t['alerts']}/{t['onsets']}" if m != "ceiling" else "-",
              fmt(t["p95_s"]) if t["p95_s"] is not None else "-",
-             f"{t['detections_served']}/{t['detections_asked']}" if m == "yolox" else "-",
+             f"{t['detections_served']}/{t['detections_asked']}"
+             if processes(m)[0] == "yolox" else "-",
              fmt(t["cpu_cores"]), fmt(t.get("load_average")),
              "pass" if t["ok"] else f"fail: {t['why']}"]
             for m, v in modes.items()
@@ -622,7 +776,8 @@ def chart(section: dict[str, Any], path: Any) -> None:
 
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    colours = {"ceiling": "tab:blue", "motion": "tab:orange", "yolox": "tab:green"}
+    colours = {"ceiling": "tab:blue", "motion": "tab:orange", "yolox": "tab:green",
+               "motion-2p": "tab:red"}  # fmt: skip
     for mode, v in section["modes"].items():
         ts, colour = v["trials"], colours.get(mode)
         xs = [t["streams"] for t in ts]

@@ -118,7 +118,7 @@ def run_cluster(args: argparse.Namespace, logging: object) -> int:
     if callable(logging):
         logging(args, config)
     try:
-        sinks = build_sinks(config.sinks)
+        sinks = build_sinks(config.sinks, config.state_dir)
     except OSError as exc:
         raise ConfigError(f"cannot open: {exc}", path="sinks.jsonl.path") from None
     private_dir(config.state_dir)  # 0700: it holds alerts (and a console's audit log)

@@ -370,18 +370,22 @@ def _run_daemon(args: argparse.Namespace) -> int:
     config = config_mod.load(args.config)
     _logging(args, config)
     try:
-        sinks = build_sinks(config.sinks)
+        sinks = build_sinks(config.sinks, config.state_dir)
     except OSError as exc:
         raise ConfigError(
             f"cannot open: {exc}", path="sinks.jsonl.path", source=args.config
         ) from None
+    from vsa_stream.daemon import lock_state_dir
+
     try:
         check_private_dir(private_dir(config.state_dir))
+        lock = lock_state_dir(config)
     except OSError as exc:
         raise ConfigError(str(exc), path="state_dir", source=args.config) from None
     try:
         outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     except OSError as exc:
+        os.close(lock)
         field = "outbox.path" if config.outbox.path is not None else "state_dir"
         raise ConfigError(str(exc), path=field, source=args.config) from None
     try:
@@ -394,6 +398,7 @@ def _run_daemon(args: argparse.Namespace) -> int:
         result = anyio.run(daemon.run)
     finally:
         outbox.close()
+        os.close(lock)
     failed = [c for c in result.cameras if c.state == "failed"]
     return 1 if result.cameras and len(failed) == len(result.cameras) else 0
 

@@ -24,8 +24,9 @@ __all__ = [
 ]
 
 
-def build_sinks(config: Sinks) -> list[Sink]:
-    """The sinks a configuration enables.
+def build_sinks(config: Sinks, state_dir: str | None = None) -> list[Sink]:
+    """The sinks a configuration enables; ``state_dir``, the daemon's state folder, tells
+    daemons on one host apart (the default MQTT client id).
 
     Raises:
         OSError: a sink's file cannot be opened.
@@ -42,5 +43,5 @@ def build_sinks(config: Sinks) -> list[Sink]:
     if config.mqtt is not None:
         from vsa_stream.sinks.mqtt import MqttSink
 
-        sinks.append(MqttSink(config.mqtt))
+        sinks.append(MqttSink(config.mqtt, state_dir=state_dir))
     return sinks

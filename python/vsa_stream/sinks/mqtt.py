@@ -22,6 +22,8 @@ nothing is lost or reordered and delivery resumes within about a second of the b
 
 from __future__ import annotations
 
+import hashlib
+import os
 import socket
 import ssl
 import threading
@@ -40,7 +42,7 @@ from vsa_stream.log import get_logger
 from vsa_stream.sinks.base import CameraStates, DeliveryError, DeliveryPolicy, Sink
 from vsa_stream.tls import TlsFileError, client_context
 
-__all__ = ["MqttSink", "camera_status"]
+__all__ = ["MqttSink", "camera_status", "default_client_id"]
 
 # How long a QoS 1 publication may wait for its PUBACK.
 _PUBACK_TIMEOUT_S = 10.0
@@ -85,6 +87,19 @@ def camera_status(state: str) -> str | None:
     return None
 
 
+def default_client_id(state_dir: str | None) -> str:
+    """``vsa-stream-<hostname>-<8 hex digits of the state folder's absolute path>``: daemons on
+    one host have their own state folders, so their own ids (a broker disconnects a client
+    when another connects with its id: two daemons sharing one would take turns, once a
+    second), and a restarted daemon takes its session back. ``vsa-stream-<hostname>``
+    without a state folder."""
+    host = f"vsa-stream-{socket.gethostname()}"
+    if state_dir is None:
+        return host
+    folder = os.path.realpath(state_dir).encode()
+    return f"{host}-{hashlib.sha256(folder).hexdigest()[:8]}"
+
+
 class MqttSink(Sink):
     """Publishes to one broker (see the module docstring)."""
 
@@ -93,13 +108,14 @@ class MqttSink(Sink):
     #: immediate while the broker is away, so frequent retries cost nothing).
     policy = DeliveryPolicy(mode="ordered", schedule=(0.0, 0.5, 1.0))
 
-    def __init__(self, config: MqttConfig) -> None:
+    def __init__(self, config: MqttConfig, *, state_dir: str | None = None) -> None:
         self.config = config
         self.prefix = config.topic_prefix.rstrip("/")
         self.engine_topic = f"{self.prefix}/_engine/status"
         self._log = get_logger().bind(sink=self.name)
-        client_id = config.client_id or f"vsa-stream-{socket.gethostname()}"
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        #: ``client_id``, else one per host and state folder (see :func:`default_client_id`)
+        self.client_id = config.client_id or default_client_id(state_dir)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id)
         self._client.will_set(self.engine_topic, "offline", qos=1, retain=True)
         if config.username is not None:
             self._client.username_pw_set(config.username, config.password)
