@@ -88,3 +88,29 @@ def test_daemons_on_one_host_get_their_own_mqtt_client_id(tmp_path: Path) -> Non
     assert a.startswith("vsa-stream-")
     assert client_id(tmp_path / "a") == a  # a restart takes its session back
     assert client_id(tmp_path / "x" / ".." / "a") == a  # the folder, however it is written
+
+
+def test_a_port_already_taken_is_refused_naming_server_port(
+    tmp_path: Path, small_intruder: tuple[Path, Truth], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two daemons with the same ``server.port``: the second used to exit with ``cannot start:
+    [Errno 98] Address already in use``, naming no field."""
+    import socket
+
+    clip, _ = small_intruder
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        path = _config(tmp_path / "a.yaml", "a", clip, tmp_path / "state", loop=False)
+        path.write_text(path.read_text() + f"server: {{enabled: true, port: {port}}}\n")
+        assert main(["run", str(path)]) == 2
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert f"server.port: cannot listen on 127.0.0.1:{port}" in err
+    assert str(path) in err
+    # the state folder is not left locked
+    path.write_text(path.read_text().replace(f"port: {port}", "port: 0"))
+    assert main(["run", str(path)]) == 0

@@ -229,7 +229,14 @@ class Daemon:
                 reload=self.reload,
             )
             self.server = ApiServer(ctx, config.server.host, config.server.port)
-            self.server.bind()
+            try:
+                self.server.bind()
+            except OSError as exc:  # taken (another daemon's port?), or not this host's
+                reason = exc.strerror or str(exc)
+                where = f"{config.server.host}:{config.server.port}"
+                raise ConfigError(
+                    f"cannot listen on {where}: {reason}", path="server.port"
+                ) from None
 
     async def run(self, *, handle_signals: bool = True) -> EngineResult:
         """Run until the engine stops; the API shuts down after it."""

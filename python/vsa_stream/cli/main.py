@@ -395,6 +395,8 @@ def _run_daemon(args: argparse.Namespace) -> int:
             daemon = Daemon(config, sinks, outbox, source=os.path.abspath(args.config))
         except OSError as exc:
             raise ConfigError(f"cannot start: {exc}", source=args.config) from None
+        except ConfigError as exc:  # a field that cannot be used as it is (server.port)
+            raise ConfigError(exc.message, path=exc.path, source=args.config) from None
         result = anyio.run(daemon.run)
     finally:
         outbox.close()
