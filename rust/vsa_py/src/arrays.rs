@@ -180,6 +180,29 @@ where
         })
 }
 
+/// Runs a stateful kernel on a luma plane (uint8, `(height, width)`, rows may be padded) with
+/// the GIL released. After a panic the model may be half-updated, so `reset` makes it start
+/// again from the next frame.
+pub(crate) fn on_luma<M: Send, T: Send, E: Send + Into<Error>>(
+    py: Python<'_>,
+    name: &str,
+    luma: &Bound<'_, PyAny>,
+    model: &mut M,
+    kernel: impl Send + FnOnce(&mut M, &PlaneView<'_>) -> Result<T, E>,
+    reset: impl FnOnce(&mut M),
+) -> Result<T> {
+    let array = readonly_2d::<u8>(luma, "luma plane")?;
+    let view = plane_view(&array, "luma plane")?;
+    match run_detached(py, name, || kernel(&mut *model, &view)) {
+        Ok(Ok(out)) => Ok(out),
+        Ok(Err(e)) => Err(e.into()),
+        Err(panic) => {
+            reset(model);
+            Err(panic)
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(s) = payload.downcast_ref::<&'static str>() {
         s

@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::prelude::*;
 use vsa_core::flow::{self, FlowConfig, FlowField};
 
-use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::arrays::{non_negative, on_luma, owned_2d, plane_view, readonly_2d, run_detached};
 use crate::errors::{sized, Result};
 
 /// Grid optical flow between two frames and its statistics.
@@ -202,17 +202,15 @@ impl MotionField {
 
     /// Feeds one luma plane (uint8 `(height, width)`, rows may be padded); GIL released.
     fn update(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<Option<FlowResult>> {
-        let array = readonly_2d::<u8>(luma, "luma plane")?;
-        let view = plane_view(&array, "luma plane")?;
-        let inner = &mut self.inner;
-        match run_detached(py, "MotionField.update", move || inner.update(&view)) {
-            Ok(Ok(out)) => Ok(out.map(|inner| FlowResult { inner })),
-            Ok(Err(e)) => Err(e.into()),
-            Err(panic) => {
-                self.inner.reset();
-                Err(panic)
-            }
-        }
+        let out = on_luma(
+            py,
+            "MotionField.update",
+            luma,
+            &mut self.inner,
+            |m, v| m.update(v),
+            |m| m.reset(),
+        )?;
+        Ok(out.map(|inner| FlowResult { inner }))
     }
 
     /// Forgets the previous frame.

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
 use vsa_core::motion::{self, MotionConfig, MotionError};
 
-use crate::arrays::{non_negative, owned_2d, plane_view, readonly_2d, run_detached};
+use crate::arrays::{non_negative, on_luma, owned_2d};
 use crate::errors::{sized, Error, Result};
 
 /// A moving region, in full-resolution pixels: the box is `[x0, x1) × [y0, y1)`, `area` counts
@@ -58,8 +58,8 @@ impl From<motion::Blob> for Blob {
     }
 }
 
-/// Runs a blob kernel of a stateful model on a luma plane with the GIL released. After a
-/// panic the model may be half-updated, so `reset` makes it start again from the next frame.
+/// Runs a blob kernel of a stateful model on a luma plane with the GIL released (see
+/// [`on_luma`]).
 pub(crate) fn blobs_of_luma<M: Send>(
     py: Python<'_>,
     name: &str,
@@ -68,17 +68,8 @@ pub(crate) fn blobs_of_luma<M: Send>(
     kernel: impl Send + FnOnce(&mut M, &PlaneView<'_>) -> Result<Vec<motion::Blob>, MotionError>,
     reset: impl FnOnce(&mut M),
 ) -> Result<Vec<Blob>> {
-    let array = readonly_2d::<u8>(luma, "luma plane")?;
-    let view = plane_view(&array, "luma plane")?;
-    let outcome = run_detached(py, name, || kernel(&mut *model, &view));
-    match outcome {
-        Ok(Ok(blobs)) => Ok(blobs.into_iter().map(Blob::from).collect()),
-        Ok(Err(e)) => Err(e.into()),
-        Err(panic) => {
-            reset(model);
-            Err(panic)
-        }
-    }
+    let blobs = on_luma(py, name, luma, model, kernel, reset)?;
+    Ok(blobs.into_iter().map(Blob::from).collect())
 }
 
 /// Background-subtraction motion detector for one camera's luma plane.
@@ -238,16 +229,14 @@ impl CameraShift {
     /// first frame, after a change of crop size or a reset, and for a frame under 2×2 pixels.
     /// The GIL is released meanwhile.
     fn shift(&mut self, py: Python<'_>, luma: &Bound<'_, PyAny>) -> Result<f64> {
-        let array = readonly_2d::<u8>(luma, "luma plane")?;
-        let view = plane_view(&array, "luma plane")?;
-        let inner = &mut self.inner;
-        match run_detached(py, "CameraShift.shift", || inner.shift(&view)) {
-            Ok(result) => Ok(result?),
-            Err(panic) => {
-                self.inner.reset();
-                Err(panic)
-            }
-        }
+        on_luma(
+            py,
+            "CameraShift.shift",
+            luma,
+            &mut self.inner,
+            |m, v| m.shift(v),
+            |m| m.reset(),
+        )
     }
 
     /// Forgets the previous frame: the next shift is 0.
