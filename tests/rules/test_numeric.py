@@ -15,10 +15,22 @@ from vsa_stream.rules.wrong_way import (
     _edges,
     _lane_flags,
     _velocity,
-    _velocity_numpy,
     edge_distance,
 )
 from vsa_stream.scene import ZoneGeometry
+
+
+def _velocity_numpy(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, float]:
+    """``wrong_way._velocity`` in numpy, its reference: least squares of the points over
+    their times."""
+    t = np.array([p[0] for p in path])
+    xy = np.array([p[1] for p in path])
+    t = t - t.mean()
+    denom = float((t * t).sum())
+    if denom == 0.0:
+        return 0.0, 0.0
+    v = (t[:, None] * (xy - xy.mean(axis=0))).sum(axis=0) / denom
+    return float(v[0]), float(v[1])
 
 
 def _values(rng: np.random.Generator, n: int, i: int) -> NDArray[np.float64]:

@@ -666,10 +666,11 @@ def camera(plan: _Plan, steps: Steps) -> list[Row]:
         y0, x0 = (h - side) // 2, (w - side) // 2
         # OpenCV's input: the same half-resolution squares, float64 (its FFT's type)
         squares = [
-            f[y0 : y0 + side, x0 : x0 + side].reshape(side // 2, 2, side // 2, 2).sum(axis=(1, 3))
+            f[y0 : y0 + side, x0 : x0 + side]
+            .reshape(side // 2, 2, side // 2, 2)
+            .sum(axis=(1, 3), dtype=np.float64)
             for f in frames
         ]
-        squares = [s.astype(np.float64) for s in squares]
         window = cv2.createHanningWindow((side // 2, side // 2), cv2.CV_64F)
 
         def ours(frames: list[NDArray[np.uint8]] = frames) -> list[float]:

@@ -86,11 +86,15 @@ class CameraMotion:
     """
 
     def __init__(self, crop: int = 256, min_shift_px: float = 2.0, hold_s: float = 1.0) -> None:
-        self.crop = crop
         self.min_shift_px = min_shift_px
         self.hold_s = hold_s
         self._shift = _core.CameraShift(crop)
         self._moved_s = -math.inf
+
+    @property
+    def crop(self) -> int:
+        """Side of the central square, full-resolution pixels."""
+        return self._shift.crop
 
     def shift(self, luma: np.ndarray) -> float:
         """The translation (full-resolution pixels) of ``luma`` against the previous frame."""

@@ -176,7 +176,7 @@ def _velocity(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, flo
     """Least-squares velocity (px/s) of ``path``'s points over its times.
 
     Plain Python with numpy's order of operations (a 1-d sum pairwise, a column sum row after
-    row, both from 0.0): the same bits as :func:`_velocity_numpy`, ~10x faster on a track's
+    row, both from 0.0): the same bits as the numpy least squares, ~10x faster on a track's
     few dozen points.
     """
     n = len(path)
@@ -197,18 +197,6 @@ def _velocity(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, flo
         sx += dt * (x - mean_x)
         sy += dt * (y - mean_y)
     return sx / denom, sy / denom
-
-
-def _velocity_numpy(path: list[tuple[float, tuple[float, float]]]) -> tuple[float, float]:
-    """:func:`_velocity` in numpy, its reference (tests)."""
-    t = np.array([p[0] for p in path])
-    xy = np.array([p[1] for p in path])
-    t = t - t.mean()
-    denom = float((t * t).sum())
-    if denom == 0.0:
-        return 0.0, 0.0
-    v = (t[:, None] * (xy - xy.mean(axis=0))).sum(axis=0) / denom
-    return float(v[0]), float(v[1])
 
 
 def _turn_deg(path: list[tuple[float, tuple[float, float]]]) -> float:

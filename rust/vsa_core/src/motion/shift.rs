@@ -478,9 +478,8 @@ fn swap_rows(data: &mut [f32], p: usize, q: usize, width: usize) {
 /// power-of-two FFT of `m >= 2n - 1` points.
 #[derive(Debug, Clone)]
 struct Bluestein {
-    n: usize,
     fft: Radix2,
-    /// `e^{-iπk²/n}`, `k < n`.
+    /// `e^{-iπk²/n}`, `k < n` (`n` is its length).
     chirp: Vec<(f32, f32)>,
     /// FFT of the conjugate chirp, wrapped around `m`, divided by `m` (the inverse FFT's scale).
     kernel: Vec<(f32, f32)>,
@@ -518,7 +517,6 @@ impl Bluestein {
             .map(|(&r, &i)| (r * scale, i * scale))
             .collect();
         Ok(Self {
-            n,
             fft,
             chirp,
             kernel,
@@ -527,8 +525,7 @@ impl Bluestein {
     }
 
     fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
-        let n = self.n;
-        let m = self.kernel.len();
+        let (n, m) = (self.chirp.len(), self.kernel.len());
         // inverse(x) = conj(forward(conj(x)))
         let sign = if inverse { -1.0 } else { 1.0 };
         let work_re = &mut self.work.re[..m * width];
@@ -561,7 +558,7 @@ impl Bluestein {
             }
         }
         self.fft.columns(work_re, work_im, width, true);
-        for (k, &(cr, ci)) in self.chirp.iter().enumerate().take(n) {
+        for (k, &(cr, ci)) in self.chirp.iter().enumerate() {
             let rows = k * width..(k + 1) * width;
             for (((xr, xi), &wr), &wi) in re[rows.clone()]
                 .iter_mut()
