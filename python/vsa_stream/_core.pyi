@@ -229,8 +229,9 @@ class CameraShift:
     square that fits) is summed over 2x2 blocks, its mean removed and a 2-D Hann window
     applied; the peak of the phase correlation with the previous frame's square is the
     translation. A half-resolution square whose side is a power of two (any frame at least
-    ``crop`` pixels high and wide, with the default) uses a radix-2 FFT, other sides
-    Bluestein's transform (about 2.5x the time).
+    ``crop`` pixels high and wide, with the default) uses a radix-2 FFT; another side whose
+    prime factors are all at most 13 (120, 144, 180, 216 or 240-pixel frames) a mixed-radix
+    FFT; any other side Bluestein's transform (about 2.5x the time).
 
     Not safe for concurrent use: one per camera (the GIL is released while a frame is
     processed).
@@ -270,6 +271,10 @@ class CameraShift:
     @property
     def crop(self) -> int:
         """Side of the central square, full-resolution pixels."""
+    @property
+    def transform(self) -> Literal["radix-2", "mixed-radix", "bluestein"] | None:
+        """The transform of the last frame's half-resolution square; None before the first
+        frame."""
     def __repr__(self) -> str: ...
 
 # --- Tracking -----------------------------------------------------------------------------------

@@ -95,7 +95,8 @@ def test_kernels_quick_camera_shift_agrees_with_numpy(tmp_path: Path) -> None:
         assert r["metrics"]["same"] == r["metrics"]["frames"] == 8
         assert "moved" in r["accuracy"]
         assert "(0 moved)" not in r["accuracy"]
-    assert any("Bluestein" in r["ours"] for r in rows)  # 320x180: a 90-point square
+    assert any("mixed-radix" in r["ours"] for r in rows)  # 320x180: a 90-point square
+    assert any("radix-2" in r["ours"] for r in rows)  # 640x360, 1280x720: 128 points
     assert any("OpenCV phaseCorrelate" in r["anchor"] for r in rows)
 
 

@@ -3,7 +3,8 @@
 The kernel must give exactly what the plain numpy phase correlation gives (the engine's former
 implementation, kept as ``vsa_stream.bench.references.NumpyShift``) on real footage where the
 camera moves and on the synthetic camera-shake scene, at a size whose half-resolution square is
-a power of two (radix-2 FFT) and at sizes where it is not (Bluestein's transform).
+a power of two (radix-2 FFT) and at sizes where it is not (a mixed-radix FFT when its prime
+factors are small, Bluestein's transform otherwise).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from vsa_stream.errors import FrameError, ParameterError
 from vsa_stream.synth.situations import render_scenario
 
 
-def _compare(path: Path, limit: int = 200) -> tuple[int, int]:
-    """Frames compared and frames where the camera moved; asserts both agree on each."""
+def _compare(path: Path, limit: int = 200, transform: str | None = None) -> tuple[int, int]:
+    """Frames compared and frames where the camera moved; asserts both agree on each (and that
+    the kernel took ``transform``, when given)."""
     kernel, reference = CameraShift(), NumpyShift()
     frames = moved = 0
     with av.open(str(path)) as container:
@@ -35,6 +37,8 @@ def _compare(path: Path, limit: int = 200) -> tuple[int, int]:
             assert kernel.shift(luma) == want, f"{path.name} frame {index}"
             frames += 1
             moved += want >= 2.0
+    if transform is not None:
+        assert kernel.transform == transform
     return frames, moved
 
 
@@ -45,14 +49,26 @@ def test_the_same_shifts_as_numpy_on_real_footage() -> None:
     assert moved >= 20
 
 
-@pytest.mark.parametrize("size", [(640, 480), (384, 216), (320, 240), (200, 150)])
+@pytest.mark.parametrize(
+    ("size", "transform"),
+    [
+        ((640, 480), "radix-2"),
+        ((384, 216), "mixed-radix"),
+        ((320, 240), "mixed-radix"),
+        ((200, 150), "mixed-radix"),
+        ((240, 136), "bluestein"),
+        ((256, 118), "bluestein"),
+    ],
+)
 def test_the_same_shifts_as_numpy_on_a_shaking_camera(
-    tmp_path: Path, size: tuple[int, int]
+    tmp_path: Path, size: tuple[int, int], transform: str
 ) -> None:
-    """640x480: a 128-point square (radix 2); 384x216, 320x240 and 200x150: 108, 120 and
-    75 points (Bluestein; an odd side leaves one real column unpaired)."""
+    """640x480: a 128-point square (radix 2); 384x216, 320x240 and 200x150: 108, 120 and 75
+    points (mixed radix: 2 x 2 x 3 x 3 x 3, 2 x 2 x 2 x 3 x 5, 3 x 5 x 5); 240x136 and 256x118:
+    68 and 59 points (Bluestein: 2 x 2 x 17 and a prime). An odd side leaves one real column
+    unpaired."""
     render_scenario("camera_shake", tmp_path, seed=7, width=size[0], height=size[1])
-    frames, moved = _compare(tmp_path / "video.mp4")
+    frames, moved = _compare(tmp_path / "video.mp4", transform=transform)
     assert frames >= 100
     assert moved >= 10
 
@@ -61,7 +77,9 @@ def test_a_translation_is_found_and_a_still_frame_is_not() -> None:
     rng = np.random.default_rng(0)
     scene = rng.integers(0, 255, (300, 400), dtype=np.uint8)
     shift = CameraShift()
+    assert CameraShift().transform is None  # no frame yet
     assert shift.shift(scene) == 0.0  # no previous frame
+    assert shift.transform == "radix-2"  # a 128-point square
     assert shift.shift(scene) == 0.0
     assert shift.shift(np.roll(scene, (6, 8), axis=(0, 1))) == 10.0
     shift.reset()

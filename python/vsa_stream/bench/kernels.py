@@ -689,15 +689,16 @@ def camera(plan: _Plan, steps: Steps) -> list[Row]:
 
         best = _interleaved({"ours": ours, "numpy": numpy, "opencv": opencv}, plan.rounds)
         got, want = ours(), numpy()
+        kind = _core.CameraShift()
+        kind.shift(frames[0])  # names the transform this size takes
         same = sum(a == b for a, b in zip(got, want, strict=True))
         moved = sum(x >= 2.0 for x in want)
         accuracy = f"same shift on {same}/{len(want)} frames ({moved} moved)"
-        kind = "radix-2" if (side // 2) & (side // 2 - 1) == 0 else "Bluestein"
         rows.append(
             _row(
                 "camera shift",
                 f"{w}x{h}",
-                f"CameraShift.shift ({side // 2}-point square, {kind})",
+                f"CameraShift.shift ({side // 2}-point square, {kind.transform})",
                 best["ours"],
                 "numpy phase correlation (the same work)",
                 best["numpy"],
@@ -711,7 +712,7 @@ def camera(plan: _Plan, steps: Steps) -> list[Row]:
             _row(
                 "camera shift",
                 f"{w}x{h}",
-                f"CameraShift.shift ({side // 2}-point square, {kind})",
+                f"CameraShift.shift ({side // 2}-point square, {kind.transform})",
                 best["ours"],
                 "OpenCV phaseCorrelate (reference only: both frames transformed per call)",
                 best["opencv"],

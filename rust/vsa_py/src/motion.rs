@@ -250,6 +250,13 @@ impl CameraShift {
         self.inner.crop()
     }
 
+    /// The transform of the last frame's half-resolution square: "radix-2", "mixed-radix" or
+    /// "bluestein"; None before the first frame.
+    #[getter]
+    fn transform(&self) -> Option<&'static str> {
+        self.inner.transform()
+    }
+
     fn __repr__(&self) -> String {
         format!("CameraShift(crop={})", self.inner.crop())
     }

@@ -12,8 +12,10 @@
 //! contiguous rows the compiler vectorises), with a transpose between the two passes. The input
 //! and the correlation are real, so each pass transforms two real columns as one complex column
 //! and only half the spectrum is kept: about half the work of a complex 2-D transform. A
-//! power-of-two `n` uses a radix-2 FFT; any other `n` (a frame under 256 pixels high) goes
-//! through Bluestein's chirp transform onto a power-of-two FFT.
+//! power-of-two `n` uses a radix-2 FFT. Another `n` (a frame under 256 pixels on its short
+//! side) whose prime factors are all at most [`MAX_RADIX`] (the usual small frames: 120, 144,
+//! 180, 216 or 240 pixels) uses a mixed-radix FFT, one pass per prime factor; the rest (a
+//! 202-pixel side: 101 is prime) go through Bluestein's chirp transform onto a power-of-two FFT.
 
 use std::f64::consts::PI;
 
@@ -59,6 +61,16 @@ impl CameraShift {
     /// Side of the square crop, full-resolution pixels.
     pub fn crop(&self) -> usize {
         self.crop
+    }
+
+    /// The transform of the last frame's square: `"radix-2"`, `"mixed-radix"` or
+    /// `"bluestein"`; `None` before the first frame.
+    pub fn transform(&self) -> Option<&'static str> {
+        self.transform.as_ref().map(|t| match t {
+            Transform::Radix2(_) => "radix-2",
+            Transform::Mixed(_) => "mixed-radix",
+            Transform::Bluestein(_) => "bluestein",
+        })
     }
 
     /// Forgets the previous frame: the next call returns 0.
@@ -366,6 +378,7 @@ impl Complex {
 #[derive(Debug, Clone)]
 enum Transform {
     Radix2(Radix2),
+    Mixed(Box<MixedRadix>),
     Bluestein(Box<Bluestein>),
 }
 
@@ -373,6 +386,8 @@ impl Transform {
     fn new(n: usize) -> Result<Self, PlaneError> {
         if n.is_power_of_two() {
             Ok(Self::Radix2(Radix2::new(n)))
+        } else if let Some(radices) = small_factors(n) {
+            Ok(Self::Mixed(Box::new(MixedRadix::new(n, &radices)?)))
         } else {
             Ok(Self::Bluestein(Box::new(Bluestein::new(n)?)))
         }
@@ -383,6 +398,7 @@ impl Transform {
     fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         match self {
             Self::Radix2(plan) => plan.columns(re, im, width, inverse),
+            Self::Mixed(plan) => plan.columns(re, im, width, inverse),
             Self::Bluestein(plan) => plan.columns(re, im, width, inverse),
         }
     }
@@ -472,6 +488,175 @@ fn two_rows(data: &mut [f32], p: usize, q: usize, width: usize) -> (&mut [f32], 
 fn swap_rows(data: &mut [f32], p: usize, q: usize, width: usize) {
     let (a, b) = two_rows(data, p.min(q), p.max(q), width);
     a.swap_with_slice(b);
+}
+
+/// Largest prime factor the mixed-radix FFT takes; a larger one goes through Bluestein.
+pub const MAX_RADIX: usize = 13;
+
+/// The prime factors of `n`, smallest first, when none exceeds [`MAX_RADIX`] (`n > 1`).
+fn small_factors(n: usize) -> Option<Vec<usize>> {
+    let mut rest = n;
+    let mut out = Vec::new();
+    for p in [2, 3, 5, 7, 11, 13] {
+        while rest % p == 0 {
+            out.push(p);
+            rest /= p;
+        }
+    }
+    (rest == 1 && n > 1).then_some(out)
+}
+
+/// `e^{-2πi · num / den}` as `(cos, sin)`.
+fn unit(num: usize, den: usize) -> (f32, f32) {
+    let angle = -2.0 * PI * (num % den) as f64 / den as f64;
+    (angle.cos() as f32, angle.sin() as f32)
+}
+
+/// Mixed-radix FFT over the rows of a matrix (Stockham's self-sorting form): one pass per
+/// prime factor of `n`, each combining `radix` interleaved transforms of the length done so far
+/// into transforms `radix` times longer, reading one buffer and writing the other in order, so
+/// no reordering pass is needed. Every step works on whole rows (vectorised over the columns).
+#[derive(Debug, Clone)]
+struct MixedRadix {
+    n: usize,
+    stages: Vec<Stage>,
+    /// The second buffer, `n × n` (a transform of `width <= n` columns uses `n × width`).
+    other: Complex,
+    /// The twiddled inputs of one butterfly, `MAX_RADIX` rows of `n`.
+    inputs: Complex,
+}
+
+/// One pass of [`MixedRadix`].
+#[derive(Debug, Clone)]
+struct Stage {
+    radix: usize,
+    /// Length of the transforms the earlier passes made (the product of their radices).
+    span: usize,
+    /// `e^{-2πi · j · r / (span · radix)}` at `j * radix + r` (`j < span`, `r < radix`).
+    twiddles: Vec<(f32, f32)>,
+    /// `e^{-2πi · q / radix}` (`q < radix`).
+    roots: Vec<(f32, f32)>,
+}
+
+impl MixedRadix {
+    fn new(n: usize, radices: &[usize]) -> Result<Self, PlaneError> {
+        let mut span = 1;
+        let mut stages = Vec::with_capacity(radices.len());
+        for &radix in radices {
+            let size = span * radix;
+            stages.push(Stage {
+                radix,
+                span,
+                twiddles: (0..size)
+                    .map(|i| unit((i / radix) * (i % radix), size))
+                    .collect(),
+                roots: (0..radix).map(|q| unit(q, radix)).collect(),
+            });
+            span = size;
+        }
+        Ok(Self {
+            n,
+            stages,
+            other: Complex::zeroed(n, n)?,
+            inputs: Complex::zeroed(MAX_RADIX, n)?,
+        })
+    }
+
+    /// Transforms the columns of the `self.n × width` matrix `(re, im)`.
+    fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
+        let len = self.n * width;
+        let (other_re, other_im) = (&mut self.other.re[..len], &mut self.other.im[..len]);
+        let mut in_other = false;
+        for stage in &self.stages {
+            let inputs = &mut self.inputs;
+            if in_other {
+                stage.pass(
+                    self.n,
+                    width,
+                    inverse,
+                    (other_re, other_im),
+                    (re, im),
+                    inputs,
+                );
+            } else {
+                stage.pass(
+                    self.n,
+                    width,
+                    inverse,
+                    (re, im),
+                    (other_re, other_im),
+                    inputs,
+                );
+            }
+            in_other = !in_other;
+        }
+        if in_other {
+            re.copy_from_slice(other_re);
+            im.copy_from_slice(other_im);
+        }
+    }
+}
+
+impl Stage {
+    /// Reads the `n × width` matrix `src`, writes this pass's output to `dst`.
+    fn pass(
+        &self,
+        n: usize,
+        width: usize,
+        inverse: bool,
+        src: (&[f32], &[f32]),
+        dst: (&mut [f32], &mut [f32]),
+        inputs: &mut Complex,
+    ) {
+        let (radix, span) = (self.radix, self.span);
+        let stride = n / radix;
+        let sign = if inverse { -1.0 } else { 1.0 };
+        for j in 0..stride {
+            let jm = j % span;
+            // the inputs: rows j, j + stride, ..., each turned by its twiddle
+            for r in 0..radix {
+                let at = (j + r * stride) * width;
+                let (xr, xi) = (&src.0[at..at + width], &src.1[at..at + width]);
+                let (tr, ti) = inputs.row_mut(r);
+                let (tr, ti) = (&mut tr[..width], &mut ti[..width]);
+                let (wr, wi) = self.twiddles[jm * radix + r];
+                if r == 0 || jm == 0 {
+                    tr.copy_from_slice(xr);
+                    ti.copy_from_slice(xi);
+                } else {
+                    let wi = sign * wi;
+                    for (((a, b), &c), &d) in tr.iter_mut().zip(ti.iter_mut()).zip(xr).zip(xi) {
+                        *a = c * wr - d * wi;
+                        *b = c * wi + d * wr;
+                    }
+                }
+            }
+            // a `radix`-point DFT of those rows, written `span` rows apart
+            let first = (j / span) * span * radix + jm;
+            for k in 0..radix {
+                let at = (first + k * span) * width;
+                let (or, oi) = (&mut dst.0[at..at + width], &mut dst.1[at..at + width]);
+                or.copy_from_slice(&inputs.re_row(0)[..width]);
+                oi.copy_from_slice(&inputs.im_row(0)[..width]);
+                for r in 1..radix {
+                    let (tr, ti) = (&inputs.re_row(r)[..width], &inputs.im_row(r)[..width]);
+                    let (c, s) = self.roots[(r * k) % radix];
+                    if (r * k) % radix == 0 {
+                        for (((a, b), &x), &y) in or.iter_mut().zip(oi.iter_mut()).zip(tr).zip(ti) {
+                            *a += x;
+                            *b += y;
+                        }
+                    } else {
+                        let s = sign * s;
+                        for (((a, b), &x), &y) in or.iter_mut().zip(oi.iter_mut()).zip(tr).zip(ti) {
+                            *a += x * c - y * s;
+                            *b += x * s + y * c;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Bluestein's transform: an `n`-point DFT as a convolution with a chirp, computed by a
@@ -611,25 +796,47 @@ mod tests {
     }
 
     #[test]
-    fn both_transforms_match_the_dft() {
-        for n in [1, 2, 8, 64, 3, 5, 12, 45, 120] {
-            let re: Vec<f32> = (0..n).map(|i| ((i * 7 + 3) % 11) as f32 - 5.0).collect();
-            let im: Vec<f32> = (0..n).map(|i| ((i * 5 + 1) % 7) as f32 - 3.0).collect();
+    fn every_transform_matches_the_dft() {
+        let paths = [
+            ("radix-2", &[1, 2, 8, 64][..]),
+            (
+                "mixed-radix",
+                &[3, 5, 7, 12, 45, 49, 90, 108, 120, 143, 210][..],
+            ),
+            ("bluestein", &[17, 34, 101][..]),
+        ];
+        for (path, n) in paths
+            .iter()
+            .flat_map(|&(p, ns)| ns.iter().map(move |&n| (p, n)))
+        {
+            let mut cam = CameraShift::new(2 * n).unwrap();
+            let plane = vec![0_u8; 4 * n * n];
+            cam.shift(&PlaneView::packed(&plane, 2 * n, 2 * n).unwrap())
+                .unwrap();
+            assert_eq!(cam.transform(), Some(path), "n={n}");
+            // three columns, transformed at once, each checked against its own DFT
+            let value = |i: usize, c: usize, a: usize, b: usize| ((i * a + c * 3 + 1) % b) as f32;
+            let re: Vec<f32> = (0..n * 3)
+                .map(|x| value(x / 3, x % 3, 7, 11) - 5.0)
+                .collect();
+            let im: Vec<f32> = (0..n * 3)
+                .map(|x| value(x / 3, x % 3, 5, 7) - 3.0)
+                .collect();
             for inverse in [false, true] {
-                let mut m = Complex {
-                    rows: n,
-                    cols: 1,
-                    re: re.clone(),
-                    im: im.clone(),
-                };
+                let (mut got_re, mut got_im) = (re.clone(), im.clone());
                 Transform::new(n)
                     .unwrap()
-                    .columns(&mut m.re, &mut m.im, 1, inverse);
-                let (er, ei) = naive_dft(&re, &im, inverse);
-                for k in 0..n {
-                    let tol = 1e-3 * (1.0 + er[k].abs().max(ei[k].abs()));
-                    assert!((m.re[k] - er[k]).abs() < tol, "n={n} k={k} re");
-                    assert!((m.im[k] - ei[k]).abs() < tol, "n={n} k={k} im");
+                    .columns(&mut got_re, &mut got_im, 3, inverse);
+                for c in 0..3 {
+                    let column = |v: &[f32]| v.iter().skip(c).step_by(3).copied().collect();
+                    let (cr, ci): (Vec<f32>, Vec<f32>) = (column(&re), column(&im));
+                    let (er, ei) = naive_dft(&cr, &ci, inverse);
+                    for k in 0..n {
+                        let tol = 1e-3 * (1.0 + er[k].abs().max(ei[k].abs()));
+                        let (gr, gi) = (got_re[k * 3 + c], got_im[k * 3 + c]);
+                        assert!((gr - er[k]).abs() < tol, "n={n} column {c} k={k} re");
+                        assert!((gi - ei[k]).abs() < tol, "n={n} column {c} k={k} im");
+                    }
                 }
             }
         }
