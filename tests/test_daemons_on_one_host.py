@@ -114,3 +114,34 @@ def test_a_port_already_taken_is_refused_naming_server_port(
     # the state folder is not left locked
     path.write_text(path.read_text().replace(f"port: {port}", "port: 0"))
     assert main(["run", str(path)]) == 0
+
+
+def test_a_cluster_node_or_the_load_generator_on_a_held_state_folder_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cluster node (``run --cluster``) and the load generator keep an outbox and an audit
+    chain in the state folder as a daemon does: on a folder another process holds, they exit 2
+    naming ``state_dir`` before touching it (no cluster server needed: the node stops first)."""
+    from vsa_stream.cli import loadgen
+    from vsa_stream.daemon import lock_state_dir
+
+    state = tmp_path / "state"
+    node = tmp_path / "node.yaml"
+    node.write_text(
+        f"sinks: {{jsonl: {{path: {json.dumps(str(tmp_path / 'alerts.jsonl'))}}}}}\n"
+        f"state_dir: {json.dumps(str(state))}\n"
+    )
+    held = _config(tmp_path / "held.yaml", "a", tmp_path / "none.mp4", state, loop=False)
+    state.mkdir(mode=0o700)
+    lock = lock_state_dir(config.load(held))  # another daemon's, as far as they can tell
+    try:
+        assert main(["run", "--cluster", "nats://127.0.0.1:9", "--node-id", "n1", str(node)]) == 2
+        assert "state_dir: another daemon uses" in capsys.readouterr().err
+        assert loadgen.main([str(held), "--count", "3"]) == 2
+        assert "state_dir: another daemon uses" in capsys.readouterr().err
+        assert not list(state.glob("outbox*"))
+    finally:
+        os.close(lock)
+    # the folder free again, the load generator runs and delivers
+    assert loadgen.main([str(held), "--count", "3"]) == 0
+    assert len(held.with_suffix(".jsonl").read_text().splitlines()) == 3

@@ -21,6 +21,7 @@ from vsa_stream.sinks import build_sinks
 
 if TYPE_CHECKING:
     from vsa_stream.cluster.store import ClusterOptions
+    from vsa_stream.sinks.base import Sink
 
 __all__ = ["add_cluster_commands", "add_run_options", "cluster_command", "run_cluster"]
 
@@ -103,10 +104,11 @@ def _local_config(args: argparse.Namespace, node_id: str) -> Config:
 
 
 def run_cluster(args: argparse.Namespace, logging: object) -> int:
-    """``vsa-stream run --cluster URLS [CONFIG]``."""
-    from vsa_stream.cluster.daemon import serve
-    from vsa_stream.cluster.store import ClusterOptions
+    """``vsa-stream run --cluster URLS [CONFIG]``.
 
+    Raises:
+        ConfigError: a sink that cannot be opened, or a state folder another daemon holds.
+    """
     node_id = args.node_id or socket.gethostname()
     if not _NODE_ID.fullmatch(node_id):
         print(f"error: --node-id {node_id!r}: letters, digits, _ and -", file=sys.stderr)
@@ -121,7 +123,24 @@ def run_cluster(args: argparse.Namespace, logging: object) -> int:
         sinks = build_sinks(config.sinks, config.state_dir)
     except OSError as exc:
         raise ConfigError(f"cannot open: {exc}", path="sinks.jsonl.path") from None
-    private_dir(config.state_dir)  # 0700: it holds alerts (and a console's audit log)
+    from vsa_stream.daemon import lock_state_dir
+
+    try:
+        private_dir(config.state_dir)  # 0700: it holds alerts (and a console's audit log)
+        lock = lock_state_dir(config)  # a node's outbox and audit chain are its own
+    except OSError as exc:
+        raise ConfigError(str(exc), path="state_dir") from None
+    try:
+        return _serve(args, config, sinks, node_id)
+    finally:
+        os.close(lock)
+
+
+def _serve(args: argparse.Namespace, config: Config, sinks: list[Sink], node_id: str) -> int:
+    """The node (or console) on its locked state folder, until it stops."""
+    from vsa_stream.cluster.daemon import serve
+    from vsa_stream.cluster.store import ClusterOptions
+
     outbox = Outbox(config.outbox_path(), synchronous=config.outbox.synchronous)
     options = ClusterOptions(
         servers=_servers(args.cluster),

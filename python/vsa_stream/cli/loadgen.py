@@ -12,12 +12,15 @@ ran out (status 1, what is left stays in the outbox). The ids are a function of 
 the index, so a run killed half-way and started again with the same arguments only adds the
 revisions the outbox does not have yet: the crash-and-restart test uses exactly that. A JSON
 summary goes to standard output. Never point it at a production outbox: the events are fake.
+It holds the state folder as a daemon does (``<state_dir>/daemon.lock``): on a folder a daemon
+uses it exits 2 naming ``state_dir``.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import uuid
@@ -27,11 +30,13 @@ import anyio
 import msgspec
 
 from vsa_stream import config as config_mod
+from vsa_stream.daemon import lock_state_dir
 from vsa_stream.errors import ConfigError
 from vsa_stream.events import Event, Evidence
 from vsa_stream.log import configure_logging
 from vsa_stream.metrics import Metrics
 from vsa_stream.outbox import Outbox
+from vsa_stream.private import private_dir
 from vsa_stream.sinks import build_sinks
 from vsa_stream.sinks.delivery import Delivery
 
@@ -138,6 +143,19 @@ async def _run(
     )
 
 
+def _lock(config: config_mod.Config) -> int:
+    """The state folder, held as a daemon holds it: the outbox in it is this process's.
+
+    Raises:
+        ConfigError: another daemon (or load generator) uses it, or it cannot be created.
+    """
+    try:
+        private_dir(config.state_dir)
+        return lock_state_dir(config)
+    except OSError as exc:
+        raise ConfigError(str(exc), path="state_dir") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m vsa_stream.cli.loadgen``."""
     parser = argparse.ArgumentParser(prog="python -m vsa_stream.cli.loadgen", description=__doc__)
@@ -153,10 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level, "json")
     try:
         config = config_mod.load(args.config)
+        lock = _lock(config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    summary = anyio.run(_run, config, args.count, args.seed, args.rate, args.batch)
+    try:
+        summary = anyio.run(_run, config, args.count, args.seed, args.rate, args.batch)
+    finally:
+        os.close(lock)
     sys.stdout.buffer.write(msgspec.json.encode(summary) + b"\n")
     return 0 if summary.undelivered == 0 else 1
 
