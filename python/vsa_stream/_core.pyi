@@ -12,7 +12,9 @@ attributes (``.field``, ``.width``, ``.expected``, ...). A kernel refuses, with 
 saying "too large", a frame over 16,384 pixels a side or 2**26 pixels in all (twice 8K UHD):
 a ``ParameterError`` from a constructor sized on a frame (``MotionDetector(width, height)``), a
 ``FrameError`` from a per-frame call. It reports a refused allocation the same way: absurd
-dimensions never abort the process.
+dimensions never abort the process. Every kernel runs in a copy compiled for AVX2 and FMA on a
+CPU that has them, in its baseline copy otherwise, with the same results bit for bit (see
+:func:`simd`).
 """
 
 from collections.abc import Sequence
@@ -59,10 +61,31 @@ __all__ = [
     "preprocess_packed",
     "preprocess_yuv420p",
     "pyramid",
+    "simd",
     "validate_polygon",
 ]
 
 __version__: str
+
+def simd(level: Literal["auto", "baseline"] | None = None) -> Literal["avx2", "baseline"]:
+    """The instruction set the kernels run with: ``"avx2"`` (a copy of every kernel compiled
+    for AVX2 and FMA, on an x86-64 CPU that has them) or ``"baseline"`` (SSE2 on x86-64, the
+    build's own target elsewhere). Both copies give the same results, bit for bit: the compiler
+    only does element-wise work more widely, keeps every floating-point reduction in its order
+    and never fuses a multiplication and an addition by itself.
+
+    Args:
+        level: first set it for the whole process: ``"baseline"`` (to rule the AVX2 copy out,
+            or to compare the two) or ``"auto"`` (AVX2 when the CPU has it). At start it is
+            ``"auto"``, or ``"baseline"`` when the environment has ``VSA_STREAM_SIMD=baseline``.
+
+    Raises:
+        ParameterError: any other ``level``.
+
+    Example:
+        >>> simd() in ("avx2", "baseline")
+        True
+    """
 
 def downscale_area(plane: NDArray[np.uint8], factor: int) -> NDArray[np.uint8]:
     """Box average of a uint8 plane over ``factor x factor`` blocks.

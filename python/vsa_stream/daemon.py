@@ -39,7 +39,7 @@ import anyio.to_thread
 import msgspec
 from prometheus_client import Counter, Gauge
 
-from vsa_stream import __version__
+from vsa_stream import __version__, _core
 from vsa_stream import config as config_mod
 from vsa_stream import reload as reload_mod
 from vsa_stream.audit import AuditHead, AuditLog, checkpoint_event, read_key
@@ -241,6 +241,8 @@ class Daemon:
     async def run(self, *, handle_signals: bool = True) -> EngineResult:
         """Run until the engine stops; the API shuts down after it."""
         config = self.config
+        # which copy of the Rust kernels runs: "avx2", or "baseline" (older CPU, or forced)
+        self._log.info("daemon starting", version=__version__, kernels=_core.simd())
         if not self.audit.keyed:
             self._log.warning(
                 "audit log unkeyed: whoever can write the state folder can rewrite it "

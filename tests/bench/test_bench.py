@@ -30,6 +30,7 @@ def _report(out: Path, part: str) -> dict[str, Any]:
     machine, versions = report["machine"], report["versions"]
     assert machine["cpu_model"]
     assert machine["cores"] >= 1
+    assert machine["kernels"] in ("avx2", "baseline")  # which copy of the kernels ran
     for name in ("vsa_stream", "numpy", "av", "onnxruntime", "opencv"):
         assert versions[name], name
     assert report["git"]

@@ -155,7 +155,8 @@ def bench_command(args: argparse.Namespace) -> int:
             machine = report["machine"]
             print(
                 f"\n## {name}\n\n{machine['cpu_model']}, {machine['cores_usable']} usable "
-                f"cores, load {', '.join(f'{x:.1f}' for x in machine['load_average'] or [])}; "
+                f"cores, {machine['kernels']} kernels, "
+                f"load {', '.join(f'{x:.1f}' for x in machine['load_average'] or [])}; "
                 f"vsa_stream {report['versions']['vsa_stream']} ({report['git']})"
                 f"{'; quick' if args.quick else ''}\n\n{text}",
                 flush=True,

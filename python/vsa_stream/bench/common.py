@@ -25,7 +25,7 @@ from typing import Any
 
 import msgspec
 
-from vsa_stream import __version__
+from vsa_stream import __version__, _core
 
 __all__ = [
     "INSTALL_HINT",
@@ -138,6 +138,8 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(memory, 1),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
+        # the copy of the Rust kernels this process runs: "avx2" or "baseline" (_core.simd)
+        "kernels": _core.simd(),
     }
 
 

@@ -86,6 +86,7 @@ impl std::error::Error for PlaneError {}
 /// Checks that a `width × height` frame is within [`MAX_SIDE`] and [`MAX_PIXELS`] (and not
 /// empty). Every kernel that sizes buffers on a frame calls this first, so that absurd
 /// dimensions (a corrupt stream header, a caller's mistake) are an error, not an abort.
+#[inline(always)]
 pub fn check_frame_size(width: usize, height: usize) -> Result<(), PlaneError> {
     if width == 0 || height == 0 {
         return Err(PlaneError::Empty { width, height });
@@ -98,6 +99,7 @@ pub fn check_frame_size(width: usize, height: usize) -> Result<(), PlaneError> {
 
 /// A vector of `len` copies of `value`, or [`PlaneError::OutOfMemory`] when the allocator
 /// refuses: `vec![value; len]` would abort the process instead.
+#[inline(always)]
 pub fn try_filled<T: Clone>(value: T, len: usize) -> Result<Vec<T>, PlaneError> {
     let bytes = len.saturating_mul(std::mem::size_of::<T>());
     let mut out = Vec::new();
@@ -156,6 +158,7 @@ impl<'a> PlaneView<'a> {
     }
 
     /// A tightly packed plane (`stride == width`).
+    #[inline(always)]
     pub fn packed(data: &'a [u8], width: usize, height: usize) -> Result<Self, PlaneError> {
         Self::new(data, width, height, width)
     }
@@ -168,17 +171,20 @@ impl<'a> PlaneView<'a> {
         self.height
     }
 
+    #[inline(always)]
     pub fn stride(&self) -> usize {
         self.stride
     }
 
     /// Row `y` (exactly `width` bytes). Panics if `y >= height`.
+    #[inline(always)]
     pub fn row(&self, y: usize) -> &'a [u8] {
         let start = y * self.stride;
         &self.data[start..start + self.width]
     }
 
     /// The rows from top to bottom, `width` bytes each, padding skipped.
+    #[inline(always)]
     pub fn rows(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
         let (data, width, stride) = (self.data, self.width, self.stride);
         (0..self.height).map(move |y| &data[y * stride..y * stride + width])
@@ -195,6 +201,7 @@ pub struct OwnedPlane {
 
 impl OwnedPlane {
     /// Wraps `data` (row-major, `width * height` bytes).
+    #[inline(always)]
     pub fn from_vec(data: Vec<u8>, width: usize, height: usize) -> Result<Self, PlaneError> {
         PlaneView::packed(&data, width, height)?;
         if data.len() != width * height {
@@ -218,14 +225,17 @@ impl OwnedPlane {
         self.height
     }
 
+    #[inline(always)]
     pub fn as_slice(&self) -> &[u8] {
         &self.data
     }
 
+    #[inline(always)]
     pub fn into_vec(self) -> Vec<u8> {
         self.data
     }
 
+    #[inline(always)]
     pub fn view(&self) -> PlaneView<'_> {
         PlaneView {
             data: &self.data,
@@ -237,6 +247,7 @@ impl OwnedPlane {
 }
 
 /// Size of the plane that [`downscale_area`] produces: `(width / factor, height / factor)`.
+#[inline(always)]
 pub fn downscaled_size(
     width: usize,
     height: usize,
@@ -261,6 +272,7 @@ pub fn downscaled_size(
 /// The output is `(width / factor) × (height / factor)`; the right and bottom remainders
 /// (fewer than `factor` columns or rows) are dropped. Each output pixel is the block sum
 /// divided by `factor²`, rounded half up: `(sum + factor² / 2) / factor²`. Factor 1 copies.
+#[inline(always)]
 pub fn downscale_area(plane: &PlaneView<'_>, factor: usize) -> Result<OwnedPlane, PlaneError> {
     let (out_w, out_h) = downscaled_size(plane.width(), plane.height(), factor)?;
     let mut out = vec![0u8; out_w * out_h];
@@ -273,6 +285,7 @@ pub fn downscale_area(plane: &PlaneView<'_>, factor: usize) -> Result<OwnedPlane
 }
 
 /// [`downscale_area`] into a caller-owned buffer of exactly `out_w * out_h` bytes.
+#[inline(always)]
 pub fn downscale_area_into(
     plane: &PlaneView<'_>,
     factor: usize,
@@ -320,6 +333,7 @@ where
 
 /// Compile-time factor: column sums fit in `u16` (`255 * F <= 65535`) and the division by
 /// `F * F` becomes a multiplication.
+#[inline(always)]
 fn downscale_fixed<const F: usize>(plane: &PlaneView<'_>, out_w: usize, out: &mut [u8]) {
     let mut acc = vec![0u16; out_w * F];
     let half = (F * F / 2) as u32;
@@ -341,6 +355,7 @@ fn downscale_fixed<const F: usize>(plane: &PlaneView<'_>, out_w: usize, out: &mu
 /// on any x86-64 or AArch64 target, where the generic path's horizontal step (strided sums)
 /// does not: about 2× faster at factor 4. (At factor 2 the generic path is as fast: its
 /// horizontal step is short.) Columns past the last full word use per-block sums.
+#[inline(always)]
 fn downscale_pow2<const F: usize>(plane: &PlaneView<'_>, out_w: usize, out: &mut [u8]) {
     const M8: u64 = 0x00FF_00FF_00FF_00FF;
     const M16: u64 = 0x0000_FFFF_0000_FFFF;
@@ -390,6 +405,7 @@ fn downscale_pow2<const F: usize>(plane: &PlaneView<'_>, out_w: usize, out: &mut
 }
 
 /// Any factor: `u32` column sums (exact up to factors of 4096).
+#[inline(always)]
 fn downscale_any(plane: &PlaneView<'_>, factor: usize, out_w: usize, out: &mut [u8]) {
     let mut acc = vec![0u32; out_w * factor];
     let area = (factor * factor) as u64;

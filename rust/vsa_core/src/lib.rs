@@ -14,6 +14,12 @@
 //! - [`geometry`]: scene geometry: polygons, line crossings, headings, the ground-plane
 //!   homography, density grids and dwell timers.
 //! - [`track`]: ByteTrack-style multi-object tracking (Kalman, optimal assignment), per class.
+//!
+//! The functions a frame goes through in the per-frame kernels (image, detector
+//! pre-processing, motion, background, fire, flow) are `#[inline(always)]`: the binding runs
+//! each kernel inside a function compiled for AVX2 and FMA on a CPU that has them, and only
+//! code inlined into it gets those instructions (`rust/vsa_py/src/simd.rs`). Constructors and
+//! accessors are left to the compiler.
 
 #![forbid(unsafe_code)]
 

@@ -12,6 +12,7 @@ use pyo3::prelude::*;
 use vsa_core::image::PlaneView;
 
 use crate::errors::{Error, Result};
+use crate::simd;
 
 /// A non-negative Python integer as `usize`, or a `ParameterError` naming the argument.
 pub(crate) fn non_negative(name: &str, value: i64) -> Result<usize> {
@@ -165,19 +166,26 @@ pub(crate) fn owned_2d<'py, T: numpy::Element>(
     Ok(array.into_pyarray(py))
 }
 
-/// Runs `kernel` with the GIL released; a panic becomes `InternalError("internal error in ...")`.
+/// Runs `kernel` with the GIL released, in its AVX2 copy where the CPU has one (see
+/// [`simd`]: pass an `#[inline(always)]` closure, or its AVX2 copy stays baseline code); a
+/// panic becomes `InternalError("internal error in ...")`.
 pub(crate) fn run_detached<T, F>(py: Python<'_>, name: &str, kernel: F) -> Result<T>
 where
     F: Send + FnOnce() -> T,
     T: Send,
 {
-    py.detach(move || catch_unwind(AssertUnwindSafe(kernel)))
-        .map_err(|payload| {
-            Error::internal(
-                name,
-                format!("internal error in {name}: {}", panic_message(&*payload)),
-            )
-        })
+    py.detach(move || {
+        catch_unwind(AssertUnwindSafe(
+            #[inline(always)]
+            || simd::run(kernel),
+        ))
+    })
+    .map_err(|payload| {
+        Error::internal(
+            name,
+            format!("internal error in {name}: {}", panic_message(&*payload)),
+        )
+    })
 }
 
 /// Runs a stateful kernel on a luma plane (uint8, `(height, width)`, rows may be padded) with
@@ -193,7 +201,12 @@ pub(crate) fn on_luma<M: Send, T: Send, E: Send + Into<Error>>(
 ) -> Result<T> {
     let array = readonly_2d::<u8>(luma, "luma plane")?;
     let view = plane_view(&array, "luma plane")?;
-    match run_detached(py, name, || kernel(&mut *model, &view)) {
+    match run_detached(
+        py,
+        name,
+        #[inline(always)]
+        || kernel(&mut *model, &view),
+    ) {
         Ok(Ok(out)) => Ok(out),
         Ok(Err(e)) => Err(e.into()),
         Err(panic) => {

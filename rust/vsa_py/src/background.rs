@@ -20,7 +20,12 @@ pub(crate) fn pyramid<'py>(
         .map_err(|_| Error::parameter("levels", format!("levels must be >= 0, got {levels}")))?;
     let array = readonly_2d::<u8>(plane, "plane")?;
     let view = plane_view(&array, "plane")?;
-    let out = run_detached(py, "pyramid", move || bg::pyramid(&view, levels))??;
+    let out = run_detached(
+        py,
+        "pyramid",
+        #[inline(always)]
+        move || bg::pyramid(&view, levels),
+    )??;
     out.into_iter()
         .map(|p| {
             let (w, h) = (p.width(), p.height());
@@ -46,9 +51,12 @@ pub(crate) fn downscale_chroma<'py>(
         .map_err(|_| Error::parameter("luma_height", "luma_height < 0"))?;
     let array = readonly_2d::<u8>(plane, "chroma plane")?;
     let view = plane_view(&array, "chroma plane")?;
-    let out = run_detached(py, "downscale_chroma", move || {
-        bg::downscale_chroma(&view, factor, lw, lh)
-    })??;
+    let out = run_detached(
+        py,
+        "downscale_chroma",
+        #[inline(always)]
+        move || bg::downscale_chroma(&view, factor, lw, lh),
+    )??;
     let (w, h) = (out.width(), out.height());
     owned_2d(py, out.into_vec(), h, w)
 }
@@ -65,10 +73,15 @@ pub(crate) fn connected_components(
     let min_area = non_negative("min_area", min_area)?;
     let array = readonly_2d::<u8>(mask, "mask")?;
     let view = plane_view(&array, "mask")?;
-    let blobs = run_detached(py, "connected_components", move || {
-        let packed: Vec<u8> = view.rows().flatten().copied().collect();
-        vsa_core::motion::find_blobs(&packed, view.width(), view.height(), min_area)
-    })?;
+    let blobs = run_detached(
+        py,
+        "connected_components",
+        #[inline(always)]
+        move || {
+            let packed: Vec<u8> = view.rows().flatten().copied().collect();
+            vsa_core::motion::find_blobs(&packed, view.width(), view.height(), min_area)
+        },
+    )?;
     Ok(blobs.into_iter().map(Blob::from).collect())
 }
 
@@ -188,6 +201,7 @@ impl DualBackground {
             "DualBackground.update",
             luma,
             &mut self.inner,
+            #[inline(always)]
             |m, v| m.update(v),
             |m| m.reset(),
         )

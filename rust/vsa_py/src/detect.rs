@@ -259,11 +259,16 @@ pub(crate) fn preprocess_yuv420p<'py>(
         plane_view(&va, "V plane")?,
     );
     let lb = fit((yv.width(), yv.height()), size, keep_ratio, center)?;
-    let data = run_detached(py, "preprocess_yuv420p", move || {
-        let mut out = vec![0.0f32; lb.tensor_len()];
-        detect::yuv420p_to_tensor(&yv, &uv, &vv, &lb, matrix, full_range, &norm, &mut out)
-            .map(|()| out)
-    })??;
+    let data = run_detached(
+        py,
+        "preprocess_yuv420p",
+        #[inline(always)]
+        move || {
+            let mut out = vec![0.0f32; lb.tensor_len()];
+            detect::yuv420p_to_tensor(&yv, &uv, &vv, &lb, matrix, full_range, &norm, &mut out)
+                .map(|()| out)
+        },
+    )??;
     Ok((tensor(py, data, &lb)?, lb.into()))
 }
 
@@ -292,10 +297,15 @@ pub(crate) fn preprocess_packed<'py>(
     let array = readonly_dyn::<u8>(image, "image")?;
     let view = packed_view(&array)?;
     let lb = fit((view.width() / 3, view.height()), size, keep_ratio, center)?;
-    let data = run_detached(py, "preprocess_packed", move || {
-        let mut out = vec![0.0f32; lb.tensor_len()];
-        detect::packed_to_tensor(&view, image_order, &lb, &norm, &mut out).map(|()| out)
-    })??;
+    let data = run_detached(
+        py,
+        "preprocess_packed",
+        #[inline(always)]
+        move || {
+            let mut out = vec![0.0f32; lb.tensor_len()];
+            detect::packed_to_tensor(&view, image_order, &lb, &norm, &mut out).map(|()| out)
+        },
+    )??;
     Ok((tensor(py, data, &lb)?, lb.into()))
 }
 
@@ -441,7 +451,12 @@ where
     let array = readonly_dyn::<f32>(output, what)?;
     let (data, rows, cols) = output_2d(&array, what)?;
     let lb = letterbox.core();
-    let dets = run_detached(py, name, move || decode(data, rows, cols, &lb))??;
+    let dets = run_detached(
+        py,
+        name,
+        #[inline(always)]
+        move || decode(data, rows, cols, &lb),
+    )??;
     detections(py, dets)
 }
 
@@ -618,9 +633,12 @@ pub(crate) fn decode_nanodet(
     }
     let lb = letterbox.core();
     let classes = classes.unwrap_or(0);
-    let dets = run_detached(py, "decode_nanodet", move || {
-        detect::decode_nanodet(&levels, classes, &lb, &geometry, &p)
-    })??;
+    let dets = run_detached(
+        py,
+        "decode_nanodet",
+        #[inline(always)]
+        move || detect::decode_nanodet(&levels, classes, &lb, &geometry, &p),
+    )??;
     detections(py, dets)
 }
 
@@ -688,16 +706,21 @@ pub(crate) fn nms<'py>(
         Some(c) => column(c, "class_ids", rows.len())?,
         None => vec![0; rows.len()],
     };
-    let keep = run_detached(py, "nms", move || {
-        detect::nms(
-            &rows,
-            &scores,
-            &classes,
-            p.iou_threshold,
-            p.class_agnostic,
-            p.max_detections,
-        )
-    })?;
+    let keep = run_detached(
+        py,
+        "nms",
+        #[inline(always)]
+        move || {
+            detect::nms(
+                &rows,
+                &scores,
+                &classes,
+                p.iou_threshold,
+                p.class_agnostic,
+                p.max_detections,
+            )
+        },
+    )?;
     Ok(keep
         .into_iter()
         .map(|i| i as i64)

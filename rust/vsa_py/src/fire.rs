@@ -102,9 +102,12 @@ impl FireDetector {
             plane_view(&va, "V plane")?,
         );
         let inner = &mut self.inner;
-        let res = run_detached(py, "FireDetector.update", move || {
-            inner.update(&yv, &uv, &vv).map(|_| ())
-        });
+        let res = run_detached(
+            py,
+            "FireDetector.update",
+            #[inline(always)]
+            move || inner.update(&yv, &uv, &vv).map(|_| ()),
+        );
         match res {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e.into()),

@@ -207,6 +207,7 @@ impl MotionField {
             "MotionField.update",
             luma,
             &mut self.inner,
+            #[inline(always)]
             |m, v| m.update(v),
             |m| m.reset(),
         )?;
@@ -294,6 +295,11 @@ pub(crate) fn flow_grid(
     let b = readonly_2d::<u8>(next, "next")?;
     let (va, vb) = (plane_view(&a, "prev")?, plane_view(&b, "next")?);
     Ok(FlowResult {
-        inner: run_detached(py, "flow_grid", move || flow::flow_grid(&va, &vb, &config))??,
+        inner: run_detached(
+            py,
+            "flow_grid",
+            #[inline(always)]
+            move || flow::flow_grid(&va, &vb, &config),
+        )??,
     })
 }

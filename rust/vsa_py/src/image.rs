@@ -27,9 +27,12 @@ pub(crate) fn downscale_area<'py>(
         .map_err(|_| Error::parameter("factor", format!("factor {factor} is too large")))?;
     let array = readonly_2d::<u8>(plane, "plane")?;
     let view = plane_view(&array, "plane")?;
-    let out = run_detached(py, "downscale_area", move || {
-        vsa_core::image::downscale_area(&view, factor)
-    })??;
+    let out = run_detached(
+        py,
+        "downscale_area",
+        #[inline(always)]
+        move || vsa_core::image::downscale_area(&view, factor),
+    )??;
     let (width, height) = (out.width(), out.height());
     owned_2d(py, out.into_vec(), height, width)
 }

@@ -14,6 +14,7 @@ mod flow;
 mod geometry;
 mod image;
 mod motion;
+mod simd;
 mod track;
 
 use pyo3::prelude::*;
@@ -21,6 +22,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(simd::simd, m)?)?;
     m.add_function(wrap_pyfunction!(image::downscale_area, m)?)?;
     m.add_function(wrap_pyfunction!(geometry::polygon::points_in_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(geometry::polygon::boxes_in_polygon, m)?)?;

@@ -136,6 +136,7 @@ impl MotionDetector {
             "MotionDetector.process",
             luma,
             &mut self.inner,
+            #[inline(always)]
             |m, v| m.process(v),
             |m| m.reset(),
         )
@@ -234,6 +235,7 @@ impl CameraShift {
             "CameraShift.shift",
             luma,
             &mut self.inner,
+            #[inline(always)]
             |m, v| m.shift(v),
             |m| m.reset(),
         )

@@ -236,30 +236,35 @@ impl Tracker {
             ));
         }
         let inner = &mut self.inner;
-        let result = run_detached(py, "Tracker.update", move || {
-            let b: Vec<[f64; 4]> = boxes
-                .rows()
-                .into_iter()
-                .map(|r| [r[0], r[1], r[2], r[3]])
-                .collect();
-            let s: Vec<f64> = scores.iter().copied().collect();
-            let c: Option<Vec<i64>> = classes.map(|c| c.iter().copied().collect());
-            inner.update(&b, &s, c.as_deref())?;
-            let mut views: Vec<TrackView> = inner
-                .tracks()
-                .filter(|v| match v.state {
-                    TrackState::Confirmed => true,
-                    TrackState::Tentative => include_tentative,
-                    TrackState::Lost => include_lost,
-                    TrackState::Removed => false,
-                })
-                .collect();
-            if include_removed {
-                views.extend(inner.removed());
-                views.sort_by_key(|v| v.id);
-            }
-            Ok::<_, track::TrackError>(TrackBatch::from_views(&views))
-        });
+        let result = run_detached(
+            py,
+            "Tracker.update",
+            #[inline(always)]
+            move || {
+                let b: Vec<[f64; 4]> = boxes
+                    .rows()
+                    .into_iter()
+                    .map(|r| [r[0], r[1], r[2], r[3]])
+                    .collect();
+                let s: Vec<f64> = scores.iter().copied().collect();
+                let c: Option<Vec<i64>> = classes.map(|c| c.iter().copied().collect());
+                inner.update(&b, &s, c.as_deref())?;
+                let mut views: Vec<TrackView> = inner
+                    .tracks()
+                    .filter(|v| match v.state {
+                        TrackState::Confirmed => true,
+                        TrackState::Tentative => include_tentative,
+                        TrackState::Lost => include_lost,
+                        TrackState::Removed => false,
+                    })
+                    .collect();
+                if include_removed {
+                    views.extend(inner.removed());
+                    views.sort_by_key(|v| v.id);
+                }
+                Ok::<_, track::TrackError>(TrackBatch::from_views(&views))
+            },
+        );
         match result {
             Ok(Ok(batch)) => Ok(batch),
             Ok(Err(e)) => Err(e.into()),
@@ -335,10 +340,15 @@ pub(crate) fn linear_assignment<'py>(
         return Err(Error::frame("cost", "cost and cost_limit must not be NaN"));
     }
     let (rows, cols) = cost.dim();
-    let matched = run_detached(py, "linear_assignment", move || {
-        let flat: Vec<f64> = cost.iter().copied().collect();
-        assign::assign_dense(&flat, rows, cols, cost_limit)
-    })?;
+    let matched = run_detached(
+        py,
+        "linear_assignment",
+        #[inline(always)]
+        move || {
+            let flat: Vec<f64> = cost.iter().copied().collect();
+            assign::assign_dense(&flat, rows, cols, cost_limit)
+        },
+    )?;
     let (r, c): (Vec<i64>, Vec<i64>) = matched
         .iter()
         .enumerate()

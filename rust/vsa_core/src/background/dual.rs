@@ -217,31 +217,39 @@ impl DualBackground {
         self.frames
     }
     /// Cleaned foreground mask of the fast model (0/255), last frame.
+    #[inline(always)]
     pub fn fast_mask(&self) -> &[u8] {
         &self.fast_mask
     }
     /// Cleaned foreground mask of the slow model (0/255), last frame.
+    #[inline(always)]
     pub fn slow_mask(&self) -> &[u8] {
         &self.slow_mask
     }
+    #[inline(always)]
     pub fn fast_background(&self) -> &[f32] {
         &self.fast
     }
+    #[inline(always)]
     pub fn slow_background(&self) -> &[f32] {
         &self.slow
     }
     /// The global illumination offset removed from the last frame, in grey levels.
+    #[inline(always)]
     pub fn illumination_offset(&self) -> f32 {
         self.offset
     }
+    #[inline(always)]
     pub fn tamper(&self) -> Tamper {
         self.tamper
     }
+    #[inline(always)]
     pub fn statics(&self) -> &StaticEvidence {
         &self.statics
     }
 
     /// Forgets everything but the configuration.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.frames = 0;
         self.fast_mask.fill(0);
@@ -253,6 +261,7 @@ impl DualBackground {
 
     /// Processes one luma plane; returns the blobs of the fast mask in full-resolution pixels
     /// (none during the warm-up). A plane of the wrong size leaves the model unchanged.
+    #[inline(always)]
     pub fn update(&mut self, plane: &PlaneView<'_>) -> Result<Vec<Blob>, MotionError> {
         if (plane.width(), plane.height()) != (self.width, self.height) {
             return Err(MotionError::SizeMismatch {
@@ -302,6 +311,7 @@ impl DualBackground {
     }
 
     /// Median of `small - fast`, interpolated inside its 1-grey-level bin.
+    #[inline(always)]
     fn median_offset(&mut self) -> f32 {
         // Each pixel's bin in a pass the compiler vectorises, then the counts (a scatter).
         for ((k, &p), &b) in self.bins.iter_mut().zip(&self.small).zip(&self.fast) {
@@ -324,6 +334,7 @@ impl DualBackground {
         0.0
     }
 
+    #[inline(always)]
     fn classify(&mut self, offset: f32) {
         let t2 = self.config.threshold * self.config.threshold;
         let k2 = self.config.noise_k * self.config.noise_k;
@@ -354,6 +365,7 @@ impl DualBackground {
         }
     }
 
+    #[inline(always)]
     fn learn(&mut self, offset: f32, warming: bool) {
         let c = &self.config;
         let warm_rate = 1.0 / self.frames as f32;
@@ -390,6 +402,7 @@ impl DualBackground {
         }
     }
 
+    #[inline(always)]
     fn update_tamper(&mut self, std: f32, edge: f32) {
         let n = self.slow_mask.len() as f32;
         let fraction = self.slow_mask.iter().filter(|&&m| m != 0).count() as f32 / n;
@@ -431,6 +444,7 @@ fn offset_bin(v: f32) -> u16 {
     v.max(0.0).min(510.0) as u16
 }
 
+#[inline(always)]
 fn frame_stats(p: &[u8], w: usize, h: usize) -> (f32, f32) {
     let n = p.len() as f64;
     // Sums per row in u32 (a row is at most MAX_SIDE = 2^14 samples: 2^14 · 255² < 2^32),

@@ -7,6 +7,7 @@ use crate::motion::MotionError;
 /// level `k - 1` (each level rounded, as [`downscale_area`] does).
 ///
 /// Fails when a level would be empty (`plane` smaller than `2^levels` in either direction).
+#[inline(always)]
 pub fn pyramid(plane: &PlaneView<'_>, levels: usize) -> Result<Vec<OwnedPlane>, PlaneError> {
     let mut out = Vec::with_capacity(levels + 1);
     out.push(downscale_area(plane, 1)?);
@@ -23,6 +24,7 @@ pub fn pyramid(plane: &PlaneView<'_>, levels: usize) -> Result<Vec<OwnedPlane>, 
 /// Chroma is half resolution, so an even `factor` is an area downscale by `factor / 2`
 /// (cropped to the luma size); factor 1 repeats each chroma pixel 2×2. Odd factors above 1
 /// would need fractional blocks and are rejected.
+#[inline(always)]
 pub fn downscale_chroma(
     plane: &PlaneView<'_>,
     factor: usize,

@@ -26,6 +26,7 @@ pub struct StaticCandidate {
 
 impl StaticCandidate {
     /// Whether the region is a ghost: its outline is in the old background, not the frame.
+    #[inline(always)]
     pub fn is_ghost(&self) -> bool {
         self.presence < 0.5
     }
@@ -79,21 +80,25 @@ impl StaticEvidence {
     }
 
     /// The evidence map (downscaled size, row-major), in frames.
+    #[inline(always)]
     pub fn evidence(&self) -> &[u16] {
         &self.evidence
     }
 
     /// The candidates of the last update.
+    #[inline(always)]
     pub fn candidates(&self) -> &[StaticCandidate] {
         &self.candidates
     }
 
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.evidence.fill(0);
         self.candidates.clear();
     }
 
     /// One frame: `slow`, `fast` and `moving` are 0/non-zero masks of the downscaled size.
+    #[inline(always)]
     pub fn update(&mut self, slow: &[u8], fast: &[u8], moving: &[u8], frame: u64) {
         let cap = self.threshold.saturating_add(self.threshold / 4);
         let (decay, penalty, threshold) = (self.decay, self.moving_penalty, self.threshold);
@@ -160,6 +165,7 @@ impl StaticEvidence {
     /// background learnt before it came; a ghost (a parked car, a bin, a bag there at start
     /// that left) has it the other way round, the current frame showing the floor continuing
     /// across the region.
+    #[inline(always)]
     pub fn measure_presence(&mut self, frame: &[u8], background: &[f32]) {
         let (w, h) = (self.width, self.height);
         if frame.len() != w * h || background.len() != w * h {
@@ -204,6 +210,7 @@ impl StaticEvidence {
     }
 }
 
+#[inline(always)]
 fn overlaps(a: &Blob, b: &Blob) -> bool {
     a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
 }

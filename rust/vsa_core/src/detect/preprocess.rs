@@ -47,6 +47,7 @@ impl Letterbox {
     /// is the scaled size rounded to whole pixels; otherwise the image is stretched to the whole
     /// input. With `center` the padding is split evenly (the extra pixel going right and down),
     /// otherwise the content sits at the top-left corner (YOLOX's convention).
+    #[inline(always)]
     pub fn fit(
         src_width: usize,
         src_height: usize,
@@ -99,6 +100,7 @@ impl Letterbox {
     }
 
     /// A box `[x1, y1, x2, y2]` of the model input, in source pixels, clipped to the source.
+    #[inline(always)]
     pub fn to_source(&self, b: [f64; 4]) -> [f64; 4] {
         let (w, h) = (self.src_width as f64, self.src_height as f64);
         let x = |v: f64| ((v - self.pad_x as f64) / self.scale_x).clamp(0.0, w);
@@ -107,6 +109,7 @@ impl Letterbox {
     }
 
     /// Elements of the NCHW tensor: `3 · dst_height · dst_width`.
+    #[inline(always)]
     pub fn tensor_len(&self) -> usize {
         3 * self.dst_width * self.dst_height
     }
@@ -143,6 +146,7 @@ pub struct Normalize {
 
 impl Normalize {
     /// Raw 0–255 values in `order`, padding 114 (YOLOX, YOLOv5/v8 letterbox grey).
+    #[inline(always)]
     pub fn identity(order: ChannelOrder) -> Self {
         Self {
             order,
@@ -166,6 +170,7 @@ impl Normalize {
 
 /// Source coordinate of each output pixel along one axis: `(i0, i1, frac)` with
 /// `value = src[i0] · (1 - frac) + src[i1] · frac`.
+#[inline(always)]
 fn axis_table(src_len: usize, content_len: usize, chroma_len: Option<usize>) -> Vec<Tap> {
     let ratio = src_len as f64 / content_len as f64;
     (0..content_len)
@@ -199,6 +204,7 @@ impl Tap {
 }
 
 /// `out[x] = r0[x] + (r1[x] - r0[x]) · f` over whole rows (vectorised by the compiler).
+#[inline(always)]
 fn lerp_rows(r0: &[u8], r1: &[u8], f: f32, out: &mut [f32]) {
     for ((o, &a), &b) in out.iter_mut().zip(r0).zip(r1) {
         let a = f32::from(a);
@@ -208,6 +214,7 @@ fn lerp_rows(r0: &[u8], r1: &[u8], f: f32, out: &mut [f32]) {
 
 /// `out[i] = row[t.i0] + (row[t.i1] - row[t.i0]) · t.frac` for each tap, reading `row` from
 /// element `offset` (a channel of a packed row).
+#[inline(always)]
 fn gather(row: &[f32], taps: &[Tap], offset: usize, out: &mut [f32]) {
     for (o, t) in out.iter_mut().zip(taps) {
         let a = row[t.i0 + offset];
@@ -216,6 +223,7 @@ fn gather(row: &[f32], taps: &[Tap], offset: usize, out: &mut [f32]) {
 }
 
 /// [`gather`] of two rows with the same taps (the U and V planes).
+#[inline(always)]
 fn gather2(a: &[f32], b: &[f32], taps: &[Tap], out_a: &mut [f32], out_b: &mut [f32]) {
     for ((oa, ob), t) in out_a.iter_mut().zip(out_b.iter_mut()).zip(taps) {
         let (a0, b0) = (a[t.i0], b[t.i0]);
@@ -225,6 +233,7 @@ fn gather2(a: &[f32], b: &[f32], taps: &[Tap], out_a: &mut [f32], out_b: &mut [f
 }
 
 /// The three output planes, in tensor order, with the padding already written.
+#[inline(always)]
 fn prepare_output<'o>(
     out: &'o mut [f32],
     lb: &Letterbox,
@@ -252,6 +261,7 @@ fn prepare_output<'o>(
 
 /// Writes `value` to the pixels of one `dst_width × dst_height` plane outside the content
 /// (the content is written once, by the caller, not first filled and then overwritten).
+#[inline(always)]
 fn fill_padding(plane: &mut [f32], lb: &Letterbox, value: f32) {
     let w = lb.dst_width;
     let (top, bottom) = (lb.pad_y * w, (lb.pad_y + lb.content_height) * w);
@@ -268,6 +278,7 @@ fn fill_padding(plane: &mut [f32], lb: &Letterbox, value: f32) {
 
 /// Writes one content row of R, G, B values (clamped to 0–255 here) to the tensor planes at
 /// `start`, in the tensor's order, normalised.
+#[inline(always)]
 fn write_row(planes: &mut [&mut [f32]; 3], start: usize, rgb: [&[f32]; 3], norm: &Normalize) {
     let src = match norm.order {
         ChannelOrder::Rgb => rgb,
@@ -285,6 +296,7 @@ fn write_row(planes: &mut [&mut [f32]; 3], start: usize, rgb: [&[f32]; 3], norm:
 /// Converts one content row of Y, Cb and Cr values (resampled) to R, G, B, clamps them to
 /// 0–255, normalises them and writes them to the tensor planes at `start`, in the tensor's
 /// order: one pass over the row, the same arithmetic as [`write_row`] after the conversion.
+#[inline(always)]
 fn write_yuv_row(
     planes: &mut [&mut [f32]; 3],
     start: usize,
@@ -314,6 +326,7 @@ fn write_yuv_row(
 }
 
 /// Coefficients `[y_scale, y_offset, c_scale, r_cr, g_cb, g_cr, b_cb]`.
+#[inline(always)]
 fn yuv_coefficients(matrix: YuvMatrix, full_range: bool) -> [f32; 7] {
     let (kr, kb) = match matrix {
         YuvMatrix::Bt601 => (0.299_f64, 0.114_f64),
@@ -343,6 +356,7 @@ fn yuv_coefficients(matrix: YuvMatrix, full_range: bool) -> [f32; 7] {
 /// `lb` must have been fitted for this source size. Each output row blends two source rows
 /// over the whole width (vectorised), then gathers its columns: bilinear, separably.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn yuv420p_to_tensor(
     y: &PlaneView<'_>,
     u: &PlaneView<'_>,
@@ -390,6 +404,7 @@ pub fn yuv420p_to_tensor(
 ///
 /// `image` is a plane of `3 · src_width` bytes per row (pixels of three channels in
 /// `image_order`, rows may be padded).
+#[inline(always)]
 pub fn packed_to_tensor(
     image: &PlaneView<'_>,
     image_order: ChannelOrder,
@@ -432,6 +447,7 @@ pub fn packed_to_tensor(
     Ok(())
 }
 
+#[inline(always)]
 fn check_source(lb: &Letterbox, w: usize, h: usize) -> Result<(), DetectError> {
     if (lb.src_width, lb.src_height) != (w, h) {
         return Err(shape(format!(

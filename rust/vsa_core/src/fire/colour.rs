@@ -23,6 +23,7 @@ impl Default for ColourRule {
 }
 
 /// Checks that `u` and `v` are the chroma planes of a `y` plane in yuv420p.
+#[inline(always)]
 pub(crate) fn check_planes(
     y: &PlaneView<'_>,
     u: &PlaneView<'_>,
@@ -44,6 +45,7 @@ pub(crate) fn check_planes(
 
 /// Writes the 2×2-averaged luma at chroma resolution into `out` (`cw * ch` bytes) and returns
 /// its sum.
+#[inline(always)]
 pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8]) -> u64 {
     let (w, h) = (y.width(), y.height());
     let full = w / 2;
@@ -96,6 +98,7 @@ pub(crate) fn luma_into(y: &PlaneView<'_>, cw: usize, ch: usize, out: &mut [u8])
 }
 
 /// Sum of all samples of a plane.
+#[inline(always)]
 pub(crate) fn plane_sum(p: &PlaneView<'_>) -> u64 {
     // Runs of 257 samples sum to at most 65535: in u16 lanes, twice as many per vector op as
     // in u32 (the same integer).
@@ -116,16 +119,19 @@ pub(crate) struct FrameMeans {
 
 impl FrameMeans {
     /// Smallest `v` with `v * n > sum`, as a u16 (256 when none).
+    #[inline(always)]
     fn above(n: u64, sum: u64) -> u16 {
         (sum / n + 1).min(256) as u16
     }
 
     /// Largest `v` with `v * n < sum` plus one, i.e. `v < limit` ⇔ `v * n < sum`.
+    #[inline(always)]
     fn below(n: u64, sum: u64) -> u16 {
         sum.div_ceil(n).min(256) as u16
     }
 
     /// `(y_min, cb_limit, cr_min)`: fire needs `Y ≥ y_min`, `Cb < cb_limit`, `Cr ≥ cr_min`.
+    #[inline(always)]
     pub fn limits(&self) -> (u16, u16, u16) {
         (
             Self::above(self.n, self.sum_y),
@@ -180,6 +186,7 @@ pub(crate) fn is_fire(y: u8, b: u8, r: u8, t: Thresholds) -> bool {
 }
 
 /// The 2×2-averaged luma at chroma resolution, row-major `(ceil(h/2), ceil(w/2))`.
+#[inline(always)]
 pub fn luma_at_chroma(y: &PlaneView<'_>) -> Vec<u8> {
     let (cw, ch) = (y.width().div_ceil(2), y.height().div_ceil(2));
     let mut out = vec![0u8; cw * ch];
@@ -188,6 +195,7 @@ pub fn luma_at_chroma(y: &PlaneView<'_>) -> Vec<u8> {
 }
 
 /// The fire-colour mask at chroma resolution (1 = fire-coloured), row-major `(ch, cw)`.
+#[inline(always)]
 pub fn fire_mask(
     y: &PlaneView<'_>,
     u: &PlaneView<'_>,

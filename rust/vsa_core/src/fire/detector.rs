@@ -73,6 +73,7 @@ pub struct FireFrame {
     pub best: (usize, f32),
 }
 
+#[inline(always)]
 fn ramp(x: f32, lo: f32, hi: f32) -> f32 {
     ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
 }
@@ -232,6 +233,7 @@ impl FireDetector {
     }
 
     /// Forgets the window.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.frames = 0;
         self.frac.fill(0.0);
@@ -250,6 +252,7 @@ impl FireDetector {
     }
 
     /// Box `[x0, x1) × [y0, y1)` of cell `index` in full-resolution pixels.
+    #[inline(always)]
     pub fn cell_box(&self, index: usize) -> (usize, usize, usize, usize) {
         let (r, c) = (index / self.cols, index % self.cols);
         let s = self.config.cell;
@@ -262,6 +265,7 @@ impl FireDetector {
     }
 
     /// Processes one yuv420p frame.
+    #[inline(always)]
     pub fn update(
         &mut self,
         y: &PlaneView<'_>,
@@ -332,6 +336,7 @@ impl FireDetector {
     }
 
     /// Per cell: the highest autocorrelation of the fraction beyond its first zero crossing.
+    #[inline(always)]
     fn periodicity(&mut self) {
         let pw = self.config.period_window;
         let n = (self.frames.min(pw as u64)) as usize;
@@ -361,6 +366,7 @@ impl FireDetector {
         }
     }
 
+    #[inline(always)]
     fn score(&mut self, newest: usize) {
         let w = self.config.window;
         let cells = self.cols * self.rows;
@@ -412,6 +418,7 @@ impl FireDetector {
 /// Per cell of `cc` columns, over the `cw`-sample rows `rows` (none: all 0): the
 /// fire-coloured samples (`fire`) and the sum of their luma (`sums`). The per-column sums go
 /// through `columns`, whose `T` must hold a column's sums.
+#[inline(always)]
 fn sum_cells<T>(
     (luma, u, v, cw): (&[u8], &PlaneView<'_>, &PlaneView<'_>, usize),
     rows: std::ops::Range<usize>,
@@ -490,6 +497,7 @@ impl WindowSums {
     }
 
     /// Frame `k` (0: the oldest) of a window of `w`: its fractions and fire-sample lumas.
+    #[inline(always)]
     fn add(&mut self, frac: &[f32], mean_y: &[f32], k: usize, w: usize) {
         let n = frac.len();
         let (sum, min, pers) = (&mut self.sum[..n], &mut self.min[..n], &mut self.pers[..n]);
@@ -541,6 +549,7 @@ impl WindowSums {
 /// The highest normalised autocorrelation of `x` at a lag between its first zero crossing and
 /// `len / 2` (unbiased: each lag's mean product over the variance), in `[0, 1]`; 0 for a series
 /// that barely varies or never decorrelates. `x` is centred in place.
+#[inline(always)]
 fn periodicity(x: &mut [f32]) -> f32 {
     let n = x.len();
     if n < 4 {

@@ -67,6 +67,7 @@ fn lane_sum3(
     tail
 }
 
+#[inline(always)]
 fn finish(acc: &[[f32; LANES]; 3], tail: (f32, f32, f32)) -> (f32, f32, f32) {
     (
         acc[0].iter().sum::<f32>() + tail.0,
@@ -80,6 +81,7 @@ fn finish(acc: &[[f32; LANES]; 3], tail: (f32, f32, f32)) -> (f32, f32, f32) {
 /// eigenvalue per pixel is below `min_eigen` cannot be measured: it returns at once, not ok,
 /// without iterating (the caller discards such a window's displacement anyway).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn track_window(
     prev: &Level,
     next: &Level,
@@ -171,6 +173,7 @@ pub(crate) fn track_window(
 /// `(valid pixels, Σ gx·e, Σ gy·e, Σ e²)` with `e = next(x + d) − prev(x)` over the window, or
 /// `None` when the shifted window lies entirely outside `next`.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+#[inline(always)]
 fn residual(
     prev: &Level,
     next: &Level,

@@ -110,6 +110,7 @@ impl Default for FlowConfig {
 impl FlowConfig {
     /// Windows start on multiples of `cell` (or 0) and sample every `step`-th row, so with an
     /// even cell and step 2 only even rows need gradients.
+    #[inline(always)]
     fn gradient_rows(&self) -> usize {
         if self.step == 2 && self.cell % 2 == 0 {
             2
@@ -182,6 +183,7 @@ pub struct FlowField {
 }
 
 /// Grid of one pyramid level: `(rows, cols)`, window size `(w, h)`.
+#[inline(always)]
 fn level_grid(level: &Level, cell: usize) -> (usize, usize, usize, usize) {
     let w = cell.min(level.width);
     let h = cell.min(level.height);
@@ -197,6 +199,7 @@ fn level_grid(level: &Level, cell: usize) -> (usize, usize, usize, usize) {
 type CoarseGrid = (usize, usize, Vec<[f32; 2]>, Vec<f32>);
 
 /// Flow between two pyramids of equal size, on the grid of `config`.
+#[inline(always)]
 pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> FlowField {
     let levels = prev.levels.len().min(next.levels.len()).max(1);
     let cell = config.cell;
@@ -299,6 +302,7 @@ pub fn pyramid_flow(prev: &Pyramid, next: &Pyramid, config: &FlowConfig) -> Flow
 /// A window tracked from a start no coarser level measured (low texture there: a road, a
 /// wall) converges only if the motion is within its own reach, which it cannot tell: its
 /// confidence falls with that support.
+#[inline(always)]
 fn cell_confidence(t: &lk::Track, good: bool, support: f32, config: &FlowConfig) -> f32 {
     if !good {
         return 0.0;
@@ -309,6 +313,7 @@ fn cell_confidence(t: &lk::Track, good: bool, support: f32, config: &FlowConfig)
 }
 
 /// Bilinear interpolation of a grid of vectors at grid coordinates `(gx, gy)`, clamped.
+#[inline(always)]
 fn bilinear(grid: &[[f32; 2]], rows: usize, cols: usize, gx: f32, gy: f32) -> [f32; 2] {
     let gx = gx.clamp(0.0, (cols - 1) as f32);
     let gy = gy.clamp(0.0, (rows - 1) as f32);
@@ -327,6 +332,7 @@ fn bilinear(grid: &[[f32; 2]], rows: usize, cols: usize, gx: f32, gy: f32) -> [f
 }
 
 /// Bilinear interpolation of a grid of scalars at grid coordinates `(gx, gy)`, clamped.
+#[inline(always)]
 fn bilinear_scalar(grid: &[f32], rows: usize, cols: usize, gx: f32, gy: f32) -> f32 {
     let gx = gx.clamp(0.0, (cols - 1) as f32);
     let gy = gy.clamp(0.0, (rows - 1) as f32);
@@ -340,6 +346,7 @@ fn bilinear_scalar(grid: &[f32], rows: usize, cols: usize, gx: f32, gy: f32) -> 
 }
 
 /// Flow between two frames of the same size (builds both pyramids).
+#[inline(always)]
 pub fn flow_grid(
     prev: &PlaneView<'_>,
     next: &PlaneView<'_>,
@@ -388,6 +395,7 @@ impl MotionField {
     }
 
     /// Feeds one frame; returns the flow from the previous frame (`None` for the first).
+    #[inline(always)]
     pub fn update(&mut self, frame: &PlaneView<'_>) -> Result<Option<FlowField>, FlowError> {
         if (frame.width(), frame.height()) != (self.width, self.height) {
             return Err(FlowError::SizeMismatch {
@@ -407,6 +415,7 @@ impl MotionField {
     }
 
     /// Forgets the previous frame.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.has_prev = false;
         self.frames = 0;
@@ -430,6 +439,7 @@ impl MotionField {
     }
 
     /// `(rows, cols)` of the output grid.
+    #[inline(always)]
     pub fn grid_shape(&self) -> (usize, usize) {
         (
             self.height / self.config.cell,

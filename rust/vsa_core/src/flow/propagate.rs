@@ -57,6 +57,7 @@ pub(crate) struct Propagated {
 /// `residual_scale` weighs down a measurement with a large residual as the confidence does;
 /// `neighbour_weight` is the weight of each neighbour cell in grey²/px² (the texture a cell
 /// needs to count as much as one neighbour).
+#[inline(always)]
 pub(crate) fn propagate(
     cells: &[Cell],
     rows: usize,
@@ -175,6 +176,7 @@ struct System {
 }
 
 /// The normalised median test of cell `i` against its valid 3 × 3 neighbours (needs 3).
+#[inline(always)]
 fn is_outlier(cells: &[Cell], valid: &[bool], rows: usize, cols: usize, i: usize) -> bool {
     let (r, c) = (i / cols, i % cols);
     let mut xs = [0f32; 8];
@@ -200,6 +202,7 @@ fn is_outlier(cells: &[Cell], valid: &[bool], rows: usize, cols: usize, i: usize
 }
 
 /// `|x − median| / (median of |neighbour − median| + noise)` over `values` (reordered).
+#[inline(always)]
 fn normalised_residual(values: &mut [f32], x: f32) -> f32 {
     let med = median(values);
     for v in values.iter_mut() {
@@ -208,6 +211,7 @@ fn normalised_residual(values: &mut [f32], x: f32) -> f32 {
     (x - med).abs() / (median(values) + OUTLIER_NOISE)
 }
 
+#[inline(always)]
 fn median(values: &mut [f32]) -> f32 {
     values.sort_unstable_by(f32::total_cmp);
     let n = values.len();
@@ -219,6 +223,7 @@ fn median(values: &mut [f32]) -> f32 {
 }
 
 /// Neighbour cells that inform cell `(r, c)`'s prediction: two per axis that has a neighbour.
+#[inline(always)]
 fn neighbour_cells(rows: usize, cols: usize, _r: usize, _c: usize) -> f32 {
     2.0 * (f32::from(u8::from(cols > 1)) + f32::from(u8::from(rows > 1)))
 }

@@ -18,6 +18,7 @@ impl Level {
     /// Refills this level from rows of bytes, reusing its buffers (no page faults per frame).
     ///
     /// Gradients are computed on every `row_step`-th row only (the rows windows sample).
+    #[inline(always)]
     fn fill<'a>(
         &mut self,
         rows: impl Iterator<Item = &'a [u8]>,
@@ -37,6 +38,7 @@ impl Level {
     }
 
     /// Builds a level from packed `f32` data (for tests).
+    #[inline(always)]
     pub fn from_f32(data: Vec<f32>, width: usize, height: usize) -> Self {
         assert_eq!(data.len(), width * height);
         let mut level = Self {
@@ -50,6 +52,7 @@ impl Level {
         level
     }
 
+    #[inline(always)]
     fn gradients(&mut self, row_step: usize) {
         let (w, h) = (self.width, self.height);
         self.gx.resize(w * h, 0.0);
@@ -91,6 +94,7 @@ pub struct Pyramid {
 impl Pyramid {
     /// Builds `levels` levels (at least 1) from `plane`; stops early when a level would be
     /// smaller than 2×2.
+    #[inline(always)]
     pub fn build(plane: &PlaneView<'_>, levels: usize) -> Result<Self, PlaneError> {
         let mut out = Self::default();
         out.rebuild(plane, levels, 1)?;
@@ -99,6 +103,7 @@ impl Pyramid {
 
     /// [`Pyramid::build`] into this pyramid's buffers, with gradients on every `row_step`-th
     /// row only (1: all rows).
+    #[inline(always)]
     pub fn rebuild(
         &mut self,
         plane: &PlaneView<'_>,

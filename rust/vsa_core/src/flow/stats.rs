@@ -29,6 +29,7 @@ pub struct FlowStats {
 }
 
 /// Percentile `q` in [0, 1] of sorted values by linear interpolation (numpy's default).
+#[inline(always)]
 fn percentile(sorted: &[f32], q: f32) -> f32 {
     if sorted.is_empty() {
         return 0.0;
@@ -41,6 +42,7 @@ fn percentile(sorted: &[f32], q: f32) -> f32 {
 
 /// Derivative along one grid axis at index `i` of `n` (central, one-sided at the ends, 0 for
 /// a single cell), given the values at `i-1`, `i`, `i+1` through `at`.
+#[inline(always)]
 fn diff(i: usize, n: usize, at: impl Fn(usize) -> f32) -> f32 {
     if n < 2 {
         0.0
@@ -57,6 +59,7 @@ fn diff(i: usize, n: usize, at: impl Fn(usize) -> f32) -> f32 {
 /// in pixels (for divergence and curl), `min_confidence` and `min_speed` select confident and
 /// moving cells.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub fn flow_stats(
     flow: &[[f32; 2]],
     confidence: &[f32],

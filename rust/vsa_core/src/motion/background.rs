@@ -53,21 +53,25 @@ impl BackgroundModel {
         self.height
     }
 
+    #[inline(always)]
     pub fn alpha(&self) -> f32 {
         self.alpha
     }
 
     /// Whether a first frame has been learned.
+    #[inline(always)]
     pub fn is_initialised(&self) -> bool {
         self.initialised
     }
 
     /// The background, row-major, `width * height` values in `0.0..=255.0`.
+    #[inline(always)]
     pub fn background(&self) -> &[f32] {
         &self.background
     }
 
     /// The background rounded to bytes.
+    #[inline(always)]
     pub fn background_u8(&self) -> Vec<u8> {
         self.background
             .iter()
@@ -76,12 +80,14 @@ impl BackgroundModel {
     }
 
     /// Forgets everything; the next frame initialises the model again.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.background.fill(0.0);
         self.initialised = false;
     }
 
     /// Takes `frame` as the background.
+    #[inline(always)]
     pub fn initialise(&mut self, frame: &[u8]) -> Result<(), MotionError> {
         self.check_len(frame.len())?;
         for (b, &p) in self.background.iter_mut().zip(frame) {
@@ -95,6 +101,7 @@ impl BackgroundModel {
     ///
     /// Robust as long as less than half the plane is foreground. Interpolated inside the
     /// 1-grey-level histogram bin, so sub-level drifts are tracked too.
+    #[inline(always)]
     pub fn illumination_offset(&mut self, frame: &[u8]) -> Result<f32, MotionError> {
         self.check_len(frame.len())?;
         if !self.initialised {
@@ -127,6 +134,7 @@ impl BackgroundModel {
 
     /// Writes the foreground mask (255 foreground, 0 background) of `frame`:
     /// `|frame - background - offset| > threshold`. All background before initialisation.
+    #[inline(always)]
     pub fn classify(
         &self,
         frame: &[u8],
@@ -150,6 +158,7 @@ impl BackgroundModel {
     /// Learns `frame`: shifts the model by `offset`, then moves each pixel towards the frame by
     /// `rate` where `mask` is 0 and by `rate / 10` where it is not. Initialises the model when
     /// it is empty.
+    #[inline(always)]
     pub fn update(
         &mut self,
         frame: &[u8],
@@ -172,6 +181,7 @@ impl BackgroundModel {
         Ok(())
     }
 
+    #[inline(always)]
     fn check_len(&self, len: usize) -> Result<(), MotionError> {
         if len == self.width * self.height {
             Ok(())
@@ -194,6 +204,7 @@ fn round_to_u16(v: f32) -> u16 {
     ((v + MAGIC).to_bits() & 0xFFFF) as u16
 }
 
+#[inline(always)]
 fn check_alpha(alpha: f32) -> Result<(), MotionError> {
     if alpha.is_finite() && alpha > 0.0 && alpha <= 1.0 {
         Ok(())

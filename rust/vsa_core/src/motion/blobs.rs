@@ -28,6 +28,7 @@ impl Blob {
     }
 
     /// Fill ratio: `area` over the box area, in `(0, 1]` (0 for an empty box).
+    #[inline(always)]
     pub fn fill(&self) -> f64 {
         let box_area = self.width() * self.height();
         if box_area == 0 {
@@ -39,6 +40,7 @@ impl Blob {
 
     /// The same blob on a plane `factor` times larger: box and centroid times `factor`,
     /// area times `factor²`.
+    #[inline(always)]
     pub fn scaled(&self, factor: usize) -> Self {
         let f = factor as f64;
         Self {
@@ -81,6 +83,7 @@ impl Labeller {
     ///
     /// # Panics
     /// If `mask.len() != width * height`.
+    #[inline(always)]
     pub fn find(&mut self, mask: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Blob> {
         assert_eq!(mask.len(), width * height, "mask size");
         self.runs.clear();
@@ -118,6 +121,7 @@ impl Labeller {
         self.collect(min_area)
     }
 
+    #[inline(always)]
     fn root(&mut self, mut i: u32) -> u32 {
         while self.parent[i as usize] != i {
             let grand = self.parent[self.parent[i as usize] as usize];
@@ -127,6 +131,7 @@ impl Labeller {
         i
     }
 
+    #[inline(always)]
     fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.root(a), self.root(b));
         // The smaller index becomes the root, so roots are the earliest runs.
@@ -137,6 +142,7 @@ impl Labeller {
         }
     }
 
+    #[inline(always)]
     fn collect(&mut self, min_area: usize) -> Vec<Blob> {
         const NONE: u32 = u32::MAX;
         self.slot.clear();
@@ -183,6 +189,7 @@ impl Labeller {
 
 /// Index of the first non-zero byte of `row` at or after `from`: eight bytes at a time over
 /// the empty stretches that make most of a mask.
+#[inline(always)]
 fn next_nonzero(row: &[u8], from: usize) -> Option<usize> {
     let mut chunks = row[from..].chunks_exact(8);
     let mut base = from;
@@ -197,6 +204,7 @@ fn next_nonzero(row: &[u8], from: usize) -> Option<usize> {
 }
 
 /// One-shot [`Labeller::find`].
+#[inline(always)]
 pub fn find_blobs(mask: &[u8], width: usize, height: usize, min_area: usize) -> Vec<Blob> {
     Labeller::new().find(mask, width, height, min_area)
 }

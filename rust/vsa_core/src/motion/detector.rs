@@ -121,16 +121,19 @@ impl MotionDetector {
     }
 
     /// The cleaned foreground mask of the last frame (0 or 255, downscaled size, row-major).
+    #[inline(always)]
     pub fn mask(&self) -> &[u8] {
         &self.mask
     }
 
     /// The background model (downscaled size).
+    #[inline(always)]
     pub fn background(&self) -> &BackgroundModel {
         &self.model
     }
 
     /// Forgets the background and the frame count; keeps the configuration.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.model.reset();
         self.mask.fill(0);
@@ -140,6 +143,7 @@ impl MotionDetector {
     /// Processes one luma plane and returns its moving blobs in full-resolution pixels, in the
     /// scan order of their first pixel (see [`Labeller::find`]). A frame of the wrong size is
     /// rejected and leaves the detector unchanged.
+    #[inline(always)]
     pub fn process(&mut self, plane: &PlaneView<'_>) -> Result<Vec<Blob>, MotionError> {
         if (plane.width(), plane.height()) != (self.width, self.height) {
             return Err(MotionError::SizeMismatch {

@@ -40,6 +40,7 @@ pub enum MotionError {
 }
 
 impl MotionError {
+    #[inline(always)]
     pub(crate) fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
         Self::InvalidParameter {
             name,
@@ -73,6 +74,7 @@ impl fmt::Display for MotionError {
 }
 
 impl std::error::Error for MotionError {
+    #[inline(always)]
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Plane(e) => Some(e),

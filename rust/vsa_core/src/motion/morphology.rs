@@ -14,6 +14,7 @@
 ///
 /// # Panics
 /// If `mask.len() != width * height`.
+#[inline(always)]
 pub fn close_open(mask: &mut [u8], width: usize, height: usize, scratch: &mut Vec<u8>) {
     assert_eq!(mask.len(), width * height, "mask size");
     scratch.resize(mask.len(), 0);
@@ -24,6 +25,7 @@ pub fn close_open(mask: &mut [u8], width: usize, height: usize, scratch: &mut Ve
 }
 
 /// 3×3 min (erosion) or max (dilation) of `src` into `dst`, border replicated.
+#[inline(always)]
 fn filter3x3(src: &[u8], dst: &mut [u8], width: usize, height: usize, op: fn(u8, u8) -> u8) {
     // Row pass src -> dst.
     for (s, d) in src.chunks_exact(width).zip(dst.chunks_exact_mut(width)) {

@@ -65,6 +65,7 @@ impl CameraShift {
 
     /// The transform of the last frame's square: `"radix-2"`, `"mixed-radix"` or
     /// `"bluestein"`; `None` before the first frame.
+    #[inline(always)]
     pub fn transform(&self) -> Option<&'static str> {
         self.transform.as_ref().map(|t| match t {
             Transform::Radix2(_) => "radix-2",
@@ -74,6 +75,7 @@ impl CameraShift {
     }
 
     /// Forgets the previous frame: the next call returns 0.
+    #[inline(always)]
     pub fn reset(&mut self) {
         self.has_previous = false;
     }
@@ -81,6 +83,7 @@ impl CameraShift {
     /// The translation of `plane` against the previous frame given, full-resolution pixels
     /// (twice the peak's distance from the origin at half resolution); 0 for the first frame,
     /// after a change of size or a [`reset`](Self::reset), and for a frame under 2×2 pixels.
+    #[inline(always)]
     pub fn shift(&mut self, plane: &PlaneView<'_>) -> Result<f64, PlaneError> {
         let side = self.crop.min(plane.width()).min(plane.height()) / 2 * 2;
         let n = side / 2;
@@ -121,6 +124,7 @@ impl CameraShift {
         Ok(2.0 * wrap(dx).hypot(wrap(dy)))
     }
 
+    #[inline(always)]
     fn resize(&mut self, n: usize) -> Result<(), PlaneError> {
         self.n = n;
         self.has_previous = false;
@@ -158,6 +162,7 @@ impl CameraShift {
 /// The half spectrum of the windowed, mean-removed half-resolution crop, into `out`
 /// (`n × (n/2 + 1)`): `out[v][k]` is frequency `k` down the rows (`k <= n/2`; the others are
 /// the conjugates of these) and `v` across the columns.
+#[inline(always)]
 fn spectrum(
     transform: &mut Transform,
     window: &Complex,
@@ -240,6 +245,7 @@ fn spectrum(
 
 /// Index `(dy, dx)` of the largest value of the phase correlation of two half spectra (the
 /// first in row-major order on ties). `cross` is an `n × (n/2 + 1)` work matrix.
+#[inline(always)]
 fn correlation_peak(
     transform: &mut Transform,
     current: &Complex,
@@ -332,6 +338,7 @@ struct Complex {
 }
 
 impl Complex {
+    #[inline(always)]
     fn zeroed(rows: usize, cols: usize) -> Result<Self, PlaneError> {
         Ok(Self {
             rows,
@@ -341,20 +348,24 @@ impl Complex {
         })
     }
 
+    #[inline(always)]
     fn re_row(&self, r: usize) -> &[f32] {
         &self.re[r * self.cols..(r + 1) * self.cols]
     }
 
+    #[inline(always)]
     fn im_row(&self, r: usize) -> &[f32] {
         &self.im[r * self.cols..(r + 1) * self.cols]
     }
 
+    #[inline(always)]
     fn row_mut(&mut self, r: usize) -> (&mut [f32], &mut [f32]) {
         let range = r * self.cols..(r + 1) * self.cols;
         (&mut self.re[range.clone()], &mut self.im[range])
     }
 
     /// `out` becomes this matrix transposed (its buffers must hold `rows × cols`).
+    #[inline(always)]
     fn transpose_into(&self, out: &mut Self) {
         const BLOCK: usize = 16;
         let (rows, cols) = (self.rows, self.cols);
@@ -395,6 +406,7 @@ impl Transform {
 
     /// Transforms each column of the `n × width` matrix `(re, im)` (forward: `e^{-2πi jk/n}`,
     /// unnormalised; inverse: the conjugate kernel, unnormalised). `width` is at most `n`.
+    #[inline(always)]
     fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         match self {
             Self::Radix2(plan) => plan.columns(re, im, width, inverse),
@@ -440,6 +452,7 @@ impl Radix2 {
     }
 
     /// Transforms the columns of the `self.n × width` matrix `(re, im)`.
+    #[inline(always)]
     fn columns(&self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         let n = self.n;
         for (i, &j) in self.reversed.iter().enumerate() {
@@ -480,11 +493,13 @@ impl Radix2 {
 }
 
 /// Rows `p < q` of a row-major matrix `width` wide, both mutable.
+#[inline(always)]
 fn two_rows(data: &mut [f32], p: usize, q: usize, width: usize) -> (&mut [f32], &mut [f32]) {
     let (low, high) = data.split_at_mut(q * width);
     (&mut low[p * width..(p + 1) * width], &mut high[..width])
 }
 
+#[inline(always)]
 fn swap_rows(data: &mut [f32], p: usize, q: usize, width: usize) {
     let (a, b) = two_rows(data, p.min(q), p.max(q), width);
     a.swap_with_slice(b);
@@ -494,6 +509,7 @@ fn swap_rows(data: &mut [f32], p: usize, q: usize, width: usize) {
 pub const MAX_RADIX: usize = 13;
 
 /// The prime factors of `n`, smallest first, when none exceeds [`MAX_RADIX`] (`n > 1`).
+#[inline(always)]
 fn small_factors(n: usize) -> Option<Vec<usize>> {
     let mut rest = n;
     let mut out = Vec::new();
@@ -507,6 +523,7 @@ fn small_factors(n: usize) -> Option<Vec<usize>> {
 }
 
 /// `e^{-2πi · num / den}` as `(cos, sin)`.
+#[inline(always)]
 fn unit(num: usize, den: usize) -> (f32, f32) {
     let angle = -2.0 * PI * (num % den) as f64 / den as f64;
     (angle.cos() as f32, angle.sin() as f32)
@@ -563,6 +580,7 @@ impl MixedRadix {
     }
 
     /// Transforms the columns of the `self.n × width` matrix `(re, im)`.
+    #[inline(always)]
     fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         let len = self.n * width;
         let (other_re, other_im) = (&mut self.other.re[..len], &mut self.other.im[..len]);
@@ -599,6 +617,7 @@ impl MixedRadix {
 
 impl Stage {
     /// Reads the `n × width` matrix `src`, writes this pass's output to `dst`.
+    #[inline(always)]
     fn pass(
         &self,
         n: usize,
@@ -709,6 +728,7 @@ impl Bluestein {
         })
     }
 
+    #[inline(always)]
     fn columns(&mut self, re: &mut [f32], im: &mut [f32], width: usize, inverse: bool) {
         let (n, m) = (self.chirp.len(), self.kernel.len());
         // inverse(x) = conj(forward(conj(x)))
