@@ -18,8 +18,9 @@
 //! The functions a frame goes through in the per-frame kernels (image, detector
 //! pre-processing, motion, background, fire, flow) are `#[inline(always)]`: the binding runs
 //! each kernel inside a function compiled for AVX2 and FMA on a CPU that has them, and only
-//! code inlined into it gets those instructions (`rust/vsa_py/src/simd.rs`). Constructors and
-//! accessors are left to the compiler.
+//! code inlined into it gets those instructions (`rust/vsa_py/src/simd.rs`). The rule is
+//! applied to whole modules, constructors and plain getters excepted: a few methods that are not
+//! on a frame's path carry it too, at no cost.
 
 #![forbid(unsafe_code)]
 

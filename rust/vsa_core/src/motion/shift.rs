@@ -659,8 +659,9 @@ impl Stage {
                 oi.copy_from_slice(&inputs.im_row(0)[..width]);
                 for r in 1..radix {
                     let (tr, ti) = (&inputs.re_row(r)[..width], &inputs.im_row(r)[..width]);
-                    let (c, s) = self.roots[(r * k) % radix];
-                    if (r * k) % radix == 0 {
+                    let q = (r * k) % radix;
+                    let (c, s) = self.roots[q];
+                    if q == 0 {
                         for (((a, b), &x), &y) in or.iter_mut().zip(oi.iter_mut()).zip(tr).zip(ti) {
                             *a += x;
                             *b += y;
