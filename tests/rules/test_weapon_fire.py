@@ -249,9 +249,42 @@ def test_small_flame_hovering_around_the_threshold_alerts() -> None:
         frames.append(([], {"fire": ev}))
     (opened,) = opens(run(fire(), frames, size=(640, 480)))
     assert opened.evidence.stream_time_s == pytest.approx(2.0)
-    # cells falling to 0.3 between the bursts: each burst is a new region, never 2 s old
+    # cells falling to 0.3 between the bursts while the place stays fire-coloured: the flame's
+    # region keeps its age through the gaps (as the event's condition does), so it alerts
     for _, signals in frames:
         low = signals["fire"]
         assert isinstance(low, FireEvidence)
         low.score[(low.score > 0) & (low.score < 0.5)] = 0.3
+    (opened,) = opens(run(fire(), frames, size=(640, 480)))
+    assert opened.evidence.stream_time_s == pytest.approx(2.6)  # the first burst after 2 s
+    # ... but a light whose colour goes with its score between the bursts (irregular flashes):
+    # each burst is a new region, never 2 s old
+    for _, signals in frames:
+        low = signals["fire"]
+        assert isinstance(low, FireEvidence)
+        low.colour[low.score < 0.5] = 0.0
     assert run(fire(), frames, size=(640, 480)) == []
+
+
+def test_flame_whose_flicker_fades_for_a_second_keeps_its_age() -> None:
+    """A small flame scores for 1.4 s, then its flicker is weak for a second (the score falls
+    under 0.35, its cells stay fire-coloured), then it scores again: the region has been seen
+    since the start, so it alerts as soon as it scores again, 2.4 s after it began (a new
+    region would wait 2 s more). The same gap of 3.5 s, longer than the rule's exit grace,
+    starts it again."""
+
+    def flame(gap: range) -> Frames:
+        rng = np.random.default_rng(6)
+        out: Frames = []
+        for t in range(80):
+            ev = evidence(block(12, 12, 2, 2), rng)
+            if t in gap:
+                ev.score[ev.score > 0] = 0.1
+            out.append(([], {"fire": ev}))
+        return out
+
+    (opened,) = opens(run(fire(), flame(range(14, 24)), size=(640, 480)))
+    assert opened.start_s == 0.0
+    assert opened.evidence.stream_time_s == pytest.approx(2.4)
+    (late,) = opens(run(fire(exit_grace_s=3.0), flame(range(14, 49)), size=(640, 480)))
+    assert late.evidence.stream_time_s == pytest.approx(4.9 + 2.0)

@@ -47,7 +47,10 @@ from vsa_stream.rules.lifecycle import StormGuard, Timing, Trigger
 __all__ = ["SITUATION", "FireRunner"]
 
 # A region missing for up to this long keeps its history (a flame's cells drop under the
-# score for a few frames).
+# score for a few frames). While its place stays fire-coloured it keeps it for up to the
+# rule's ``exit_grace_s`` (the event's condition bridges the same gap): a small flame whose
+# flicker is weak for a second drops out of the score, not out of the colour, and its age
+# must not start again. A light that goes off loses its colour and its region.
 _REGION_GRACE_S = 0.6
 # A box moved when its centre travelled this share of its height (or _MOVED_PX pixels).
 _MOVED = 0.25
@@ -136,8 +139,9 @@ class _Region:
 class _Regions:
     """Follows the fire-coloured regions of one zone from frame to frame by overlap."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace_s: float = _REGION_GRACE_S) -> None:
         self.regions: list[_Region] = []
+        self.grace_s = max(_REGION_GRACE_S, grace_s)
 
     def update(
         self,
@@ -148,10 +152,11 @@ class _Regions:
         coloured: NDArray[np.bool_],
     ) -> list[_Region]:
         """Matches this frame's fire-coloured components to the regions: a component with a
-        ``warm`` cell keeps a region alive, one with a ``hot`` cell may start one. Returns the
-        regions seen now."""
+        ``warm`` cell keeps a region alive, one with a ``hot`` cell may start one; a region
+        not seen lives on for ``_REGION_GRACE_S``, or up to ``grace_s`` while its place is
+        ``coloured``. Returns the regions seen now."""
         components = _components(coloured | warm, warm)
-        self.regions = [r for r in self.regions if time_s - r.last_s <= _REGION_GRACE_S + 1e-6]
+        self.regions = [r for r in self.regions if time_s - r.last_s <= self.grace_s + 1e-6]
         grown = [_dilate(r.cells) for r in self.regions]
         seen: list[_Region] = []
         absorbed: set[int] = set()
@@ -190,7 +195,15 @@ class _Regions:
             while region.recent[0][0] < time_s - _RECENT_S:
                 region.recent.popleft()
             seen.append(region)
-        self.regions = [r for i, r in enumerate(self.regions) if i not in absorbed]
+        self.regions = [
+            r
+            for i, r in enumerate(self.regions)
+            if i not in absorbed
+            and (
+                time_s - r.last_s <= _REGION_GRACE_S + 1e-6
+                or bool((_dilate(r.cells) & coloured).any())
+            )
+        ]
         return seen
 
 
@@ -257,7 +270,7 @@ class FireRunner(SituationRunner[FireRule]):
             hot = (fire.score >= rule.min_score) & watch
             warm = (fire.score >= _KEEP * rule.min_score) & watch
             coloured = (fire.colour >= _COLOURED) & watch
-            tracker = self._regions.setdefault(key, _Regions())
+            tracker = self._regions.setdefault(key, _Regions(rule.exit_grace_s))
             pixel = fire.cell * fire.cell / float(obs.width * obs.height)
             for region in tracker.update(obs.time_s, fire, hot, warm, coloured):
                 region.carry(obs.time_s, carriers, fire.cell)
