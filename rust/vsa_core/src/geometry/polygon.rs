@@ -38,14 +38,119 @@ pub fn point_in_polygon(x: f64, y: f64, polygon: &[(f64, f64)]) -> bool {
     inside
 }
 
+/// A polygon prepared for many [`point_in_polygon`] tests, with exactly its answers.
+///
+/// The distinct `y` of its vertices cut the plane into horizontal bands; within one band the
+/// same edges span every row (no vertex lies strictly inside a band), so each band keeps its
+/// spanning edges, and a point is tested against its band's edges only (two for a convex
+/// polygon), found by a binary search, with the same arithmetic as [`point_in_polygon`] (each
+/// edge's end-point differences are the same subtractions, done once). A point above or below
+/// every vertex is outside without further work, and so is a point to the left or right of
+/// every vertex: that test leaves a margin far wider than the few ulps by which a computed
+/// crossing may stray, and points within it go through the edges. Polygons of more than
+/// [`BANDED_MAX`] vertices (whose bands would hold up to `n²` edges) or with a non-finite
+/// vertex test every edge, as [`point_in_polygon`] does.
+struct Prepared {
+    /// `(xi, yi, yj, xj - xi, yj - yi)` of each edge from vertex `j` (the previous one) to
+    /// `i`: all of them, or each band's spanning edges in band order.
+    edges: Vec<[f64; 5]>,
+    /// The distinct vertex `y`, ascending, and where each band's edges start in `edges` (one
+    /// more entry than bands); empty: no bands, every edge is tested.
+    ys: Vec<f64>,
+    starts: Vec<usize>,
+    /// `[x_min - margin, x_max + margin]`: outside, no point is inside.
+    columns: [f64; 2],
+}
+
+/// The most vertices a polygon is cut into bands for.
+const BANDED_MAX: usize = 64;
+
+impl Prepared {
+    fn new(polygon: &[Point]) -> Self {
+        let mut prepared = Self {
+            edges: Vec::new(),
+            ys: Vec::new(),
+            starts: Vec::new(),
+            columns: [f64::NEG_INFINITY, f64::INFINITY],
+        };
+        let Some(&last) = polygon.last() else {
+            return prepared;
+        };
+        if polygon.len() < 3 {
+            return prepared;
+        }
+        let (mut xj, mut yj) = last;
+        let mut edges = Vec::with_capacity(polygon.len());
+        for &(xi, yi) in polygon {
+            edges.push([xi, yi, yj, xj - xi, yj - yi]);
+            (xj, yj) = (xi, yi);
+        }
+        let finite = polygon.iter().all(|&(x, y)| x.is_finite() && y.is_finite());
+        if !finite || polygon.len() > BANDED_MAX {
+            prepared.edges = edges;
+            return prepared;
+        }
+        let (mut x0, mut x1, mut far) = (f64::MAX, f64::MIN, 1.0_f64);
+        for &(x, _) in polygon {
+            (x0, x1, far) = (x0.min(x), x1.max(x), far.max(x.abs()));
+        }
+        let margin = 1e-9 * far;
+        prepared.columns = [x0 - margin, x1 + margin];
+        let mut ys: Vec<f64> = polygon.iter().map(|&(_, y)| y).collect();
+        ys.sort_by(f64::total_cmp);
+        ys.dedup();
+        prepared.starts.push(0);
+        for band in ys.windows(2) {
+            // spans the band's rows: min(yi, yj) <= band[0] and max(yi, yj) >= band[1]
+            prepared.edges.extend(
+                edges
+                    .iter()
+                    .filter(|e| e[1].min(e[2]) <= band[0] && e[1].max(e[2]) >= band[1]),
+            );
+            prepared.starts.push(prepared.edges.len());
+        }
+        prepared.ys = ys;
+        prepared
+    }
+
+    #[inline(always)]
+    fn contains(&self, x: f64, y: f64) -> bool {
+        if self.ys.is_empty() {
+            // no bands: every edge, as point_in_polygon (none: fewer than 3 vertices)
+            let mut inside = false;
+            for &[xi, yi, yj, dx, dy] in &self.edges {
+                if (yi > y) != (yj > y) && x < dx * (y - yi) / dy + xi {
+                    inside = !inside;
+                }
+            }
+            return inside;
+        }
+        let [x0, x1] = self.columns;
+        let (top, bottom) = (self.ys[0], self.ys[self.ys.len() - 1]);
+        // (NaN coordinates fail these comparisons: never inside, as in point_in_polygon)
+        if !(y >= top && y < bottom && x >= x0 && x < x1) {
+            return false;
+        }
+        let band = self.ys.partition_point(|&v| v <= y) - 1;
+        let mut inside = false;
+        for &[xi, yi, _, dx, dy] in &self.edges[self.starts[band]..self.starts[band + 1]] {
+            if x < dx * (y - yi) / dy + xi {
+                inside = !inside;
+            }
+        }
+        inside
+    }
+}
+
 /// [`point_in_polygon`] for many points, in order.
 pub fn points_in_polygon<I>(points: I, polygon: &[(f64, f64)]) -> Vec<bool>
 where
     I: IntoIterator<Item = (f64, f64)>,
 {
+    let prepared = Prepared::new(polygon);
     points
         .into_iter()
-        .map(|(x, y)| point_in_polygon(x, y, polygon))
+        .map(|(x, y)| prepared.contains(x, y))
         .collect()
 }
 
@@ -54,11 +159,12 @@ pub fn boxes_in_polygon<I>(boxes: I, polygon: &[Point], anchor: Anchor) -> Vec<b
 where
     I: IntoIterator<Item = BoxXyxy>,
 {
+    let prepared = Prepared::new(polygon);
     boxes
         .into_iter()
         .map(|b| {
             let (x, y) = anchor.point(b);
-            point_in_polygon(x, y, polygon)
+            prepared.contains(x, y)
         })
         .collect()
 }
@@ -347,6 +453,96 @@ mod tests {
         (1.0, 3.0),
         (0.0, 3.0),
     ];
+
+    /// The batch functions (a prepared polygon: horizontal bands of spanning edges, the
+    /// extent first) give exactly `point_in_polygon`'s answers: random concave and
+    /// self-intersecting polygons (vertices snapped to integers or not, so with horizontal
+    /// edges and shared rows; some with more vertices than are banded; one with a NaN vertex),
+    /// far from the origin too, against random points, their vertices, points on their edges,
+    /// on and just around their extent, and NaN.
+    #[test]
+    fn batches_answer_as_point_in_polygon() {
+        let mut rng = Rng::new(11);
+        let mut checked = 0;
+        for case in 0..300 {
+            let n = if case % 50 == 1 { 2 * BANDED_MAX } else { 3 + case % 9 };
+            let (cx, cy) = if case % 3 == 0 {
+                (1e7, -3e6)
+            } else {
+                (0.0, 0.0)
+            };
+            let mut poly: Vec<Point> = (0..n)
+                .map(|_| {
+                    let (x, y) = (rng.uniform() * 20.0 - 10.0, rng.uniform() * 20.0 - 10.0);
+                    let snap = |v: f64| if case % 2 == 0 { v.round() } else { v };
+                    (cx + snap(x), cy + snap(y))
+                })
+                .collect();
+            if case == 7 {
+                poly[1].0 = f64::NAN;
+            }
+            let (x0, x1) = poly
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+            let (y0, y1) = poly
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            let mut points: Vec<Point> = (0..200)
+                .map(|_| {
+                    (
+                        cx + rng.uniform() * 24.0 - 12.0,
+                        cy + rng.uniform() * 24.0 - 12.0,
+                    )
+                })
+                .collect();
+            points.extend(poly.iter().copied());
+            for w in 0..n {
+                let (a, b) = (poly[w], poly[(w + 1) % n]);
+                let t = rng.uniform();
+                points.push((a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1)));
+            }
+            for x in [x0, x1] {
+                for y in [y0, y1, (y0 + y1) / 2.0] {
+                    for d in [-1e-9, 0.0, 1e-9] {
+                        points.push((x + d, y));
+                        points.push((x.next_up(), y.next_down()));
+                        points.push((x.next_down(), y + d));
+                    }
+                }
+            }
+            points.extend([(f64::NAN, cy), (cx, f64::NAN), (f64::INFINITY, cy)]);
+            let expected: Vec<bool> = points
+                .iter()
+                .map(|&(x, y)| point_in_polygon(x, y, &poly))
+                .collect();
+            assert_eq!(
+                points_in_polygon(points.iter().copied(), &poly),
+                expected,
+                "{poly:?}"
+            );
+            let boxes: Vec<BoxXyxy> = points
+                .iter()
+                .map(|&(x, y)| [x - 2.0, y - 5.0, x + 2.0, y])
+                .collect();
+            assert_eq!(
+                boxes_in_polygon(boxes.iter().copied(), &poly, Anchor::BottomCenter),
+                boxes
+                    .iter()
+                    .map(|&b| {
+                        let (x, y) = Anchor::BottomCenter.point(b);
+                        point_in_polygon(x, y, &poly)
+                    })
+                    .collect::<Vec<_>>()
+            );
+            checked += expected.iter().filter(|&&v| v).count();
+        }
+        assert!(
+            checked > 5_000,
+            "{checked} points inside: the cases test too little"
+        );
+        assert_eq!(points_in_polygon([(0.5, 0.5)], &SQUARE[..2]), vec![false]);
+        assert_eq!(points_in_polygon([(0.5, 0.5)], &[]), vec![false]);
+    }
 
     #[test]
     fn convex_square() {
