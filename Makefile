@@ -51,12 +51,13 @@ fmt:
 	$(PYTHON) -m ruff check --fix .
 
 # Scripts measuring what `vsa-stream bench` does not (thread scaling, geometry, detector models,
-# scan, fire); bench_tracker, bench_flow and bench_alerts are parts of `vsa-stream bench` now
-# (they still run alone).
-BENCHES := $(filter-out bench/bench_tracker.py bench/bench_flow.py bench/bench_alerts.py, \
+# fire); bench_tracker, bench_flow, bench_alerts, bench_scan and bench_detect_shape are parts of
+# `vsa-stream bench` now (they still run alone).
+BENCHES := $(filter-out bench/bench_tracker.py bench/bench_flow.py bench/bench_alerts.py \
+	bench/bench_scan.py bench/bench_detect_shape.py, \
 	$(sort $(wildcard bench/bench_*.py)))
 
-## bench: `vsa-stream bench all` (kernels vs anchors, capacity, alerts), then the other scripts
+## bench: `vsa-stream bench all` (kernels, capacity, alerts, scan, detector), then the other scripts
 bench:
 	$(PYTHON) -m vsa_stream bench all
 	@for b in $(BENCHES); do echo "== $$b"; $(PYTHON) $$b || exit 1; done

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from bench_detect_shape import frames
 from vsa_stream import _core
+from vsa_stream.bench.detector import frames
 from vsa_stream.bench.references import numpy_yolox
 from vsa_stream.detection import ModelSpec, Planes, load_model
 

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_detect_shape import frames
 from vsa_stream.bench.common import write_json
+from vsa_stream.bench.detector import frames
 from vsa_stream.detection import ModelSpec, load_model
 from vsa_stream.detection.shapes import reshaped
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHARED
+from conftest import SHARED, shared_path
 from vsa_stream.bench.common import Steps
 from vsa_stream.bench.pipeline import Trial, search
 from vsa_stream.cli import main
@@ -279,6 +279,56 @@ def test_scan_bench_compares_with_a_decode_of_the_same_settings(tmp_path: Path) 
     assert {"motion", "flow", "fire", "background", "rest", "total"} <= set(
         stages["ms_per_analysed_frame"]
     )
+
+
+def test_detector_quick_reports_the_camera_shaped_input_beside_its_ceiling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 3's figure in ``bench all``: per camera input, the engine's detections per core
+    at the camera's shape over the square (the whole ``Model.detect``), beside a bare
+    onnxruntime loop's (the model's own gain, its anchor), with how far the two inputs'
+    detections agree and the load average."""
+    model = shared_path("models", "yolox_nano.onnx")
+    code = main(
+        ["bench", "detector", "--quick", "--out", str(tmp_path), "--no-progress",
+         "--model", str(model), "--shared", str(SHARED)]
+    )  # fmt: skip
+    assert code == 0
+    report = _report(tmp_path, "detector")
+    assert report["rounds"] == 1
+    assert len(report["load_average"]["start"]) == 3
+    clips = report["clips"]
+    assert len(clips) == 3
+    for name, row in clips.items():
+        figures = ("cpu_ms_square", "cpu_ms_camera", "bare_ms_square", "bare_ms_camera")
+        assert all(row[k] > 0 for k in figures), name
+        assert row["per_core_ratio"] == pytest.approx(row["cpu_ms_square"] / row["cpu_ms_camera"])
+        assert row["bare_ratio"] == pytest.approx(row["bare_ms_square"] / row["bare_ms_camera"])
+        assert row["detections_square"] >= row["matched"] <= row["detections_camera"]
+    # PETS09's walkers: the 416x320 input finds what the square finds
+    pets = clips["pets09_s2l1_480x360.avi"]
+    assert pets["input_camera"] == "416x320"
+    assert pets["detections_square"] >= 10
+    assert pets["matched_share"] >= 0.9
+    assert {"416x256", "416x320"} <= set(report["by_input"])
+    table = capsys.readouterr().out
+    assert "| 416x256 | 1 | 4 |" in table
+    assert "bare per core (ceiling)" in table
+
+
+def test_detector_without_its_model_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "none.onnx"
+    code = main(
+        ["bench", "detector", "--quick", "--out", str(tmp_path), "--no-progress",
+         "--model", str(missing)]
+    )  # fmt: skip
+    assert code == 0
+    report = _report(tmp_path, "detector")
+    assert str(missing) in report["skipped"]
+    assert report["clips"] == {}
+    assert f"Skipped: no {missing}" in capsys.readouterr().out
 
 
 def test_capacity_reports_cpu_per_stream_beside_the_ceiling() -> None:

@@ -1,4 +1,5 @@
-"""``vsa-stream bench {kernels,pipeline,alerts,scan,all}``: run, print tables, write JSON and PNG.
+"""``vsa-stream bench {kernels,pipeline,alerts,scan,detector,all}``: run, print tables, write
+JSON and PNG.
 
 Each part writes ``<out>/<part>.json`` (machine, versions, git revision, every figure) and
 ``<out>/<part>.png``; the Markdown tables go to standard output, the progress bar to standard
@@ -17,15 +18,17 @@ from vsa_stream.bench.common import MissingAnchorError
 
 __all__ = ["PARTS", "add_parser", "bench_command"]
 
-PARTS: tuple[str, ...] = ("kernels", "pipeline", "alerts", "scan")
-_DEFAULT_MODEL = os.path.join("..", "shared", "models", "yolox_nano.onnx")
+PARTS: tuple[str, ...] = ("kernels", "pipeline", "alerts", "scan", "detector")
+_DEFAULT_SHARED = os.path.join("..", "shared")
+_DEFAULT_MODEL = os.path.join(_DEFAULT_SHARED, "models", "yolox_nano.onnx")
 
 
 def add_parser(sub: Any) -> None:
     """Add ``bench`` to the ``vsa-stream`` sub-commands."""
     bench = sub.add_parser(
         "bench",
-        help="benchmarks: kernels against their anchors, stream capacity, alert delivery, scan",
+        help="benchmarks: kernels against their anchors, stream capacity, alert delivery, scan, "
+        "the detector's camera-shaped input",
         description="Benchmarks with their anchors side by side. Tables on stdout; JSON and "
         "PNG charts in --out. Needs the anchors: pip install 'vsa-stream[bench]'.",
     )
@@ -50,7 +53,14 @@ def add_parser(sub: Any) -> None:
         "--model",
         metavar="ONNX",
         default=os.environ.get("VSA_BENCH_MODEL", _DEFAULT_MODEL),
-        help="pipeline: the yolox_nano model (default: $VSA_BENCH_MODEL or %(default)s)",
+        help="pipeline, detector: the yolox_nano model (default: $VSA_BENCH_MODEL or %(default)s)",
+    )
+    bench.add_argument(
+        "--shared",
+        metavar="DIR",
+        default=os.environ.get("VSA_BENCH_SHARED", _DEFAULT_SHARED),
+        help="detector: the folder of the real clips, DIR/data (default: $VSA_BENCH_SHARED or "
+        "%(default)s)",
     )
     bench.add_argument(
         "--window", type=float, metavar="S", help="pipeline: measured seconds per trial"
@@ -120,6 +130,12 @@ def _part(name: str, args: argparse.Namespace) -> tuple[dict[str, Any], str, Any
         with steps("pipeline", 1, show=show) as s:
             section = pipeline.run(s, settings, _modes(args.modes, args.quick), quick=args.quick)
         return section, pipeline.markdown(section), pipeline.chart
+    if name == "detector":
+        from vsa_stream.bench import detector
+
+        with steps("detector", 1, show=show) as s:
+            section = detector.run(s, args.quick, model=args.model, shared=args.shared)
+        return section, detector.markdown(section), detector.chart
     if name == "scan":
         from vsa_stream.bench import scan
 
