@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -32,6 +33,24 @@ async def serve(
     ``ALERTS`` stream is added to ``sinks``.
     """
     log = get_logger(node=options.node_id)
+    # SIGHUP is caught before anything is logged: a reload sent as soon as the daemon says it
+    # joined (systemd, a script watching the log) would otherwise end it (SIGHUP's default).
+    # Signals that arrive before the task below reads them wait in the receiver.
+    try:
+        with anyio.open_signal_receiver(signal.SIGHUP) as hups:
+            return await _serve(config, sinks, outbox, options, log, hups)
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # anyio put back the default: ending
+
+
+async def _serve(
+    config: Config,
+    sinks: list[Sink],
+    outbox: Outbox,
+    options: ClusterOptions,
+    log: Any,
+    hups: AsyncIterator[signal.Signals],
+) -> EngineResult:
     nc = await connect(options.servers, name=f"vsa-stream {options.node_id}")
     evidence = None
     try:
@@ -58,7 +77,7 @@ async def serve(
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(node.run, engine)
-            tg.start_soon(_ignore_sighup, log)
+            tg.start_soon(_ignore_sighup, hups, log)
             tg.start_soon(follow_reviews, reviews, engine.delivery, options.node_id)
             if evidence is not None:
                 bucket = await EvidenceBucket(store, config.privacy.retention_days).open()
@@ -75,14 +94,10 @@ async def serve(
             await nc.close()
 
 
-async def _ignore_sighup(log: Any) -> None:
+async def _ignore_sighup(hups: AsyncIterator[signal.Signals], log: Any) -> None:
     """A SIGHUP (systemd's ``ExecReload``) must not end a cluster daemon: it is logged."""
-    try:
-        with anyio.open_signal_receiver(signal.SIGHUP) as signals:
-            async for _ in signals:
-                log.warning(
-                    "SIGHUP ignored: in cluster mode cameras change with `vsa-stream cluster "
-                    "apply`; this daemon's own configuration changes at a restart"
-                )
-    finally:
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # asyncio put back the default: ending
+    async for _ in hups:
+        log.warning(
+            "SIGHUP ignored: in cluster mode cameras change with `vsa-stream cluster "
+            "apply`; this daemon's own configuration changes at a restart"
+        )
