@@ -130,3 +130,25 @@ def test_static_object_evidence_dates_when_the_object_was_left() -> None:
     assert obj.y0 <= 62
     assert obj.y1 >= 82
     assert 1.0 <= obj.since_s <= 4.0
+
+
+def test_a_static_object_keeps_one_since_s_while_frames_come_unevenly() -> None:
+    """A 25 fps camera analysed at 10 fps hands frames 0.08 or 0.12 s apart: the object's
+    since_s is fixed when it becomes a candidate, the same value on every later frame (rules
+    key regions on it), not worked out again from its age in frames."""
+    rng = np.random.default_rng(3)
+    signals = SceneSignals({"static_objects"}, 10.0)
+    seen: list[float] = []
+    time_s = 0.0
+    for i in range(160):
+        time_s += 0.08 if i % 2 else 0.12
+        y = np.clip(rng.normal(100, 2, (120, 160)), 0, 255).astype(np.uint8)
+        if i >= 20:
+            y[60:84, 70:94] = 200  # a bag put down at the 20th analysed frame (2.0 s)
+        packed = np.concatenate([y, np.full((120, 160), 128, np.uint8)[:60].reshape(-1, 160)])
+        luma, keep = luma_view(av.VideoFrame.from_ndarray(packed, format="yuv420p"))
+        found = signals.observe(Frame(i, time_s, 0.0, luma, keep))["static_objects"]
+        seen += [o.since_s for o in found]
+    assert len(seen) >= 50  # candidate for the last 50 frames or more
+    assert len(set(seen)) == 1, sorted(set(seen))[:5]
+    assert 1.0 <= seen[0] <= 4.0

@@ -56,6 +56,9 @@ class SceneSignals:
         self._fire: _core.FireDetector | None = None
         self._background: _core.DualBackground | None = None
         self._static_frames = 50
+        # since_s of each static candidate, by the frame it became one (`first_frame`): fixed
+        # when first seen, so a region keeps one since_s for its life (rules key on it)
+        self._since: dict[int, float] = {}
 
     def _build(self, width: int, height: int) -> None:
         self._size = (width, height)
@@ -73,6 +76,7 @@ class SceneSignals:
                 period_window=max(20, round(6.0 * self.fps)),
             )
         if self.needs & {"static_objects", "tamper"}:
+            self._since = {}
             self._static_frames = max(5, round(5.0 * self.fps))
             self._background = _core.DualBackground(
                 width, height, factor=self.factor, static_frames=self._static_frames
@@ -109,15 +113,27 @@ class SceneSignals:
                 t = self._background.tamper
                 out["tamper"] = Tampering(t.flag, t.reason, t.score)
         if self._background is not None and "static_objects" in self.needs:
+            candidates = self._background.static_candidates()
+            # Still since the frame it became a candidate, less the frames that took: fixed
+            # then. Worked out again on every frame from its age, it would drift with the
+            # analysed frames' spacing (a 25 fps stream analysed at 10 fps is 0.08 or 0.12 s
+            # apart, not 1/fps) and differ in its last bits, and a rule keying on it would
+            # take one region for a new one on every frame.
+            self._since = {
+                c.first_frame: self._since.get(
+                    c.first_frame, frame.time_s - (c.age + self._static_frames) / self.fps
+                )
+                for c in candidates
+            }
             out["static_objects"] = [
                 StaticObject(
                     float(c.x0),
                     float(c.y0),
                     float(c.x1),
                     float(c.y1),
-                    frame.time_s - (c.age + self._static_frames) / self.fps,
+                    self._since[c.first_frame],
                     c.presence,
                 )
-                for c in self._background.static_candidates()
+                for c in candidates
             ]
         return out
