@@ -5,8 +5,9 @@ and tends to grow, and its flicker is irregular. A sign, a beacon, a person in o
 clothes or a car's lights either blink periodically or move. So the rule works on *regions*:
 8-connected groups of fire-coloured cells of the Rust fire evidence inside the zone (or the
 whole frame) holding a cell that scores ``min_score``, followed from frame to frame by overlap
-(a region lives on while one of its cells scores 0.7 of ``min_score``). A region counts (the
-condition holds) when
+(a region lives on while one of its cells scores 0.7 of ``min_score``, and keeps its age
+through a gap of up to ``exit_grace_s`` while its place stays fire-coloured). A region counts
+(the condition holds) when
 
 - it has at least ``min_cells`` scoring cells *and* its fire-coloured pixels cover at least
   ``min_area`` of the frame: one 16-pixel cell of colour noise is not a fire, and the bar
