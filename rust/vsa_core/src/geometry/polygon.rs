@@ -465,7 +465,11 @@ mod tests {
         let mut rng = Rng::new(11);
         let mut checked = 0;
         for case in 0..300 {
-            let n = if case % 50 == 1 { 2 * BANDED_MAX } else { 3 + case % 9 };
+            let n = if case % 50 == 1 {
+                2 * BANDED_MAX
+            } else {
+                3 + case % 9
+            };
             let (cx, cy) = if case % 3 == 0 {
                 (1e7, -3e6)
             } else {
