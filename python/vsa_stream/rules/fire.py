@@ -196,13 +196,15 @@ class _Regions:
             while region.recent[0][0] < time_s - _RECENT_S:
                 region.recent.popleft()
             seen.append(region)
+        # a region not seen now still has its dilated cells in `grown` (regions born now
+        # were seen)
         self.regions = [
             r
             for i, r in enumerate(self.regions)
             if i not in absorbed
             and (
                 time_s - r.last_s <= _REGION_GRACE_S + 1e-6
-                or bool((_dilate(r.cells) & coloured).any())
+                or bool((grown[i] & coloured).any())
             )
         ]
         return seen

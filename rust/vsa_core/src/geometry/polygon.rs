@@ -47,15 +47,16 @@ pub fn point_in_polygon(x: f64, y: f64, polygon: &[(f64, f64)]) -> bool {
 /// edge's end-point differences are the same subtractions, done once). A point above or below
 /// every vertex is outside without further work, and so is a point to the left or right of
 /// every vertex: that test leaves a margin far wider than the few ulps by which a computed
-/// crossing may stray, and points within it go through the edges. Polygons of more than
-/// [`BANDED_MAX`] vertices (whose bands would hold up to `n²` edges) or with a non-finite
-/// vertex test every edge, as [`point_in_polygon`] does.
-struct Prepared {
-    /// `(xi, yi, yj, xj - xi, yj - yi)` of each edge from vertex `j` (the previous one) to
-    /// `i`: all of them, or each band's spanning edges in band order.
-    edges: Vec<[f64; 5]>,
+/// crossing may stray, and points within it go through the edges. Polygons of fewer than 3 or
+/// more than [`BANDED_MAX`] vertices (whose bands would hold up to `n²` edges) or with a
+/// non-finite vertex go to [`point_in_polygon`] itself.
+struct Prepared<'p> {
+    polygon: &'p [Point],
+    /// `(xi, yi, xj - xi, yj - yi)` of each band's spanning edges (from vertex `j`, the
+    /// previous one, to `i`), in band order.
+    edges: Vec<[f64; 4]>,
     /// The distinct vertex `y`, ascending, and where each band's edges start in `edges` (one
-    /// more entry than bands); empty: no bands, every edge is tested.
+    /// more entry than bands); empty: no bands, [`point_in_polygon`] answers.
     ys: Vec<f64>,
     starts: Vec<usize>,
     /// `[x_min - margin, x_max + margin]`: outside, no point is inside.
@@ -65,18 +66,20 @@ struct Prepared {
 /// The most vertices a polygon is cut into bands for.
 const BANDED_MAX: usize = 64;
 
-impl Prepared {
-    fn new(polygon: &[Point]) -> Self {
+impl<'p> Prepared<'p> {
+    fn new(polygon: &'p [Point]) -> Self {
         let mut prepared = Self {
+            polygon,
             edges: Vec::new(),
             ys: Vec::new(),
             starts: Vec::new(),
             columns: [f64::NEG_INFINITY, f64::INFINITY],
         };
+        let finite = polygon.iter().all(|&(x, y)| x.is_finite() && y.is_finite());
         let Some(&last) = polygon.last() else {
             return prepared;
         };
-        if polygon.len() < 3 {
+        if !finite || !(3..=BANDED_MAX).contains(&polygon.len()) {
             return prepared;
         }
         let (mut xj, mut yj) = last;
@@ -84,11 +87,6 @@ impl Prepared {
         for &(xi, yi) in polygon {
             edges.push([xi, yi, yj, xj - xi, yj - yi]);
             (xj, yj) = (xi, yi);
-        }
-        let finite = polygon.iter().all(|&(x, y)| x.is_finite() && y.is_finite());
-        if !finite || polygon.len() > BANDED_MAX {
-            prepared.edges = edges;
-            return prepared;
         }
         let (mut x0, mut x1, mut far) = (f64::MAX, f64::MIN, 1.0_f64);
         for &(x, _) in polygon {
@@ -105,7 +103,8 @@ impl Prepared {
             prepared.edges.extend(
                 edges
                     .iter()
-                    .filter(|e| e[1].min(e[2]) <= band[0] && e[1].max(e[2]) >= band[1]),
+                    .filter(|e| e[1].min(e[2]) <= band[0] && e[1].max(e[2]) >= band[1])
+                    .map(|&[xi, yi, _, dx, dy]| [xi, yi, dx, dy]),
             );
             prepared.starts.push(prepared.edges.len());
         }
@@ -116,14 +115,7 @@ impl Prepared {
     #[inline(always)]
     fn contains(&self, x: f64, y: f64) -> bool {
         if self.ys.is_empty() {
-            // no bands: every edge, as point_in_polygon (none: fewer than 3 vertices)
-            let mut inside = false;
-            for &[xi, yi, yj, dx, dy] in &self.edges {
-                if (yi > y) != (yj > y) && x < dx * (y - yi) / dy + xi {
-                    inside = !inside;
-                }
-            }
-            return inside;
+            return point_in_polygon(x, y, self.polygon);
         }
         let [x0, x1] = self.columns;
         let (top, bottom) = (self.ys[0], self.ys[self.ys.len() - 1]);
@@ -133,7 +125,7 @@ impl Prepared {
         }
         let band = self.ys.partition_point(|&v| v <= y) - 1;
         let mut inside = false;
-        for &[xi, yi, _, dx, dy] in &self.edges[self.starts[band]..self.starts[band + 1]] {
+        for &[xi, yi, dx, dy] in &self.edges[self.starts[band]..self.starts[band + 1]] {
             if x < dx * (y - yi) / dy + xi {
                 inside = !inside;
             }
