@@ -202,10 +202,7 @@ class _Regions:
             r
             for i, r in enumerate(self.regions)
             if i not in absorbed
-            and (
-                time_s - r.last_s <= _REGION_GRACE_S + 1e-6
-                or bool((grown[i] & coloured).any())
-            )
+            and (time_s - r.last_s <= _REGION_GRACE_S + 1e-6 or bool((grown[i] & coloured).any()))
         ]
         return seen
 
